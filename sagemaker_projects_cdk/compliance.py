@@ -1,0 +1,95 @@
+"""Security packs (cdk-nag 3) and the one way this library acknowledges a finding.
+
+cdk-nag 3 runs as CDK validation plugins: ``app.synth()`` fails while any finding is
+neither fixed nor acknowledged. Acknowledgements sit on the narrowest construct that
+causes the finding and always carry the reason a reviewer would read.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aws_cdk import Acknowledgment, App, Stack, Validations
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
+from constructs import IConstruct
+
+#: The packs every template must pass.
+SECURITY_PACKS = (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks)
+
+
+def add_security_packs(app: App) -> None:
+    """Run the AwsSolutions, HIPAA Security and NIST 800-53 R5 packs when ``app`` synthesizes."""
+    Validations.of(app).add_plugins(*(pack(app) for pack in SECURITY_PACKS))
+
+
+def acknowledge(scope: IConstruct, reason: str, *rule_ids: str) -> None:
+    """Acknowledge ``rule_ids`` (e.g. ``AwsSolutions-IAM5[Action::s3:GetObject*]``) on ``scope``."""
+    if not reason.strip():
+        raise ValueError("invalid reason '': expected the reason a reviewer would accept")
+    Validations.of(scope).acknowledge(*(Acknowledgment(id=rule_id, reason=reason) for rule_id in rule_ids))
+
+
+def nag_resource(scope: IConstruct, value: str) -> str:
+    """A resource ARN as cdk-nag writes it in a finding id (``AwsSolutions-IAM5[Resource::...]``).
+
+    cdk-nag prints ``{"Ref": "X"}`` as ``<X>`` and ``{"Fn::GetAtt": ["L", "A"]}`` as ``<L.A>``;
+    this renders an ARN that holds tokens the same way, so acknowledgements name exactly
+    the finding they accept.
+    """
+    return _render(Stack.of(scope).resolve(value))
+
+
+def _render(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        (fn, arg), = value.items()
+        if fn == "Ref":
+            return f"<{arg}>"
+        if fn == "Fn::GetAtt":
+            return f"<{arg[0]}.{arg[1]}>"
+        if fn == "Fn::Sub" and isinstance(arg, str):
+            return re.sub(r"\$\{([^}]+)\}", r"<\1>", arg)
+        if fn == "Fn::Join":
+            separator, parts = arg
+            return separator.join(_render(part) for part in parts)
+    raise ValueError(f"invalid ARN {value!r}: expected strings, Ref, Fn::GetAtt, Fn::Sub and Fn::Join only")
+
+
+#: Wildcard actions that aws-cdk-lib's own ``grant_read``/``grant_read_write`` on a bucket and
+#: its KMS key produce (object-version variants of the same operations).
+CDK_GRANT_WILDCARD_ACTIONS = (
+    "s3:GetObject*",
+    "s3:GetBucket*",
+    "s3:List*",
+    "s3:DeleteObject*",
+    "s3:Abort*",
+    "kms:GenerateDataKey*",
+    "kms:ReEncrypt*",
+)
+
+
+def acknowledge_cdk_grants(policy: IConstruct, *, reason: str, resources: tuple[str, ...] = ()) -> None:
+    """Acknowledge what aws-cdk-lib's grants write into a role's inline ``DefaultPolicy``.
+
+    ``reason`` says which grant it is and what it is limited to; ``resources`` are the
+    wildcard resource ARNs (tokens allowed) that the grant scopes to this project. Only
+    findings present in the policy are acknowledged, so a later change that adds another
+    wildcard is still reported.
+    """
+    document = Stack.of(policy).resolve(policy.document)  # type: ignore[attr-defined]
+    actions: set[str] = set()
+    present: set[str] = set()
+    for statement in document.get("Statement", []):
+        for key, found in (("Action", actions), ("Resource", present)):
+            values = statement.get(key, [])
+            values = values if isinstance(values, list) else [values]
+            found.update(value if key == "Action" else _render(value) for value in values)
+    rule_ids = [f"AwsSolutions-IAM5[Action::{action}]" for action in CDK_GRANT_WILDCARD_ACTIONS if action in actions]
+    rule_ids += [
+        f"AwsSolutions-IAM5[Resource::{rendered}]"
+        for rendered in dict.fromkeys(nag_resource(policy, resource) for resource in resources)
+        if rendered in present
+    ]
+    rule_ids += ["HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"]
+    acknowledge(policy, reason + "; the inline policy belongs to this one role and is deleted with it", *rule_ids)

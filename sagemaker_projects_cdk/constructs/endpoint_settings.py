@@ -1,0 +1,242 @@
+"""Grouped settings of a SageMaker endpoint: the variant, data capture and autoscaling.
+
+Each group is a frozen, keyword-only dataclass that checks itself when created and reports
+every problem it finds in one ``ValueError``. Values that are CloudFormation tokens (a
+parameter, for instance) are skipped: only CloudFormation can check them, at deploy time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence, Union
+
+from aws_cdk import Duration
+
+from ._validation import check_choice, check_instance_type, check_pattern, check_range, invalid, is_unresolved
+
+#: SageMaker's rule for endpoint and variant names.
+NAME_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+NAME_RULE = "1 to 63 letters, digits and inner hyphens"
+
+#: ``ServerlessConfig.MemorySizeInMB``: 1 GB steps from 1 GB to 6 GB.
+SERVERLESS_MEMORY_SIZES_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+
+#: Instance families whose instances carry local (NVMe) storage. SageMaker encrypts that
+#: storage in hardware and rejects an endpoint configuration's ``KmsKeyId`` for them.
+LOCAL_STORAGE_FAMILIES = (
+    "m5d", "m6id", "m6gd", "c5d", "c6id", "c6gd", "r5d", "r6id", "r6gd", "z1d", "x1",
+    "g4dn", "g5", "g6", "g6e", "gr6", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en", "p6-b200",
+    "trn1", "trn1n", "trn2",
+)  # fmt: skip
+
+
+class Problems:
+    """Collects the problems of one group of settings so they are reported together."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def check(self, check: Callable[..., Any], *args: Any) -> None:
+        """Run one of the ``_validation`` checks and keep its message instead of raising."""
+        try:
+            check(*args)
+        except ValueError as error:
+            self.messages.append(str(error))
+
+    def add(self, setting: str, value: Any, expected: str) -> None:
+        self.messages.append(str(invalid(setting, value, expected)))
+
+    def extend(self, error: ValueError) -> None:
+        self.messages.extend(str(error).split("\n"))
+
+    def raise_if_any(self) -> None:
+        """Raise one ``ValueError`` listing every problem, one per line."""
+        if self.messages:
+            raise ValueError("\n".join(dict.fromkeys(self.messages)))
+
+
+def check_whole(problems: Problems, setting: str, value: Any, minimum: int, maximum: int) -> None:
+    """A resolved whole number in [minimum, maximum]."""
+    if is_unresolved(value):
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        problems.add(setting, value, f"a whole number from {minimum} to {maximum}")
+
+
+def check_seconds(problems: Problems, setting: str, value: Optional[Duration], minimum: int, maximum: int) -> None:
+    """A duration of whole seconds in [minimum, maximum]; tokens must come from ``Duration.seconds``."""
+    if value is None:
+        return
+    if not isinstance(value, Duration):
+        problems.add(setting, value, "an aws_cdk.Duration")
+        return
+    try:
+        seconds = value.to_seconds()
+    except Exception:  # jsii raises its own error type for a token in another unit
+        problems.add(setting, value.to_string(), "Duration.seconds(...) when the value is a token")
+        return
+    if is_unresolved(seconds):
+        return
+    if seconds != int(seconds) or not minimum <= seconds <= maximum:
+        problems.add(setting, value.to_human_string(), f"whole seconds from {minimum} to {maximum}")
+
+
+def whole_seconds(value: Duration) -> Union[int, float]:
+    """``value`` in seconds, as an ``int`` when resolved (CloudFormation wants integers)."""
+    seconds = value.to_seconds()
+    return seconds if is_unresolved(seconds) else int(seconds)
+
+
+def instance_family(instance_type: str) -> str:
+    """``ml.g5.xlarge`` -> ``g5``."""
+    return instance_type.split(".")[1]
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstanceVariant:
+    """A production variant on dedicated instances (the only kind that supports guardrails).
+
+    :param instance_type: the ML instance type. Default: ``ml.m5.large``.
+    :param initial_instance_count: instances to start with. Default: 1.
+    :param variant_name: the variant's name; a blue/green update keeps it. Default: ``AllTraffic``.
+    :param model_data_download_timeout: how long an instance may take to download the model
+        (60 s to 1 h). Default: SageMaker's default.
+    :param container_startup_health_check_timeout: how long the container may take to pass
+        its first health check (60 s to 1 h). Default: SageMaker's default.
+    """
+
+    instance_type: str = "ml.m5.large"
+    initial_instance_count: Union[int, float] = 1
+    variant_name: str = "AllTraffic"
+    model_data_download_timeout: Optional[Duration] = None
+    container_startup_health_check_timeout: Optional[Duration] = None
+
+    def __post_init__(self) -> None:
+        problems = Problems()
+        problems.check(check_instance_type, "instance_type", self.instance_type)
+        check_whole(problems, "initial_instance_count", self.initial_instance_count, 1, 1000)
+        problems.check(check_pattern, "variant_name", self.variant_name, NAME_PATTERN, NAME_RULE)
+        check_seconds(problems, "model_data_download_timeout", self.model_data_download_timeout, 60, 3600)
+        check_seconds(
+            problems, "container_startup_health_check_timeout", self.container_startup_health_check_timeout, 60, 3600
+        )
+        problems.raise_if_any()
+
+    @property
+    def has_local_storage(self) -> Optional[bool]:
+        """True when the instance type has local storage; None when it is a token."""
+        if is_unresolved(self.instance_type):
+            return None
+        return instance_family(self.instance_type) in LOCAL_STORAGE_FAMILIES
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerlessVariant:
+    """A serverless production variant: no instances, billed per request.
+
+    Serverless endpoints support neither data capture, VPC, network isolation, autoscaling
+    of instances nor deployment guardrails; ``ModelEndpoint`` rejects those combinations.
+
+    :param memory_size_mb: memory of each worker, 1024 to 6144 in steps of 1024. Default: 2048.
+    :param max_concurrency: concurrent invocations, 1 to 200. Default: 20.
+    :param provisioned_concurrency: warm capacity, 1 to ``max_concurrency``. Default: none.
+    :param variant_name: the variant's name. Default: ``AllTraffic``.
+    """
+
+    memory_size_mb: Union[int, float] = 2048
+    max_concurrency: Union[int, float] = 20
+    provisioned_concurrency: Optional[Union[int, float]] = None
+    variant_name: str = "AllTraffic"
+
+    def __post_init__(self) -> None:
+        problems = Problems()
+        problems.check(check_choice, "memory_size_mb", self.memory_size_mb, SERVERLESS_MEMORY_SIZES_MB)
+        check_whole(problems, "max_concurrency", self.max_concurrency, 1, 200)
+        if self.provisioned_concurrency is not None:
+            upper = 200 if is_unresolved(self.max_concurrency) else self.max_concurrency
+            check_whole(problems, "provisioned_concurrency", self.provisioned_concurrency, 1, upper)
+        problems.check(check_pattern, "variant_name", self.variant_name, NAME_PATTERN, NAME_RULE)
+        problems.raise_if_any()
+
+
+Variant = Union[InstanceVariant, ServerlessVariant]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataCapture:
+    """Capture of requests and responses into the endpoint's bucket (for Model Monitor).
+
+    :param enabled: whether to capture; a ``"true"``/``"false"`` token is passed through.
+        Default: True.
+    :param sampling_percentage: percentage of requests captured, 0 to 100. Default: 100.
+    :param capture_input: capture requests. Default: True.
+    :param capture_output: capture responses. Default: True.
+    :param prefix: key prefix in the bucket; SageMaker appends the endpoint and variant
+        names and the date. Default: ``data-capture``.
+    :param csv_content_types: content types captured as CSV text. Default: ``text/csv``.
+    :param json_content_types: content types captured as JSON text. Default: ``application/json``.
+    """
+
+    enabled: Union[bool, str] = True
+    sampling_percentage: Union[int, float] = 100
+    capture_input: bool = True
+    capture_output: bool = True
+    prefix: str = "data-capture"
+    csv_content_types: Sequence[str] = ("text/csv",)
+    json_content_types: Sequence[str] = ("application/json",)
+
+    def __post_init__(self) -> None:
+        problems = Problems()
+        if not isinstance(self.enabled, bool) and not is_unresolved(self.enabled):
+            problems.add("enabled", self.enabled, "True, False or a token")
+        check_whole(problems, "sampling_percentage", self.sampling_percentage, 0, 100)
+        if not (self.capture_input or self.capture_output):
+            problems.add("capture_input/capture_output", (False, False), "at least one of them True")
+        problems.check(
+            check_pattern,
+            "prefix",
+            self.prefix,
+            r"[a-zA-Z0-9!_.*'()-]+(/[a-zA-Z0-9!_.*'()-]+)*",
+            "an S3 key prefix without leading or trailing '/'",
+        )
+        for setting, types in (("csv_content_types", self.csv_content_types), ("json_content_types", self.json_content_types)):
+            if isinstance(types, str) or len(types) > 10:
+                problems.add(setting, types, "a sequence of at most 10 content types")
+        problems.raise_if_any()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Autoscaling:
+    """Target tracking of invocations per instance (``SageMakerVariantInvocationsPerInstance``).
+
+    :param min_capacity: fewest instances, at least 1. Default: 1.
+    :param max_capacity: most instances, at least ``min_capacity``. Default: 2.
+    :param target_invocations_per_instance: invocations per instance per minute to hold.
+        Default: 70.
+    :param scale_in_cooldown: wait after a scale-in. Default: 5 minutes.
+    :param scale_out_cooldown: wait after a scale-out. Default: 1 minute.
+    :param enabled: whether to register the variant at all; a ``"true"``/``"false"`` token
+        adds a CloudFormation condition. Default: True.
+    """
+
+    min_capacity: Union[int, float] = 1
+    max_capacity: Union[int, float] = 2
+    target_invocations_per_instance: Union[int, float] = 70
+    scale_in_cooldown: Duration = field(default_factory=lambda: Duration.minutes(5))
+    scale_out_cooldown: Duration = field(default_factory=lambda: Duration.minutes(1))
+    enabled: Union[bool, str] = True
+
+    def __post_init__(self) -> None:
+        problems = Problems()
+        check_whole(problems, "min_capacity", self.min_capacity, 1, 1000)
+        check_whole(problems, "max_capacity", self.max_capacity, 1, 1000)
+        if not any(is_unresolved(v) for v in (self.min_capacity, self.max_capacity)):
+            if isinstance(self.min_capacity, int) and isinstance(self.max_capacity, int):
+                if self.max_capacity < self.min_capacity:
+                    problems.add("max_capacity", self.max_capacity, f"at least min_capacity ({self.min_capacity})")
+        problems.check(check_range, "target_invocations_per_instance", self.target_invocations_per_instance, 1, 1_000_000)
+        check_seconds(problems, "scale_in_cooldown", self.scale_in_cooldown, 0, 86400)
+        check_seconds(problems, "scale_out_cooldown", self.scale_out_cooldown, 0, 86400)
+        if not isinstance(self.enabled, bool) and not is_unresolved(self.enabled):
+            problems.add("enabled", self.enabled, "True, False or a token")
+        problems.raise_if_any()

@@ -1,0 +1,238 @@
+"""The model-build CI pipeline: source -> CodeBuild that upserts, starts and waits for the SageMaker pipeline."""
+
+from __future__ import annotations
+
+from typing import Mapping, Optional
+
+from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ..compliance import acknowledge, acknowledge_cdk_grants, nag_resource
+from ._validation import check_choice, check_instance_type, check_range
+from .codebuild_defaults import COMPUTE_TYPES
+from .log_group import encrypted_log_group
+from .model_package_group import ModelPackageGroup
+from .project import ProjectIdentity
+from .sagemaker_role import SageMakerExecutionRole
+from .source import PipelineSource
+
+#: Where the stack uploads the seed data set, relative to the bucket root.
+DATASET_PREFIX = "datasets/abalone/"
+DATASET_FILE = "abalone.csv"
+
+
+class ModelBuildPipeline(Construct):
+    """CodePipeline (V2) that runs a project's SageMaker model-building pipeline on every push.
+
+    The build stage installs the repository's requirements and runs its ``buildspec.yml``,
+    which upserts the SageMaker pipeline with the project's execution role, starts it and
+    waits, failing the build when the execution fails.
+
+    :param project: the project (names, tags).
+    :param source: where the model-build code lives (CodeCommit, or GitHub/GitLab/Bitbucket
+        through CodeConnections).
+    :param bucket: the artifact bucket (pipeline artifacts, SageMaker pipeline data).
+    :param encryption_key: the bucket's KMS key; also encrypts build logs and artifacts.
+    :param model_package_group: where the SageMaker pipeline registers models.
+    :param execution_role: the SageMaker pipeline's execution role. Default: a new
+        least-privilege :class:`SageMakerExecutionRole`.
+    :param processing_instance_type: instance type of processing steps. Default: ``ml.m5.xlarge``.
+    :param training_instance_type: instance type of the training step. Default: ``ml.m5.xlarge``.
+    :param compute_type: CodeBuild compute type. Default: ``BUILD_GENERAL1_SMALL``.
+    :param build_image: CodeBuild image. Default: ``aws/codebuild/standard:7.0`` (Python 3.12).
+    :param build_timeout_minutes: how long a build (the whole SageMaker pipeline run) may take,
+        5-2160. Default: 120.
+    :param log_retention: how long build logs are kept. Default: one year.
+    :param environment: extra environment variables for the build. Default: none.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        project: ProjectIdentity,
+        source: PipelineSource,
+        bucket: s3.IBucket,
+        encryption_key: kms.IKey,
+        model_package_group: ModelPackageGroup,
+        execution_role: Optional[SageMakerExecutionRole] = None,
+        processing_instance_type: str = "ml.m5.xlarge",
+        training_instance_type: str = "ml.m5.xlarge",
+        compute_type: str = "BUILD_GENERAL1_SMALL",
+        build_image: codebuild.IBuildImage = codebuild.LinuxBuildImage.STANDARD_7_0,
+        build_timeout_minutes: int = 120,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        environment: Optional[Mapping[str, str]] = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        check_instance_type("processing_instance_type", processing_instance_type)
+        check_instance_type("training_instance_type", training_instance_type)
+        check_choice("compute_type", compute_type, COMPUTE_TYPES)
+        check_range("build_timeout_minutes", build_timeout_minutes, 5, 2160)
+
+        #: The SageMaker pipeline's execution role.
+        self.execution_role = execution_role or SageMakerExecutionRole(
+            self,
+            "ExecutionRole",
+            project=project,
+            bucket=bucket,
+            encryption_key=encryption_key,
+            model_package_group=model_package_group,
+        )
+        pipeline_name = project.name_id
+        variables = {
+            "SAGEMAKER_PROJECT_NAME": project.project_name,
+            "SAGEMAKER_PROJECT_ID": project.project_id,
+            "SAGEMAKER_PROJECT_NAME_ID": project.name_id,
+            "SAGEMAKER_PIPELINE_NAME": pipeline_name,
+            "MODEL_PACKAGE_GROUP_NAME": model_package_group.model_package_group_name,
+            "SAGEMAKER_PIPELINE_ROLE_ARN": self.execution_role.role_arn,
+            "ARTIFACT_BUCKET": bucket.bucket_name,
+            "ARTIFACT_KMS_KEY_ARN": encryption_key.key_arn,
+            "INPUT_DATA_URL": f"s3://{bucket.bucket_name}/{DATASET_PREFIX}{DATASET_FILE}",
+            "PROCESSING_INSTANCE_TYPE": processing_instance_type,
+            "TRAINING_INSTANCE_TYPE": training_instance_type,
+            **dict(environment or {}),
+        }
+
+        #: The build's log group, encrypted with the project key.
+        self.log_group = encrypted_log_group(self, encryption_key=encryption_key, retention=log_retention)
+        #: The CodeBuild project that runs the SageMaker pipeline.
+        self.build_project = codebuild.PipelineProject(
+            self,
+            "Build",
+            description="Upserts, starts and waits for the project's SageMaker model-building pipeline",
+            environment=codebuild.BuildEnvironment(
+                build_image=build_image,
+                compute_type=COMPUTE_TYPES[compute_type],
+                privileged=False,
+            ),
+            environment_variables={
+                name: codebuild.BuildEnvironmentVariable(value=value) for name, value in variables.items()
+            },
+            encryption_key=encryption_key,
+            timeout=Duration.minutes(build_timeout_minutes),
+            logging=codebuild.LoggingOptions(cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=self.log_group)),
+        )
+        self._grant_run_sagemaker_pipeline(project)
+
+        source_output = codepipeline.Artifact("SourceArtifact")
+        #: The CodePipeline.
+        self.pipeline = codepipeline.Pipeline(
+            self,
+            "Pipeline",
+            pipeline_name=project.resource_name("modelbuild"),
+            pipeline_type=codepipeline.PipelineType.V2,
+            artifact_bucket=bucket,
+            restart_execution_on_update=True,
+            stages=[
+                codepipeline.StageProps(stage_name="Source", actions=[source.action(output=source_output)]),
+                codepipeline.StageProps(
+                    stage_name="Build",
+                    actions=[
+                        actions.CodeBuildAction(
+                            action_name="BuildAndRunSageMakerPipeline",
+                            project=self.build_project,
+                            input=source_output,
+                            outputs=[codepipeline.Artifact("BuildArtifact")],
+                        )
+                    ],
+                ),
+            ],
+        )
+        self._acknowledge_findings(project, bucket)
+
+    def _acknowledge_findings(self, project: ProjectIdentity, bucket: s3.IBucket) -> None:
+        """Acknowledge, with reasons, what aws-cdk-lib's CodePipeline and CodeBuild grants produce."""
+        for policy in self.node.find_all():
+            if isinstance(policy, iam.Policy):
+                acknowledge_cdk_grants(
+                    policy,
+                    reason="granted by aws-cdk-lib's CodePipeline and CodeBuild constructs: read and "
+                    "write pipeline artifacts in this project's bucket with its key",
+                    resources=(bucket.arn_for_objects("*"),),
+                )
+        build_policy = self.build_project.role.node.find_child("DefaultPolicy")
+        stack = Stack.of(self)
+        acknowledge(
+            build_policy,
+            "aws-cdk-lib lets every CodeBuild project write test reports to report groups named "
+            "after it, and logs under its own /aws/codebuild/ log group",
+            *(
+                f"AwsSolutions-IAM5[Resource::{nag_resource(self, arn)}]"
+                for arn in (
+                    stack.format_arn(
+                        service="codebuild",
+                        resource="report-group",
+                        resource_name=f"{self.build_project.project_name}-*",
+                        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                    ),
+                    stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name=f"/aws/codebuild/{self.build_project.project_name}:*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    ),
+                )
+            ),
+        )
+        acknowledge(
+            build_policy,
+            "the SageMaker pipeline of a project Studio names is matched as '*-<project id>'; "
+            "execution ids are generated at run time",
+            *(
+                f"AwsSolutions-IAM5[Resource::{nag_resource(self, arn)}]"
+                for pipeline_arn in project.sagemaker_arn("pipeline")
+                for arn in (pipeline_arn, f"{pipeline_arn}/execution/*")
+                if "*" in arn
+            ),
+        )
+        acknowledge(
+            self.build_project,
+            "the source is CODEPIPELINE: there is no repository URL, so no credentials in one",
+            "HIPAA.Security-CodeBuildProjectSourceRepoUrl",
+        )
+
+    def _grant_run_sagemaker_pipeline(self, project: ProjectIdentity) -> None:
+        # The artifact bucket and key are granted by the pipeline's CodeBuild action.
+        role = self.build_project.role
+        assert role is not None
+        pipeline_arns = project.sagemaker_arn("pipeline")
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "sagemaker:CreatePipeline",
+                    "sagemaker:UpdatePipeline",
+                    "sagemaker:DescribePipeline",
+                    "sagemaker:StartPipelineExecution",
+                    "sagemaker:AddTags",
+                    "sagemaker:ListTags",
+                ],
+                resources=pipeline_arns,
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "sagemaker:DescribePipelineExecution",
+                    "sagemaker:ListPipelineExecutionSteps",
+                    "sagemaker:StopPipelineExecution",
+                ],
+                resources=[f"{arn}/execution/*" for arn in pipeline_arns],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[self.execution_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )

@@ -1,0 +1,123 @@
+"""The project's model registry entry: a SageMaker model package group."""
+
+from __future__ import annotations
+
+import re
+from typing import Optional, Sequence
+
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from ._validation import check_length, check_pattern, invalid, is_unresolved
+
+GROUP_NAME_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+
+#: What another account may do with this group's models: find them and deploy them.
+CROSS_ACCOUNT_READ_ACTIONS = [
+    "sagemaker:DescribeModelPackageGroup",
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:ListModelPackages",
+]
+
+
+class ModelPackageGroup(Construct):
+    """A model package group, named ``<project-name>-<project-id>`` like SageMaker's templates.
+
+    :param model_package_group_name: the group name (1-63 characters, letters, digits and
+        inner hyphens; may be a token).
+    :param description: the group description. Default: none.
+    :param read_access_account_ids: AWS accounts (12 digits) allowed to describe and list this
+        group's model packages, e.g. the staging and production accounts of a multi-account
+        deployment. Default: no resource policy; only this account.
+    :param removal_policy: what happens to the group on stack deletion. Default: RETAIN (it
+        holds the registered models and their approval history).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        model_package_group_name: str,
+        description: Optional[str] = None,
+        read_access_account_ids: Sequence[str] = (),
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        check_pattern(
+            "model_package_group_name",
+            model_package_group_name,
+            GROUP_NAME_PATTERN,
+            "1 to 63 letters, digits and inner hyphens",
+        )
+        if description is not None:
+            check_length("description", description, 0, 1024)
+        accounts = list(dict.fromkeys(read_access_account_ids))
+        for account in accounts:
+            if not is_unresolved(account) and re.fullmatch(r"[0-9]{12}", account) is None:
+                raise invalid("read_access_account_ids", account, "a 12-digit AWS account id")
+
+        stack = Stack.of(self)
+        #: The group name.
+        self.model_package_group_name = model_package_group_name
+        #: The group ARN.
+        self.model_package_group_arn = stack.format_arn(
+            service="sagemaker",
+            resource="model-package-group",
+            resource_name=model_package_group_name,
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        #: ARN pattern of the versioned model packages in the group.
+        self.model_packages_arn = stack.format_arn(
+            service="sagemaker",
+            resource="model-package",
+            resource_name=f"{model_package_group_name}/*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+        policy = None
+        if accounts:
+            policy = iam.PolicyDocument(
+                statements=[
+                    iam.PolicyStatement(
+                        sid="CrossAccountRead",
+                        principals=[iam.AccountPrincipal(account) for account in accounts],
+                        actions=CROSS_ACCOUNT_READ_ACTIONS,
+                        resources=[self.model_package_group_arn, self.model_packages_arn],
+                    )
+                ]
+            )
+        #: The CloudFormation resource.
+        self.resource = sagemaker.CfnModelPackageGroup(
+            self,
+            "Resource",
+            model_package_group_name=model_package_group_name,
+            model_package_group_description=description,
+            model_package_group_policy=policy,
+        )
+        self.resource.apply_removal_policy(removal_policy)
+
+    def grant_register(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to register new model versions in this group."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackageGroup"],
+            resource_arns=[self.model_package_group_arn, self.model_packages_arn],
+        )
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to find and describe this group's model versions.
+
+        ``sagemaker:ListModelPackages`` has no resource type in IAM, so that one action is
+        granted on ``*``; the describe actions are scoped to this group.
+        """
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sagemaker:ListModelPackages"], resource_arns=["*"]
+        )
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeModelPackage"],
+            resource_arns=[self.model_package_group_arn, self.model_packages_arn],
+        )

@@ -1,0 +1,176 @@
+"""The execution role of a project's SageMaker pipeline and the jobs it runs.
+
+Least privilege, written out action by action (no ``AmazonSageMakerFullAccess``, no
+``service:*`` actions): jobs named with the project's prefix, the project's bucket and key,
+the project's model package group, logs of SageMaker jobs, and pulls of AWS's built-in
+algorithm images. Kept in a customer-managed policy so that it can be reviewed on its own.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ..compliance import acknowledge, nag_resource
+from .model_package_group import ModelPackageGroup
+from .project import ProjectIdentity
+
+#: ECR repositories of the AWS-owned images the seed pipeline runs (XGBoost for training,
+#: scikit-learn for processing). They live in per-region AWS accounts.
+DEFAULT_IMAGE_REPOSITORIES = ("sagemaker-xgboost", "sagemaker-scikit-learn")
+
+_JOB_ACTIONS = {
+    "processing-job": [
+        "sagemaker:CreateProcessingJob",
+        "sagemaker:DescribeProcessingJob",
+        "sagemaker:StopProcessingJob",
+    ],
+    "training-job": [
+        "sagemaker:CreateTrainingJob",
+        "sagemaker:DescribeTrainingJob",
+        "sagemaker:StopTrainingJob",
+    ],
+}
+
+
+class SageMakerExecutionRole(Construct):
+    """The role SageMaker assumes to run a project's pipeline and its jobs.
+
+    :param project: the project whose prefix names the pipeline and jobs.
+    :param bucket: the project's artifact bucket (read and write).
+    :param encryption_key: the key of the bucket and of job volumes and outputs.
+    :param model_package_group: the group the pipeline registers models into.
+    :param image_repositories: ECR repository names of AWS-owned images the jobs pull.
+        Default: ``sagemaker-xgboost`` and ``sagemaker-scikit-learn``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        project: ProjectIdentity,
+        bucket: s3.IBucket,
+        encryption_key: kms.IKey,
+        model_package_group: ModelPackageGroup,
+        image_repositories: Sequence[str] = DEFAULT_IMAGE_REPOSITORIES,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        #: The IAM role.
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="Runs a SageMaker project's pipeline and its processing and training jobs",
+        )
+        self.policy = iam.ManagedPolicy(self, "Policy", roles=[self.role])
+        policy = self.policy
+
+        log_groups = [
+            stack.format_arn(
+                service="logs",
+                resource="log-group",
+                resource_name=f"/aws/sagemaker/{kind}:*",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            for kind in ("ProcessingJobs", "TrainingJobs")
+        ]
+        image_arns = [
+            stack.format_arn(
+                service="ecr",
+                account="*",
+                resource="repository",
+                resource_name=name,
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            )
+            for name in image_repositories
+        ]
+        for resource, job_actions in _JOB_ACTIONS.items():
+            policy.add_statements(
+                iam.PolicyStatement(
+                    actions=[*job_actions, "sagemaker:AddTags"],
+                    resources=project.sagemaker_arn(resource, "-*"),
+                )
+            )
+        policy.add_statements(
+            iam.PolicyStatement(
+                actions=[
+                    "sagemaker:CreateModelPackage",
+                    "sagemaker:DescribeModelPackage",
+                    "sagemaker:DescribeModelPackageGroup",
+                    "sagemaker:AddTags",
+                ],
+                resources=[model_package_group.model_package_group_arn, model_package_group.model_packages_arn],
+            ),
+            # The pipeline hands this same role to the jobs it starts.
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[self.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                resources=[bucket.arn_for_objects("*")],
+            ),
+            iam.PolicyStatement(
+                actions=["s3:ListBucket", "s3:GetBucketLocation"],
+                resources=[bucket.bucket_arn],
+            ),
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"],
+                resources=[encryption_key.key_arn],
+            ),
+            iam.PolicyStatement(
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                resources=log_groups,
+            ),
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+            ),
+            iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+            iam.PolicyStatement(
+                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                resources=image_arns,
+            ),
+        )
+        acknowledge(
+            policy,
+            "SageMaker Pipelines names each job '<prefix>-<generated suffix>' at run time; the "
+            "pattern is scoped to this project's prefix",
+            *(f"AwsSolutions-IAM5[Resource::{nag_resource(policy, arn)}]" for r in _JOB_ACTIONS for arn in project.sagemaker_arn(r, "-*")),
+        )
+        acknowledge(
+            policy,
+            "model versions get numbers at registration; scoped to this project's group",
+            f"AwsSolutions-IAM5[Resource::{nag_resource(policy, model_package_group.model_packages_arn)}]",
+        )
+        acknowledge(
+            policy,
+            "jobs read inputs and write outputs under keys chosen at run time, in this project's bucket only",
+            f"AwsSolutions-IAM5[Resource::{nag_resource(policy, bucket.arn_for_objects('*'))}]",
+        )
+        acknowledge(
+            policy,
+            "SageMaker creates one log stream per job under its fixed log groups",
+            *(f"AwsSolutions-IAM5[Resource::{nag_resource(policy, arn)}]" for arn in log_groups),
+        )
+        acknowledge(
+            policy,
+            "cloudwatch:PutMetricData and ecr:GetAuthorizationToken have no resource type; "
+            "metrics are limited to SageMaker namespaces by condition, and AWS's algorithm images "
+            "live in per-region AWS accounts",
+            "AwsSolutions-IAM5[Resource::*]",
+            *(f"AwsSolutions-IAM5[Resource::{nag_resource(policy, arn)}]" for arn in image_arns),
+        )
+
+    @property
+    def role_arn(self) -> str:
+        return self.role.role_arn

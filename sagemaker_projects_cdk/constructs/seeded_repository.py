@@ -1,0 +1,95 @@
+"""A CodeCommit repository whose first commit is a folder of seed code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_codecommit as codecommit
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+from ._validation import check_length, invalid
+from .source import CodeCommitSource, check_branch
+
+SEED_CODE_ROOT = Path(__file__).resolve().parent.parent / "seed_code"
+
+#: Files that never belong in a seeded repository (and would make the asset hash unstable).
+SEED_EXCLUDES = [
+    "**/__pycache__",
+    "**/__pycache__/**",
+    "**/*.pyc",
+    "**/.pytest_cache",
+    "**/.pytest_cache/**",
+    "**/.ipynb_checkpoints",
+    "**/.DS_Store",
+]
+
+
+def seed_code_path(name: str) -> Path:
+    """The folder of a seed code package shipped with this library (``model_build``...)."""
+    path = SEED_CODE_ROOT / name
+    if not path.is_dir():
+        known = sorted(p.name for p in SEED_CODE_ROOT.iterdir() if p.is_dir() and not p.name.startswith("_"))
+        raise invalid("seed code", name, "one of " + ", ".join(known))
+    return path
+
+
+class SeededRepository(Construct):
+    """A CodeCommit repository created with the content of a local folder as its first commit.
+
+    :param repository_name: the repository name (1-100 characters; may be a token).
+    :param seed_directory: the folder whose files form the first commit (see
+        :func:`seed_code_path`). Caches such as ``__pycache__`` are left out.
+    :param branch: the branch of the first commit, and the one pipelines follow.
+        Default: ``main``.
+    :param description: the repository description. Default: none.
+    :param encryption_key: the customer-managed KMS key that encrypts the repository.
+        Default: the AWS-managed CodeCommit key.
+    :param removal_policy: what happens to the repository on stack deletion. Default: RETAIN
+        (it holds the team's code).
+
+    The seed is only applied when the repository is created; later changes to the folder
+    do not touch an existing repository.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        repository_name: str,
+        seed_directory: Path | str,
+        branch: str = "main",
+        description: Optional[str] = None,
+        encryption_key: Optional[kms.IKey] = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        check_length("repository_name", repository_name, 1, 100)
+        check_branch(branch)
+        seed_directory = Path(seed_directory)
+        if not seed_directory.is_dir():
+            raise invalid("seed_directory", str(seed_directory), "an existing folder")
+
+        #: The zipped seed code, uploaded by ``cdk deploy`` as a file asset.
+        self.seed_asset = s3_assets.Asset(self, "Seed", path=str(seed_directory), exclude=SEED_EXCLUDES)
+        #: The CodeCommit repository.
+        self.repository = codecommit.Repository(
+            self,
+            "Repository",
+            repository_name=repository_name,
+            description=description,
+            code=codecommit.Code.from_asset(self.seed_asset, branch),
+            kms_key=encryption_key,
+        )
+        self.repository.apply_removal_policy(removal_policy)
+        #: The branch pipelines follow.
+        self.branch = branch
+
+    @property
+    def source(self) -> CodeCommitSource:
+        """This repository's branch as a pipeline source."""
+        return CodeCommitSource(repository=self.repository, branch=self.branch)
