@@ -24,7 +24,7 @@ help:
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip "setuptools>=77"
 
 # Stamps make the install steps idempotent: they run again only when the pins change.
 $(VENV)/.stamp-runtime: pyproject.toml | $(VENV)/bin/python

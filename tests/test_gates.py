@@ -1,0 +1,100 @@
+"""Gates applied to every stack in TEMPLATES: security packs, cfn-lint, IAM scoping, determinism."""
+
+from __future__ import annotations
+
+import filecmp
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, synth_all
+from sagemaker_projects_cdk.app import stack_id
+from sagemaker_projects_cdk.stacks import TEMPLATES
+
+#: Actions that IAM lets no policy scope to a resource: only these may use Resource "*".
+UNSCOPABLE_ACTIONS = {
+    "ecr:GetAuthorizationToken",
+    "cloudwatch:PutMetricData",
+    "sagemaker:ListModelPackages",
+    "codebuild:CreateReportGroup",
+}
+
+
+def _allow_statements(template: dict):
+    """Every Allow statement of identity policies (inline, default and managed)."""
+    for logical_id, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        documents = []
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            documents.append(props["PolicyDocument"])
+        if resource["Type"] == "AWS::IAM::Role":
+            documents.extend(policy["PolicyDocument"] for policy in props.get("Policies", []))
+        for document in documents:
+            for statement in document["Statement"]:
+                if statement["Effect"] == "Allow":
+                    yield logical_id, statement
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("template_id", list(TEMPLATES))
+def test_security_packs_report_no_unacknowledged_finding(assembly, template_id):
+    # The synth in the fixture raises on any finding (see the next test); the report that
+    # the packs write lists no violation for this stack.
+    assert assembly.validation_report["title"] == "Validation Report"
+    stack_prefix = stack_id(template_id) + "/"
+    for report in assembly.validation_report["pluginReports"]:
+        for violation in report["violations"]:
+            paths = [c["constructPath"] for c in violation["violatingConstructs"]]
+            assert not any(p.startswith(stack_prefix) for p in paths), violation
+
+
+def test_a_finding_fails_the_synth(tmp_path):
+    """The gate is live: an unencrypted, public-ish bucket makes synth fail with the rule named."""
+    from aws_cdk import Stack
+    from aws_cdk import aws_s3 as s3
+
+    from conftest import new_app
+    from sagemaker_projects_cdk.compliance import add_security_packs
+
+    app = new_app(tmp_path)
+    s3.Bucket(Stack(app, "Bad"), "Plain")
+    add_security_packs(app)
+    with pytest.raises(RuntimeError, match="ValidationFailed") as failure:
+        app.synth()
+    message = str(failure.value)
+    for pack, rule in (("AwsSolutions", "S1"), ("HIPAA.Security", "S3DefaultEncryptionKMS"), ("NIST.800.53.R5", "S3BucketVersioningEnabled")):
+        assert f"'{pack}::{pack}-{rule}'" in message
+
+
+@pytest.mark.parametrize("template_id", list(TEMPLATES))
+def test_cfn_lint_reports_nothing(assembly, template_id):
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--", str(assembly.files[template_id])],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("template_id", list(TEMPLATES))
+def test_iam_has_no_wildcard_action_and_scopes_resources(assembly, template_id):
+    statements = list(_allow_statements(assembly.templates[template_id]))
+    assert statements, "expected IAM policies in the template"
+    for logical_id, statement in statements:
+        actions = _as_list(statement["Action"])
+        for action in actions:
+            assert action != "*" and not action.endswith(":*"), f"{logical_id}: wildcard action {action}"
+        if "*" in _as_list(statement["Resource"]):
+            assert set(actions) <= UNSCOPABLE_ACTIONS, f"{logical_id}: {actions} on Resource '*'"
+
+
+def test_synth_is_deterministic(assembly, tmp_path):
+    again = synth_all(tmp_path)
+    for template_id, path in assembly.files.items():
+        assert filecmp.cmp(path, again.files[template_id], shallow=False), f"{template_id} differs"

@@ -1,0 +1,220 @@
+"""The model-build template: what it creates, how it is scoped, and its stable logical ids."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Capture, Match, Template
+
+from conftest import new_app
+from sagemaker_projects_cdk.stacks import ModelBuildStack
+
+
+@pytest.fixture(scope="module")
+def template(assembly) -> Template:
+    """The template as `cdk synth` writes it: no project name or id given (Studio's case)."""
+    return Template.from_json(assembly.templates["model-build"])
+
+
+@pytest.fixture(scope="module")
+def named() -> Template:
+    """The template for `cdk deploy` with plain strings."""
+    app = new_app()
+    stack = ModelBuildStack(app, "Named", project_name="churn", project_id="p-abc123def456", branch="dev")
+    return Template.from_stack(stack)
+
+
+def test_declares_the_project_parameters_as_studio_passes_them(template):
+    params = template.to_json()["Parameters"]
+    assert params["SageMakerProjectName"] == {
+        "Type": "String",
+        "Default": "ModelBuild",
+        "Description": "Name of the project",
+        "MinLength": 1,
+        "MaxLength": 32,
+        "AllowedPattern": "^[a-zA-Z](-*[a-zA-Z0-9])*",
+    }
+    assert params["SageMakerProjectId"]["MaxLength"] == 20
+    assert params["SageMakerProjectId"]["Default"].startswith("p-")
+
+
+def test_no_project_parameters_when_names_are_given(named):
+    assert "SageMakerProjectName" not in named.to_json().get("Parameters", {})
+    named.has_resource_properties(
+        "AWS::SageMaker::ModelPackageGroup", {"ModelPackageGroupName": "churn-p-abc123def456"}
+    )
+    named.has_resource_properties(
+        "AWS::CodeCommit::Repository",
+        {"RepositoryName": "sagemaker-churn-p-abc123def456-modelbuild", "Code": {"BranchName": "dev", "S3": Match.any_value()}},
+    )
+
+
+def test_every_resource_is_tagged_with_the_project(named):
+    for resource_type in ("AWS::S3::Bucket", "AWS::KMS::Key", "AWS::CodeBuild::Project", "AWS::CodePipeline::Pipeline", "AWS::IAM::Role"):
+        for resource in named.find_resources(resource_type).values():
+            tags = {t["Key"]: t["Value"] for t in resource["Properties"]["Tags"]}
+            assert tags["sagemaker:project-name"] == "churn"
+            assert tags["sagemaker:project-id"] == "p-abc123def456"
+
+
+def test_artifact_bucket_is_encrypted_private_versioned_logged_and_retained(template):
+    key = Capture()
+    template.has_resource(
+        "AWS::S3::Bucket",
+        {
+            "Properties": Match.object_like(
+                {
+                    "BucketEncryption": {
+                        "ServerSideEncryptionConfiguration": [
+                            {
+                                "BucketKeyEnabled": True,
+                                "ServerSideEncryptionByDefault": {"KMSMasterKeyID": {"Fn::GetAtt": [key, "Arn"]}, "SSEAlgorithm": "aws:kms"},
+                            }
+                        ]
+                    },
+                    "PublicAccessBlockConfiguration": {
+                        "BlockPublicAcls": True,
+                        "BlockPublicPolicy": True,
+                        "IgnorePublicAcls": True,
+                        "RestrictPublicBuckets": True,
+                    },
+                    "VersioningConfiguration": {"Status": "Enabled"},
+                    "LoggingConfiguration": Match.object_like({"LogFilePrefix": "artifact-bucket/"}),
+                    "LifecycleConfiguration": {
+                        "Rules": [Match.object_like({"NoncurrentVersionExpiration": {"NoncurrentDays": 90}, "Status": "Enabled"})]
+                    },
+                }
+            ),
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+        },
+    )
+    template.has_resource("AWS::KMS::Key", {"Properties": Match.object_like({"EnableKeyRotation": True}), "DeletionPolicy": "Retain"})
+    assert key.as_string() in template.find_resources("AWS::KMS::Key")
+    # SSL only, on both buckets.
+    policies = template.find_resources("AWS::S3::BucketPolicy")
+    assert len(policies) == 2
+    for policy in policies.values():
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        )
+
+
+def test_pipeline_is_v2_and_builds_with_a_current_image_and_encrypted_logs(template):
+    template.has_resource_properties(
+        "AWS::CodePipeline::Pipeline",
+        {
+            "PipelineType": "V2",
+            "Name": {"Fn::Join": ["", ["sagemaker-", {"Ref": "SageMakerProjectName"}, "-", {"Ref": "SageMakerProjectId"}, "-modelbuild"]]},
+            "ArtifactStore": Match.object_like({"EncryptionKey": Match.object_like({"Type": "KMS"})}),
+            "Stages": [Match.object_like({"Name": "Source"}), Match.object_like({"Name": "Build"})],
+        },
+    )
+    log_group = Capture()
+    template.has_resource_properties(
+        "AWS::CodeBuild::Project",
+        {
+            "Environment": Match.object_like(
+                {"Image": "aws/codebuild/standard:7.0", "ComputeType": "BUILD_GENERAL1_SMALL", "PrivilegedMode": False}
+            ),
+            "EncryptionKey": Match.any_value(),
+            "LogsConfig": {"CloudWatchLogs": {"GroupName": {"Ref": log_group}, "Status": "ENABLED"}},
+            "TimeoutInMinutes": 120,
+        },
+    )
+    logs = template.find_resources("AWS::Logs::LogGroup")[log_group.as_string()]
+    assert "KmsKeyId" in logs["Properties"] and logs["DeletionPolicy"] == "Retain"
+
+
+def test_build_gets_the_sagemaker_pipeline_contract_as_environment(template):
+    project = template.find_resources("AWS::CodeBuild::Project")
+    (build,) = project.values()
+    env = {v["Name"]: v["Value"] for v in build["Properties"]["Environment"]["EnvironmentVariables"]}
+    assert set(env) >= {
+        "SAGEMAKER_PROJECT_NAME",
+        "SAGEMAKER_PROJECT_ID",
+        "SAGEMAKER_PIPELINE_NAME",
+        "MODEL_PACKAGE_GROUP_NAME",
+        "SAGEMAKER_PIPELINE_ROLE_ARN",
+        "ARTIFACT_BUCKET",
+        "ARTIFACT_KMS_KEY_ARN",
+        "INPUT_DATA_URL",
+        "PROCESSING_INSTANCE_TYPE",
+        "TRAINING_INSTANCE_TYPE",
+    }
+    assert env["TRAINING_INSTANCE_TYPE"] == "ml.m5.xlarge"
+    # The data set is read from the project's own bucket.
+    url = env["INPUT_DATA_URL"]["Fn::Join"][1]
+    assert url[0] == "s3://" and "Ref" in url[1] and url[2] == "/datasets/abalone/abalone.csv"
+
+
+def test_dataset_is_copied_into_the_project_bucket_without_pruning(template):
+    template.has_resource_properties(
+        "Custom::CDKBucketDeployment",
+        {"DestinationBucketKeyPrefix": "datasets/abalone/", "Prune": False, "RetainOnDelete": True},
+    )
+
+
+def test_sagemaker_role_is_least_privilege(template):
+    template.has_resource_properties(
+        "AWS::IAM::Role",
+        {"AssumeRolePolicyDocument": Match.object_like({"Statement": [Match.object_like({"Principal": {"Service": "sagemaker.amazonaws.com"}})]})},
+    )
+    roles = template.find_resources("AWS::IAM::Role")
+    for role in roles.values():
+        for arn in role["Properties"].get("ManagedPolicyArns", []):
+            assert "AmazonSageMakerFullAccess" not in str(arn)
+    (policy,) = template.find_resources("AWS::IAM::ManagedPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    jobs = next(s for s in statements if "sagemaker:CreateTrainingJob" in s["Action"])
+    assert jobs["Resource"] == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":sagemaker:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":training-job/*-",
+                {"Ref": "SageMakerProjectId"},
+                "-*",
+            ],
+        ]
+    }
+    pass_role = next(s for s in statements if s["Action"] == "iam:PassRole")
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+
+
+def test_resolved_names_scope_iam_to_both_spellings_of_the_prefix(named):
+    (policy,) = named.find_resources("AWS::IAM::ManagedPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    jobs = next(s for s in statements if "sagemaker:CreateProcessingJob" in s["Action"])
+    # Already lower case, so one ARN; scoped to the exact prefix.
+    assert jobs["Resource"]["Fn::Join"][1][-1] == ":processing-job/churn-p-abc123def456-*"
+
+
+def test_mixed_case_names_give_both_spellings():
+    app = new_app()
+    stack = ModelBuildStack(app, "Mixed", project_name="Churn", project_id="p-abc123def456")
+    (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::ManagedPolicy").values()
+    jobs = next(s for s in policy["Properties"]["PolicyDocument"]["Statement"] if "sagemaker:CreateProcessingJob" in s["Action"])
+    assert [r["Fn::Join"][1][-1] for r in jobs["Resource"]] == [
+        ":processing-job/Churn-p-abc123def456-*",
+        ":processing-job/churn-p-abc123def456-*",
+    ]
+
+
+# Renaming any of these replaces a stateful resource in every deployed project.
+PINNED_LOGICAL_IDS = {
+    "AWS::S3::Bucket": {"ArtifactsBucket88671897", "ArtifactsAccessLogs4D97777C"},
+    "AWS::KMS::Key": {"ArtifactsKeyA4B22E2B"},
+    "AWS::CodeCommit::Repository": {"ModelBuildRepositoryF9382855"},
+    "AWS::SageMaker::ModelPackageGroup": {"ModelPackageGroupF5073685"},
+}
+
+
+@pytest.mark.parametrize("resource_type", sorted(PINNED_LOGICAL_IDS))
+def test_logical_ids_of_stateful_resources_are_stable(template, resource_type):
+    assert set(template.find_resources(resource_type)) == PINNED_LOGICAL_IDS[resource_type]
