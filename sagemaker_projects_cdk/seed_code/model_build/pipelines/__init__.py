@@ -1,0 +1,1 @@
+"""Model-build code of this SageMaker project: the abalone pipeline and its tools."""

@@ -1,0 +1,1 @@
+"""The abalone regression pipeline: preprocessing, XGBoost training, evaluation, registration."""

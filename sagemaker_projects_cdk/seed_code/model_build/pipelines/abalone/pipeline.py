@@ -1,0 +1,357 @@
+"""The abalone model-build pipeline, defined with the SageMaker Python SDK v3.
+
+    PreprocessAbaloneData -> TrainAbaloneModel -> EvaluateAbaloneModel
+      -> CheckMseAbaloneEvaluation
+           test MSE <= MseThreshold: RegisterAbaloneModel (into the model package group)
+           otherwise:                MseAboveThreshold (a Fail step, with a message)
+
+``get_pipeline`` builds the definition without calling AWS: every S3 location is given
+explicitly, and the processing scripts are referenced at content-addressed keys that
+``code_artifacts`` lists and ``pipelines.run_pipeline`` uploads before the upsert.
+
+Jobs are named from the project prefix with the SDK's custom job prefix feature:
+``<prefix>-preprocess``, ``<prefix>-train`` and ``<prefix>-evaluate`` are stored in the
+definition, and SageMaker Pipelines appends a unique suffix to each at run time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+from sagemaker.core import image_uris
+from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+from sagemaker.core.processing import ScriptProcessor
+from sagemaker.core.shapes import (
+    ProcessingInput,
+    ProcessingOutput,
+    ProcessingS3Input,
+    ProcessingS3Output,
+)
+from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig
+from sagemaker.core.workflow.conditions import ConditionLessThanOrEqualTo
+from sagemaker.core.workflow.execution_variables import ExecutionVariables
+from sagemaker.core.workflow.functions import Join, JsonGet
+from sagemaker.core.workflow.parameters import (
+    ParameterFloat,
+    ParameterInteger,
+    ParameterString,
+)
+from sagemaker.core.workflow.pipeline_context import PipelineSession
+from sagemaker.core.workflow.pipeline_definition_config import PipelineDefinitionConfig
+from sagemaker.core.workflow.properties import PropertyFile
+from sagemaker.mlops.workflow.condition_step import ConditionStep
+from sagemaker.mlops.workflow.fail_step import FailStep
+from sagemaker.mlops.workflow.model_step import ModelStep
+from sagemaker.mlops.workflow.pipeline import Pipeline
+from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep
+from sagemaker.serve.model_builder import ModelBuilder
+from sagemaker.train import ModelTrainer
+
+from pipelines.abalone import settings
+
+SCRIPTS_DIR = Path(__file__).resolve().parent
+PROCESSING_ROOT = "/opt/ml/processing"
+# The SDK's defaults file, reduced to one setting: no usage telemetry is sent.
+SDK_CONFIG: Dict[str, Any] = {
+    "SchemaVersion": "1.0",
+    "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}},
+}
+
+
+@dataclass(frozen=True)
+class CodeArtifact:
+    """A processing script and the S3 location the pipeline definition expects it at."""
+
+    local_path: Path
+    s3_uri: str
+
+
+def code_artifacts(artifact_bucket: str, pipeline_name: str) -> Dict[str, CodeArtifact]:
+    """The processing scripts keyed by name, each at ``<pipeline>/code/<sha256>/<file>``.
+
+    The key depends on the file's content, so an unchanged script keeps its URI and the
+    pipeline definition only changes when the code does.
+    """
+    artifacts = {}
+    for name in ("preprocess", "evaluate"):
+        path = SCRIPTS_DIR / f"{name}.py"
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        uri = f"s3://{artifact_bucket}/{pipeline_name}/code/{digest}/{path.name}"
+        artifacts[name] = CodeArtifact(local_path=path, s3_uri=uri)
+    return artifacts
+
+
+def get_session(
+    region: str, artifact_bucket: str, boto_session: Optional[Any] = None
+) -> PipelineSession:
+    """A PipelineSession on ``artifact_bucket`` with telemetry off and no SDK config files."""
+    if boto_session is None:
+        import boto3
+
+        boto_session = boto3.Session(region_name=region)
+    return PipelineSession(
+        boto_session=boto_session,
+        default_bucket=artifact_bucket,
+        sagemaker_config=SDK_CONFIG,
+    )
+
+
+class _PrefixedTrainingStep(TrainingStep):
+    """A TrainingStep that keeps its job-name prefix in the pipeline definition.
+
+    SDK 3.27's ModelTrainer drops ``TrainingJobName`` under a PipelineSession
+    (aws/sagemaker-python-sdk#5776), which silently turns the custom job prefix off for
+    training jobs; this puts the trainer's base job name back.
+    """
+
+    def __init__(self, name: str, step_args: Any, base_job_name: str) -> None:
+        super().__init__(name=name, step_args=step_args)
+        self._base_job_name = base_job_name
+
+    @property
+    def arguments(self) -> Dict[str, Any]:
+        request = super().arguments
+        request.setdefault("TrainingJobName", self._base_job_name)
+        return request
+
+
+def _s3_join(*parts: Any) -> Join:
+    return Join(on="/", values=["s3:/", *parts])
+
+
+def _processing_input(name: str, source: Any, local_dir: str) -> ProcessingInput:
+    return ProcessingInput(
+        input_name=name,
+        s3_input=ProcessingS3Input(
+            s3_uri=source,
+            local_path=f"{PROCESSING_ROOT}/{local_dir}",
+            s3_data_type="S3Prefix",
+            s3_input_mode="File",
+        ),
+    )
+
+
+def _processing_output(name: str, destination: Any) -> ProcessingOutput:
+    return ProcessingOutput(
+        output_name=name,
+        s3_output=ProcessingS3Output(
+            s3_uri=destination,
+            local_path=f"{PROCESSING_ROOT}/{name}",
+            s3_upload_mode="EndOfJob",
+        ),
+    )
+
+
+def get_pipeline(
+    *,
+    region: str,
+    role_arn: str,
+    artifact_bucket: str,
+    pipeline_name: str,
+    model_package_group_name: str,
+    kms_key_arn: Optional[str] = None,
+    input_data_url: Optional[str] = None,
+    processing_instance_type: str = settings.DEFAULT_INSTANCE_TYPE,
+    training_instance_type: str = settings.DEFAULT_INSTANCE_TYPE,
+    sagemaker_session: Optional[PipelineSession] = None,
+) -> Pipeline:
+    """Build the abalone pipeline; no AWS call is made.
+
+    Args:
+        region: AWS Region of the pipeline and its container images.
+        role_arn: execution role of the pipeline and of every job it starts.
+        artifact_bucket: bucket for code, data splits, model and evaluation, all under
+            ``s3://<artifact_bucket>/<pipeline_name>/``.
+        pipeline_name: pipeline name, also the prefix of every job name.
+        model_package_group_name: model package group the model is registered into.
+        kms_key_arn: KMS key for job volumes and outputs (None: the bucket's default).
+        input_data_url: default of the ``InputDataUrl`` parameter
+            (default: ``s3://<artifact_bucket>/datasets/abalone/abalone.csv``).
+        processing_instance_type: default of ``ProcessingInstanceType``.
+        training_instance_type: default of ``TrainingInstanceType``.
+        sagemaker_session: a PipelineSession (default: ``get_session(region, bucket)``).
+    """
+    session = sagemaker_session or get_session(region, artifact_bucket)
+    input_data = ParameterString(
+        name="InputDataUrl",
+        default_value=input_data_url or f"s3://{artifact_bucket}/datasets/abalone/abalone.csv",
+    )
+    processing_type = ParameterString(
+        name="ProcessingInstanceType", default_value=processing_instance_type
+    )
+    processing_count = ParameterInteger(name="ProcessingInstanceCount", default_value=1)
+    training_type = ParameterString(
+        name="TrainingInstanceType", default_value=training_instance_type
+    )
+    training_count = ParameterInteger(name="TrainingInstanceCount", default_value=1)
+    approval_status = ParameterString(
+        name="ModelApprovalStatus",
+        default_value=settings.DEFAULT_MODEL_APPROVAL_STATUS,
+        enum_values=["PendingManualApproval", "Approved", "Rejected"],
+    )
+    mse_threshold = ParameterFloat(
+        name="MseThreshold", default_value=settings.DEFAULT_MSE_THRESHOLD
+    )
+
+    image_uri = image_uris.retrieve(
+        framework="xgboost", region=region, version=settings.XGBOOST_FRAMEWORK_VERSION
+    )
+    code = code_artifacts(artifact_bucket, pipeline_name)
+    run_root: Tuple[Any, ...] = (
+        artifact_bucket,
+        pipeline_name,
+        ExecutionVariables.PIPELINE_EXECUTION_ID,
+    )
+
+    def processor(job: str, instance_count: Any) -> ScriptProcessor:
+        return ScriptProcessor(
+            role=role_arn,
+            image_uri=image_uri,
+            command=["python3"],
+            instance_type=processing_type,
+            instance_count=instance_count,
+            base_job_name=f"{pipeline_name}-{job}",
+            volume_kms_key=kms_key_arn,
+            output_kms_key=kms_key_arn,
+            sagemaker_session=session,
+        )
+
+    # 1. Preprocess: validate, one-hot encode the sex, scale, split 70/15/15.
+    step_preprocess = ProcessingStep(
+        name=settings.PREPROCESS_STEP,
+        step_args=processor("preprocess", processing_count).run(
+            code=code["preprocess"].s3_uri,
+            inputs=[_processing_input("input", input_data, "input")],
+            outputs=[
+                _processing_output(split, _s3_join(*run_root, "preprocess", split))
+                for split in ("train", "validation", "test")
+            ],
+        ),
+    )
+    splits = step_preprocess.properties.ProcessingOutputConfig.Outputs
+
+    # 2. Train with the built-in XGBoost algorithm.
+    train_job = f"{pipeline_name}-train"
+    trainer = ModelTrainer(
+        training_image=image_uri,
+        role=role_arn,
+        base_job_name=train_job,
+        sagemaker_session=session,
+        hyperparameters=dict(settings.HYPERPARAMETERS),
+        compute=Compute(
+            instance_type=training_type,
+            instance_count=training_count,
+            volume_kms_key_id=kms_key_arn,
+        ),
+        output_data_config=OutputDataConfig(
+            s3_output_path=_s3_join(*run_root, "train"), kms_key_id=kms_key_arn
+        ),
+    )
+    step_train = _PrefixedTrainingStep(
+        name=settings.TRAIN_STEP,
+        step_args=trainer.train(
+            input_data_config=[
+                InputData(
+                    channel_name=channel,
+                    data_source=splits[channel].S3Output.S3Uri,
+                    content_type="text/csv",
+                )
+                for channel in ("train", "validation")
+            ]
+        ),
+        base_job_name=train_job,
+    )
+    model_data = step_train.properties.ModelArtifacts.S3ModelArtifacts
+
+    # 3. Evaluate on the test split; evaluation.json is read back through a PropertyFile.
+    evaluation_report = PropertyFile(
+        name="EvaluationReport", output_name="evaluation", path="evaluation.json"
+    )
+    step_evaluate = ProcessingStep(
+        name=settings.EVALUATE_STEP,
+        step_args=processor("evaluate", 1).run(
+            code=code["evaluate"].s3_uri,
+            inputs=[
+                _processing_input("model", model_data, "model"),
+                _processing_input("test", splits["test"].S3Output.S3Uri, "test"),
+            ],
+            outputs=[_processing_output("evaluation", _s3_join(*run_root, "evaluate"))],
+        ),
+        property_files=[evaluation_report],
+    )
+
+    # 4. Register into the project's model package group, with the evaluation as metrics.
+    evaluation_uri = step_evaluate.properties.ProcessingOutputConfig.Outputs[
+        "evaluation"
+    ].S3Output.S3Uri
+    model = ModelBuilder(
+        s3_model_data_url=model_data,
+        image_uri=image_uri,
+        role_arn=role_arn,
+        sagemaker_session=session,
+        # The default ({"auto": True}) makes register() resolve a code bucket through
+        # S3 calls although this model has no inference code to upload.
+        dependencies={},
+    )
+    step_register = ModelStep(
+        name=settings.REGISTER_STEP,
+        step_args=model.register(
+            model_package_group_name=model_package_group_name,
+            content_types=["text/csv"],
+            response_types=["text/csv"],
+            inference_instances=["ml.t2.medium", "ml.m5.large", "ml.m5.xlarge"],
+            transform_instances=["ml.m5.large", "ml.m5.xlarge"],
+            approval_status=approval_status,
+            model_metrics=ModelMetrics(
+                model_statistics=MetricsSource(
+                    content_type="application/json",
+                    s3_uri=Join(on="/", values=[evaluation_uri, "evaluation.json"]),
+                )
+            ),
+        ),
+    )
+
+    # 5. Fail with a message when the model is not good enough.
+    step_fail = FailStep(
+        name=settings.FAIL_STEP,
+        error_message=Join(
+            on=" ", values=["The test MSE is above the threshold MseThreshold =", mse_threshold]
+        ),
+    )
+    step_condition = ConditionStep(
+        name=settings.CONDITION_STEP,
+        conditions=[
+            ConditionLessThanOrEqualTo(
+                left=JsonGet(
+                    step_name=step_evaluate.name,
+                    property_file=evaluation_report,
+                    json_path="regression_metrics.mse.value",
+                ),
+                right=mse_threshold,
+            )
+        ],
+        if_steps=[step_register],
+        else_steps=[step_fail],
+    )
+
+    parameters: List[Any] = [
+        input_data,
+        processing_type,
+        processing_count,
+        training_type,
+        training_count,
+        approval_status,
+        mse_threshold,
+    ]
+    return Pipeline(
+        name=pipeline_name,
+        parameters=parameters,
+        steps=[step_preprocess, step_train, step_evaluate, step_condition],
+        sagemaker_session=session,
+        pipeline_definition_config=PipelineDefinitionConfig(use_custom_job_prefix=True),
+        # No SageMaker Experiments trial per execution: fewer permissions for the role.
+        pipeline_experiment_config=None,
+    )

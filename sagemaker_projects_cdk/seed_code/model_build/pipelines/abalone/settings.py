@@ -1,0 +1,40 @@
+"""Settings shared by the SageMaker pipeline and the local run.
+
+Kept free of third-party imports so the local run never loads the SageMaker SDK.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Union
+
+# Version of the SageMaker built-in XGBoost container that trains the model and runs the
+# preprocessing and evaluation scripts; the local run uses the matching xgboost package.
+XGBOOST_FRAMEWORK_VERSION = "3.2-0"
+
+# Hyperparameters of the built-in XGBoost algorithm. The local run passes the same values
+# to xgboost.train: "num_round" becomes num_boost_round, the rest are booster parameters.
+HYPERPARAMETERS: Dict[str, Union[int, float, str]] = {
+    "objective": "reg:squarederror",
+    "eval_metric": "rmse",
+    "num_round": 50,
+    "max_depth": 5,
+    "eta": 0.2,
+    "gamma": 4,
+    "min_child_weight": 6,
+    "subsample": 0.7,
+    "seed": 42,
+}
+
+# The model is registered only when its test mean squared error is at most this value.
+DEFAULT_MSE_THRESHOLD = 6.0
+
+DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
+DEFAULT_MODEL_APPROVAL_STATUS = "PendingManualApproval"
+
+# Step names, as shown in SageMaker Studio; the local run prints the same ones.
+PREPROCESS_STEP = "PreprocessAbaloneData"
+TRAIN_STEP = "TrainAbaloneModel"
+EVALUATE_STEP = "EvaluateAbaloneModel"
+CONDITION_STEP = "CheckMseAbaloneEvaluation"
+REGISTER_STEP = "RegisterAbaloneModel"
+FAIL_STEP = "MseAboveThreshold"

@@ -1,0 +1,82 @@
+"""The project settings that CodeBuild passes to ``run_pipeline`` as environment variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Mapping, Optional
+
+from pipelines.abalone import settings
+
+REQUIRED_VARIABLES = (
+    "SAGEMAKER_PROJECT_NAME",
+    "SAGEMAKER_PROJECT_ID",
+    "SAGEMAKER_PROJECT_NAME_ID",
+    "SAGEMAKER_PIPELINE_ROLE_ARN",
+    "ARTIFACT_BUCKET",
+)
+
+
+class ConfigError(ValueError):
+    """A required environment variable is missing or empty."""
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """Everything ``run_pipeline`` needs to know about the project it builds for."""
+
+    project_name: str
+    project_id: str
+    prefix: str
+    pipeline_name: str
+    model_package_group_name: str
+    role_arn: str
+    artifact_bucket: str
+    region: str
+    kms_key_arn: Optional[str]
+    input_data_url: str
+    processing_instance_type: str
+    training_instance_type: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> "ProjectConfig":
+        """Read the configuration from ``environ`` (normally ``os.environ``).
+
+        Raises:
+            ConfigError: naming every required variable that is missing.
+        """
+
+        def get(name: str) -> Optional[str]:
+            value = environ.get(name, "").strip()
+            return value or None
+
+        missing: List[str] = [name for name in REQUIRED_VARIABLES if get(name) is None]
+        region = get("AWS_REGION") or get("AWS_DEFAULT_REGION")
+        if region is None:
+            missing.append("AWS_REGION")
+        if missing:
+            raise ConfigError("missing environment variable(s): " + ", ".join(missing))
+        prefix = str(get("SAGEMAKER_PROJECT_NAME_ID"))
+        bucket = str(get("ARTIFACT_BUCKET"))
+        return cls(
+            project_name=str(get("SAGEMAKER_PROJECT_NAME")),
+            project_id=str(get("SAGEMAKER_PROJECT_ID")),
+            prefix=prefix,
+            pipeline_name=get("SAGEMAKER_PIPELINE_NAME") or prefix,
+            model_package_group_name=get("MODEL_PACKAGE_GROUP_NAME") or prefix,
+            role_arn=str(get("SAGEMAKER_PIPELINE_ROLE_ARN")),
+            artifact_bucket=bucket,
+            region=str(region),
+            kms_key_arn=get("ARTIFACT_KMS_KEY_ARN"),
+            input_data_url=get("INPUT_DATA_URL") or f"s3://{bucket}/datasets/abalone/abalone.csv",
+            processing_instance_type=get("PROCESSING_INSTANCE_TYPE")
+            or settings.DEFAULT_INSTANCE_TYPE,
+            training_instance_type=get("TRAINING_INSTANCE_TYPE") or settings.DEFAULT_INSTANCE_TYPE,
+        )
+
+    @property
+    def tags(self) -> List[Dict[str, str]]:
+        """Tags that tie the pipeline to its SageMaker project."""
+        return [
+            {"Key": "sagemaker:project-name", "Value": self.project_name},
+            {"Key": "sagemaker:project-id", "Value": self.project_id},
+        ]

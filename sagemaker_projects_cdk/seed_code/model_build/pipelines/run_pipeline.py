@@ -1,0 +1,190 @@
+"""Create or update the project's pipeline, start it, wait for it, report the outcome.
+
+CodeBuild runs this from ``buildspec.yml``; the project's settings come from environment
+variables (see ``pipelines/config.py`` and the README)::
+
+    python -m pipelines.run_pipeline              # upload code, upsert, start, wait
+    python -m pipelines.run_pipeline --dry-run    # print the definition, call nothing
+
+Exit status: 0 when the execution succeeded, 1 when it failed, stopped or timed out
+(the reason is printed), 2 when the configuration is incomplete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+
+from pipelines.config import ConfigError, ProjectConfig
+
+TERMINAL_STATUSES = frozenset({"Succeeded", "Failed", "Stopped"})
+
+
+def upload_code(s3_client: Any, artifacts: Mapping[str, Any], kms_key_arn: Optional[str]) -> None:
+    """Upload each processing script to the S3 URI the pipeline definition names."""
+    extra: Dict[str, str] = {}
+    if kms_key_arn:
+        extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_arn}
+    for artifact in artifacts.values():
+        bucket, _, key = artifact.s3_uri[len("s3://") :].partition("/")
+        s3_client.upload_file(str(artifact.local_path), bucket, key, ExtraArgs=extra or None)
+        print(f"uploaded {artifact.local_path.name} -> {artifact.s3_uri}")
+
+
+def _job_arn(metadata: Mapping[str, Any]) -> Optional[str]:
+    for value in metadata.values():
+        if isinstance(value, Mapping) and isinstance(value.get("Arn"), str):
+            return value["Arn"]
+    return None
+
+
+def failure_lines(sagemaker_client: Any, execution: Mapping[str, Any]) -> List[str]:
+    """Describe why an execution did not succeed: its reason, then each failed step's."""
+    arn = execution["PipelineExecutionArn"]
+    status = execution.get("PipelineExecutionStatus", "Unknown")
+    reason = execution.get("FailureReason") or "no reason given"
+    lines = [f"pipeline execution {status}: {reason}", f"  execution: {arn}"]
+    paginator = sagemaker_client.get_paginator("list_pipeline_execution_steps")
+    for page in paginator.paginate(PipelineExecutionArn=arn):
+        for step in page.get("PipelineExecutionSteps", []):
+            if step.get("StepStatus") not in ("Failed", "Stopped"):
+                continue
+            line = f"  step {step['StepName']} {step['StepStatus']}"
+            if step.get("FailureReason"):
+                line += f": {step['FailureReason']}"
+            job_arn = _job_arn(step.get("Metadata", {}))
+            if job_arn:
+                line += f" ({job_arn})"
+            lines.append(line)
+    return lines
+
+
+def wait_for_execution(
+    sagemaker_client: Any,
+    execution_arn: str,
+    *,
+    poll_seconds: float = 30.0,
+    timeout_seconds: Optional[float] = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Dict[str, Any]:
+    """Poll the execution until it ends (or ``timeout_seconds`` pass); return its description."""
+    started = clock()
+    last_status = None
+    while True:
+        description = sagemaker_client.describe_pipeline_execution(
+            PipelineExecutionArn=execution_arn
+        )
+        status = description["PipelineExecutionStatus"]
+        if status != last_status:
+            print(f"execution status: {status}", flush=True)
+            last_status = status
+        if status in TERMINAL_STATUSES:
+            return description
+        if timeout_seconds is not None and clock() - started >= timeout_seconds:
+            return description
+        sleep(poll_seconds)
+
+
+def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the pipeline definition and stop; no AWS call is made",
+    )
+    parser.add_argument(
+        "--no-wait", action="store_true", help="start the execution and return at once"
+    )
+    parser.add_argument(
+        "--poll-seconds", type=float, default=30.0, help="status poll interval (default: 30)"
+    )
+    parser.add_argument(
+        "--timeout-minutes",
+        type=float,
+        default=180.0,
+        help="give up waiting after this long; 0 waits forever (default: 180)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, str]] = None) -> int:
+    """Run the CLI; ``environ`` defaults to ``os.environ``."""
+    args = _parse_args(argv)
+    try:
+        config = ProjectConfig.from_env(os.environ if environ is None else environ)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    # The SDK reads the Region while being imported, and validating the role would need
+    # iam:SimulatePrincipalPolicy on top of what the build role is granted.
+    os.environ.setdefault("AWS_DEFAULT_REGION", config.region)
+    os.environ.setdefault("SAGEMAKER_VALIDATE_ROLE", "false")
+    import boto3
+
+    from pipelines.abalone.pipeline import code_artifacts, get_pipeline, get_session
+
+    boto_session = boto3.Session(region_name=config.region)
+    pipeline = get_pipeline(
+        region=config.region,
+        role_arn=config.role_arn,
+        artifact_bucket=config.artifact_bucket,
+        pipeline_name=config.pipeline_name,
+        model_package_group_name=config.model_package_group_name,
+        kms_key_arn=config.kms_key_arn,
+        input_data_url=config.input_data_url,
+        processing_instance_type=config.processing_instance_type,
+        training_instance_type=config.training_instance_type,
+        sagemaker_session=get_session(config.region, config.artifact_bucket, boto_session),
+    )
+    if args.dry_run:
+        print(pipeline.definition())
+        return 0
+
+    upload_code(
+        boto_session.client("s3"),
+        code_artifacts(config.artifact_bucket, config.pipeline_name),
+        config.kms_key_arn,
+    )
+    response = pipeline.upsert(
+        role_arn=config.role_arn,
+        description=(
+            f"Abalone model build of SageMaker project {config.project_name} ({config.project_id})"
+        ),
+        tags=config.tags,
+    )
+    print(f"pipeline upserted: {response['PipelineArn']}")
+    execution_arn = pipeline.start().arn
+    print(f"execution started: {execution_arn}", flush=True)
+    if args.no_wait:
+        return 0
+
+    client = pipeline.sagemaker_session.sagemaker_client
+    timeout = args.timeout_minutes * 60 if args.timeout_minutes > 0 else None
+    description = wait_for_execution(
+        client, execution_arn, poll_seconds=args.poll_seconds, timeout_seconds=timeout
+    )
+    status = description["PipelineExecutionStatus"]
+    if status == "Succeeded":
+        print("pipeline execution Succeeded")
+        return 0
+    if status not in TERMINAL_STATUSES:
+        print(
+            f"error: execution still {status} after {args.timeout_minutes:g} minutes: "
+            f"{execution_arn}",
+            file=sys.stderr,
+        )
+        return 1
+    first, *details = failure_lines(client, description)
+    print(f"error: {first}", file=sys.stderr)
+    for line in details:
+        print(line, file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""Reading the project's settings from CodeBuild's environment variables."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.config import ConfigError, ProjectConfig
+
+ENVIRONMENT = {
+    "SAGEMAKER_PROJECT_NAME": "abalone",
+    "SAGEMAKER_PROJECT_ID": "p-abc123def456",
+    "SAGEMAKER_PROJECT_NAME_ID": "abalone-p-abc123def456",
+    "SAGEMAKER_PIPELINE_ROLE_ARN": "arn:aws:iam::111122223333:role/pipeline",
+    "ARTIFACT_BUCKET": "artifacts",
+    "AWS_REGION": "eu-west-1",
+}
+
+
+def test_defaults_follow_the_project_prefix() -> None:
+    config = ProjectConfig.from_env(ENVIRONMENT)
+    assert config.pipeline_name == "abalone-p-abc123def456"
+    assert config.model_package_group_name == "abalone-p-abc123def456"
+    assert config.input_data_url == "s3://artifacts/datasets/abalone/abalone.csv"
+    assert config.kms_key_arn is None
+    assert config.processing_instance_type == "ml.m5.xlarge"
+    assert config.tags == [
+        {"Key": "sagemaker:project-name", "Value": "abalone"},
+        {"Key": "sagemaker:project-id", "Value": "p-abc123def456"},
+    ]
+
+
+def test_every_missing_variable_is_named_at_once() -> None:
+    partial = {k: v for k, v in ENVIRONMENT.items() if k not in ("ARTIFACT_BUCKET", "AWS_REGION")}
+    with pytest.raises(ConfigError, match="ARTIFACT_BUCKET, AWS_REGION"):
+        ProjectConfig.from_env(partial)

@@ -1,0 +1,119 @@
+"""The pipeline definition: steps, job names, parameters, condition and registration.
+
+Built offline: no credentials are needed and no AWS call is made.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Iterator
+
+import pytest
+
+from pipelines.abalone import settings
+
+PREFIX = "abalone-p-abc123def456"
+BUCKET = "artifacts-bucket"
+ROLE = "arn:aws:iam::111122223333:role/pipeline"
+KMS_KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+OFFLINE_ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "SAGEMAKER_VALIDATE_ROLE": "false",
+}
+
+
+@pytest.fixture(scope="module")
+def definition() -> Iterator[Dict[str, Any]]:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in OFFLINE_ENVIRONMENT.items():
+            patch.setenv(name, value)
+        pytest.importorskip("sagemaker.mlops")
+        from pipelines.abalone.pipeline import get_pipeline
+
+        pipeline = get_pipeline(
+            region="eu-west-1",
+            role_arn=ROLE,
+            artifact_bucket=BUCKET,
+            pipeline_name=PREFIX,
+            model_package_group_name=PREFIX,
+            kms_key_arn=KMS_KEY,
+        )
+        yield json.loads(pipeline.definition())
+
+
+def steps_by_name(definition: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    found: Dict[str, Dict[str, Any]] = {}
+    for step in definition["Steps"]:
+        found[step["Name"]] = step
+        for branch in ("IfSteps", "ElseSteps"):
+            for inner in step["Arguments"].get(branch, []):
+                found[inner["Name"]] = inner
+    return found
+
+
+def test_steps_and_job_name_prefixes(definition: Dict[str, Any]) -> None:
+    steps = steps_by_name(definition)
+    assert (
+        steps[settings.PREPROCESS_STEP]["Arguments"]["ProcessingJobName"] == f"{PREFIX}-preprocess"
+    )
+    assert steps[settings.TRAIN_STEP]["Arguments"]["TrainingJobName"] == f"{PREFIX}-train"
+    assert steps[settings.EVALUATE_STEP]["Arguments"]["ProcessingJobName"] == f"{PREFIX}-evaluate"
+    assert steps[settings.REGISTER_STEP]["Type"] == "RegisterModel"
+    assert steps[settings.FAIL_STEP]["Type"] == "Fail"
+
+
+def test_parameters_and_defaults(definition: Dict[str, Any]) -> None:
+    defaults = {p["Name"]: p.get("DefaultValue") for p in definition["Parameters"]}
+    assert defaults == {
+        "InputDataUrl": f"s3://{BUCKET}/datasets/abalone/abalone.csv",
+        "ProcessingInstanceType": "ml.m5.xlarge",
+        "ProcessingInstanceCount": 1,
+        "TrainingInstanceType": "ml.m5.xlarge",
+        "TrainingInstanceCount": 1,
+        "ModelApprovalStatus": "PendingManualApproval",
+        "MseThreshold": settings.DEFAULT_MSE_THRESHOLD,
+    }
+
+
+def test_condition_reads_the_test_mse_from_the_evaluation_report(
+    definition: Dict[str, Any],
+) -> None:
+    condition = steps_by_name(definition)[settings.CONDITION_STEP]["Arguments"]["Conditions"][0]
+    assert condition["Type"] == "LessThanOrEqualTo"
+    assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "regression_metrics.mse.value"
+    assert condition["RightValue"] == {"Get": "Parameters.MseThreshold"}
+
+
+def test_training_uses_the_shared_hyperparameters(definition: Dict[str, Any]) -> None:
+    arguments = steps_by_name(definition)[settings.TRAIN_STEP]["Arguments"]
+    assert arguments["HyperParameters"] == {k: str(v) for k, v in settings.HYPERPARAMETERS.items()}
+    assert arguments["OutputDataConfig"]["KmsKeyId"] == KMS_KEY
+    assert (
+        "sagemaker-xgboost:" + settings.XGBOOST_FRAMEWORK_VERSION
+        in (arguments["AlgorithmSpecification"]["TrainingImage"])
+    )
+
+
+def test_registration_targets_the_project_group_with_metrics(definition: Dict[str, Any]) -> None:
+    arguments = steps_by_name(definition)[settings.REGISTER_STEP]["Arguments"]
+    assert arguments["ModelPackageGroupName"] == PREFIX
+    assert arguments["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
+    statistics = arguments["ModelMetrics"]["ModelQuality"]["Statistics"]
+    assert statistics["ContentType"] == "application/json"
+
+
+def test_scripts_are_referenced_where_run_pipeline_uploads_them(definition: Dict[str, Any]) -> None:
+    from pipelines.abalone.pipeline import code_artifacts
+
+    artifacts = code_artifacts(BUCKET, PREFIX)
+    steps = steps_by_name(definition)
+    for step_name, script in (
+        (settings.PREPROCESS_STEP, "preprocess"),
+        (settings.EVALUATE_STEP, "evaluate"),
+    ):
+        arguments = steps[step_name]["Arguments"]
+        inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in arguments["ProcessingInputs"]}
+        assert inputs["code"] == artifacts[script].s3_uri
+        assert inputs["code"].startswith(f"s3://{BUCKET}/{PREFIX}/code/")
+        assert arguments["AppSpecification"]["ContainerEntrypoint"][-1].endswith(f"/{script}.py")
