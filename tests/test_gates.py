@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, synth_all
+from support import REPO, synth_all
 from sagemaker_projects_cdk.app import stack_id
 from sagemaker_projects_cdk.stacks import TEMPLATES
 
@@ -58,7 +58,7 @@ def test_a_finding_fails_the_synth(tmp_path):
     from aws_cdk import Stack
     from aws_cdk import aws_s3 as s3
 
-    from conftest import new_app
+    from support import new_app
     from sagemaker_projects_cdk.compliance import add_security_packs
 
     app = new_app(tmp_path)

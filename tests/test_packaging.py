@@ -10,7 +10,7 @@ import textwrap
 import zipfile
 from pathlib import Path
 
-from conftest import CDK_CONTEXT, REPO
+from support import CDK_CONTEXT, REPO
 
 USER_APP = textwrap.dedent(
     """

@@ -7,7 +7,7 @@ import re
 import pytest
 from aws_cdk import Stack
 
-from conftest import new_app
+from support import new_app
 from sagemaker_projects_cdk.constructs import ArtifactBucket, CodeConnectionsSource, ModelPackageGroup
 from sagemaker_projects_cdk.stacks import ModelBuildStack
 

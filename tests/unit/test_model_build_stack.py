@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Capture, Match, Template
 
-from conftest import new_app
+from support import new_app
 from sagemaker_projects_cdk.stacks import ModelBuildStack
 
 
