@@ -1,0 +1,721 @@
+"""A real-time SageMaker endpoint serving one model package version.
+
+``ModelEndpoint`` creates the model (from a model package ARN, network-isolated by default),
+the endpoint configuration (encrypted with KMS, with data capture into the project bucket),
+the endpoint with deployment guardrails (blue/green traffic shifting that CloudWatch alarms
+roll back), and optional autoscaling. It is the one definition behind both library users'
+stacks and the per-stage template that the model-deploy pipeline deploys.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+from aws_cdk import ArnFormat, CfnCondition, Fn, Names, Stack, Tags, Token
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import Duration
+from constructs import Construct
+
+from ..compliance import acknowledge, nag_resource
+from ._validation import check_pattern, is_unresolved
+from .endpoint_rollout import BlueGreenRollout, RollbackAlarms, TrafficShift, TrafficStep
+from .endpoint_settings import (
+    LOCAL_STORAGE_FAMILIES,
+    NAME_PATTERN,
+    NAME_RULE,
+    Autoscaling,
+    DataCapture,
+    InstanceVariant,
+    Problems,
+    ServerlessVariant,
+    Variant,
+    whole_seconds,
+)
+
+__all__ = [
+    "Autoscaling",
+    "BlueGreenRollout",
+    "DataCapture",
+    "InstanceVariant",
+    "ModelEndpoint",
+    "RollbackAlarms",
+    "ServerlessVariant",
+    "TrafficShift",
+    "TrafficStep",
+    "MODEL_PACKAGE_ARN_PATTERN",
+    "MODEL_PACKAGE_TAG",
+]
+
+#: A versioned model package ARN, as the model registry issues them.
+MODEL_PACKAGE_ARN_PATTERN = r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/[a-zA-Z0-9-]{1,63}/[0-9]+"
+#: Tag on the model, endpoint configuration and endpoint: the model package version they serve.
+MODEL_PACKAGE_TAG = "model-package-arn"
+_METRICS_NAMESPACE = "AWS/SageMaker"
+#: The service-linked role Application Auto Scaling uses for SageMaker variants; naming it
+#: in the template makes CloudFormation create it when the account does not have it yet.
+_SCALING_ROLE = (
+    "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+)
+
+
+class ModelEndpoint(Construct):
+    """A real-time SageMaker endpoint for a model package version.
+
+    :param model_package_arn: the versioned model package to serve (a string or a token).
+    :param endpoint_name: the endpoint's name, 1-63 letters, digits and hyphens. The rollback
+        alarms watch the endpoint by name, so it is always fixed at synth or deploy time.
+        Default: a name unique to this construct's path.
+    :param variant: instances (``InstanceVariant``) or serverless (``ServerlessVariant``).
+        Default: ``InstanceVariant()``, one ``ml.m5.large``.
+    :param role: the model's execution role. What the endpoint needs is written into a
+        customer-managed policy (``.policy``) attached to it. Default: a new role trusted by
+        SageMaker with only that policy.
+    :param bucket: the project's artifact bucket: model artifacts are read from it and
+        captured data written to it. Default: none; no S3 access is granted and there is no
+        data capture.
+    :param key: the KMS key for the ML storage volumes (instance types without local storage)
+        and captured data, and to read the artifacts. Default: the bucket's key when it has
+        one, otherwise a new key with rotation.
+    :param data_capture: capture of requests and responses into ``bucket``.
+        Default: ``DataCapture()`` (inputs and outputs, 100 %) when there is a bucket and the
+        variant has instances; none otherwise. ``DataCapture(enabled=False)`` turns it off.
+    :param autoscaling: target tracking of invocations per instance. Default: none (a fixed
+        fleet of ``initial_instance_count``).
+    :param rollout: blue/green deployment with alarm-driven rollback. Default:
+        ``BlueGreenRollout()`` (all at once, 5 minutes of watching the 5xx and latency
+        alarms, 5 minutes before the old fleet goes) for instance variants; none for serverless.
+    :param network_isolation: forbid the model container any network access. Default: True
+        for instance variants (the model package's container must allow it, as SageMaker's
+        built-in algorithms and Marketplace packages do); False for serverless, which does not
+        support it.
+    :param vpc: the VPC the model's network interfaces go in. Default: none (SageMaker's network).
+    :param vpc_subnets: the subnets in ``vpc``. Default: the VPC's private subnets.
+    :param security_groups: the security groups of the interfaces. Default: one new group
+        in ``vpc`` with outbound access only.
+    :param image_repositories: private ECR repositories the model's images come from; pull
+        access is granted on them. Default: none (AWS's built-in algorithm and framework
+        images need no pull access on this role).
+    :param alarm_actions: what the rollback alarms also do when they fire (an SNS topic, say).
+        Default: nothing; SageMaker reads their state during deployments.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        model_package_arn: str,
+        endpoint_name: Optional[str] = None,
+        variant: Optional[Variant] = None,
+        role: Optional[iam.IRole] = None,
+        bucket: Optional[s3.IBucket] = None,
+        key: Optional[kms.IKey] = None,
+        data_capture: Optional[DataCapture] = None,
+        autoscaling: Optional[Autoscaling] = None,
+        rollout: Optional[BlueGreenRollout] = None,
+        network_isolation: Optional[bool] = None,
+        vpc: Optional[ec2.IVpc] = None,
+        vpc_subnets: Optional[ec2.SubnetSelection] = None,
+        security_groups: Optional[Sequence[ec2.ISecurityGroup]] = None,
+        image_repositories: Sequence[ecr.IRepository] = (),
+        alarm_actions: Sequence[cloudwatch.IAlarmAction] = (),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._alarm_actions = list(alarm_actions)
+        variant = variant if variant is not None else InstanceVariant()
+        serverless = isinstance(variant, ServerlessVariant)
+        if data_capture is None and bucket is not None and not serverless:
+            data_capture = DataCapture()
+        if rollout is None and not serverless:
+            rollout = BlueGreenRollout()
+        if network_isolation is None:
+            network_isolation = not serverless
+        self._check(
+            model_package_arn=model_package_arn,
+            endpoint_name=endpoint_name,
+            variant=variant,
+            bucket=bucket,
+            data_capture=data_capture,
+            autoscaling=autoscaling,
+            rollout=rollout,
+            network_isolation=network_isolation,
+            vpc=vpc,
+            vpc_subnets=vpc_subnets,
+            security_groups=security_groups,
+        )
+        stack = Stack.of(self)
+
+        #: The endpoint's name.
+        self.endpoint_name: str = endpoint_name or Names.unique_resource_name(self, max_length=63, separator="-")
+        #: The production variant's name.
+        self.variant_name: str = variant.variant_name
+        #: The variant settings.
+        self.variant: Variant = variant
+        #: The data capture settings, or None.
+        self.data_capture: Optional[DataCapture] = (
+            data_capture if data_capture is not None and data_capture.enabled is not False and bucket else None
+        )
+        #: The rollout settings, or None.
+        self.rollout: Optional[BlueGreenRollout] = rollout
+        #: The KMS key of volumes and captured data.
+        self.key: kms.IKey = key or (bucket.encryption_key if bucket and bucket.encryption_key else None) or kms.Key(
+            self, "Key", enable_key_rotation=True, description="Encrypts a SageMaker endpoint's volumes and captured data"
+        )
+        #: The model's execution role.
+        self.role: iam.IRole = role or iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="Execution role of a SageMaker endpoint's model",
+        )
+
+        self._grant_model_needs(stack, bucket, image_repositories, vpc, vpc_subnets)
+
+        #: The SageMaker model.
+        self.model = sagemaker.CfnModel(
+            self,
+            "Model",
+            execution_role_arn=self.role.role_arn,
+            # One container from the model package (PrimaryContainer: the single-container form).
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=model_package_arn),
+            enable_network_isolation=network_isolation,
+            vpc_config=self._vpc_config(vpc, vpc_subnets, security_groups),
+        )
+        # The role and its policy must exist before SageMaker checks the model can be served.
+        self.model.node.add_dependency(self.role, self.policy)
+
+        #: The endpoint configuration (replaced, never updated, when anything changes).
+        self.endpoint_config = sagemaker.CfnEndpointConfig(
+            self,
+            "Config",
+            production_variants=[self._production_variant(variant)],
+            kms_key_id=self._volume_key(variant),
+            data_capture_config=self._data_capture_config(bucket),
+        )
+
+        #: The rollback alarms (empty without a rollout or alarms).
+        self.alarms: list[cloudwatch.Alarm] = []
+        if rollout is not None and rollout.alarms is not None:
+            self.alarms = self._rollback_alarms(rollout.alarms)
+            self.policy.add_statements(
+                iam.PolicyStatement(
+                    actions=["cloudwatch:DescribeAlarms"],
+                    resources=[
+                        stack.format_arn(
+                            service="cloudwatch",
+                            resource="alarm",
+                            resource_name=alarm.alarm_name,
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                        for alarm in self.alarms
+                    ],
+                )
+            )
+
+        #: The endpoint.
+        self.endpoint = sagemaker.CfnEndpoint(
+            self,
+            "Endpoint",
+            endpoint_name=self.endpoint_name,
+            endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+            deployment_config=self._deployment_config(rollout),
+        )
+        self.endpoint.node.add_dependency(self.policy)
+        # Which version is live, readable on the endpoint itself (one call, no model lookup).
+        for resource in (self.model, self.endpoint_config, self.endpoint):
+            Tags.of(resource).add(MODEL_PACKAGE_TAG, model_package_arn)
+
+        #: The scalable target, or None without autoscaling.
+        self.scalable_target: Optional[appscaling.ScalableTarget] = None
+        if autoscaling is not None and autoscaling.enabled is not False:
+            self.scalable_target = self._autoscaling(stack, autoscaling)
+        self._acknowledge()
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def endpoint_arn(self) -> str:
+        """The endpoint's ARN (as SageMaker spells it: lower case)."""
+        return self.endpoint.ref
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` call ``InvokeEndpoint`` (and its streaming form) on this endpoint only."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+            resource_arns=[self.endpoint_arn],
+        )
+
+    def metric(
+        self, metric_name: str, *, statistic: str = "Sum", period: Optional[Duration] = None
+    ) -> cloudwatch.Metric:
+        """A metric of this endpoint's variant in ``AWS/SageMaker``."""
+        return cloudwatch.Metric(
+            namespace=_METRICS_NAMESPACE,
+            metric_name=metric_name,
+            dimensions_map={"EndpointName": self.endpoint_name, "VariantName": self.variant_name},
+            statistic=statistic,
+            period=period or Duration.minutes(1),
+        )
+
+    def metric_invocations(self, *, statistic: str = "Sum", period: Optional[Duration] = None) -> cloudwatch.Metric:
+        """Requests sent to the variant (``Invocations``). Default: sum per minute."""
+        return self.metric("Invocations", statistic=statistic, period=period)
+
+    def metric_5xx_errors(self, *, statistic: str = "Sum", period: Optional[Duration] = None) -> cloudwatch.Metric:
+        """Requests the model failed (``Invocation5XXErrors``). Default: sum per minute."""
+        return self.metric("Invocation5XXErrors", statistic=statistic, period=period)
+
+    def metric_4xx_errors(self, *, statistic: str = "Sum", period: Optional[Duration] = None) -> cloudwatch.Metric:
+        """Requests rejected as invalid (``Invocation4XXErrors``). Default: sum per minute."""
+        return self.metric("Invocation4XXErrors", statistic=statistic, period=period)
+
+    def metric_model_latency(
+        self, *, statistic: str = "Average", period: Optional[Duration] = None
+    ) -> cloudwatch.Metric:
+        """Time the model took to respond, in microseconds (``ModelLatency``). Default: average per minute."""
+        return self.metric("ModelLatency", statistic=statistic, period=period)
+
+    def metric_overhead_latency(
+        self, *, statistic: str = "Average", period: Optional[Duration] = None
+    ) -> cloudwatch.Metric:
+        """SageMaker's own overhead per request, in microseconds (``OverheadLatency``). Default: average per minute."""
+        return self.metric("OverheadLatency", statistic=statistic, period=period)
+
+    # ------------------------------------------------------------------ validation
+
+    @staticmethod
+    def _check(
+        *,
+        model_package_arn: str,
+        endpoint_name: Optional[str],
+        variant: Variant,
+        bucket: Optional[s3.IBucket],
+        data_capture: Optional[DataCapture],
+        autoscaling: Optional[Autoscaling],
+        rollout: Optional[BlueGreenRollout],
+        network_isolation: bool,
+        vpc: Optional[ec2.IVpc],
+        vpc_subnets: Optional[ec2.SubnetSelection],
+        security_groups: Optional[Sequence[ec2.ISecurityGroup]],
+    ) -> None:
+        problems = Problems()
+        problems.check(
+            check_pattern,
+            "model_package_arn",
+            model_package_arn,
+            MODEL_PACKAGE_ARN_PATTERN,
+            "a versioned model package ARN 'arn:<partition>:sagemaker:<region>:<account>:model-package/<group>/<version>'",
+        )
+        if endpoint_name is not None:
+            problems.check(check_pattern, "endpoint_name", endpoint_name, NAME_PATTERN, NAME_RULE)
+        if not isinstance(variant, (InstanceVariant, ServerlessVariant)):
+            problems.add("variant", variant, "an InstanceVariant or a ServerlessVariant")
+        if isinstance(variant, ServerlessVariant):
+            unsupported = {
+                "data_capture": data_capture is not None and data_capture.enabled is not False,
+                "autoscaling": autoscaling is not None,
+                "rollout": rollout is not None,
+                "network_isolation": network_isolation,
+                "vpc": vpc is not None,
+            }
+            for setting, given in unsupported.items():
+                if given:
+                    problems.add(setting, "given", "none with a ServerlessVariant (serverless endpoints do not support it)")
+        if data_capture is not None and data_capture.enabled is not False and bucket is None:
+            problems.add("data_capture", "without bucket", "a bucket to capture into")
+        if vpc is None and (vpc_subnets is not None or security_groups):
+            problems.add("vpc_subnets/security_groups", "without vpc", "a vpc")
+        if isinstance(variant, InstanceVariant):
+            count = variant.initial_instance_count
+            if autoscaling is not None and not any(
+                is_unresolved(v) for v in (count, autoscaling.min_capacity, autoscaling.max_capacity)
+            ):
+                if not autoscaling.min_capacity <= count <= autoscaling.max_capacity:
+                    problems.add(
+                        "initial_instance_count",
+                        count,
+                        f"between autoscaling min_capacity ({autoscaling.min_capacity}) "
+                        f"and max_capacity ({autoscaling.max_capacity})",
+                    )
+            if rollout is not None:
+                rollout.traffic.check_fleet(problems, count)
+        problems.raise_if_any()
+
+    # ------------------------------------------------------------------ resources
+
+    def _grant_model_needs(
+        self,
+        stack: Stack,
+        bucket: Optional[s3.IBucket],
+        image_repositories: Sequence[ecr.IRepository],
+        vpc: Optional[ec2.IVpc],
+        vpc_subnets: Optional[ec2.SubnetSelection],
+    ) -> None:
+        """What the model needs, in one customer-managed policy attached to the role."""
+        log_group = self._log_group_arn(stack)
+        statements = [
+            # The model container's logs.
+            iam.PolicyStatement(
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                resources=[log_group],
+            ),
+            # Instance metrics of the endpoint, in SageMaker's namespace only.
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
+            ),
+            # Read SSE-KMS model artifacts; write SSE-KMS captured data.
+            iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[self.key.key_arn]),
+        ]
+        wildcards: dict[str, list[str]] = {
+            "SageMaker names the endpoint's log streams (one per instance) at run time; scoped to this "
+            "endpoint's own log group": [log_group],
+        }
+        no_resource_type = ["cloudwatch:PutMetricData (limited to the /aws/sagemaker/Endpoints namespace by condition)"]
+        if bucket is not None:
+            artifacts = bucket.arn_for_objects("*")
+            statements.append(iam.PolicyStatement(actions=["s3:GetObject"], resources=[artifacts]))
+            statements.append(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn]))
+            wildcards[
+                "model artifact keys are chosen by the build pipeline's training jobs at run time; "
+                "read-only, in the project's bucket only"
+            ] = [artifacts]
+            if self.data_capture is not None:
+                captured = bucket.arn_for_objects(f"{self.data_capture.prefix}/*")
+                statements.append(iam.PolicyStatement(actions=["s3:PutObject"], resources=[captured]))
+                wildcards[
+                    "SageMaker writes captured data under '<prefix>/<endpoint>/<variant>/<date>/' keys it "
+                    "chooses; write-only, under the capture prefix only"
+                ] = [captured]
+        if image_repositories:
+            statements += [
+                iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+                iam.PolicyStatement(
+                    actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                    resources=[repository.repository_arn for repository in image_repositories],
+                ),
+            ]
+            no_resource_type.append("ecr:GetAuthorizationToken")
+            foreign = [r.repository_arn for r in image_repositories if "*" in nag_resource(self, r.repository_arn)]
+            if foreign:
+                wildcards[
+                    "AWS's built-in algorithm and framework images live in per-region AWS-owned accounts; "
+                    "pull only, on the named repositories"
+                ] = foreign
+        if vpc is not None:
+            subnets = vpc.select_subnets(**_subnet_selection(vpc_subnets)).subnet_ids
+            interfaces = stack.format_arn(service="ec2", resource="network-interface", resource_name="*")
+            groups = stack.format_arn(service="ec2", resource="security-group", resource_name="*")
+            statements += [
+                iam.PolicyStatement(
+                    actions=[
+                        "ec2:DescribeDhcpOptions",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DescribeSecurityGroups",
+                        "ec2:DescribeSubnets",
+                        "ec2:DescribeVpcs",
+                    ],
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    actions=[
+                        "ec2:CreateNetworkInterface",
+                        "ec2:CreateNetworkInterfacePermission",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:DeleteNetworkInterfacePermission",
+                    ],
+                    resources=[
+                        interfaces,
+                        groups,
+                        *(stack.format_arn(service="ec2", resource="subnet", resource_name=s) for s in subnets),
+                    ],
+                ),
+            ]
+            no_resource_type.append("ec2:Describe* calls (listed one by one)")
+            wildcards[
+                "SageMaker creates the model's network interfaces with ids it chooses, in the given subnets"
+            ] = [interfaces, groups]
+        #: The customer-managed policy holding what the model needs, attached to ``role``.
+        self.policy = iam.ManagedPolicy(
+            self,
+            "Policy",
+            description="What a SageMaker endpoint's model needs: logs, metrics, artifacts, captured data",
+            statements=statements,
+            roles=[self.role],
+        )
+        self._policy_wildcards = wildcards
+        self._policy_no_resource_type = no_resource_type
+
+    def _log_group_arn(self, stack: Stack) -> str:
+        return stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=f"/aws/sagemaker/Endpoints/{self.endpoint_name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+    def _vpc_config(
+        self,
+        vpc: Optional[ec2.IVpc],
+        vpc_subnets: Optional[ec2.SubnetSelection],
+        security_groups: Optional[Sequence[ec2.ISecurityGroup]],
+    ) -> Optional[sagemaker.CfnModel.VpcConfigProperty]:
+        if vpc is None:
+            return None
+        groups = list(security_groups or [])
+        if not groups:
+            groups = [
+                ec2.SecurityGroup(
+                    self,
+                    "SecurityGroup",
+                    vpc=vpc,
+                    description="Network interfaces of a SageMaker endpoint model",
+                    allow_all_outbound=True,
+                )
+            ]
+        #: The security groups of the model's network interfaces.
+        self.security_groups = groups
+        return sagemaker.CfnModel.VpcConfigProperty(
+            subnets=vpc.select_subnets(**_subnet_selection(vpc_subnets)).subnet_ids,
+            security_group_ids=[group.security_group_id for group in groups],
+        )
+
+    def _production_variant(self, variant: Variant) -> sagemaker.CfnEndpointConfig.ProductionVariantProperty:
+        if isinstance(variant, ServerlessVariant):
+            return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                variant_name=variant.variant_name,
+                model_name=self.model.attr_model_name,
+                serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
+                    memory_size_in_mb=variant.memory_size_mb,
+                    max_concurrency=variant.max_concurrency,
+                    provisioned_concurrency=variant.provisioned_concurrency,
+                ),
+            )
+        return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+            variant_name=variant.variant_name,
+            model_name=self.model.attr_model_name,
+            instance_type=variant.instance_type,
+            initial_instance_count=variant.initial_instance_count,
+            initial_variant_weight=1,
+            model_data_download_timeout_in_seconds=_seconds_or_none(variant.model_data_download_timeout),
+            container_startup_health_check_timeout_in_seconds=_seconds_or_none(
+                variant.container_startup_health_check_timeout
+            ),
+        )
+
+    def _volume_key(self, variant: Variant) -> Optional[str]:
+        """The configuration's ``KmsKeyId``, left out for instance types with local storage."""
+        if isinstance(variant, ServerlessVariant):
+            return self.key.key_arn
+        local = variant.has_local_storage
+        if local is None:
+            # The instance type is a token: decide at deploy time from its family.
+            family = Fn.select(1, Fn.split(".", variant.instance_type))
+            matches = [Fn.condition_equals(family, name) for name in LOCAL_STORAGE_FAMILIES]
+            # Fn::Or takes 2 to 10 conditions: or groups of at most 10.
+            groups = [Fn.condition_or(*matches[i : i + 10]) for i in range(0, len(matches), 10)]
+            condition = CfnCondition(
+                self,
+                "InstanceHasLocalStorage",
+                expression=groups[0] if len(groups) == 1 else Fn.condition_or(*groups),
+            )
+            return Fn.condition_if(condition.logical_id, Fn.ref("AWS::NoValue"), self.key.key_arn).to_string()
+        return None if local else self.key.key_arn
+
+    def _data_capture_config(
+        self, bucket: Optional[s3.IBucket]
+    ) -> Optional[sagemaker.CfnEndpointConfig.DataCaptureConfigProperty]:
+        capture = self.data_capture
+        if capture is None or bucket is None:
+            return None
+        options = [mode for mode, on in (("Input", capture.capture_input), ("Output", capture.capture_output)) if on]
+        return sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
+            enable_capture=Token.as_any(capture.enabled) if is_unresolved(capture.enabled) else capture.enabled,
+            initial_sampling_percentage=capture.sampling_percentage,
+            destination_s3_uri=bucket.s3_url_for_object(capture.prefix),
+            kms_key_id=self.key.key_arn,
+            capture_options=[sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode=m) for m in options],
+            capture_content_type_header=sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
+                csv_content_types=list(capture.csv_content_types) or None,
+                json_content_types=list(capture.json_content_types) or None,
+            ),
+        )
+
+    def _rollback_alarms(self, alarms: RollbackAlarms) -> list[cloudwatch.Alarm]:
+        errors = cloudwatch.Alarm(
+            self,
+            "ErrorsAlarm",
+            alarm_description=(
+                f"Rolls back a deployment of SageMaker endpoint {self.endpoint_name} when the model returns "
+                "server errors (Invocation5XXErrors)"
+            ),
+            metric=self.metric_5xx_errors(period=alarms.period),
+            threshold=alarms.error_threshold,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=alarms.evaluation_periods,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        # ModelLatency is in microseconds; the alarm compares milliseconds.
+        latency_ms = cloudwatch.MathExpression(
+            expression="latency / 1000",
+            using_metrics={
+                "latency": self.metric_model_latency(statistic=alarms.latency_statistic, period=alarms.period)
+            },
+            label="ModelLatency (ms)",
+            period=alarms.period,
+        )
+        latency = cloudwatch.Alarm(
+            self,
+            "LatencyAlarm",
+            alarm_description=(
+                f"Rolls back a deployment of SageMaker endpoint {self.endpoint_name} when model latency "
+                f"({alarms.latency_statistic}) exceeds the threshold in milliseconds"
+            ),
+            metric=latency_ms,
+            threshold=alarms.latency_threshold_ms(),
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=alarms.evaluation_periods,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        for alarm in (errors, latency):
+            alarm.add_alarm_action(*self._alarm_actions)
+        #: The alarm on server errors.
+        self.errors_alarm = errors
+        #: The alarm on model latency.
+        self.latency_alarm = latency
+        return [errors, latency]
+
+    def _deployment_config(
+        self, rollout: Optional[BlueGreenRollout]
+    ) -> Optional[sagemaker.CfnEndpoint.DeploymentConfigProperty]:
+        if rollout is None:
+            return None
+        traffic = rollout.traffic
+        return sagemaker.CfnEndpoint.DeploymentConfigProperty(
+            blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
+                traffic_routing_configuration=sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
+                    type=traffic.mode,
+                    wait_interval_in_seconds=whole_seconds(traffic.wait_interval),
+                    canary_size=self._step_if(traffic, "CANARY"),
+                    linear_step_size=self._step_if(traffic, "LINEAR"),
+                ),
+                termination_wait_in_seconds=whole_seconds(rollout.termination_wait),
+                maximum_execution_timeout_in_seconds=whole_seconds(rollout.maximum_execution_timeout),
+            ),
+            auto_rollback_configuration=(
+                sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
+                    alarms=[sagemaker.CfnEndpoint.AlarmProperty(alarm_name=a.alarm_name) for a in self.alarms]
+                )
+                if self.alarms
+                else None
+            ),
+        )
+
+    def _step_if(self, traffic: TrafficShift, mode: str) -> object:
+        """The step as ``CanarySize`` or ``LinearStepSize``: only for its mode, decided at deploy time for a token."""
+        if traffic.step is None:
+            return None
+        size = sagemaker.CfnEndpoint.CapacitySizeProperty(type=traffic.step.unit, value=traffic.step.value)
+        if not is_unresolved(traffic.mode):
+            return size if traffic.mode == mode else None
+        condition = CfnCondition(self, f"{mode.capitalize()}Traffic", expression=Fn.condition_equals(traffic.mode, mode))
+        return Fn.condition_if(
+            condition.logical_id, {"Type": traffic.step.unit, "Value": traffic.step.value}, Fn.ref("AWS::NoValue")
+        )
+
+    def _autoscaling(self, stack: Stack, autoscaling: Autoscaling) -> appscaling.ScalableTarget:
+        target = appscaling.ScalableTarget(
+            self,
+            "ScalableTarget",
+            service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
+            resource_id=f"endpoint/{self.endpoint_name}/variant/{self.variant_name}",
+            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+            min_capacity=autoscaling.min_capacity,
+            max_capacity=autoscaling.max_capacity,
+            role=iam.Role.from_role_arn(
+                self,
+                "ScalingRole",
+                stack.format_arn(service="iam", region="", resource="role", resource_name=_SCALING_ROLE),
+                mutable=False,
+            ),
+        )
+        target.node.add_dependency(self.endpoint)
+        policy = target.scale_to_track_metric(
+            "InvocationsPerInstance",
+            target_value=autoscaling.target_invocations_per_instance,
+            predefined_metric=appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
+            scale_in_cooldown=autoscaling.scale_in_cooldown,
+            scale_out_cooldown=autoscaling.scale_out_cooldown,
+        )
+        if is_unresolved(autoscaling.enabled):
+            condition = CfnCondition(
+                self, "AutoscalingEnabled", expression=Fn.condition_equals(autoscaling.enabled, "true")
+            )
+            for construct in (target, policy):
+                construct.node.default_child.cfn_options.condition = condition  # type: ignore[union-attr]
+        return target
+
+    # ------------------------------------------------------------------ compliance
+
+    def _acknowledge(self) -> None:
+        """Acknowledge, on the narrowest construct and with the reason, what cannot be tighter."""
+        for reason, arns in self._policy_wildcards.items():
+            acknowledge(
+                self.policy,
+                reason,
+                *(f"AwsSolutions-IAM5[Resource::{nag_resource(self.policy, arn)}]" for arn in arns),
+            )
+        acknowledge(
+            self.policy,
+            "these actions have no resource type, so IAM accepts only '*': " + "; ".join(self._policy_no_resource_type),
+            "AwsSolutions-IAM5[Resource::*]",
+        )
+        if isinstance(self.variant, InstanceVariant) and self.variant.has_local_storage:
+            acknowledge(
+                self.endpoint_config,
+                f"instance type {self.variant.instance_type} has local NVMe storage, which SageMaker encrypts in "
+                "hardware; SageMaker rejects a KmsKeyId for such instance types (captured data is still "
+                "encrypted with the KMS key)",
+                "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
+                "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
+            )
+        if not self._alarm_actions:
+            for alarm in self.alarms:
+                acknowledge(
+                    alarm,
+                    "the alarm exists for SageMaker deployment guardrails, which read its state during a "
+                    "deployment and roll back; no notification target was given (alarm_actions)",
+                    "HIPAA.Security-CloudWatchAlarmAction",
+                    "NIST.800.53.R5-CloudWatchAlarmAction",
+                )
+
+
+def _subnet_selection(selection: Optional[ec2.SubnetSelection]) -> dict:
+    if selection is None:
+        return {}
+    return {
+        key: value
+        for key, value in {
+            "availability_zones": selection.availability_zones,
+            "one_per_az": selection.one_per_az,
+            "subnet_filters": selection.subnet_filters,
+            "subnet_group_name": selection.subnet_group_name,
+            "subnets": selection.subnets,
+            "subnet_type": selection.subnet_type,
+        }.items()
+        if value is not None
+    }
+
+
+def _seconds_or_none(value: Optional[Duration]) -> Optional[Union[int, float]]:
+    return None if value is None else whole_seconds(value)
