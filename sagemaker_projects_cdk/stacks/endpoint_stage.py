@@ -1,0 +1,235 @@
+"""The per-stage endpoint template that the model-deploy pipeline deploys.
+
+``EndpointStageStack`` is ``ModelEndpoint`` with every input a CloudFormation parameter, so
+the *same* template serves every stage: the pipeline deploys it once per stage with that
+stage's parameter file (``staging-params.json``, ``prod-params.json``) written by the seed
+repository's ``build.py``.
+
+The template reaches the deploy repository as a checked-in file,
+``seed_code/model_deploy/endpoint-stage.template.json``, generated from this stack::
+
+    python -m sagemaker_projects_cdk.stacks.endpoint_stage
+
+A test fails when that file differs from a fresh synth. The template has no asset and no
+bootstrap reference (``BootstraplessSynthesizer``): accounts the pipeline deploys into need
+not be bootstrapped.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+from aws_cdk import App, BootstraplessSynthesizer, CfnOutput, CfnParameter, Duration, IStackSynthesizer, Stack
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ..constructs.endpoint import (
+    MODEL_PACKAGE_ARN_PATTERN,
+    Autoscaling,
+    BlueGreenRollout,
+    DataCapture,
+    InstanceVariant,
+    ModelEndpoint,
+    RollbackAlarms,
+    TrafficShift,
+    TrafficStep,
+)
+from ..constructs.project import ProjectIdentity
+from ..constructs.sagemaker_role import DEFAULT_IMAGE_REPOSITORIES
+
+#: Where the generated template lives in the deploy repository's seed code.
+STAGE_TEMPLATE_FILE = "endpoint-stage.template.json"
+STAGE_TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "seed_code" / "model_deploy" / STAGE_TEMPLATE_FILE
+#: The command that regenerates the checked-in template.
+REGENERATE_COMMAND = "python -m sagemaker_projects_cdk.stacks.endpoint_stage"
+
+STAGE_NAME_PATTERN = r"[a-z](-*[a-z0-9]){0,14}"
+BUCKET_NAME_PATTERN = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+KMS_KEY_ARN_PATTERN = r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+"
+
+
+class EndpointStageStack(Stack):
+    """One deployment stage's SageMaker endpoint, every setting a CloudFormation parameter.
+
+    The endpoint is named ``<project name>-<project id>-<stage>`` (output ``EndpointName``)
+    so Studio and the staging tests can find it. Parameters (see the template for ranges):
+    ``SageMakerProjectName``, ``SageMakerProjectId``, ``StageName``, ``ModelPackageArn``,
+    ``ArtifactBucketName``, ``ArtifactKmsKeyArn``, ``InstanceType``, ``InstanceCount``,
+    ``EnableDataCapture``, ``DataCaptureSamplingPercentage``, ``EnableAutoscaling``,
+    ``MinCapacity``, ``MaxCapacity``, ``TargetInvocationsPerInstance``,
+    ``TrafficRoutingType``, ``TrafficStepType``, ``TrafficStepSize``,
+    ``TrafficWaitIntervalSeconds``, ``TerminationWaitSeconds``,
+    ``MaximumExecutionTimeoutSeconds``, ``ErrorAlarmThreshold``, ``LatencyAlarmThresholdMs``.
+
+    :param synthesizer: Default: ``BootstraplessSynthesizer()`` (no bootstrap version
+        parameter or rule; the stack must not use assets).
+    :param description: Default: a sentence naming the template.
+    :param stack_name: Default: the construct id.
+    """
+
+    def __init__(
+        self,
+        scope: Optional[Construct],
+        construct_id: str,
+        *,
+        synthesizer: Optional[IStackSynthesizer] = None,
+        description: Optional[str] = None,
+        stack_name: Optional[str] = None,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            synthesizer=synthesizer or BootstraplessSynthesizer(),
+            description=description
+            or "SageMaker endpoint of one deployment stage of a SageMaker project (sagemaker-projects-cdk model-deploy)",
+            stack_name=stack_name,
+            analytics_reporting=False,
+        )
+        project = ProjectIdentity(self, "Project")
+        p = _Parameters(self)
+
+        stage = p.string("StageName", "Deployment stage, the endpoint name's suffix", pattern=STAGE_NAME_PATTERN)
+        model_package_arn = p.string(
+            "ModelPackageArn", "Approved model package version to serve", pattern=MODEL_PACKAGE_ARN_PATTERN
+        )
+        bucket_name = p.string("ArtifactBucketName", "Project artifact bucket", pattern=BUCKET_NAME_PATTERN)
+        key_arn = p.string("ArtifactKmsKeyArn", "KMS key of the project bucket", pattern=KMS_KEY_ARN_PATTERN)
+
+        variant = InstanceVariant(
+            instance_type=p.string(
+                "InstanceType", "Endpoint instance type", pattern=r"ml\.[a-z0-9-]+\.[a-z0-9]+", default="ml.m5.large"
+            ),
+            initial_instance_count=p.number("InstanceCount", "Instances at deployment", 1, 1000, 1),
+        )
+        capture = DataCapture(
+            enabled=p.flag("EnableDataCapture", "Capture requests and responses to the bucket", "true"),
+            sampling_percentage=p.number("DataCaptureSamplingPercentage", "Percentage of requests captured", 0, 100, 100),
+        )
+        autoscaling = Autoscaling(
+            enabled=p.flag("EnableAutoscaling", "Scale on invocations per instance", "true"),
+            min_capacity=p.number("MinCapacity", "Fewest instances when scaling", 1, 1000, 1),
+            max_capacity=p.number("MaxCapacity", "Most instances when scaling", 1, 1000, 2),
+            target_invocations_per_instance=p.number(
+                "TargetInvocationsPerInstance", "Invocations per instance per minute to hold", 1, 1_000_000, 70
+            ),
+        )
+        rollout = BlueGreenRollout(
+            traffic=TrafficShift(
+                mode=p.choice("TrafficRoutingType", "How traffic moves to the new fleet", ["ALL_AT_ONCE", "CANARY", "LINEAR"]),
+                step=TrafficStep(
+                    unit=p.choice("TrafficStepType", "Unit of the canary or linear step", ["CAPACITY_PERCENT", "INSTANCE_COUNT"]),
+                    value=p.number("TrafficStepSize", "Size of the canary or linear step", 1, 100, 10),
+                ),
+                wait_interval=Duration.seconds(
+                    p.number("TrafficWaitIntervalSeconds", "Alarm watch after each traffic step", 0, 3600, 300)
+                ),
+            ),
+            termination_wait=Duration.seconds(
+                p.number("TerminationWaitSeconds", "Alarm watch before the old fleet is terminated", 0, 3600, 300)
+            ),
+            maximum_execution_timeout=Duration.seconds(
+                p.number("MaximumExecutionTimeoutSeconds", "Longest a deployment may take", 600, 28800, 3600)
+            ),
+            alarms=RollbackAlarms(
+                error_threshold=p.number("ErrorAlarmThreshold", "Server errors per minute that roll back", 1, 1_000_000, 1),
+                latency_threshold=Duration.millis(
+                    p.number("LatencyAlarmThresholdMs", "Model latency (p90, ms) that rolls back", 1, 60000, 1000)
+                ),
+            ),
+        )
+
+        #: The endpoint.
+        self.endpoint = ModelEndpoint(
+            self,
+            "Endpoint",
+            model_package_arn=model_package_arn,
+            endpoint_name=f"{project.project_name}-{project.project_id}-{stage}",
+            variant=variant,
+            bucket=s3.Bucket.from_bucket_name(self, "ArtifactBucket", bucket_name),
+            key=kms.Key.from_key_arn(self, "ArtifactKey", key_arn),
+            data_capture=capture,
+            autoscaling=autoscaling,
+            rollout=rollout,
+            # The seed model's images: AWS-owned repositories in per-region AWS accounts.
+            image_repositories=[
+                ecr.Repository.from_repository_attributes(
+                    self,
+                    f"Images{index}",
+                    repository_name=name,
+                    repository_arn=self.format_arn(service="ecr", account="*", resource="repository", resource_name=name),
+                )
+                for index, name in enumerate(DEFAULT_IMAGE_REPOSITORIES)
+            ],
+        )
+        CfnOutput(self, "EndpointName", value=self.endpoint.endpoint.attr_endpoint_name, description="Endpoint name")
+        CfnOutput(self, "EndpointArn", value=self.endpoint.endpoint_arn, description="Endpoint ARN")
+
+
+class _Parameters:
+    """Declares the stage stack's parameters with their constraints."""
+
+    def __init__(self, stack: Stack) -> None:
+        self._stack = stack
+
+    def string(self, name: str, description: str, *, pattern: str, default: Optional[str] = None) -> str:
+        return CfnParameter(
+            self._stack,
+            name,
+            type="String",
+            description=description,
+            allowed_pattern=f"^{pattern}$",
+            constraint_description=f"must match {pattern}",
+            default=default,
+        ).value_as_string
+
+    def choice(self, name: str, description: str, values: list[str]) -> str:
+        return CfnParameter(
+            self._stack, name, type="String", description=description, allowed_values=values, default=values[0]
+        ).value_as_string
+
+    def flag(self, name: str, description: str, default: str) -> str:
+        return self.choice(name, description, [default, "false" if default == "true" else "true"])
+
+    def number(self, name: str, description: str, minimum: float, maximum: float, default: float) -> Any:
+        return CfnParameter(
+            self._stack,
+            name,
+            type="Number",
+            description=f"{description} ({minimum} to {maximum})",
+            min_value=minimum,
+            max_value=maximum,
+            default=default,
+        ).value_as_number
+
+
+def synth_stage_template(*, security_packs: bool = True) -> dict[str, Any]:
+    """Synthesize ``EndpointStageStack`` alone and return its template (no path metadata)."""
+    app = App(context={"aws:cdk:enable-path-metadata": False, "aws:cdk:version-reporting": False})
+    stack = EndpointStageStack(app, "EndpointStage")
+    if security_packs:
+        from ..compliance import add_security_packs
+
+        add_security_packs(app)
+    assembly = app.synth()
+    return assembly.get_stack_artifact(stack.artifact_id).template
+
+
+def render_stage_template(template: dict[str, Any]) -> str:
+    """The checked-in file's exact text."""
+    return json.dumps(template, indent=1, sort_keys=False) + "\n"
+
+
+def write_stage_template(path: Path = STAGE_TEMPLATE_PATH) -> Path:
+    """Regenerate the checked-in stage template."""
+    path.write_text(render_stage_template(synth_stage_template()), encoding="utf-8")
+    return path
+
+
+if __name__ == "__main__":  # pragma: no cover - the regeneration command
+    written = write_stage_template(Path(sys.argv[1]) if len(sys.argv) > 1 else STAGE_TEMPLATE_PATH)
+    print(f"wrote {written}")
