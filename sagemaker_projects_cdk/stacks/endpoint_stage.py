@@ -163,7 +163,7 @@ class EndpointStageStack(Stack):
                     repository_name=name,
                     repository_arn=self.format_arn(service="ecr", account="*", resource="repository", resource_name=name),
                 )
-                for index, name in enumerate(DEFAULT_IMAGE_REPOSITORIES)
+                for index, name in enumerate(sorted(DEFAULT_IMAGE_REPOSITORIES))
             ],
         )
         CfnOutput(self, "EndpointName", value=self.endpoint.endpoint.attr_endpoint_name, description="Endpoint name")

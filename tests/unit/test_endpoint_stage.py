@@ -1,0 +1,154 @@
+"""EndpointStageStack: the per-stage template, and the checked-in copy the deploy seed carries."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aws_cdk import App
+from aws_cdk.assertions import Match, Template
+
+from sagemaker_projects_cdk.compliance import add_security_packs
+from sagemaker_projects_cdk.stacks.endpoint_stage import (
+    REGENERATE_COMMAND,
+    STAGE_TEMPLATE_PATH,
+    EndpointStageStack,
+    render_stage_template,
+    synth_stage_template,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+STAGE_PARAMETERS = {
+    "SageMakerProjectName", "SageMakerProjectId", "StageName", "ModelPackageArn", "ArtifactBucketName",
+    "ArtifactKmsKeyArn", "InstanceType", "InstanceCount", "EnableDataCapture", "DataCaptureSamplingPercentage",
+    "EnableAutoscaling", "MinCapacity", "MaxCapacity", "TargetInvocationsPerInstance", "TrafficRoutingType",
+    "TrafficStepType", "TrafficStepSize", "TrafficWaitIntervalSeconds", "TerminationWaitSeconds",
+    "MaximumExecutionTimeoutSeconds", "ErrorAlarmThreshold", "LatencyAlarmThresholdMs",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def stage_template() -> dict:
+    """A fresh synth, with the security packs on (a finding raises)."""
+    return synth_stage_template(security_packs=True)
+
+
+def test_checked_in_template_is_a_fresh_synth(stage_template):
+    assert STAGE_TEMPLATE_PATH.read_text(encoding="utf-8") == render_stage_template(stage_template), (
+        f"{STAGE_TEMPLATE_PATH.name} is stale: regenerate it with '{REGENERATE_COMMAND}' and commit it"
+    )
+
+
+def test_project_feature_flags_do_not_change_the_template(stage_template):
+    cdk_json = REPO / "cdk.json"
+    if not cdk_json.exists():
+        pytest.skip("no cdk.json")
+    app = App(context=json.loads(cdk_json.read_text())["context"])
+    stack = EndpointStageStack(app, "EndpointStage")
+    add_security_packs(app)
+    assembly = app.synth()
+    assert assembly.get_stack_artifact(stack.artifact_id).template == stage_template
+
+
+def test_template_needs_no_bootstrap_and_has_no_assets_or_metadata(stage_template):
+    text = json.dumps(stage_template)
+    assert "BootstrapVersion" not in stage_template.get("Parameters", {})
+    assert "Rules" not in stage_template
+    assert "CDKMetadata" not in stage_template["Resources"]
+    assert not re.search(r"AssetParameters|cdk-hnb659fds|aws:cdk:|aws:asset", text)
+    # No hard-coded partition.
+    assert "arn:aws:" not in text
+
+
+def test_every_setting_is_a_parameter(stage_template):
+    parameters = stage_template["Parameters"]
+    assert set(parameters) == STAGE_PARAMETERS
+    required = {name for name, spec in parameters.items() if "Default" not in spec}
+    assert required == {"StageName", "ModelPackageArn", "ArtifactBucketName", "ArtifactKmsKeyArn"}
+    assert parameters["InstanceCount"] | {} == {
+        "Type": "Number",
+        "Default": 1,
+        "Description": parameters["InstanceCount"]["Description"],
+        "MinValue": 1,
+        "MaxValue": 1000,
+    }
+    assert parameters["TrafficRoutingType"]["AllowedValues"] == ["ALL_AT_ONCE", "CANARY", "LINEAR"]
+    assert parameters["EnableDataCapture"]["AllowedValues"] == ["true", "false"]
+    assert parameters["LatencyAlarmThresholdMs"]["MaxValue"] == 60000
+    pattern = parameters["ModelPackageArn"]["AllowedPattern"]
+    assert re.fullmatch(pattern.strip("^$"), "arn:aws-cn:sagemaker:cn-north-1:123456789012:model-package/g-p-1/12")
+    assert not re.fullmatch(pattern.strip("^$"), "arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/g")
+
+
+def test_endpoint_is_named_after_project_and_stage(stage_template):
+    name = {"Fn::Join": ["", [{"Ref": "SageMakerProjectName"}, "-", {"Ref": "SageMakerProjectId"}, "-", {"Ref": "StageName"}]]}
+    template = Template.from_json(stage_template)
+    template.has_resource_properties("AWS::SageMaker::Endpoint", {"EndpointName": name})
+    template.has_output("EndpointName", {"Value": {"Fn::GetAtt": [Match.string_like_regexp("^Endpoint"), "EndpointName"]}})
+    template.has_resource_properties("AWS::CloudWatch::Alarm", {"Dimensions": Match.array_with([{"Name": "EndpointName", "Value": name}])})
+
+
+def test_rollout_steps_and_volume_key_are_decided_by_conditions(stage_template):
+    template = Template.from_json(stage_template)
+    conditions = stage_template["Conditions"]
+    canary = next(k for k in conditions if "CanaryTraffic" in k)
+    linear = next(k for k in conditions if "LinearTraffic" in k)
+    local = next(k for k in conditions if "LocalStorage" in k)
+    scaling = next(k for k in conditions if "AutoscalingEnabled" in k)
+    assert conditions[canary] == {"Fn::Equals": [{"Ref": "TrafficRoutingType"}, "CANARY"]}
+    step = {"Type": {"Ref": "TrafficStepType"}, "Value": {"Ref": "TrafficStepSize"}}
+    template.has_resource_properties(
+        "AWS::SageMaker::Endpoint",
+        {
+            "DeploymentConfig": {
+                "BlueGreenUpdatePolicy": Match.object_like(
+                    {
+                        "TrafficRoutingConfiguration": {
+                            "Type": {"Ref": "TrafficRoutingType"},
+                            "WaitIntervalInSeconds": {"Ref": "TrafficWaitIntervalSeconds"},
+                            "CanarySize": {"Fn::If": [canary, step, {"Ref": "AWS::NoValue"}]},
+                            "LinearStepSize": {"Fn::If": [linear, step, {"Ref": "AWS::NoValue"}]},
+                        }
+                    }
+                ),
+                "AutoRollbackConfiguration": {"Alarms": Match.any_value()},
+            }
+        },
+    )
+    template.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {"KmsKeyId": {"Fn::If": [local, {"Ref": "AWS::NoValue"}, {"Ref": "ArtifactKmsKeyArn"}]}},
+    )
+    families = re.findall(r'"Fn::Equals": \[\{"Fn::Select": \[1, \{"Fn::Split": \["\.", \{"Ref": "InstanceType"\}\]\}\]\}, "([a-z0-9-]+)"\]', json.dumps(conditions[local]))
+    assert {"g5", "m5d", "p4d"} <= set(families) and "m5" not in families
+    for resource in stage_template["Resources"].values():
+        if resource["Type"].startswith("AWS::ApplicationAutoScaling::"):
+            assert resource["Condition"] == scaling
+
+
+def test_resource_inventory(stage_template):
+    types = sorted(resource["Type"] for resource in stage_template["Resources"].values())
+    assert types == [
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        "AWS::CloudWatch::Alarm",
+        "AWS::CloudWatch::Alarm",
+        "AWS::IAM::ManagedPolicy",
+        "AWS::IAM::Role",
+        "AWS::SageMaker::Endpoint",
+        "AWS::SageMaker::EndpointConfig",
+        "AWS::SageMaker::Model",
+    ]
+
+
+def test_cfn_lint_reports_nothing_on_the_checked_in_template():
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", "--", str(STAGE_TEMPLATE_PATH)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
