@@ -1,0 +1,155 @@
+"""Constants and helpers for the tests of the model-build seed code (``seed_code/model_build``).
+
+The seed folder is zipped into a CDK asset, so nothing here may write into it: no
+bytecode, no pytest cache.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+
+sys.dont_write_bytecode = True
+
+REPO = Path(__file__).resolve().parents[2]
+SEED_ROOT = REPO / "sagemaker_projects_cdk" / "seed_code" / "model_build"
+if str(SEED_ROOT) not in sys.path:
+    sys.path.insert(0, str(SEED_ROOT))
+
+REGION = "eu-west-1"
+ACCOUNT = "111122223333"
+PROJECT_NAME = "abalone"
+PROJECT_ID = "p-abc123def456"
+PREFIX = f"{PROJECT_NAME}-{PROJECT_ID}"
+BUCKET = f"sagemaker-project-{PROJECT_ID}"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-pipeline"
+
+#: What the CDK stack's CodeBuild project sets (KMS key added per test where needed).
+PROJECT_ENVIRONMENT: Dict[str, str] = {
+    "SAGEMAKER_PROJECT_NAME": PROJECT_NAME,
+    "SAGEMAKER_PROJECT_ID": PROJECT_ID,
+    "SAGEMAKER_PROJECT_NAME_ID": PREFIX,
+    "SAGEMAKER_PIPELINE_NAME": PREFIX,
+    "MODEL_PACKAGE_GROUP_NAME": PREFIX,
+    "SAGEMAKER_PIPELINE_ROLE_ARN": ROLE_ARN,
+    "ARTIFACT_BUCKET": BUCKET,
+    "INPUT_DATA_URL": f"s3://{BUCKET}/datasets/abalone/abalone.csv",
+    "PROCESSING_INSTANCE_TYPE": "ml.m5.xlarge",
+    "TRAINING_INSTANCE_TYPE": "ml.m5.xlarge",
+    "AWS_REGION": REGION,
+}
+KMS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def offline_environment(patch: pytest.MonkeyPatch, tmp: Path) -> None:
+    """No credentials, no shared config, no instance metadata; Region set; no role checks."""
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ):
+        patch.delenv(name, raising=False)
+    patch.setenv("AWS_CONFIG_FILE", str(tmp / "no-aws-config"))
+    patch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp / "no-aws-credentials"))
+    patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    patch.setenv("AWS_DEFAULT_REGION", REGION)
+    patch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")
+
+
+@dataclass
+class NetworkGuard:
+    """Makes every socket connection and name lookup fail, and records the attempts."""
+
+    attempts: List[str] = field(default_factory=list)
+
+    def _refuse(self, what: str) -> Any:
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            self.attempts.append(f"{what}{args[1:] if what.startswith('socket.') else args}")
+            raise OSError(f"network use in an offline test: {what}")
+
+        return refuse
+
+    def install(self, patch: pytest.MonkeyPatch) -> None:
+        patch.setattr(socket.socket, "connect", self._refuse("socket.connect"))
+        patch.setattr(socket.socket, "connect_ex", self._refuse("socket.connect_ex"))
+        patch.setattr(socket, "create_connection", self._refuse("create_connection"))
+        patch.setattr(socket, "getaddrinfo", self._refuse("getaddrinfo"))
+
+
+@dataclass(frozen=True)
+class BuiltPipeline:
+    """The pipeline definition as built offline, and what the build tried to reach."""
+
+    definition: Dict[str, Any]
+    definition_json: str
+    network_attempts: List[str]
+    code_uris: Dict[str, str]
+
+
+def all_steps(definition: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    """Every step of a definition by name, including those inside condition branches."""
+    found: Dict[str, Dict[str, Any]] = {}
+    pending = list(definition["Steps"])
+    while pending:
+        step = pending.pop(0)
+        found[step["Name"]] = step
+        for branch in ("IfSteps", "ElseSteps"):
+            pending.extend(step["Arguments"].get(branch, []))
+    return found
+
+
+def seed_files() -> Dict[str, int]:
+    """Every file below the seed folder with its size: to prove a test left nothing behind."""
+    return {
+        str(path.relative_to(SEED_ROOT)): path.stat().st_size
+        for path in SEED_ROOT.rglob("*")
+        if path.is_file() or path.name in ("__pycache__", ".pytest_cache")
+    }
+
+
+#: Stand-ins for the values SageMaker Pipelines substitutes at run time.
+EXECUTION_ID = "a1b2c3d4e5f6"
+STEP_OUTPUTS = {
+    "ModelArtifacts.S3ModelArtifacts": f"s3://{BUCKET}/{PREFIX}/{EXECUTION_ID}/train/job/output/model.tar.gz",
+    "S3Output.S3Uri": f"s3://{BUCKET}/{PREFIX}/{EXECUTION_ID}/step/output",
+}
+
+
+def resolve(value: Any, parameters: Dict[str, Any]) -> Any:
+    """Replace pipeline variables in step arguments by values of the right type.
+
+    ``Parameters.X`` becomes the parameter's default, the execution id a fixed id, a step
+    property a plausible S3 URI, ``Std:Join`` the joined string. Any other reference
+    fails the test, so a new kind of variable is noticed rather than passed through.
+    """
+    if isinstance(value, list):
+        return [resolve(item, parameters) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Get"}:
+        reference = value["Get"]
+        if reference.startswith("Parameters."):
+            return parameters[reference.split(".", 1)[1]]
+        if reference == "Execution.PipelineExecutionId":
+            return EXECUTION_ID
+        for suffix, stand_in in STEP_OUTPUTS.items():
+            if reference.startswith("Steps.") and reference.endswith(suffix):
+                return stand_in
+        raise AssertionError(f"unexpected pipeline variable {reference}")
+    if set(value) == {"Std:Join"}:
+        join = value["Std:Join"]
+        return join["On"].join(str(resolve(item, parameters)) for item in join["Values"])
+    return {key: resolve(item, parameters) for key, item in value.items()}
+
+
+def parameter_defaults(definition: Dict[str, Any]) -> Dict[str, Any]:
+    """The pipeline's parameters and their default values."""
+    return {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}

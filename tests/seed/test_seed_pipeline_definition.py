@@ -1,0 +1,147 @@
+"""The seed pipeline's definition: built offline, valid for every API it will call."""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import pytest
+from seed_support import (
+    BUCKET,
+    KMS_KEY_ARN,
+    PREFIX,
+    ROLE_ARN,
+    BuiltPipeline,
+    all_steps,
+    parameter_defaults,
+    resolve,
+)
+
+pytestmark = pytest.mark.seed
+
+#: Step name -> (SageMaker API the step calls, job-name field, expected job-name prefix)
+JOB_STEPS = {
+    "PreprocessAbaloneData": ("CreateProcessingJob", "ProcessingJobName", f"{PREFIX}-preprocess"),
+    "TrainAbaloneModel": ("CreateTrainingJob", "TrainingJobName", f"{PREFIX}-train"),
+    "EvaluateAbaloneModel": ("CreateProcessingJob", "ProcessingJobName", f"{PREFIX}-evaluate"),
+}
+
+
+def sagemaker_operation(name: str) -> Any:
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model("sagemaker").operation_model(name)
+
+
+def validate(operation: str, request: Dict[str, Any]) -> None:
+    """Run botocore's own client-side parameter validation; raise on any problem."""
+    from botocore.validate import ParamValidator
+
+    report = ParamValidator().validate(request, sagemaker_operation(operation).input_shape)
+    assert not report.has_errors(), report.generate_report()
+
+
+def test_the_definition_is_built_with_no_network_and_no_credentials(
+    built_pipeline: BuiltPipeline,
+) -> None:
+    assert built_pipeline.network_attempts == []
+    names = [step["Name"] for step in built_pipeline.definition["Steps"]]
+    assert names == [
+        "PreprocessAbaloneData",
+        "TrainAbaloneModel",
+        "EvaluateAbaloneModel",
+        "CheckMseAbaloneEvaluation",
+    ]
+    assert len(built_pipeline.definition_json.encode()) < 100 * 1024  # sent inline
+
+
+@pytest.mark.parametrize("step_name", sorted(JOB_STEPS))
+def test_job_steps_pass_botocore_validation_with_the_project_prefix(
+    built_pipeline: BuiltPipeline, step_name: str
+) -> None:
+    operation, name_field, prefix = JOB_STEPS[step_name]
+    definition = built_pipeline.definition
+    arguments = all_steps(definition)[step_name]["Arguments"]
+    assert arguments[name_field] == prefix
+    assert arguments["RoleArn"] == ROLE_ARN
+    validate(operation, resolve(arguments, parameter_defaults(definition)))
+
+
+def test_the_register_step_passes_botocore_validation(built_pipeline: BuiltPipeline) -> None:
+    definition = built_pipeline.definition
+    step = all_steps(definition)["RegisterAbaloneModel"]
+    assert step["Type"] == "RegisterModel"
+    request = resolve(step["Arguments"], parameter_defaults(definition))
+    assert request["ModelPackageGroupName"] == PREFIX
+    assert request["ModelApprovalStatus"] == "PendingManualApproval"
+    validate("CreateModelPackage", request)
+
+
+def test_every_job_output_is_in_the_project_bucket_and_encrypted(
+    built_pipeline: BuiltPipeline,
+) -> None:
+    definition = built_pipeline.definition
+    steps = all_steps(definition)
+    defaults = parameter_defaults(definition)
+    for name in ("PreprocessAbaloneData", "EvaluateAbaloneModel"):
+        arguments = resolve(steps[name]["Arguments"], defaults)
+        outputs = arguments["ProcessingOutputConfig"]
+        assert outputs["KmsKeyId"] == KMS_KEY_ARN
+        assert arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == KMS_KEY_ARN
+        for output in outputs["Outputs"]:
+            assert output["S3Output"]["S3Uri"].startswith(f"s3://{BUCKET}/{PREFIX}/")
+        for source in arguments["ProcessingInputs"]:
+            assert source["S3Input"]["S3Uri"].startswith(f"s3://{BUCKET}/")
+    training = resolve(steps["TrainAbaloneModel"]["Arguments"], defaults)
+    assert training["OutputDataConfig"]["S3OutputPath"].startswith(f"s3://{BUCKET}/{PREFIX}/")
+    assert training["OutputDataConfig"]["KmsKeyId"] == KMS_KEY_ARN
+    assert training["ResourceConfig"]["VolumeKmsKeyId"] == KMS_KEY_ARN
+
+
+def test_the_input_data_default_is_the_copy_in_the_project_bucket(
+    built_pipeline: BuiltPipeline,
+) -> None:
+    defaults = parameter_defaults(built_pipeline.definition)
+    assert defaults["InputDataUrl"] == f"s3://{BUCKET}/datasets/abalone/abalone.csv"
+
+
+def test_the_condition_gates_registration_on_test_mse_with_a_fail_step(
+    built_pipeline: BuiltPipeline,
+) -> None:
+    steps = all_steps(built_pipeline.definition)
+    condition = steps["CheckMseAbaloneEvaluation"]["Arguments"]
+    (check,) = condition["Conditions"]
+    assert check["Type"] == "LessThanOrEqualTo"
+    json_get = check["LeftValue"]["Std:JsonGet"]
+    assert json_get["PropertyFile"] == {
+        "Get": "Steps.EvaluateAbaloneModel.PropertyFiles.EvaluationReport"
+    }
+    assert json_get["Path"] == "regression_metrics.mse.value"
+    assert check["RightValue"] == {"Get": "Parameters.MseThreshold"}
+    assert [s["Name"] for s in condition["IfSteps"]] == ["RegisterAbaloneModel"]
+    assert [s["Name"] for s in condition["ElseSteps"]] == ["MseAboveThreshold"]
+    message = steps["MseAboveThreshold"]["Arguments"]["ErrorMessage"]["Std:Join"]
+    assert "threshold" in message["Values"][0]
+    property_files = steps["EvaluateAbaloneModel"]["PropertyFiles"]
+    assert property_files == [
+        {
+            "PropertyFileName": "EvaluationReport",
+            "OutputName": "evaluation",
+            "FilePath": "evaluation.json",
+        }
+    ]
+
+
+def test_processing_code_is_referenced_at_its_content_addressed_keys(
+    built_pipeline: BuiltPipeline,
+) -> None:
+    steps = all_steps(built_pipeline.definition)
+    for step_name, script in (
+        ("PreprocessAbaloneData", "preprocess"),
+        ("EvaluateAbaloneModel", "evaluate"),
+    ):
+        inputs = {
+            item["InputName"]: item["S3Input"]["S3Uri"]
+            for item in steps[step_name]["Arguments"]["ProcessingInputs"]
+        }
+        assert inputs["code"] == built_pipeline.code_uris[script]
+        assert inputs["code"].startswith(f"s3://{BUCKET}/{PREFIX}/code/")

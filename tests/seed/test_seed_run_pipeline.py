@@ -1,0 +1,171 @@
+"""run_pipeline's failure reporting and configuration errors, without AWS."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import pytest
+from seed_support import PREFIX, PROJECT_ENVIRONMENT, NetworkGuard, offline_environment
+
+pytestmark = [
+    pytest.mark.seed,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:Running within a PipelineSession:UserWarning"),
+]
+
+EXECUTION_ARN = f"arn:aws:sagemaker:eu-west-1:111122223333:pipeline/{PREFIX}/execution/x1"
+
+
+class FakePaginator:
+    def __init__(self, pages: List[Dict[str, Any]]) -> None:
+        self.pages = pages
+
+    def paginate(self, **kwargs: Any) -> Iterator[Dict[str, Any]]:
+        assert kwargs == {"PipelineExecutionArn": EXECUTION_ARN}
+        return iter(self.pages)
+
+
+class FakeSageMaker:
+    """Answers describe_pipeline_execution with a scripted list of statuses."""
+
+    def __init__(self, statuses: List[str], reason: str = "") -> None:
+        self.statuses = statuses
+        self.reason = reason
+        self.describe_calls = 0
+
+    def describe_pipeline_execution(self, PipelineExecutionArn: str) -> Dict[str, Any]:
+        assert PipelineExecutionArn == EXECUTION_ARN
+        status = self.statuses[min(self.describe_calls, len(self.statuses) - 1)]
+        self.describe_calls += 1
+        return {
+            "PipelineExecutionArn": EXECUTION_ARN,
+            "PipelineExecutionStatus": status,
+            "FailureReason": self.reason,
+        }
+
+    def get_paginator(self, name: str) -> FakePaginator:
+        assert name == "list_pipeline_execution_steps"
+        return FakePaginator(
+            [
+                {
+                    "PipelineExecutionSteps": [
+                        {
+                            "StepName": "MseAboveThreshold",
+                            "StepStatus": "Failed",
+                            "FailureReason": "The test MSE is above the threshold 6.0",
+                            "Metadata": {"Fail": {"ErrorMessage": "The test MSE..."}},
+                        },
+                        {"StepName": "CheckMseAbaloneEvaluation", "StepStatus": "Succeeded"},
+                    ]
+                },
+                {
+                    "PipelineExecutionSteps": [
+                        {
+                            "StepName": "TrainAbaloneModel",
+                            "StepStatus": "Failed",
+                            "FailureReason": "ClientError: bad instance type",
+                            "Metadata": {"TrainingJob": {"Arn": "arn:training-job/x"}},
+                        }
+                    ]
+                },
+            ]
+        )
+
+
+def test_waiting_polls_until_the_execution_ends() -> None:
+    from pipelines.run_pipeline import wait_for_execution
+
+    client = FakeSageMaker(["Executing", "Executing", "Failed"])
+    slept: List[float] = []
+    description = wait_for_execution(client, EXECUTION_ARN, poll_seconds=7, sleep=slept.append)
+    assert description["PipelineExecutionStatus"] == "Failed"
+    assert slept == [7, 7]
+
+
+def test_waiting_gives_up_after_the_timeout() -> None:
+    from pipelines.run_pipeline import wait_for_execution
+
+    client = FakeSageMaker(["Executing"])
+    ticks = iter([0.0, 5.0, 11.0])
+    description = wait_for_execution(
+        client,
+        EXECUTION_ARN,
+        poll_seconds=1,
+        timeout_seconds=10,
+        sleep=lambda _: None,
+        clock=lambda: next(ticks),
+    )
+    assert description["PipelineExecutionStatus"] == "Executing"
+    assert client.describe_calls == 2
+
+
+def test_failure_lines_name_the_reason_and_every_failed_step() -> None:
+    from pipelines.run_pipeline import failure_lines
+
+    client = FakeSageMaker(["Failed"], reason="Step failure: One or multiple steps failed.")
+    lines = failure_lines(client, client.describe_pipeline_execution(EXECUTION_ARN))
+    assert lines == [
+        "pipeline execution Failed: Step failure: One or multiple steps failed.",
+        f"  execution: {EXECUTION_ARN}",
+        "  step MseAboveThreshold Failed: The test MSE is above the threshold 6.0",
+        "  step TrainAbaloneModel Failed: ClientError: bad instance type (arn:training-job/x)",
+    ]
+
+
+def test_a_failed_execution_fails_the_build_with_its_reason(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from pipelines import run_pipeline
+
+    offline_environment(monkeypatch, tmp_path)
+    client = FakeSageMaker(["Failed"], reason="Step failure: One or multiple steps failed.")
+
+    class FakePipeline:
+        sagemaker_session = type("Session", (), {"sagemaker_client": client})()
+
+        def upsert(self, **kwargs: Any) -> Dict[str, str]:
+            assert kwargs["tags"][0] == {"Key": "sagemaker:project-name", "Value": "abalone"}
+            return {"PipelineArn": f"arn:aws:sagemaker:eu-west-1:111122223333:pipeline/{PREFIX}"}
+
+        def start(self) -> Any:
+            return type("Execution", (), {"arn": EXECUTION_ARN})()
+
+    import pipelines.abalone.pipeline as pipeline_module
+
+    uploads: List[str] = []
+    monkeypatch.setattr(pipeline_module, "get_pipeline", lambda **kwargs: FakePipeline())
+    monkeypatch.setattr(
+        run_pipeline, "upload_code", lambda client, artifacts, key: uploads.extend(artifacts)
+    )
+    status = run_pipeline.main(["--poll-seconds", "0"], environ=PROJECT_ENVIRONMENT)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1
+    assert uploads == ["preprocess", "evaluate"]
+    assert err[0] == "error: pipeline execution Failed: Step failure: One or multiple steps failed."
+    assert "  step MseAboveThreshold Failed: The test MSE is above the threshold 6.0" in err
+
+
+def test_missing_configuration_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines import run_pipeline
+
+    environ = {k: v for k, v in PROJECT_ENVIRONMENT.items() if k != "SAGEMAKER_PIPELINE_ROLE_ARN"}
+    assert run_pipeline.main([], environ=environ) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: missing environment variable(s): SAGEMAKER_PIPELINE_ROLE_ARN"
+    ]
+
+
+def test_dry_run_prints_the_definition_and_calls_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from pipelines import run_pipeline
+
+    offline_environment(monkeypatch, tmp_path)
+    guard = NetworkGuard()
+    guard.install(monkeypatch)
+    assert run_pipeline.main(["--dry-run"], environ=PROJECT_ENVIRONMENT) == 0
+    definition = json.loads(capsys.readouterr().out)
+    assert guard.attempts == []
+    assert {p["Name"] for p in definition["Parameters"]} >= {"InputDataUrl", "MseThreshold"}
