@@ -1,0 +1,454 @@
+"""Build step of the model-deploy pipeline: pick the model version and write the stage files.
+
+Runs in CodeBuild (``buildspec.yml``) with boto3 only. It
+
+1. checks every stage configuration file (``<stage>-config.json``) and the environment,
+   reporting every problem in one message;
+2. finds the newest *approved* version in the project's model package group;
+3. writes, into the output directory, what the pipeline's later actions read:
+
+   - ``endpoint-stage.template.json``: the CloudFormation template each stage deploys;
+   - ``<stage>-params.json``: that stage's template configuration (parameters and tags);
+   - ``<stage>-test.json``: the staging tests' settings, for a stage whose configuration has
+     a ``smoke_test`` block.
+
+It exits non-zero, with a message that says what to do, when a configuration is invalid or
+no version is approved.
+
+Environment: ``MODEL_PACKAGE_GROUP_NAME``, ``SAGEMAKER_PROJECT_NAME``,
+``SAGEMAKER_PROJECT_ID``, ``ARTIFACT_BUCKET``, ``ARTIFACT_KMS_KEY_ARN`` (required);
+``AWS_REGION`` (boto3's region); ``TEST_DATA_S3_URI`` (optional: the staging tests' data,
+overriding the model package's ``TestDataS3Uri`` metadata).
+
+Usage: ``python build.py [--stages staging prod] [--output-dir build]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+HERE = Path(__file__).resolve().parent
+TEMPLATE_FILE = "endpoint-stage.template.json"
+DEFAULT_STAGES = ("staging", "prod")
+
+REQUIRED_ENVIRONMENT = {
+    "MODEL_PACKAGE_GROUP_NAME": "the project's model package group",
+    "SAGEMAKER_PROJECT_NAME": "the SageMaker project name",
+    "SAGEMAKER_PROJECT_ID": "the SageMaker project id",
+    "ARTIFACT_BUCKET": "the project's artifact bucket name",
+    "ARTIFACT_KMS_KEY_ARN": "the ARN of the bucket's KMS key",
+}
+
+#: SageMaker instance families (the library's ``_validation.INSTANCE_FAMILIES``; a test keeps
+#: the two lists equal).
+INSTANCE_FAMILIES = frozenset(
+    """
+    t2 t3 m4 m5 m5d m6i m6id m7i m6g m6gd m7g c4 c5 c5d c5n c6i c6id c6in c7i c6g c6gd c6gn c7g
+    r5 r5d r6i r6id r7i r6g r6gd r7g r8g x1 z1d g4dn g5 g6 g6e gr6 g7e p2 p3 p3dn p4d p4de p5
+    p5e p5en p6-b200 inf1 inf2 trn1 trn1n trn2
+    """.split()
+)
+INSTANCE_TYPE = re.compile(r"ml\.([a-z0-9-]+)\.(?:nano|micro|small|medium|large|xlarge|[0-9]+xlarge)")
+NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+TRAFFIC_MODES = ("ALL_AT_ONCE", "CANARY", "LINEAR")
+STEP_TYPES = ("CAPACITY_PERCENT", "INSTANCE_COUNT")
+TEST_DATA_METADATA_KEY = "TestDataS3Uri"
+
+
+class BuildError(Exception):
+    """A problem the person running the pipeline must fix; the message says how."""
+
+
+# --------------------------------------------------------------------------- config checks
+
+
+class Checker:
+    """Reads one stage configuration and collects every problem in it."""
+
+    def __init__(self, source: str, config: dict[str, Any]) -> None:
+        self.source = source
+        self.config = config
+        self.problems: list[str] = []
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(f"{self.source}: {key}: {message}")
+
+    def get(self, key: str, kind: str, rule: Callable[[Any], bool] = lambda _: True, expected: str = "") -> Any:
+        """The value at dotted ``key``, checked for type ``kind`` (str, int, number, bool, object) and ``rule``."""
+        node: Any = self.config
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                self.problem(key, f"missing (expected {expected or kind})")
+                return None
+            node = node[part]
+        type_ok = {
+            "str": isinstance(node, str),
+            "int": isinstance(node, int) and not isinstance(node, bool),
+            "number": isinstance(node, (int, float)) and not isinstance(node, bool),
+            "bool": isinstance(node, bool),
+            "object": isinstance(node, dict),
+        }[kind]
+        if not type_ok:
+            self.problem(key, f"{node!r} is a {type(node).__name__}, expected {expected or kind}")
+            return None
+        if not rule(node):
+            self.problem(key, f"invalid {node!r}: expected {expected}")
+            return None
+        return node
+
+    def unknown_keys(self, path: str, allowed: set[str]) -> None:
+        """Report keys under dotted ``path`` ("" for the top level) that are not ``allowed`` (typos)."""
+        node: Any = self.config
+        for part in path.split(".") if path else []:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            for key in sorted(set(node) - allowed):
+                self.problem(f"{path + '.' if path else ''}{key}", f"unknown key (expected one of {', '.join(sorted(allowed))})")
+
+
+def _whole(low: int, high: int) -> tuple[Callable[[Any], bool], str]:
+    return (lambda v: low <= v <= high), f"a whole number from {low} to {high}"
+
+
+def _instance_type_ok(value: str) -> bool:
+    match = INSTANCE_TYPE.fullmatch(value)
+    return match is not None and match.group(1) in INSTANCE_FAMILIES
+
+
+TOP_LEVEL_KEYS = {"instance_type", "instance_count", "data_capture", "autoscaling", "rollout", "alarms", "smoke_test"}
+
+
+def check_stage_config(source: str, config: Any) -> tuple[Optional[dict[str, Any]], list[str]]:
+    """Validate one stage configuration; return (normalized settings or None, problems)."""
+    if not isinstance(config, dict):
+        return None, [f"{source}: the file must hold a JSON object, found {type(config).__name__}"]
+    c = Checker(source, config)
+    c.unknown_keys("", TOP_LEVEL_KEYS)
+    s: dict[str, Any] = {}
+    s["instance_type"] = c.get(
+        "instance_type", "str", _instance_type_ok, "an instance type 'ml.<family>.<size>' of a known family, e.g. 'ml.m5.large'"
+    )
+    s["instance_count"] = c.get("instance_count", "int", *_whole(1, 1000))
+
+    c.unknown_keys("data_capture", {"enabled", "sampling_percentage"})
+    if c.get("data_capture", "object") is not None:
+        s["capture_enabled"] = c.get("data_capture.enabled", "bool")
+        s["capture_percentage"] = c.get("data_capture.sampling_percentage", "int", *_whole(0, 100))
+
+    c.unknown_keys("autoscaling", {"enabled", "min_capacity", "max_capacity", "target_invocations_per_instance"})
+    if c.get("autoscaling", "object") is not None:
+        s["scaling_enabled"] = c.get("autoscaling.enabled", "bool")
+        s["min_capacity"] = c.get("autoscaling.min_capacity", "int", *_whole(1, 1000))
+        s["max_capacity"] = c.get("autoscaling.max_capacity", "int", *_whole(1, 1000))
+        s["target_invocations"] = c.get(
+            "autoscaling.target_invocations_per_instance", "number", lambda v: 1 <= v <= 1_000_000, "a number from 1 to 1000000"
+        )
+        low, high, count = s["min_capacity"], s["max_capacity"], s["instance_count"]
+        if None not in (low, high) and high < low:
+            c.problem("autoscaling.max_capacity", f"invalid {high}: expected at least min_capacity ({low})")
+        elif s["scaling_enabled"] and None not in (low, high, count) and not low <= count <= high:
+            c.problem("instance_count", f"invalid {count}: expected between autoscaling min_capacity ({low}) and max_capacity ({high})")
+
+    c.unknown_keys(
+        "rollout", {"traffic", "step", "wait_interval_seconds", "termination_wait_seconds", "maximum_execution_timeout_seconds"}
+    )
+    if c.get("rollout", "object") is not None:
+        mode = s["traffic"] = c.get("rollout.traffic", "str", lambda v: v in TRAFFIC_MODES, "one of " + ", ".join(TRAFFIC_MODES))
+        s["wait"] = c.get("rollout.wait_interval_seconds", "int", *_whole(0, 3600))
+        s["termination_wait"] = c.get("rollout.termination_wait_seconds", "int", *_whole(0, 3600))
+        s["timeout"] = c.get("rollout.maximum_execution_timeout_seconds", "int", *_whole(600, 28800))
+        step = config["rollout"].get("step")
+        s["step_type"], s["step_size"] = "CAPACITY_PERCENT", 10  # the template's defaults, unused
+        if mode == "ALL_AT_ONCE" and step is not None:
+            c.problem("rollout.step", "not allowed with ALL_AT_ONCE (a step applies to CANARY and LINEAR)")
+        elif mode in ("CANARY", "LINEAR"):
+            c.unknown_keys("rollout.step", {"type", "size"})
+            if c.get("rollout.step", "object", expected="an object {\"type\": ..., \"size\": ...}") is not None:
+                step_type = c.get("rollout.step.type", "str", lambda v: v in STEP_TYPES, "one of " + ", ".join(STEP_TYPES))
+                size = c.get("rollout.step.size", "int", *_whole(1, 1000))
+                _check_step(c, mode, step_type, size, s["instance_count"])
+                if step_type is not None and size is not None:
+                    s["step_type"], s["step_size"] = step_type, size
+        waits = (s["wait"], s["termination_wait"], s["timeout"])
+        if None not in waits and mode is not None:
+            steps = 1
+            if mode == "LINEAR" and s["step_type"] == "CAPACITY_PERCENT":
+                steps = -(-100 // s["step_size"])
+            if s["timeout"] <= s["wait"] * steps + s["termination_wait"]:
+                c.problem(
+                    "rollout.maximum_execution_timeout_seconds",
+                    f"invalid {s['timeout']}: expected more than the waits it covers "
+                    f"({steps} x wait_interval_seconds + termination_wait_seconds = {s['wait'] * steps + s['termination_wait']})",
+                )
+
+    c.unknown_keys("alarms", {"error_threshold", "latency_threshold_ms"})
+    if c.get("alarms", "object") is not None:
+        s["error_threshold"] = c.get("alarms.error_threshold", "int", *_whole(1, 1_000_000))
+        s["latency_threshold_ms"] = c.get("alarms.latency_threshold_ms", "int", *_whole(1, 60000))
+
+    if "smoke_test" in config:
+        c.unknown_keys("smoke_test", {"rows", "max_latency_ms", "label_column"})
+        if c.get("smoke_test", "object") is not None:
+            label = config["smoke_test"].get("label_column")
+            if label is not None and (isinstance(label, bool) or not isinstance(label, int) or label < 0):
+                c.problem("smoke_test.label_column", f"invalid {label!r}: expected a column index (0 for the first) or null")
+            s["smoke_test"] = {
+                "rows": c.get("smoke_test.rows", "int", *_whole(1, 1000)),
+                "max_latency_ms": c.get("smoke_test.max_latency_ms", "int", *_whole(1, 60000)),
+                "label_column": label,
+            }
+    return (s if not c.problems else None), c.problems
+
+
+def _check_step(c: Checker, mode: str, step_type: Optional[str], size: Optional[int], count: Optional[int]) -> None:
+    if step_type is None or size is None:
+        return
+    if step_type == "CAPACITY_PERCENT":
+        if mode == "CANARY" and size > 50:
+            c.problem("rollout.step.size", f"invalid {size}%: expected a canary of at most 50% of the fleet")
+        if mode == "LINEAR" and not 10 <= size <= 50:
+            c.problem("rollout.step.size", f"invalid {size}%: expected linear steps of 10% to 50% of the fleet")
+    elif count is not None:
+        if mode == "CANARY" and size * 2 > count:
+            c.problem(
+                "rollout.step.size",
+                f"invalid {size} instance(s): expected a canary of at most 50% of instance_count ({count}); "
+                "raise instance_count or use ALL_AT_ONCE",
+            )
+        if mode == "LINEAR" and not (size * 10 >= count and size * 2 <= count):
+            c.problem("rollout.step.size", f"invalid {size} instance(s): expected 10% to 50% of instance_count ({count})")
+
+
+def read_stage_configs(config_dir: Path, stages: list[str]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    settings: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
+    for stage in stages:
+        path = config_dir / f"{stage}-config.json"
+        if not path.is_file():
+            problems.append(f"{path.name}: missing (every stage needs a '<stage>-config.json' file)")
+            continue
+        try:
+            config = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            problems.append(f"{path.name}: not valid JSON: {error}")
+            continue
+        stage_settings, stage_problems = check_stage_config(path.name, config)
+        problems += stage_problems
+        if stage_settings is not None:
+            settings[stage] = stage_settings
+    return settings, problems
+
+
+def read_environment(stages: list[str], environ: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    env = {name: environ.get(name, "").strip() for name in REQUIRED_ENVIRONMENT}
+    problems = [
+        f"environment: {name} is not set ({what})" for name, what in REQUIRED_ENVIRONMENT.items() if not env[name]
+    ]
+    for stage in stages:
+        if not re.fullmatch(r"[a-z](-*[a-z0-9]){0,14}", stage):
+            problems.append(f"stages: invalid stage name {stage!r}: expected 1 to 15 lower-case letters, digits and inner hyphens")
+            continue
+        name = f"{env['SAGEMAKER_PROJECT_NAME']}-{env['SAGEMAKER_PROJECT_ID']}-{stage}"
+        if env["SAGEMAKER_PROJECT_NAME"] and env["SAGEMAKER_PROJECT_ID"] and not NAME.fullmatch(name):
+            problems.append(
+                f"endpoint name {name!r} (project name, project id and stage) is invalid: "
+                "expected 1 to 63 letters, digits and inner hyphens; use a shorter stage name"
+            )
+    return env, problems
+
+
+# --------------------------------------------------------------------------- model registry
+
+
+def newest_approved_package(sagemaker: Any, group: str, region: str) -> dict[str, Any]:
+    """The newest Approved version of ``group``, described; BuildError when there is none."""
+    try:
+        sagemaker.describe_model_package_group(ModelPackageGroupName=group)
+    except sagemaker.exceptions.ClientError as error:
+        raise BuildError(
+            f"model package group {group!r} was not found in region {region} ({error.response['Error']['Message']}). "
+            "Run the model-build pipeline first: it creates the group and registers model versions."
+        ) from error
+    approved = sagemaker.list_model_packages(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus="Approved",
+        ModelPackageType="Versioned",
+        SortBy="CreationTime",
+        SortOrder="Descending",
+        MaxResults=1,
+    )["ModelPackageSummaryList"]
+    if not approved:
+        counts: dict[str, int] = {}
+        for page in sagemaker.get_paginator("list_model_packages").paginate(ModelPackageGroupName=group):
+            for summary in page["ModelPackageSummaryList"]:
+                status = summary.get("ModelApprovalStatus", "Unknown")
+                counts[status] = counts.get(status, 0) + 1
+        found = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no versions at all"
+        raise BuildError(
+            f"no approved model package in model package group {group!r} (region {region}); found {found}. "
+            "Approve a version in SageMaker Studio (Models > Model registry > the version > Update status > Approved) "
+            "or with 'aws sagemaker update-model-package --model-package-arn <arn> --model-approval-status Approved'; "
+            "the approval starts this pipeline again."
+        )
+    return sagemaker.describe_model_package(ModelPackageName=approved[0]["ModelPackageArn"])
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def stage_parameters(stage: str, s: dict[str, Any], env: dict[str, str], package_arn: str) -> dict[str, str]:
+    """The template's parameters for one stage (CloudFormation wants strings)."""
+    values: dict[str, Any] = {
+        "SageMakerProjectName": env["SAGEMAKER_PROJECT_NAME"],
+        "SageMakerProjectId": env["SAGEMAKER_PROJECT_ID"],
+        "StageName": stage,
+        "ModelPackageArn": package_arn,
+        "ArtifactBucketName": env["ARTIFACT_BUCKET"],
+        "ArtifactKmsKeyArn": env["ARTIFACT_KMS_KEY_ARN"],
+        "InstanceType": s["instance_type"],
+        "InstanceCount": s["instance_count"],
+        "EnableDataCapture": s["capture_enabled"],
+        "DataCaptureSamplingPercentage": s["capture_percentage"],
+        "EnableAutoscaling": s["scaling_enabled"],
+        "MinCapacity": s["min_capacity"],
+        "MaxCapacity": s["max_capacity"],
+        "TargetInvocationsPerInstance": s["target_invocations"],
+        "TrafficRoutingType": s["traffic"],
+        "TrafficStepType": s["step_type"],
+        "TrafficStepSize": s["step_size"],
+        "TrafficWaitIntervalSeconds": s["wait"],
+        "TerminationWaitSeconds": s["termination_wait"],
+        "MaximumExecutionTimeoutSeconds": s["timeout"],
+        "ErrorAlarmThreshold": s["error_threshold"],
+        "LatencyAlarmThresholdMs": s["latency_threshold_ms"],
+    }
+    return {key: (str(value).lower() if isinstance(value, bool) else str(value)) for key, value in values.items()}
+
+
+def check_against_template(template: dict[str, Any], source: str, parameters: dict[str, str]) -> list[str]:
+    """Every parameter is declared, every required one given, and each meets its constraints."""
+    declared = template.get("Parameters", {})
+    problems = [f"{source}: parameter {name} is not in {TEMPLATE_FILE}" for name in parameters if name not in declared]
+    for name, spec in declared.items():
+        if name not in parameters:
+            if "Default" not in spec:
+                problems.append(f"{source}: parameter {name} is required by {TEMPLATE_FILE} but not written")
+            continue
+        value = parameters[name]
+        if "AllowedValues" in spec and value not in spec["AllowedValues"]:
+            problems.append(f"{source}: parameter {name} {value!r} is not one of {spec['AllowedValues']}")
+        if "AllowedPattern" in spec and re.fullmatch(spec["AllowedPattern"].strip("^$"), value) is None:
+            problems.append(f"{source}: parameter {name} {value!r} does not match {spec['AllowedPattern']}")
+        if spec.get("Type") == "Number":
+            number = float(value)
+            if "MinValue" in spec and number < float(spec["MinValue"]) or "MaxValue" in spec and number > float(spec["MaxValue"]):
+                problems.append(f"{source}: parameter {name} {value} is outside {spec.get('MinValue')}..{spec.get('MaxValue')}")
+    return problems
+
+
+def smoke_test_settings(stage: str, s: dict[str, Any], env: dict[str, str], package: dict[str, Any], region: str, environ: dict[str, str]) -> dict[str, Any]:
+    spec = package.get("InferenceSpecification", {})
+    metadata = package.get("CustomerMetadataProperties", {}) or {}
+    return {
+        "endpoint_name": f"{env['SAGEMAKER_PROJECT_NAME']}-{env['SAGEMAKER_PROJECT_ID']}-{stage}",
+        "region": region,
+        "model_package_arn": package["ModelPackageArn"],
+        "content_type": (spec.get("SupportedContentTypes") or ["text/csv"])[0],
+        "accept": (spec.get("SupportedResponseMIMETypes") or ["text/csv"])[0],
+        "test_data_s3_uri": environ.get("TEST_DATA_S3_URI") or metadata.get(TEST_DATA_METADATA_KEY),
+        **s["smoke_test"],
+    }
+
+
+def write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[str, str], session: Any = None) -> dict[str, Any]:
+    """Do the whole build step; raise BuildError with one message on any problem."""
+    settings, problems = read_stage_configs(config_dir, stages)
+    env, env_problems = read_environment(stages, environ)
+    template_path = config_dir / TEMPLATE_FILE
+    try:
+        template = json.loads(template_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        template = None
+        problems.append(f"{TEMPLATE_FILE}: cannot be read as JSON ({error})")
+    problems += env_problems
+    if problems:
+        raise BuildError(_listing("the deployment configuration is invalid; nothing was written", problems))
+
+    import boto3  # only now: the checks above run without AWS
+
+    session = session or boto3.session.Session()
+    region = session.region_name
+    package = newest_approved_package(
+        session.client("sagemaker"), env["MODEL_PACKAGE_GROUP_NAME"], region or "(none set: set AWS_REGION)"
+    )
+    package_arn = package["ModelPackageArn"]
+    supported = package.get("InferenceSpecification", {}).get("SupportedRealtimeInferenceInstanceTypes") or []
+    for stage in stages:
+        if supported and settings[stage]["instance_type"] not in supported:
+            problems.append(
+                f"{stage}-config.json: instance_type {settings[stage]['instance_type']!r} is not one that "
+                f"{package_arn} supports for real-time inference ({', '.join(supported)})"
+            )
+
+    outputs: dict[str, Any] = {"stages": {}}
+    parameter_files: dict[str, dict[str, Any]] = {}
+    for stage in stages:
+        parameters = stage_parameters(stage, settings[stage], env, package_arn)
+        problems += check_against_template(template, f"{stage}-params.json", parameters)
+        parameter_files[stage] = {
+            "Parameters": parameters,
+            "Tags": {
+                "sagemaker:project-name": env["SAGEMAKER_PROJECT_NAME"],
+                "sagemaker:project-id": env["SAGEMAKER_PROJECT_ID"],
+                "sagemaker:deployment-stage": stage,
+            },
+        }
+    if problems:
+        raise BuildError(_listing("the parameters do not fit the template; nothing was written", problems))
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template_path, output_dir / TEMPLATE_FILE)
+    for stage in stages:
+        write_json(output_dir / f"{stage}-params.json", parameter_files[stage])
+        outputs["stages"][stage] = {"params": f"{stage}-params.json"}
+        if "smoke_test" in settings[stage]:
+            write_json(output_dir / f"{stage}-test.json", smoke_test_settings(stage, settings[stage], env, package, region, environ))
+            outputs["stages"][stage]["test"] = f"{stage}-test.json"
+    outputs["model_package_arn"] = package_arn
+    return outputs
+
+
+def _listing(headline: str, problems: list[str]) -> str:
+    return headline + ":\n" + "\n".join(f"  - {problem}" for problem in problems)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--stages", nargs="+", default=list(DEFAULT_STAGES), help="stages to write files for")
+    parser.add_argument("--config-dir", type=Path, default=HERE, help="where <stage>-config.json and the template are")
+    parser.add_argument("--output-dir", type=Path, default=Path("build"), help="where to write the stage files")
+    args = parser.parse_args(argv)
+    try:
+        outputs = build(args.stages, args.config_dir, args.output_dir, dict(os.environ))
+    except BuildError as error:
+        print(f"build.py: {error}", file=sys.stderr)
+        return 1
+    print(f"build.py: deploying {outputs['model_package_arn']}")
+    for stage, files in outputs["stages"].items():
+        print(f"build.py: {stage}: " + ", ".join(str(args.output_dir / name) for name in files.values()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

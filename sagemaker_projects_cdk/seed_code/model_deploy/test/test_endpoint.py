@@ -1,0 +1,204 @@
+"""Staging tests of the model-deploy pipeline: does the staging endpoint serve the new model well?
+
+Runs in CodeBuild (``test/buildspec.yml``) after the staging deployment, with boto3 only,
+reading the settings ``build.py`` wrote (``staging-test.json``). It fails the pipeline
+(exit code 1, every failure listed) unless:
+
+- the endpoint is ``InService`` and serves the model package version the build picked;
+- every test row, sent alone, gets exactly one numeric prediction, and all rows sent together
+  get one prediction per row;
+- the 90th percentile of the per-row round trips is within ``max_latency_ms``.
+
+Test rows are the first ``rows`` lines of the test set (CSV without header) at
+``test_data_s3_uri``; the ``label_column`` (if not null) is dropped before sending.
+
+Usage: ``python test/test_endpoint.py --config staging-test.json [--report test-report.json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+from urllib.parse import urlparse
+
+#: How the settings file must look (written by build.py).
+REQUIRED_SETTINGS = ("endpoint_name", "model_package_arn", "content_type", "rows", "max_latency_ms")
+
+
+class TestFailure(Exception):
+    """The endpoint does not pass; the message lists why."""
+
+    __test__ = False  # not a pytest test class
+
+
+def read_rows(s3: Any, uri: Optional[str], rows: int, label_column: Optional[int]) -> list[str]:
+    """The first ``rows`` non-empty CSV lines of ``uri``, without the label column."""
+    if not uri:
+        raise TestFailure(
+            "no test data: register the model package with CustomerMetadataProperties "
+            "{'TestDataS3Uri': 's3://...'} or set TEST_DATA_S3_URI for the build step"
+        )
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.strip("/"):
+        raise TestFailure(f"invalid test data location {uri!r}: expected s3://<bucket>/<key>")
+    body = s3.get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))["Body"]
+    lines: list[str] = []
+    for raw in body.iter_lines():
+        line = raw.decode("utf-8").strip()
+        if not line:
+            continue
+        if label_column is not None:
+            fields = line.split(",")
+            if label_column >= len(fields):
+                raise TestFailure(f"test data row has {len(fields)} column(s), no label column {label_column}: {line!r}")
+            line = ",".join(fields[:label_column] + fields[label_column + 1 :])
+        lines.append(line)
+        if len(lines) == rows:
+            break
+    if not lines:
+        raise TestFailure(f"test data {uri} holds no rows")
+    return lines
+
+
+def parse_predictions(body: bytes, content_type: str) -> list[float]:
+    """Numbers in a response: CSV/newline-separated text, or JSON (a list, or {'predictions': [...]})."""
+    text = body.decode("utf-8").strip()
+    if "json" in (content_type or ""):
+        value = json.loads(text)
+        if isinstance(value, dict) and "predictions" in value:
+            value = value["predictions"]
+        values = value if isinstance(value, list) else [value]
+        flat = [v.get("score", v) if isinstance(v, dict) else v for v in values]
+    else:
+        flat = [part for line in text.splitlines() for part in line.split(",") if part.strip()]
+    predictions = []
+    for value in flat:
+        number = float(value)  # ValueError for a non-numeric prediction
+        if math.isnan(number) or math.isinf(number):
+            raise ValueError(f"prediction {value!r} is not finite")
+        predictions.append(number)
+    return predictions
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def check_deployment(sagemaker: Any, endpoint_name: str, expected_package: str) -> list[str]:
+    failures: list[str] = []
+    endpoint = sagemaker.describe_endpoint(EndpointName=endpoint_name)
+    if endpoint["EndpointStatus"] != "InService":
+        failures.append(
+            f"endpoint {endpoint_name} is {endpoint['EndpointStatus']}, not InService"
+            + (f": {endpoint['FailureReason']}" if endpoint.get("FailureReason") else "")
+        )
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    served = set()
+    for variant in config["ProductionVariants"]:
+        model = sagemaker.describe_model(ModelName=variant["ModelName"])
+        containers = model.get("Containers") or [model.get("PrimaryContainer", {})]
+        served.update(c.get("ModelPackageName") for c in containers if c.get("ModelPackageName"))
+    if expected_package not in served:
+        failures.append(
+            f"endpoint {endpoint_name} serves {sorted(served) or 'no model package'}, not {expected_package} "
+            "(did the staging deployment roll back?)"
+        )
+    return failures
+
+
+def run(settings: dict[str, Any], session: Any) -> dict[str, Any]:
+    """Run every check; return the report, or raise TestFailure listing every failure."""
+    missing = [key for key in REQUIRED_SETTINGS if key not in settings]
+    if missing:
+        raise TestFailure(f"settings lack {', '.join(missing)} (is this a <stage>-test.json written by build.py?)")
+    name = settings["endpoint_name"]
+    sagemaker = session.client("sagemaker")
+    runtime = session.client("sagemaker-runtime")
+    failures = check_deployment(sagemaker, name, settings["model_package_arn"])
+    if failures:  # no point invoking an endpoint that is down or stale
+        raise TestFailure("\n".join(failures))
+
+    rows = read_rows(session.client("s3"), settings.get("test_data_s3_uri"), settings["rows"], settings.get("label_column"))
+    content_type, accept = settings["content_type"], settings.get("accept", settings["content_type"])
+    latencies_ms: list[float] = []
+    for index, row in enumerate(rows):
+        started = time.perf_counter()
+        try:
+            response = runtime.invoke_endpoint(EndpointName=name, ContentType=content_type, Accept=accept, Body=row.encode())
+        except Exception as error:  # botocore's ClientError and connection errors alike
+            failures.append(f"row {index}: invocation failed: {error}")
+            continue
+        latencies_ms.append((time.perf_counter() - started) * 1000)
+        body = response["Body"].read()
+        try:
+            predictions = parse_predictions(body, response.get("ContentType", accept))
+        except (ValueError, TypeError, AttributeError) as error:
+            failures.append(f"row {index}: response {body[:200]!r} is not numeric predictions ({error})")
+            continue
+        if len(predictions) != 1:
+            failures.append(f"row {index}: expected 1 prediction, got {len(predictions)}: {body[:200]!r}")
+
+    batch = "\n".join(rows).encode()
+    try:
+        response = runtime.invoke_endpoint(EndpointName=name, ContentType=content_type, Accept=accept, Body=batch)
+        body = response["Body"].read()
+        count = len(parse_predictions(body, response.get("ContentType", accept)))
+        if count != len(rows):
+            failures.append(f"batch of {len(rows)} rows: expected {len(rows)} predictions, got {count}")
+    except Exception as error:
+        failures.append(f"batch of {len(rows)} rows: {error}")
+
+    report = {
+        "endpoint_name": name,
+        "model_package_arn": settings["model_package_arn"],
+        "rows": len(rows),
+        "latency_ms": {
+            "p50": round(percentile(latencies_ms, 0.5), 1) if latencies_ms else None,
+            "p90": round(percentile(latencies_ms, 0.9), 1) if latencies_ms else None,
+            "max": round(max(latencies_ms), 1) if latencies_ms else None,
+        },
+    }
+    p90 = report["latency_ms"]["p90"]
+    if p90 is not None and p90 > settings["max_latency_ms"]:
+        failures.append(f"p90 latency {p90} ms is above max_latency_ms {settings['max_latency_ms']} ms")
+    if failures:
+        raise TestFailure("\n".join(failures))
+    return report
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", type=Path, required=True, help="the <stage>-test.json written by build.py")
+    parser.add_argument("--report", type=Path, default=Path("test-report.json"), help="where to write the report")
+    args = parser.parse_args(argv)
+
+    import boto3
+
+    try:
+        settings = json.loads(args.config.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        print(f"test_endpoint.py: cannot read {args.config}: {error}", file=sys.stderr)
+        return 1
+    session = boto3.session.Session(region_name=settings.get("region") or None)
+    try:
+        report = run(settings, session)
+    except TestFailure as failure:
+        lines = str(failure).splitlines()
+        print(f"test_endpoint.py: staging tests FAILED for {settings.get('endpoint_name')}:", file=sys.stderr)
+        print("\n".join(f"  - {line}" for line in lines), file=sys.stderr)
+        args.report.write_text(json.dumps({"passed": False, "failures": lines}, indent=2) + "\n", encoding="utf-8")
+        return 1
+    report["passed"] = True
+    args.report.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"test_endpoint.py: staging tests passed: {json.dumps(report)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
