@@ -32,18 +32,18 @@ STAGE_PARAMETERS = {
 
 
 @pytest.fixture(scope="module")
-def stage_template() -> dict:
+def endpoint_stage_template() -> dict:
     """A fresh synth, with the security packs on (a finding raises)."""
     return synth_stage_template(security_packs=True)
 
 
-def test_checked_in_template_is_a_fresh_synth(stage_template):
-    assert STAGE_TEMPLATE_PATH.read_text(encoding="utf-8") == render_stage_template(stage_template), (
+def test_checked_in_template_is_a_fresh_synth(endpoint_stage_template):
+    assert STAGE_TEMPLATE_PATH.read_text(encoding="utf-8") == render_stage_template(endpoint_stage_template), (
         f"{STAGE_TEMPLATE_PATH.name} is stale: regenerate it with '{REGENERATE_COMMAND}' and commit it"
     )
 
 
-def test_project_feature_flags_do_not_change_the_template(stage_template):
+def test_project_feature_flags_do_not_change_the_template(endpoint_stage_template):
     cdk_json = REPO / "cdk.json"
     if not cdk_json.exists():
         pytest.skip("no cdk.json")
@@ -51,21 +51,21 @@ def test_project_feature_flags_do_not_change_the_template(stage_template):
     stack = EndpointStageStack(app, "EndpointStage")
     add_security_packs(app)
     assembly = app.synth()
-    assert assembly.get_stack_artifact(stack.artifact_id).template == stage_template
+    assert assembly.get_stack_artifact(stack.artifact_id).template == endpoint_stage_template
 
 
-def test_template_needs_no_bootstrap_and_has_no_assets_or_metadata(stage_template):
-    text = json.dumps(stage_template)
-    assert "BootstrapVersion" not in stage_template.get("Parameters", {})
-    assert "Rules" not in stage_template
-    assert "CDKMetadata" not in stage_template["Resources"]
+def test_template_needs_no_bootstrap_and_has_no_assets_or_metadata(endpoint_stage_template):
+    text = json.dumps(endpoint_stage_template)
+    assert "BootstrapVersion" not in endpoint_stage_template.get("Parameters", {})
+    assert "Rules" not in endpoint_stage_template
+    assert "CDKMetadata" not in endpoint_stage_template["Resources"]
     assert not re.search(r"AssetParameters|cdk-hnb659fds|aws:cdk:|aws:asset", text)
     # No hard-coded partition.
     assert "arn:aws:" not in text
 
 
-def test_every_setting_is_a_parameter(stage_template):
-    parameters = stage_template["Parameters"]
+def test_every_setting_is_a_parameter(endpoint_stage_template):
+    parameters = endpoint_stage_template["Parameters"]
     assert set(parameters) == STAGE_PARAMETERS
     required = {name for name, spec in parameters.items() if "Default" not in spec}
     assert required == {"StageName", "ModelPackageArn", "ArtifactBucketName", "ArtifactKmsKeyArn"}
@@ -84,17 +84,17 @@ def test_every_setting_is_a_parameter(stage_template):
     assert not re.fullmatch(pattern.strip("^$"), "arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/g")
 
 
-def test_endpoint_is_named_after_project_and_stage(stage_template):
+def test_endpoint_is_named_after_project_and_stage(endpoint_stage_template):
     name = {"Fn::Join": ["", [{"Ref": "SageMakerProjectName"}, "-", {"Ref": "SageMakerProjectId"}, "-", {"Ref": "StageName"}]]}
-    template = Template.from_json(stage_template)
+    template = Template.from_json(endpoint_stage_template)
     template.has_resource_properties("AWS::SageMaker::Endpoint", {"EndpointName": name})
     template.has_output("EndpointName", {"Value": {"Fn::GetAtt": [Match.string_like_regexp("^Endpoint"), "EndpointName"]}})
     template.has_resource_properties("AWS::CloudWatch::Alarm", {"Dimensions": Match.array_with([{"Name": "EndpointName", "Value": name}])})
 
 
-def test_rollout_steps_and_volume_key_are_decided_by_conditions(stage_template):
-    template = Template.from_json(stage_template)
-    conditions = stage_template["Conditions"]
+def test_rollout_steps_and_volume_key_are_decided_by_conditions(endpoint_stage_template):
+    template = Template.from_json(endpoint_stage_template)
+    conditions = endpoint_stage_template["Conditions"]
     canary = next(k for k in conditions if "CanaryTraffic" in k)
     linear = next(k for k in conditions if "LinearTraffic" in k)
     local = next(k for k in conditions if "LocalStorage" in k)
@@ -125,13 +125,13 @@ def test_rollout_steps_and_volume_key_are_decided_by_conditions(stage_template):
     )
     families = re.findall(r'"Fn::Equals": \[\{"Fn::Select": \[1, \{"Fn::Split": \["\.", \{"Ref": "InstanceType"\}\]\}\]\}, "([a-z0-9-]+)"\]', json.dumps(conditions[local]))
     assert {"g5", "m5d", "p4d"} <= set(families) and "m5" not in families
-    for resource in stage_template["Resources"].values():
+    for resource in endpoint_stage_template["Resources"].values():
         if resource["Type"].startswith("AWS::ApplicationAutoScaling::"):
             assert resource["Condition"] == scaling
 
 
-def test_resource_inventory(stage_template):
-    types = sorted(resource["Type"] for resource in stage_template["Resources"].values())
+def test_resource_inventory(endpoint_stage_template):
+    types = sorted(resource["Type"] for resource in endpoint_stage_template["Resources"].values())
     assert types == [
         "AWS::ApplicationAutoScaling::ScalableTarget",
         "AWS::ApplicationAutoScaling::ScalingPolicy",

@@ -1,0 +1,159 @@
+"""Helpers for the model-deploy seed tests: a local moto server, the seed scripts, a model registry.
+
+Not a conftest: plain functions the test modules wrap in their own (prefixed) fixtures.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Iterator
+
+import boto3
+
+SEED = Path(__file__).resolve().parents[2] / "sagemaker_projects_cdk" / "seed_code" / "model_deploy"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+_names = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    """A fresh name, so tests sharing one server never see each other's resources."""
+    return f"{prefix}{next(_names)}"
+
+
+def load_build_module() -> ModuleType:
+    """``seed_code/model_deploy/build.py`` as a module (no bytecode is written into the seed)."""
+    sys.dont_write_bytecode = True
+    spec = importlib.util.spec_from_file_location("model_deploy_build", SEED / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+def copy_seed(destination: Path) -> Path:
+    """The deploy seed's configs and template, copied so a test can break them."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in ("staging-config.json", "prod-config.json", "endpoint-stage.template.json"):
+        shutil.copyfile(SEED / name, destination / name)
+    return destination
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server on 127.0.0.1 with a free port; yields its URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server._server.server_address  # the port the OS picked
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def aws_environment(url: str, **extra: str) -> dict[str, str]:
+    """The environment of a seed script talking to the moto server with dummy credentials."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("AWS_")
+        and key not in ("MODEL_PACKAGE_GROUP_NAME", "TEST_DATA_S3_URI")
+    }
+    env.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_REGION=REGION,
+        AWS_DEFAULT_REGION=REGION,
+        AWS_ENDPOINT_URL=url,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    env.update(extra)
+    return env
+
+
+def client(url: str, service: str):
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def run_script(
+    script: Path, args: list[str], env: dict[str, str], cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-B", str(script), *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def register_versions(
+    sagemaker, group: str, statuses: list[str], *, metadata: dict[str, str] | None = None
+) -> list[str]:
+    """Register one version per status (oldest first) in ``group``; returns their ARNs."""
+    sagemaker.create_model_package_group(ModelPackageGroupName=group)
+    arns = []
+    for status in statuses:
+        kwargs = {"CustomerMetadataProperties": metadata} if metadata else {}
+        arns.append(
+            sagemaker.create_model_package(
+                ModelPackageGroupName=group,
+                ModelApprovalStatus=status,
+                InferenceSpecification={
+                    "Containers": [
+                        {
+                            "Image": f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:1.7-1",
+                            "ModelDataUrl": f"s3://artifacts/{group}/model.tar.gz",
+                        }
+                    ],
+                    "SupportedContentTypes": ["text/csv"],
+                    "SupportedResponseMIMETypes": ["text/csv"],
+                    "SupportedRealtimeInferenceInstanceTypes": [
+                        "ml.t2.medium",
+                        "ml.m5.large",
+                        "ml.m5.xlarge",
+                    ],
+                },
+                **kwargs,
+            )["ModelPackageArn"]
+        )
+    return arns
+
+
+def queue_endpoint_results(url: str, bodies: list[str], content_type: str = "text/csv") -> None:
+    """What moto's sagemaker-runtime returns to the next invocations, in order."""
+    request = urllib.request.Request(
+        f"{url}/moto-api/static/sagemaker/endpoint-results",
+        data=json.dumps(
+            {
+                "account_id": ACCOUNT,
+                "region": REGION,
+                "results": [{"Body": body, "ContentType": content_type} for body in bodies],
+            }
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 201

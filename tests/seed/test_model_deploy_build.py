@@ -1,0 +1,320 @@
+"""The deploy seed's build step (build.py): stage configuration checks and model version choice.
+
+Configuration checks run without AWS. The model-registry tests run build.py as the pipeline
+does (a subprocess, boto3 only) against a local moto server.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from model_deploy_support import (
+    SEED,
+    aws_environment,
+    client,
+    copy_seed,
+    load_build_module,
+    moto_server,
+    register_versions,
+    run_script,
+    unique,
+)
+from sagemaker_projects_cdk.constructs._validation import INSTANCE_FAMILIES
+
+build = load_build_module()
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def _environment(url: str, group: str, **extra: str) -> dict[str, str]:
+    return aws_environment(
+        url,
+        MODEL_PACKAGE_GROUP_NAME=group,
+        SAGEMAKER_PROJECT_NAME="churn",
+        SAGEMAKER_PROJECT_ID="p-abc123def456",
+        ARTIFACT_BUCKET="sagemaker-project-p-abc123def456",
+        ARTIFACT_KMS_KEY_ARN=KEY_ARN,
+        **extra,
+    )
+
+
+def _config(name: str = "staging-config.json") -> dict:
+    return json.loads((SEED / name).read_text())
+
+
+# ----------------------------------------------------------------- configuration (no AWS)
+
+
+def test_shipped_stage_configs_are_valid():
+    for name in ("staging-config.json", "prod-config.json"):
+        settings, problems = build.check_stage_config(name, _config(name))
+        assert problems == [] and settings is not None, problems
+    staging, _ = build.check_stage_config("staging-config.json", _config())
+    assert staging["smoke_test"] == {"rows": 10, "max_latency_ms": 2000, "label_column": 0}
+    prod, _ = build.check_stage_config("prod-config.json", _config("prod-config.json"))
+    assert (prod["traffic"], prod["step_type"], prod["step_size"]) == ("CANARY", "INSTANCE_COUNT", 1)
+
+
+def test_the_instance_families_match_the_library():
+    # build.py runs without this library; its copy of the list must not drift.
+    assert build.INSTANCE_FAMILIES == INSTANCE_FAMILIES
+
+
+def _broken(mutate) -> dict:
+    config = _config()
+    mutate(config)
+    return config
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda c: c.pop("instance_type"), "staging-config.json: instance_type: missing (expected an instance type"),
+        (lambda c: c["autoscaling"].pop("max_capacity"), "autoscaling.max_capacity: missing (expected a whole number from 1 to 1000)"),
+        (lambda c: c.update(instance_count="1"), "instance_count: '1' is a str, expected a whole number from 1 to 1000"),
+        (lambda c: c.update(instance_count=True), "instance_count: True is a bool, expected a whole number"),
+        (lambda c: c["data_capture"].update(enabled="yes"), "data_capture.enabled: 'yes' is a str, expected bool"),
+        (lambda c: c["data_capture"].update(sampling_percentage=150), "data_capture.sampling_percentage: invalid 150: expected a whole number from 0 to 100"),
+        (lambda c: c.update(instance_type="ml.m5.mega"), "instance_type: invalid 'ml.m5.mega': expected an instance type 'ml.<family>.<size>' of a known family"),
+        (lambda c: c.update(instance_type="ml.z9.large"), "instance_type: invalid 'ml.z9.large'"),
+        (lambda c: c.update(instance_typo="ml.m5.large"), "instance_typo: unknown key (expected one of"),
+        (lambda c: c["rollout"].update(traffic="SLOW"), "rollout.traffic: invalid 'SLOW': expected one of ALL_AT_ONCE, CANARY, LINEAR"),
+        (lambda c: c["rollout"].update(traffic="CANARY"), "rollout.step: missing (expected an object"),
+        (
+            lambda c: c["rollout"].update(traffic="CANARY", step={"type": "INSTANCE_COUNT", "size": 1}),
+            "rollout.step.size: invalid 1 instance(s): expected a canary of at most 50% of instance_count (1)",
+        ),
+        (
+            lambda c: c["rollout"].update(traffic="LINEAR", step={"type": "CAPACITY_PERCENT", "size": 60}),
+            "rollout.step.size: invalid 60%: expected linear steps of 10% to 50% of the fleet",
+        ),
+        (lambda c: c["rollout"].update(step={"type": "CAPACITY_PERCENT", "size": 10}), "rollout.step: not allowed with ALL_AT_ONCE"),
+        (
+            lambda c: c["rollout"].update(maximum_execution_timeout_seconds=600, wait_interval_seconds=600),
+            "rollout.maximum_execution_timeout_seconds: invalid 600: expected more than the waits it covers",
+        ),
+        (
+            lambda c: c["autoscaling"].update(enabled=True, min_capacity=2, max_capacity=3),
+            "instance_count: invalid 1: expected between autoscaling min_capacity (2) and max_capacity (3)",
+        ),
+        (lambda c: c["alarms"].update(latency_threshold_ms=0), "alarms.latency_threshold_ms: invalid 0: expected a whole number from 1 to 60000"),
+        (lambda c: c["smoke_test"].update(label_column="first"), "smoke_test.label_column: invalid 'first'"),
+        (lambda c: c.update(alarms=[]), "alarms: [] is a list, expected object"),
+    ],
+)
+def test_each_bad_config_is_named_with_what_is_expected(mutate, expected):
+    settings, problems = build.check_stage_config("staging-config.json", _broken(mutate))
+    assert settings is None
+    assert any(expected in problem for problem in problems), problems
+
+
+def test_bad_configs_fail_the_build_with_one_message_and_write_nothing(tmp_path):
+    config_dir = copy_seed(tmp_path / "repo")
+    staging = _config()
+    staging.pop("alarms")
+    staging["instance_count"] = "two"
+    (config_dir / "staging-config.json").write_text(json.dumps(staging))
+    prod = _config("prod-config.json")
+    prod["instance_type"] = "ml.m5.gigantic"
+    (config_dir / "prod-config.json").write_text(json.dumps(prod))
+    out = tmp_path / "out"
+
+    # No AWS at all: the configuration is checked before any call.
+    env = _environment("http://127.0.0.1:9", "churn-p-abc123def456")
+    result = run_script(SEED / "build.py", ["--config-dir", str(config_dir), "--output-dir", str(out)], env)
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == "build.py: the deployment configuration is invalid; nothing was written:"
+    assert lines[1:] == [
+        "  - staging-config.json: instance_count: 'two' is a str, expected a whole number from 1 to 1000",
+        "  - staging-config.json: alarms: missing (expected object)",
+        "  - prod-config.json: instance_type: invalid 'ml.m5.gigantic': expected an instance type "
+        "'ml.<family>.<size>' of a known family, e.g. 'ml.m5.large'",
+    ]
+    assert not out.exists()
+
+
+def test_missing_environment_and_invalid_json_are_reported_together(tmp_path):
+    config_dir = copy_seed(tmp_path / "repo")
+    (config_dir / "prod-config.json").write_text("{not json")
+    env = _environment("http://127.0.0.1:9", "")
+    env.pop("ARTIFACT_KMS_KEY_ARN")
+    result = run_script(SEED / "build.py", ["--config-dir", str(config_dir), "--output-dir", str(tmp_path / "out")], env)
+    assert result.returncode == 1
+    assert "prod-config.json: not valid JSON" in result.stderr
+    assert "environment: MODEL_PACKAGE_GROUP_NAME is not set (the project's model package group)" in result.stderr
+    assert "environment: ARTIFACT_KMS_KEY_ARN is not set" in result.stderr
+
+
+# ----------------------------------------------------------------- model registry (moto)
+
+
+@pytest.fixture(scope="module")
+def deploy_build_moto():
+    with moto_server() as url:
+        yield url
+
+
+@pytest.mark.integration
+def test_build_picks_the_newest_approved_version_and_writes_the_stage_files(deploy_build_moto, tmp_path):
+    url = deploy_build_moto
+    group = unique("churn-build-")
+    sagemaker = client(url, "sagemaker")
+    arns = register_versions(
+        sagemaker,
+        group,
+        ["Approved", "Rejected", "Approved", "PendingManualApproval", "Rejected"],
+        metadata={"TestDataS3Uri": "s3://bucket/run-1/test/test.csv"},
+    )
+    out = tmp_path / "build"
+    result = run_script(SEED / "build.py", ["--output-dir", str(out)], _environment(url, group))
+    assert result.returncode == 0, result.stderr
+    # Version 3 is the newest approved: not the first approved (1), not newer pending/rejected ones.
+    assert f"deploying {arns[2]}" in result.stdout
+
+    assert sorted(p.name for p in out.iterdir()) == [
+        "endpoint-stage.template.json",
+        "prod-params.json",
+        "staging-params.json",
+        "staging-test.json",
+    ]
+    assert (out / "endpoint-stage.template.json").read_bytes() == (SEED / "endpoint-stage.template.json").read_bytes()
+    staging = json.loads((out / "staging-params.json").read_text())
+    assert staging["Parameters"] == {
+        "SageMakerProjectName": "churn",
+        "SageMakerProjectId": "p-abc123def456",
+        "StageName": "staging",
+        "ModelPackageArn": arns[2],
+        "ArtifactBucketName": "sagemaker-project-p-abc123def456",
+        "ArtifactKmsKeyArn": KEY_ARN,
+        "InstanceType": "ml.m5.large",
+        "InstanceCount": "1",
+        "EnableDataCapture": "true",
+        "DataCaptureSamplingPercentage": "100",
+        "EnableAutoscaling": "false",
+        "MinCapacity": "1",
+        "MaxCapacity": "1",
+        "TargetInvocationsPerInstance": "70",
+        "TrafficRoutingType": "ALL_AT_ONCE",
+        "TrafficStepType": "CAPACITY_PERCENT",
+        "TrafficStepSize": "10",
+        "TrafficWaitIntervalSeconds": "300",
+        "TerminationWaitSeconds": "0",
+        "MaximumExecutionTimeoutSeconds": "3600",
+        "ErrorAlarmThreshold": "1",
+        "LatencyAlarmThresholdMs": "1000",
+    }
+    assert staging["Tags"] == {
+        "sagemaker:project-name": "churn",
+        "sagemaker:project-id": "p-abc123def456",
+        "sagemaker:deployment-stage": "staging",
+    }
+    prod = json.loads((out / "prod-params.json").read_text())["Parameters"]
+    assert (prod["StageName"], prod["ModelPackageArn"], prod["TrafficRoutingType"], prod["TrafficStepType"]) == (
+        "prod",
+        arns[2],
+        "CANARY",
+        "INSTANCE_COUNT",
+    )
+    test_settings = json.loads((out / "staging-test.json").read_text())
+    assert test_settings == {
+        "endpoint_name": "churn-p-abc123def456-staging",
+        "region": "us-east-1",
+        "model_package_arn": arns[2],
+        "content_type": "text/csv",
+        "accept": "text/csv",
+        "test_data_s3_uri": "s3://bucket/run-1/test/test.csv",
+        "rows": 10,
+        "max_latency_ms": 2000,
+        "label_column": 0,
+    }
+
+
+@pytest.mark.integration
+def test_no_approved_version_fails_with_the_group_and_what_to_do(deploy_build_moto, tmp_path):
+    url = deploy_build_moto
+    group = unique("churn-pending-")
+    register_versions(client(url, "sagemaker"), group, ["PendingManualApproval", "Rejected", "PendingManualApproval"])
+    out = tmp_path / "build"
+    result = run_script(SEED / "build.py", ["--output-dir", str(out)], _environment(url, group))
+    assert result.returncode == 1
+    message = result.stderr.strip()
+    assert message.startswith(f"build.py: no approved model package in model package group '{group}' (region us-east-1)")
+    assert "found 2 PendingManualApproval, 1 Rejected" in message
+    assert "Approve a version in SageMaker Studio" in message and "--model-approval-status Approved" in message
+    assert len(message.splitlines()) == 1 and not out.exists()
+
+
+@pytest.mark.integration
+def test_an_unknown_group_fails_with_a_hint_to_run_the_build_pipeline(deploy_build_moto, tmp_path):
+    group = unique("churn-missing-")
+    result = run_script(SEED / "build.py", ["--output-dir", str(tmp_path / "b")], _environment(deploy_build_moto, group))
+    assert result.returncode == 1
+    assert f"model package group '{group}' was not found in region us-east-1" in result.stderr
+    assert "Run the model-build pipeline first" in result.stderr
+
+
+@pytest.mark.integration
+def test_an_instance_type_the_package_cannot_serve_is_rejected(deploy_build_moto, tmp_path):
+    url = deploy_build_moto
+    group = unique("churn-types-")
+    register_versions(client(url, "sagemaker"), group, ["Approved"])
+    config_dir = copy_seed(tmp_path / "repo")
+    prod = _config("prod-config.json")
+    prod["instance_type"] = "ml.c5.xlarge"
+    (config_dir / "prod-config.json").write_text(json.dumps(prod))
+    result = run_script(
+        SEED / "build.py",
+        ["--config-dir", str(config_dir), "--output-dir", str(tmp_path / "out")],
+        _environment(url, group),
+    )
+    assert result.returncode == 1
+    assert "prod-config.json: instance_type 'ml.c5.xlarge' is not one that" in result.stderr
+    assert "supports for real-time inference (ml.t2.medium, ml.m5.large, ml.m5.xlarge)" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.integration
+def test_test_data_location_can_be_overridden(deploy_build_moto, tmp_path):
+    url = deploy_build_moto
+    group = unique("churn-override-")
+    register_versions(client(url, "sagemaker"), group, ["Approved"])  # no TestDataS3Uri metadata
+    out = tmp_path / "out"
+    env = _environment(url, group, TEST_DATA_S3_URI="s3://data/holdout.csv")
+    result = run_script(SEED / "build.py", ["--output-dir", str(out), "--stages", "staging"], env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((out / "staging-test.json").read_text())["test_data_s3_uri"] == "s3://data/holdout.csv"
+    assert not (out / "prod-params.json").exists()
+
+
+def test_buildspecs_carry_what_build_writes_to_the_staging_tests():
+    import fnmatch
+
+    import yaml
+
+    spec = yaml.safe_load((SEED / "buildspec.yml").read_text())
+    commands = spec["phases"]["build"]["commands"]
+    assert commands[0] == "python build.py --output-dir build"
+    assert spec["artifacts"]["base-directory"] == "build"
+    written = [
+        "endpoint-stage.template.json",
+        "staging-params.json",
+        "prod-params.json",
+        "staging-test.json",
+        "test/test_endpoint.py",
+        "test/buildspec.yml",
+        "test/requirements.txt",
+    ]
+    for name in written:
+        assert any(fnmatch.fnmatch(name, pattern) for pattern in spec["artifacts"]["files"]), name
+    assert "cp test/test_endpoint.py test/buildspec.yml requirements.txt build/test/" in commands[1]
+    test_spec = yaml.safe_load((SEED / "test" / "buildspec.yml").read_text())
+    assert test_spec["phases"]["install"]["commands"] == ["python -m pip install --quiet -r test/requirements.txt"]
+    assert test_spec["phases"]["build"]["commands"] == [
+        "python test/test_endpoint.py --config staging-test.json --report test-report.json"
+    ]
+    assert [l for l in (SEED / "requirements.txt").read_text().splitlines() if not l.startswith("#")] == ["boto3>=1.40,<2"]

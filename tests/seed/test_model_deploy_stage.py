@@ -1,0 +1,192 @@
+"""The deploy pipeline end to end on a local moto server: build, deploy staging, test, update.
+
+moto deploys the SageMaker model, endpoint configuration and endpoint (and IAM) from the
+stage template and skips what it does not implement (the alarms, autoscaling). moto names
+endpoints itself, ignoring ``EndpointName``, so the tests find the endpoint from the stack.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from model_deploy_support import (
+    SEED,
+    aws_environment,
+    client,
+    moto_server,
+    queue_endpoint_results,
+    register_versions,
+    run_script,
+    unique,
+)
+
+pytestmark = [
+    pytest.mark.integration,
+    # moto's CloudFormation skips AWS::CloudWatch::Alarm and AWS::ApplicationAutoScaling::*
+    # (moto 5.2.5), warning once per resource; the unit tests cover those resources.
+    pytest.mark.filterwarnings("ignore:Tried to parse AWS.*not supported by moto:UserWarning"),
+]
+
+PROJECT, PROJECT_ID = "churn", "p-abc123def456"
+TEST_ROWS = [f"{label},{i}.5,{i}.25,0.{i}" for i, label in enumerate([3, 7, 9, 11, 4, 6, 8, 10, 12, 5, 2, 1], start=1)]
+
+
+@pytest.fixture(scope="module")
+def deploy_stage_world(tmp_path_factory):
+    """A moto server with a project bucket and key, a group with one approved version, built once."""
+    with moto_server() as url:
+        s3, kms, sagemaker = client(url, "s3"), client(url, "kms"), client(url, "sagemaker")
+        bucket = f"sagemaker-project-{PROJECT_ID}"
+        s3.create_bucket(Bucket=bucket)
+        key_arn = kms.create_key(Description="project key")["KeyMetadata"]["Arn"]
+        s3.put_object(Bucket=bucket, Key="run-1/test/test.csv", Body="\n".join(TEST_ROWS).encode() + b"\n")
+        group = unique("churn-stage-")
+        first = register_versions(sagemaker, group, ["Approved"], metadata={"TestDataS3Uri": f"s3://{bucket}/run-1/test/test.csv"})[0]
+        env = aws_environment(
+            url,
+            MODEL_PACKAGE_GROUP_NAME=group,
+            SAGEMAKER_PROJECT_NAME=PROJECT,
+            SAGEMAKER_PROJECT_ID=PROJECT_ID,
+            ARTIFACT_BUCKET=bucket,
+            ARTIFACT_KMS_KEY_ARN=key_arn,
+        )
+        out = tmp_path_factory.mktemp("build-1")
+        built = run_script(SEED / "build.py", ["--output-dir", str(out)], env)
+        assert built.returncode == 0, built.stderr
+        yield {"url": url, "env": env, "group": group, "first": first, "out": out, "bucket": bucket}
+
+
+def _deploy(cfn, stack: str, out: Path, stage: str, *, update: bool = False) -> dict:
+    template = (out / "endpoint-stage.template.json").read_text()
+    config = json.loads((out / f"{stage}-params.json").read_text())
+    action = cfn.update_stack if update else cfn.create_stack
+    action(
+        StackName=stack,
+        TemplateBody=template,
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in config["Parameters"].items()],
+        Tags=[{"Key": k, "Value": v} for k, v in config["Tags"].items()],
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+    )
+    return cfn.describe_stacks(StackName=stack)["Stacks"][0]
+
+
+def _served_package(sagemaker, endpoint_name: str) -> str:
+    endpoint = sagemaker.describe_endpoint(EndpointName=endpoint_name)
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    return model["PrimaryContainer"]["ModelPackageName"]
+
+
+def _outputs(stack: dict) -> dict:
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def test_staging_deploys_in_service_and_updates_in_place_to_a_new_version(deploy_stage_world, tmp_path):
+    world = deploy_stage_world
+    url, out = world["url"], world["out"]
+    cfn, sagemaker = client(url, "cloudformation"), client(url, "sagemaker")
+    stack_name = f"sagemaker-{PROJECT}-{PROJECT_ID}-deploy-staging"
+
+    created = _deploy(cfn, stack_name, out, "staging")
+    assert created["StackStatus"] == "CREATE_COMPLETE"
+    endpoint_name, endpoint_arn = _outputs(created)["EndpointName"], _outputs(created)["EndpointArn"]
+    endpoint = sagemaker.describe_endpoint(EndpointName=endpoint_name)
+    assert endpoint["EndpointStatus"] == "InService"
+    assert _served_package(sagemaker, endpoint_name) == world["first"]
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    assert config["ProductionVariants"][0]["InstanceType"] == "ml.m5.large"
+    assert config["DataCaptureConfig"]["DestinationS3Uri"] == f"s3://{world['bucket']}/data-capture"
+
+    # A newer version is approved: the pipeline builds again and updates the stack.
+    second = register_versions_more(sagemaker, world["group"], "Approved")
+    rebuilt = tmp_path / "build-2"
+    result = run_script(SEED / "build.py", ["--output-dir", str(rebuilt)], world["env"])
+    assert result.returncode == 0, result.stderr
+    assert f"deploying {second}" in result.stdout
+
+    updated = _deploy(cfn, stack_name, rebuilt, "staging", update=True)
+    assert updated["StackStatus"] == "UPDATE_COMPLETE"
+    # In place: the same endpoint, now on a new configuration serving the new version.
+    assert _outputs(updated)["EndpointArn"] == endpoint_arn
+    after = sagemaker.describe_endpoint(EndpointName=endpoint_name)
+    assert after["EndpointStatus"] == "InService"
+    assert after["EndpointConfigName"] != endpoint["EndpointConfigName"]
+    assert _served_package(sagemaker, endpoint_name) == second
+    tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=endpoint_arn)["Tags"]}
+    assert tags["model-package-arn"] == second
+    assert (tags["sagemaker:project-name"], tags["sagemaker:project-id"]) == (PROJECT, PROJECT_ID)
+
+
+def register_versions_more(sagemaker, group: str, status: str) -> str:
+    """One more version in an existing group."""
+    return sagemaker.create_model_package(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus=status,
+        InferenceSpecification={
+            "Containers": [{"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )["ModelPackageArn"]
+
+
+@pytest.fixture(scope="module")
+def deploy_staging_endpoint(deploy_stage_world):
+    """A staging stack of its own, for the staging-test script."""
+    world = deploy_stage_world
+    stack = _deploy(client(world["url"], "cloudformation"), "sagemaker-churn-tests-deploy-staging", world["out"], "staging")
+    settings = json.loads((world["out"] / "staging-test.json").read_text())
+    # moto names endpoints itself; point the settings at the one it made.
+    settings["endpoint_name"] = _outputs(stack)["EndpointName"]
+    return settings
+
+
+def _run_staging_tests(world, settings: dict, tmp_path: Path):
+    config = tmp_path / "staging-test.json"
+    config.write_text(json.dumps(settings))
+    report = tmp_path / "test-report.json"
+    result = run_script(SEED / "test" / "test_endpoint.py", ["--config", str(config), "--report", str(report)], world["env"])
+    return result, json.loads(report.read_text())
+
+
+def test_staging_tests_pass_on_a_healthy_endpoint(deploy_stage_world, deploy_staging_endpoint, tmp_path):
+    world, settings = deploy_stage_world, deploy_staging_endpoint
+    # One prediction per row sent alone, then ten for the batch of ten rows.
+    queue_endpoint_results(world["url"], [f"{i}.25" for i in range(10)] + ["\n".join(["7.5"] * 10)])
+    result, report = _run_staging_tests(world, settings, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert report["passed"] is True and report["rows"] == 10
+    assert report["model_package_arn"] == world["first"]
+    assert report["latency_ms"]["p90"] <= settings["max_latency_ms"]
+
+
+def test_staging_tests_fail_the_pipeline_on_bad_responses(deploy_stage_world, deploy_staging_endpoint, tmp_path):
+    world = deploy_stage_world
+    settings = {**deploy_staging_endpoint, "rows": 3, "label_column": None}
+    # Rows are sent with their label this time, so moto sees new requests and takes new results.
+    queue_endpoint_results(world["url"], ["oops", "1.0,2.0", "4.5", "1.0\n2.0"])
+    result, report = _run_staging_tests(world, settings, tmp_path)
+    assert result.returncode == 1
+    assert report["passed"] is False
+    assert report["failures"][0].startswith("row 0: response b'oops' is not numeric predictions")
+    assert report["failures"][1] == "row 1: expected 1 prediction, got 2: b'1.0,2.0'"
+    assert report["failures"][2] == "batch of 3 rows: expected 3 predictions, got 2"
+    assert len(report["failures"]) == 3
+    assert "staging tests FAILED" in result.stderr
+
+
+def test_staging_tests_fail_when_the_endpoint_serves_another_version(deploy_stage_world, deploy_staging_endpoint, tmp_path):
+    world = deploy_stage_world
+    stale = {**deploy_staging_endpoint, "model_package_arn": world["first"].rsplit("/", 1)[0] + "/999"}
+    result, report = _run_staging_tests(world, stale, tmp_path)
+    assert result.returncode == 1
+    assert "(did the staging deployment roll back?)" in report["failures"][0]
+
+
+def test_staging_tests_fail_without_test_data(deploy_stage_world, deploy_staging_endpoint, tmp_path):
+    result, report = _run_staging_tests(deploy_stage_world, {**deploy_staging_endpoint, "test_data_s3_uri": None}, tmp_path)
+    assert result.returncode == 1
+    assert report["failures"][0].startswith("no test data: register the model package with CustomerMetadataProperties")
