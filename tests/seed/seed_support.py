@@ -153,3 +153,22 @@ def resolve(value: Any, parameters: Dict[str, Any]) -> Any:
 def parameter_defaults(definition: Dict[str, Any]) -> Dict[str, Any]:
     """The pipeline's parameters and their default values."""
     return {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
+
+
+@dataclass
+class ApiCalls:
+    """Records the (service, operation) of every AWS API call made through botocore."""
+
+    calls: List[Any] = field(default_factory=list)
+
+    def install(self, patch: pytest.MonkeyPatch) -> None:
+        import botocore.client
+
+        original = botocore.client.BaseClient._make_api_call
+        calls = self.calls
+
+        def record(client: Any, operation: str, params: Any) -> Any:
+            calls.append((client.meta.service_model.service_name, operation))
+            return original(client, operation, params)
+
+        patch.setattr(botocore.client.BaseClient, "_make_api_call", record)

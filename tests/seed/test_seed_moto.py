@@ -13,6 +13,7 @@ from seed_support import (
     PROJECT_ENVIRONMENT,
     REGION,
     ROLE_ARN,
+    ApiCalls,
     BuiltPipeline,
     all_steps,
     parameter_defaults,
@@ -45,14 +46,35 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Dict[str, A
         yield {**PROJECT_ENVIRONMENT, "ARTIFACT_KMS_KEY_ARN": key_arn}
 
 
+#: Every AWS API call a build makes: what the CodeBuild role needs (plus iam:PassRole on the
+#: execution role, and ListPipelineExecutionSteps when an execution fails).
+FIRST_BUILD_CALLS = {
+    ("s3", "PutObject"),
+    ("sagemaker", "CreatePipeline"),
+    ("sagemaker", "StartPipelineExecution"),
+    ("sagemaker", "DescribePipelineExecution"),
+}
+LATER_BUILD_CALLS = FIRST_BUILD_CALLS | {
+    ("sagemaker", "UpdatePipeline"),
+    ("sagemaker", "ListTags"),
+    ("sagemaker", "AddTags"),
+}
+
+
 def test_run_pipeline_uploads_code_upserts_starts_and_waits(
-    aws: Dict[str, str], built_pipeline: BuiltPipeline, capsys: pytest.CaptureFixture[str]
+    aws: Dict[str, str],
+    built_pipeline: BuiltPipeline,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import boto3
 
     from pipelines import run_pipeline
 
+    recorder = ApiCalls()
+    recorder.install(monkeypatch)
     assert run_pipeline.main(["--poll-seconds", "0"], environ=aws) == 0
+    assert set(recorder.calls) == FIRST_BUILD_CALLS
     out = capsys.readouterr().out
     assert "pipeline execution Succeeded" in out
 
@@ -81,7 +103,9 @@ def test_run_pipeline_uploads_code_upserts_starts_and_waits(
         assert head["SSEKMSKeyId"] == aws["ARTIFACT_KMS_KEY_ARN"]
 
     # A second build updates the pipeline in place and starts a second execution.
+    recorder.calls.clear()
     assert run_pipeline.main(["--poll-seconds", "0"], environ=aws) == 0
+    assert set(recorder.calls) == LATER_BUILD_CALLS
     executions = sagemaker.list_pipeline_executions(PipelineName=PREFIX)
     assert len(executions["PipelineExecutionSummaries"]) == 2
     # (moto's AddTags appends where AWS overwrites by key, hence the set.)

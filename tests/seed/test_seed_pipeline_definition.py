@@ -16,7 +16,11 @@ from seed_support import (
     resolve,
 )
 
-pytestmark = pytest.mark.seed
+pytestmark = [
+    pytest.mark.seed,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:Running within a PipelineSession:UserWarning"),
+]
 
 #: Step name -> (SageMaker API the step calls, job-name field, expected job-name prefix)
 JOB_STEPS = {

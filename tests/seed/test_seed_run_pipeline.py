@@ -165,7 +165,16 @@ def test_dry_run_prints_the_definition_and_calls_nothing(
     offline_environment(monkeypatch, tmp_path)
     guard = NetworkGuard()
     guard.install(monkeypatch)
-    assert run_pipeline.main(["--dry-run"], environ=PROJECT_ENVIRONMENT) == 0
+    # A pipeline named apart from the project: jobs still carry the project prefix.
+    environ = {**PROJECT_ENVIRONMENT, "SAGEMAKER_PIPELINE_NAME": "custom-pipeline"}
+    assert run_pipeline.main(["--dry-run"], environ=environ) == 0
     definition = json.loads(capsys.readouterr().out)
     assert guard.attempts == []
     assert {p["Name"] for p in definition["Parameters"]} >= {"InputDataUrl", "MseThreshold"}
+    preprocess = definition["Steps"][0]["Arguments"]
+    assert preprocess["ProcessingJobName"] == f"{PREFIX}-preprocess"
+    output = preprocess["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+    assert output["Std:Join"]["Values"][1:3] == [
+        PROJECT_ENVIRONMENT["ARTIFACT_BUCKET"],
+        "custom-pipeline",
+    ]

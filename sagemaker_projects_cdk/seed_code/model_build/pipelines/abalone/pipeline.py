@@ -156,6 +156,7 @@ def get_pipeline(
     input_data_url: Optional[str] = None,
     processing_instance_type: str = settings.DEFAULT_INSTANCE_TYPE,
     training_instance_type: str = settings.DEFAULT_INSTANCE_TYPE,
+    job_prefix: Optional[str] = None,
     sagemaker_session: Optional[PipelineSession] = None,
 ) -> Pipeline:
     """Build the abalone pipeline; no AWS call is made.
@@ -165,16 +166,19 @@ def get_pipeline(
         role_arn: execution role of the pipeline and of every job it starts.
         artifact_bucket: bucket for code, data splits, model and evaluation, all under
             ``s3://<artifact_bucket>/<pipeline_name>/``.
-        pipeline_name: pipeline name, also the prefix of every job name.
+        pipeline_name: pipeline name.
         model_package_group_name: model package group the model is registered into.
         kms_key_arn: KMS key for job volumes and outputs (None: the bucket's default).
         input_data_url: default of the ``InputDataUrl`` parameter
             (default: ``s3://<artifact_bucket>/datasets/abalone/abalone.csv``).
         processing_instance_type: default of ``ProcessingInstanceType``.
         training_instance_type: default of ``TrainingInstanceType``.
+        job_prefix: start of every job name (default: ``pipeline_name``); jobs are named
+            ``<job_prefix>-preprocess``, ``-train`` and ``-evaluate`` plus a run-time suffix.
         sagemaker_session: a PipelineSession (default: ``get_session(region, bucket)``).
     """
     session = sagemaker_session or get_session(region, artifact_bucket)
+    job_prefix = job_prefix or pipeline_name
     input_data = ParameterString(
         name="InputDataUrl",
         default_value=input_data_url or f"s3://{artifact_bucket}/datasets/abalone/abalone.csv",
@@ -213,7 +217,7 @@ def get_pipeline(
             command=["python3"],
             instance_type=processing_type,
             instance_count=instance_count,
-            base_job_name=f"{pipeline_name}-{job}",
+            base_job_name=f"{job_prefix}-{job}",
             volume_kms_key=kms_key_arn,
             output_kms_key=kms_key_arn,
             sagemaker_session=session,
@@ -234,7 +238,7 @@ def get_pipeline(
     splits = step_preprocess.properties.ProcessingOutputConfig.Outputs
 
     # 2. Train with the built-in XGBoost algorithm.
-    train_job = f"{pipeline_name}-train"
+    train_job = f"{job_prefix}-train"
     trainer = ModelTrainer(
         training_image=image_uri,
         role=role_arn,
