@@ -46,9 +46,6 @@ class Problems:
     def add(self, setting: str, value: Any, expected: str) -> None:
         self.messages.append(str(invalid(setting, value, expected)))
 
-    def extend(self, error: ValueError) -> None:
-        self.messages.extend(str(error).split("\n"))
-
     def raise_if_any(self) -> None:
         """Raise one ``ValueError`` listing every problem, one per line."""
         if self.messages:

@@ -7,7 +7,6 @@ does (a subprocess, boto3 only) against a local moto server.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 

@@ -363,3 +363,16 @@ def test_default_endpoint_names_are_unique_and_valid(endpoint_cases):
     assert len(set(names)) == 3
     for name in names:
         assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", name), name
+
+
+def test_a_given_role_gets_the_policy_and_no_role_is_created():
+    stack = Stack(App(), "GivenRole")
+    role = iam.Role.from_role_arn(stack, "Existing", "arn:aws:iam::123456789012:role/ml-endpoints", mutable=False)
+    endpoint = ModelEndpoint(stack, "Endpoint", model_package_arn=PACKAGE, role=role)
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::IAM::Role", 0)
+    template.has_resource_properties("AWS::IAM::ManagedPolicy", {"Roles": ["ml-endpoints"]})
+    template.has_resource_properties(
+        "AWS::SageMaker::Model", {"ExecutionRoleArn": "arn:aws:iam::123456789012:role/ml-endpoints"}
+    )
+    assert endpoint.role is role
