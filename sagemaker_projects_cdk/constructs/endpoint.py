@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence, Union
 
-from aws_cdk import ArnFormat, CfnCondition, Fn, Names, Stack, Tags, Token
+from aws_cdk import ArnFormat, CfnCondition, Duration, Fn, Names, Stack, Tags, Token
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -20,7 +20,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
-from aws_cdk import Duration
 from constructs import Construct
 
 from ..compliance import acknowledge, nag_resource
