@@ -56,9 +56,12 @@ def _render(value: object) -> str:
     raise ValueError(f"invalid ARN {value!r}: expected strings, Ref, Fn::GetAtt, Fn::Sub and Fn::Join only")
 
 
-#: Wildcard actions that aws-cdk-lib's own ``grant_read``/``grant_read_write`` on a bucket and
-#: its KMS key produce (object-version variants of the same operations).
+#: Wildcard actions that aws-cdk-lib's own grants produce: ``grant_read``/``grant_read_write``
+#: on a bucket and its KMS key (object-version variants of the same operations), and the
+#: read-only stack calls of its CodePipeline CloudFormation actions.
 CDK_GRANT_WILDCARD_ACTIONS = (
+    "cloudformation:DescribeStack*",
+    "cloudformation:GetTemplate*",
     "s3:GetObject*",
     "s3:GetBucket*",
     "s3:List*",

@@ -19,6 +19,13 @@ UNSCOPABLE_ACTIONS = {
     "cloudwatch:PutMetricData",
     "sagemaker:ListModelPackages",
     "codebuild:CreateReportGroup",
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeDhcpOptions",
 }
 
 

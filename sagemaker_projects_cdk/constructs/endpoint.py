@@ -104,6 +104,9 @@ class ModelEndpoint(Construct):
         images need no pull access on this role).
     :param alarm_actions: what the rollback alarms also do when they fire (an SNS topic, say).
         Default: nothing; SageMaker reads their state during deployments.
+    :param iam_path: the IAM path of the role and policy this construct creates, e.g.
+        ``/sagemaker-projects/<project id>/`` so that a deployer can be limited to that path.
+        Default: ``/``.
     """
 
     def __init__(
@@ -126,6 +129,7 @@ class ModelEndpoint(Construct):
         security_groups: Optional[Sequence[ec2.ISecurityGroup]] = None,
         image_repositories: Sequence[ecr.IRepository] = (),
         alarm_actions: Sequence[cloudwatch.IAlarmAction] = (),
+        iam_path: Optional[str] = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._alarm_actions = list(alarm_actions)
@@ -174,7 +178,9 @@ class ModelEndpoint(Construct):
             "Role",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="Execution role of a SageMaker endpoint's model",
+            path=iam_path,
         )
+        self._iam_path = iam_path
 
         self._grant_model_needs(stack, bucket, image_repositories, vpc, vpc_subnets)
 
@@ -449,6 +455,7 @@ class ModelEndpoint(Construct):
             self,
             "Policy",
             description="What a SageMaker endpoint's model needs: logs, metrics, artifacts, captured data",
+            path=self._iam_path,
             statements=statements,
             roles=[self.role],
         )

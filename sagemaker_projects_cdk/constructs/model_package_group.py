@@ -22,7 +22,69 @@ CROSS_ACCOUNT_READ_ACTIONS = [
 ]
 
 
-class ModelPackageGroup(Construct):
+class _ModelPackageGroupBase(Construct):
+    """Names, ARNs and grants shared by a created and an imported group."""
+
+    model_package_group_name: str
+
+    def _set_arns(self, model_package_group_name: str) -> None:
+        stack = Stack.of(self)
+        #: The group name.
+        self.model_package_group_name = model_package_group_name
+        #: The group ARN.
+        self.model_package_group_arn = stack.format_arn(
+            service="sagemaker",
+            resource="model-package-group",
+            resource_name=model_package_group_name,
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        #: ARN pattern of the versioned model packages in the group.
+        self.model_packages_arn = stack.format_arn(
+            service="sagemaker",
+            resource="model-package",
+            resource_name=f"{model_package_group_name}/*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    def grant_register(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to register new model versions in this group."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackageGroup"],
+            resource_arns=[self.model_package_group_arn, self.model_packages_arn],
+        )
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to find and describe this group's model versions.
+
+        ``sagemaker:ListModelPackages`` has no resource type in IAM, so that one action is
+        granted on ``*``; the describe actions are scoped to this group.
+        """
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sagemaker:ListModelPackages"], resource_arns=["*"]
+        )
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeModelPackage"],
+            resource_arns=[self.model_package_group_arn, self.model_packages_arn],
+        )
+
+
+class ImportedModelPackageGroup(_ModelPackageGroupBase):
+    """An existing model package group, known by name (see ``ModelPackageGroup.from_name``)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, model_package_group_name: str) -> None:
+        super().__init__(scope, construct_id)
+        check_pattern(
+            "model_package_group_name",
+            model_package_group_name,
+            GROUP_NAME_PATTERN,
+            "1 to 63 letters, digits and inner hyphens",
+        )
+        self._set_arns(model_package_group_name)
+
+
+class ModelPackageGroup(_ModelPackageGroupBase):
     """A model package group, named ``<project-name>-<project-id>`` like SageMaker's templates.
 
     :param model_package_group_name: the group name (1-63 characters, letters, digits and
@@ -59,23 +121,7 @@ class ModelPackageGroup(Construct):
             if not is_unresolved(account) and re.fullmatch(r"[0-9]{12}", account) is None:
                 raise invalid("read_access_account_ids", account, "a 12-digit AWS account id")
 
-        stack = Stack.of(self)
-        #: The group name.
-        self.model_package_group_name = model_package_group_name
-        #: The group ARN.
-        self.model_package_group_arn = stack.format_arn(
-            service="sagemaker",
-            resource="model-package-group",
-            resource_name=model_package_group_name,
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
-        #: ARN pattern of the versioned model packages in the group.
-        self.model_packages_arn = stack.format_arn(
-            service="sagemaker",
-            resource="model-package",
-            resource_name=f"{model_package_group_name}/*",
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
+        self._set_arns(model_package_group_name)
 
         policy = None
         if accounts:
@@ -99,25 +145,7 @@ class ModelPackageGroup(Construct):
         )
         self.resource.apply_removal_policy(removal_policy)
 
-    def grant_register(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Allow ``grantee`` to register new model versions in this group."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackageGroup"],
-            resource_arns=[self.model_package_group_arn, self.model_packages_arn],
-        )
-
-    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Allow ``grantee`` to find and describe this group's model versions.
-
-        ``sagemaker:ListModelPackages`` has no resource type in IAM, so that one action is
-        granted on ``*``; the describe actions are scoped to this group.
-        """
-        iam.Grant.add_to_principal(
-            grantee=grantee, actions=["sagemaker:ListModelPackages"], resource_arns=["*"]
-        )
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeModelPackage"],
-            resource_arns=[self.model_package_group_arn, self.model_packages_arn],
-        )
+    @staticmethod
+    def from_name(scope: Construct, construct_id: str, model_package_group_name: str) -> ImportedModelPackageGroup:
+        """Refer to an existing group (e.g. one a model-build project created)."""
+        return ImportedModelPackageGroup(scope, construct_id, model_package_group_name=model_package_group_name)

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from aws_cdk import Stack
 
+from .build_deploy import BuildDeployStack
+from .endpoint_stage import EndpointStageStack
 from .model_build import ModelBuildStack
+from .model_deploy import ModelDeployStack
 
 TEMPLATES: dict[str, type[Stack]] = {
     "model-build": ModelBuildStack,
+    "model-deploy": ModelDeployStack,
+    "build-deploy": BuildDeployStack,
 }
 
-__all__ = ["TEMPLATES", "ModelBuildStack"]
+__all__ = ["TEMPLATES", "BuildDeployStack", "EndpointStageStack", "ModelBuildStack", "ModelDeployStack"]

@@ -40,6 +40,7 @@ from ..constructs.endpoint import (
     TrafficStep,
 )
 from ..constructs.project import ProjectIdentity
+from ..constructs.stage_deployer_role import stage_iam_path
 from ..constructs.sagemaker_role import DEFAULT_IMAGE_REPOSITORIES
 
 #: Where the generated template lives in the deploy repository's seed code.
@@ -149,6 +150,8 @@ class EndpointStageStack(Stack):
             "Endpoint",
             model_package_arn=model_package_arn,
             endpoint_name=f"{project.project_name}-{project.project_id}-{stage}",
+            # The pipeline's deployer may manage IAM under this project's path only.
+            iam_path=stage_iam_path(project.project_id),
             variant=variant,
             bucket=s3.Bucket.from_bucket_name(self, "ArtifactBucket", bucket_name),
             key=kms.Key.from_key_arn(self, "ArtifactKey", key_arn),

@@ -8,17 +8,15 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from ..constructs.artifact_bucket import ArtifactBucket
-from ..constructs.dataset import ProjectDataset
-from ..constructs.model_build_pipeline import DATASET_PREFIX, ModelBuildPipeline
 from ..constructs.model_package_group import ModelPackageGroup
 from ..constructs.project import ProjectIdentity
-from ..constructs.seeded_repository import SeededRepository, seed_code_path
+from ._compose import add_model_build
 
 
 class ModelBuildStack(Stack):
     """A CodeCommit repository seeded with the abalone SageMaker pipeline, a CodePipeline that
     runs it on every push, the model package group it registers into, and the project's
-    encrypted artifact bucket.
+    encrypted artifact bucket with the data set.
 
     :param project_name: Default: the ``SageMakerProjectName`` parameter.
     :param project_id: Default: the ``SageMakerProjectId`` parameter.
@@ -55,37 +53,15 @@ class ModelBuildStack(Stack):
             description="Models registered by the project's model-building pipeline",
             read_access_account_ids=model_read_account_ids,
         )
-        self.dataset = ProjectDataset(
+        self.model_build = add_model_build(
             self,
-            "Dataset",
-            bucket=self.artifacts.bucket,
-            encryption_key=self.artifacts.encryption_key,
-            source_directory=seed_code_path("model_build") / "data",
-            prefix=DATASET_PREFIX,
-        )
-        self.repository = SeededRepository(
-            self,
-            "ModelBuildRepository",
-            repository_name=self.project.resource_name("modelbuild"),
-            description="Model building code of the SageMaker project",
-            seed_directory=seed_code_path("model_build"),
-            branch=branch,
-            encryption_key=self.artifacts.encryption_key,
-        )
-        self.model_build = ModelBuildPipeline(
-            self,
-            "ModelBuild",
             project=self.project,
-            source=self.repository.source,
-            bucket=self.artifacts.bucket,
-            encryption_key=self.artifacts.encryption_key,
+            artifacts=self.artifacts,
             model_package_group=self.model_package_group,
+            branch=branch,
             processing_instance_type=processing_instance_type,
             training_instance_type=training_instance_type,
             compute_type=compute_type,
         )
         CfnOutput(self, "ArtifactBucketName", value=self.artifacts.bucket.bucket_name)
         CfnOutput(self, "ModelPackageGroupName", value=self.model_package_group.model_package_group_name)
-        CfnOutput(self, "ModelBuildRepositoryName", value=self.repository.repository.repository_name)
-        CfnOutput(self, "ModelBuildPipelineName", value=self.model_build.pipeline.pipeline_name)
-        CfnOutput(self, "DatasetS3Url", value=self.dataset.s3_url)

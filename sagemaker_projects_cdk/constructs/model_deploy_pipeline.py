@@ -1,0 +1,294 @@
+"""The model-deploy CI/CD pipeline: source -> build -> staging (deploy, test, approve) -> prod.
+
+The build action runs the deploy repository's ``build.py``: it picks the newest approved
+model version of the project's group and writes the stage template and one parameter file
+per stage. CloudFormation then deploys ``sagemaker-<name>-<id>-deploy-<stage>`` from them.
+The pipeline starts on a push to the deploy repository and, through
+:class:`ModelApprovalRule`, when a model version is approved or rejected.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from aws_cdk import ArnFormat, CfnCapabilities, Duration, Stack
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from ..compliance import acknowledge, acknowledge_cdk_grants, nag_resource
+from ._validation import check_choice
+from .codebuild_defaults import COMPUTE_TYPES
+from .log_group import encrypted_log_group
+from .model_approval_rule import ModelApprovalRule
+from .model_package_group import _ModelPackageGroupBase
+from .project import ProjectIdentity
+from .source import PipelineSource
+from .stage_deployer_role import StageDeployerRole
+
+#: What the deploy repository's build action writes (see seed_code/model_deploy/buildspec.yml).
+STAGE_TEMPLATE_FILE = "endpoint-stage.template.json"
+STAGING, PROD = "staging", "prod"
+
+
+def stage_parameters_file(stage: str) -> str:
+    return f"{stage}-params.json"
+
+
+class ModelDeployPipeline(Construct):
+    """CodePipeline (V2) that deploys the newest approved model to staging, tests it, waits
+    for a person's approval and deploys it to production.
+
+    :param project: the project (names, tags, IAM scoping).
+    :param source: where the deploy code lives (the seeded ``model_deploy`` repository).
+    :param bucket: the artifact bucket (pipeline artifacts, data capture, test data).
+    :param encryption_key: the bucket's key; also encrypts build logs and endpoint volumes.
+    :param model_package_group: the group whose newest approved version is deployed.
+    :param approval_topic: an SNS topic told when production waits for approval.
+        Default: none (the approval waits in the console).
+    :param compute_type: CodeBuild compute type. Default: ``BUILD_GENERAL1_SMALL``.
+    :param build_image: CodeBuild image. Default: ``aws/codebuild/standard:7.0`` (Python 3.12).
+    :param log_retention: how long build logs are kept. Default: one year.
+    :param trigger_on_approval: start on a model version's approval or rejection.
+        Default: True.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        project: ProjectIdentity,
+        source: PipelineSource,
+        bucket: s3.IBucket,
+        encryption_key: kms.IKey,
+        model_package_group: _ModelPackageGroupBase,
+        approval_topic: Optional[sns.ITopic] = None,
+        compute_type: str = "BUILD_GENERAL1_SMALL",
+        build_image: codebuild.IBuildImage = codebuild.LinuxBuildImage.STANDARD_7_0,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        trigger_on_approval: bool = True,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        check_choice("compute_type", compute_type, COMPUTE_TYPES)
+        self._project = project
+        log_group = encrypted_log_group(self, encryption_key=encryption_key, retention=log_retention)
+
+        def project_for(construct_id: str, description: str, variables: dict[str, str], build_spec=None) -> codebuild.PipelineProject:
+            return codebuild.PipelineProject(
+                self,
+                construct_id,
+                description=description,
+                build_spec=build_spec,
+                environment=codebuild.BuildEnvironment(
+                    build_image=build_image, compute_type=COMPUTE_TYPES[compute_type], privileged=False
+                ),
+                environment_variables={k: codebuild.BuildEnvironmentVariable(value=v) for k, v in variables.items()},
+                encryption_key=encryption_key,
+                timeout=Duration.minutes(30),
+                logging=codebuild.LoggingOptions(
+                    cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=log_group, prefix=construct_id.lower())
+                ),
+            )
+
+        #: Picks the newest approved version and writes the stage files.
+        self.build_project = project_for(
+            "Build",
+            "Writes the endpoint stage template and parameters for the newest approved model",
+            {
+                "SAGEMAKER_PROJECT_NAME": project.project_name,
+                "SAGEMAKER_PROJECT_ID": project.project_id,
+                "MODEL_PACKAGE_GROUP_NAME": model_package_group.model_package_group_name,
+                "ARTIFACT_BUCKET": bucket.bucket_name,
+                "ARTIFACT_KMS_KEY_ARN": encryption_key.key_arn,
+            },
+        )
+        model_package_group.grant_read(self.build_project)
+
+        staging_endpoint = project.sagemaker_arn("endpoint", f"-{STAGING}")
+        #: Invokes the staging endpoint with rows of the test set.
+        self.test_project = project_for(
+            "TestStaging",
+            "Tests the staging endpoint with rows of the test set",
+            {"SAGEMAKER_PROJECT_NAME": project.project_name, "SAGEMAKER_PROJECT_ID": project.project_id},
+            build_spec=codebuild.BuildSpec.from_source_filename("test/buildspec.yml"),
+        )
+        self.test_project.add_to_role_policy(
+            iam.PolicyStatement(actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"], resources=staging_endpoint)
+        )
+        self.test_project.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"],
+                resources=[_sagemaker_arn(self, "endpoint-config"), _sagemaker_arn(self, "model")],
+                conditions={"StringEquals": {"aws:ResourceTag/sagemaker:project-id": project.project_id}},
+            )
+        )
+        bucket.grant_read(self.test_project)
+
+        #: CloudFormation's service role for the stage stacks.
+        self.deployer = StageDeployerRole(
+            self, "Deployer", project=project, encryption_key=encryption_key, model_package_group=model_package_group
+        )
+
+        source_output = codepipeline.Artifact("SourceArtifact")
+        build_output = codepipeline.Artifact("BuildArtifact")
+        #: The CodePipeline.
+        self.pipeline = codepipeline.Pipeline(
+            self,
+            "Pipeline",
+            pipeline_name=project.resource_name("modeldeploy"),
+            pipeline_type=codepipeline.PipelineType.V2,
+            artifact_bucket=bucket,
+            restart_execution_on_update=True,
+            stages=[
+                codepipeline.StageProps(stage_name="Source", actions=[source.action(output=source_output)]),
+                codepipeline.StageProps(
+                    stage_name="Build",
+                    actions=[
+                        actions.CodeBuildAction(
+                            action_name="BuildStageFiles",
+                            project=self.build_project,
+                            input=source_output,
+                            outputs=[build_output],
+                        )
+                    ],
+                ),
+                codepipeline.StageProps(
+                    stage_name="DeployStaging",
+                    actions=[
+                        self._deploy(STAGING, build_output, run_order=1),
+                        actions.CodeBuildAction(
+                            action_name="TestStaging",
+                            project=self.test_project,
+                            input=build_output,
+                            run_order=2,
+                        ),
+                        actions.ManualApprovalAction(
+                            action_name="ApproveDeployment",
+                            additional_information="Approve to deploy the model tested in staging to production.",
+                            notification_topic=approval_topic,
+                            run_order=3,
+                        ),
+                    ],
+                ),
+                codepipeline.StageProps(stage_name="DeployProd", actions=[self._deploy(PROD, build_output, run_order=1)]),
+            ],
+        )
+        #: Starts the pipeline when a model version is approved or rejected.
+        self.approval_rule: Optional[ModelApprovalRule] = None
+        if trigger_on_approval:
+            self.approval_rule = ModelApprovalRule(
+                self,
+                "OnModelApproval",
+                model_package_group_name=model_package_group.model_package_group_name,
+                targets=[targets.CodePipeline(self.pipeline)],
+            )
+        self._acknowledge_findings(project, bucket, model_package_group, staging_endpoint)
+
+    def stage_stack_name(self, stage: str) -> str:
+        """``sagemaker-<name>-<id>-deploy-<stage>``."""
+        return self._project.resource_name(f"deploy-{stage}")
+
+    def _deploy(self, stage: str, build_output: codepipeline.Artifact, *, run_order: int) -> actions.CloudFormationCreateUpdateStackAction:
+        return actions.CloudFormationCreateUpdateStackAction(
+            action_name=f"Deploy{stage.capitalize()}",
+            stack_name=self.stage_stack_name(stage),
+            template_path=build_output.at_path(STAGE_TEMPLATE_FILE),
+            template_configuration=build_output.at_path(stage_parameters_file(stage)),
+            admin_permissions=False,
+            deployment_role=self.deployer.role,
+            cfn_capabilities=[CfnCapabilities.ANONYMOUS_IAM],
+            run_order=run_order,
+        )
+
+    def _acknowledge_findings(
+        self,
+        project: ProjectIdentity,
+        bucket: s3.IBucket,
+        model_package_group: _ModelPackageGroupBase,
+        staging_endpoint: list[str],
+    ) -> None:
+        stack = Stack.of(self)
+        for policy in self.node.find_all():
+            if isinstance(policy, iam.Policy):
+                acknowledge_cdk_grants(
+                    policy,
+                    reason="granted by aws-cdk-lib's CodePipeline, CodeBuild and CloudFormation actions: "
+                    "read and write pipeline artifacts in this project's bucket with its key, and "
+                    "create, update and describe this project's stage stacks (any stack id)",
+                    resources=(
+                        bucket.arn_for_objects("*"),
+                        *(
+                            stack.format_arn(
+                                service="cloudformation",
+                                resource="stack",
+                                resource_name=f"{self.stage_stack_name(stage)}/*",
+                                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                            )
+                            for stage in (STAGING, PROD)
+                        ),
+                    ),
+                )
+        for build in (self.build_project, self.test_project):
+            acknowledge(
+                build.role.node.find_child("DefaultPolicy"),
+                "aws-cdk-lib lets every CodeBuild project write test reports to report groups named "
+                "after it, and logs under its own /aws/codebuild/ log group",
+                *(
+                    f"AwsSolutions-IAM5[Resource::{nag_resource(self, arn)}]"
+                    for arn in (
+                        stack.format_arn(
+                            service="codebuild",
+                            resource="report-group",
+                            resource_name=f"{build.project_name}-*",
+                            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                        ),
+                        stack.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name=f"/aws/codebuild/{build.project_name}:*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        ),
+                    )
+                ),
+            )
+            acknowledge(
+                build,
+                "the source is CODEPIPELINE: there is no repository URL, so no credentials in one",
+                "HIPAA.Security-CodeBuildProjectSourceRepoUrl",
+            )
+        acknowledge(
+            self.build_project.role.node.find_child("DefaultPolicy"),
+            "build.py lists the group's versions (ListModelPackages has no resource type) and "
+            "describes them (version numbers are assigned at registration)",
+            "AwsSolutions-IAM5[Resource::*]",
+            f"AwsSolutions-IAM5[Resource::{nag_resource(self, model_package_group.model_packages_arn)}]",
+        )
+        test_policy = self.test_project.role.node.find_child("DefaultPolicy")
+        acknowledge(
+            test_policy,
+            "the staging tests read the endpoint's model and config, whose names CloudFormation "
+            "generates; limited to resources tagged with this project's id",
+            *(f"AwsSolutions-IAM5[Resource::{nag_resource(self, _sagemaker_arn(self, r))}]" for r in ("endpoint-config", "model")),
+        )
+        wildcard_endpoints = [arn for arn in staging_endpoint if "*" in arn]
+        if wildcard_endpoints:
+            acknowledge(
+                test_policy,
+                "a project Studio names is matched as '*-<project id>-staging'",
+                *(f"AwsSolutions-IAM5[Resource::{nag_resource(self, arn)}]" for arn in wildcard_endpoints),
+            )
+
+
+def _sagemaker_arn(scope: Construct, resource: str) -> str:
+    return Stack.of(scope).format_arn(
+        service="sagemaker", resource=resource, resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
+    )
+

@@ -1,0 +1,245 @@
+"""The role CloudFormation assumes to deploy a project's endpoint stage stacks.
+
+The stage template (``EndpointStageStack``) creates a model, an endpoint configuration, an
+endpoint, two alarms, autoscaling and the model's role. This role may do exactly that for
+this project: IAM under the project's path, SageMaker resources tagged with the project id or
+named after it, alarms of its stage stacks, and grants on the project key. It is never an
+administrator (the pipeline's CloudFormation actions run with ``admin_permissions=False``).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from ..compliance import acknowledge, nag_resource
+from .model_package_group import _ModelPackageGroupBase
+from .project import PROJECT_ID_TAG, ProjectIdentity
+
+AUTOSCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
+
+
+def stage_iam_path(project_id: str) -> str:
+    """The IAM path of the roles and policies a project's stage stacks create."""
+    return f"/sagemaker-projects/{project_id}/"
+
+
+class StageDeployerRole(Construct):
+    """CloudFormation's service role for a project's endpoint stage stacks.
+
+    :param project: the project; its id scopes names, tags and the IAM path.
+    :param encryption_key: the project key (endpoint volumes and captured data).
+    :param model_package_group: the group whose versions the stages deploy.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        project: ProjectIdentity,
+        encryption_key: kms.IKey,
+        model_package_group: _ModelPackageGroupBase,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        project_id = project.project_id
+        #: The role.
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("cloudformation.amazonaws.com"),
+            description="Deploys a SageMaker project's endpoint stage stacks",
+        )
+        path = stage_iam_path(project_id)
+        roles = stack.format_arn(service="iam", region="", resource="role", resource_name=f"{path.strip('/')}/*")
+        policies = stack.format_arn(service="iam", region="", resource="policy", resource_name=f"{path.strip('/')}/*")
+        linked_role = stack.format_arn(
+            service="iam",
+            region="",
+            resource="role",
+            resource_name=f"aws-service-role/{AUTOSCALING_SERVICE}/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+        )
+
+        def sagemaker(resource: str, name: str = "*") -> str:
+            return stack.format_arn(
+                service="sagemaker", resource=resource, resource_name=name, arn_format=ArnFormat.SLASH_RESOURCE_NAME
+            )
+
+        models_and_configs = [sagemaker("model"), sagemaker("endpoint-config")]
+        endpoints = project.sagemaker_arn("endpoint", "-*")
+        alarms = stack.format_arn(
+            service="cloudwatch",
+            resource="alarm",
+            resource_name=f"sagemaker-*{project_id}-deploy-*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        scalable_targets = stack.format_arn(
+            service="application-autoscaling", resource="scalable-target", resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
+        )
+        tagged = {"StringEquals": {f"aws:RequestTag/{PROJECT_ID_TAG}": project_id}}
+        owned = {"StringEquals": {f"aws:ResourceTag/{PROJECT_ID_TAG}": project_id}}
+
+        #: The customer-managed policy with the role's permissions.
+        self.policy = iam.ManagedPolicy(
+            self,
+            "Policy",
+            roles=[self.role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="ModelRoles",
+                    actions=[
+                        "iam:CreateRole",
+                        "iam:DeleteRole",
+                        "iam:GetRole",
+                        "iam:TagRole",
+                        "iam:UntagRole",
+                        "iam:UpdateRoleDescription",
+                        "iam:AttachRolePolicy",
+                        "iam:DetachRolePolicy",
+                    ],
+                    resources=[roles],
+                ),
+                iam.PolicyStatement(
+                    sid="ModelPolicies",
+                    actions=[
+                        "iam:CreatePolicy",
+                        "iam:DeletePolicy",
+                        "iam:GetPolicy",
+                        "iam:CreatePolicyVersion",
+                        "iam:DeletePolicyVersion",
+                        "iam:GetPolicyVersion",
+                        "iam:ListPolicyVersions",
+                        "iam:TagPolicy",
+                        "iam:UntagPolicy",
+                    ],
+                    resources=[policies],
+                ),
+                iam.PolicyStatement(
+                    sid="PassModelRoles",
+                    actions=["iam:PassRole"],
+                    resources=[roles],
+                    conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+                ),
+                iam.PolicyStatement(
+                    sid="AutoscalingLinkedRole",
+                    actions=["iam:CreateServiceLinkedRole"],
+                    resources=[linked_role],
+                    conditions={"StringEquals": {"iam:AWSServiceName": AUTOSCALING_SERVICE}},
+                ),
+                iam.PolicyStatement(
+                    sid="CreateTaggedModelsAndConfigs",
+                    actions=["sagemaker:CreateModel", "sagemaker:CreateEndpointConfig"],
+                    resources=models_and_configs,
+                    conditions=tagged,
+                ),
+                iam.PolicyStatement(
+                    sid="ManageOwnModelsAndConfigs",
+                    actions=[
+                        "sagemaker:DeleteModel",
+                        "sagemaker:DescribeModel",
+                        "sagemaker:DeleteEndpointConfig",
+                        "sagemaker:DescribeEndpointConfig",
+                        "sagemaker:AddTags",
+                        "sagemaker:DeleteTags",
+                        "sagemaker:ListTags",
+                    ],
+                    resources=models_and_configs,
+                    conditions=owned,
+                ),
+                iam.PolicyStatement(
+                    sid="TagOnCreate",
+                    actions=["sagemaker:AddTags"],
+                    resources=models_and_configs,
+                    conditions=tagged,
+                ),
+                iam.PolicyStatement(
+                    sid="Endpoints",
+                    actions=[
+                        "sagemaker:CreateEndpoint",
+                        "sagemaker:UpdateEndpoint",
+                        "sagemaker:DeleteEndpoint",
+                        "sagemaker:DescribeEndpoint",
+                        "sagemaker:AddTags",
+                        "sagemaker:DeleteTags",
+                        "sagemaker:ListTags",
+                    ],
+                    resources=endpoints + models_and_configs[1:],
+                ),
+                iam.PolicyStatement(
+                    sid="ModelVersions",
+                    actions=["sagemaker:DescribeModelPackage"],
+                    resources=[model_package_group.model_packages_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="RollbackAlarms",
+                    actions=[
+                        "cloudwatch:PutMetricAlarm",
+                        "cloudwatch:DeleteAlarms",
+                        "cloudwatch:DescribeAlarms",
+                        "cloudwatch:TagResource",
+                        "cloudwatch:UntagResource",
+                        "cloudwatch:ListTagsForResource",
+                    ],
+                    resources=[alarms],
+                ),
+                iam.PolicyStatement(
+                    sid="Autoscaling",
+                    actions=[
+                        "application-autoscaling:RegisterScalableTarget",
+                        "application-autoscaling:DeregisterScalableTarget",
+                        "application-autoscaling:PutScalingPolicy",
+                        "application-autoscaling:DeleteScalingPolicy",
+                        "application-autoscaling:TagResource",
+                    ],
+                    resources=[scalable_targets],
+                ),
+                iam.PolicyStatement(
+                    sid="DescribeAutoscaling",
+                    actions=[
+                        "application-autoscaling:DescribeScalableTargets",
+                        "application-autoscaling:DescribeScalingPolicies",
+                    ],
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    sid="ProjectKey",
+                    actions=["kms:CreateGrant", "kms:DescribeKey"],
+                    resources=[encryption_key.key_arn],
+                ),
+            ],
+        )
+        acknowledge(
+            self.policy,
+            "CloudFormation generates the names of the stage stack's model roles and policies; "
+            "they are confined to this project's IAM path",
+            *(f"AwsSolutions-IAM5[Resource::{nag_resource(self, arn)}]" for arn in (roles, policies)),
+        )
+        acknowledge(
+            self.policy,
+            "CloudFormation generates model and endpoint-config names; creation requires this "
+            "project's id tag and every other action requires the resource to carry it",
+            *(f"AwsSolutions-IAM5[Resource::{nag_resource(self, arn)}]" for arn in models_and_configs),
+        )
+        acknowledge(
+            self.policy,
+            "stage endpoints are named '<project>-<stage>'; alarms after the stage stacks "
+            "'sagemaker-<project>-deploy-<stage>'; model versions get numbers at registration",
+            *(
+                f"AwsSolutions-IAM5[Resource::{nag_resource(self, arn)}]"
+                for arn in (*endpoints, alarms, model_package_group.model_packages_arn)
+            ),
+        )
+        acknowledge(
+            self.policy,
+            "Application Auto Scaling names scalable targets with generated ids, and its "
+            "Describe* calls have no resource type",
+            f"AwsSolutions-IAM5[Resource::{nag_resource(self, scalable_targets)}]",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
+
+    @property
+    def role_arn(self) -> str:
+        return self.role.role_arn

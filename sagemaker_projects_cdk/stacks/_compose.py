@@ -1,0 +1,116 @@
+"""Compositions shared by the template stacks (the same constructs, the same construct ids).
+
+Each function adds one half of a SageMaker project to a stack: the model-build half (data
+set, seeded repository, build pipeline) or the model-deploy half (seeded repository, deploy
+pipeline, approval trigger). A template stack calls one or both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_sns as sns
+
+from ..constructs.artifact_bucket import ArtifactBucket
+from ..constructs.dataset import ProjectDataset
+from ..constructs.model_build_pipeline import DATASET_PREFIX, ModelBuildPipeline
+from ..constructs.model_deploy_pipeline import ModelDeployPipeline
+from ..constructs.model_package_group import _ModelPackageGroupBase
+from ..constructs.project import ProjectIdentity
+from ..constructs.seeded_repository import SeededRepository, seed_code_path
+
+
+@dataclass(frozen=True)
+class ModelBuildParts:
+    dataset: ProjectDataset
+    repository: SeededRepository
+    pipeline: ModelBuildPipeline
+
+
+@dataclass(frozen=True)
+class ModelDeployParts:
+    repository: SeededRepository
+    pipeline: ModelDeployPipeline
+
+
+def add_model_build(
+    stack: Stack,
+    *,
+    project: ProjectIdentity,
+    artifacts: ArtifactBucket,
+    model_package_group: _ModelPackageGroupBase,
+    branch: str,
+    processing_instance_type: str,
+    training_instance_type: str,
+    compute_type: str,
+) -> ModelBuildParts:
+    dataset = ProjectDataset(
+        stack,
+        "Dataset",
+        bucket=artifacts.bucket,
+        encryption_key=artifacts.encryption_key,
+        source_directory=seed_code_path("model_build") / "data",
+        prefix=DATASET_PREFIX,
+    )
+    repository = SeededRepository(
+        stack,
+        "ModelBuildRepository",
+        repository_name=project.resource_name("modelbuild"),
+        description="Model building code of the SageMaker project",
+        seed_directory=seed_code_path("model_build"),
+        branch=branch,
+        encryption_key=artifacts.encryption_key,
+    )
+    pipeline = ModelBuildPipeline(
+        stack,
+        "ModelBuild",
+        project=project,
+        source=repository.source,
+        bucket=artifacts.bucket,
+        encryption_key=artifacts.encryption_key,
+        model_package_group=model_package_group,
+        processing_instance_type=processing_instance_type,
+        training_instance_type=training_instance_type,
+        compute_type=compute_type,
+    )
+    CfnOutput(stack, "ModelBuildRepositoryName", value=repository.repository.repository_name)
+    CfnOutput(stack, "ModelBuildPipelineName", value=pipeline.pipeline.pipeline_name)
+    CfnOutput(stack, "DatasetS3Url", value=dataset.s3_url)
+    return ModelBuildParts(dataset, repository, pipeline)
+
+
+def add_model_deploy(
+    stack: Stack,
+    *,
+    project: ProjectIdentity,
+    artifacts: ArtifactBucket,
+    model_package_group: _ModelPackageGroupBase,
+    branch: str,
+    compute_type: str,
+    approval_topic: Optional[sns.ITopic],
+) -> ModelDeployParts:
+    repository = SeededRepository(
+        stack,
+        "ModelDeployRepository",
+        repository_name=project.resource_name("modeldeploy"),
+        description="Model deployment code of the SageMaker project",
+        seed_directory=seed_code_path("model_deploy"),
+        branch=branch,
+        encryption_key=artifacts.encryption_key,
+    )
+    pipeline = ModelDeployPipeline(
+        stack,
+        "ModelDeploy",
+        project=project,
+        source=repository.source,
+        bucket=artifacts.bucket,
+        encryption_key=artifacts.encryption_key,
+        model_package_group=model_package_group,
+        approval_topic=approval_topic,
+        compute_type=compute_type,
+    )
+    CfnOutput(stack, "ModelDeployRepositoryName", value=repository.repository.repository_name)
+    CfnOutput(stack, "ModelDeployPipelineName", value=pipeline.pipeline.pipeline_name)
+    return ModelDeployParts(repository, pipeline)

@@ -1,0 +1,80 @@
+"""The "model building, training and deployment" template: both halves sharing bucket, key and group."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from ..constructs.artifact_bucket import ArtifactBucket
+from ..constructs.model_package_group import ModelPackageGroup
+from ..constructs.project import ProjectIdentity
+from ._compose import add_model_build, add_model_deploy
+
+
+class BuildDeployStack(Stack):
+    """Model building and training (see ``ModelBuildStack``) and model deployment (see
+    ``ModelDeployStack``) in one project: one artifact bucket and key, one model package group.
+
+    :param project_name: Default: the ``SageMakerProjectName`` parameter.
+    :param project_id: Default: the ``SageMakerProjectId`` parameter.
+    :param branch: the branch of both repositories. Default: ``main``.
+    :param processing_instance_type: Default: ``ml.m5.xlarge``.
+    :param training_instance_type: Default: ``ml.m5.xlarge``.
+    :param compute_type: CodeBuild compute type of every build. Default: ``BUILD_GENERAL1_SMALL``.
+    :param approval_topic: SNS topic told when production waits for approval. Default: none.
+    :param model_read_account_ids: accounts that may read the registered models. Default: none.
+    :param kwargs: any ``aws_cdk.Stack`` property.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        project_name: Optional[str] = None,
+        project_id: Optional[str] = None,
+        branch: str = "main",
+        processing_instance_type: str = "ml.m5.xlarge",
+        training_instance_type: str = "ml.m5.xlarge",
+        compute_type: str = "BUILD_GENERAL1_SMALL",
+        approval_topic: Optional[sns.ITopic] = None,
+        model_read_account_ids: tuple[str, ...] = (),
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault(
+            "description", "SageMaker project: model building, training and deployment (sagemaker-projects-cdk)"
+        )
+        super().__init__(scope, construct_id, **kwargs)
+        self.project = ProjectIdentity(self, "Project", project_name=project_name, project_id=project_id)
+        self.artifacts = ArtifactBucket(self, "Artifacts")
+        self.model_package_group = ModelPackageGroup(
+            self,
+            "ModelPackageGroup",
+            model_package_group_name=self.project.name_id,
+            description="Models registered by the project's model-building pipeline",
+            read_access_account_ids=model_read_account_ids,
+        )
+        self.model_build = add_model_build(
+            self,
+            project=self.project,
+            artifacts=self.artifacts,
+            model_package_group=self.model_package_group,
+            branch=branch,
+            processing_instance_type=processing_instance_type,
+            training_instance_type=training_instance_type,
+            compute_type=compute_type,
+        )
+        self.model_deploy = add_model_deploy(
+            self,
+            project=self.project,
+            artifacts=self.artifacts,
+            model_package_group=self.model_package_group,
+            branch=branch,
+            compute_type=compute_type,
+            approval_topic=approval_topic,
+        )
+        CfnOutput(self, "ArtifactBucketName", value=self.artifacts.bucket.bucket_name)
+        CfnOutput(self, "ModelPackageGroupName", value=self.model_package_group.model_package_group_name)

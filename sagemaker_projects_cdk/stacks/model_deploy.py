@@ -1,0 +1,82 @@
+"""The "model deployment" template: deploy the approved models of an existing model package group."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from aws_cdk import CfnOutput, CfnParameter, Stack
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from ..constructs.artifact_bucket import ArtifactBucket
+from ..constructs.model_package_group import GROUP_NAME_PATTERN, ModelPackageGroup
+from ..constructs.project import ProjectIdentity, default_project_id, default_project_name
+from ._compose import add_model_deploy
+
+
+class ModelDeployStack(Stack):
+    """A CodeCommit repository seeded with the deploy code and a CodePipeline that deploys the
+    newest approved version of a model package group to a staging endpoint, tests it, waits
+    for approval and deploys it to production; it starts on every approval or rejection.
+
+    :param project_name: Default: the ``SageMakerProjectName`` parameter.
+    :param project_id: Default: the ``SageMakerProjectId`` parameter.
+    :param model_package_group_name: the existing group to deploy from. Default: a
+        ``SourceModelPackageGroupName`` parameter whose default is the group that the
+        ``model-build`` template creates when it is deployed with its own defaults.
+    :param branch: the deploy repository's branch. Default: ``main``.
+    :param compute_type: CodeBuild compute type. Default: ``BUILD_GENERAL1_SMALL``.
+    :param approval_topic: SNS topic told when production waits for approval. Default: none.
+    :param kwargs: any ``aws_cdk.Stack`` property.
+
+    The endpoints' model role reads model artifacts from this project's bucket; a group whose
+    artifacts live elsewhere needs that bucket shared with this project.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        project_name: Optional[str] = None,
+        project_id: Optional[str] = None,
+        model_package_group_name: Optional[str] = None,
+        branch: str = "main",
+        compute_type: str = "BUILD_GENERAL1_SMALL",
+        approval_topic: Optional[sns.ITopic] = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("description", "SageMaker project: model deployment (sagemaker-projects-cdk)")
+        super().__init__(scope, construct_id, **kwargs)
+        self.project = ProjectIdentity(self, "Project", project_name=project_name, project_id=project_id)
+        if model_package_group_name is None:
+            model_package_group_name = CfnParameter(
+                self,
+                "SourceModelPackageGroupName",
+                type="String",
+                description="Name of the model package group whose approved versions are deployed",
+                min_length=1,
+                max_length=63,
+                allowed_pattern=GROUP_NAME_PATTERN,
+                default=_model_build_default_group(),
+            ).value_as_string
+        self.artifacts = ArtifactBucket(self, "Artifacts")
+        self.model_package_group = ModelPackageGroup.from_name(self, "ModelPackageGroup", model_package_group_name)
+        self.model_deploy = add_model_deploy(
+            self,
+            project=self.project,
+            artifacts=self.artifacts,
+            model_package_group=self.model_package_group,
+            branch=branch,
+            compute_type=compute_type,
+            approval_topic=approval_topic,
+        )
+        CfnOutput(self, "ArtifactBucketName", value=self.artifacts.bucket.bucket_name)
+
+
+def _model_build_default_group() -> str:
+    """The group ``ModelBuildStack`` creates in an app as ``ModelBuild`` with no project given."""
+    from aws_cdk import App
+
+    probe = Stack(App(), "ModelBuild")
+    return f"{default_project_name(probe)}-{default_project_id(probe)}"
