@@ -1,0 +1,170 @@
+"""The model-deploy and build-deploy templates: pipeline shape, trigger, deployer scoping, sharing."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from support import new_app
+from sagemaker_projects_cdk.stacks import BuildDeployStack, ModelDeployStack
+
+
+@pytest.fixture(scope="module")
+def deploy(assembly) -> Template:
+    return Template.from_json(assembly.templates["model-deploy"])
+
+
+@pytest.fixture(scope="module")
+def build_deploy(assembly) -> Template:
+    return Template.from_json(assembly.templates["build-deploy"])
+
+
+def _stage(pipeline: dict, name: str) -> dict:
+    return next(s for s in pipeline["Properties"]["Stages"] if s["Name"] == name)
+
+
+def test_pipeline_runs_build_staging_test_approval_then_prod(deploy):
+    (pipeline,) = deploy.find_resources("AWS::CodePipeline::Pipeline").values()
+    assert [s["Name"] for s in pipeline["Properties"]["Stages"]] == ["Source", "Build", "DeployStaging", "DeployProd"]
+    staging = _stage(pipeline, "DeployStaging")["Actions"]
+    assert [(a["Name"], a["ActionTypeId"]["Provider"], a["RunOrder"]) for a in staging] == [
+        ("DeployStaging", "CloudFormation", 1),
+        ("TestStaging", "CodeBuild", 2),
+        ("ApproveDeployment", "Manual", 3),
+    ]
+    prod = _stage(pipeline, "DeployProd")["Actions"][0]
+    assert prod["ActionTypeId"]["Provider"] == "CloudFormation"
+    config = prod["Configuration"]
+    assert config["TemplatePath"] == "BuildArtifact::endpoint-stage.template.json"
+    assert config["TemplateConfiguration"] == "BuildArtifact::prod-params.json"
+    assert config["Capabilities"] == "CAPABILITY_IAM"
+    assert config["StackName"] == {
+        "Fn::Join": ["", ["sagemaker-", {"Ref": "SageMakerProjectName"}, "-", {"Ref": "SageMakerProjectId"}, "-deploy-prod"]]
+    }
+    assert _stage(pipeline, "DeployStaging")["Actions"][0]["Configuration"]["TemplateConfiguration"] == "BuildArtifact::staging-params.json"
+
+
+def test_approval_or_rejection_of_the_group_starts_the_pipeline(deploy):
+    deploy.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.sagemaker"],
+                "detail-type": ["SageMaker Model Package State Change"],
+                "detail": {
+                    "ModelPackageGroupName": [{"Ref": "SourceModelPackageGroupName"}],
+                    "ModelApprovalStatus": ["Approved", "Rejected"],
+                },
+            },
+            "Targets": [Match.object_like({"Arn": Match.any_value(), "RoleArn": Match.any_value()})],
+        },
+    )
+    # And a push to the deploy repository (CodeCommit source trigger).
+    deploy.has_resource_properties(
+        "AWS::Events::Rule",
+        {"EventPattern": Match.object_like({"source": ["aws.codecommit"], "detail": {"event": ["referenceCreated", "referenceUpdated"], "referenceName": ["main"]}})},
+    )
+
+
+def test_group_parameter_defaults_to_the_model_build_templates_group(assembly, deploy):
+    default = deploy.to_json()["Parameters"]["SourceModelPackageGroupName"]["Default"]
+    build = assembly.templates["model-build"]["Parameters"]
+    assert default == f'{build["SageMakerProjectName"]["Default"]}-{build["SageMakerProjectId"]["Default"]}'
+
+
+def test_build_step_gets_what_build_py_reads(deploy):
+    projects = deploy.find_resources("AWS::CodeBuild::Project")
+    builds = [p for p in projects.values() if p["Properties"]["Source"].get("BuildSpec") is None]
+    (build,) = builds
+    names = {v["Name"] for v in build["Properties"]["Environment"]["EnvironmentVariables"]}
+    assert names == {"SAGEMAKER_PROJECT_NAME", "SAGEMAKER_PROJECT_ID", "MODEL_PACKAGE_GROUP_NAME", "ARTIFACT_BUCKET", "ARTIFACT_KMS_KEY_ARN"}
+    tests = [p for p in projects.values() if p["Properties"]["Source"].get("BuildSpec") == "test/buildspec.yml"]
+    assert len(tests) == 1
+
+
+def test_cloudformation_deploys_with_a_scoped_service_role_not_admin(deploy):
+    (pipeline,) = deploy.find_resources("AWS::CodePipeline::Pipeline").values()
+    roles = {a["Configuration"]["RoleArn"]["Fn::GetAtt"][0] for s in pipeline["Properties"]["Stages"] for a in s["Actions"] if a["ActionTypeId"]["Provider"] == "CloudFormation"}
+    (deployer,) = roles
+    role = deploy.find_resources("AWS::IAM::Role")[deployer]
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "cloudformation.amazonaws.com"}
+    assert "ManagedPolicyArns" not in role["Properties"]  # no AWS-managed (admin) policy
+    policy = next(
+        p for p in deploy.find_resources("AWS::IAM::ManagedPolicy").values() if {"Ref": deployer} in p["Properties"]["Roles"]
+    )
+    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    # IAM only under the project's path; SageMaker creation only with the project's id tag.
+    assert statements["ModelRoles"]["Resource"]["Fn::Join"][1][-3:] == [":role/sagemaker-projects/", {"Ref": "SageMakerProjectId"}, "/*"]
+    assert statements["CreateTaggedModelsAndConfigs"]["Condition"] == {
+        "StringEquals": {"aws:RequestTag/sagemaker:project-id": {"Ref": "SageMakerProjectId"}}
+    }
+    assert statements["PassModelRoles"]["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+
+
+def test_stage_template_puts_its_iam_under_the_path_the_deployer_may_manage():
+    import json
+
+    from sagemaker_projects_cdk.stacks.endpoint_stage import STAGE_TEMPLATE_PATH
+
+    template = json.loads(STAGE_TEMPLATE_PATH.read_text())
+    paths = [r["Properties"]["Path"] for r in template["Resources"].values() if r["Type"] in ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy")]
+    assert paths and all(p == {"Fn::Join": ["", ["/sagemaker-projects/", {"Ref": "SageMakerProjectId"}, "/"]]} for p in paths)
+
+
+def test_build_deploy_shares_one_bucket_key_and_group(build_deploy):
+    assert len(build_deploy.find_resources("AWS::KMS::Key")) == 1
+    assert len(build_deploy.find_resources("AWS::SageMaker::ModelPackageGroup")) == 1
+    assert len(build_deploy.find_resources("AWS::S3::Bucket")) == 2  # artifacts + their access logs
+    repos = build_deploy.find_resources("AWS::CodeCommit::Repository")
+    assert sorted(r["Properties"]["RepositoryName"]["Fn::Join"][1][-1] for r in repos.values()) == ["-modelbuild", "-modeldeploy"]
+    assert len(build_deploy.find_resources("AWS::CodePipeline::Pipeline")) == 2
+    rule = next(
+        r for r in build_deploy.find_resources("AWS::Events::Rule").values() if r["Properties"]["EventPattern"]["source"] == ["aws.sagemaker"]
+    )
+    group_name = rule["Properties"]["EventPattern"]["detail"]["ModelPackageGroupName"][0]
+    assert group_name == {"Fn::Join": ["", [{"Ref": "SageMakerProjectName"}, "-", {"Ref": "SageMakerProjectId"}]]}
+
+
+def test_approval_topic_is_notified():
+    from aws_cdk import aws_sns as sns
+
+    from aws_cdk import Stack
+
+    app = new_app()
+    topic = sns.Topic(Stack(app, "Topics"), "Approvals")
+    stack = ModelDeployStack(
+        app, "Notify", project_name="churn", project_id="p-1", model_package_group_name="churn-models", approval_topic=topic
+    )
+    (pipeline,) = Template.from_stack(stack).find_resources("AWS::CodePipeline::Pipeline").values()
+    approval = _stage(pipeline, "DeployStaging")["Actions"][2]
+    # The topic lives in another stack: its ARN arrives as that stack's output.
+    assert approval["Configuration"]["NotificationArn"]["Fn::GetStackOutput"]["StackName"] == "Topics"
+
+
+# Renaming any of these replaces a stateful resource in every deployed project.
+PINNED = {
+    "model-deploy": {
+        "AWS::S3::Bucket": {"ArtifactsBucket88671897", "ArtifactsAccessLogs4D97777C"},
+        "AWS::KMS::Key": {"ArtifactsKeyA4B22E2B"},
+        "AWS::CodeCommit::Repository": {"ModelDeployRepository8A62656E"},
+    },
+    "build-deploy": {
+        "AWS::S3::Bucket": {"ArtifactsBucket88671897", "ArtifactsAccessLogs4D97777C"},
+        "AWS::KMS::Key": {"ArtifactsKeyA4B22E2B"},
+        "AWS::CodeCommit::Repository": {"ModelBuildRepositoryF9382855", "ModelDeployRepository8A62656E"},
+        "AWS::SageMaker::ModelPackageGroup": {"ModelPackageGroupF5073685"},
+    },
+}
+
+
+@pytest.mark.parametrize(("template_id", "resource_type"), [(t, r) for t, types in PINNED.items() for r in types])
+def test_logical_ids_of_stateful_resources_are_stable(assembly, template_id, resource_type):
+    found = set(Template.from_json(assembly.templates[template_id]).find_resources(resource_type))
+    assert found == PINNED[template_id][resource_type]
+
+
+def test_bad_group_name_is_refused():
+    with pytest.raises(ValueError, match="invalid model_package_group_name 'bad_name': expected 1 to 63 letters"):
+        ModelDeployStack(new_app(), "Bad", model_package_group_name="bad_name")
+    with pytest.raises(ValueError, match="invalid compute_type 'HUGE'"):
+        BuildDeployStack(new_app(), "Bad", compute_type="HUGE")
