@@ -22,7 +22,7 @@ from sagemaker_projects_cdk.app import build_app
 # Defaults only: context the CDK CLI passes (the same cdk.json, plus -c values) wins.
 cdk_json = json.loads((Path(__file__).parent / "cdk.json").read_text())
 context = cdk_json.get("context", {})
-cli_context = json.loads(os.environ.get("CDK_CONTEXT_JSON", "{}"))
+cli_context = json.loads(os.environ.get("CDK_CONTEXT_JSON") or "{}")
 validation = str(cli_context.get("cfn-validation", context.get("cfn-validation", "false"))).lower() == "true"
 app = App(context=context, builtin_cloud_formation_validation=validation)
 templates = app.node.try_get_context("templates")
