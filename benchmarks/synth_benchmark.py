@@ -4,7 +4,9 @@
 Measures in one run, so that ratios hold on a noisy machine, the median wall time and the
 peak memory of N runs after one warm-up of:
 
-- the floor: an empty ``App().synth()`` (Python, jsii and Node start-up, aws-cdk-lib load);
+- the floor: an empty ``App().synth()`` (Python, jsii and Node start-up, aws-cdk-lib load,
+  and aws-cdk-lib's built-in CloudFormation validation engine), and the same with that
+  validation off, which is how app.py synthesizes (cfn-lint checks the templates in tests);
 - each template in ``TEMPLATES`` alone, through ``app.py`` (security packs on);
 - the whole ``app.py``;
 - the README test command (``make test``), unless ``--test-runs 0``.
@@ -139,6 +141,16 @@ def main() -> int:
         empty = work / "empty.py"
         empty.write_text(_EMPTY_APP)
         rows = [measure("empty App (floor)", [sys.executable, str(empty), str(work / "empty.out")], runs=args.runs, env=env)]
+        # The same, without aws-cdk-lib's built-in validation (app.py's default): the part of
+        # the floor that is Python, jsii, Node and aws-cdk-lib alone.
+        rows.append(
+            measure(
+                "empty App, built-in validation off",
+                [sys.executable, str(empty), str(work / "empty-novalidation.out")],
+                runs=args.runs,
+                env={**env, "CDK_VALIDATION": "false"},
+            )
+        )
         for template_id in template_ids:
             case_env = {**env, "CDK_OUTDIR": str(work / template_id), "CDK_CONTEXT_JSON": json.dumps({"templates": template_id})}
             rows.append(measure(f"template {template_id}", [sys.executable, "app.py"], runs=args.runs, env=case_env))
