@@ -1,8 +1,18 @@
-"""Shared CodeBuild settings."""
+"""Shared CodeBuild settings: compute types, and the one way a pipeline's build project is made."""
 
 from __future__ import annotations
 
+from typing import Mapping, Optional
+
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ..compliance import acknowledge, acknowledge_cdk_grants, nag_resource
 
 #: Linux compute types of on-demand CodeBuild projects, by their CloudFormation names.
 COMPUTE_TYPES = {
@@ -12,3 +22,73 @@ COMPUTE_TYPES = {
     "BUILD_GENERAL1_XLARGE": codebuild.ComputeType.X_LARGE,
     "BUILD_GENERAL1_2XLARGE": codebuild.ComputeType.X2_LARGE,
 }
+
+
+def pipeline_project(
+    scope: Construct,
+    construct_id: str,
+    *,
+    description: str,
+    variables: Mapping[str, str],
+    encryption_key: kms.IKey,
+    log_group: logs.ILogGroup,
+    compute_type: str,
+    build_image: codebuild.IBuildImage,
+    timeout_minutes: int,
+    build_spec: Optional[codebuild.BuildSpec] = None,
+) -> codebuild.PipelineProject:
+    """A CodeBuild project run by CodePipeline: not privileged, encrypted with the project key,
+    logging to ``log_group`` (under a stream prefix named after ``construct_id``)."""
+    project = codebuild.PipelineProject(
+        scope,
+        construct_id,
+        description=description,
+        build_spec=build_spec,
+        environment=codebuild.BuildEnvironment(
+            build_image=build_image, compute_type=COMPUTE_TYPES[compute_type], privileged=False
+        ),
+        environment_variables={name: codebuild.BuildEnvironmentVariable(value=value) for name, value in variables.items()},
+        encryption_key=encryption_key,
+        timeout=Duration.minutes(timeout_minutes),
+        logging=codebuild.LoggingOptions(
+            cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=log_group, prefix=construct_id.lower())
+        ),
+    )
+    stack = Stack.of(scope)
+    acknowledge(
+        project.role.node.find_child("DefaultPolicy"),
+        "aws-cdk-lib lets every CodeBuild project write test reports to report groups named "
+        "after it, and logs under its own /aws/codebuild/ log group",
+        *(
+            f"AwsSolutions-IAM5[Resource::{nag_resource(scope, arn)}]"
+            for arn in (
+                stack.format_arn(
+                    service="codebuild",
+                    resource="report-group",
+                    resource_name=f"{project.project_name}-*",
+                    arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                ),
+                stack.format_arn(
+                    service="logs",
+                    resource="log-group",
+                    resource_name=f"/aws/codebuild/{project.project_name}:*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                ),
+            )
+        ),
+    )
+    acknowledge(
+        project,
+        "the source is CODEPIPELINE: there is no repository URL, so no credentials in one",
+        "HIPAA.Security-CodeBuildProjectSourceRepoUrl",
+    )
+    return project
+
+
+def acknowledge_pipeline_grants(scope: Construct, *, bucket: s3.IBucket, reason: str, resources: tuple[str, ...] = ()) -> None:
+    """Acknowledge the aws-cdk-lib grants in every inline policy below ``scope`` (see
+    :func:`~sagemaker_projects_cdk.compliance.acknowledge_cdk_grants`); call it once the
+    pipeline is complete."""
+    for policy in scope.node.find_all():
+        if isinstance(policy, iam.Policy):
+            acknowledge_cdk_grants(policy, reason=reason, resources=(bucket.arn_for_objects("*"), *resources))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Mapping, Optional
 
-from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
@@ -14,9 +13,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..compliance import acknowledge, acknowledge_cdk_grants, nag_resource
+from ..compliance import acknowledge, nag_resource
 from ._validation import check_choice, check_instance_type, check_range
-from .codebuild_defaults import COMPUTE_TYPES
+from .codebuild_defaults import COMPUTE_TYPES, acknowledge_pipeline_grants, pipeline_project
 from .log_group import encrypted_log_group
 from .model_package_group import ModelPackageGroup
 from .project import ProjectIdentity
@@ -26,7 +25,6 @@ from .source import PipelineSource
 #: Where the stack uploads the seed data set, relative to the bucket root.
 DATASET_PREFIX = "datasets/abalone/"
 DATASET_FILE = "abalone.csv"
-
 
 class ModelBuildPipeline(Construct):
     """CodePipeline (V2) that runs a project's SageMaker model-building pipeline on every push.
@@ -106,21 +104,16 @@ class ModelBuildPipeline(Construct):
         #: The build's log group, encrypted with the project key.
         self.log_group = encrypted_log_group(self, encryption_key=encryption_key, retention=log_retention)
         #: The CodeBuild project that runs the SageMaker pipeline.
-        self.build_project = codebuild.PipelineProject(
+        self.build_project = pipeline_project(
             self,
             "Build",
             description="Upserts, starts and waits for the project's SageMaker model-building pipeline",
-            environment=codebuild.BuildEnvironment(
-                build_image=build_image,
-                compute_type=COMPUTE_TYPES[compute_type],
-                privileged=False,
-            ),
-            environment_variables={
-                name: codebuild.BuildEnvironmentVariable(value=value) for name, value in variables.items()
-            },
+            variables=variables,
             encryption_key=encryption_key,
-            timeout=Duration.minutes(build_timeout_minutes),
-            logging=codebuild.LoggingOptions(cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=self.log_group)),
+            log_group=self.log_group,
+            compute_type=compute_type,
+            build_image=build_image,
+            timeout_minutes=build_timeout_minutes,
         )
         self._grant_run_sagemaker_pipeline(project)
 
@@ -152,38 +145,13 @@ class ModelBuildPipeline(Construct):
 
     def _acknowledge_findings(self, project: ProjectIdentity, bucket: s3.IBucket) -> None:
         """Acknowledge, with reasons, what aws-cdk-lib's CodePipeline and CodeBuild grants produce."""
-        for policy in self.node.find_all():
-            if isinstance(policy, iam.Policy):
-                acknowledge_cdk_grants(
-                    policy,
-                    reason="granted by aws-cdk-lib's CodePipeline and CodeBuild constructs: read and "
-                    "write pipeline artifacts in this project's bucket with its key",
-                    resources=(bucket.arn_for_objects("*"),),
-                )
-        build_policy = self.build_project.role.node.find_child("DefaultPolicy")
-        stack = Stack.of(self)
-        acknowledge(
-            build_policy,
-            "aws-cdk-lib lets every CodeBuild project write test reports to report groups named "
-            "after it, and logs under its own /aws/codebuild/ log group",
-            *(
-                f"AwsSolutions-IAM5[Resource::{nag_resource(self, arn)}]"
-                for arn in (
-                    stack.format_arn(
-                        service="codebuild",
-                        resource="report-group",
-                        resource_name=f"{self.build_project.project_name}-*",
-                        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-                    ),
-                    stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name=f"/aws/codebuild/{self.build_project.project_name}:*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    ),
-                )
-            ),
+        acknowledge_pipeline_grants(
+            self,
+            bucket=bucket,
+            reason="granted by aws-cdk-lib's CodePipeline and CodeBuild constructs: read and "
+            "write pipeline artifacts in this project's bucket with its key",
         )
+        build_policy = self.build_project.role.node.find_child("DefaultPolicy")
         acknowledge(
             build_policy,
             "the SageMaker pipeline of a project Studio names is matched as '*-<project id>'; "
@@ -194,11 +162,6 @@ class ModelBuildPipeline(Construct):
                 for arn in (pipeline_arn, f"{pipeline_arn}/execution/*")
                 if "*" in arn
             ),
-        )
-        acknowledge(
-            self.build_project,
-            "the source is CODEPIPELINE: there is no repository URL, so no credentials in one",
-            "HIPAA.Security-CodeBuildProjectSourceRepoUrl",
         )
 
     def _grant_run_sagemaker_pipeline(self, project: ProjectIdentity) -> None:

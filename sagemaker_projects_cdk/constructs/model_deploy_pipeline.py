@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from aws_cdk import ArnFormat, CfnCapabilities, Duration, Stack
+from aws_cdk import ArnFormat, CfnCapabilities, Stack
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
@@ -23,9 +23,9 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ..compliance import acknowledge, acknowledge_cdk_grants, nag_resource
+from ..compliance import acknowledge, nag_resource
 from ._validation import check_choice
-from .codebuild_defaults import COMPUTE_TYPES
+from .codebuild_defaults import COMPUTE_TYPES, acknowledge_pipeline_grants, pipeline_project
 from .log_group import encrypted_log_group
 from .model_approval_rule import ModelApprovalRule
 from .model_package_group import _ModelPackageGroupBase
@@ -82,20 +82,17 @@ class ModelDeployPipeline(Construct):
         log_group = encrypted_log_group(self, encryption_key=encryption_key, retention=log_retention)
 
         def project_for(construct_id: str, description: str, variables: dict[str, str], build_spec=None) -> codebuild.PipelineProject:
-            return codebuild.PipelineProject(
+            return pipeline_project(
                 self,
                 construct_id,
                 description=description,
-                build_spec=build_spec,
-                environment=codebuild.BuildEnvironment(
-                    build_image=build_image, compute_type=COMPUTE_TYPES[compute_type], privileged=False
-                ),
-                environment_variables={k: codebuild.BuildEnvironmentVariable(value=v) for k, v in variables.items()},
+                variables=variables,
                 encryption_key=encryption_key,
-                timeout=Duration.minutes(30),
-                logging=codebuild.LoggingOptions(
-                    cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=log_group, prefix=construct_id.lower())
-                ),
+                log_group=log_group,
+                compute_type=compute_type,
+                build_image=build_image,
+                timeout_minutes=30,
+                build_spec=build_spec,
             )
 
         #: Picks the newest approved version and writes the stage files.
@@ -216,54 +213,22 @@ class ModelDeployPipeline(Construct):
         staging_endpoint: list[str],
     ) -> None:
         stack = Stack.of(self)
-        for policy in self.node.find_all():
-            if isinstance(policy, iam.Policy):
-                acknowledge_cdk_grants(
-                    policy,
-                    reason="granted by aws-cdk-lib's CodePipeline, CodeBuild and CloudFormation actions: "
-                    "read and write pipeline artifacts in this project's bucket with its key, and "
-                    "create, update and describe this project's stage stacks (any stack id)",
-                    resources=(
-                        bucket.arn_for_objects("*"),
-                        *(
-                            stack.format_arn(
-                                service="cloudformation",
-                                resource="stack",
-                                resource_name=f"{self.stage_stack_name(stage)}/*",
-                                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-                            )
-                            for stage in (STAGING, PROD)
-                        ),
-                    ),
+        acknowledge_pipeline_grants(
+            self,
+            bucket=bucket,
+            reason="granted by aws-cdk-lib's CodePipeline, CodeBuild and CloudFormation actions: "
+            "read and write pipeline artifacts in this project's bucket with its key, and "
+            "create, update and describe this project's stage stacks (any stack id)",
+            resources=tuple(
+                stack.format_arn(
+                    service="cloudformation",
+                    resource="stack",
+                    resource_name=f"{self.stage_stack_name(stage)}/*",
+                    arn_format=ArnFormat.SLASH_RESOURCE_NAME,
                 )
-        for build in (self.build_project, self.test_project):
-            acknowledge(
-                build.role.node.find_child("DefaultPolicy"),
-                "aws-cdk-lib lets every CodeBuild project write test reports to report groups named "
-                "after it, and logs under its own /aws/codebuild/ log group",
-                *(
-                    f"AwsSolutions-IAM5[Resource::{nag_resource(self, arn)}]"
-                    for arn in (
-                        stack.format_arn(
-                            service="codebuild",
-                            resource="report-group",
-                            resource_name=f"{build.project_name}-*",
-                            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-                        ),
-                        stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name=f"/aws/codebuild/{build.project_name}:*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        ),
-                    )
-                ),
-            )
-            acknowledge(
-                build,
-                "the source is CODEPIPELINE: there is no repository URL, so no credentials in one",
-                "HIPAA.Security-CodeBuildProjectSourceRepoUrl",
-            )
+                for stage in (STAGING, PROD)
+            ),
+        )
         acknowledge(
             self.build_project.role.node.find_child("DefaultPolicy"),
             "build.py lists the group's versions (ListModelPackages has no resource type) and "
