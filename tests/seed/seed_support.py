@@ -6,10 +6,12 @@ bytecode, no pytest cache.
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Dict, List
 
 import pytest
@@ -18,6 +20,8 @@ sys.dont_write_bytecode = True
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_ROOT = REPO / "sagemaker_projects_cdk" / "seed_code" / "model_build"
+#: The model-deploy seed, whose build step and staging tests read what the model build registers.
+DEPLOY_SEED_ROOT = REPO / "sagemaker_projects_cdk" / "seed_code" / "model_deploy"
 if str(SEED_ROOT) not in sys.path:
     sys.path.insert(0, str(SEED_ROOT))
 
@@ -92,6 +96,18 @@ class BuiltPipeline:
     definition_json: str
     network_attempts: List[str]
     code_uris: Dict[str, str]
+
+
+def load_deploy_script(relative_path: str) -> ModuleType:
+    """A script of the model-deploy seed as a module (read only: no bytecode is written)."""
+    sys.dont_write_bytecode = True
+    path = DEPLOY_SEED_ROOT / relative_path
+    name = "model_deploy_" + relative_path.replace("/", "_").removesuffix(".py")
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def all_steps(definition: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:

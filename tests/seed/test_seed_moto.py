@@ -16,6 +16,7 @@ from seed_support import (
     ApiCalls,
     BuiltPipeline,
     all_steps,
+    load_deploy_script,
     parameter_defaults,
     resolve,
 )
@@ -139,6 +140,12 @@ def test_the_register_request_round_trips_through_the_model_registry(
     assert "sagemaker-xgboost" in container["Image"]
     statistics = described["ModelMetrics"]["ModelQuality"]["Statistics"]
     assert statistics["S3Uri"].endswith("/evaluation.json")
+    # Where the model-deploy build looks for the staging tests' data.
+    deploy_key = load_deploy_script("build.py").TEST_DATA_METADATA_KEY
+    assert described["CustomerMetadataProperties"] == {
+        deploy_key: request["CustomerMetadataProperties"]["TestDataS3Uri"]
+    }
+    assert described["CustomerMetadataProperties"][deploy_key].endswith("/test.csv")
 
     def latest_approved() -> Any:
         return sagemaker.list_model_packages(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict
 
 import pytest
 from seed_support import (
     BUCKET,
+    EXECUTION_ID,
     KMS_KEY_ARN,
     PREFIX,
     ROLE_ARN,
+    STEP_OUTPUTS,
     BuiltPipeline,
     all_steps,
     parameter_defaults,
@@ -77,7 +80,40 @@ def test_the_register_step_passes_botocore_validation(built_pipeline: BuiltPipel
     request = resolve(step["Arguments"], parameter_defaults(definition))
     assert request["ModelPackageGroupName"] == PREFIX
     assert request["ModelApprovalStatus"] == "PendingManualApproval"
+    assert request["CustomerMetadataProperties"] == {
+        "TestDataS3Uri": f"{STEP_OUTPUTS['S3Output.S3Uri']}/test.csv"
+    }
     validate("CreateModelPackage", request)
+
+
+#: What the CreateModelPackage API accepts as a customer metadata value (botocore checks
+#: neither the length nor the pattern; the pattern's \p{L}\p{Z}\p{N} reduced to ASCII here).
+METADATA_VALUE = re.compile(r"[A-Za-z0-9 _.:/=+\-@]{1,256}")
+
+
+def test_the_registered_model_records_where_its_test_set_is(built_pipeline: BuiltPipeline) -> None:
+    """TestDataS3Uri: the preprocessing step's test output, where preprocess.py writes test.csv."""
+    from pipelines.abalone import preprocess
+
+    definition = built_pipeline.definition
+    steps = all_steps(definition)
+    metadata = steps["RegisterAbaloneModel"]["Arguments"]["CustomerMetadataProperties"]
+    test_output = (
+        "Steps.PreprocessAbaloneData.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"
+    )
+    assert metadata == {
+        "TestDataS3Uri": {"Std:Join": {"On": "/", "Values": [{"Get": test_output}, "test.csv"]}}
+    }
+
+    defaults = parameter_defaults(definition)
+    preprocessing = resolve(steps["PreprocessAbaloneData"]["Arguments"], defaults)
+    outputs = preprocessing["ProcessingOutputConfig"]["Outputs"]
+    (output,) = [o for o in outputs if o["OutputName"] == "test"]
+    # The job uploads the container folder <base dir>/test, where preprocess.py writes test.csv.
+    assert output["S3Output"]["LocalPath"] == str(preprocess.DEFAULT_BASE_DIR / "test")
+    uri = f"{output['S3Output']['S3Uri']}/test.csv"
+    assert uri == f"s3://{BUCKET}/{PREFIX}/{EXECUTION_ID}/preprocess/test/test.csv"
+    assert METADATA_VALUE.fullmatch(uri), uri
 
 
 def test_every_job_output_is_in_the_project_bucket_and_encrypted(

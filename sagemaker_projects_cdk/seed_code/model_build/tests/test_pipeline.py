@@ -103,6 +103,19 @@ def test_registration_targets_the_project_group_with_metrics(definition: Dict[st
     assert statistics["ContentType"] == "application/json"
 
 
+def test_registration_records_where_the_test_set_is(definition: Dict[str, Any]) -> None:
+    # The model-deploy project's staging tests send rows of this file to the endpoint.
+    arguments = steps_by_name(definition)[settings.REGISTER_STEP]["Arguments"]
+    test_output = (
+        f"Steps.{settings.PREPROCESS_STEP}.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"
+    )
+    assert arguments["CustomerMetadataProperties"] == {
+        settings.TEST_DATA_METADATA_KEY: {
+            "Std:Join": {"On": "/", "Values": [{"Get": test_output}, "test.csv"]}
+        }
+    }
+
+
 def test_scripts_are_referenced_where_run_pipeline_uploads_them(definition: Dict[str, Any]) -> None:
     from pipelines.abalone.pipeline import code_artifacts
 

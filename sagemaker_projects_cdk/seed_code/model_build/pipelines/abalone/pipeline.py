@@ -287,7 +287,9 @@ def get_pipeline(
         property_files=[evaluation_report],
     )
 
-    # 4. Register into the project's model package group, with the evaluation as metrics.
+    # 4. Register into the project's model package group, with the evaluation as metrics
+    #    and the test split's location as customer metadata (the staging tests read it).
+    test_data_uri = Join(on="/", values=[splits["test"].S3Output.S3Uri, "test.csv"])
     evaluation_uri = step_evaluate.properties.ProcessingOutputConfig.Outputs[
         "evaluation"
     ].S3Output.S3Uri
@@ -315,6 +317,7 @@ def get_pipeline(
                     s3_uri=Join(on="/", values=[evaluation_uri, "evaluation.json"]),
                 )
             ),
+            customer_metadata_properties={settings.TEST_DATA_METADATA_KEY: test_data_uri},
         ),
     )
 

@@ -28,6 +28,11 @@ HYPERPARAMETERS: Dict[str, Union[int, float, str]] = {
 # The model is registered only when its test mean squared error is at most this value.
 DEFAULT_MSE_THRESHOLD = 6.0
 
+# Customer metadata key of the registered model version holding the S3 URI of the test
+# split (test/test.csv: headerless CSV, label first); the model-deploy project's staging
+# tests read their test rows from it.
+TEST_DATA_METADATA_KEY = "TestDataS3Uri"
+
 DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
 DEFAULT_MODEL_APPROVAL_STATUS = "PendingManualApproval"
 
