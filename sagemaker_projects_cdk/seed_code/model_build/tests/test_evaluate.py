@@ -21,7 +21,7 @@ def make_model_dir(base: Path, n_features: int = 3) -> None:
     rng = np.random.default_rng(0)
     features = rng.normal(size=(200, n_features))
     booster = xgboost.train(
-        {"objective": "reg:squarederror", "max_depth": 3},
+        {"objective": "reg:squarederror", "max_depth": 3, "nthread": 1},
         xgboost.DMatrix(features, label=2 * features[:, 0]),
         num_boost_round=30,
     )
