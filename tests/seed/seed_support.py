@@ -7,12 +7,14 @@ bytecode, no pytest cache.
 from __future__ import annotations
 
 import importlib.util
+import os
 import socket
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Dict, List
+from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -50,6 +52,14 @@ PROJECT_ENVIRONMENT: Dict[str, str] = {
 KMS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
+def seed_subprocess_env() -> Dict[str, str]:
+    """Environment for a subprocess started in the seed folder: no bytecode written."""
+    env = dict(os.environ)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.pop("PYTHONPATH", None)
+    return env
+
+
 def offline_environment(patch: pytest.MonkeyPatch, tmp: Path) -> None:
     """No credentials, no shared config, no instance metadata; Region set; no role checks."""
     for name in (
@@ -66,6 +76,64 @@ def offline_environment(patch: pytest.MonkeyPatch, tmp: Path) -> None:
     patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     patch.setenv("AWS_DEFAULT_REGION", REGION)
     patch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")
+
+
+#: Schemas already checked against their metaschema, by (id, validator class); see below.
+_CHECKED_SCHEMAS: Dict[Tuple[int, type], Any] = {}
+
+
+def check_each_schema_once(patch: pytest.MonkeyPatch) -> None:
+    """Make ``jsonschema.validate`` check a given schema against its metaschema only once.
+
+    SDK 3.27 validates its defaults config with ``jsonschema.validate`` on every config
+    lookup (about 45 per pipeline build), and each call first re-checks the SDK's large
+    config schema against the JSON Schema metaschema: about 0.2 s a call, most of a build's
+    time. The config itself is still validated on every call, as before; only the check of
+    the (unchanging) schema is remembered.
+    """
+    import jsonschema
+    from jsonschema import exceptions, validators
+
+    def validate(instance: Any, schema: Any, cls: Any = None, *args: Any, **kwargs: Any) -> None:
+        if cls is None:
+            cls = validators.validator_for(schema)
+        key = (id(schema), cls)
+        if _CHECKED_SCHEMAS.get(key) is not schema:
+            cls.check_schema(schema)
+            _CHECKED_SCHEMAS[key] = schema  # kept alive, so its id is never reused
+        error = exceptions.best_match(cls(schema, *args, **kwargs).iter_errors(instance))
+        if error is not None:
+            raise error
+
+    patch.setattr(jsonschema, "validate", validate)
+
+
+def _is_seed_module(name: str, test_modules: Any) -> bool:
+    return name in ("conftest", "pipelines", *test_modules) or name.startswith("pipelines.")
+
+
+@contextmanager
+def fresh_seed_imports() -> Iterator[None]:
+    """Import the seed's own modules anew inside the block, as in a new process in the seed folder.
+
+    The seed's ``pipelines`` package, its ``conftest`` and its test modules are taken out of
+    ``sys.modules`` (so they are imported again, from the seed folder's files), and the seed
+    folder comes first on ``sys.path``, as ``python -m pytest`` run there puts it. Third-party
+    modules (the SageMaker SDK, xgboost) stay imported. Both are put back afterwards.
+    """
+    test_modules = {path.stem for path in (SEED_ROOT / "tests").glob("*.py")}
+    saved_path = list(sys.path)
+    saved = {n: m for n, m in sys.modules.items() if _is_seed_module(n, test_modules)}
+    for name in saved:
+        del sys.modules[name]
+    sys.path[:] = [str(SEED_ROOT)] + [entry for entry in saved_path if entry != str(SEED_ROOT)]
+    try:
+        yield
+    finally:
+        for name in [n for n in sys.modules if _is_seed_module(n, test_modules)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+        sys.path[:] = saved_path
 
 
 @dataclass
@@ -129,6 +197,16 @@ def seed_files() -> Dict[str, int]:
         for path in SEED_ROOT.rglob("*")
         if path.is_file() or path.name in ("__pycache__", ".pytest_cache")
     }
+
+
+def seed_code_caches() -> List[str]:
+    """Bytecode and pytest caches anywhere below ``seed_code/`` (both seeds are CDK assets)."""
+    root = SEED_ROOT.parent
+    return sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*")
+        if path.name in ("__pycache__", ".pytest_cache") or path.suffix == ".pyc"
+    )
 
 
 #: Stand-ins for the values SageMaker Pipelines substitutes at run time.
