@@ -11,6 +11,8 @@ export PATH := $(BIN):$(PATH)
 export JSII_NODE := $(BIN)/node
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 PYTEST_ARGS ?=
+# The pinned CDK CLI, run by the venv's Node (no npx start-up, no npm user-config noise).
+CDK := $(BIN)/node node_modules/aws-cdk/bin/cdk
 
 .PHONY: help setup setup-dev synth test lint benchmark local-run clean
 
@@ -43,7 +45,7 @@ setup-dev: $(VENV)/.stamp-dev node_modules/.stamp
 
 synth: setup
 	rm -rf cdk.out
-	$(BIN)/npx cdk synth --quiet --no-notices --no-version-reporting
+	$(CDK) synth --quiet --no-notices --no-version-reporting
 	@ls cdk.out/*.template.json
 
 test: setup-dev
