@@ -1,0 +1,53 @@
+"""The pipelines take any PipelineSource: CodeCommit today, GitHub/GitLab/Bitbucket through CodeConnections."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk.assertions import Template
+
+from support import new_app
+from sagemaker_projects_cdk.compliance import add_security_packs
+from sagemaker_projects_cdk.constructs import (
+    ArtifactBucket,
+    CodeConnectionsSource,
+    ModelBuildPipeline,
+    ModelPackageGroup,
+    ProjectIdentity,
+)
+
+CONNECTION = "arn:aws:codeconnections:eu-west-1:123456789012:connection/0b7e4f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
+
+
+def test_model_build_pipeline_runs_from_a_codeconnections_repository(tmp_path):
+    app = new_app(tmp_path)
+    stack = Stack(app, "GitHubBuild")
+    project = ProjectIdentity(stack, "Project", project_name="churn", project_id="p-abc123def456")
+    artifacts = ArtifactBucket(stack, "Artifacts")
+    group = ModelPackageGroup(stack, "Group", model_package_group_name=project.name_id)
+    ModelBuildPipeline(
+        stack,
+        "ModelBuild",
+        project=project,
+        source=CodeConnectionsSource(connection_arn=CONNECTION, owner="acme", repo="churn-model", branch="release"),
+        bucket=artifacts.bucket,
+        encryption_key=artifacts.encryption_key,
+        model_package_group=group,
+    )
+    add_security_packs(app)
+    template = Template.from_json(app.synth().get_stack_by_name("GitHubBuild").template)  # packs pass too
+
+    (pipeline,) = template.find_resources("AWS::CodePipeline::Pipeline").values()
+    source = pipeline["Properties"]["Stages"][0]["Actions"][0]
+    assert source["ActionTypeId"] == {"Category": "Source", "Owner": "AWS", "Provider": "CodeStarSourceConnection", "Version": "1"}
+    assert source["Configuration"]["FullRepositoryId"] == "acme/churn-model"
+    assert source["Configuration"]["ConnectionArn"] == CONNECTION
+    assert source["Configuration"]["BranchName"] == "release"
+    # The pipeline may use exactly this connection, nothing else.
+    uses = [
+        s
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if "codestar-connections:UseConnection" in s["Action"] or s["Action"] == "codestar-connections:UseConnection"
+    ]
+    assert uses and all(s["Resource"] == CONNECTION for s in uses)
+    assert not template.find_resources("AWS::CodeCommit::Repository")
