@@ -3,7 +3,9 @@
 ``ModelEndpoint`` creates the model (from a model package ARN, network-isolated by default),
 the endpoint configuration (encrypted with KMS, with data capture into the project bucket),
 the endpoint with deployment guardrails (blue/green traffic shifting that CloudWatch alarms
-roll back), and optional autoscaling. It is the one definition behind both library users'
+roll back), and optional autoscaling. The model's role reads the package's artifacts from the
+project bucket or, for a package registered by another project, from that project's bucket
+(``model_artifacts_bucket``) with its KMS key (``model_artifacts_key``). It is the one definition behind both library users'
 stacks and the per-stage template that the model-deploy pipeline deploys.
 """
 
@@ -77,12 +79,24 @@ class ModelEndpoint(Construct):
     :param role: the model's execution role. What the endpoint needs is written into a
         customer-managed policy (``.policy``) attached to it. Default: a new role trusted by
         SageMaker with only that policy.
-    :param bucket: the project's artifact bucket: model artifacts are read from it and
-        captured data written to it. Default: none; no S3 access is granted and there is no
-        data capture.
+    :param bucket: the project's artifact bucket: captured data is written to it and, unless
+        ``model_artifacts_bucket`` is given, model artifacts are read from it.
+        Default: none; there is no data capture, and no S3 access unless
+        ``model_artifacts_bucket`` is given.
     :param key: the KMS key for the ML storage volumes (instance types without local storage)
-        and captured data, and to read the artifacts. Default: the bucket's key when it has
-        one, otherwise a new key with rotation.
+        and captured data, and, unless ``model_artifacts_bucket`` is given, to read the
+        artifacts. Default: the bucket's key when it has one, otherwise a new key with rotation.
+    :param model_artifacts_bucket: the bucket holding the model package's artifacts (the
+        ``ModelDataUrl`` of its containers) when they are not in ``bucket``, typically the
+        bucket of the project that registered the package. The role may only read it
+        (``s3:GetObject`` on its objects, ``s3:ListBucket``); ``bucket`` then receives only the
+        captured data. It must be in the endpoint's region; in another account, its bucket
+        policy (and its key's policy) must also allow the role. Default: ``bucket``.
+    :param model_artifacts_key: the KMS key that encrypts the model artifacts; the role may use
+        it to decrypt, through S3 in the endpoint's region only (``kms:ViaService``).
+        Default: with ``model_artifacts_bucket``, that bucket's ``encryption_key``, or no key when
+        it has none (objects encrypted with S3-managed keys need no KMS permission); without
+        it, ``key``.
     :param data_capture: capture of requests and responses into ``bucket``.
         Default: ``DataCapture()`` (inputs and outputs, 100 %) when there is a bucket and the
         variant has instances; none otherwise. ``DataCapture(enabled=False)`` turns it off.
@@ -120,6 +134,8 @@ class ModelEndpoint(Construct):
         role: Optional[iam.IRole] = None,
         bucket: Optional[s3.IBucket] = None,
         key: Optional[kms.IKey] = None,
+        model_artifacts_bucket: Optional[s3.IBucket] = None,
+        model_artifacts_key: Optional[kms.IKey] = None,
         data_capture: Optional[DataCapture] = None,
         autoscaling: Optional[Autoscaling] = None,
         rollout: Optional[BlueGreenRollout] = None,
@@ -146,6 +162,8 @@ class ModelEndpoint(Construct):
             endpoint_name=endpoint_name,
             variant=variant,
             bucket=bucket,
+            model_artifacts_bucket=model_artifacts_bucket,
+            model_artifacts_key=model_artifacts_key,
             data_capture=data_capture,
             autoscaling=autoscaling,
             rollout=rollout,
@@ -171,6 +189,13 @@ class ModelEndpoint(Construct):
         #: The KMS key of volumes and captured data.
         self.key: kms.IKey = key or (bucket.encryption_key if bucket and bucket.encryption_key else None) or kms.Key(
             self, "Key", enable_key_rotation=True, description="Encrypts a SageMaker endpoint's volumes and captured data"
+        )
+        separate_artifacts = model_artifacts_bucket is not None and model_artifacts_bucket is not bucket
+        #: The bucket the model artifacts are read from, or None (no S3 read access).
+        self.model_artifacts_bucket: Optional[s3.IBucket] = model_artifacts_bucket or bucket
+        #: The KMS key the model artifacts are decrypted with, or None (not KMS-encrypted).
+        self.model_artifacts_key: Optional[kms.IKey] = model_artifacts_key or (
+            model_artifacts_bucket.encryption_key if separate_artifacts else self.key  # type: ignore[union-attr]
         )
         #: The model's execution role.
         self.role: iam.IRole = role or iam.Role(
@@ -304,6 +329,8 @@ class ModelEndpoint(Construct):
         endpoint_name: Optional[str],
         variant: Variant,
         bucket: Optional[s3.IBucket],
+        model_artifacts_bucket: Optional[s3.IBucket],
+        model_artifacts_key: Optional[kms.IKey],
         data_capture: Optional[DataCapture],
         autoscaling: Optional[Autoscaling],
         rollout: Optional[BlueGreenRollout],
@@ -337,6 +364,10 @@ class ModelEndpoint(Construct):
                     problems.add(setting, "given", "none with a ServerlessVariant (serverless endpoints do not support it)")
         if data_capture is not None and data_capture.enabled is not False and bucket is None:
             problems.add("data_capture", "without bucket", "a bucket to capture into")
+        if model_artifacts_key is not None and model_artifacts_bucket is None and bucket is None:
+            problems.add(
+                "model_artifacts_key", "without a bucket", "a model_artifacts_bucket (or bucket) the artifacts are read from"
+            )
         if vpc is None and (vpc_subnets is not None or security_groups):
             problems.add("vpc_subnets/security_groups", "without vpc", "a vpc")
         if isinstance(variant, InstanceVariant):
@@ -382,19 +413,37 @@ class ModelEndpoint(Construct):
             # Read SSE-KMS model artifacts; write SSE-KMS captured data.
             iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[self.key.key_arn]),
         ]
+        artifacts_key = self.model_artifacts_key
+        if artifacts_key is not None and artifacts_key is not self.key and artifacts_key.key_arn != self.key.key_arn:
+            # Another key for the artifacts: decrypt only, and only when S3 asks (GetObject).
+            statements.append(
+                iam.PolicyStatement(
+                    actions=["kms:Decrypt"],
+                    resources=[artifacts_key.key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.{stack.url_suffix}"}},
+                )
+            )
         wildcards: dict[str, list[str]] = {
             "SageMaker names the endpoint's log streams (one per instance) at run time; scoped to this "
             "endpoint's own log group": [log_group],
         }
         no_resource_type = ["cloudwatch:PutMetricData (limited to the /aws/sagemaker/Endpoints namespace by condition)"]
-        if bucket is not None:
-            artifacts = bucket.arn_for_objects("*")
+        source = self.model_artifacts_bucket
+        if source is not None:
+            artifacts = source.arn_for_objects("*")
             statements.append(iam.PolicyStatement(actions=["s3:GetObject"], resources=[artifacts]))
-            statements.append(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn]))
-            wildcards[
-                "model artifact keys are chosen by the build pipeline's training jobs at run time; "
-                "read-only, in the project's bucket only"
-            ] = [artifacts]
+            statements.append(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[source.bucket_arn]))
+            if source is bucket:
+                wildcards[
+                    "model artifact keys are chosen by the build pipeline's training jobs at run time; "
+                    "read-only, in the project's bucket only"
+                ] = [artifacts]
+            else:
+                wildcards[
+                    "model artifact keys are chosen at run time by the training jobs of the project that "
+                    "registered the model package; read-only, in the one bucket given as holding its artifacts"
+                ] = [artifacts]
+        if bucket is not None:
             if self.data_capture is not None:
                 captured = bucket.arn_for_objects(f"{self.data_capture.prefix}/*")
                 statements.append(iam.PolicyStatement(actions=["s3:PutObject"], resources=[captured]))

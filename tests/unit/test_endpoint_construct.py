@@ -34,6 +34,8 @@ from sagemaker_projects_cdk.constructs.endpoint import (
 )
 
 PACKAGE = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/churn-p-abc123/7"
+#: The KMS key of another project's bucket, where its model package's artifacts are.
+OTHER_KEY = "arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
 #: Actions that IAM lets no policy scope to a resource.
 UNSCOPABLE = {"cloudwatch:PutMetricData", "ecr:GetAuthorizationToken"} | {
     f"ec2:Describe{kind}" for kind in ("DhcpOptions", "NetworkInterfaces", "SecurityGroups", "Subnets", "Vpcs")
@@ -82,6 +84,26 @@ def endpoint_cases():
         vpc=vpc,
         image_repositories=[ecr.Repository.from_repository_name(stack, "Images", "churn-inference")],
         rollout=BlueGreenRollout(traffic=TrafficShift.all_at_once(), alarms=None),
+    )
+    # A package registered by another project: artifacts in its bucket, with its key.
+    cases.foreign = ModelEndpoint(
+        stack,
+        "Foreign",
+        model_package_arn=PACKAGE,
+        bucket=bucket,
+        model_artifacts_bucket=s3.Bucket.from_bucket_attributes(
+            stack,
+            "OtherBucket",
+            bucket_name="other-project-bucket",
+            encryption_key=kms.Key.from_key_arn(stack, "OtherKey", OTHER_KEY),
+        ),
+    )
+    # Artifacts in a bucket with S3-managed encryption; no project bucket, so no capture.
+    cases.sse_s3 = ModelEndpoint(
+        stack,
+        "SseS3",
+        model_package_arn=PACKAGE,
+        model_artifacts_bucket=s3.Bucket.from_bucket_name(stack, "SharedBucket", "sagemaker-eu-west-1-123456789012"),
     )
     caller = iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal())
     cases.grant = cases.default.grant_invoke(caller)
@@ -243,6 +265,89 @@ def test_role_writes_captured_data_only_under_the_prefix_and_reads_only_its_alar
     logs = by_action["logs:PutLogEvents"]["Resource"]
     assert logs["Fn::Join"][1][-1] == ":log-group:/aws/sagemaker/Endpoints/churn-staging:*"
     assert "ecr:GetAuthorizationToken" not in by_action  # no private images: no ECR access
+
+
+def _statements_by_action(cases, endpoint) -> dict[str, list[dict]]:
+    document = _resource(cases, endpoint.policy.node.default_child)["Properties"]["PolicyDocument"]
+    by_action: dict[str, list[dict]] = {}
+    for statement in document["Statement"]:
+        for action in statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]:
+            by_action.setdefault(action, []).append(statement)
+    return by_action
+
+
+def _s3_tail(statement: dict) -> str:
+    """The literal end of an ``arn:<partition>:s3:::...`` resource."""
+    return statement["Resource"]["Fn::Join"][1][-1]
+
+
+def test_by_default_artifacts_are_read_from_the_project_bucket_with_the_project_key(endpoint_cases):
+    c = endpoint_cases
+    assert c.default.model_artifacts_bucket.bucket_name == "project-bucket"
+    assert c.default.model_artifacts_key is c.default.key
+    by_action = _statements_by_action(c, c.default)
+    assert [_s3_tail(s) for s in by_action["s3:GetObject"]] == [":s3:::project-bucket/*"]
+    assert [_s3_tail(s) for s in by_action["s3:ListBucket"]] == [":s3:::project-bucket"]
+    # One KMS statement: the project key reads the artifacts and writes captured data.
+    assert len(by_action["kms:Decrypt"]) == 1 and "kms:GenerateDataKey" in by_action["kms:Decrypt"][0]["Action"]
+
+
+def test_artifacts_of_another_project_are_read_from_its_bucket_with_its_key(endpoint_cases):
+    c = endpoint_cases
+    assert c.foreign.model_artifacts_key.key_arn == OTHER_KEY
+    by_action = _statements_by_action(c, c.foreign)
+    # Read-only on the other bucket; the project bucket only receives captured data.
+    assert [_s3_tail(s) for s in by_action["s3:GetObject"]] == [":s3:::other-project-bucket/*"]
+    assert [_s3_tail(s) for s in by_action["s3:ListBucket"]] == [":s3:::other-project-bucket"]
+    assert [_s3_tail(s) for s in by_action["s3:PutObject"]] == [":s3:::project-bucket/data-capture/*"]
+    assert "other-project-bucket" not in str(by_action["s3:PutObject"])
+    project_key = {"Fn::GetAtt": [_logical_id(c, c.foreign.key.node.default_child), "Arn"]}
+    project, other = by_action["kms:Decrypt"]
+    assert (project["Resource"], project["Action"]) == (project_key, ["kms:Decrypt", "kms:GenerateDataKey"])
+    # The other key: decrypt only, and only through S3 in the endpoint's region.
+    assert other == {
+        "Action": "kms:Decrypt",
+        "Effect": "Allow",
+        "Resource": OTHER_KEY,
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": {"Fn::Join": ["", ["s3.", {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"}]]}
+            }
+        },
+    }
+    # Captured data is still encrypted with the project key, into the project bucket.
+    capture = _resource(c, c.foreign.endpoint_config)["Properties"]["DataCaptureConfig"]
+    assert (capture["DestinationS3Uri"], capture["KmsKeyId"]) == ("s3://project-bucket/data-capture", project_key)
+
+
+def test_artifacts_without_kms_need_no_key_grant(endpoint_cases):
+    c = endpoint_cases
+    assert c.sse_s3.model_artifacts_key is None
+    by_action = _statements_by_action(c, c.sse_s3)
+    assert [_s3_tail(s) for s in by_action["s3:GetObject"]] == [":s3:::sagemaker-eu-west-1-123456789012/*"]
+    assert "s3:PutObject" not in by_action
+    # Only the construct's own key (volumes), no grant on any other key.
+    own_key = {"Fn::GetAtt": [_logical_id(c, c.sse_s3.key.node.default_child), "Arn"]}
+    assert [s["Resource"] for s in by_action["kms:Decrypt"]] == [own_key]
+    assert "DataCaptureConfig" not in _resource(c, c.sse_s3.endpoint_config)["Properties"]
+
+
+def test_a_model_artifacts_key_overrides_the_buckets_key():
+    stack = Stack(App(), "GivenKey")
+    bucket = s3.Bucket.from_bucket_name(stack, "Bucket", "project-bucket")
+    key = kms.Key.from_key_arn(stack, "ArtifactsKey", OTHER_KEY)
+    endpoint = ModelEndpoint(stack, "Endpoint", model_package_arn=PACKAGE, bucket=bucket, model_artifacts_key=key)
+    assert endpoint.model_artifacts_bucket is bucket and endpoint.model_artifacts_key is key
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::IAM::ManagedPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Action": "kms:Decrypt", "Resource": OTHER_KEY, "Condition": Match.any_value()})]
+                )
+            }
+        },
+    )
 
 
 def test_serverless_variant_has_no_capture_rollout_isolation_or_instances(endpoint_cases):

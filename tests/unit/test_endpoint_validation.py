@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from aws_cdk import App, CfnParameter, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
 from sagemaker_projects_cdk.constructs.endpoint import (
@@ -23,6 +24,7 @@ from sagemaker_projects_cdk.constructs.endpoint import (
 )
 
 PACKAGE = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/churn-p-abc123/7"
+KEY = "arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
 
 
 @pytest.fixture
@@ -133,6 +135,16 @@ def test_every_problem_of_a_group_is_reported_at_once():
 def test_bad_endpoint_props_raise_a_clear_value_error(endpoint_stack, props, match):
     with pytest.raises(ValueError, match=match):
         ModelEndpoint(endpoint_stack, "Endpoint", **{"model_package_arn": PACKAGE, **props})
+
+
+def test_a_model_artifacts_key_needs_a_bucket_to_read_from(endpoint_stack):
+    key = kms.Key.from_key_arn(endpoint_stack, "Key", KEY)
+    with pytest.raises(
+        ValueError,
+        match=r"invalid model_artifacts_key 'without a bucket': expected a model_artifacts_bucket \(or bucket\) "
+        r"the artifacts are read from",
+    ):
+        ModelEndpoint(endpoint_stack, "Endpoint", model_package_arn=PACKAGE, model_artifacts_key=key)
 
 
 def test_serverless_with_a_vpc_is_rejected(endpoint_stack):
