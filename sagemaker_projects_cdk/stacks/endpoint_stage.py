@@ -22,7 +22,17 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
-from aws_cdk import App, BootstraplessSynthesizer, CfnOutput, CfnParameter, Duration, IStackSynthesizer, Stack
+from aws_cdk import (
+    App,
+    BootstraplessSynthesizer,
+    CfnCondition,
+    CfnOutput,
+    CfnParameter,
+    Duration,
+    Fn,
+    IStackSynthesizer,
+    Stack,
+)
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -60,7 +70,10 @@ class EndpointStageStack(Stack):
     The endpoint is named ``<project name>-<project id>-<stage>`` (output ``EndpointName``)
     so Studio and the staging tests can find it. Parameters (see the template for ranges):
     ``SageMakerProjectName``, ``SageMakerProjectId``, ``StageName``, ``ModelPackageArn``,
-    ``ArtifactBucketName``, ``ArtifactKmsKeyArn``, ``InstanceType``, ``InstanceCount``,
+    ``ArtifactBucketName``, ``ArtifactKmsKeyArn`` (this project's bucket and key: captured
+    data), ``ModelArtifactBucketName``, ``ModelArtifactKmsKeyArn`` (where the model package's
+    artifacts are read from, often another project's bucket, and the key that encrypts them;
+    an empty key means they are not KMS-encrypted), ``InstanceType``, ``InstanceCount``,
     ``EnableDataCapture``, ``DataCaptureSamplingPercentage``, ``EnableAutoscaling``,
     ``MinCapacity``, ``MaxCapacity``, ``TargetInvocationsPerInstance``,
     ``TrafficRoutingType``, ``TrafficStepType``, ``TrafficStepSize``,
@@ -98,8 +111,29 @@ class EndpointStageStack(Stack):
         model_package_arn = p.string(
             "ModelPackageArn", "Approved model package version to serve", pattern=MODEL_PACKAGE_ARN_PATTERN
         )
-        bucket_name = p.string("ArtifactBucketName", "Project artifact bucket", pattern=BUCKET_NAME_PATTERN)
+        bucket_name = p.string(
+            "ArtifactBucketName", "Project artifact bucket, where captured data is written", pattern=BUCKET_NAME_PATTERN
+        )
         key_arn = p.string("ArtifactKmsKeyArn", "KMS key of the project bucket", pattern=KMS_KEY_ARN_PATTERN)
+        model_bucket_name = p.string(
+            "ModelArtifactBucketName",
+            "Bucket holding the model package's artifacts (its ModelDataUrl): this project's bucket or the one "
+            "of the project that registered the package",
+            pattern=BUCKET_NAME_PATTERN,
+        )
+        model_key_arn = p.string(
+            "ModelArtifactKmsKeyArn",
+            "KMS key encrypting the model artifacts; empty when they are not KMS-encrypted (S3-managed keys)",
+            pattern=f"({KMS_KEY_ARN_PATTERN})?",
+            default="",
+            constraint="must be a KMS key ARN or empty",
+        )
+        # IAM has no optional statement: without a key, the decrypt grant names the project key,
+        # which the role may use already, so it grants nothing more.
+        model_key_given = CfnCondition(
+            self, "ModelArtifactsKmsEncrypted", expression=Fn.condition_not(Fn.condition_equals(model_key_arn, ""))
+        )
+        model_key = Fn.condition_if(model_key_given.logical_id, model_key_arn, key_arn).to_string()
 
         variant = InstanceVariant(
             instance_type=p.string(
@@ -155,6 +189,8 @@ class EndpointStageStack(Stack):
             variant=variant,
             bucket=s3.Bucket.from_bucket_name(self, "ArtifactBucket", bucket_name),
             key=kms.Key.from_key_arn(self, "ArtifactKey", key_arn),
+            model_artifacts_bucket=s3.Bucket.from_bucket_name(self, "ModelArtifactBucket", model_bucket_name),
+            model_artifacts_key=kms.Key.from_key_arn(self, "ModelArtifactKey", model_key),
             data_capture=capture,
             autoscaling=autoscaling,
             rollout=rollout,
@@ -179,14 +215,22 @@ class _Parameters:
     def __init__(self, stack: Stack) -> None:
         self._stack = stack
 
-    def string(self, name: str, description: str, *, pattern: str, default: Optional[str] = None) -> str:
+    def string(
+        self,
+        name: str,
+        description: str,
+        *,
+        pattern: str,
+        default: Optional[str] = None,
+        constraint: Optional[str] = None,
+    ) -> str:
         return CfnParameter(
             self._stack,
             name,
             type="String",
             description=description,
             allowed_pattern=f"^{pattern}$",
-            constraint_description=f"must match {pattern}",
+            constraint_description=constraint or f"must match {pattern}",
             default=default,
         ).value_as_string
 

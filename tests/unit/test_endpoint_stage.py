@@ -27,8 +27,15 @@ STAGE_PARAMETERS = {
     "ArtifactKmsKeyArn", "InstanceType", "InstanceCount", "EnableDataCapture", "DataCaptureSamplingPercentage",
     "EnableAutoscaling", "MinCapacity", "MaxCapacity", "TargetInvocationsPerInstance", "TrafficRoutingType",
     "TrafficStepType", "TrafficStepSize", "TrafficWaitIntervalSeconds", "TerminationWaitSeconds",
-    "MaximumExecutionTimeoutSeconds", "ErrorAlarmThreshold", "LatencyAlarmThresholdMs",
+    "MaximumExecutionTimeoutSeconds", "ErrorAlarmThreshold", "LatencyAlarmThresholdMs", "ModelArtifactBucketName",
+    "ModelArtifactKmsKeyArn",
 }  # fmt: skip
+#: Logical ids of the template's resources: deployed stacks update in place only while they stay.
+STAGE_LOGICAL_IDS = [
+    "EndpointRole47E61C54", "EndpointPolicyA1BBD448", "EndpointModel0F230181", "EndpointConfig24AD0A28",
+    "EndpointErrorsAlarm6803A3F1", "EndpointLatencyAlarm81CF0219", "Endpoint8024A810", "EndpointScalableTargetCFB7CBF0",
+    "EndpointScalableTargetInvocationsPerInstance89968664",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +75,7 @@ def test_every_setting_is_a_parameter(endpoint_stage_template):
     parameters = endpoint_stage_template["Parameters"]
     assert set(parameters) == STAGE_PARAMETERS
     required = {name for name, spec in parameters.items() if "Default" not in spec}
-    assert required == {"StageName", "ModelPackageArn", "ArtifactBucketName", "ArtifactKmsKeyArn"}
+    assert required == {"StageName", "ModelPackageArn", "ArtifactBucketName", "ArtifactKmsKeyArn", "ModelArtifactBucketName"}
     assert parameters["InstanceCount"] | {} == {
         "Type": "Number",
         "Default": 1,
@@ -82,6 +89,75 @@ def test_every_setting_is_a_parameter(endpoint_stage_template):
     pattern = parameters["ModelPackageArn"]["AllowedPattern"]
     assert re.fullmatch(pattern.strip("^$"), "arn:aws-cn:sagemaker:cn-north-1:123456789012:model-package/g-p-1/12")
     assert not re.fullmatch(pattern.strip("^$"), "arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/g")
+
+
+def test_model_artifact_parameters_accept_a_bucket_and_a_key_or_no_key(endpoint_stage_template):
+    parameters = endpoint_stage_template["Parameters"]
+    bucket = parameters["ModelArtifactBucketName"]["AllowedPattern"].strip("^$")
+    assert parameters["ModelArtifactBucketName"]["AllowedPattern"] == parameters["ArtifactBucketName"]["AllowedPattern"]
+    assert re.fullmatch(bucket, "sagemaker-project-p-0123456789ab") and not re.fullmatch(bucket, "Other_Bucket")
+    key = parameters["ModelArtifactKmsKeyArn"]
+    assert key["Default"] == ""
+    pattern = key["AllowedPattern"].strip("^$")
+    assert re.fullmatch(pattern, "") and re.fullmatch(pattern, "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab")
+    assert not re.fullmatch(pattern, "alias/project") and not re.fullmatch(pattern, "arn:aws:kms:eu-west-1:123456789012:alias/p")
+    # Empty means not KMS-encrypted: decided by a condition on the parameter.
+    assert endpoint_stage_template["Conditions"]["ModelArtifactsKmsEncrypted"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ModelArtifactKmsKeyArn"}, ""]}]
+    }
+
+
+def _policy_statements(template: dict) -> dict[str, dict]:
+    """The model role's policy statements by their first action."""
+    (policy,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy"]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    by_action: dict[str, list[dict]] = {}
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            by_action.setdefault(action, []).append(statement)
+    return by_action
+
+
+def _s3_arn(bucket_parameter: str, suffix: str = "") -> dict:
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::", {"Ref": bucket_parameter}, *([suffix] if suffix else [])]]}
+
+
+def test_model_reads_artifacts_from_the_model_artifact_bucket_and_captures_into_the_project_bucket(endpoint_stage_template):
+    by_action = _policy_statements(endpoint_stage_template)
+    assert [s["Resource"] for s in by_action["s3:GetObject"]] == [_s3_arn("ModelArtifactBucketName", "/*")]
+    assert [s["Resource"] for s in by_action["s3:ListBucket"]] == [_s3_arn("ModelArtifactBucketName")]
+    assert [s["Resource"] for s in by_action["s3:PutObject"]] == [_s3_arn("ArtifactBucketName", "/data-capture/*")]
+    # The project key encrypts captured data; the model artifact key (or, when empty, the project
+    # key again) is for decrypting the artifacts through S3 only.
+    project, artifacts = by_action["kms:Decrypt"]
+    assert project == {"Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Effect": "Allow", "Resource": {"Ref": "ArtifactKmsKeyArn"}}
+    assert artifacts == {
+        "Action": "kms:Decrypt",
+        "Effect": "Allow",
+        "Resource": {"Fn::If": ["ModelArtifactsKmsEncrypted", {"Ref": "ModelArtifactKmsKeyArn"}, {"Ref": "ArtifactKmsKeyArn"}]},
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": {"Fn::Join": ["", ["s3.", {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"}]]}
+            }
+        },
+    }
+    # Captured data stays with the project: the endpoint configuration names the project bucket and key.
+    Template.from_json(endpoint_stage_template).has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {
+            "DataCaptureConfig": Match.object_like(
+                {
+                    "DestinationS3Uri": {"Fn::Join": ["", ["s3://", {"Ref": "ArtifactBucketName"}, "/data-capture"]]},
+                    "KmsKeyId": {"Ref": "ArtifactKmsKeyArn"},
+                }
+            )
+        },
+    )
+
+
+def test_resource_logical_ids_stay(endpoint_stage_template):
+    assert sorted(endpoint_stage_template["Resources"]) == sorted(STAGE_LOGICAL_IDS)
 
 
 def test_endpoint_is_named_after_project_and_stage(endpoint_stage_template):
