@@ -6,17 +6,23 @@ not given becomes a CloudFormation parameter with a default.
 
 from __future__ import annotations
 
-from aws_cdk import Stack
-
 from .build_deploy import BuildDeployStack
 from .endpoint_stage import EndpointStageStack
 from .model_build import ModelBuildStack
 from .model_deploy import ModelDeployStack
+from ._template import TemplateStack
 
-TEMPLATES: dict[str, type[Stack]] = {
+TEMPLATES: dict[str, type[TemplateStack]] = {
     "model-build": ModelBuildStack,
     "model-deploy": ModelDeployStack,
     "build-deploy": BuildDeployStack,
 }
 
-__all__ = ["TEMPLATES", "BuildDeployStack", "EndpointStageStack", "ModelBuildStack", "ModelDeployStack"]
+__all__ = [
+    "TEMPLATES",
+    "BuildDeployStack",
+    "EndpointStageStack",
+    "ModelBuildStack",
+    "ModelDeployStack",
+    "TemplateStack",
+]

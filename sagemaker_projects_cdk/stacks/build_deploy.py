@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from aws_cdk import CfnOutput, Stack
@@ -11,10 +12,22 @@ from constructs import Construct
 from ..constructs.artifact_bucket import ArtifactBucket
 from ..constructs.model_package_group import ModelPackageGroup
 from ..constructs.project import ProjectIdentity
-from ._compose import add_model_build, add_model_deploy
+from ._compose import ModelBuildParts, ModelDeployParts, add_model_build, add_model_deploy
+from ._template import TemplateStack
 
 
-class BuildDeployStack(Stack):
+@dataclass(frozen=True)
+class BuildDeployTemplate:
+    """What :meth:`BuildDeployStack.compose` built."""
+
+    project: ProjectIdentity
+    artifacts: ArtifactBucket
+    model_package_group: ModelPackageGroup
+    model_build: ModelBuildParts
+    model_deploy: ModelDeployParts
+
+
+class BuildDeployStack(TemplateStack):
     """Model building and training (see ``ModelBuildStack``) and model deployment (see
     ``ModelDeployStack``) in one project: one artifact bucket and key, one model package group.
 
@@ -28,6 +41,9 @@ class BuildDeployStack(Stack):
     :param model_read_account_ids: accounts that may read the registered models. Default: none.
     :param kwargs: any ``aws_cdk.Stack`` property.
     """
+
+    TITLE = "MLOps template for model building, training and deployment"
+    DESCRIPTION = "SageMaker project: model building, training and deployment (sagemaker-projects-cdk)"
 
     def __init__(
         self,
@@ -44,37 +60,68 @@ class BuildDeployStack(Stack):
         model_read_account_ids: tuple[str, ...] = (),
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault(
-            "description", "SageMaker project: model building, training and deployment (sagemaker-projects-cdk)"
-        )
+        kwargs.setdefault("description", self.DESCRIPTION)
         super().__init__(scope, construct_id, **kwargs)
-        self.project = ProjectIdentity(self, "Project", project_name=project_name, project_id=project_id)
-        self.artifacts = ArtifactBucket(self, "Artifacts")
-        self.model_package_group = ModelPackageGroup(
+        parts = self.compose(
             self,
+            project_name=project_name,
+            project_id=project_id,
+            branch=branch,
+            processing_instance_type=processing_instance_type,
+            training_instance_type=training_instance_type,
+            compute_type=compute_type,
+            approval_topic=approval_topic,
+            model_read_account_ids=model_read_account_ids,
+        )
+        self.project = parts.project
+        self.artifacts = parts.artifacts
+        self.model_package_group = parts.model_package_group
+        self.model_build = parts.model_build
+        self.model_deploy = parts.model_deploy
+
+    @classmethod
+    def compose(
+        cls,
+        stack: Stack,
+        *,
+        project_name: Optional[str] = None,
+        project_id: Optional[str] = None,
+        branch: str = "main",
+        processing_instance_type: str = "ml.m5.xlarge",
+        training_instance_type: str = "ml.m5.xlarge",
+        compute_type: str = "BUILD_GENERAL1_SMALL",
+        approval_topic: Optional[sns.ITopic] = None,
+        model_read_account_ids: tuple[str, ...] = (),
+    ) -> BuildDeployTemplate:
+        """Build the template into ``stack`` (settings as for the constructor)."""
+        project = ProjectIdentity(stack, "Project", project_name=project_name, project_id=project_id)
+        artifacts = ArtifactBucket(stack, "Artifacts")
+        model_package_group = ModelPackageGroup(
+            stack,
             "ModelPackageGroup",
-            model_package_group_name=self.project.name_id,
+            model_package_group_name=project.name_id,
             description="Models registered by the project's model-building pipeline",
             read_access_account_ids=model_read_account_ids,
         )
-        self.model_build = add_model_build(
-            self,
-            project=self.project,
-            artifacts=self.artifacts,
-            model_package_group=self.model_package_group,
+        model_build = add_model_build(
+            stack,
+            project=project,
+            artifacts=artifacts,
+            model_package_group=model_package_group,
             branch=branch,
             processing_instance_type=processing_instance_type,
             training_instance_type=training_instance_type,
             compute_type=compute_type,
         )
-        self.model_deploy = add_model_deploy(
-            self,
-            project=self.project,
-            artifacts=self.artifacts,
-            model_package_group=self.model_package_group,
+        model_deploy = add_model_deploy(
+            stack,
+            project=project,
+            artifacts=artifacts,
+            model_package_group=model_package_group,
             branch=branch,
             compute_type=compute_type,
             approval_topic=approval_topic,
         )
-        CfnOutput(self, "ArtifactBucketName", value=self.artifacts.bucket.bucket_name)
-        CfnOutput(self, "ModelPackageGroupName", value=self.model_package_group.model_package_group_name)
+        CfnOutput(stack, "ArtifactBucketName", value=artifacts.bucket.bucket_name)
+        CfnOutput(stack, "ModelPackageGroupName", value=model_package_group.model_package_group_name)
+        return BuildDeployTemplate(project, artifacts, model_package_group, model_build, model_deploy)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from aws_cdk import CfnOutput, Stack
@@ -10,10 +11,21 @@ from constructs import Construct
 from ..constructs.artifact_bucket import ArtifactBucket
 from ..constructs.model_package_group import ModelPackageGroup
 from ..constructs.project import ProjectIdentity
-from ._compose import add_model_build
+from ._compose import ModelBuildParts, add_model_build
+from ._template import TemplateStack
 
 
-class ModelBuildStack(Stack):
+@dataclass(frozen=True)
+class ModelBuildTemplate:
+    """What :meth:`ModelBuildStack.compose` built."""
+
+    project: ProjectIdentity
+    artifacts: ArtifactBucket
+    model_package_group: ModelPackageGroup
+    model_build: ModelBuildParts
+
+
+class ModelBuildStack(TemplateStack):
     """A CodeCommit repository seeded with the abalone SageMaker pipeline, a CodePipeline that
     runs it on every push, the model package group it registers into, and the project's
     encrypted artifact bucket with the data set.
@@ -27,6 +39,9 @@ class ModelBuildStack(Stack):
     :param model_read_account_ids: accounts that may read the registered models. Default: none.
     :param kwargs: any ``aws_cdk.Stack`` property (``env``, ``description``, ``synthesizer``...).
     """
+
+    TITLE = "MLOps template for model building and training"
+    DESCRIPTION = "SageMaker project: model building and training (sagemaker-projects-cdk)"
 
     def __init__(
         self,
@@ -42,26 +57,56 @@ class ModelBuildStack(Stack):
         model_read_account_ids: tuple[str, ...] = (),
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("description", "SageMaker project: model building and training (sagemaker-projects-cdk)")
+        kwargs.setdefault("description", self.DESCRIPTION)
         super().__init__(scope, construct_id, **kwargs)
-        self.project = ProjectIdentity(self, "Project", project_name=project_name, project_id=project_id)
-        self.artifacts = ArtifactBucket(self, "Artifacts")
-        self.model_package_group = ModelPackageGroup(
+        parts = self.compose(
             self,
+            project_name=project_name,
+            project_id=project_id,
+            branch=branch,
+            processing_instance_type=processing_instance_type,
+            training_instance_type=training_instance_type,
+            compute_type=compute_type,
+            model_read_account_ids=model_read_account_ids,
+        )
+        self.project = parts.project
+        self.artifacts = parts.artifacts
+        self.model_package_group = parts.model_package_group
+        self.model_build = parts.model_build
+
+    @classmethod
+    def compose(
+        cls,
+        stack: Stack,
+        *,
+        project_name: Optional[str] = None,
+        project_id: Optional[str] = None,
+        branch: str = "main",
+        processing_instance_type: str = "ml.m5.xlarge",
+        training_instance_type: str = "ml.m5.xlarge",
+        compute_type: str = "BUILD_GENERAL1_SMALL",
+        model_read_account_ids: tuple[str, ...] = (),
+    ) -> ModelBuildTemplate:
+        """Build the template into ``stack`` (settings as for the constructor)."""
+        project = ProjectIdentity(stack, "Project", project_name=project_name, project_id=project_id)
+        artifacts = ArtifactBucket(stack, "Artifacts")
+        model_package_group = ModelPackageGroup(
+            stack,
             "ModelPackageGroup",
-            model_package_group_name=self.project.name_id,
+            model_package_group_name=project.name_id,
             description="Models registered by the project's model-building pipeline",
             read_access_account_ids=model_read_account_ids,
         )
-        self.model_build = add_model_build(
-            self,
-            project=self.project,
-            artifacts=self.artifacts,
-            model_package_group=self.model_package_group,
+        model_build = add_model_build(
+            stack,
+            project=project,
+            artifacts=artifacts,
+            model_package_group=model_package_group,
             branch=branch,
             processing_instance_type=processing_instance_type,
             training_instance_type=training_instance_type,
             compute_type=compute_type,
         )
-        CfnOutput(self, "ArtifactBucketName", value=self.artifacts.bucket.bucket_name)
-        CfnOutput(self, "ModelPackageGroupName", value=self.model_package_group.model_package_group_name)
+        CfnOutput(stack, "ArtifactBucketName", value=artifacts.bucket.bucket_name)
+        CfnOutput(stack, "ModelPackageGroupName", value=model_package_group.model_package_group_name)
+        return ModelBuildTemplate(project, artifacts, model_package_group, model_build)

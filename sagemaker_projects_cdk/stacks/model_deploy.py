@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from aws_cdk import CfnOutput, CfnParameter, Stack
@@ -9,12 +10,23 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from ..constructs.artifact_bucket import ArtifactBucket
-from ..constructs.model_package_group import GROUP_NAME_PATTERN, ModelPackageGroup
+from ..constructs.model_package_group import GROUP_NAME_PATTERN, ModelPackageGroup, _ModelPackageGroupBase
 from ..constructs.project import ProjectIdentity, default_project_id, default_project_name
-from ._compose import add_model_deploy
+from ._compose import ModelDeployParts, add_model_deploy
+from ._template import TemplateStack
 
 
-class ModelDeployStack(Stack):
+@dataclass(frozen=True)
+class ModelDeployTemplate:
+    """What :meth:`ModelDeployStack.compose` built."""
+
+    project: ProjectIdentity
+    artifacts: ArtifactBucket
+    model_package_group: _ModelPackageGroupBase
+    model_deploy: ModelDeployParts
+
+
+class ModelDeployStack(TemplateStack):
     """A CodeCommit repository seeded with the deploy code and a CodePipeline that deploys the
     newest approved version of a model package group to a staging endpoint, tests it, waits
     for approval and deploys it to production; it starts on every approval or rejection.
@@ -33,6 +45,9 @@ class ModelDeployStack(Stack):
     artifacts live elsewhere needs that bucket shared with this project.
     """
 
+    TITLE = "MLOps template for model deployment"
+    DESCRIPTION = "SageMaker project: model deployment (sagemaker-projects-cdk)"
+
     def __init__(
         self,
         scope: Construct,
@@ -46,12 +61,39 @@ class ModelDeployStack(Stack):
         approval_topic: Optional[sns.ITopic] = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("description", "SageMaker project: model deployment (sagemaker-projects-cdk)")
+        kwargs.setdefault("description", self.DESCRIPTION)
         super().__init__(scope, construct_id, **kwargs)
-        self.project = ProjectIdentity(self, "Project", project_name=project_name, project_id=project_id)
+        parts = self.compose(
+            self,
+            project_name=project_name,
+            project_id=project_id,
+            model_package_group_name=model_package_group_name,
+            branch=branch,
+            compute_type=compute_type,
+            approval_topic=approval_topic,
+        )
+        self.project = parts.project
+        self.artifacts = parts.artifacts
+        self.model_package_group = parts.model_package_group
+        self.model_deploy = parts.model_deploy
+
+    @classmethod
+    def compose(
+        cls,
+        stack: Stack,
+        *,
+        project_name: Optional[str] = None,
+        project_id: Optional[str] = None,
+        model_package_group_name: Optional[str] = None,
+        branch: str = "main",
+        compute_type: str = "BUILD_GENERAL1_SMALL",
+        approval_topic: Optional[sns.ITopic] = None,
+    ) -> ModelDeployTemplate:
+        """Build the template into ``stack`` (settings as for the constructor)."""
+        project = ProjectIdentity(stack, "Project", project_name=project_name, project_id=project_id)
         if model_package_group_name is None:
             model_package_group_name = CfnParameter(
-                self,
+                stack,
                 "SourceModelPackageGroupName",
                 type="String",
                 description="Name of the model package group whose approved versions are deployed",
@@ -60,18 +102,19 @@ class ModelDeployStack(Stack):
                 allowed_pattern=GROUP_NAME_PATTERN,
                 default=_model_build_default_group(),
             ).value_as_string
-        self.artifacts = ArtifactBucket(self, "Artifacts")
-        self.model_package_group = ModelPackageGroup.from_name(self, "ModelPackageGroup", model_package_group_name)
-        self.model_deploy = add_model_deploy(
-            self,
-            project=self.project,
-            artifacts=self.artifacts,
-            model_package_group=self.model_package_group,
+        artifacts = ArtifactBucket(stack, "Artifacts")
+        model_package_group = ModelPackageGroup.from_name(stack, "ModelPackageGroup", model_package_group_name)
+        model_deploy = add_model_deploy(
+            stack,
+            project=project,
+            artifacts=artifacts,
+            model_package_group=model_package_group,
             branch=branch,
             compute_type=compute_type,
             approval_topic=approval_topic,
         )
-        CfnOutput(self, "ArtifactBucketName", value=self.artifacts.bucket.bucket_name)
+        CfnOutput(stack, "ArtifactBucketName", value=artifacts.bucket.bucket_name)
+        return ModelDeployTemplate(project, artifacts, model_package_group, model_deploy)
 
 
 def _model_build_default_group() -> str:
