@@ -23,6 +23,8 @@ import boto3
 SEED = Path(__file__).resolve().parents[2] / "sagemaker_projects_cdk" / "seed_code" / "model_deploy"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+#: The deploy project's own artifact bucket (ARTIFACT_BUCKET) in these tests.
+PROJECT_BUCKET = "sagemaker-project-p-abc123def456"
 _names = itertools.count(1)
 
 
@@ -69,7 +71,7 @@ def aws_environment(url: str, **extra: str) -> dict[str, str]:
         key: value
         for key, value in os.environ.items()
         if not key.startswith("AWS_")
-        and key not in ("MODEL_PACKAGE_GROUP_NAME", "TEST_DATA_S3_URI")
+        and key not in ("MODEL_PACKAGE_GROUP_NAME", "TEST_DATA_S3_URI", "MODEL_ARTIFACT_BUCKET", "MODEL_ARTIFACT_KMS_KEY_ARN")
     }
     env.update(
         AWS_ACCESS_KEY_ID="testing",
@@ -109,9 +111,17 @@ def run_script(
 
 
 def register_versions(
-    sagemaker, group: str, statuses: list[str], *, metadata: dict[str, str] | None = None
+    sagemaker,
+    group: str,
+    statuses: list[str],
+    *,
+    metadata: dict[str, str] | None = None,
+    artifact_bucket: str = PROJECT_BUCKET,
 ) -> list[str]:
-    """Register one version per status (oldest first) in ``group``; returns their ARNs."""
+    """Register one version per status (oldest first) in ``group``; returns their ARNs.
+
+    Their model data is ``s3://<artifact_bucket>/<group>/model.tar.gz``.
+    """
     sagemaker.create_model_package_group(ModelPackageGroupName=group)
     arns = []
     for status in statuses:
@@ -124,7 +134,7 @@ def register_versions(
                     "Containers": [
                         {
                             "Image": f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:1.7-1",
-                            "ModelDataUrl": f"s3://artifacts/{group}/model.tar.gz",
+                            "ModelDataUrl": f"s3://{artifact_bucket}/{group}/model.tar.gz",
                         }
                     ],
                     "SupportedContentTypes": ["text/csv"],

@@ -11,6 +11,7 @@ import json
 import pytest
 
 from model_deploy_support import (
+    PROJECT_BUCKET,
     SEED,
     aws_environment,
     client,
@@ -25,6 +26,9 @@ from sagemaker_projects_cdk.constructs._validation import INSTANCE_FAMILIES
 
 build = load_build_module()
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+#: Another project's bucket and key, where a shared model package group keeps its artifacts.
+OTHER_BUCKET = "sagemaker-project-p-0ther0project"
+OTHER_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/9876fedc-12ab-34cd-56ef-1234567890ab"
 
 
 def _environment(url: str, group: str, **extra: str) -> dict[str, str]:
@@ -33,7 +37,7 @@ def _environment(url: str, group: str, **extra: str) -> dict[str, str]:
         MODEL_PACKAGE_GROUP_NAME=group,
         SAGEMAKER_PROJECT_NAME="churn",
         SAGEMAKER_PROJECT_ID="p-abc123def456",
-        ARTIFACT_BUCKET="sagemaker-project-p-abc123def456",
+        ARTIFACT_BUCKET=PROJECT_BUCKET,
         ARTIFACT_KMS_KEY_ARN=KEY_ARN,
         **extra,
     )
@@ -149,6 +153,124 @@ def test_missing_environment_and_invalid_json_are_reported_together(tmp_path):
     assert "environment: ARTIFACT_KMS_KEY_ARN is not set" in result.stderr
 
 
+PROJECT_ENVIRONMENT = {
+    "MODEL_PACKAGE_GROUP_NAME": "churn-p-abc123def456",
+    "SAGEMAKER_PROJECT_NAME": "churn",
+    "SAGEMAKER_PROJECT_ID": "p-abc123def456",
+    "ARTIFACT_BUCKET": PROJECT_BUCKET,
+    "ARTIFACT_KMS_KEY_ARN": KEY_ARN,
+}
+
+
+@pytest.mark.parametrize(
+    "overrides, expected",
+    [
+        ({}, (PROJECT_BUCKET, KEY_ARN)),
+        # Empty (a template parameter left blank) is the same as unset.
+        ({"MODEL_ARTIFACT_BUCKET": "", "MODEL_ARTIFACT_KMS_KEY_ARN": " "}, (PROJECT_BUCKET, KEY_ARN)),
+        ({"MODEL_ARTIFACT_BUCKET": PROJECT_BUCKET}, (PROJECT_BUCKET, KEY_ARN)),
+        # Another bucket: the project key does not encrypt it; no key means not KMS-encrypted.
+        ({"MODEL_ARTIFACT_BUCKET": OTHER_BUCKET}, (OTHER_BUCKET, "")),
+        ({"MODEL_ARTIFACT_BUCKET": OTHER_BUCKET, "MODEL_ARTIFACT_KMS_KEY_ARN": OTHER_KEY_ARN}, (OTHER_BUCKET, OTHER_KEY_ARN)),
+        ({"MODEL_ARTIFACT_KMS_KEY_ARN": OTHER_KEY_ARN}, (PROJECT_BUCKET, OTHER_KEY_ARN)),
+    ],
+)
+def test_model_artifact_bucket_and_key_default_to_the_projects(overrides, expected):
+    env, problems = build.read_environment(["staging"], {**PROJECT_ENVIRONMENT, **overrides})
+    assert problems == []
+    assert (env["MODEL_ARTIFACT_BUCKET"], env["MODEL_ARTIFACT_KMS_KEY_ARN"]) == expected
+    parameters = build.stage_parameters("staging", _settings(), env, "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1")
+    assert (parameters["ModelArtifactBucketName"], parameters["ModelArtifactKmsKeyArn"]) == expected
+    # Captured data always goes to the project's own bucket, with its key.
+    assert (parameters["ArtifactBucketName"], parameters["ArtifactKmsKeyArn"]) == (PROJECT_BUCKET, KEY_ARN)
+    template = json.loads((SEED / "endpoint-stage.template.json").read_text())
+    assert build.check_against_template(template, "staging-params.json", parameters) == []
+
+
+def _settings() -> dict:
+    settings, problems = build.check_stage_config("staging-config.json", _config())
+    assert problems == []
+    return settings
+
+
+def test_bad_model_artifact_settings_are_reported_before_any_aws_call(tmp_path):
+    env = _environment(
+        "http://127.0.0.1:9",
+        "churn-p-abc123def456",
+        MODEL_ARTIFACT_BUCKET="s3://other-bucket",
+        MODEL_ARTIFACT_KMS_KEY_ARN="alias/other-project",
+    )
+    result = run_script(SEED / "build.py", ["--config-dir", str(copy_seed(tmp_path / "repo")), "--output-dir", str(tmp_path / "out")], env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "build.py: the deployment configuration is invalid; nothing was written:",
+        "  - environment: MODEL_ARTIFACT_BUCKET 's3://other-bucket' is not an S3 bucket name "
+        "(3 to 63 lower-case letters, digits, dots and hyphens)",
+        "  - environment: MODEL_ARTIFACT_KMS_KEY_ARN 'alias/other-project' is not a KMS key ARN "
+        "('arn:<partition>:kms:<region>:<account>:key/<key id>'; not an alias); leave it empty when the "
+        "model artifacts are not KMS-encrypted",
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "url, bucket",
+    [
+        ("s3://sagemaker-project-p-1/churn/train/output/model.tar.gz", "sagemaker-project-p-1"),
+        ("s3://bucket.with.dots/model.tar.gz", "bucket.with.dots"),
+        ("https://my-bucket.s3.amazonaws.com/a/model.tar.gz", "my-bucket"),
+        ("https://my.bucket.s3.eu-west-1.amazonaws.com/a/model.tar.gz", "my.bucket"),
+        ("https://my-bucket.s3-eu-west-1.amazonaws.com/model.tar.gz", "my-bucket"),
+        ("https://my-bucket.s3.dualstack.eu-west-1.amazonaws.com/model.tar.gz", "my-bucket"),
+        ("https://s3.eu-west-1.amazonaws.com/my-bucket/a/model.tar.gz", "my-bucket"),
+        ("https://s3.cn-north-1.amazonaws.com.cn/my-bucket/model.tar.gz", "my-bucket"),
+        ("https://example.com/model.tar.gz", None),
+    ],
+)
+def test_the_bucket_of_a_model_data_url(url, bucket):
+    assert build.s3_bucket_of(url) == bucket
+
+
+def _package(*containers: dict) -> dict:
+    return {
+        "ModelPackageArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/shared-models/3",
+        "InferenceSpecification": {"Containers": list(containers)},
+    }
+
+
+def test_every_kind_of_model_data_location_is_checked():
+    package = _package(
+        {"Image": "i", "ModelDataUrl": f"s3://{PROJECT_BUCKET}/a/model.tar.gz"},
+        {"Image": "i"},  # no model data (a Marketplace or built-in container)
+        {
+            "Image": "i",
+            "ModelDataSource": {"S3DataSource": {"S3Uri": f"s3://{PROJECT_BUCKET}/b/", "S3DataType": "S3Prefix"}},
+            "AdditionalModelDataSources": [{"ChannelName": "draft", "S3DataSource": {"S3Uri": f"s3://{OTHER_BUCKET}/draft/"}}],
+        },
+    )
+    assert build.model_data_locations(package) == [
+        f"s3://{PROJECT_BUCKET}/a/model.tar.gz",
+        f"s3://{PROJECT_BUCKET}/b/",
+        f"s3://{OTHER_BUCKET}/draft/",
+    ]
+    env = {"MODEL_ARTIFACT_BUCKET": PROJECT_BUCKET}
+    with pytest.raises(build.BuildError, match=rf"has its model artifacts in bucket '{OTHER_BUCKET}' \(s3://{OTHER_BUCKET}/draft/\)"):
+        build.check_model_artifacts(package, env)
+    build.check_model_artifacts(_package({"Image": "i"}), env)  # nothing to read: nothing to check
+
+
+def test_artifacts_spread_over_buckets_cannot_be_served_from_one():
+    package = _package(
+        {"Image": "i", "ModelDataUrl": f"s3://{OTHER_BUCKET}/a/model.tar.gz"},
+        {"Image": "i", "ModelDataUrl": "s3://third-bucket/b/model.tar.gz"},
+    )
+    with pytest.raises(build.BuildError) as error:
+        build.check_model_artifacts(package, {"MODEL_ARTIFACT_BUCKET": PROJECT_BUCKET})
+    message = str(error.value)
+    assert f"has its model artifacts in buckets '{OTHER_BUCKET}', 'third-bucket'" in message
+    assert "An endpoint reads model artifacts from one S3 bucket: register a version whose artifacts are all in one bucket" in message
+
+
 # ----------------------------------------------------------------- model registry (moto)
 
 
@@ -190,6 +312,9 @@ def test_build_picks_the_newest_approved_version_and_writes_the_stage_files(depl
         "ModelPackageArn": arns[2],
         "ArtifactBucketName": "sagemaker-project-p-abc123def456",
         "ArtifactKmsKeyArn": KEY_ARN,
+        # The group is this project's: its artifacts are in the project bucket, with the project key.
+        "ModelArtifactBucketName": "sagemaker-project-p-abc123def456",
+        "ModelArtifactKmsKeyArn": KEY_ARN,
         "InstanceType": "ml.m5.large",
         "InstanceCount": "1",
         "EnableDataCapture": "true",
@@ -231,6 +356,54 @@ def test_build_picks_the_newest_approved_version_and_writes_the_stage_files(depl
         "max_latency_ms": 2000,
         "label_column": 0,
     }
+
+
+@pytest.mark.integration
+def test_a_package_with_artifacts_in_another_projects_bucket_fails_with_what_to_set(deploy_build_moto, tmp_path):
+    url = deploy_build_moto
+    group = unique("shared-models-")
+    sagemaker = client(url, "sagemaker")
+    arn = register_versions(sagemaker, group, ["Approved"], artifact_bucket=OTHER_BUCKET)[0]
+    out = tmp_path / "build"
+    result = run_script(SEED / "build.py", ["--output-dir", str(out)], _environment(url, group))
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"build.py: model package {arn} has its model artifacts in bucket '{OTHER_BUCKET}' "
+        f"(s3://{OTHER_BUCKET}/{group}/model.tar.gz), but this project's endpoints read model artifacts only from "
+        f"bucket '{PROJECT_BUCKET}', so SageMaker could not load the model. Set the model-deploy template's source "
+        f"model artifact bucket (MODEL_ARTIFACT_BUCKET of this build step) to '{OTHER_BUCKET}' and its KMS key "
+        "(MODEL_ARTIFACT_KMS_KEY_ARN) to the key that encrypts that bucket, empty when its objects are not "
+        "KMS-encrypted; then run this pipeline again (Release change).\n"
+    )
+    assert result.stdout == "" and not out.exists()
+
+
+@pytest.mark.integration
+def test_a_package_of_another_project_deploys_with_its_bucket_and_key(deploy_build_moto, tmp_path):
+    url = deploy_build_moto
+    group = unique("shared-models-")
+    arns = register_versions(client(url, "sagemaker"), group, ["Approved", "Approved"], artifact_bucket=OTHER_BUCKET)
+    out = tmp_path / "build"
+    env = _environment(url, group, MODEL_ARTIFACT_BUCKET=OTHER_BUCKET, MODEL_ARTIFACT_KMS_KEY_ARN=OTHER_KEY_ARN)
+    result = run_script(SEED / "build.py", ["--output-dir", str(out)], env)
+    assert result.returncode == 0, result.stderr
+    assert f"deploying {arns[1]}" in result.stdout
+    for stage in ("staging", "prod"):
+        parameters = json.loads((out / f"{stage}-params.json").read_text())["Parameters"]
+        assert {k: v for k, v in parameters.items() if "Artifact" in k} == {
+            # Captured data: this project's bucket and key. Model artifacts: the other project's.
+            "ArtifactBucketName": PROJECT_BUCKET,
+            "ArtifactKmsKeyArn": KEY_ARN,
+            "ModelArtifactBucketName": OTHER_BUCKET,
+            "ModelArtifactKmsKeyArn": OTHER_KEY_ARN,
+        }
+
+    # Artifacts not KMS-encrypted: the bucket alone, and the key parameter is left empty.
+    env.pop("MODEL_ARTIFACT_KMS_KEY_ARN")
+    result = run_script(SEED / "build.py", ["--output-dir", str(out), "--stages", "staging"], env)
+    assert result.returncode == 0, result.stderr
+    parameters = json.loads((out / "staging-params.json").read_text())["Parameters"]
+    assert (parameters["ModelArtifactBucketName"], parameters["ModelArtifactKmsKeyArn"]) == (OTHER_BUCKET, "")
 
 
 @pytest.mark.integration

@@ -44,7 +44,9 @@ def deploy_stage_world(tmp_path_factory):
         key_arn = kms.create_key(Description="project key")["KeyMetadata"]["Arn"]
         s3.put_object(Bucket=bucket, Key="run-1/test/test.csv", Body="\n".join(TEST_ROWS).encode() + b"\n")
         group = unique("churn-stage-")
-        first = register_versions(sagemaker, group, ["Approved"], metadata={"TestDataS3Uri": f"s3://{bucket}/run-1/test/test.csv"})[0]
+        first = register_versions(
+            sagemaker, group, ["Approved"], metadata={"TestDataS3Uri": f"s3://{bucket}/run-1/test/test.csv"}, artifact_bucket=bucket
+        )[0]
         env = aws_environment(
             url,
             MODEL_PACKAGE_GROUP_NAME=group,
@@ -118,6 +120,53 @@ def test_staging_deploys_in_service_and_updates_in_place_to_a_new_version(deploy
     tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=endpoint_arn)["Tags"]}
     assert tags["model-package-arn"] == second
     assert (tags["sagemaker:project-name"], tags["sagemaker:project-id"]) == (PROJECT, PROJECT_ID)
+
+
+def _model_policy(url: str, stack_name: str) -> dict[str, list[dict]]:
+    """The deployed model role's policy statements, by action."""
+    cfn, iam = client(url, "cloudformation"), client(url, "iam")
+    resources = cfn.describe_stack_resources(StackName=stack_name)["StackResources"]
+    (arn,) = [r["PhysicalResourceId"] for r in resources if r.get("ResourceType") == "AWS::IAM::ManagedPolicy"]
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    document = json.loads(document) if isinstance(document, str) else document
+    by_action: dict[str, list[dict]] = {}
+    for statement in document["Statement"]:
+        for action in statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]:
+            by_action.setdefault(action, []).append(statement)
+    return by_action
+
+
+def test_a_package_of_another_project_is_served_from_its_bucket_with_its_key(deploy_stage_world, tmp_path):
+    world = deploy_stage_world
+    url = world["url"]
+    s3, kms, sagemaker = client(url, "s3"), client(url, "kms"), client(url, "sagemaker")
+    other_bucket = "sagemaker-project-p-0ther0project"
+    s3.create_bucket(Bucket=other_bucket)
+    other_key = kms.create_key(Description="the other project's key")["KeyMetadata"]["Arn"]
+    group = unique("shared-models-")
+    package = register_versions(sagemaker, group, ["Approved"], artifact_bucket=other_bucket)[0]
+    env = {**world["env"], "MODEL_PACKAGE_GROUP_NAME": group, "MODEL_ARTIFACT_BUCKET": other_bucket}
+    project_key = env["ARTIFACT_KMS_KEY_ARN"]
+
+    for key, stack_name in ((other_key, "shared-kms-deploy-staging"), ("", "shared-sse-s3-deploy-staging")):
+        out = tmp_path / stack_name
+        built = run_script(SEED / "build.py", ["--output-dir", str(out), "--stages", "staging"], {**env, "MODEL_ARTIFACT_KMS_KEY_ARN": key})
+        assert built.returncode == 0, built.stderr
+        stack = _deploy(client(url, "cloudformation"), stack_name, out, "staging")
+        assert stack["StackStatus"] == "CREATE_COMPLETE"
+        assert _served_package(sagemaker, _outputs(stack)["EndpointName"]) == package
+
+        by_action = _model_policy(url, stack_name)
+        assert [s["Resource"] for s in by_action["s3:GetObject"]] == [f"arn:aws:s3:::{other_bucket}/*"]
+        assert [s["Resource"] for s in by_action["s3:PutObject"]] == [f"arn:aws:s3:::{world['bucket']}/data-capture/*"]
+        via_s3 = {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+        # The project key (captured data), then the artifacts' key through S3 only; without
+        # one, that statement names the project key again and so grants nothing more.
+        assert [(s["Resource"], s.get("Condition")) for s in by_action["kms:Decrypt"]] == [
+            (project_key, None),
+            (key or project_key, via_s3),
+        ]
 
 
 def register_versions_more(sagemaker, group: str, status: str) -> str:

@@ -4,7 +4,8 @@ Runs in CodeBuild (``buildspec.yml``) with boto3 only. It
 
 1. checks every stage configuration file (``<stage>-config.json``) and the environment,
    reporting every problem in one message;
-2. finds the newest *approved* version in the project's model package group;
+2. finds the newest *approved* version in the project's model package group, and checks
+   that its model artifacts are in the bucket the endpoint may read them from;
 3. writes, into the output directory, what the pipeline's later actions read:
 
    - ``endpoint-stage.template.json``: the CloudFormation template each stage deploys;
@@ -12,13 +13,20 @@ Runs in CodeBuild (``buildspec.yml``) with boto3 only. It
    - ``<stage>-test.json``: the staging tests' settings, for a stage whose configuration has
      a ``smoke_test`` block.
 
-It exits non-zero, with a message that says what to do, when a configuration is invalid or
-no version is approved.
+It exits non-zero, with a message that says what to do, when a configuration is invalid,
+no version is approved, or the approved version's artifacts are in another bucket.
 
 Environment: ``MODEL_PACKAGE_GROUP_NAME``, ``SAGEMAKER_PROJECT_NAME``,
 ``SAGEMAKER_PROJECT_ID``, ``ARTIFACT_BUCKET``, ``ARTIFACT_KMS_KEY_ARN`` (required);
-``AWS_REGION`` (boto3's region); ``TEST_DATA_S3_URI`` (optional: the staging tests' data,
-overriding the model package's ``TestDataS3Uri`` metadata).
+``AWS_REGION`` (boto3's region); optional:
+
+- ``MODEL_ARTIFACT_BUCKET``: the bucket holding the model packages' artifacts, when the group
+  is another project's (its bucket). Default: ``ARTIFACT_BUCKET``.
+- ``MODEL_ARTIFACT_KMS_KEY_ARN``: the KMS key encrypting them. Default: ``ARTIFACT_KMS_KEY_ARN``
+  when the artifacts are in ``ARTIFACT_BUCKET``; otherwise none (empty: the objects are not
+  KMS-encrypted).
+- ``TEST_DATA_S3_URI``: the staging tests' data, overriding the model package's
+  ``TestDataS3Uri`` metadata.
 
 Usage: ``python build.py [--stages staging prod] [--output-dir build]``
 """
@@ -45,6 +53,16 @@ REQUIRED_ENVIRONMENT = {
     "ARTIFACT_BUCKET": "the project's artifact bucket name",
     "ARTIFACT_KMS_KEY_ARN": "the ARN of the bucket's KMS key",
 }
+#: Optional: where the model packages' artifacts are, when not in ARTIFACT_BUCKET.
+MODEL_ARTIFACT_BUCKET = "MODEL_ARTIFACT_BUCKET"
+MODEL_ARTIFACT_KMS_KEY_ARN = "MODEL_ARTIFACT_KMS_KEY_ARN"
+#: What the stage template accepts (``EndpointStageStack``'s patterns).
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+")
+#: S3 locations as ``https://`` URLs: virtual-hosted (``<bucket>.s3[.-<region>].amazonaws.com``)
+#: and path style (``s3[.-<region>].amazonaws.com/<bucket>``).
+S3_VIRTUAL_HOST = re.compile(r"https://([a-z0-9][a-z0-9.-]*[a-z0-9])\.s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?(?:/.*)?")
+S3_PATH_STYLE = re.compile(r"https://s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?/([^/]+)(?:/.*)?")
 
 #: SageMaker instance families (the library's ``_validation.INSTANCE_FAMILIES``; a test keeps
 #: the two lists equal).
@@ -251,6 +269,22 @@ def read_environment(stages: list[str], environ: dict[str, str]) -> tuple[dict[s
     problems = [
         f"environment: {name} is not set ({what})" for name, what in REQUIRED_ENVIRONMENT.items() if not env[name]
     ]
+    # Unset or empty: the project's bucket, and with it the project's key.
+    env[MODEL_ARTIFACT_BUCKET] = environ.get(MODEL_ARTIFACT_BUCKET, "").strip() or env["ARTIFACT_BUCKET"]
+    env[MODEL_ARTIFACT_KMS_KEY_ARN] = environ.get(MODEL_ARTIFACT_KMS_KEY_ARN, "").strip() or (
+        env["ARTIFACT_KMS_KEY_ARN"] if env[MODEL_ARTIFACT_BUCKET] == env["ARTIFACT_BUCKET"] else ""
+    )
+    if env[MODEL_ARTIFACT_BUCKET] and not BUCKET_NAME.fullmatch(env[MODEL_ARTIFACT_BUCKET]):
+        problems.append(
+            f"environment: {MODEL_ARTIFACT_BUCKET} {env[MODEL_ARTIFACT_BUCKET]!r} is not an S3 bucket name "
+            "(3 to 63 lower-case letters, digits, dots and hyphens)"
+        )
+    if env[MODEL_ARTIFACT_KMS_KEY_ARN] and not KMS_KEY_ARN.fullmatch(env[MODEL_ARTIFACT_KMS_KEY_ARN]):
+        problems.append(
+            f"environment: {MODEL_ARTIFACT_KMS_KEY_ARN} {env[MODEL_ARTIFACT_KMS_KEY_ARN]!r} is not a KMS key ARN "
+            "('arn:<partition>:kms:<region>:<account>:key/<key id>'; not an alias); leave it empty when the "
+            "model artifacts are not KMS-encrypted"
+        )
     for stage in stages:
         if not re.fullmatch(r"[a-z](-*[a-z0-9]){0,14}", stage):
             problems.append(f"stages: invalid stage name {stage!r}: expected 1 to 15 lower-case letters, digits and inner hyphens")
@@ -300,6 +334,55 @@ def newest_approved_package(sagemaker: Any, group: str, region: str) -> dict[str
     return sagemaker.describe_model_package(ModelPackageName=approved[0]["ModelPackageArn"])
 
 
+def s3_bucket_of(url: str) -> Optional[str]:
+    """The bucket of an S3 location (``s3://`` or ``https://``), or None when it is not one."""
+    if url.startswith("s3://"):
+        return url[len("s3://") :].split("/", 1)[0] or None
+    match = S3_VIRTUAL_HOST.fullmatch(url) or S3_PATH_STYLE.fullmatch(url)
+    return match.group(1) if match else None
+
+
+def model_data_locations(package: dict[str, Any]) -> list[str]:
+    """Every S3 location the package's containers load model data from."""
+    locations = []
+    for container in package.get("InferenceSpecification", {}).get("Containers", []):
+        sources = [container.get("ModelDataSource"), *(container.get("AdditionalModelDataSources") or [])]
+        locations += [container["ModelDataUrl"]] if container.get("ModelDataUrl") else []
+        locations += [s["S3DataSource"]["S3Uri"] for s in sources if s and s.get("S3DataSource", {}).get("S3Uri")]
+    return locations
+
+
+def check_model_artifacts(package: dict[str, Any], env: dict[str, str]) -> None:
+    """The package's model data is all in MODEL_ARTIFACT_BUCKET, the one bucket the endpoint may read."""
+    readable = env[MODEL_ARTIFACT_BUCKET]
+    elsewhere = {url: s3_bucket_of(url) for url in model_data_locations(package) if s3_bucket_of(url) != readable}
+    if not elsewhere:
+        return
+    buckets = sorted({bucket for bucket in elsewhere.values() if bucket})
+    where = (
+        f"bucket{'s' if len(buckets) > 1 else ''} {', '.join(repr(b) for b in buckets)}"
+        if buckets
+        else "a location that is not in S3"
+    )
+    if len(buckets) == 1 and all(elsewhere.values()):
+        todo = (
+            f"Set the model-deploy template's source model artifact bucket ({MODEL_ARTIFACT_BUCKET} of this build "
+            f"step) to {buckets[0]!r} and its KMS key ({MODEL_ARTIFACT_KMS_KEY_ARN}) to the key that encrypts that "
+            "bucket, empty when its objects are not KMS-encrypted; then run this pipeline again (Release change)."
+        )
+    else:
+        todo = (
+            "An endpoint reads model artifacts from one S3 bucket: register a version whose artifacts are all in "
+            f"one bucket and set the model-deploy template's source model artifact bucket ({MODEL_ARTIFACT_BUCKET} "
+            "of this build step) to it."
+        )
+    raise BuildError(
+        f"model package {package['ModelPackageArn']} has its model artifacts in {where} "
+        f"({', '.join(sorted(elsewhere))}), but this project's endpoints read model artifacts only from bucket "
+        f"{readable!r}, so SageMaker could not load the model. {todo}"
+    )
+
+
 # --------------------------------------------------------------------------- outputs
 
 
@@ -312,6 +395,8 @@ def stage_parameters(stage: str, s: dict[str, Any], env: dict[str, str], package
         "ModelPackageArn": package_arn,
         "ArtifactBucketName": env["ARTIFACT_BUCKET"],
         "ArtifactKmsKeyArn": env["ARTIFACT_KMS_KEY_ARN"],
+        "ModelArtifactBucketName": env[MODEL_ARTIFACT_BUCKET],
+        "ModelArtifactKmsKeyArn": env[MODEL_ARTIFACT_KMS_KEY_ARN],
         "InstanceType": s["instance_type"],
         "InstanceCount": s["instance_count"],
         "EnableDataCapture": s["capture_enabled"],
@@ -393,6 +478,7 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
         session.client("sagemaker"), env["MODEL_PACKAGE_GROUP_NAME"], region or "(none set: set AWS_REGION)"
     )
     package_arn = package["ModelPackageArn"]
+    check_model_artifacts(package, env)
     supported = package.get("InferenceSpecification", {}).get("SupportedRealtimeInferenceInstanceTypes") or []
     for stage in stages:
         if supported and settings[stage]["instance_type"] not in supported:
