@@ -58,6 +58,12 @@ class ModelDeployPipeline(Construct):
     :param log_retention: how long build logs are kept. Default: one year.
     :param trigger_on_approval: start on a model version's approval or rejection.
         Default: True.
+    :param model_artifact_bucket_name: the bucket holding the group's model artifacts, when
+        another project registered them (may be a token; empty means this project's bucket).
+        Default: this project's bucket.
+    :param model_artifact_key_arn: the KMS key of those artifacts (may be a token; empty means
+        not KMS-encrypted, or this project's key for this project's bucket).
+        Default: empty.
     """
 
     def __init__(
@@ -75,6 +81,8 @@ class ModelDeployPipeline(Construct):
         build_image: codebuild.IBuildImage = codebuild.LinuxBuildImage.STANDARD_7_0,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         trigger_on_approval: bool = True,
+        model_artifact_bucket_name: Optional[str] = None,
+        model_artifact_key_arn: Optional[str] = None,
     ) -> None:
         super().__init__(scope, construct_id)
         check_choice("compute_type", compute_type, COMPUTE_TYPES)
@@ -105,6 +113,9 @@ class ModelDeployPipeline(Construct):
                 "MODEL_PACKAGE_GROUP_NAME": model_package_group.model_package_group_name,
                 "ARTIFACT_BUCKET": bucket.bucket_name,
                 "ARTIFACT_KMS_KEY_ARN": encryption_key.key_arn,
+                # Unset or empty, build.py reads the model artifacts from this project's bucket.
+                **({"MODEL_ARTIFACT_BUCKET": model_artifact_bucket_name} if model_artifact_bucket_name else {}),
+                **({"MODEL_ARTIFACT_KMS_KEY_ARN": model_artifact_key_arn} if model_artifact_key_arn else {}),
             },
         )
         model_package_group.grant_read(self.build_project)

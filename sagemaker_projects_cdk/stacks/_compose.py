@@ -90,6 +90,8 @@ def add_model_deploy(
     branch: str,
     compute_type: str,
     approval_topic: Optional[sns.ITopic],
+    model_artifact_bucket_name: Optional[str] = None,
+    model_artifact_key_arn: Optional[str] = None,
 ) -> ModelDeployParts:
     repository = SeededRepository(
         stack,
@@ -110,6 +112,8 @@ def add_model_deploy(
         model_package_group=model_package_group,
         approval_topic=approval_topic,
         compute_type=compute_type,
+        model_artifact_bucket_name=model_artifact_bucket_name,
+        model_artifact_key_arn=model_artifact_key_arn,
     )
     CfnOutput(stack, "ModelDeployRepositoryName", value=repository.repository.repository_name)
     CfnOutput(stack, "ModelDeployPipelineName", value=pipeline.pipeline.pipeline_name)

@@ -39,10 +39,18 @@ class ModelDeployStack(TemplateStack):
     :param branch: the deploy repository's branch. Default: ``main``.
     :param compute_type: CodeBuild compute type. Default: ``BUILD_GENERAL1_SMALL``.
     :param approval_topic: SNS topic told when production waits for approval. Default: none.
+    :param model_artifact_bucket_name: the bucket holding the group's model artifacts (the
+        registering project's artifact bucket). Default: a ``SourceModelArtifactBucketName``
+        parameter; left empty, this project's bucket.
+    :param model_artifact_key_arn: the KMS key ARN encrypting those artifacts. Default: a
+        ``SourceModelArtifactKmsKeyArn`` parameter; left empty, not KMS-encrypted (or this
+        project's key, for this project's bucket).
     :param kwargs: any ``aws_cdk.Stack`` property.
 
-    The endpoints' model role reads model artifacts from this project's bucket; a group whose
-    artifacts live elsewhere needs that bucket shared with this project.
+    The endpoints' model role may read only that one bucket (and decrypt with that key, through
+    S3); the build step refuses a model version whose artifacts are elsewhere, saying which
+    setting to change. In another account, that bucket's and key's policies must allow this
+    project's endpoint roles (IAM path ``/sagemaker-projects/<project id>/``).
     """
 
     TITLE = "MLOps template for model deployment"
@@ -59,6 +67,8 @@ class ModelDeployStack(TemplateStack):
         branch: str = "main",
         compute_type: str = "BUILD_GENERAL1_SMALL",
         approval_topic: Optional[sns.ITopic] = None,
+        model_artifact_bucket_name: Optional[str] = None,
+        model_artifact_key_arn: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("description", self.DESCRIPTION)
@@ -71,6 +81,8 @@ class ModelDeployStack(TemplateStack):
             branch=branch,
             compute_type=compute_type,
             approval_topic=approval_topic,
+            model_artifact_bucket_name=model_artifact_bucket_name,
+            model_artifact_key_arn=model_artifact_key_arn,
         )
         self.project = parts.project
         self.artifacts = parts.artifacts
@@ -88,6 +100,8 @@ class ModelDeployStack(TemplateStack):
         branch: str = "main",
         compute_type: str = "BUILD_GENERAL1_SMALL",
         approval_topic: Optional[sns.ITopic] = None,
+        model_artifact_bucket_name: Optional[str] = None,
+        model_artifact_key_arn: Optional[str] = None,
     ) -> ModelDeployTemplate:
         """Build the template into ``stack`` (settings as for the constructor)."""
         project = ProjectIdentity(stack, "Project", project_name=project_name, project_id=project_id)
@@ -102,6 +116,24 @@ class ModelDeployStack(TemplateStack):
                 allowed_pattern=GROUP_NAME_PATTERN,
                 default=_model_build_default_group(),
             ).value_as_string
+        if model_artifact_bucket_name is None:
+            model_artifact_bucket_name = CfnParameter(
+                stack,
+                "SourceModelArtifactBucketName",
+                type="String",
+                description="Bucket holding the model artifacts of that group's versions (empty: this project's bucket)",
+                allowed_pattern=r"^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+                default="",
+            ).value_as_string
+        if model_artifact_key_arn is None:
+            model_artifact_key_arn = CfnParameter(
+                stack,
+                "SourceModelArtifactKmsKeyArn",
+                type="String",
+                description="ARN of the KMS key encrypting those artifacts (empty: not KMS-encrypted)",
+                allowed_pattern=r"^$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$",
+                default="",
+            ).value_as_string
         artifacts = ArtifactBucket(stack, "Artifacts")
         model_package_group = ModelPackageGroup.from_name(stack, "ModelPackageGroup", model_package_group_name)
         model_deploy = add_model_deploy(
@@ -112,6 +144,8 @@ class ModelDeployStack(TemplateStack):
             branch=branch,
             compute_type=compute_type,
             approval_topic=approval_topic,
+            model_artifact_bucket_name=model_artifact_bucket_name,
+            model_artifact_key_arn=model_artifact_key_arn,
         )
         CfnOutput(stack, "ArtifactBucketName", value=artifacts.bucket.bucket_name)
         return ModelDeployTemplate(project, artifacts, model_package_group, model_deploy)

@@ -77,7 +77,15 @@ def test_build_step_gets_what_build_py_reads(deploy):
     builds = [p for p in projects.values() if p["Properties"]["Source"].get("BuildSpec") is None]
     (build,) = builds
     names = {v["Name"] for v in build["Properties"]["Environment"]["EnvironmentVariables"]}
-    assert names == {"SAGEMAKER_PROJECT_NAME", "SAGEMAKER_PROJECT_ID", "MODEL_PACKAGE_GROUP_NAME", "ARTIFACT_BUCKET", "ARTIFACT_KMS_KEY_ARN"}
+    assert names == {
+        "SAGEMAKER_PROJECT_NAME",
+        "SAGEMAKER_PROJECT_ID",
+        "MODEL_PACKAGE_GROUP_NAME",
+        "ARTIFACT_BUCKET",
+        "ARTIFACT_KMS_KEY_ARN",
+        "MODEL_ARTIFACT_BUCKET",
+        "MODEL_ARTIFACT_KMS_KEY_ARN",
+    }
     tests = [p for p in projects.values() if p["Properties"]["Source"].get("BuildSpec") == "test/buildspec.yml"]
     assert len(tests) == 1
 
