@@ -1,0 +1,455 @@
+"""The role Service Catalog assumes to launch, update and terminate the published templates.
+
+A launch role needs what CloudFormation's resource handlers call for every resource type in
+the product templates. ``LaunchRole`` builds that policy from the product stacks it is given:
+one statement per service, with the handler actions of the resource types present (taken
+from the CloudFormation resource schemas, see ``tests/unit/test_studio_launch_role.py``),
+scoped to this account and region, to the names the templates give (``sagemaker-*``
+repositories and pipelines) and to the stack names Service Catalog uses (``SC-*``).
+
+What it cannot scope further, and why: CloudFormation generates the names of the buckets,
+roles, policies, functions, log groups, rules and build projects at launch, and keys get
+random ids, so those statements name the service, account and region only. Delete actions
+are granted only for resource types the templates let CloudFormation delete: buckets, keys,
+repositories and model package groups are retained, so the role cannot delete them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+from aws_cdk import ArnFormat, CfnDeletionPolicy, CfnResource, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct, IConstruct
+
+from ..compliance import acknowledge, nag_resource
+from ._validation import invalid
+
+SERVICE_CATALOG = "servicecatalog.amazonaws.com"
+#: Service Catalog names the stacks it provisions ``SC-<account>-pp-<provisioned product id>``.
+PROVISIONED_STACK_PREFIX = "SC-"
+#: The tag Service Catalog puts on the template copies its launch roles read.
+PROVISIONING_OBJECT_TAG = "servicecatalog:provisioning"
+
+
+@dataclass(frozen=True)
+class _Permissions:
+    """The launch role's part for one resource type: handler actions and where they apply."""
+
+    #: IAM service prefix (groups statements).
+    service: str
+    #: Create, read and update handler actions.
+    actions: tuple[str, ...]
+    #: Delete handler actions: granted only when CloudFormation may delete such a resource.
+    delete: tuple[str, ...] = ()
+    #: Roles this type hands to a service (``iam:PassRole`` with ``iam:PassedToService``).
+    passes_role_to: tuple[str, ...] = ()
+    #: KMS actions the service makes as the caller with the resource's key (through the service).
+    key_actions: tuple[str, ...] = ()
+    #: Actions that IAM cannot scope to a resource (granted on ``*``).
+    unscoped: tuple[str, ...] = ()
+
+
+_S3_READ = (
+    "s3:GetAccelerateConfiguration", "s3:GetAnalyticsConfiguration", "s3:GetBucketAbac", "s3:GetBucketCORS",
+    "s3:GetBucketLogging", "s3:GetBucketMetadataTableConfiguration", "s3:GetBucketNotification",
+    "s3:GetBucketObjectLockConfiguration", "s3:GetBucketOwnershipControls", "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketTagging", "s3:GetBucketVersioning", "s3:GetBucketWebsite", "s3:GetEncryptionConfiguration",
+    "s3:GetIntelligentTieringConfiguration", "s3:GetInventoryConfiguration", "s3:GetLifecycleConfiguration",
+    "s3:GetMetricsConfiguration", "s3:GetReplicationConfiguration", "s3:ListBucket", "s3:ListTagsForResource",
+)
+
+#: What CloudFormation's handlers call, per resource type the templates use (create, read,
+#: update; delete apart), from the resource schemas. Every read action is kept; left out, as
+#: no template sets the property that needs it: S3 Tables, replication, inventory, analytics,
+#: metrics, website, notification, accelerate, ABAC, object lock and metadata tables on
+#: buckets; VPC, EFS, code signing, scaling, capacity providers and customer keys on
+#: functions; deliveries, resource, index and data-protection policies on log groups; user
+#: and group policies and permissions boundaries in IAM; code connections in pipelines.
+PERMISSIONS: dict[str, _Permissions] = {
+    "AWS::S3::Bucket": _Permissions(
+        "s3",
+        (
+            "s3:CreateBucket", "s3:GetBucketAcl", "s3:PutBucketAcl", "s3:PutBucketTagging", "s3:TagResource",
+            "s3:UntagResource", "s3:PutEncryptionConfiguration", "s3:PutBucketPublicAccessBlock",
+            "s3:PutLifecycleConfiguration", "s3:PutBucketLogging", "s3:PutBucketVersioning",
+            # (The handlers' DeleteBucketCors, DeleteBucketLifecycle and DeleteBucketEncryption
+            # calls are authorized by the matching Put* action in IAM.)
+            "s3:PutBucketOwnershipControls", "s3:PutBucketCORS", *_S3_READ,
+        ),
+        delete=("s3:DeleteBucket",),
+    ),
+    "AWS::S3::BucketPolicy": _Permissions(
+        "s3", ("s3:GetBucketPolicy", "s3:PutBucketPolicy"), delete=("s3:DeleteBucketPolicy",)
+    ),
+    "AWS::KMS::Key": _Permissions(
+        "kms",
+        (
+            "kms:EnableKeyRotation", "kms:DisableKeyRotation", "kms:GetKeyRotationStatus", "kms:EnableKey",
+            "kms:DisableKey", "kms:PutKeyPolicy", "kms:GetKeyPolicy", "kms:DescribeKey", "kms:TagResource",
+            "kms:UntagResource", "kms:ListResourceTags", "kms:UpdateKeyDescription",
+        ),
+        delete=("kms:ScheduleKeyDeletion",),
+        unscoped=("kms:CreateKey",),
+    ),
+    "AWS::CodeCommit::Repository": _Permissions(
+        "codecommit",
+        (
+            "codecommit:CreateRepository", "codecommit:CreateCommit", "codecommit:GetRepository",
+            "codecommit:GetRepositoryTriggers", "codecommit:PutRepositoryTriggers", "codecommit:TagResource",
+            "codecommit:UntagResource", "codecommit:ListTagsForResource", "codecommit:UpdateRepositoryName",
+            "codecommit:UpdateRepositoryDescription", "codecommit:UpdateRepositoryEncryptionKey",
+        ),
+        delete=("codecommit:DeleteRepository",),
+        # CodeCommit encrypts the first commit with the repository's customer key as the caller.
+        key_actions=("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"),
+        unscoped=("codecommit:ListRepositories",),
+    ),
+    "AWS::CodeBuild::Project": _Permissions(
+        # A legacy resource type: no schema; the calls of its handler.
+        "codebuild",
+        ("codebuild:CreateProject", "codebuild:UpdateProject", "codebuild:BatchGetProjects"),
+        delete=("codebuild:DeleteProject",),
+        passes_role_to=("codebuild.amazonaws.com",),
+    ),
+    "AWS::CodePipeline::Pipeline": _Permissions(
+        "codepipeline",
+        (
+            "codepipeline:CreatePipeline", "codepipeline:GetPipeline", "codepipeline:GetPipelineState",
+            "codepipeline:UpdatePipeline", "codepipeline:StartPipelineExecution",
+            "codepipeline:EnableStageTransition", "codepipeline:DisableStageTransition", "codepipeline:TagResource",
+            "codepipeline:UntagResource", "codepipeline:ListTagsForResource",
+        ),
+        delete=("codepipeline:DeletePipeline",),
+        passes_role_to=("codepipeline.amazonaws.com",),
+    ),
+    "AWS::Events::Rule": _Permissions(
+        "events",
+        (
+            "events:PutRule", "events:DescribeRule", "events:PutTargets", "events:RemoveTargets",
+            "events:ListTargetsByRule", "events:TagResource", "events:UntagResource", "events:ListTagsForResource",
+        ),
+        delete=("events:DeleteRule",),
+        passes_role_to=("events.amazonaws.com",),
+    ),
+    "AWS::IAM::Role": _Permissions(
+        "iam",
+        (
+            "iam:CreateRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateRoleDescription",
+            "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:PutRolePolicy", "iam:GetRolePolicy",
+            "iam:DeleteRolePolicy", "iam:ListRolePolicies", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+            "iam:ListAttachedRolePolicies",
+        ),
+        delete=("iam:DeleteRole",),
+    ),
+    "AWS::IAM::Policy": _Permissions("iam", ("iam:GetRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy")),
+    "AWS::IAM::ManagedPolicy": _Permissions(
+        "iam",
+        (
+            "iam:CreatePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions",
+            "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:ListEntitiesForPolicy",
+            "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+        ),
+        delete=("iam:DeletePolicy",),
+    ),
+    "AWS::Lambda::Function": _Permissions(
+        "lambda",
+        (
+            "lambda:CreateFunction", "lambda:GetFunction", "lambda:UpdateFunctionCode",
+            "lambda:UpdateFunctionConfiguration", "lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency",
+            "lambda:TagResource", "lambda:UntagResource", "lambda:PublishVersion", "lambda:GetLayerVersion",
+            "lambda:GetRuntimeManagementConfig", "lambda:PutRuntimeManagementConfig",
+            "lambda:GetFunctionCodeSigningConfig", "lambda:GetCodeSigningConfig", "lambda:GetFunctionRecursionConfig",
+            "lambda:PutFunctionRecursionConfig", "lambda:GetFunctionScalingConfig",
+        ),
+        delete=("lambda:DeleteFunction",),
+        passes_role_to=("lambda.amazonaws.com",),
+    ),
+    "AWS::Lambda::LayerVersion": _Permissions(
+        "lambda", ("lambda:PublishLayerVersion", "lambda:GetLayerVersion"), delete=("lambda:DeleteLayerVersion",)
+    ),
+    "AWS::Logs::LogGroup": _Permissions(
+        "logs",
+        (
+            "logs:CreateLogGroup", "logs:DescribeLogGroups", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy",
+            "logs:AssociateKmsKey", "logs:DisassociateKmsKey", "logs:TagResource", "logs:UntagResource",
+            "logs:ListTagsForResource", "logs:GetDataProtectionPolicy", "logs:DescribeIndexPolicies",
+        ),
+        delete=("logs:DeleteLogGroup",),
+        # The read handler lists the account's resource policies.
+        unscoped=("logs:DescribeResourcePolicies",),
+    ),
+    "AWS::SageMaker::ModelPackageGroup": _Permissions(
+        "sagemaker",
+        (
+            "sagemaker:CreateModelPackageGroup", "sagemaker:DescribeModelPackageGroup",
+            "sagemaker:GetModelPackageGroupPolicy", "sagemaker:PutModelPackageGroupPolicy",
+            "sagemaker:DeleteModelPackageGroupPolicy", "sagemaker:AddTags", "sagemaker:DeleteTags", "sagemaker:ListTags",
+        ),
+        delete=("sagemaker:DeleteModelPackageGroup",),
+    ),
+    # aws-cdk-lib's BucketDeployment: CloudFormation invokes its function as the caller.
+    "Custom::CDKBucketDeployment": _Permissions("lambda", ("lambda:InvokeFunction",)),
+}
+
+#: Resource types that only document a stack (no API call).
+_NO_PERMISSIONS = frozenset({"AWS::CDK::Metadata"})
+
+#: What Service Catalog itself does with the launch role: run the product's stack.
+STACK_ACTIONS = (
+    "cloudformation:CreateStack",
+    "cloudformation:UpdateStack",
+    "cloudformation:DeleteStack",
+    "cloudformation:DescribeStacks",
+    "cloudformation:DescribeStackEvents",
+    "cloudformation:SetStackPolicy",
+)
+#: Service Catalog's template checks: no resource type in IAM.
+TEMPLATE_ACTIONS = ("cloudformation:GetTemplateSummary", "cloudformation:ValidateTemplate")
+
+
+class LaunchRole(Construct):
+    """A Service Catalog launch role that may create, update and delete what ``product_stacks`` hold.
+
+    :param product_stacks: the product stacks (or any constructs) whose resources the role
+        provisions; every resource type in them must be one of ``PERMISSIONS``.
+    :param asset_bucket: the bucket the product templates' file assets are in; the role
+        reads them (functions' code, the repositories' first commits). Default: no assets.
+    :param role_name: Default: a name CloudFormation generates.
+
+    Attributes: ``role`` (trusted by ``servicecatalog.amazonaws.com`` only) and ``policies``
+    (two customer-managed policies, as one would exceed IAM's 6,144 characters).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        product_stacks: Sequence[IConstruct],
+        asset_bucket: Optional[s3.IBucket] = None,
+        role_name: Optional[str] = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        resource_types, deleted_types, aws_managed_policies = _inventory(product_stacks)
+
+        #: The launch role.
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=role_name,
+            assumed_by=iam.ServicePrincipal(SERVICE_CATALOG),
+            description="Service Catalog launch role of the SageMaker project templates (sagemaker-projects-cdk)",
+        )
+        actions: dict[str, set[str]] = {}
+        unscoped: set[str] = set(TEMPLATE_ACTIONS)
+        passed_to: set[str] = set()
+        key_actions: set[str] = set()
+        for resource_type in sorted(resource_types):
+            permissions = PERMISSIONS[resource_type]
+            service_actions = actions.setdefault(permissions.service, set())
+            service_actions.update(permissions.actions)
+            if resource_type in deleted_types:
+                service_actions.update(permissions.delete)
+            unscoped.update(permissions.unscoped)
+            passed_to.update(permissions.passes_role_to)
+            key_actions.update(permissions.key_actions)
+
+        # Two customer-managed policies, as one would exceed IAM's 6,144 characters: running
+        # the stacks (CloudFormation, IAM, KMS, assets) and the resources the templates create.
+        # Each entry: (statement, why its resources are no narrower).
+        stack_part: list[tuple[iam.PolicyStatement, str]] = [
+            (
+                iam.PolicyStatement(
+                    sid="RunProvisionedStacks",
+                    actions=list(STACK_ACTIONS),
+                    resources=[
+                        stack.format_arn(
+                            service="cloudformation", resource="stack", resource_name=f"{PROVISIONED_STACK_PREFIX}*/*"
+                        )
+                    ],
+                ),
+                "Service Catalog names the stacks it provisions SC-<account>-pp-<id>",
+            ),
+            (
+                iam.PolicyStatement(sid="CheckTemplates", actions=sorted(unscoped), resources=["*"]),
+                f"IAM has no resource type for {', '.join(sorted(unscoped))}",
+            ),
+            (
+                iam.PolicyStatement(
+                    sid="ReadServiceCatalogTemplates",
+                    actions=["s3:GetObject"],
+                    resources=["*"],
+                    conditions={"StringEquals": {f"s3:ExistingObjectTag/{PROVISIONING_OBJECT_TAG}": "true"}},
+                ),
+                "Service Catalog keeps the product templates in a bucket it owns and does not name; "
+                "only the objects it tags servicecatalog:provisioning=true are readable",
+            ),
+        ]
+        resource_part: list[tuple[iam.PolicyStatement, str]] = []
+        attach = actions.get("iam", set()) & {"iam:AttachRolePolicy", "iam:DetachRolePolicy"}
+        for service in sorted(actions):
+            resources_of, reason = _SCOPES[service]
+            statement = iam.PolicyStatement(
+                sid=f"Manage{service.title()}", actions=sorted(actions[service] - attach), resources=resources_of(stack)
+            )
+            (stack_part if service in ("iam", "kms") else resource_part).append((statement, reason))
+        if attach:
+            allowed = [_arn(stack, "iam", "policy/*")] + [
+                stack.format_arn(service="iam", region="", account="aws", resource="policy", resource_name=name)
+                for name in sorted(aws_managed_policies)
+            ]
+            stack_part.append(
+                (
+                    iam.PolicyStatement(
+                        sid="AttachTemplatePolicies",
+                        actions=sorted(attach),
+                        resources=[_arn(stack, "iam", "role/*")],
+                        conditions={"ArnLike": {"iam:PolicyARN": allowed}},
+                    ),
+                    "CloudFormation generates the role names; only this account's policies and the "
+                    "AWS-managed policies the templates name can be attached",
+                )
+            )
+        if key_actions:
+            stack_part.append(
+                (
+                    iam.PolicyStatement(
+                        sid="UseKeysThroughCodeCommit",
+                        actions=sorted(key_actions),
+                        resources=[_arn(stack, "kms", "key/*")],
+                        conditions={"StringEquals": {"kms:ViaService": f"codecommit.{stack.region}.amazonaws.com"}},
+                    ),
+                    "the repositories' keys are created at launch with random ids; CodeCommit uses "
+                    "them as the caller for the first commit, and only through CodeCommit",
+                )
+            )
+        if passed_to:
+            stack_part.append(
+                (
+                    iam.PolicyStatement(
+                        sid="PassTemplateRoles",
+                        actions=["iam:PassRole"],
+                        resources=[_arn(stack, "iam", "role/*")],
+                        conditions={"StringEquals": {"iam:PassedToService": sorted(passed_to)}},
+                    ),
+                    "CloudFormation generates the role names; they can be passed only to the "
+                    "services the templates configure with them",
+                )
+            )
+        if asset_bucket is not None:
+            stack_part.append(
+                (
+                    iam.PolicyStatement(
+                        sid="ReadTemplateAssets",
+                        actions=["s3:GetObject", "s3:GetObjectVersion"],
+                        resources=[asset_bucket.arn_for_objects("*")],
+                    ),
+                    "the product templates' file assets (function code, first commits) are named "
+                    "after their content hash in the template bucket",
+                )
+            )
+
+        #: The role's customer-managed policies.
+        self.policies: list[iam.ManagedPolicy] = [
+            self._policy("StackPolicy", "Run the SageMaker project templates' stacks", stack_part),
+            self._policy("ResourcePolicy", "Create, update and delete the SageMaker project templates' resources", resource_part),
+        ]
+
+    def _policy(self, construct_id: str, description: str, part: list[tuple[iam.PolicyStatement, str]]) -> iam.ManagedPolicy:
+        """A managed policy of the role, with every wildcard resource acknowledged with its reason."""
+        policy = iam.ManagedPolicy(
+            self, construct_id, description=description, statements=[s for s, _ in part], roles=[self.role]
+        )
+        reasons: dict[str, list[str]] = {}
+        for statement, reason in part:
+            for resource in statement.resources:
+                rendered = nag_resource(self, resource)
+                if "*" in rendered:
+                    reasons.setdefault(f"AwsSolutions-IAM5[Resource::{rendered}]", []).append(reason)
+        for rule_id, why in reasons.items():
+            acknowledge(policy, "; ".join(dict.fromkeys(why)), rule_id)
+        return policy
+
+
+def _arn(stack: Stack, service: str, resource: str) -> str:
+    """``arn:<partition>:<service>:<region>:<account>:<resource>`` (no region for IAM, neither for S3)."""
+    if service == "s3":
+        return stack.format_arn(service="s3", region="", account="", resource=resource)
+    region = "" if service == "iam" else None
+    return stack.format_arn(service=service, region=region, resource=resource, arn_format=ArnFormat.NO_RESOURCE_NAME)
+
+
+#: Where each service's handler actions apply, and why no narrower.
+_SCOPES: dict[str, tuple[Callable[[Stack], list[str]], str]] = {
+    "s3": (lambda s: [_arn(s, "s3", "*")], "CloudFormation generates the bucket names at launch"),
+    "kms": (lambda s: [_arn(s, "kms", "key/*")], "keys get random ids at creation"),
+    "codecommit": (
+        lambda s: [_arn(s, "codecommit", "sagemaker-*")],
+        "repositories are named sagemaker-<project>-<id>-<suffix> after the project created in Studio",
+    ),
+    "codebuild": (lambda s: [_arn(s, "codebuild", "project/*")], "CloudFormation generates the build project names"),
+    "codepipeline": (
+        lambda s: [_arn(s, "codepipeline", "sagemaker-*")],
+        "pipelines are named sagemaker-<project>-<id>-<suffix> after the project created in Studio",
+    ),
+    "events": (lambda s: [_arn(s, "events", "rule/*")], "CloudFormation generates the rule names"),
+    "iam": (
+        lambda s: [_arn(s, "iam", "role/*"), _arn(s, "iam", "policy/*")],
+        "CloudFormation generates the role and policy names",
+    ),
+    "lambda": (
+        lambda s: [_arn(s, "lambda", "function:*"), _arn(s, "lambda", "layer:*")],
+        "CloudFormation generates the function and layer names",
+    ),
+    "logs": (lambda s: [_arn(s, "logs", "log-group:*")], "CloudFormation generates the log group names"),
+    "sagemaker": (
+        lambda s: [_arn(s, "sagemaker", "model-package-group/*")],
+        "model package groups are named <project>-<id> after the project created in Studio",
+    ),
+}
+
+
+def _inventory(product_stacks: Sequence[IConstruct]) -> tuple[set[str], set[str], set[str]]:
+    """Resource types in ``product_stacks``, those CloudFormation may delete, and the
+    AWS-managed policies their roles attach."""
+    types: set[str] = set()
+    deleted: set[str] = set()
+    aws_managed: set[str] = set()
+    for product_stack in product_stacks:
+        for construct in product_stack.node.find_all():
+            if not CfnResource.is_cfn_resource(construct):
+                continue
+            resource: CfnResource = construct  # type: ignore[assignment]
+            resource_type = resource.cfn_resource_type
+            if resource_type in _NO_PERMISSIONS:
+                continue
+            if resource_type not in PERMISSIONS:
+                raise invalid(
+                    "resource type",
+                    resource_type,
+                    f"one the launch role knows ({', '.join(sorted(PERMISSIONS))}) in {construct.node.path}; "
+                    "pass an existing launch role instead",
+                )
+            types.add(resource_type)
+            options = resource.cfn_options
+            if options.deletion_policy != CfnDeletionPolicy.RETAIN or options.update_replace_policy != CfnDeletionPolicy.RETAIN:
+                deleted.add(resource_type)
+            if resource_type == "AWS::IAM::Role":
+                aws_managed.update(_aws_managed_policy_names(resource))
+    return types, deleted, aws_managed
+
+
+def _aws_managed_policy_names(role: CfnResource) -> set[str]:
+    """Names (``service-role/AWSLambdaBasicExecutionRole``) of the AWS-managed policies a role attaches."""
+    arns = Stack.of(role).resolve(getattr(role, "managed_policy_arns", None)) or []
+    names = set()
+    marker = ":iam::aws:policy/"
+    for arn in arns:
+        text = arn if isinstance(arn, str) else "".join(p for p in arn.get("Fn::Join", ["", []])[1] if isinstance(p, str))
+        if marker in text:
+            names.add(text.split(marker, 1)[1])
+    return names
