@@ -1,13 +1,22 @@
-"""Build the CDK app holding every template in ``TEMPLATES``, with the security packs on."""
+"""Build the CDK app holding every template in ``TEMPLATES``, with the security packs on.
+
+Besides one stack per template, the app holds ``StudioTemplates``: the same templates
+published to SageMaker Studio (Service Catalog portfolio and S3 templates).
+"""
 
 from __future__ import annotations
 
-from typing import Optional
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
 
 from aws_cdk import App
 
 from .compliance import add_security_packs
-from .stacks import TEMPLATES
+from .stacks import TEMPLATES, StudioTemplatesStack
+
+#: The construct id (and default stack name) of the Studio publishing stack.
+STUDIO_STACK_ID = "StudioTemplates"
 
 
 def stack_id(template_id: str) -> str:
@@ -15,13 +24,48 @@ def stack_id(template_id: str) -> str:
     return "".join(part.capitalize() for part in template_id.split("-"))
 
 
-def build_app(app: Optional[App] = None, *, templates: Optional[list[str]] = None, security_packs: bool = True) -> App:
-    """Add one stack per template (all of ``TEMPLATES`` by default) to ``app``."""
+@dataclass(frozen=True)
+class StudioOptions:
+    """How ``build_app`` publishes the templates to Studio (see ``StudioTemplatesStack``).
+
+    :param principal_arns: Studio execution role ARNs. Default: the stack's
+        ``StudioExecutionRoleArn`` parameter.
+    :param launch_role_arn: an existing launch role. Default: a new least-privilege one.
+    :param versions_directory: recorded product versions. Default: none (current only).
+    :param allow_removal: template ids with recorded versions that may be unpublished.
+    """
+
+    principal_arns: Optional[Sequence[str]] = None
+    launch_role_arn: Optional[str] = None
+    versions_directory: Optional[Path] = None
+    allow_removal: Sequence[str] = ()
+
+
+def build_app(
+    app: Optional[App] = None,
+    *,
+    templates: Optional[list[str]] = None,
+    security_packs: bool = True,
+    studio: Optional[StudioOptions] = StudioOptions(),
+) -> App:
+    """Add one stack per template (all of ``TEMPLATES`` by default) to ``app``, and the
+    ``StudioTemplates`` stack publishing the same templates unless ``studio`` is None."""
     app = app or App()
-    for template_id in templates or list(TEMPLATES):
+    chosen = templates or list(TEMPLATES)
+    for template_id in chosen:
         if template_id not in TEMPLATES:
             raise ValueError(f"invalid template {template_id!r}: expected one of {', '.join(TEMPLATES)}")
         TEMPLATES[template_id](app, stack_id(template_id))
+    if studio is not None:
+        StudioTemplatesStack(
+            app,
+            STUDIO_STACK_ID,
+            templates=chosen,
+            principal_arns=studio.principal_arns,
+            launch_role_arn=studio.launch_role_arn,
+            versions_directory=studio.versions_directory,
+            allow_removal=studio.allow_removal,
+        )
     if security_packs:
         add_security_packs(app)
     return app

@@ -18,11 +18,18 @@ TEMPLATES: dict[str, type[TemplateStack]] = {
     "build-deploy": BuildDeployStack,
 }
 
+# Publishing to Studio builds the templates above (imported after TEMPLATES exists).
+from .studio_templates import StudioTemplate, StudioTemplates, StudioTemplatesStack, TemplateProductStack  # noqa: E402
+
 __all__ = [
     "TEMPLATES",
     "BuildDeployStack",
     "EndpointStageStack",
     "ModelBuildStack",
     "ModelDeployStack",
+    "StudioTemplate",
+    "StudioTemplates",
+    "StudioTemplatesStack",
+    "TemplateProductStack",
     "TemplateStack",
 ]
