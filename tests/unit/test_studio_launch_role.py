@@ -1,0 +1,221 @@
+"""The launch role: exactly what CloudFormation's handlers need for the product templates.
+
+The reference is the CloudFormation resource schemas that cfn-lint ships (each lists the
+permissions its create, read, update and delete handlers call). The role must hold every
+one of them for the resource types in the product templates, but those listed below with
+the reason they are not needed, and nothing else but the documented extras.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import cfnlint.data.schemas
+import pytest
+
+from sagemaker_projects_cdk.app import STUDIO_STACK_ID
+from sagemaker_projects_cdk.constructs.studio_launch_role import PERMISSIONS
+
+SCHEMAS = Path(cfnlint.data.schemas.__file__).parent
+
+#: Handler permissions the role leaves out, and why.
+NOT_NEEDED = {
+    **dict.fromkeys(
+        [
+            "s3:PutAccelerateConfiguration", "s3:PutAnalyticsConfiguration", "s3:PutBucketAbac", "s3:PutBucketNotification",
+            "s3:PutBucketObjectLockConfiguration", "s3:PutObjectLockConfiguration", "s3:PutBucketReplication",
+            "s3:PutReplicationConfiguration", "s3:PutBucketWebsite", "s3:DeleteBucketWebsite",
+            "s3:PutIntelligentTieringConfiguration", "s3:PutInventoryConfiguration", "s3:PutMetricsConfiguration",
+            "s3:DeleteBucketAnalyticsConfiguration", "s3:DeleteBucketMetricsConfiguration", "s3:DeleteBucketReplication",
+            "s3:CreateBucketMetadataTableConfiguration", "s3:DeleteBucketMetadataTableConfiguration",
+            "s3:UpdateBucketMetadataAnnotationTableConfiguration", "s3:UpdateBucketMetadataInventoryTableConfiguration",
+            "s3:UpdateBucketMetadataJournalTableConfiguration", "s3:PutObjectAcl", "s3:DeleteObject",
+            "s3tables:CreateNamespace", "s3tables:CreateTable", "s3tables:CreateTableBucket", "s3tables:GetTable",
+            "s3tables:GetTableMetadataLocation", "s3tables:PutTableBucketPolicy", "s3tables:PutTableEncryption",
+            "s3tables:PutTablePolicy", "s3tables:UpdateTableMetadataLocation",
+        ],
+        "bucket features the templates do not set (acceleration, analytics, ABAC, notifications, object "
+        "lock, replication, websites, tiering, inventory, metrics, metadata and S3 tables, object ACLs)",
+    ),
+    "s3:REST.PUT.OBJECT": "not an IAM action (a log-delivery detail of the log group schema)",
+    **dict.fromkeys(
+        ["s3:DeleteBucketCors", "s3:DeleteBucketEncryption", "s3:DeleteBucketLifecycle"],
+        "API names, not IAM actions: IAM authorizes them with PutBucketCORS, PutEncryptionConfiguration "
+        "and PutLifecycleConfiguration, which the role holds",
+    ),
+    "iam:PassRole": "granted by its own statement, limited by iam:PassedToService",
+    **dict.fromkeys(
+        ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
+         "elasticfilesystem:DescribeMountTargets", "s3files:ListMountTargets", "kms:CreateGrant",
+         "lambda:AssociateRuntimeAlias", "lambda:PassCapacityProvider", "lambda:PutFunctionScalingConfig",
+         "lambda:PutFunctionCodeSigningConfig", "lambda:DeleteFunctionCodeSigningConfig"],
+        "function features the templates do not set (VPC, file systems, customer keys, runtime aliases, "
+        "capacity providers, scaling, code signing)",
+    ),
+    **dict.fromkeys(
+        ["logs:CreateLogDelivery", "firehose:TagDeliveryStream", "logs:PutResourcePolicy", "logs:DeleteResourcePolicy",
+         "logs:PutDataProtectionPolicy", "logs:PutIndexPolicy", "logs:DeleteIndexPolicy",
+         "logs:PutBearerTokenAuthentication", "logs:PutLogGroupDeletionProtection"],
+        "log group features the templates do not set (deliveries, resource, data-protection and index "
+        "policies, bearer tokens, deletion protection)",
+    ),
+    **dict.fromkeys(
+        ["iam:AttachGroupPolicy", "iam:AttachUserPolicy", "iam:DetachGroupPolicy", "iam:DetachUserPolicy",
+         "iam:GetGroupPolicy", "iam:GetUserPolicy", "iam:PutGroupPolicy", "iam:PutUserPolicy", "iam:DeleteGroupPolicy",
+         "iam:DeleteUserPolicy", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary"],
+        "the templates' policies attach to roles only, and no role has a permissions boundary",
+    ),
+    "codestar-connections:PassConnection": "the pipelines' sources are CodeCommit repositories",
+}
+
+#: Actions the role holds that no handler schema lists, and why.
+EXTRAS = {
+    **dict.fromkeys(
+        ["cloudformation:CreateStack", "cloudformation:UpdateStack", "cloudformation:DeleteStack",
+         "cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents", "cloudformation:SetStackPolicy",
+         "cloudformation:GetTemplateSummary", "cloudformation:ValidateTemplate"],
+        "Service Catalog runs the product's stack with the launch role",
+    ),
+    **dict.fromkeys(
+        ["codebuild:CreateProject", "codebuild:UpdateProject", "codebuild:DeleteProject", "codebuild:BatchGetProjects"],
+        "AWS::CodeBuild::Project is a legacy resource type without a schema",
+    ),
+    "lambda:InvokeFunction": "CloudFormation invokes custom resources' functions as the caller",
+}
+
+
+def handler_permissions(resource_type: str) -> dict[str, set[str]] | None:
+    index = json.loads((SCHEMAS / "providers" / "us-east-1.json").read_text())
+    if resource_type not in index:
+        return None
+    schema = json.loads((SCHEMAS / "resources" / f"{index[resource_type]}.json").read_text())
+    return {name: set(handler.get("permissions", [])) for name, handler in schema.get("handlers", {}).items()}
+
+
+@pytest.fixture(scope="module")
+def admin(assembly) -> dict:
+    return json.loads((assembly.outdir / f"{STUDIO_STACK_ID}.template.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def launch_policies(admin) -> list[dict]:
+    return [
+        r["Properties"]["PolicyDocument"]
+        for k, r in admin["Resources"].items()
+        if r["Type"] == "AWS::IAM::ManagedPolicy" and k.startswith("StudioLaunchRole")
+    ]
+
+
+@pytest.fixture(scope="module")
+def granted(launch_policies) -> set[str]:
+    actions: set[str] = set()
+    for document in launch_policies:
+        for statement in document["Statement"]:
+            actions.update(statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+    return actions
+
+
+@pytest.fixture(scope="module")
+def product_resources(assembly) -> list[dict]:
+    return [
+        resource
+        for path in assembly.outdir.glob(f"{STUDIO_STACK_ID}*.product.template.json")
+        for resource in json.loads(path.read_text())["Resources"].values()
+    ]
+
+
+def test_role_holds_every_handler_permission_the_product_templates_need(product_resources, granted):
+    needed: set[str] = set()
+    for resource_type in {r["Type"] for r in product_resources}:
+        handlers = handler_permissions(resource_type)
+        if handlers is None:
+            assert resource_type in ("AWS::CodeBuild::Project", "Custom::CDKBucketDeployment", "AWS::CDK::Metadata")
+            continue
+        deleted = any(r["Type"] == resource_type and r.get("DeletionPolicy") != "Retain" for r in product_resources)
+        for handler in ("create", "read", "update", "delete") if deleted else ("create", "read", "update"):
+            needed |= handlers.get(handler, set())
+    assert needed - set(NOT_NEEDED) <= granted, sorted(needed - set(NOT_NEEDED) - granted)
+
+
+def test_role_holds_nothing_unexplained(product_resources, granted):
+    listed: set[str] = set()
+    for resource_type in {r["Type"] for r in product_resources}:
+        for permissions in (handler_permissions(resource_type) or {}).values():
+            listed |= permissions
+    assert granted - listed <= set(EXTRAS), sorted(granted - listed - set(EXTRAS))
+
+
+def test_role_cannot_delete_what_the_templates_retain(product_resources, granted):
+    retained = {r["Type"] for r in product_resources if r.get("DeletionPolicy") == "Retain"}
+    deleted = {r["Type"] for r in product_resources if r.get("DeletionPolicy") != "Retain"}
+    assert {"AWS::S3::Bucket", "AWS::KMS::Key", "AWS::CodeCommit::Repository", "AWS::SageMaker::ModelPackageGroup"} <= retained - deleted
+    for action in ("s3:DeleteBucket", "kms:ScheduleKeyDeletion", "codecommit:DeleteRepository", "sagemaker:DeleteModelPackageGroup", "logs:DeleteLogGroup"):
+        assert action not in granted
+
+
+def test_every_known_resource_type_is_in_the_catalogue(product_resources):
+    assert {r["Type"] for r in product_resources} - {"AWS::CDK::Metadata"} <= set(PERMISSIONS)
+
+
+def test_each_policy_fits_in_an_iam_managed_policy(launch_policies):
+    """IAM refuses a managed policy over 6,144 characters (whitespace excluded), once resolved."""
+
+    def resolved(value):
+        if isinstance(value, dict):
+            if "Fn::Join" in value:
+                return value["Fn::Join"][0].join(str(resolved(v)) for v in value["Fn::Join"][1])
+            if "Ref" in value:
+                return {"AWS::Partition": "aws-us-gov", "AWS::Region": "ap-southeast-2", "AWS::AccountId": "123456789012"}[value["Ref"]]
+            if "Fn::GetAtt" in value:
+                return "x" * 80
+            return {k: resolved(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [resolved(v) for v in value]
+        return value
+
+    assert len(launch_policies) == 2
+    for document in launch_policies:
+        assert len(re.sub(r"\s", "", json.dumps(resolved(document)))) < 6144
+
+
+def test_role_passes_roles_only_to_the_services_the_templates_configure(launch_policies):
+    (statement,) = [s for d in launch_policies for s in d["Statement"] if s.get("Sid") == "PassTemplateRoles"]
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "iam:PassedToService": [
+                "codebuild.amazonaws.com",
+                "codepipeline.amazonaws.com",
+                "events.amazonaws.com",
+                "lambda.amazonaws.com",
+            ]
+        }
+    }
+
+
+def test_role_attaches_only_this_accounts_policies_and_the_aws_managed_ones_the_templates_name(launch_policies):
+    (statement,) = [s for d in launch_policies for s in d["Statement"] if s.get("Sid") == "AttachTemplatePolicies"]
+    allowed = statement["Condition"]["ArnLike"]["iam:PolicyARN"]
+    assert [a["Fn::Join"][1][-1] for a in allowed] == [":policy/*", ":iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
+    assert {"Ref": "AWS::AccountId"} in allowed[0]["Fn::Join"][1]
+
+
+def test_key_use_is_limited_to_codecommit(launch_policies):
+    (statement,) = [s for d in launch_policies for s in d["Statement"] if s.get("Sid") == "UseKeysThroughCodeCommit"]
+    assert statement["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Join"][1][0] == "codecommit."
+
+
+def test_unknown_resource_type_needs_an_existing_launch_role():
+    from aws_cdk import Stack
+    from aws_cdk import aws_sns as sns
+    from aws_cdk import aws_servicecatalog as servicecatalog
+
+    from support import new_app
+    from sagemaker_projects_cdk.constructs.studio_launch_role import LaunchRole
+
+    stack = Stack(new_app(), "Admin")
+    product = servicecatalog.ProductStack(stack, "Product")
+    sns.Topic(product, "Topic")
+    with pytest.raises(ValueError, match=r"invalid resource type 'AWS::SNS::Topic': expected one the launch role knows .* pass an existing launch role"):
+        LaunchRole(stack, "LaunchRole", product_stacks=[product])
