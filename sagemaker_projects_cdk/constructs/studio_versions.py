@@ -8,7 +8,9 @@ product lists them; a SageMaker project can be updated only to a version that st
   ``v<N>-<12 hex>``: the hex digits are the start of the template's SHA-256, so a template
   that changes gets a new name (a new version) and one that does not keeps its name;
 - *recorded* versions, one file per version in a directory you commit
-  (``<directory>/v<N>-<hex>.template.json``): every one stays published, from its file.
+  (``<directory>/v<N>-<hex>.template.json``): every one stays published, from its file,
+  uploaded under its content hash exactly as the product stack uploads its template, so a
+  version keeps the URL it had while it was current (CloudFormation sees no change to it).
 
 When the directory is given and ``record`` is on (the default), a synth that finds a
 current template not yet recorded writes it there as the next ``v<N>``, as
