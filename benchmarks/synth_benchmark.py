@@ -8,7 +8,8 @@ peak memory of N runs after one warm-up of:
   and aws-cdk-lib's built-in CloudFormation validation engine), and the same with that
   validation off, which is how app.py synthesizes (cfn-lint checks the templates in tests);
 - each template in ``TEMPLATES`` alone, through ``app.py`` (security packs on);
-- the whole ``app.py``;
+- ``app.py`` with all of ``TEMPLATES`` (the target's "whole app"), and ``app.py`` as
+  ``make synth`` runs it, with the Studio publishing stack (3 more product stacks) too;
 - the README test command (``make test``), unless ``--test-runs 0``.
 
 Then prints a table (wall seconds, ratio to the floor, peak RSS, resources and template
@@ -110,15 +111,12 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores{memory}"
 
 
-def template_sizes(outdir: Path, template_ids: list[str]) -> dict[str, tuple[int, int]]:
-    sys.path.insert(0, str(REPO))
-    from sagemaker_projects_cdk.app import stack_id
-
+def template_sizes(outdir: Path) -> dict[str, tuple[int, int]]:
+    """Resources and bytes of every template ``make synth`` writes (stacks and Studio products)."""
     sizes = {}
-    for template_id in template_ids:
-        path = outdir / f"{stack_id(template_id)}.template.json"
+    for path in sorted(outdir.glob("*.template.json")):
         template = json.loads(path.read_text())
-        sizes[template_id] = (len(template["Resources"]), path.stat().st_size)
+        sizes[path.name.removesuffix(".template.json")] = (len(template.get("Resources", {})), path.stat().st_size)
     return sizes
 
 
@@ -152,13 +150,29 @@ def main() -> int:
             )
         )
         for template_id in template_ids:
-            case_env = {**env, "CDK_OUTDIR": str(work / template_id), "CDK_CONTEXT_JSON": json.dumps({"templates": template_id})}
+            context = {"templates": template_id, "studio": "false"}
+            case_env = {**env, "CDK_OUTDIR": str(work / template_id), "CDK_CONTEXT_JSON": json.dumps(context)}
             rows.append(measure(f"template {template_id}", [sys.executable, "app.py"], runs=args.runs, env=case_env))
         whole_out = work / "whole"
-        rows.append(measure("whole app.py", [sys.executable, "app.py"], runs=args.runs, env={**env, "CDK_OUTDIR": str(whole_out)}))
+        rows.append(
+            measure(
+                "app.py, all of TEMPLATES",
+                [sys.executable, "app.py"],
+                runs=args.runs,
+                env={**env, "CDK_OUTDIR": str(whole_out), "CDK_CONTEXT_JSON": json.dumps({"studio": "false"})},
+            )
+        )
+        rows.append(
+            measure(
+                "app.py + Studio publishing stack",
+                [sys.executable, "app.py"],
+                runs=args.runs,
+                env={**env, "CDK_OUTDIR": str(work / "with-studio")},
+            )
+        )
         if args.test_runs:
             rows.append(measure("test suite (make test)", ["make", "test"], runs=args.test_runs, env=env))
-        sizes = template_sizes(whole_out, template_ids)
+        sizes = template_sizes(work / "with-studio")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -190,12 +204,12 @@ def render(rows: list[Measurement], sizes: dict[str, tuple[int, int]]) -> str:
         lines.append(f"| {row.name} | {row.seconds:.2f} | {ratio:.2f} | {added} | {row.peak_mib:.0f} |")
     lines += [
         "",
-        "| Template | Resources | % of 500 | Template bytes | % of 1 MB |",
+        "| Template (file in cdk.out) | Resources | % of 500 | Template bytes | % of 1 MB |",
         "|---|---:|---:|---:|---:|",
     ]
-    for template_id, (resources, size) in sizes.items():
+    for name, (resources, size) in sizes.items():
         lines.append(
-            f"| {template_id} | {resources} | {100 * resources / MAX_RESOURCES:.1f} | {size:,} | {100 * size / MAX_TEMPLATE_BYTES:.1f} |"
+            f"| {name} | {resources} | {100 * resources / MAX_RESOURCES:.1f} | {size:,} | {100 * size / MAX_TEMPLATE_BYTES:.1f} |"
         )
     return "\n".join(lines) + "\n"
 
