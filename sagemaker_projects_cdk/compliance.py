@@ -96,3 +96,34 @@ def acknowledge_cdk_grants(policy: IConstruct, *, reason: str, resources: tuple[
     ]
     rule_ids += ["HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"]
     acknowledge(policy, reason + "; the inline policy belongs to this one role and is deleted with it", *rule_ids)
+
+
+#: What the packs ask of every Lambda function: none of it fits a function that aws-cdk-lib
+#: provides to run once per deployment (bucket deployments, custom resources).
+_CDK_FUNCTION_RULES = (
+    "AwsSolutions-L1",
+    "HIPAA.Security-LambdaConcurrency",
+    "HIPAA.Security-LambdaDLQ",
+    "HIPAA.Security-LambdaInsideVPC",
+    "NIST.800.53.R5-LambdaConcurrency",
+    "NIST.800.53.R5-LambdaDLQ",
+    "NIST.800.53.R5-LambdaInsideVPC",
+)
+_BASIC_EXECUTION_ROLE = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+
+
+def acknowledge_cdk_function(function: IConstruct, *, purpose: str, role: IConstruct | None = None) -> None:
+    """Acknowledge the Lambda findings on a function aws-cdk-lib provides (``purpose`` says what
+    it does once per deployment) and, with ``role``, its AWSLambdaBasicExecutionRole."""
+    acknowledge(
+        function,
+        f"aws-cdk-lib's {purpose}; it needs no VPC, reserved concurrency or dead-letter queue "
+        "(CloudFormation reports its failures) and its runtime is chosen by aws-cdk-lib",
+        *_CDK_FUNCTION_RULES,
+    )
+    if role is not None:
+        acknowledge(
+            role,
+            "AWSLambdaBasicExecutionRole only lets the function write its own logs",
+            f"AwsSolutions-IAM4[Policy::{_BASIC_EXECUTION_ROLE}]",
+        )

@@ -11,7 +11,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
-from ..compliance import acknowledge, acknowledge_cdk_grants
+from ..compliance import acknowledge_cdk_function, acknowledge_cdk_grants
 from ._validation import check_pattern, invalid
 from .log_group import encrypted_log_group
 
@@ -66,24 +66,9 @@ class ProjectDataset(Construct):
         handler = next(
             child for child in stack.node.children if child.node.id.startswith("Custom::CDKBucketDeployment")
         )
-        acknowledge(
-            handler,
-            "aws-cdk-lib's bucket-deployment function runs once per deployment to copy a file "
-            "asset; it needs no VPC, reserved concurrency or dead-letter queue (CloudFormation "
-            "reports its failures) and its runtime is chosen by aws-cdk-lib",
-            "AwsSolutions-L1",
-            "HIPAA.Security-LambdaConcurrency",
-            "HIPAA.Security-LambdaDLQ",
-            "HIPAA.Security-LambdaInsideVPC",
-            "NIST.800.53.R5-LambdaConcurrency",
-            "NIST.800.53.R5-LambdaDLQ",
-            "NIST.800.53.R5-LambdaInsideVPC",
-        )
         role = self.deployment.handler_role
-        acknowledge(
-            role,
-            "AWSLambdaBasicExecutionRole only lets the function write its own logs",
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+        acknowledge_cdk_function(
+            handler, purpose="bucket-deployment function runs once per deployment to copy a file asset", role=role
         )
         acknowledge_cdk_grants(
             role.node.find_child("DefaultPolicy"),

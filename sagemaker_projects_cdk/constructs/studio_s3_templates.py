@@ -19,7 +19,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from ..compliance import acknowledge, nag_resource
+from ..compliance import acknowledge, acknowledge_cdk_function, nag_resource
 from ._validation import check_pattern
 from .log_group import encrypted_log_group
 from .studio_bucket import TemplateBucket
@@ -138,16 +138,6 @@ class S3Templates(Construct):
     def _acknowledge_function(self) -> None:
         stack = Stack.of(self)
         function = next(child for child in stack.node.children if child.node.id.startswith(_AWS_CUSTOM_RESOURCE_ID))
-        acknowledge(
-            function,
-            "aws-cdk-lib's AwsCustomResource function runs once per template change to copy and tag "
-            "a template; it needs no VPC, reserved concurrency or dead-letter queue (CloudFormation "
-            "reports its failures) and its runtime is chosen by aws-cdk-lib",
-            "AwsSolutions-L1",
-            "HIPAA.Security-LambdaConcurrency",
-            "HIPAA.Security-LambdaDLQ",
-            "HIPAA.Security-LambdaInsideVPC",
-            "NIST.800.53.R5-LambdaConcurrency",
-            "NIST.800.53.R5-LambdaDLQ",
-            "NIST.800.53.R5-LambdaInsideVPC",
+        acknowledge_cdk_function(
+            function, purpose="AwsCustomResource function runs once per template change to copy and tag a template"
         )

@@ -33,7 +33,7 @@ from aws_cdk import aws_s3_deployment as s3_deployment
 from aws_cdk import aws_servicecatalog as servicecatalog
 from constructs import Construct
 
-from ..compliance import acknowledge, acknowledge_cdk_grants
+from ..compliance import acknowledge_cdk_function, acknowledge_cdk_grants
 from ..constructs._validation import check_length, invalid, is_unresolved
 from ..constructs.studio_bucket import TemplateBucket
 from ..constructs.studio_launch_role import LaunchRole
@@ -274,23 +274,10 @@ class StudioTemplates(Construct):
         deployment.node.add_dependency(self.bucket.bucket)
         role = deployment.handler_role
         handler = role.node.scope
-        acknowledge(
+        acknowledge_cdk_function(
             handler,
-            "aws-cdk-lib's bucket-deployment function runs once per deployment to copy the product "
-            "templates' file assets; it needs no VPC, reserved concurrency or dead-letter queue "
-            "(CloudFormation reports its failures) and its runtime is chosen by aws-cdk-lib",
-            "AwsSolutions-L1",
-            "HIPAA.Security-LambdaConcurrency",
-            "HIPAA.Security-LambdaDLQ",
-            "HIPAA.Security-LambdaInsideVPC",
-            "NIST.800.53.R5-LambdaConcurrency",
-            "NIST.800.53.R5-LambdaDLQ",
-            "NIST.800.53.R5-LambdaInsideVPC",
-        )
-        acknowledge(
-            role,
-            "AWSLambdaBasicExecutionRole only lets the function write its own logs",
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            purpose="bucket-deployment function runs once per deployment to copy the product templates' file assets",
+            role=role,
         )
         # ProductStack refers to the CDK asset bucket it copies from as "ParentAssetBucket".
         cdk_asset_buckets = {
