@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import zipfile
-from pathlib import Path
 
 from support import CDK_CONTEXT, REPO
 

@@ -29,17 +29,17 @@ PROJECT_NAME_TAG = "sagemaker:project-name"
 PROJECT_ID_TAG = "sagemaker:project-id"
 
 
-def default_project_name(stack: Stack) -> str:
-    """A valid project name derived from the stack name, for ``cdk deploy`` without input."""
-    name = re.sub(r"[^a-zA-Z0-9]+", "-", stack.stack_name).strip("-") or "project"
+def default_project_name(stack_name: str) -> str:
+    """A valid project name derived from a stack name, for ``cdk deploy`` without input."""
+    name = re.sub(r"[^a-zA-Z0-9]+", "-", stack_name).strip("-") or "project"
     if not name[0].isalpha():
         name = "p" + name
     return name[:PROJECT_NAME_MAX_LENGTH].rstrip("-")
 
 
-def default_project_id(stack: Stack) -> str:
-    """A stable, Studio-shaped id (``p-`` and 12 characters) derived from the stack's path."""
-    return "p-" + hashlib.sha256(stack.node.path.encode()).hexdigest()[:12]
+def default_project_id(stack_path: str) -> str:
+    """A stable, Studio-shaped id (``p-`` and 12 characters) derived from a stack's construct path."""
+    return "p-" + hashlib.sha256(stack_path.encode()).hexdigest()[:12]
 
 
 class ProjectIdentity(Construct):
@@ -76,7 +76,7 @@ class ProjectIdentity(Construct):
                 min_length=1,
                 max_length=PROJECT_NAME_MAX_LENGTH,
                 allowed_pattern=PROJECT_NAME_PATTERN,
-                default=default_project_name(stack),
+                default=default_project_name(stack.stack_name),
             ).value_as_string
         if project_id is None:
             project_id = CfnParameter(
@@ -87,7 +87,7 @@ class ProjectIdentity(Construct):
                 min_length=1,
                 max_length=PROJECT_ID_MAX_LENGTH,
                 allowed_pattern=PROJECT_ID_PATTERN,
-                default=default_project_id(stack),
+                default=default_project_id(stack.node.path),
             ).value_as_string
         _check_project_value("project_name", project_name, PROJECT_NAME_PATTERN, PROJECT_NAME_MAX_LENGTH)
         _check_project_value("project_id", project_id, PROJECT_ID_PATTERN, PROJECT_ID_MAX_LENGTH)

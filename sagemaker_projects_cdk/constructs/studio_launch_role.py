@@ -26,6 +26,7 @@ from constructs import Construct, IConstruct
 
 from ..compliance import acknowledge, nag_resource
 from ._validation import invalid
+from .dataset import DATASET_RESOURCE_TYPE
 
 SERVICE_CATALOG = "servicecatalog.amazonaws.com"
 #: Service Catalog names the stacks it provisions ``SC-<account>-pp-<provisioned product id>``.
@@ -192,6 +193,7 @@ PERMISSIONS: dict[str, _Permissions] = {
     ),
     # aws-cdk-lib's BucketDeployment: CloudFormation invokes its function as the caller.
     "Custom::CDKBucketDeployment": _Permissions("lambda", ("lambda:InvokeFunction",)),
+    DATASET_RESOURCE_TYPE: _Permissions("lambda", ("lambda:InvokeFunction",)),
 }
 
 #: Resource types that only document a stack (no API call).

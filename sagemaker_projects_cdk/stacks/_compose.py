@@ -15,7 +15,7 @@ from aws_cdk import aws_sns as sns
 
 from ..constructs.artifact_bucket import ArtifactBucket
 from ..constructs.dataset import ProjectDataset
-from ..constructs.model_build_pipeline import DATASET_PREFIX, ModelBuildPipeline
+from ..constructs.model_build_pipeline import DATASET_FILE, DATASET_PREFIX, ModelBuildPipeline
 from ..constructs.model_deploy_pipeline import ModelDeployPipeline
 from ..constructs.model_package_group import _ModelPackageGroupBase
 from ..constructs.project import ProjectIdentity
@@ -51,7 +51,7 @@ def add_model_build(
         "Dataset",
         bucket=artifacts.bucket,
         encryption_key=artifacts.encryption_key,
-        source_directory=seed_code_path("model_build") / "data",
+        source_file=seed_code_path("model_build") / "data" / DATASET_FILE,
         prefix=DATASET_PREFIX,
     )
     repository = SeededRepository(

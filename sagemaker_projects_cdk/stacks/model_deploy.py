@@ -152,8 +152,5 @@ class ModelDeployStack(TemplateStack):
 
 
 def _model_build_default_group() -> str:
-    """The group ``ModelBuildStack`` creates in an app as ``ModelBuild`` with no project given."""
-    from aws_cdk import App
-
-    probe = Stack(App(), "ModelBuild")
-    return f"{default_project_name(probe)}-{default_project_id(probe)}"
+    """The group ``ModelBuildStack`` creates as a top-level ``ModelBuild`` stack with no project given."""
+    return f"{default_project_name('ModelBuild')}-{default_project_id('ModelBuild')}"

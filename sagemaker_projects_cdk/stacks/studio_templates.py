@@ -29,7 +29,6 @@ from typing import Any, Mapping, Optional, Sequence
 from aws_cdk import Annotations, CfnOutput, CfnParameter, Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_deployment as s3_deployment
 from aws_cdk import aws_servicecatalog as servicecatalog
 from constructs import Construct
 
@@ -268,6 +267,10 @@ class StudioTemplates(Construct):
     def _acknowledge_asset_copy(self) -> None:
         """The deployment that ``ProductStack`` adds to copy the product assets into the bucket."""
         deployment = self.bucket.asset_bucket.node.try_find_child("ProductAssetsDeployment")
+        # Imported here: the module loads aws-cdk-lib's 21 MB AWS CLI layer package (0.14 s),
+        # which only a synth that publishes product assets needs.
+        from aws_cdk import aws_s3_deployment as s3_deployment
+
         if not isinstance(deployment, s3_deployment.BucketDeployment):  # no template has a file asset
             return
         # The bucket is referred to by name: copy once it exists.

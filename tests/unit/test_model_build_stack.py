@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk.assertions import Capture, Match, Template
 
@@ -148,11 +150,23 @@ def test_build_gets_the_sagemaker_pipeline_contract_as_environment(template):
     assert url[0] == "s3://" and "Ref" in url[1] and url[2] == "/datasets/abalone/abalone.csv"
 
 
-def test_dataset_is_copied_into_the_project_bucket_without_pruning(template):
-    template.has_resource_properties(
-        "Custom::CDKBucketDeployment",
-        {"DestinationBucketKeyPrefix": "datasets/abalone/", "Prune": False, "RetainOnDelete": True},
-    )
+def test_dataset_is_copied_into_the_project_bucket_encrypted_and_kept(template):
+    (copy,) = template.find_resources("Custom::ProjectDataset").values()
+    # One CopyObject into datasets/abalone/abalone.csv of the project bucket, with the project key.
+    rendered = json.dumps(copy["Properties"]["Create"])
+    assert "copyObject" in rendered and "datasets/abalone/abalone.csv" in rendered and "aws:kms" in rendered
+    assert "Delete" not in copy["Properties"]  # deleting the stack keeps the data
+    # The copier reads only the one asset object and writes only the one key.
+    (policy,) = [
+        p
+        for name, p in template.find_resources("AWS::IAM::Policy").items()
+        if name.startswith("DatasetRoleDefaultPolicy")
+    ]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    put = next(s for s in statements if s["Action"] == "s3:PutObject")
+    assert put["Resource"]["Fn::Join"][1][-1] == "/datasets/abalone/abalone.csv"
+    get = next(s for s in statements if "s3:GetObject" in s["Action"])
+    assert get["Resource"]["Fn::Join"][1][-1].endswith(".csv")
 
 
 def test_sagemaker_role_is_least_privilege(template):

@@ -96,10 +96,12 @@ def test_product_assets_are_read_from_the_template_bucket(admin, products, templ
     repository = template["Resources"]["ModelBuildRepositoryF9382855"]
     # The template bucket's name is computed in the launching account: no reference to the admin stack.
     assert repository["Properties"]["Code"]["S3"]["Bucket"] == name
-    (layer,) = resources(template, "AWS::Lambda::LayerVersion").values()
-    assert layer["Properties"]["Content"]["S3Bucket"] == name
-    (dataset,) = resources(template, "Custom::CDKBucketDeployment").values()
-    assert dataset["Properties"]["SourceBucketNames"] == [name]
+    functions = resources(template, "AWS::Lambda::Function").values()
+    assert functions and all(f["Properties"]["Code"]["S3Bucket"] == name for f in functions)
+    (dataset,) = resources(template, "Custom::ProjectDataset").values()
+    # Copied from the template bucket (its name, computed in the launching account, is inlined).
+    literal = "".join(part for part in dataset["Properties"]["Create"]["Fn::Join"][1] if isinstance(part, str))
+    assert '"CopySource":"' + name["Fn::Join"][1][0] in literal
 
 
 def test_product_templates_are_the_templates_of_the_stacks(assembly, products):
