@@ -153,6 +153,12 @@ def main() -> int:
             context = {"templates": template_id, "studio": "false"}
             case_env = {**env, "CDK_OUTDIR": str(work / template_id), "CDK_CONTEXT_JSON": json.dumps(context)}
             rows.append(measure(f"template {template_id}", [sys.executable, "app.py"], runs=args.runs, env=case_env))
+        # Marginal cost: the whole app without one template, so shared start-up is not charged to it.
+        for template_id in template_ids:
+            others = ",".join(t for t in template_ids if t != template_id)
+            context = {"templates": others, "studio": "false"}
+            case_env = {**env, "CDK_OUTDIR": str(work / f"without-{template_id}"), "CDK_CONTEXT_JSON": json.dumps(context)}
+            rows.append(measure(f"all but {template_id}", [sys.executable, "app.py"], runs=args.runs, env=case_env))
         whole_out = work / "whole"
         rows.append(
             measure(
@@ -186,6 +192,8 @@ def main() -> int:
 
 def render(rows: list[Measurement], sizes: dict[str, tuple[int, int]]) -> str:
     floor = rows[0].seconds
+    by_name = {row.name: row for row in rows}
+    whole = by_name["app.py, all of TEMPLATES"].seconds
     lines = [
         "# Synth benchmark results",
         "",
@@ -195,13 +203,22 @@ def render(rows: list[Measurement], sizes: dict[str, tuple[int, int]]) -> str:
         f"- Median of {rows[0].runs} runs after one warm-up (test suite: {rows[-1].runs} runs); "
         "peak = largest resident set of any process of a run (Python or Node).",
         "",
-        "| Case | Wall s (median) | x floor | Added x floor | Peak MiB |",
-        "|---|---:|---:|---:|---:|",
+        "Added x floor: a template alone, (template - floor) / floor, which also charges it the",
+        "start-up every template shares (this library, the packs); marginal: (whole app - whole",
+        "app without it) / floor, what it adds to the app.",
+        "",
+        "| Case | Wall s (median) | x floor | Added x floor | Marginal x floor | Peak MiB |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         ratio = row.seconds / floor
-        added = f"{ratio - 1:+.2f}" if row.name.startswith("template") else ""
-        lines.append(f"| {row.name} | {row.seconds:.2f} | {ratio:.2f} | {added} | {row.peak_mib:.0f} |")
+        added = marginal = ""
+        if row.name.startswith("template "):
+            template_id = row.name.removeprefix("template ")
+            added = f"{ratio - 1:+.2f}"
+            without = by_name.get(f"all but {template_id}")
+            marginal = f"{(whole - without.seconds) / floor:+.2f}" if without else ""
+        lines.append(f"| {row.name} | {row.seconds:.2f} | {ratio:.2f} | {added} | {marginal} | {row.peak_mib:.0f} |")
     lines += [
         "",
         "| Template (file in cdk.out) | Resources | % of 500 | Template bytes | % of 1 MB |",
