@@ -17,9 +17,16 @@ from ..constructs.artifact_bucket import ArtifactBucket
 from ..constructs.dataset import ProjectDataset
 from ..constructs.model_build_pipeline import DATASET_FILE, DATASET_PREFIX, ModelBuildPipeline
 from ..constructs.model_deploy_pipeline import ModelDeployPipeline
-from ..constructs.model_package_group import _ModelPackageGroupBase
+from ..constructs.model_package_group import ModelPackageGroup, _ModelPackageGroupBase
 from ..constructs.project import ProjectIdentity
 from ..constructs.seeded_repository import SeededRepository, seed_code_path
+
+
+@dataclass(frozen=True)
+class ProjectParts:
+    project: ProjectIdentity
+    artifacts: ArtifactBucket
+    model_package_group: ModelPackageGroup
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,26 @@ class ModelBuildParts:
 class ModelDeployParts:
     repository: SeededRepository
     pipeline: ModelDeployPipeline
+
+
+def add_project(
+    stack: Stack,
+    *,
+    project_name: Optional[str],
+    project_id: Optional[str],
+    model_read_account_ids: tuple[str, ...],
+) -> ProjectParts:
+    """The project's identity, its artifact bucket and the model package group it registers into."""
+    project = ProjectIdentity(stack, "Project", project_name=project_name, project_id=project_id)
+    artifacts = ArtifactBucket(stack, "Artifacts")
+    model_package_group = ModelPackageGroup(
+        stack,
+        "ModelPackageGroup",
+        model_package_group_name=project.name_id,
+        description="Models registered by the project's model-building pipeline",
+        read_access_account_ids=model_read_account_ids,
+    )
+    return ProjectParts(project, artifacts, model_package_group)
 
 
 def add_model_build(

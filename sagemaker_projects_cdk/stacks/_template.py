@@ -10,6 +10,7 @@ relative to the stack they are built into, so the logical ids are the same both 
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from typing import Any, ClassVar, Mapping
 
@@ -30,6 +31,11 @@ class TemplateStack(Stack):
     def compose(cls, stack: Stack, **settings: Any) -> Any:
         """Add the template's resources, parameters and outputs to ``stack``; return its parts."""
         raise NotImplementedError
+
+    def _adopt(self, parts: Any) -> None:
+        """Expose each part :meth:`compose` returned (a dataclass) as an attribute of this stack."""
+        for field in dataclasses.fields(parts):
+            setattr(self, field.name, getattr(parts, field.name))
 
     @classmethod
     def settings(cls) -> tuple[str, ...]:

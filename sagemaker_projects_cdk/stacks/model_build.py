@@ -11,7 +11,7 @@ from constructs import Construct
 from ..constructs.artifact_bucket import ArtifactBucket
 from ..constructs.model_package_group import ModelPackageGroup
 from ..constructs.project import ProjectIdentity
-from ._compose import ModelBuildParts, add_model_build
+from ._compose import ModelBuildParts, add_model_build, add_project
 from ._template import TemplateStack
 
 
@@ -69,10 +69,7 @@ class ModelBuildStack(TemplateStack):
             compute_type=compute_type,
             model_read_account_ids=model_read_account_ids,
         )
-        self.project = parts.project
-        self.artifacts = parts.artifacts
-        self.model_package_group = parts.model_package_group
-        self.model_build = parts.model_build
+        self._adopt(parts)
 
     @classmethod
     def compose(
@@ -88,15 +85,10 @@ class ModelBuildStack(TemplateStack):
         model_read_account_ids: tuple[str, ...] = (),
     ) -> ModelBuildTemplate:
         """Build the template into ``stack`` (settings as for the constructor)."""
-        project = ProjectIdentity(stack, "Project", project_name=project_name, project_id=project_id)
-        artifacts = ArtifactBucket(stack, "Artifacts")
-        model_package_group = ModelPackageGroup(
-            stack,
-            "ModelPackageGroup",
-            model_package_group_name=project.name_id,
-            description="Models registered by the project's model-building pipeline",
-            read_access_account_ids=model_read_account_ids,
+        base = add_project(
+            stack, project_name=project_name, project_id=project_id, model_read_account_ids=model_read_account_ids
         )
+        project, artifacts, model_package_group = base.project, base.artifacts, base.model_package_group
         model_build = add_model_build(
             stack,
             project=project,

@@ -84,10 +84,7 @@ class ModelDeployStack(TemplateStack):
             model_artifact_bucket_name=model_artifact_bucket_name,
             model_artifact_key_arn=model_artifact_key_arn,
         )
-        self.project = parts.project
-        self.artifacts = parts.artifacts
-        self.model_package_group = parts.model_package_group
-        self.model_deploy = parts.model_deploy
+        self._adopt(parts)
 
     @classmethod
     def compose(
