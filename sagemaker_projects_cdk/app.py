@@ -13,7 +13,8 @@ from typing import Optional, Sequence
 from aws_cdk import App
 
 from .compliance import add_security_packs
-from .stacks import TEMPLATES, StudioTemplatesStack
+from .stacks import TEMPLATES
+from .studio import StudioTemplatesStack
 
 #: The construct id (and default stack name) of the Studio publishing stack.
 STUDIO_STACK_ID = "StudioTemplates"

@@ -1,19 +1,19 @@
 """Building blocks of the SageMaker Projects templates, one concern per module."""
 
-from .artifact_bucket import ArtifactBucket, project_key
-from .dataset import ProjectDataset
-from .endpoint import ModelEndpoint
-from .endpoint_rollout import BlueGreenRollout, RollbackAlarms, TrafficShift, TrafficStep
-from .endpoint_settings import Autoscaling, DataCapture, InstanceVariant, ServerlessVariant
-from .model_approval_rule import ModelApprovalRule
-from .model_build_pipeline import ModelBuildPipeline
-from .model_deploy_pipeline import ModelDeployPipeline
-from .model_package_group import ImportedModelPackageGroup, ModelPackageGroup
-from .project import ProjectIdentity
-from .sagemaker_role import SageMakerExecutionRole
-from .seeded_repository import SeededRepository, seed_code_path
-from .source import CodeCommitSource, CodeConnectionsSource, PipelineSource
-from .stage_deployer_role import StageDeployerRole
+from .project.storage import ArtifactBucket, project_key
+from .project.dataset import ProjectDataset
+from .endpoint.endpoint import ModelEndpoint
+from .endpoint.rollout import BlueGreenRollout, RollbackAlarms, TrafficShift, TrafficStep
+from .endpoint.settings import Autoscaling, DataCapture, InstanceVariant, ServerlessVariant
+from .registry.approval_rule import ModelApprovalRule
+from .build.pipeline import ModelBuildPipeline
+from .deploy.pipeline import ModelDeployPipeline
+from .registry.model_package_group import ImportedModelPackageGroup, ModelPackageGroup
+from .project.identity import ProjectIdentity
+from .build.execution_role import SageMakerExecutionRole
+from .sources.seeded_repository import SeededRepository, seed_code_path
+from .sources.source import CodeCommitSource, CodeConnectionsSource, PipelineSource
+from .deploy.deployer_role import StageDeployerRole
 
 __all__ = [
     "ArtifactBucket",

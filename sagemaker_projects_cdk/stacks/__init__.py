@@ -10,7 +10,7 @@ from .build_deploy import BuildDeployStack
 from .endpoint_stage import EndpointStageStack
 from .model_build import ModelBuildStack
 from .model_deploy import ModelDeployStack
-from ._template import TemplateStack
+from .template import TemplateStack
 
 TEMPLATES: dict[str, type[TemplateStack]] = {
     "model-build": ModelBuildStack,
@@ -18,18 +18,11 @@ TEMPLATES: dict[str, type[TemplateStack]] = {
     "build-deploy": BuildDeployStack,
 }
 
-# Publishing to Studio builds the templates above (imported after TEMPLATES exists).
-from .studio_templates import StudioTemplate, StudioTemplates, StudioTemplatesStack, TemplateProductStack  # noqa: E402
-
 __all__ = [
     "TEMPLATES",
     "BuildDeployStack",
     "EndpointStageStack",
     "ModelBuildStack",
     "ModelDeployStack",
-    "StudioTemplate",
-    "StudioTemplates",
-    "StudioTemplatesStack",
-    "TemplateProductStack",
     "TemplateStack",
 ]

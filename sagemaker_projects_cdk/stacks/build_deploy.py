@@ -9,11 +9,11 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ..constructs.artifact_bucket import ArtifactBucket
-from ..constructs.model_package_group import ModelPackageGroup
-from ..constructs.project import ProjectIdentity
-from ._compose import ModelBuildParts, ModelDeployParts, add_model_build, add_model_deploy, add_project
-from ._template import TemplateStack
+from ..constructs.project.storage import ArtifactBucket
+from ..constructs.registry.model_package_group import ModelPackageGroup
+from ..constructs.project.identity import ProjectIdentity
+from .components import ModelBuildParts, ModelDeployParts, add_model_build, add_model_deploy, add_project
+from .template import TemplateStack
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..constructs.endpoint import (
+from ..constructs.endpoint.endpoint import (
     MODEL_PACKAGE_ARN_PATTERN,
     Autoscaling,
     BlueGreenRollout,
@@ -49,9 +49,9 @@ from ..constructs.endpoint import (
     TrafficShift,
     TrafficStep,
 )
-from ..constructs.project import ProjectIdentity
-from ..constructs.stage_deployer_role import stage_iam_path
-from ..constructs.sagemaker_role import DEFAULT_IMAGE_REPOSITORIES
+from ..constructs.project.identity import ProjectIdentity
+from ..constructs.deploy.deployer_role import stage_iam_path
+from ..constructs.build.execution_role import DEFAULT_IMAGE_REPOSITORIES
 
 #: Where the generated template lives in the deploy repository's seed code.
 STAGE_TEMPLATE_FILE = "endpoint-stage.template.json"

@@ -8,11 +8,11 @@ from typing import Any, Optional
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from ..constructs.artifact_bucket import ArtifactBucket
-from ..constructs.model_package_group import ModelPackageGroup
-from ..constructs.project import ProjectIdentity
-from ._compose import ModelBuildParts, add_model_build, add_project
-from ._template import TemplateStack
+from ..constructs.project.storage import ArtifactBucket
+from ..constructs.registry.model_package_group import ModelPackageGroup
+from ..constructs.project.identity import ProjectIdentity
+from .components import ModelBuildParts, add_model_build, add_project
+from .template import TemplateStack
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from aws_cdk import CfnOutput, CfnParameter, Stack
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ..constructs.artifact_bucket import ArtifactBucket
-from ..constructs.model_package_group import GROUP_NAME_PATTERN, ModelPackageGroup, _ModelPackageGroupBase
-from ..constructs.project import ProjectIdentity, default_project_id, default_project_name
-from ._compose import ModelDeployParts, add_model_deploy
-from ._template import TemplateStack
+from ..constructs.project.storage import ArtifactBucket
+from ..constructs.registry.model_package_group import GROUP_NAME_PATTERN, ModelPackageGroup, _ModelPackageGroupBase
+from ..constructs.project.identity import ProjectIdentity, default_project_id, default_project_name
+from .components import ModelDeployParts, add_model_deploy
+from .template import TemplateStack
 
 
 @dataclass(frozen=True)

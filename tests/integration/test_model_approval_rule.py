@@ -11,7 +11,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
 
 from support import new_app
-from sagemaker_projects_cdk.constructs.model_approval_rule import ModelApprovalRule
+from sagemaker_projects_cdk.constructs.registry.approval_rule import ModelApprovalRule
 
 pytestmark = pytest.mark.integration
 

@@ -22,7 +22,7 @@ from model_deploy_support import (
     run_script,
     unique,
 )
-from sagemaker_projects_cdk.constructs._validation import INSTANCE_FAMILIES
+from sagemaker_projects_cdk._internal.validation import INSTANCE_FAMILIES
 
 build = load_build_module()
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"

@@ -11,7 +11,7 @@ from aws_cdk.assertions import Template
 
 from support import new_app
 from sagemaker_projects_cdk.app import build_app
-from sagemaker_projects_cdk.stacks import StudioTemplate, StudioTemplates, StudioTemplatesStack
+from sagemaker_projects_cdk.studio import StudioTemplate, StudioTemplates, StudioTemplatesStack
 
 ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole-20260101T000000"
 LAUNCH_ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMakerServiceCatalogProductsLaunchRole"

@@ -16,7 +16,7 @@ import cfnlint.data.schemas
 import pytest
 
 from sagemaker_projects_cdk.app import STUDIO_STACK_ID
-from sagemaker_projects_cdk.constructs.studio_launch_role import PERMISSIONS
+from sagemaker_projects_cdk.studio.launch_role import PERMISSIONS
 
 SCHEMAS = Path(cfnlint.data.schemas.__file__).parent
 
@@ -214,7 +214,7 @@ def test_unknown_resource_type_needs_an_existing_launch_role():
     from aws_cdk import aws_servicecatalog as servicecatalog
 
     from support import new_app
-    from sagemaker_projects_cdk.constructs.studio_launch_role import LaunchRole
+    from sagemaker_projects_cdk.studio.launch_role import LaunchRole
 
     stack = Stack(new_app(), "Admin")
     product = servicecatalog.ProductStack(stack, "Product")

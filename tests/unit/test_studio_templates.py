@@ -18,7 +18,7 @@ from aws_cdk.assertions import Template
 from support import REPO
 from test_gates import UNSCOPABLE_ACTIONS, _allow_statements, _as_list
 from sagemaker_projects_cdk.app import STUDIO_STACK_ID, stack_id
-from sagemaker_projects_cdk.constructs.project import PROJECT_ID_MAX_LENGTH, PROJECT_ID_PATTERN, PROJECT_NAME_MAX_LENGTH, PROJECT_NAME_PATTERN
+from sagemaker_projects_cdk.constructs.project.identity import PROJECT_ID_MAX_LENGTH, PROJECT_ID_PATTERN, PROJECT_NAME_MAX_LENGTH, PROJECT_NAME_PATTERN
 from sagemaker_projects_cdk.stacks import TEMPLATES
 
 #: What the CDK bootstrap stack provides; a product template must need none of it.
@@ -293,7 +293,7 @@ def test_admin_stack_is_deterministic(assembly, tmp_path):
     """A second synth of the Studio stack alone gives the same admin and product templates."""
     from support import new_app
     from sagemaker_projects_cdk.compliance import add_security_packs
-    from sagemaker_projects_cdk.stacks import StudioTemplatesStack
+    from sagemaker_projects_cdk.studio import StudioTemplatesStack
 
     app = new_app(tmp_path)
     StudioTemplatesStack(app, STUDIO_STACK_ID)

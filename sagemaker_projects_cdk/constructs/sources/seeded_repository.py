@@ -11,10 +11,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from ._validation import check_length, invalid
+from ..._internal.validation import check_length, invalid
 from .source import CodeCommitSource, check_branch
 
-SEED_CODE_ROOT = Path(__file__).resolve().parent.parent / "seed_code"
+SEED_CODE_ROOT = Path(__file__).resolve().parents[2] / "seed_code"
 
 #: Files that never belong in a seeded repository (and would make the asset hash unstable).
 SEED_EXCLUDES = [

@@ -24,10 +24,10 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ..compliance import acknowledge, nag_resource
-from ._validation import check_pattern, is_unresolved
-from .endpoint_rollout import BlueGreenRollout, RollbackAlarms, TrafficShift, TrafficStep
-from .endpoint_settings import (
+from ...compliance import acknowledge, nag_resource
+from ..._internal.validation import check_pattern, is_unresolved
+from .rollout import BlueGreenRollout, RollbackAlarms, TrafficShift, TrafficStep
+from .settings import (
     LOCAL_STORAGE_FAMILIES,
     NAME_PATTERN,
     NAME_RULE,

@@ -13,13 +13,13 @@ from typing import Optional
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_sns as sns
 
-from ..constructs.artifact_bucket import ArtifactBucket
-from ..constructs.dataset import ProjectDataset
-from ..constructs.model_build_pipeline import DATASET_FILE, DATASET_PREFIX, ModelBuildPipeline
-from ..constructs.model_deploy_pipeline import ModelDeployPipeline
-from ..constructs.model_package_group import ModelPackageGroup, _ModelPackageGroupBase
-from ..constructs.project import ProjectIdentity
-from ..constructs.seeded_repository import SeededRepository, seed_code_path
+from ..constructs.project.storage import ArtifactBucket
+from ..constructs.project.dataset import ProjectDataset
+from ..constructs.build.pipeline import DATASET_FILE, DATASET_PREFIX, ModelBuildPipeline
+from ..constructs.deploy.pipeline import ModelDeployPipeline
+from ..constructs.registry.model_package_group import ModelPackageGroup, _ModelPackageGroupBase
+from ..constructs.project.identity import ProjectIdentity
+from ..constructs.sources.seeded_repository import SeededRepository, seed_code_path
 
 
 @dataclass(frozen=True)

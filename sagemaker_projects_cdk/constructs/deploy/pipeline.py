@@ -23,15 +23,15 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ..compliance import acknowledge, nag_resource
-from ._validation import check_choice
-from .codebuild_defaults import COMPUTE_TYPES, acknowledge_pipeline_grants, pipeline_project
-from .log_group import encrypted_log_group
-from .model_approval_rule import ModelApprovalRule
-from .model_package_group import _ModelPackageGroupBase
-from .project import ProjectIdentity
-from .source import PipelineSource
-from .stage_deployer_role import StageDeployerRole
+from ...compliance import acknowledge, nag_resource
+from ..._internal.validation import check_choice
+from ..._internal.codebuild import COMPUTE_TYPES, acknowledge_pipeline_grants, pipeline_project
+from ..._internal.logs import encrypted_log_group
+from ..registry.approval_rule import ModelApprovalRule
+from ..registry.model_package_group import _ModelPackageGroupBase
+from ..project.identity import ProjectIdentity
+from ..sources.source import PipelineSource
+from .deployer_role import StageDeployerRole
 
 #: What the deploy repository's build action writes (see seed_code/model_deploy/buildspec.yml).
 STAGE_TEMPLATE_FILE = "endpoint-stage.template.json"

@@ -16,9 +16,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..compliance import acknowledge, nag_resource
-from .model_package_group import ModelPackageGroup
-from .project import ProjectIdentity
+from ...compliance import acknowledge, nag_resource
+from ..registry.model_package_group import ModelPackageGroup
+from ..project.identity import ProjectIdentity
 
 #: ECR repositories of the AWS-owned images the seed pipeline runs (its processing and
 #: training steps all use the XGBoost image). They live in per-region AWS accounts.

@@ -16,7 +16,7 @@ from typing import Optional
 from aws_cdk import ArnFormat, CfnParameter, Stack, Tags
 from constructs import Construct
 
-from ._validation import check_pattern, invalid, is_unresolved
+from ..._internal.validation import check_pattern, invalid, is_unresolved
 
 #: Studio's constraints on the project name (CreateProject's ProjectName).
 PROJECT_NAME_PATTERN = r"^[a-zA-Z](-*[a-zA-Z0-9])*"

@@ -25,8 +25,8 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
 from ..compliance import acknowledge, nag_resource
-from ._validation import invalid
-from .dataset import DATASET_RESOURCE_TYPE
+from .._internal.validation import invalid
+from ..constructs.project.dataset import DATASET_RESOURCE_TYPE
 
 SERVICE_CATALOG = "servicecatalog.amazonaws.com"
 #: Service Catalog names the stacks it provisions ``SC-<account>-pp-<provisioned product id>``.

@@ -13,14 +13,14 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..compliance import acknowledge, nag_resource
-from ._validation import check_choice, check_instance_type, check_range
-from .codebuild_defaults import COMPUTE_TYPES, acknowledge_pipeline_grants, pipeline_project
-from .log_group import encrypted_log_group
-from .model_package_group import ModelPackageGroup
-from .project import ProjectIdentity
-from .sagemaker_role import SageMakerExecutionRole
-from .source import PipelineSource
+from ...compliance import acknowledge, nag_resource
+from ..._internal.validation import check_choice, check_instance_type, check_range
+from ..._internal.codebuild import COMPUTE_TYPES, acknowledge_pipeline_grants, pipeline_project
+from ..._internal.logs import encrypted_log_group
+from ..registry.model_package_group import ModelPackageGroup
+from ..project.identity import ProjectIdentity
+from .execution_role import SageMakerExecutionRole
+from ..sources.source import PipelineSource
 
 #: Where the stack uploads the seed data set, relative to the bucket root.
 DATASET_PREFIX = "datasets/abalone/"

@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 from aws_cdk import Duration
 
-from ._validation import check_choice, check_instance_type, check_pattern, check_range, invalid, is_unresolved
+from ..._internal.validation import check_choice, check_instance_type, check_pattern, check_range, invalid, is_unresolved
 
 #: SageMaker's rule for endpoint and variant names.
 NAME_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"

@@ -14,7 +14,7 @@ from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
 
-from ._validation import check_pattern, invalid, is_unresolved
+from ..._internal.validation import check_pattern, invalid, is_unresolved
 
 #: Git branch names this library accepts: letters, digits, ``._/-``; no ``..``, ``//`` or
 #: trailing ``/``, ``.`` or ``.lock`` (a conservative subset of git check-ref-format).

@@ -36,7 +36,7 @@ from aws_cdk import FileAssetPackaging, IAnyProducer, IResolveContext, Lazy, Sta
 from aws_cdk import aws_servicecatalog as servicecatalog
 from constructs import Construct
 
-from ._validation import invalid
+from .._internal.validation import invalid
 
 VERSION_FILE_PATTERN = re.compile(r"v([1-9][0-9]*)-([0-9a-f]{12})\.template\.json")
 DIGEST_LENGTH = 12

@@ -27,8 +27,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ._validation import check_pattern
-from .artifact_bucket import ArtifactBucket, project_key
+from .._internal.validation import check_pattern
+from ..constructs.project.storage import ArtifactBucket, project_key
 
 #: The browser origin of SageMaker Studio, which reads S3 templates directly.
 STUDIO_ORIGIN = "https://*.sagemaker.aws"

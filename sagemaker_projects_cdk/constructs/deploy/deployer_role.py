@@ -14,9 +14,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from ..compliance import acknowledge, nag_resource
-from .model_package_group import _ModelPackageGroupBase
-from .project import PROJECT_ID_TAG, ProjectIdentity
+from ...compliance import acknowledge, nag_resource
+from ..registry.model_package_group import _ModelPackageGroupBase
+from ..project.identity import PROJECT_ID_TAG, ProjectIdentity
 
 AUTOSCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 

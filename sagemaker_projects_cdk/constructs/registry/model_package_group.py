@@ -10,7 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ._validation import check_length, check_pattern, invalid, is_unresolved
+from ..._internal.validation import check_length, check_pattern, invalid, is_unresolved
 
 GROUP_NAME_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
 

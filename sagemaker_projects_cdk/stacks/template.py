@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Mapping
 
 from aws_cdk import Stack
 
-from ..constructs._validation import invalid
+from .._internal.validation import invalid
 
 
 class TemplateStack(Stack):

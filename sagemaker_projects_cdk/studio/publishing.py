@@ -33,13 +33,13 @@ from aws_cdk import aws_servicecatalog as servicecatalog
 from constructs import Construct
 
 from ..compliance import acknowledge_cdk_function, acknowledge_cdk_grants
-from ..constructs._validation import check_length, invalid, is_unresolved
-from ..constructs.studio_bucket import TemplateBucket
-from ..constructs.studio_launch_role import LaunchRole
-from ..constructs.studio_s3_templates import STUDIO_VISIBILITY_TAG, S3Templates
-from ..constructs.studio_versions import ProductVersions, recorded_versions
-from . import TEMPLATES
-from ._template import TemplateStack
+from .._internal.validation import check_length, invalid, is_unresolved
+from .bucket import TemplateBucket
+from .launch_role import LaunchRole
+from .s3_templates import STUDIO_VISIBILITY_TAG, S3Templates
+from .versions import ProductVersions, recorded_versions
+from ..stacks import TEMPLATES
+from ..stacks.template import TemplateStack
 
 #: An IAM role ARN: partition, 12-digit account, optional path, name.
 ROLE_ARN_PATTERN = r"arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}"

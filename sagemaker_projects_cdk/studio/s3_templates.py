@@ -20,9 +20,9 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ..compliance import acknowledge, acknowledge_cdk_function, nag_resource
-from ._validation import check_pattern
-from .log_group import encrypted_log_group
-from .studio_bucket import TemplateBucket
+from .._internal.validation import check_pattern
+from .._internal.logs import encrypted_log_group
+from .bucket import TemplateBucket
 
 #: The object tag that makes a template visible in Studio.
 STUDIO_VISIBILITY_TAG = "sagemaker:studio-visibility"

@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 from aws_cdk import aws_events as events
 from constructs import Construct
 
-from ._validation import invalid
+from ..._internal.validation import invalid
 
 #: The approval statuses of a model package (ModelApprovalStatus).
 APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")

@@ -1,0 +1,1 @@
+"""Internal helpers (validation, shared patterns and defaults): not part of the public API."""

@@ -1,0 +1,1 @@
+"""Model deployment: the deploy pipeline, its stages and CloudFormation's deployer role."""

@@ -1,0 +1,1 @@
+"""The project core: identity, encrypted storage, the data set."""

@@ -1,0 +1,1 @@
+"""The model registry: model package groups and their approval events."""

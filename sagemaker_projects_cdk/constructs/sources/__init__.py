@@ -1,0 +1,1 @@
+"""Where pipelines' code comes from: CodeCommit or CodeConnections, seeded repositories."""
