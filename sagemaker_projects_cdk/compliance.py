@@ -29,6 +29,18 @@ def acknowledge(scope: IConstruct, reason: str, *rule_ids: str) -> None:
     Validations.of(scope).acknowledge(*(Acknowledgment(id=rule_id, reason=reason) for rule_id in rule_ids))
 
 
+def wildcard_finding(scope: IConstruct, resource: str) -> str:
+    """The finding id of a wildcard ``resource`` (an ARN, tokens allowed, or ``*``) in a policy
+    below ``scope``: ``AwsSolutions-IAM5[Resource::<resource as cdk-nag prints it>]``."""
+    return f"AwsSolutions-IAM5[Resource::{nag_resource(scope, resource)}]"
+
+
+def acknowledge_wildcards(scope: IConstruct, reason: str, *resources: str) -> None:
+    """Acknowledge, on ``scope`` (a policy), the wildcard ``resources`` it grants and why they
+    cannot be narrower; ``*`` stands for actions that have no resource type in IAM."""
+    acknowledge(scope, reason, *(wildcard_finding(scope, resource) for resource in resources))
+
+
 def nag_resource(scope: IConstruct, value: str) -> str:
     """A resource ARN as cdk-nag writes it in a finding id (``AwsSolutions-IAM5[Resource::...]``).
 
@@ -89,11 +101,8 @@ def acknowledge_cdk_grants(policy: IConstruct, *, reason: str, resources: tuple[
             values = values if isinstance(values, list) else [values]
             found.update(value if key == "Action" else _render(value) for value in values)
     rule_ids = [f"AwsSolutions-IAM5[Action::{action}]" for action in CDK_GRANT_WILDCARD_ACTIONS if action in actions]
-    rule_ids += [
-        f"AwsSolutions-IAM5[Resource::{rendered}]"
-        for rendered in dict.fromkeys(nag_resource(policy, resource) for resource in resources)
-        if rendered in present
-    ]
+    rendered = dict.fromkeys(nag_resource(policy, resource) for resource in resources)
+    rule_ids += [f"AwsSolutions-IAM5[Resource::{r}]" for r in rendered if r in present]
     rule_ids += ["HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"]
     acknowledge(policy, reason + "; the inline policy belongs to this one role and is deleted with it", *rule_ids)
 

@@ -12,7 +12,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..compliance import acknowledge, acknowledge_cdk_grants, nag_resource
+from ..compliance import acknowledge, acknowledge_cdk_grants, acknowledge_wildcards
 
 #: Linux compute types of on-demand CodeBuild projects, by their CloudFormation names.
 COMPUTE_TYPES = {
@@ -55,26 +55,21 @@ def pipeline_project(
         ),
     )
     stack = Stack.of(scope)
-    acknowledge(
+    acknowledge_wildcards(
         project.role.node.find_child("DefaultPolicy"),
         "aws-cdk-lib lets every CodeBuild project write test reports to report groups named "
         "after it, and logs under its own /aws/codebuild/ log group",
-        *(
-            f"AwsSolutions-IAM5[Resource::{nag_resource(scope, arn)}]"
-            for arn in (
-                stack.format_arn(
-                    service="codebuild",
-                    resource="report-group",
-                    resource_name=f"{project.project_name}-*",
-                    arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-                ),
-                stack.format_arn(
-                    service="logs",
-                    resource="log-group",
-                    resource_name=f"/aws/codebuild/{project.project_name}:*",
-                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                ),
-            )
+        stack.format_arn(
+            service="codebuild",
+            resource="report-group",
+            resource_name=f"{project.project_name}-*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        ),
+        stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=f"/aws/codebuild/{project.project_name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
         ),
     )
     acknowledge(

@@ -24,7 +24,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
-from ..compliance import acknowledge, nag_resource
+from ..compliance import acknowledge, nag_resource, wildcard_finding
 from .._internal.validation import invalid
 from ..constructs.project.dataset import DATASET_RESOURCE_TYPE
 
@@ -369,9 +369,8 @@ class LaunchRole(Construct):
         reasons: dict[str, list[str]] = {}
         for statement, reason in part:
             for resource in statement.resources:
-                rendered = nag_resource(self, resource)
-                if "*" in rendered:
-                    reasons.setdefault(f"AwsSolutions-IAM5[Resource::{rendered}]", []).append(reason)
+                if "*" in nag_resource(self, resource):
+                    reasons.setdefault(wildcard_finding(self, resource), []).append(reason)
         for rule_id, why in reasons.items():
             acknowledge(policy, "; ".join(dict.fromkeys(why)), rule_id)
         return policy

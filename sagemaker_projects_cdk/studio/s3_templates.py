@@ -19,7 +19,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from ..compliance import acknowledge, acknowledge_cdk_function, nag_resource
+from ..compliance import acknowledge, acknowledge_cdk_function, acknowledge_wildcards
 from .._internal.validation import check_pattern
 from .._internal.logs import encrypted_log_group
 from .bucket import TemplateBucket
@@ -92,12 +92,12 @@ class S3Templates(Construct):
                 ),
             ],
         )
-        acknowledge(
+        acknowledge_wildcards(
             policy,
             "the templates are read from the CDK asset bucket under keys named after their content "
             "hash, and written under the S3 templates prefix only",
-            f"AwsSolutions-IAM5[Resource::{nag_resource(self, sources)}]",
-            f"AwsSolutions-IAM5[Resource::{nag_resource(self, destination)}]",
+            sources,
+            destination,
         )
         for name, url in templates.items():
             parts = Fn.split("/", url)

@@ -16,7 +16,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ...compliance import acknowledge, nag_resource
+from ...compliance import acknowledge_wildcards
 from ..registry.model_package_group import ModelPackageGroup
 from ..project.identity import ProjectIdentity
 
@@ -141,34 +141,30 @@ class SageMakerExecutionRole(Construct):
                 resources=image_arns,
             ),
         )
-        acknowledge(
+        acknowledge_wildcards(
             policy,
             "SageMaker Pipelines names each job '<prefix>-<generated suffix>' at run time; the "
             "pattern is scoped to this project's prefix",
-            *(f"AwsSolutions-IAM5[Resource::{nag_resource(policy, arn)}]" for r in _JOB_ACTIONS for arn in project.sagemaker_arn(r, "-*")),
+            *(arn for r in _JOB_ACTIONS for arn in project.sagemaker_arn(r, "-*")),
         )
-        acknowledge(
+        acknowledge_wildcards(
             policy,
             "model versions get numbers at registration; scoped to this project's group",
-            f"AwsSolutions-IAM5[Resource::{nag_resource(policy, model_package_group.model_packages_arn)}]",
+            model_package_group.model_packages_arn,
         )
-        acknowledge(
+        acknowledge_wildcards(
             policy,
             "jobs read inputs and write outputs under keys chosen at run time, in this project's bucket only",
-            f"AwsSolutions-IAM5[Resource::{nag_resource(policy, bucket.arn_for_objects('*'))}]",
+            bucket.arn_for_objects("*"),
         )
-        acknowledge(
-            policy,
-            "SageMaker creates one log stream per job under its fixed log groups",
-            *(f"AwsSolutions-IAM5[Resource::{nag_resource(policy, arn)}]" for arn in log_groups),
-        )
-        acknowledge(
+        acknowledge_wildcards(policy, "SageMaker creates one log stream per job under its fixed log groups", *log_groups)
+        acknowledge_wildcards(
             policy,
             "cloudwatch:PutMetricData and ecr:GetAuthorizationToken have no resource type; "
             "metrics are limited to SageMaker namespaces by condition, and AWS's algorithm images "
             "live in per-region AWS accounts",
-            "AwsSolutions-IAM5[Resource::*]",
-            *(f"AwsSolutions-IAM5[Resource::{nag_resource(policy, arn)}]" for arn in image_arns),
+            "*",
+            *image_arns,
         )
 
     @property

@@ -13,7 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ...compliance import acknowledge, nag_resource
+from ...compliance import acknowledge_wildcards
 from ..._internal.validation import check_choice, check_instance_type, check_range
 from ..._internal.codebuild import COMPUTE_TYPES, acknowledge_pipeline_grants, pipeline_project
 from ..._internal.logs import encrypted_log_group
@@ -152,12 +152,12 @@ class ModelBuildPipeline(Construct):
             "write pipeline artifacts in this project's bucket with its key",
         )
         build_policy = self.build_project.role.node.find_child("DefaultPolicy")
-        acknowledge(
+        acknowledge_wildcards(
             build_policy,
             "the SageMaker pipeline of a project Studio names is matched as '*-<project id>'; "
             "execution ids are generated at run time",
             *(
-                f"AwsSolutions-IAM5[Resource::{nag_resource(self, arn)}]"
+                arn
                 for pipeline_arn in project.sagemaker_arn("pipeline")
                 for arn in (pipeline_arn, f"{pipeline_arn}/execution/*")
                 if "*" in arn

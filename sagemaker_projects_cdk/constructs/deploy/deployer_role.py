@@ -14,7 +14,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from ...compliance import acknowledge, nag_resource
+from ...compliance import acknowledge_wildcards
 from ..registry.model_package_group import _ModelPackageGroupBase
 from ..project.identity import PROJECT_ID_TAG, ProjectIdentity
 
@@ -211,33 +211,33 @@ class StageDeployerRole(Construct):
                 ),
             ],
         )
-        acknowledge(
+        acknowledge_wildcards(
             self.policy,
             "CloudFormation generates the names of the stage stack's model roles and policies; "
             "they are confined to this project's IAM path",
-            *(f"AwsSolutions-IAM5[Resource::{nag_resource(self, arn)}]" for arn in (roles, policies)),
+            roles,
+            policies,
         )
-        acknowledge(
+        acknowledge_wildcards(
             self.policy,
             "CloudFormation generates model and endpoint-config names; creation requires this "
             "project's id tag and every other action requires the resource to carry it",
-            *(f"AwsSolutions-IAM5[Resource::{nag_resource(self, arn)}]" for arn in models_and_configs),
+            *models_and_configs,
         )
-        acknowledge(
+        acknowledge_wildcards(
             self.policy,
             "stage endpoints are named '<project>-<stage>'; alarms after the stage stacks "
             "'sagemaker-<project>-deploy-<stage>'; model versions get numbers at registration",
-            *(
-                f"AwsSolutions-IAM5[Resource::{nag_resource(self, arn)}]"
-                for arn in (*endpoints, alarms, model_package_group.model_packages_arn)
-            ),
+            *endpoints,
+            alarms,
+            model_package_group.model_packages_arn,
         )
-        acknowledge(
+        acknowledge_wildcards(
             self.policy,
             "Application Auto Scaling names scalable targets with generated ids, and its "
             "Describe* calls have no resource type",
-            f"AwsSolutions-IAM5[Resource::{nag_resource(self, scalable_targets)}]",
-            "AwsSolutions-IAM5[Resource::*]",
+            scalable_targets,
+            "*",
         )
 
     @property

@@ -23,7 +23,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ...compliance import acknowledge, nag_resource
+from ...compliance import acknowledge_wildcards
 from ..._internal.validation import check_choice
 from ..._internal.codebuild import COMPUTE_TYPES, acknowledge_pipeline_grants, pipeline_project
 from ..._internal.logs import encrypted_log_group
@@ -240,26 +240,24 @@ class ModelDeployPipeline(Construct):
                 for stage in (STAGING, PROD)
             ),
         )
-        acknowledge(
+        acknowledge_wildcards(
             self.build_project.role.node.find_child("DefaultPolicy"),
             "build.py lists the group's versions (ListModelPackages has no resource type) and "
             "describes them (version numbers are assigned at registration)",
-            "AwsSolutions-IAM5[Resource::*]",
-            f"AwsSolutions-IAM5[Resource::{nag_resource(self, model_package_group.model_packages_arn)}]",
+            "*",
+            model_package_group.model_packages_arn,
         )
         test_policy = self.test_project.role.node.find_child("DefaultPolicy")
-        acknowledge(
+        acknowledge_wildcards(
             test_policy,
             "the staging tests read the endpoint's model and config, whose names CloudFormation "
             "generates; limited to resources tagged with this project's id",
-            *(f"AwsSolutions-IAM5[Resource::{nag_resource(self, _sagemaker_arn(self, r))}]" for r in ("endpoint-config", "model")),
+            *(_sagemaker_arn(self, r) for r in ("endpoint-config", "model")),
         )
         wildcard_endpoints = [arn for arn in staging_endpoint if "*" in arn]
         if wildcard_endpoints:
-            acknowledge(
-                test_policy,
-                "a project Studio names is matched as '*-<project id>-staging'",
-                *(f"AwsSolutions-IAM5[Resource::{nag_resource(self, arn)}]" for arn in wildcard_endpoints),
+            acknowledge_wildcards(
+                test_policy, "a project Studio names is matched as '*-<project id>-staging'", *wildcard_endpoints
             )
 
 

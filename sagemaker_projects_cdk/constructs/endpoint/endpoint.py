@@ -24,7 +24,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ...compliance import acknowledge, nag_resource
+from ...compliance import acknowledge, acknowledge_wildcards, nag_resource
 from ..._internal.validation import check_pattern, is_unresolved
 from .rollout import BlueGreenRollout, RollbackAlarms, TrafficShift, TrafficStep
 from .settings import (
@@ -725,15 +725,11 @@ class ModelEndpoint(Construct):
     def _acknowledge(self) -> None:
         """Acknowledge, on the narrowest construct and with the reason, what cannot be tighter."""
         for reason, arns in self._policy_wildcards.items():
-            acknowledge(
-                self.policy,
-                reason,
-                *(f"AwsSolutions-IAM5[Resource::{nag_resource(self.policy, arn)}]" for arn in arns),
-            )
-        acknowledge(
+            acknowledge_wildcards(self.policy, reason, *arns)
+        acknowledge_wildcards(
             self.policy,
             "these actions have no resource type, so IAM accepts only '*': " + "; ".join(self._policy_no_resource_type),
-            "AwsSolutions-IAM5[Resource::*]",
+            "*",
         )
         if isinstance(self.variant, InstanceVariant) and self.variant.has_local_storage:
             acknowledge(
