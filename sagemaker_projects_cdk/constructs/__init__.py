@@ -8,12 +8,13 @@ from .endpoint.settings import Autoscaling, DataCapture, InstanceVariant, Server
 from .registry.approval_rule import ModelApprovalRule
 from .build.pipeline import ModelBuildPipeline
 from .deploy.pipeline import ModelDeployPipeline
-from .registry.model_package_group import ImportedModelPackageGroup, ModelPackageGroup
+from .registry.model_package_group import IModelPackageGroup, ImportedModelPackageGroup, ModelPackageGroup
 from .project.identity import ProjectIdentity
 from .build.execution_role import SageMakerExecutionRole
 from .sources.seeded_repository import SeededRepository, seed_code_path
 from .sources.source import CodeCommitSource, CodeConnectionsSource, PipelineSource
 from .deploy.deployer_role import StageDeployerRole
+from .deploy.stages import DEFAULT_STAGES, DeployStage
 
 __all__ = [
     "ArtifactBucket",
@@ -21,7 +22,10 @@ __all__ = [
     "BlueGreenRollout",
     "CodeCommitSource",
     "CodeConnectionsSource",
+    "DEFAULT_STAGES",
     "DataCapture",
+    "DeployStage",
+    "IModelPackageGroup",
     "ImportedModelPackageGroup",
     "InstanceVariant",
     "ModelApprovalRule",

@@ -1,28 +1,40 @@
-"""One stack per SageMaker Projects template; ``TEMPLATES`` maps template ids to stack classes.
+"""One module per SageMaker Projects template; ``TEMPLATES`` maps template ids to stack classes.
 
-Every class in ``TEMPLATES`` can be built from ``(scope, construct_id)`` alone: what it is
-not given becomes a CloudFormation parameter with a default.
+Each template is declared once (``Template``: id, title, settings dataclass, compose
+function); its stack class takes the settings as keywords. Every class in ``TEMPLATES`` can
+be built from ``(scope, construct_id)`` alone: what it is not given becomes a CloudFormation
+parameter with a default.
 """
 
 from __future__ import annotations
 
-from .build_deploy import BuildDeployStack
+from .build_deploy import BUILD_DEPLOY, BuildDeploySettings, BuildDeployStack
+from .components import ModelBuildSettings, ModelDeploySettings, TemplateParts
 from .endpoint_stage import EndpointStageStack
-from .model_build import ModelBuildStack
-from .model_deploy import ModelDeployStack
-from .template import TemplateStack
+from .model_build import MODEL_BUILD, ModelBuildStack
+from .model_deploy import MODEL_DEPLOY, ModelDeployStack, SourceModelDeploySettings
+from .template import Template, TemplateSettings, TemplateStack, settings_table
 
 TEMPLATES: dict[str, type[TemplateStack]] = {
-    "model-build": ModelBuildStack,
-    "model-deploy": ModelDeployStack,
-    "build-deploy": BuildDeployStack,
+    stack.TEMPLATE.template_id: stack for stack in (ModelBuildStack, ModelDeployStack, BuildDeployStack)
 }
 
 __all__ = [
+    "BUILD_DEPLOY",
+    "MODEL_BUILD",
+    "MODEL_DEPLOY",
     "TEMPLATES",
+    "BuildDeploySettings",
     "BuildDeployStack",
     "EndpointStageStack",
+    "ModelBuildSettings",
     "ModelBuildStack",
+    "ModelDeploySettings",
     "ModelDeployStack",
+    "SourceModelDeploySettings",
+    "Template",
+    "TemplateParts",
+    "TemplateSettings",
     "TemplateStack",
+    "settings_table",
 ]

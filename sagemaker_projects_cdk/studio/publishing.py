@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from aws_cdk import Annotations, CfnOutput, CfnParameter, Stack, Tags
 from aws_cdk import aws_iam as iam
@@ -39,7 +39,7 @@ from .launch_role import LaunchRole
 from .s3_templates import STUDIO_VISIBILITY_TAG, S3Templates
 from .versions import ProductVersions, recorded_versions
 from ..stacks import TEMPLATES
-from ..stacks.template import TemplateStack
+from ..stacks.template import Template, TemplateSettings, TemplateStack
 
 #: An IAM role ARN: partition, 12-digit account, optional path, name.
 ROLE_ARN_PATTERN = r"arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}"
@@ -57,47 +57,58 @@ class StudioTemplate:
     """One template published to Studio, with its settings.
 
     :param template_id: a key of ``TEMPLATES`` (``model-build``...).
-    :param settings: keyword arguments of the template's ``compose`` (``branch``,
-        ``training_instance_type``...). Default: the template's defaults; the project name
-        and id are always the parameters Studio passes.
-    :param product_name: Default: the template's ``TITLE``.
+    :param settings: the template's settings: an instance of its settings dataclass
+        (``ModelBuildSettings(training_instance_type=...)``) or a mapping of setting names.
+        Default: the template's defaults. The project name and id are always the parameters
+        Studio passes, so they cannot be set.
+    :param product_name: Default: the template's title.
+
+    ``settings`` holds the template's settings dataclass after creation.
     """
 
     template_id: str
-    settings: Mapping[str, Any] = field(default_factory=dict)
+    settings: Any = field(default_factory=dict)
     product_name: Optional[str] = None
 
     def __post_init__(self) -> None:
         if self.template_id not in TEMPLATES:
             raise invalid("template id", self.template_id, "one of " + ", ".join(TEMPLATES))
+        given = self.settings if isinstance(self.settings, TemplateSettings) else dict(self.settings or {})
         for name in ("project_name", "project_id"):
-            if name in self.settings:
+            if (getattr(given, name, None) if isinstance(given, TemplateSettings) else given.get(name)) is not None:
                 raise invalid(
                     f"{self.template_id} setting", name, "a setting other than project_name and project_id (Studio passes them)"
                 )
-        self.template.check_settings(self.settings)
+        object.__setattr__(self, "settings", self.template.settings.of(given, owner=self.stack_class.__name__))
         if self.product_name is not None:
             check_length("product_name", self.product_name, 1, 100)
 
     @property
-    def template(self) -> type[TemplateStack]:
+    def stack_class(self) -> type[TemplateStack]:
+        """The template's stack class in ``TEMPLATES``."""
         return TEMPLATES[self.template_id]
 
     @property
+    def template(self) -> Template[Any, Any]:
+        """The template's declaration."""
+        return self.stack_class.TEMPLATE
+
+    @property
     def title(self) -> str:
-        return self.product_name or self.template.TITLE
+        return self.product_name or self.template.title
 
 
 class TemplateProductStack(servicecatalog.ProductStack):
     """A template of ``TEMPLATES`` built into a Service Catalog product stack.
 
-    :param template: the template class (its ``compose`` builds the content).
-    :param settings: keyword arguments of ``compose``. Default: none.
+    :param template: the template's declaration (``ModelBuildStack.TEMPLATE``...).
+    :param settings: its settings (the settings dataclass, or a mapping of setting names).
+        Default: the template's defaults.
     :param asset_bucket: where the template's file assets are copied to (by name).
-    :param description: Default: the template's ``DESCRIPTION``.
+    :param description: Default: the template's description.
 
-    ``parts`` holds what ``compose`` returned. The project parameters are declared on this
-    stack, as Studio passes them.
+    ``parts`` holds what the template's composition returned. The project parameters are
+    declared on this stack, as Studio passes them.
     """
 
     def __init__(
@@ -105,25 +116,24 @@ class TemplateProductStack(servicecatalog.ProductStack):
         scope: Construct,
         construct_id: str,
         *,
-        template: type[TemplateStack],
+        template: Template[Any, Any],
         asset_bucket: s3.IBucket,
-        settings: Optional[Mapping[str, Any]] = None,
+        settings: Any = None,
         description: Optional[str] = None,
     ) -> None:
-        settings = dict(settings or {})
-        template.check_settings(settings)
+        chosen = template.settings.of(settings, owner=template.template_id)
         super().__init__(
             scope,
             construct_id,
             asset_bucket=asset_bucket,
             # Copies the assets (the largest is aws-cdk-lib's 22 MB AWS CLI layer) into the bucket.
             memory_limit=512,
-            description=description or template.DESCRIPTION,
+            description=description or template.description,
         )
-        #: The template class.
+        #: The template's declaration.
         self.template = template
-        #: What the template's ``compose`` built.
-        self.parts = template.compose(self, **settings)
+        #: What the template's composition built.
+        self.parts = template.compose(self, chosen)
 
 
 class StudioTemplates(Construct):
@@ -234,7 +244,7 @@ class StudioTemplates(Construct):
                 f"{_id_of(t.template_id)}Product",
                 product_name=t.title,
                 owner=provider_name,
-                description=t.template.DESCRIPTION,
+                description=t.template.description,
                 distributor=provider_name,
                 # A placeholder name: ProductVersions sets the versions (recorded ones and this one).
                 product_versions=[

@@ -486,7 +486,25 @@ def test_buildspecs_carry_what_build_writes_to_the_staging_tests():
     assert "cp test/test_endpoint.py test/buildspec.yml requirements.txt build/test/" in commands[1]
     test_spec = yaml.safe_load((SEED / "test" / "buildspec.yml").read_text())
     assert test_spec["phases"]["install"]["commands"] == ["python -m pip install --quiet -r test/requirements.txt"]
+    # The pipeline's test step sets STAGE_NAME to the stage it tests (see ModelDeployPipeline).
     assert test_spec["phases"]["build"]["commands"] == [
-        "python test/test_endpoint.py --config staging-test.json --report test-report.json"
+        'python test/test_endpoint.py --config "${STAGE_NAME}-test.json" --report test-report.json'
     ]
     assert [l for l in (SEED / "requirements.txt").read_text().splitlines() if not l.startswith("#")] == ["boto3>=1.40,<2"]
+
+
+def test_stages_come_from_the_pipeline_environment_in_order():
+    assert build.stages_from({"DEPLOY_STAGES": "qa, staging,prod"}) == ["qa", "staging", "prod"]
+    assert build.stages_from({"DEPLOY_STAGES": ""}) == list(build.DEFAULT_STAGES)
+    assert build.stages_from({}) == ["staging", "prod"]
+
+
+def test_the_build_writes_files_for_the_stages_the_pipeline_names(tmp_path):
+    # A stage without its <stage>-config.json is named in the failure, before any AWS call.
+    config_dir = copy_seed(tmp_path / "seed")
+    env = {"DEPLOY_STAGES": "qa,prod", "MODEL_PACKAGE_GROUP_NAME": "g", "SAGEMAKER_PROJECT_NAME": "churn",
+           "SAGEMAKER_PROJECT_ID": "p-abc123def456", "ARTIFACT_BUCKET": PROJECT_BUCKET, "ARTIFACT_KMS_KEY_ARN": KEY_ARN}
+    result = run_script(SEED / "build.py", ["--config-dir", str(config_dir), "--output-dir", str(tmp_path / "out")], env)
+    assert result.returncode == 1
+    assert "qa-config.json" in result.stderr and "staging-config.json" not in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -224,7 +224,7 @@ def test_staging_tests_fail_the_pipeline_on_bad_responses(deploy_stage_world, de
     assert report["failures"][1] == "row 1: expected 1 prediction, got 2: b'1.0,2.0'"
     assert report["failures"][2] == "batch of 3 rows: expected 3 predictions, got 2"
     assert len(report["failures"]) == 3
-    assert "staging tests FAILED" in result.stderr
+    assert "endpoint tests FAILED" in result.stderr
 
 
 def test_staging_tests_fail_when_the_endpoint_serves_another_version(deploy_stage_world, deploy_staging_endpoint, tmp_path):
@@ -232,7 +232,7 @@ def test_staging_tests_fail_when_the_endpoint_serves_another_version(deploy_stag
     stale = {**deploy_staging_endpoint, "model_package_arn": world["first"].rsplit("/", 1)[0] + "/999"}
     result, report = _run_staging_tests(world, stale, tmp_path)
     assert result.returncode == 1
-    assert "(did the staging deployment roll back?)" in report["failures"][0]
+    assert "(did the deployment roll back?)" in report["failures"][0]
 
 
 def test_staging_tests_fail_without_test_data(deploy_stage_world, deploy_staging_endpoint, tmp_path):

@@ -32,7 +32,7 @@ def build(**kwargs):
         ({"training_instance_type": "m5.xlarge"}, "invalid training_instance_type 'm5.xlarge': expected a SageMaker instance type"),
         ({"processing_instance_type": "ml.zz9.large"}, "invalid processing_instance_type 'ml.zz9.large'"),
         ({"compute_type": "BUILD_GENERAL1_HUGE"}, "invalid compute_type 'BUILD_GENERAL1_HUGE': expected one of 'BUILD_GENERAL1_SMALL'"),
-        ({"model_read_account_ids": ("12345",)}, "invalid read_access_account_ids '12345': expected a 12-digit AWS account id"),
+        ({"model_read_account_ids": ("12345",)}, "invalid model_read_account_ids '12345': expected a 12-digit AWS account id"),
     ],
 )
 def test_stack_refuses(kwargs, message):

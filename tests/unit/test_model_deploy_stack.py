@@ -85,9 +85,13 @@ def test_build_step_gets_what_build_py_reads(deploy):
         "ARTIFACT_KMS_KEY_ARN",
         "MODEL_ARTIFACT_BUCKET",
         "MODEL_ARTIFACT_KMS_KEY_ARN",
+        "DEPLOY_STAGES",
     }
-    tests = [p for p in projects.values() if p["Properties"]["Source"].get("BuildSpec") == "test/buildspec.yml"]
-    assert len(tests) == 1
+    variables = {v["Name"]: v["Value"] for v in build["Properties"]["Environment"]["EnvironmentVariables"]}
+    assert variables["DEPLOY_STAGES"] == "staging,prod"
+    (test,) = [p for p in projects.values() if p["Properties"]["Source"].get("BuildSpec") == "test/buildspec.yml"]
+    test_variables = {v["Name"]: v["Value"] for v in test["Properties"]["Environment"]["EnvironmentVariables"]}
+    assert test_variables["STAGE_NAME"] == "staging"
 
 
 def test_cloudformation_deploys_with_a_scoped_service_role_not_admin(deploy):

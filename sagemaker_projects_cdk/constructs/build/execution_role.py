@@ -17,7 +17,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ...compliance import acknowledge_wildcards
-from ..registry.model_package_group import ModelPackageGroup
+from ..registry.model_package_group import IModelPackageGroup
 from ..project.identity import ProjectIdentity
 
 #: ECR repositories of the AWS-owned images the seed pipeline runs (its processing and
@@ -57,7 +57,7 @@ class SageMakerExecutionRole(Construct):
         project: ProjectIdentity,
         bucket: s3.IBucket,
         encryption_key: kms.IKey,
-        model_package_group: ModelPackageGroup,
+        model_package_group: IModelPackageGroup,
         image_repositories: Sequence[str] = DEFAULT_IMAGE_REPOSITORIES,
     ) -> None:
         super().__init__(scope, construct_id)

@@ -17,7 +17,7 @@ from ...compliance import acknowledge_wildcards
 from ..._internal.validation import check_choice, check_instance_type, check_range
 from ..._internal.codebuild import COMPUTE_TYPES, acknowledge_pipeline_grants, pipeline_project
 from ..._internal.logs import encrypted_log_group
-from ..registry.model_package_group import ModelPackageGroup
+from ..registry.model_package_group import IModelPackageGroup
 from ..project.identity import ProjectIdentity
 from .execution_role import SageMakerExecutionRole
 from ..sources.source import PipelineSource
@@ -60,7 +60,7 @@ class ModelBuildPipeline(Construct):
         source: PipelineSource,
         bucket: s3.IBucket,
         encryption_key: kms.IKey,
-        model_package_group: ModelPackageGroup,
+        model_package_group: IModelPackageGroup,
         execution_role: Optional[SageMakerExecutionRole] = None,
         processing_instance_type: str = "ml.m5.xlarge",
         training_instance_type: str = "ml.m5.xlarge",

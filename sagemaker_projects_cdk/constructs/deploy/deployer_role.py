@@ -15,7 +15,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ...compliance import acknowledge_wildcards
-from ..registry.model_package_group import _ModelPackageGroupBase
+from ..registry.model_package_group import IModelPackageGroup
 from ..project.identity import PROJECT_ID_TAG, ProjectIdentity
 
 AUTOSCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
@@ -41,7 +41,7 @@ class StageDeployerRole(Construct):
         *,
         project: ProjectIdentity,
         encryption_key: kms.IKey,
-        model_package_group: _ModelPackageGroupBase,
+        model_package_group: IModelPackageGroup,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)

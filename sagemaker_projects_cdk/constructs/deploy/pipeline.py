@@ -1,15 +1,19 @@
-"""The model-deploy CI/CD pipeline: source -> build -> staging (deploy, test, approve) -> prod.
+"""The model-deploy CI/CD pipeline: source -> build -> one pipeline stage per deployment stage.
 
-The build action runs the deploy repository's ``build.py``: it picks the newest approved
-model version of the project's group and writes the stage template and one parameter file
-per stage. CloudFormation then deploys ``sagemaker-<name>-<id>-deploy-<stage>`` from them.
+The deployment stages are data (:class:`DeployStage`, default ``DEFAULT_STAGES``: staging,
+tested; a manual approval; prod). The build action runs the deploy repository's
+``build.py`` with those stages (``DEPLOY_STAGES``): it picks the newest approved model
+version of the project's group and writes the stage template and one parameter file per
+stage. CloudFormation then deploys ``sagemaker-<name>-<id>-deploy-<stage>`` from them, a
+tested stage runs the seed's endpoint tests (``STAGE_NAME``), and a stage that needs an
+approval waits for a person at the end of the pipeline stage before it.
 The pipeline starts on a push to the deploy repository and, through
 :class:`ModelApprovalRule`, when a model version is approved or rejected.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 from aws_cdk import ArnFormat, CfnCapabilities, Stack
 from aws_cdk import aws_codebuild as codebuild
@@ -28,14 +32,14 @@ from ..._internal.validation import check_choice
 from ..._internal.codebuild import COMPUTE_TYPES, acknowledge_pipeline_grants, pipeline_project
 from ..._internal.logs import encrypted_log_group
 from ..registry.approval_rule import ModelApprovalRule
-from ..registry.model_package_group import _ModelPackageGroupBase
+from ..registry.model_package_group import IModelPackageGroup
 from ..project.identity import ProjectIdentity
 from ..sources.source import PipelineSource
 from .deployer_role import StageDeployerRole
+from .stages import DEFAULT_STAGES, DeployStage, check_stages
 
 #: What the deploy repository's build action writes (see seed_code/model_deploy/buildspec.yml).
 STAGE_TEMPLATE_FILE = "endpoint-stage.template.json"
-STAGING, PROD = "staging", "prod"
 
 
 def stage_parameters_file(stage: str) -> str:
@@ -43,15 +47,17 @@ def stage_parameters_file(stage: str) -> str:
 
 
 class ModelDeployPipeline(Construct):
-    """CodePipeline (V2) that deploys the newest approved model to staging, tests it, waits
-    for a person's approval and deploys it to production.
+    """CodePipeline (V2) that deploys the newest approved model through its stages: by
+    default to staging, tests it, waits for a person's approval and deploys it to prod.
 
     :param project: the project (names, tags, IAM scoping).
     :param source: where the deploy code lives (the seeded ``model_deploy`` repository).
     :param bucket: the artifact bucket (pipeline artifacts, data capture, test data).
     :param encryption_key: the bucket's key; also encrypts build logs and endpoint volumes.
     :param model_package_group: the group whose newest approved version is deployed.
-    :param approval_topic: an SNS topic told when production waits for approval.
+    :param stages: the deployment stages, in order. Default: ``DEFAULT_STAGES`` (staging,
+        tested; then a manual approval and prod).
+    :param approval_topic: an SNS topic told when a stage waits for approval.
         Default: none (the approval waits in the console).
     :param compute_type: CodeBuild compute type. Default: ``BUILD_GENERAL1_SMALL``.
     :param build_image: CodeBuild image. Default: ``aws/codebuild/standard:7.0`` (Python 3.12).
@@ -75,7 +81,8 @@ class ModelDeployPipeline(Construct):
         source: PipelineSource,
         bucket: s3.IBucket,
         encryption_key: kms.IKey,
-        model_package_group: _ModelPackageGroupBase,
+        model_package_group: IModelPackageGroup,
+        stages: Sequence[DeployStage] = DEFAULT_STAGES,
         approval_topic: Optional[sns.ITopic] = None,
         compute_type: str = "BUILD_GENERAL1_SMALL",
         build_image: codebuild.IBuildImage = codebuild.LinuxBuildImage.STANDARD_7_0,
@@ -86,6 +93,8 @@ class ModelDeployPipeline(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         check_choice("compute_type", compute_type, COMPUTE_TYPES)
+        #: The deployment stages, in order.
+        self.stages = check_stages(stages)
         self._project = project
         log_group = encrypted_log_group(self, encryption_key=encryption_key, retention=log_retention)
 
@@ -116,29 +125,44 @@ class ModelDeployPipeline(Construct):
                 # Unset or empty, build.py reads the model artifacts from this project's bucket.
                 **({"MODEL_ARTIFACT_BUCKET": model_artifact_bucket_name} if model_artifact_bucket_name else {}),
                 **({"MODEL_ARTIFACT_KMS_KEY_ARN": model_artifact_key_arn} if model_artifact_key_arn else {}),
+                # The stages build.py writes files for, in order.
+                "DEPLOY_STAGES": ",".join(stage.name for stage in self.stages),
             },
         )
         model_package_group.grant_read(self.build_project)
 
-        staging_endpoint = project.sagemaker_arn("endpoint", f"-{STAGING}")
-        #: Invokes the staging endpoint with rows of the test set.
-        self.test_project = project_for(
-            "TestStaging",
-            "Tests the staging endpoint with rows of the test set",
-            {"SAGEMAKER_PROJECT_NAME": project.project_name, "SAGEMAKER_PROJECT_ID": project.project_id},
-            build_spec=codebuild.BuildSpec.from_source_filename("test/buildspec.yml"),
-        )
-        self.test_project.add_to_role_policy(
-            iam.PolicyStatement(actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"], resources=staging_endpoint)
-        )
-        self.test_project.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"],
-                resources=[_sagemaker_arn(self, "endpoint-config"), _sagemaker_arn(self, "model")],
-                conditions={"StringEquals": {"aws:ResourceTag/sagemaker:project-id": project.project_id}},
+        #: The endpoint-test projects of the tested stages, by stage name.
+        self.test_projects: dict[str, codebuild.PipelineProject] = {}
+        for stage in self.stages:
+            if not stage.test:
+                continue
+            test_project = project_for(
+                f"Test{stage.title}",
+                f"Tests the {stage.name} endpoint with rows of the test set",
+                {
+                    "SAGEMAKER_PROJECT_NAME": project.project_name,
+                    "SAGEMAKER_PROJECT_ID": project.project_id,
+                    "STAGE_NAME": stage.name,
+                },
+                build_spec=codebuild.BuildSpec.from_source_filename("test/buildspec.yml"),
             )
-        )
-        bucket.grant_read(self.test_project)
+            test_project.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
+                    resources=project.sagemaker_arn("endpoint", f"-{stage.name}"),
+                )
+            )
+            test_project.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"],
+                    resources=[_sagemaker_arn(self, "endpoint-config"), _sagemaker_arn(self, "model")],
+                    conditions={"StringEquals": {"aws:ResourceTag/sagemaker:project-id": project.project_id}},
+                )
+            )
+            bucket.grant_read(test_project)
+            self.test_projects[stage.name] = test_project
+        #: The first tested stage's endpoint-test project (None when no stage is tested).
+        self.test_project: Optional[codebuild.PipelineProject] = next(iter(self.test_projects.values()), None)
 
         #: CloudFormation's service role for the stage stacks.
         self.deployer = StageDeployerRole(
@@ -155,39 +179,7 @@ class ModelDeployPipeline(Construct):
             pipeline_type=codepipeline.PipelineType.V2,
             artifact_bucket=bucket,
             restart_execution_on_update=True,
-            stages=[
-                codepipeline.StageProps(stage_name="Source", actions=[source.action(output=source_output)]),
-                codepipeline.StageProps(
-                    stage_name="Build",
-                    actions=[
-                        actions.CodeBuildAction(
-                            action_name="BuildStageFiles",
-                            project=self.build_project,
-                            input=source_output,
-                            outputs=[build_output],
-                        )
-                    ],
-                ),
-                codepipeline.StageProps(
-                    stage_name="DeployStaging",
-                    actions=[
-                        self._deploy(STAGING, build_output, run_order=1),
-                        actions.CodeBuildAction(
-                            action_name="TestStaging",
-                            project=self.test_project,
-                            input=build_output,
-                            run_order=2,
-                        ),
-                        actions.ManualApprovalAction(
-                            action_name="ApproveDeployment",
-                            additional_information="Approve to deploy the model tested in staging to production.",
-                            notification_topic=approval_topic,
-                            run_order=3,
-                        ),
-                    ],
-                ),
-                codepipeline.StageProps(stage_name="DeployProd", actions=[self._deploy(PROD, build_output, run_order=1)]),
-            ],
+            stages=self._pipeline_stages(source, source_output, build_output, approval_topic),
         )
         #: Starts the pipeline when a model version is approved or rejected.
         self.approval_rule: Optional[ModelApprovalRule] = None
@@ -198,18 +190,67 @@ class ModelDeployPipeline(Construct):
                 model_package_group_name=model_package_group.model_package_group_name,
                 targets=[targets.CodePipeline(self.pipeline)],
             )
-        self._acknowledge_findings(project, bucket, model_package_group, staging_endpoint)
+        self._acknowledge_findings(project, bucket, model_package_group)
+
+    def _pipeline_stages(
+        self,
+        source: PipelineSource,
+        source_output: codepipeline.Artifact,
+        build_output: codepipeline.Artifact,
+        approval_topic: Optional[sns.ITopic],
+    ) -> list[codepipeline.StageProps]:
+        """Source, Build, then ``Deploy<Stage>`` per stage: deploy, test if tested, and the
+        approval of the next stage when it needs one."""
+        build = actions.CodeBuildAction(
+            action_name="BuildStageFiles", project=self.build_project, input=source_output, outputs=[build_output]
+        )
+        stage_actions: dict[str, list[codepipeline.IAction]] = {
+            "Source": [source.action(output=source_output)],
+            "Build": [build],
+        }
+        previous: Optional[DeployStage] = None
+        for stage in self.stages:
+            if stage.approval:
+                before = stage_actions[list(stage_actions)[-1]]
+                before.append(self._approval(previous, stage, approval_topic, run_order=len(before) + 1))
+            deploy: list[codepipeline.IAction] = [self._deploy(stage, build_output, run_order=1)]
+            if stage.test:
+                deploy.append(
+                    actions.CodeBuildAction(
+                        action_name=f"Test{stage.title}",
+                        project=self.test_projects[stage.name],
+                        input=build_output,
+                        run_order=2,
+                    )
+                )
+            stage_actions[f"Deploy{stage.title}"] = deploy
+            previous = stage
+        return [codepipeline.StageProps(stage_name=name, actions=acts) for name, acts in stage_actions.items()]
+
+    @staticmethod
+    def _approval(
+        previous: Optional[DeployStage], stage: DeployStage, topic: Optional[sns.ITopic], *, run_order: int
+    ) -> actions.ManualApprovalAction:
+        done = f" {'tested' if previous.test else 'deployed'} in {previous.name}" if previous else ""
+        return actions.ManualApprovalAction(
+            action_name="ApproveDeployment",
+            additional_information=f"Approve to deploy the model{done} to {stage.name}.",
+            notification_topic=topic,
+            run_order=run_order,
+        )
 
     def stage_stack_name(self, stage: str) -> str:
         """``sagemaker-<name>-<id>-deploy-<stage>``."""
         return self._project.resource_name(f"deploy-{stage}")
 
-    def _deploy(self, stage: str, build_output: codepipeline.Artifact, *, run_order: int) -> actions.CloudFormationCreateUpdateStackAction:
+    def _deploy(
+        self, stage: DeployStage, build_output: codepipeline.Artifact, *, run_order: int
+    ) -> actions.CloudFormationCreateUpdateStackAction:
         return actions.CloudFormationCreateUpdateStackAction(
-            action_name=f"Deploy{stage.capitalize()}",
-            stack_name=self.stage_stack_name(stage),
+            action_name=f"Deploy{stage.title}",
+            stack_name=self.stage_stack_name(stage.name),
             template_path=build_output.at_path(STAGE_TEMPLATE_FILE),
-            template_configuration=build_output.at_path(stage_parameters_file(stage)),
+            template_configuration=build_output.at_path(stage_parameters_file(stage.name)),
             admin_permissions=False,
             deployment_role=self.deployer.role,
             cfn_capabilities=[CfnCapabilities.ANONYMOUS_IAM],
@@ -220,8 +261,7 @@ class ModelDeployPipeline(Construct):
         self,
         project: ProjectIdentity,
         bucket: s3.IBucket,
-        model_package_group: _ModelPackageGroupBase,
-        staging_endpoint: list[str],
+        model_package_group: IModelPackageGroup,
     ) -> None:
         stack = Stack.of(self)
         acknowledge_pipeline_grants(
@@ -234,10 +274,10 @@ class ModelDeployPipeline(Construct):
                 stack.format_arn(
                     service="cloudformation",
                     resource="stack",
-                    resource_name=f"{self.stage_stack_name(stage)}/*",
+                    resource_name=f"{self.stage_stack_name(stage.name)}/*",
                     arn_format=ArnFormat.SLASH_RESOURCE_NAME,
                 )
-                for stage in (STAGING, PROD)
+                for stage in self.stages
             ),
         )
         acknowledge_wildcards(
@@ -247,18 +287,19 @@ class ModelDeployPipeline(Construct):
             "*",
             model_package_group.model_packages_arn,
         )
-        test_policy = self.test_project.role.node.find_child("DefaultPolicy")
-        acknowledge_wildcards(
-            test_policy,
-            "the staging tests read the endpoint's model and config, whose names CloudFormation "
-            "generates; limited to resources tagged with this project's id",
-            *(_sagemaker_arn(self, r) for r in ("endpoint-config", "model")),
-        )
-        wildcard_endpoints = [arn for arn in staging_endpoint if "*" in arn]
-        if wildcard_endpoints:
+        for name, test_project in self.test_projects.items():
+            test_policy = test_project.role.node.find_child("DefaultPolicy")  # type: ignore[union-attr]
             acknowledge_wildcards(
-                test_policy, "a project Studio names is matched as '*-<project id>-staging'", *wildcard_endpoints
+                test_policy,
+                f"the {name} tests read the endpoint's model and config, whose names CloudFormation "
+                "generates; limited to resources tagged with this project's id",
+                *(_sagemaker_arn(self, r) for r in ("endpoint-config", "model")),
             )
+            wildcard_endpoints = [arn for arn in project.sagemaker_arn("endpoint", f"-{name}") if "*" in arn]
+            if wildcard_endpoints:
+                acknowledge_wildcards(
+                    test_policy, f"a project Studio names is matched as '*-<project id>-{name}'", *wildcard_endpoints
+                )
 
 
 def _sagemaker_arn(scope: Construct, resource: str) -> str:

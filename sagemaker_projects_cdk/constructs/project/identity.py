@@ -89,8 +89,8 @@ class ProjectIdentity(Construct):
                 allowed_pattern=PROJECT_ID_PATTERN,
                 default=default_project_id(stack.node.path),
             ).value_as_string
-        _check_project_value("project_name", project_name, PROJECT_NAME_PATTERN, PROJECT_NAME_MAX_LENGTH)
-        _check_project_value("project_id", project_id, PROJECT_ID_PATTERN, PROJECT_ID_MAX_LENGTH)
+        check_project_name("project_name", project_name)
+        check_project_id("project_id", project_id)
 
         #: The project name (a string or a token).
         self.project_name: str = project_name
@@ -137,7 +137,18 @@ class ProjectIdentity(Construct):
         ]
 
 
-def _check_project_value(setting: str, value: str, pattern: str, max_length: int) -> None:
+def check_project_name(setting: str, value: str) -> str:
+    """Studio's rule for project names (a token is left to CloudFormation)."""
+    return _check_project_value(setting, value, PROJECT_NAME_PATTERN, PROJECT_NAME_MAX_LENGTH)
+
+
+def check_project_id(setting: str, value: str) -> str:
+    """Studio's rule for project ids (a token is left to CloudFormation)."""
+    return _check_project_value(setting, value, PROJECT_ID_PATTERN, PROJECT_ID_MAX_LENGTH)
+
+
+def _check_project_value(setting: str, value: str, pattern: str, max_length: int) -> str:
     check_pattern(setting, value, pattern, f"1 to {max_length} characters matching {pattern}")
     if not is_unresolved(value) and len(value) > max_length:
         raise invalid(setting, value, f"1 to {max_length} characters matching {pattern}")
+    return value

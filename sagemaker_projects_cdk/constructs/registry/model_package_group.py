@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Optional, Sequence
+from typing import Optional, Protocol, Sequence, runtime_checkable
 
-from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import Arn, ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
@@ -22,18 +22,42 @@ CROSS_ACCOUNT_READ_ACTIONS = [
 ]
 
 
-class _ModelPackageGroupBase(Construct):
+@runtime_checkable
+class IModelPackageGroup(Protocol):
+    """A model package group every construct accepts: one this stack creates
+    (:class:`ModelPackageGroup`) or an existing one, in this account or another
+    (:meth:`ModelPackageGroup.from_name`, :meth:`ModelPackageGroup.from_arn`)."""
+
+    #: The group name.
+    model_package_group_name: str
+    #: The group ARN.
+    model_package_group_arn: str
+    #: ARN pattern of the group's versioned model packages (``.../<group>/*``).
+    model_packages_arn: str
+
+    def grant_register(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to register new model versions in the group."""
+        ...
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to find and describe the group's model versions."""
+        ...
+
+
+class ModelPackageGroupBase(Construct):
     """Names, ARNs and grants shared by a created and an imported group."""
 
     model_package_group_name: str
 
-    def _set_arns(self, model_package_group_name: str) -> None:
+    def _set_arns(self, model_package_group_name: str, account: Optional[str] = None, region: Optional[str] = None) -> None:
         stack = Stack.of(self)
         #: The group name.
         self.model_package_group_name = model_package_group_name
         #: The group ARN.
         self.model_package_group_arn = stack.format_arn(
             service="sagemaker",
+            account=account,
+            region=region,
             resource="model-package-group",
             resource_name=model_package_group_name,
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
@@ -41,6 +65,8 @@ class _ModelPackageGroupBase(Construct):
         #: ARN pattern of the versioned model packages in the group.
         self.model_packages_arn = stack.format_arn(
             service="sagemaker",
+            account=account,
+            region=region,
             resource="model-package",
             resource_name=f"{model_package_group_name}/*",
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
@@ -70,10 +96,24 @@ class _ModelPackageGroupBase(Construct):
         )
 
 
-class ImportedModelPackageGroup(_ModelPackageGroupBase):
-    """An existing model package group, known by name (see ``ModelPackageGroup.from_name``)."""
+class ImportedModelPackageGroup(ModelPackageGroupBase):
+    """An existing model package group, known by name (see ``ModelPackageGroup.from_name``
+    and ``ModelPackageGroup.from_arn``).
 
-    def __init__(self, scope: Construct, construct_id: str, *, model_package_group_name: str) -> None:
+    :param model_package_group_name: the group's name (may be a token).
+    :param account: the account that holds the group. Default: this stack's account.
+    :param region: the region that holds the group. Default: this stack's region.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        model_package_group_name: str,
+        account: Optional[str] = None,
+        region: Optional[str] = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         check_pattern(
             "model_package_group_name",
@@ -81,10 +121,12 @@ class ImportedModelPackageGroup(_ModelPackageGroupBase):
             GROUP_NAME_PATTERN,
             "1 to 63 letters, digits and inner hyphens",
         )
-        self._set_arns(model_package_group_name)
+        if account is not None and not is_unresolved(account) and re.fullmatch(r"[0-9]{12}", account) is None:
+            raise invalid("account", account, "a 12-digit AWS account id")
+        self._set_arns(model_package_group_name, account, region)
 
 
-class ModelPackageGroup(_ModelPackageGroupBase):
+class ModelPackageGroup(ModelPackageGroupBase):
     """A model package group, named ``<project-name>-<project-id>`` like SageMaker's templates.
 
     :param model_package_group_name: the group name (1-63 characters, letters, digits and
@@ -147,5 +189,28 @@ class ModelPackageGroup(_ModelPackageGroupBase):
 
     @staticmethod
     def from_name(scope: Construct, construct_id: str, model_package_group_name: str) -> ImportedModelPackageGroup:
-        """Refer to an existing group (e.g. one a model-build project created)."""
+        """Refer to an existing group of this account (e.g. one a model-build project created)."""
         return ImportedModelPackageGroup(scope, construct_id, model_package_group_name=model_package_group_name)
+
+    @staticmethod
+    def from_arn(scope: Construct, construct_id: str, model_package_group_arn: str) -> ImportedModelPackageGroup:
+        """Refer to an existing group by ARN, in this account or another one (whose group
+        policy must then allow this account, see ``read_access_account_ids``)."""
+        check_pattern(
+            "model_package_group_arn",
+            model_package_group_arn,
+            r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package-group/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
+            "a model package group ARN 'arn:aws:sagemaker:<region>:<account>:model-package-group/<name>'",
+        )
+        parts = Arn.split(model_package_group_arn, ArnFormat.SLASH_RESOURCE_NAME)
+        return ImportedModelPackageGroup(
+            scope,
+            construct_id,
+            model_package_group_name=parts.resource_name or "",
+            account=parts.account,
+            region=parts.region,
+        )
+
+
+#: The former private name of :class:`ModelPackageGroupBase`.
+_ModelPackageGroupBase = ModelPackageGroupBase

@@ -10,7 +10,7 @@ Runs in CodeBuild (``buildspec.yml``) with boto3 only. It
 
    - ``endpoint-stage.template.json``: the CloudFormation template each stage deploys;
    - ``<stage>-params.json``: that stage's template configuration (parameters and tags);
-   - ``<stage>-test.json``: the staging tests' settings, for a stage whose configuration has
+   - ``<stage>-test.json``: the endpoint tests' settings, for a stage whose configuration has
      a ``smoke_test`` block.
 
 It exits non-zero, with a message that says what to do, when a configuration is invalid,
@@ -25,10 +25,13 @@ Environment: ``MODEL_PACKAGE_GROUP_NAME``, ``SAGEMAKER_PROJECT_NAME``,
 - ``MODEL_ARTIFACT_KMS_KEY_ARN``: the KMS key encrypting them. Default: ``ARTIFACT_KMS_KEY_ARN``
   when the artifacts are in ``ARTIFACT_BUCKET``; otherwise none (empty: the objects are not
   KMS-encrypted).
-- ``TEST_DATA_S3_URI``: the staging tests' data, overriding the model package's
+- ``TEST_DATA_S3_URI``: the endpoint tests' data, overriding the model package's
   ``TestDataS3Uri`` metadata.
+- ``DEPLOY_STAGES``: the deployment stages, comma-separated and in order, as the pipeline
+  deploys them (the pipeline sets it). Default: ``DEFAULT_STAGES``.
 
-Usage: ``python build.py [--stages staging prod] [--output-dir build]``
+Usage: ``python build.py [--stages <stage> ...] [--output-dir build]`` (``--stages`` wins over
+``DEPLOY_STAGES``)
 """
 
 from __future__ import annotations
@@ -40,11 +43,13 @@ import re
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE_FILE = "endpoint-stage.template.json"
+#: The stages when neither --stages nor DEPLOY_STAGES says (the pipeline's default stages).
 DEFAULT_STAGES = ("staging", "prod")
+DEPLOY_STAGES = "DEPLOY_STAGES"
 
 REQUIRED_ENVIRONMENT = {
     "MODEL_PACKAGE_GROUP_NAME": "the project's model package group",
@@ -515,13 +520,19 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
     return outputs
 
 
+def stages_from(environ: Mapping[str, str]) -> list[str]:
+    """The stages in ``DEPLOY_STAGES`` (comma-separated), or ``DEFAULT_STAGES`` when unset or empty."""
+    stages = [stage.strip() for stage in environ.get(DEPLOY_STAGES, "").split(",") if stage.strip()]
+    return stages or list(DEFAULT_STAGES)
+
+
 def _listing(headline: str, problems: list[str]) -> str:
     return headline + ":\n" + "\n".join(f"  - {problem}" for problem in problems)
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--stages", nargs="+", default=list(DEFAULT_STAGES), help="stages to write files for")
+    parser.add_argument("--stages", nargs="+", default=stages_from(os.environ), help="stages to write files for")
     parser.add_argument("--config-dir", type=Path, default=HERE, help="where <stage>-config.json and the template are")
     parser.add_argument("--output-dir", type=Path, default=Path("build"), help="where to write the stage files")
     args = parser.parse_args(argv)

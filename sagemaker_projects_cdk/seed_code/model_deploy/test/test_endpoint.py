@@ -1,7 +1,7 @@
-"""Staging tests of the model-deploy pipeline: does the staging endpoint serve the new model well?
+"""Endpoint tests of the model-deploy pipeline: does a tested stage's endpoint serve the new model well?
 
-Runs in CodeBuild (``test/buildspec.yml``) after the staging deployment, with boto3 only,
-reading the settings ``build.py`` wrote (``staging-test.json``). It fails the pipeline
+Runs in CodeBuild (``test/buildspec.yml``) after a tested stage's deployment (by default
+staging), with boto3 only, reading the settings ``build.py`` wrote (``<stage>-test.json``). It fails the pipeline
 (exit code 1, every failure listed) unless:
 
 - the endpoint is ``InService`` and serves the model package version the build picked;
@@ -12,7 +12,7 @@ reading the settings ``build.py`` wrote (``staging-test.json``). It fails the pi
 Test rows are the first ``rows`` lines of the test set (CSV without header) at
 ``test_data_s3_uri``; the ``label_column`` (if not null) is dropped before sending.
 
-Usage: ``python test/test_endpoint.py --config staging-test.json [--report test-report.json]``
+Usage: ``python test/test_endpoint.py --config <stage>-test.json [--report test-report.json]``
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def check_deployment(sagemaker: Any, endpoint_name: str, expected_package: str) 
     if expected_package not in served:
         failures.append(
             f"endpoint {endpoint_name} serves {sorted(served) or 'no model package'}, not {expected_package} "
-            "(did the staging deployment roll back?)"
+            "(did the deployment roll back?)"
         )
     return failures
 
@@ -190,13 +190,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         report = run(settings, session)
     except TestFailure as failure:
         lines = str(failure).splitlines()
-        print(f"test_endpoint.py: staging tests FAILED for {settings.get('endpoint_name')}:", file=sys.stderr)
+        print(f"test_endpoint.py: endpoint tests FAILED for {settings.get('endpoint_name')}:", file=sys.stderr)
         print("\n".join(f"  - {line}" for line in lines), file=sys.stderr)
         args.report.write_text(json.dumps({"passed": False, "failures": lines}, indent=2) + "\n", encoding="utf-8")
         return 1
     report["passed"] = True
     args.report.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"test_endpoint.py: staging tests passed: {json.dumps(report)}")
+    print(f"test_endpoint.py: endpoint tests passed: {json.dumps(report)}")
     return 0
 
 

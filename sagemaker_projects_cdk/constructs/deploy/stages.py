@@ -1,0 +1,81 @@
+"""Deployment stages as data: the ordered list the deploy pipeline and the deploy seed code follow.
+
+A model travels through the stages in order. Each stage deploys the endpoint stage template
+as the stack ``sagemaker-<name>-<id>-deploy-<stage>`` (endpoint ``<name>-<id>-<stage>``),
+optionally runs the seed's endpoint tests against it, and may require a person's approval
+before it is deployed. ``DEFAULT_STAGES`` is today's flow: staging (tested), then a manual
+approval, then prod.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from ..._internal.validation import check_pattern, invalid, is_unresolved
+
+#: Stage names: lower-case letters, digits and inner hyphens, 1-15 characters (they end the
+#: endpoint and stack names, and must match the stage template's ``StageName`` parameter).
+STAGE_NAME_PATTERN = r"[a-z](-*[a-z0-9]){0,14}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployStage:
+    """One deployment stage.
+
+    :param name: the stage's name, e.g. ``staging``; names the stack, the endpoint, the
+        pipeline stage (``Deploy<Name>``) and the seed's ``<name>-config.json``.
+    :param approval: a person approves in the pipeline before this stage is deployed.
+        Default: False.
+    :param test: run the seed's endpoint tests (``test/buildspec.yml``) after deploying;
+        the stage's config needs a ``smoke_test`` block. Default: False.
+    :param account: the AWS account the stage deploys into. Default: this account (only
+        this account is supported so far).
+    :param region: the region the stage deploys into. Default: this region (only this
+        region is supported so far).
+    """
+
+    name: str
+    approval: bool = False
+    test: bool = False
+    account: Optional[str] = None
+    region: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        check_pattern("stage name", self.name, STAGE_NAME_PATTERN, "1 to 15 lower-case letters, digits and inner hyphens")
+        for setting, value in (("account", self.account), ("region", self.region)):
+            if value is not None and not is_unresolved(value):
+                raise invalid(
+                    f"stage {self.name!r} {setting}",
+                    value,
+                    "None: stages deploy into the pipeline's own account and region (other accounts are not supported yet)",
+                )
+
+    def __str__(self) -> str:
+        """``staging (tested)``, ``prod (after approval)``: the stage in a sentence."""
+        marks = [mark for mark, on in (("after approval", self.approval), ("tested", self.test)) if on]
+        return self.name + (f" ({', '.join(marks)})" if marks else "")
+
+    @property
+    def title(self) -> str:
+        """``staging`` -> ``Staging``, ``pre-prod`` -> ``PreProd``: used in action and construct ids."""
+        return "".join(part.capitalize() for part in self.name.split("-"))
+
+
+#: Today's flow: deploy and test staging, a person approves, deploy prod.
+DEFAULT_STAGES: tuple[DeployStage, ...] = (
+    DeployStage(name="staging", test=True),
+    DeployStage(name="prod", approval=True),
+)
+
+
+def check_stages(stages: Sequence[DeployStage]) -> tuple[DeployStage, ...]:
+    """At least one stage, each a ``DeployStage``, names distinct."""
+    stages = tuple(stages)
+    expected = "one or more DeployStage with distinct names"
+    if not stages or not all(isinstance(stage, DeployStage) for stage in stages):
+        raise invalid("stages", list(stages), expected)
+    names = [stage.name for stage in stages]
+    if len(set(names)) != len(names):
+        raise invalid("stages", names, expected)
+    return stages

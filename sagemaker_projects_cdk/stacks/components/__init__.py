@@ -1,0 +1,27 @@
+"""Components of the templates: each takes one project core and the template's settings and
+returns its parts (the model-build half, the model-deploy half; later monitoring, images).
+
+A template composes components (see ``sagemaker_projects_cdk.stacks.template``); a
+component's settings are a dataclass the template's settings inherit, so each setting is
+declared once.
+"""
+
+from .core import ProjectCore, ProjectSettings, RegistrySettings, add_core, add_core_outputs
+from .model_build import ModelBuildParts, ModelBuildSettings, add_model_build
+from .model_deploy import ModelDeployParts, ModelDeploySettings, add_model_deploy
+from .parts import TemplateParts
+
+__all__ = [
+    "ModelBuildParts",
+    "ModelBuildSettings",
+    "ModelDeployParts",
+    "ModelDeploySettings",
+    "ProjectCore",
+    "ProjectSettings",
+    "RegistrySettings",
+    "TemplateParts",
+    "add_core",
+    "add_core_outputs",
+    "add_model_build",
+    "add_model_deploy",
+]

@@ -1,0 +1,74 @@
+"""The model-build half of a project: the data set, the seeded repository, the build pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import CfnOutput, Stack
+
+from ..._internal.validation import check_instance_type
+from ...constructs.build.pipeline import DATASET_FILE, DATASET_PREFIX, ModelBuildPipeline
+from ...constructs.project.dataset import ProjectDataset
+from ...constructs.sources.seeded_repository import SeededRepository, seed_code_path
+from ..template import setting
+from .core import ProjectCore, RegistrySettings
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelBuildSettings(RegistrySettings):
+    """Settings of the model-build half."""
+
+    processing_instance_type: str = setting(
+        "ml.m5.xlarge", doc="instance type of the SageMaker pipeline's processing steps", check=check_instance_type
+    )
+    training_instance_type: str = setting(
+        "ml.m5.xlarge", doc="instance type of the SageMaker pipeline's training step", check=check_instance_type
+    )
+
+
+@dataclass(frozen=True)
+class ModelBuildParts:
+    """What :func:`add_model_build` built."""
+
+    dataset: ProjectDataset
+    repository: SeededRepository
+    pipeline: ModelBuildPipeline
+
+
+def add_model_build(stack: Stack, core: ProjectCore, settings: ModelBuildSettings) -> ModelBuildParts:
+    """The abalone data set in the project's bucket, the repository seeded with the SageMaker
+    pipeline, and the CodePipeline that upserts and runs it on every push."""
+    artifacts = core.artifacts
+    dataset = ProjectDataset(
+        stack,
+        "Dataset",
+        bucket=artifacts.bucket,
+        encryption_key=artifacts.encryption_key,
+        source_file=seed_code_path("model_build") / "data" / DATASET_FILE,
+        prefix=DATASET_PREFIX,
+    )
+    repository = SeededRepository(
+        stack,
+        "ModelBuildRepository",
+        repository_name=core.project.resource_name("modelbuild"),
+        description="Model building code of the SageMaker project",
+        seed_directory=seed_code_path("model_build"),
+        branch=settings.branch,
+        encryption_key=artifacts.encryption_key,
+    )
+    pipeline = ModelBuildPipeline(
+        stack,
+        "ModelBuild",
+        project=core.project,
+        source=repository.source,
+        bucket=artifacts.bucket,
+        encryption_key=artifacts.encryption_key,
+        model_package_group=core.model_package_group,
+        processing_instance_type=settings.processing_instance_type,
+        training_instance_type=settings.training_instance_type,
+        compute_type=settings.compute_type,
+    )
+    CfnOutput(stack, "ModelBuildRepositoryName", value=repository.repository.repository_name)
+    CfnOutput(stack, "ModelBuildPipelineName", value=pipeline.pipeline.pipeline_name)
+    CfnOutput(stack, "DatasetS3Url", value=dataset.s3_url)
+    return ModelBuildParts(dataset, repository, pipeline)

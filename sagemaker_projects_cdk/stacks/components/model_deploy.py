@@ -1,0 +1,81 @@
+"""The model-deploy half of a project: the seeded deploy repository, the deploy pipeline and its trigger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_sns as sns
+
+from ...constructs.deploy.pipeline import ModelDeployPipeline
+from ...constructs.deploy.stages import DEFAULT_STAGES, DeployStage, check_stages
+from ...constructs.sources.seeded_repository import SeededRepository, seed_code_path
+from ..template import setting
+from .core import ProjectCore, ProjectSettings
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelDeploySettings(ProjectSettings):
+    """Settings of the model-deploy half."""
+
+    stages: tuple[DeployStage, ...] = setting(
+        DEFAULT_STAGES,
+        doc="the deployment stages, in order (`DeployStage`: name, whether a person approves before it, whether it is tested)",
+        check=lambda _name, value: check_stages(value),
+    )
+    approval_topic: Optional[sns.ITopic] = setting(
+        None, doc="SNS topic told when a stage waits for a person's approval; none: the approval waits in the console"
+    )
+
+
+@dataclass(frozen=True)
+class ModelDeployParts:
+    """What :func:`add_model_deploy` built."""
+
+    repository: SeededRepository
+    pipeline: ModelDeployPipeline
+
+
+def add_model_deploy(
+    stack: Stack,
+    core: ProjectCore,
+    settings: ModelDeploySettings,
+    *,
+    model_artifact_bucket_name: Optional[str] = None,
+    model_artifact_key_arn: Optional[str] = None,
+) -> ModelDeployParts:
+    """The repository seeded with the deploy code, and the pipeline that deploys the group's
+    newest approved version through the stages, started by every approval or rejection.
+
+    :param model_artifact_bucket_name: the bucket of the group's model artifacts when another
+        project registered them. Default: this project's bucket.
+    :param model_artifact_key_arn: the KMS key of those artifacts. Default: see
+        ``ModelDeployPipeline``.
+    """
+    repository = SeededRepository(
+        stack,
+        "ModelDeployRepository",
+        repository_name=core.project.resource_name("modeldeploy"),
+        description="Model deployment code of the SageMaker project",
+        seed_directory=seed_code_path("model_deploy"),
+        branch=settings.branch,
+        encryption_key=core.artifacts.encryption_key,
+    )
+    pipeline = ModelDeployPipeline(
+        stack,
+        "ModelDeploy",
+        project=core.project,
+        source=repository.source,
+        bucket=core.artifacts.bucket,
+        encryption_key=core.artifacts.encryption_key,
+        model_package_group=core.model_package_group,
+        stages=settings.stages,
+        approval_topic=settings.approval_topic,
+        compute_type=settings.compute_type,
+        model_artifact_bucket_name=model_artifact_bucket_name,
+        model_artifact_key_arn=model_artifact_key_arn,
+    )
+    CfnOutput(stack, "ModelDeployRepositoryName", value=repository.repository.repository_name)
+    CfnOutput(stack, "ModelDeployPipelineName", value=pipeline.pipeline.pipeline_name)
+    return ModelDeployParts(repository, pipeline)

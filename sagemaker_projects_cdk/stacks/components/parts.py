@@ -1,0 +1,31 @@
+"""What a template built: the core's parts and those of each component it composed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from ...constructs.project.identity import ProjectIdentity
+from ...constructs.project.storage import ArtifactBucket
+from ...constructs.registry.model_package_group import IModelPackageGroup
+from .core import ProjectCore
+from .model_build import ModelBuildParts
+from .model_deploy import ModelDeployParts
+
+
+@dataclass(frozen=True)
+class TemplateParts:
+    """What a template built (a template stack also has each as an attribute).
+
+    A component the template does not compose is None.
+    """
+
+    project: ProjectIdentity
+    artifacts: ArtifactBucket
+    model_package_group: IModelPackageGroup
+    model_build: Optional[ModelBuildParts] = None
+    model_deploy: Optional[ModelDeployParts] = None
+
+    @classmethod
+    def of(cls, core: ProjectCore, **components: object) -> "TemplateParts":
+        return cls(core.project, core.artifacts, core.model_package_group, **components)  # type: ignore[arg-type]

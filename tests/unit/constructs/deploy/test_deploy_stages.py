@@ -1,0 +1,112 @@
+"""Deployment stages as data: the deploy pipeline follows the list it is given, in order."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from aws_cdk import Stack
+from aws_cdk.assertions import Template
+
+from support import new_app
+from sagemaker_projects_cdk.constructs import ArtifactBucket, ModelPackageGroup, ProjectIdentity
+from sagemaker_projects_cdk.constructs.deploy.pipeline import ModelDeployPipeline
+from sagemaker_projects_cdk.constructs.deploy.stages import DEFAULT_STAGES, DeployStage
+from sagemaker_projects_cdk.constructs.sources.source import CodeConnectionsSource
+
+CONNECTION = "arn:aws:codeconnections:us-east-1:123456789012:connection/11111111-2222-3333-4444-555555555555"
+
+
+def _pipeline(stages) -> tuple[ModelDeployPipeline, dict]:
+    stack = Stack(new_app(), "Deploy")
+    project = ProjectIdentity(stack, "Project", project_name="churn", project_id="p-abc123def456")
+    artifacts = ArtifactBucket(stack, "Artifacts")
+    group = ModelPackageGroup(stack, "Group", model_package_group_name=project.name_id)
+    pipeline = ModelDeployPipeline(
+        stack,
+        "ModelDeploy",
+        project=project,
+        source=CodeConnectionsSource(connection_arn=CONNECTION, owner="acme", repo="deploy"),
+        bucket=artifacts.bucket,
+        encryption_key=artifacts.encryption_key,
+        model_package_group=group,
+        stages=stages,
+    )
+    (resource,) = Template.from_stack(stack).find_resources("AWS::CodePipeline::Pipeline").values()
+    return pipeline, resource["Properties"]
+
+
+def _layout(properties: dict) -> list[tuple[str, list[tuple[str, int]]]]:
+    return [(s["Name"], [(a["Name"], a.get("RunOrder", 1)) for a in s["Actions"]]) for s in properties["Stages"]]
+
+
+def test_default_stages_are_staging_tested_then_approval_then_prod():
+    assert [(s.name, s.test, s.approval) for s in DEFAULT_STAGES] == [("staging", True, False), ("prod", False, True)]
+    _, properties = _pipeline(DEFAULT_STAGES)
+    assert _layout(properties) == [
+        ("Source", [("Source", 1)]),
+        ("Build", [("BuildStageFiles", 1)]),
+        ("DeployStaging", [("DeployStaging", 1), ("TestStaging", 2), ("ApproveDeployment", 3)]),
+        ("DeployProd", [("DeployProd", 1)]),
+    ]
+
+
+def test_three_stages_with_two_approvals_and_two_tested_stages():
+    stages = (
+        DeployStage(name="qa", test=True),
+        DeployStage(name="pre-prod", approval=True, test=True),
+        DeployStage(name="prod", approval=True),
+    )
+    pipeline, properties = _pipeline(stages)
+    assert _layout(properties) == [
+        ("Source", [("Source", 1)]),
+        ("Build", [("BuildStageFiles", 1)]),
+        ("DeployQa", [("DeployQa", 1), ("TestQa", 2), ("ApproveDeployment", 3)]),
+        ("DeployPreProd", [("DeployPreProd", 1), ("TestPreProd", 2), ("ApproveDeployment", 3)]),
+        ("DeployProd", [("DeployProd", 1)]),
+    ]
+    deploys = {a["Name"]: a["Configuration"] for s in properties["Stages"] for a in s["Actions"] if a["Name"].startswith("Deploy")}
+    assert deploys["DeployPreProd"]["StackName"] == "sagemaker-churn-p-abc123def456-deploy-pre-prod"
+    assert deploys["DeployPreProd"]["TemplateConfiguration"] == "BuildArtifact::pre-prod-params.json"
+    approvals = [a["Configuration"]["CustomData"] for s in properties["Stages"] for a in s["Actions"] if a["Name"] == "ApproveDeployment"]
+    assert approvals == ["Approve to deploy the model tested in qa to pre-prod.", "Approve to deploy the model tested in pre-prod to prod."]
+    assert sorted(pipeline.test_projects) == ["pre-prod", "qa"]
+    # build.py is told the stages, in order; each test step is told its stage.
+    template = Template.from_stack(Stack.of(pipeline))
+    env = lambda project: {v["Name"]: v["Value"] for v in template.to_json()["Resources"][Stack.of(pipeline).get_logical_id(project.node.default_child)]["Properties"]["Environment"]["EnvironmentVariables"]}  # noqa: E731
+    assert env(pipeline.build_project)["DEPLOY_STAGES"] == "qa,pre-prod,prod"
+    assert env(pipeline.test_projects["pre-prod"])["STAGE_NAME"] == "pre-prod"
+
+
+def test_a_first_stage_that_needs_approval_waits_after_the_build():
+    _, properties = _pipeline((DeployStage(name="prod", approval=True),))
+    assert _layout(properties)[1:] == [
+        ("Build", [("BuildStageFiles", 1), ("ApproveDeployment", 2)]),
+        ("DeployProd", [("DeployProd", 1)]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("stages", "message"),
+    [
+        ((), "invalid stages []: expected one or more DeployStage with distinct names"),
+        ((DeployStage(name="qa"), DeployStage(name="qa")), "invalid stages ['qa', 'qa']: expected one or more DeployStage with distinct names"),
+    ],
+)
+def test_bad_stage_lists_are_refused(stages, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _pipeline(stages)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"name": "Prod"}, "invalid stage name 'Prod': expected 1 to 15 lower-case letters, digits and inner hyphens"),
+        ({"name": "a-very-long-stage-name"}, "invalid stage name 'a-very-long-stage-name'"),
+        ({"name": "prod", "account": "111122223333"}, "invalid stage 'prod' account '111122223333': expected None"),
+        ({"name": "prod", "region": "eu-west-1"}, "invalid stage 'prod' region 'eu-west-1': expected None"),
+    ],
+)
+def test_bad_stages_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        DeployStage(**kwargs)
