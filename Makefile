@@ -14,13 +14,14 @@ PYTEST_ARGS ?=
 # The pinned CDK CLI, run by the venv's Node (no npx start-up, no npm user-config noise).
 CDK := $(BIN)/node node_modules/aws-cdk/bin/cdk
 
-.PHONY: help setup setup-dev synth test lint benchmark local-run clean
+.PHONY: help setup setup-dev synth test lint benchmark local-run readme clean
 
 help:
 	@echo "make synth      set everything up, then synthesize every template into cdk.out/"
 	@echo "make test       set everything up, then run every test (unit, gates, seed code, integration)"
 	@echo "make benchmark  measure synth time and template sizes (writes benchmarks/RESULTS.md)"
 	@echo "make local-run  run the model-build seed pipeline locally on the abalone data set"
+	@echo "make readme     rewrite the README's settings tables from the templates' settings dataclasses"
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +57,9 @@ benchmark: setup-dev
 
 local-run: setup-dev
 	cd sagemaker_projects_cdk/seed_code/model_build && PYTHONDONTWRITEBYTECODE=1 $(BIN)/python -m pipelines.local_run --data data/abalone.csv --output $(CURDIR)/build/local-run
+
+readme: setup
+	$(BIN)/python tests/update_readme.py
 
 clean:
 	rm -rf cdk.out build .pytest_cache

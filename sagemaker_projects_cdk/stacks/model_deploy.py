@@ -9,7 +9,12 @@ from aws_cdk import CfnParameter, Stack
 
 from .._internal.validation import check_pattern
 from ..constructs.project.identity import ProjectIdentity, default_project_id, default_project_name
-from ..constructs.registry.model_package_group import GROUP_NAME_PATTERN, IModelPackageGroup, ModelPackageGroup
+from ..constructs.registry.model_package_group import (
+    GROUP_NAME_PATTERN,
+    IModelPackageGroup,
+    ModelPackageGroup,
+    check_group_name,
+)
 from .components import ModelDeploySettings, TemplateParts, add_core, add_core_outputs, add_model_deploy
 from .template import Template, TemplateStack, setting
 
@@ -26,7 +31,7 @@ class SourceModelDeploySettings(ModelDeploySettings):
         doc="the existing model package group whose approved versions are deployed; the parameter's default is "
         "the group the model-build template creates when deployed with its own defaults",
         parameter="SourceModelPackageGroupName",
-        check=lambda name, value: check_pattern(name, value, GROUP_NAME_PATTERN, "1 to 63 letters, digits and inner hyphens"),
+        check=check_group_name,
     )
     model_artifact_bucket_name: Optional[str] = setting(
         None,

@@ -92,8 +92,9 @@ class TemplateSettings:
     def of(cls, values: Any, *, owner: str) -> Any:
         """``values`` as this class: an instance of it, or a mapping of setting names (an
         unknown name is refused, naming ``owner`` and the settings it has)."""
-        if isinstance(values, cls):
+        if type(values) is cls:
             return values
+        # Another template's settings, even a richer one, would build what it was not meant for.
         if isinstance(values, TemplateSettings):
             raise invalid(f"{owner} settings", type(values).__name__, cls.__name__)
         values = dict(values or {})

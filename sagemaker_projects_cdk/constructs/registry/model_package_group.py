@@ -14,6 +14,11 @@ from ..._internal.validation import check_length, check_pattern, invalid, is_unr
 
 GROUP_NAME_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
 
+def check_group_name(setting: str, value: str) -> str:
+    """SageMaker's rule for model package group names (a token is left to CloudFormation)."""
+    return check_pattern(setting, value, GROUP_NAME_PATTERN, "1 to 63 letters, digits and inner hyphens")
+
+
 #: What another account may do with this group's models: find them and deploy them.
 CROSS_ACCOUNT_READ_ACTIONS = [
     "sagemaker:DescribeModelPackageGroup",
@@ -115,12 +120,7 @@ class ImportedModelPackageGroup(ModelPackageGroupBase):
         region: Optional[str] = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        check_pattern(
-            "model_package_group_name",
-            model_package_group_name,
-            GROUP_NAME_PATTERN,
-            "1 to 63 letters, digits and inner hyphens",
-        )
+        check_group_name("model_package_group_name", model_package_group_name)
         if account is not None and not is_unresolved(account) and re.fullmatch(r"[0-9]{12}", account) is None:
             raise invalid("account", account, "a 12-digit AWS account id")
         self._set_arns(model_package_group_name, account, region)
@@ -150,12 +150,7 @@ class ModelPackageGroup(ModelPackageGroupBase):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
-        check_pattern(
-            "model_package_group_name",
-            model_package_group_name,
-            GROUP_NAME_PATTERN,
-            "1 to 63 letters, digits and inner hyphens",
-        )
+        check_group_name("model_package_group_name", model_package_group_name)
         if description is not None:
             check_length("description", description, 0, 1024)
         accounts = list(dict.fromkeys(read_access_account_ids))

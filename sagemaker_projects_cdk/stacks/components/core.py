@@ -17,6 +17,7 @@ from ..._internal.codebuild import COMPUTE_TYPES
 from ...constructs.project.identity import ProjectIdentity, check_project_id, check_project_name
 from ...constructs.project.storage import ArtifactBucket
 from ...constructs.registry.model_package_group import IModelPackageGroup, ModelPackageGroup
+from ...constructs.sources.seeded_repository import SeededRepository, seed_code_path
 from ...constructs.sources.source import check_branch
 from ..template import TemplateSettings, setting
 
@@ -103,6 +104,22 @@ def add_core(
         )
     )
     return ProjectCore(project, artifacts, group)
+
+
+def add_seeded_repository(
+    stack: Stack, core: ProjectCore, settings: ProjectSettings, *, seed: str, construct_id: str, description: str
+) -> SeededRepository:
+    """A repository ``sagemaker-<name>-<id>-<seed without '_'>`` seeded with the library's
+    ``seed`` folder on the settings' branch, encrypted with the project key."""
+    return SeededRepository(
+        stack,
+        construct_id,
+        repository_name=core.project.resource_name(seed.replace("_", "")),
+        description=description,
+        seed_directory=seed_code_path(seed),
+        branch=settings.branch,
+        encryption_key=core.artifacts.encryption_key,
+    )
 
 
 def add_core_outputs(stack: Stack, core: ProjectCore) -> None:

@@ -11,7 +11,7 @@ from ...constructs.build.pipeline import DATASET_FILE, DATASET_PREFIX, ModelBuil
 from ...constructs.project.dataset import ProjectDataset
 from ...constructs.sources.seeded_repository import SeededRepository, seed_code_path
 from ..template import setting
-from .core import ProjectCore, RegistrySettings
+from .core import ProjectCore, RegistrySettings, add_seeded_repository
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,14 +47,13 @@ def add_model_build(stack: Stack, core: ProjectCore, settings: ModelBuildSetting
         source_file=seed_code_path("model_build") / "data" / DATASET_FILE,
         prefix=DATASET_PREFIX,
     )
-    repository = SeededRepository(
+    repository = add_seeded_repository(
         stack,
-        "ModelBuildRepository",
-        repository_name=core.project.resource_name("modelbuild"),
+        core,
+        settings,
+        seed="model_build",
+        construct_id="ModelBuildRepository",
         description="Model building code of the SageMaker project",
-        seed_directory=seed_code_path("model_build"),
-        branch=settings.branch,
-        encryption_key=artifacts.encryption_key,
     )
     pipeline = ModelBuildPipeline(
         stack,

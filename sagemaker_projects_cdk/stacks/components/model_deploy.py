@@ -10,9 +10,9 @@ from aws_cdk import aws_sns as sns
 
 from ...constructs.deploy.pipeline import ModelDeployPipeline
 from ...constructs.deploy.stages import DEFAULT_STAGES, DeployStage, check_stages
-from ...constructs.sources.seeded_repository import SeededRepository, seed_code_path
+from ...constructs.sources.seeded_repository import SeededRepository
 from ..template import setting
-from .core import ProjectCore, ProjectSettings
+from .core import ProjectCore, ProjectSettings, add_seeded_repository
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,14 +53,13 @@ def add_model_deploy(
     :param model_artifact_key_arn: the KMS key of those artifacts. Default: see
         ``ModelDeployPipeline``.
     """
-    repository = SeededRepository(
+    repository = add_seeded_repository(
         stack,
-        "ModelDeployRepository",
-        repository_name=core.project.resource_name("modeldeploy"),
+        core,
+        settings,
+        seed="model_deploy",
+        construct_id="ModelDeployRepository",
         description="Model deployment code of the SageMaker project",
-        seed_directory=seed_code_path("model_deploy"),
-        branch=settings.branch,
-        encryption_key=core.artifacts.encryption_key,
     )
     pipeline = ModelDeployPipeline(
         stack,

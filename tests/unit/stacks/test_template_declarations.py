@@ -1,0 +1,127 @@
+"""Templates are declared once: settings dataclass, parameters, stack keywords, Studio, README."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+
+import pytest
+
+from support import REPO, new_app
+from sagemaker_projects_cdk.constructs import DeployStage
+from sagemaker_projects_cdk.stacks import (
+    TEMPLATES,
+    BuildDeploySettings,
+    BuildDeployStack,
+    ModelBuildSettings,
+    ModelBuildStack,
+    ModelDeployStack,
+    SourceModelDeploySettings,
+)
+
+#: A valid value for each setting that becomes a parameter when not given.
+PARAMETER_VALUES = {
+    "project_name": "churn",
+    "project_id": "p-abc123def456",
+    "model_package_group_name": "churn-p-abc123def456",
+    "model_artifact_bucket_name": "other-project-bucket",
+    "model_artifact_key_arn": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+}
+
+
+def test_templates_are_keyed_by_their_declared_ids():
+    for template_id, stack_class in TEMPLATES.items():
+        template = stack_class.TEMPLATE
+        assert template.template_id == template_id
+        assert (stack_class.TITLE, stack_class.DESCRIPTION) == (template.title, template.description)
+        assert dataclasses.is_dataclass(template.settings)
+        assert template.settings.__dataclass_params__.frozen
+
+
+@pytest.mark.parametrize("template_id", list(TEMPLATES))
+def test_every_setting_is_documented_and_every_parameter_is_declared_when_not_given(assembly, template_id):
+    settings = TEMPLATES[template_id].TEMPLATE.settings
+    for name in settings.names():
+        assert settings.doc(name), f"{template_id}: setting {name} has no doc"
+    declared = set(assembly.templates[template_id].get("Parameters", {}))
+    assert set(settings.parameters().values()) <= declared
+    assert set(PARAMETER_VALUES) >= set(settings.parameters()), "add a valid value for the new parameter setting"
+
+
+@pytest.mark.parametrize("template_id", list(TEMPLATES))
+def test_a_given_setting_declares_no_parameter(template_id):
+    stack_class = TEMPLATES[template_id]
+    given = {name: PARAMETER_VALUES[name] for name in stack_class.TEMPLATE.settings.parameters()}
+    stack = stack_class(new_app(), "Given", **given)
+    parameters = set(stack.resolve({"p": [p.logical_id for p in stack.node.find_all() if type(p).__name__ == "CfnParameter"]})["p"])
+    assert parameters.isdisjoint(stack_class.TEMPLATE.settings.parameters().values()), parameters
+
+
+def test_settings_check_themselves_and_name_the_setting():
+    with pytest.raises(ValueError, match=re.escape("invalid branch 'a..b'")):
+        ModelBuildSettings(branch="a..b")
+    with pytest.raises(ValueError, match=re.escape("invalid model_package_group_name 'bad_name'")):
+        SourceModelDeploySettings(model_package_group_name="bad_name")
+    with pytest.raises(ValueError, match=re.escape("invalid model_artifact_key_arn 'alias/x': expected a KMS key ARN or ''")):
+        SourceModelDeploySettings(model_artifact_key_arn="alias/x")
+    with pytest.raises(ValueError, match=re.escape("invalid stages ['qa', 'qa']")):
+        BuildDeploySettings(stages=(DeployStage(name="qa"), DeployStage(name="qa")))
+    with pytest.raises(TypeError):
+        ModelBuildSettings("main")  # keyword-only
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ModelBuildSettings().branch = "dev"  # type: ignore[misc]
+
+
+def test_a_stack_takes_a_settings_object_or_keywords_and_stack_properties():
+    app = new_app()
+    by_object = ModelBuildStack(app, "ByObject", settings=ModelBuildSettings(branch="dev"), description="mine")
+    assert by_object.settings.branch == "dev" and by_object.template_options.description == "mine"
+    by_keyword = ModelBuildStack(app, "ByKeyword", branch="dev", termination_protection=True)
+    assert by_keyword.settings == ModelBuildSettings(branch="dev") and by_keyword.termination_protection
+    assert by_keyword.model_build is by_keyword.parts.model_build and by_keyword.parts.model_deploy is None
+    with pytest.raises(ValueError, match="either a settings object or keyword settings, not both"):
+        ModelBuildStack(app, "Both", settings=ModelBuildSettings(), branch="dev")
+    with pytest.raises(ValueError, match=re.escape("invalid ModelBuildStack settings 'SourceModelDeploySettings': expected ModelBuildSettings")):
+        ModelBuildStack(app, "Wrong", settings=SourceModelDeploySettings())
+    with pytest.raises(ValueError, match=re.escape("invalid ModelDeployStack setting 'training_instance_type': expected one of project_name")):
+        ModelDeployStack(app, "Unknown", training_instance_type="ml.m5.large")
+    # Refused before the stack exists: the app holds no half-built stack.
+    assert [c.node.id for c in app.node.children] == ["ByObject", "ByKeyword"]
+
+
+def test_the_stack_signature_lists_the_settings_for_help_and_ides():
+    parameters = inspect.signature(BuildDeployStack).parameters
+    assert list(parameters)[:4] == ["scope", "construct_id", "project_name", "project_id"]
+    assert parameters["stages"].default == BuildDeploySettings().stages
+    assert set(BuildDeploySettings.names()) < set(parameters)
+
+
+def test_build_deploy_settings_are_both_halves_declared_once():
+    names = BuildDeploySettings.names()
+    assert len(names) == len(set(names))
+    assert set(ModelBuildSettings.names()) | {"stages", "approval_topic"} == set(names)
+
+
+def test_readme_settings_tables_are_current():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("update_readme", REPO / "tests" / "update_readme.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = (REPO / "README.md").read_text()
+    for template_id in TEMPLATES:
+        assert f"<!-- settings:{template_id} -->" in text, f"README.md has no settings table for {template_id}"
+    assert module.render(text) == text, "README.md's settings tables are stale: run `make readme`"
+
+
+def test_studio_templates_take_the_same_settings_dataclass():
+    from sagemaker_projects_cdk.studio import StudioTemplate
+
+    typed = StudioTemplate(template_id="model-build", settings=ModelBuildSettings(training_instance_type="ml.m5.2xlarge"))
+    mapped = StudioTemplate(template_id="model-build", settings={"training_instance_type": "ml.m5.2xlarge"})
+    assert typed.settings == mapped.settings == ModelBuildSettings(training_instance_type="ml.m5.2xlarge")
+    with pytest.raises(ValueError, match=re.escape("invalid model-build setting 'project_name': expected a setting other than")):
+        StudioTemplate(template_id="model-build", settings=ModelBuildSettings(project_name="churn"))
+    with pytest.raises(ValueError, match="expected ModelBuildSettings"):
+        StudioTemplate(template_id="model-build", settings=BuildDeploySettings())
