@@ -1,4 +1,5 @@
-"""Gates applied to every stack in TEMPLATES: security packs, cfn-lint, IAM scoping, determinism."""
+"""Gates applied to every stack in TEMPLATES: security packs, cfn-lint, IAM scoping, determinism,
+pinned logical ids (tests/template_facts.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from support import REPO, synth_all
+from template_facts import STATEFUL_TYPES, TEMPLATE_FACTS, facts_for, missing_facts_message
 from sagemaker_projects_cdk.app import stack_id
 from sagemaker_projects_cdk.stacks import TEMPLATES
 
@@ -105,3 +107,23 @@ def test_synth_is_deterministic(assembly, tmp_path):
     again = synth_all(tmp_path)
     for template_id, path in assembly.files.items():
         assert filecmp.cmp(path, again.files[template_id], shallow=False), f"{template_id} differs"
+
+
+def test_every_template_has_facts():
+    missing = set(TEMPLATES) - set(TEMPLATE_FACTS)
+    assert not missing, missing_facts_message(missing)
+    stale = set(TEMPLATE_FACTS) - set(TEMPLATES)
+    assert not stale, f"tests/template_facts.py has facts for {sorted(stale)}, which TEMPLATES does not hold: remove them"
+    for template_id, facts in TEMPLATE_FACTS.items():
+        assert set(facts.pinned_logical_ids) == set(STATEFUL_TYPES), (
+            f"{template_id}: pin the logical ids of every type in STATEFUL_TYPES (an empty set for none)"
+        )
+
+
+@pytest.mark.parametrize("template_id", list(TEMPLATES))
+def test_logical_ids_of_stateful_resources_are_pinned(assembly, template_id):
+    """Renaming a stateful resource replaces it in every deployed project."""
+    pinned = facts_for(template_id).pinned_logical_ids
+    resources = assembly.templates[template_id]["Resources"]
+    found = {t: {i for i, r in resources.items() if r["Type"] == t} for t in STATEFUL_TYPES}
+    assert found == {t: set(pinned[t]) for t in STATEFUL_TYPES}
