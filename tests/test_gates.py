@@ -1,16 +1,17 @@
 """Gates applied to every stack in TEMPLATES: security packs, cfn-lint, IAM scoping, determinism,
-pinned logical ids (tests/template_facts.py)."""
+pinned logical ids (tests/template_facts.py), resource inventories (tests/golden/)."""
 
 from __future__ import annotations
 
 import filecmp
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from support import REPO, synth_all
+from support import GOLDEN_DIR, REGENERATE_GOLDEN, REPO, golden_path, inventory, inventory_diff, render_inventory, synth_all
 from template_facts import STATEFUL_TYPES, TEMPLATE_FACTS, facts_for, missing_facts_message
 from sagemaker_projects_cdk.app import stack_id
 from sagemaker_projects_cdk.stacks import TEMPLATES
@@ -127,3 +128,65 @@ def test_logical_ids_of_stateful_resources_are_pinned(assembly, template_id):
     resources = assembly.templates[template_id]["Resources"]
     found = {t: {i for i, r in resources.items() if r["Type"] == t} for t in STATEFUL_TYPES}
     assert found == {t: set(pinned[t]) for t in STATEFUL_TYPES}
+
+
+@pytest.mark.parametrize("template_id", list(TEMPLATES))
+def test_resource_inventory_matches_the_golden_file(assembly, template_id):
+    path = golden_path(template_id)
+    name = path.relative_to(REPO)
+    if not path.exists():
+        pytest.fail(f"no golden inventory {name}: generate it with {REGENERATE_GOLDEN}", pytrace=False)
+    current = inventory(assembly.templates[template_id])
+    differences = inventory_diff(json.loads(path.read_text()), current)
+    if differences:
+        pytest.fail(
+            f"{template_id} differs from {name}:\n" + "\n".join(differences) + "\n"
+            f"If intended, regenerate the golden files with {REGENERATE_GOLDEN}, review and commit them "
+            "(a removed or renamed logical id replaces that resource in every deployed project).",
+            pytrace=False,
+        )
+    assert path.read_text() == render_inventory(current), f"{name} is not as {REGENERATE_GOLDEN} writes it: regenerate it"
+
+
+def test_golden_files_are_those_of_the_templates():
+    stale = sorted(p.name for p in GOLDEN_DIR.glob("*.json") if p.stem not in TEMPLATES)
+    assert not stale, f"golden files of no template in TEMPLATES: {stale}; {REGENERATE_GOLDEN} removes them"
+
+
+def test_inventory_normalises_asset_hashes_and_diff_names_each_change():
+    digest = "0123456789abcdef" * 4
+    template = {
+        "Parameters": {f"AssetParameters{digest}S3Bucket": {}, "Env": {}},
+        "Resources": {
+            f"Handler{digest}A1B2C3D4": {"Type": "AWS::Lambda::Function"},
+            "Bucket83908E77": {"Type": "AWS::S3::Bucket"},
+        },
+    }
+    before = inventory(template)
+    assert before == {
+        "Resources": {"Bucket83908E77": "AWS::S3::Bucket", "Handler<hash>A1B2C3D4": "AWS::Lambda::Function"},
+        "Parameters": ["AssetParameters<hash>S3Bucket", "Env"],
+        "Outputs": [],
+    }
+    assert json.loads(render_inventory(before)) == before
+    # Another asset content, same shape: no difference.
+    assert inventory_diff(before, inventory(json.loads(json.dumps(template).replace(digest, "f" * 64)))) == []
+    after = inventory(
+        {
+            "Resources": {f"Handler{digest}A1B2C3D4": {"Type": "AWS::Lambda::Url"}, "Key1234ABCD": {"Type": "AWS::KMS::Key"}},
+            "Outputs": {"KeyArn": {}},
+        }
+    )
+    assert inventory_diff(before, after) == [
+        "added resources:",
+        "  + Key1234ABCD (AWS::KMS::Key)",
+        "removed resources:",
+        "  - Bucket83908E77 (AWS::S3::Bucket)",
+        "changed resource types:",
+        "  ~ Handler<hash>A1B2C3D4: AWS::Lambda::Function -> AWS::Lambda::Url",
+        "removed parameters:",
+        "  - AssetParameters<hash>S3Bucket",
+        "  - Env",
+        "added outputs:",
+        "  + KeyArn",
+    ]
