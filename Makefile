@@ -14,11 +14,12 @@ PYTEST_ARGS ?=
 # The pinned CDK CLI, run by the venv's Node (no npx start-up, no npm user-config noise).
 CDK := $(BIN)/node node_modules/aws-cdk/bin/cdk
 
-.PHONY: help setup setup-dev synth test lint benchmark local-run readme clean
+.PHONY: help setup setup-dev synth test golden lint benchmark local-run readme clean
 
 help:
 	@echo "make synth      set everything up, then synthesize every template into cdk.out/"
 	@echo "make test       set everything up, then run every test (unit, gates, seed code, integration)"
+	@echo "make golden     regenerate tests/golden/ (each template's resource inventory, which the gates compare)"
 	@echo "make benchmark  measure synth time and template sizes (writes benchmarks/RESULTS.md)"
 	@echo "make local-run  run the model-build seed pipeline locally on the abalone data set"
 	@echo "make readme     rewrite the README's settings tables from the templates' settings dataclasses"
@@ -51,6 +52,9 @@ synth: setup
 
 test: setup-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+golden: setup-dev
+	$(BIN)/python tests/update_golden.py
 
 benchmark: setup-dev
 	$(BIN)/python benchmarks/synth_benchmark.py

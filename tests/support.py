@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,3 +57,52 @@ def synth_all(outdir: Path) -> Assembly:
         files=files,
         validation_report=report,
     )
+
+
+#: One inventory per template id: tests/golden/<template id>.json (see ``inventory``).
+GOLDEN_DIR = REPO / "tests" / "golden"
+REGENERATE_GOLDEN = "make golden (or: .venv/bin/python tests/update_golden.py)"
+#: Asset hashes (SHA-256, 64 hex digits) change with any asset's content: not part of an inventory.
+_ASSET_HASH = re.compile(r"[0-9a-fA-F]{64}")
+HASH_PLACEHOLDER = "<hash>"
+
+
+def golden_path(template_id: str) -> Path:
+    return GOLDEN_DIR / f"{template_id}.json"
+
+
+def inventory(template: dict) -> dict:
+    """A template's shape: logical id -> resource type, and its parameter and output names,
+    sorted, with asset hashes replaced by a placeholder."""
+
+    def normalise(text: str) -> str:
+        return _ASSET_HASH.sub(HASH_PLACEHOLDER, text)
+
+    return {
+        "Resources": dict(sorted((normalise(i), normalise(r["Type"])) for i, r in template.get("Resources", {}).items())),
+        "Parameters": sorted(normalise(name) for name in template.get("Parameters", {})),
+        "Outputs": sorted(normalise(name) for name in template.get("Outputs", {})),
+    }
+
+
+def render_inventory(inventory: dict) -> str:
+    return json.dumps(inventory, indent=2, sort_keys=True) + "\n"
+
+
+def inventory_diff(golden: dict, current: dict) -> list[str]:
+    """Readable differences from ``golden`` to ``current``; empty when they are the same."""
+    lines = []
+    old, new = golden.get("Resources", {}), current.get("Resources", {})
+    added = [f"  + {i} ({new[i]})" for i in sorted(new.keys() - old.keys())]
+    removed = [f"  - {i} ({old[i]})" for i in sorted(old.keys() - new.keys())]
+    changed = [f"  ~ {i}: {old[i]} -> {new[i]}" for i in sorted(old.keys() & new.keys()) if old[i] != new[i]]
+    for title, entries in (("added resources", added), ("removed resources", removed), ("changed resource types", changed)):
+        if entries:
+            lines += [f"{title}:", *entries]
+    for section in ("Parameters", "Outputs"):
+        before, after = set(golden.get(section, [])), set(current.get(section, []))
+        if after - before:
+            lines += [f"added {section.lower()}:", *(f"  + {name}" for name in sorted(after - before))]
+        if before - after:
+            lines += [f"removed {section.lower()}:", *(f"  - {name}" for name in sorted(before - after))]
+    return lines

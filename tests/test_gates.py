@@ -1,15 +1,18 @@
-"""Gates applied to every stack in TEMPLATES: security packs, cfn-lint, IAM scoping, determinism."""
+"""Gates applied to every stack in TEMPLATES: security packs, cfn-lint, IAM scoping, determinism,
+pinned logical ids (tests/template_facts.py), resource inventories (tests/golden/)."""
 
 from __future__ import annotations
 
 import filecmp
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from support import REPO, synth_all
+from support import GOLDEN_DIR, REGENERATE_GOLDEN, REPO, golden_path, inventory, inventory_diff, render_inventory, synth_all
+from template_facts import STATEFUL_TYPES, TEMPLATE_FACTS, facts_for, missing_facts_message
 from sagemaker_projects_cdk.app import stack_id
 from sagemaker_projects_cdk.stacks import TEMPLATES
 
@@ -105,3 +108,85 @@ def test_synth_is_deterministic(assembly, tmp_path):
     again = synth_all(tmp_path)
     for template_id, path in assembly.files.items():
         assert filecmp.cmp(path, again.files[template_id], shallow=False), f"{template_id} differs"
+
+
+def test_every_template_has_facts():
+    missing = set(TEMPLATES) - set(TEMPLATE_FACTS)
+    assert not missing, missing_facts_message(missing)
+    stale = set(TEMPLATE_FACTS) - set(TEMPLATES)
+    assert not stale, f"tests/template_facts.py has facts for {sorted(stale)}, which TEMPLATES does not hold: remove them"
+    for template_id, facts in TEMPLATE_FACTS.items():
+        assert set(facts.pinned_logical_ids) == set(STATEFUL_TYPES), (
+            f"{template_id}: pin the logical ids of every type in STATEFUL_TYPES (an empty set for none)"
+        )
+
+
+@pytest.mark.parametrize("template_id", list(TEMPLATES))
+def test_logical_ids_of_stateful_resources_are_pinned(assembly, template_id):
+    """Renaming a stateful resource replaces it in every deployed project."""
+    pinned = facts_for(template_id).pinned_logical_ids
+    resources = assembly.templates[template_id]["Resources"]
+    found = {t: {i for i, r in resources.items() if r["Type"] == t} for t in STATEFUL_TYPES}
+    assert found == {t: set(pinned[t]) for t in STATEFUL_TYPES}
+
+
+@pytest.mark.parametrize("template_id", list(TEMPLATES))
+def test_resource_inventory_matches_the_golden_file(assembly, template_id):
+    path = golden_path(template_id)
+    name = path.relative_to(REPO)
+    if not path.exists():
+        pytest.fail(f"no golden inventory {name}: generate it with {REGENERATE_GOLDEN}", pytrace=False)
+    current = inventory(assembly.templates[template_id])
+    differences = inventory_diff(json.loads(path.read_text()), current)
+    if differences:
+        pytest.fail(
+            f"{template_id} differs from {name}:\n" + "\n".join(differences) + "\n"
+            f"If intended, regenerate the golden files with {REGENERATE_GOLDEN}, review and commit them "
+            "(a removed or renamed logical id replaces that resource in every deployed project).",
+            pytrace=False,
+        )
+    assert path.read_text() == render_inventory(current), f"{name} is not as {REGENERATE_GOLDEN} writes it: regenerate it"
+
+
+def test_golden_files_are_those_of_the_templates():
+    stale = sorted(p.name for p in GOLDEN_DIR.glob("*.json") if p.stem not in TEMPLATES)
+    assert not stale, f"golden files of no template in TEMPLATES: {stale}; {REGENERATE_GOLDEN} removes them"
+
+
+def test_inventory_normalises_asset_hashes_and_diff_names_each_change():
+    digest = "0123456789abcdef" * 4
+    template = {
+        "Parameters": {f"AssetParameters{digest}S3Bucket": {}, "Env": {}},
+        "Resources": {
+            f"Handler{digest}A1B2C3D4": {"Type": "AWS::Lambda::Function"},
+            "Bucket83908E77": {"Type": "AWS::S3::Bucket"},
+        },
+    }
+    before = inventory(template)
+    assert before == {
+        "Resources": {"Bucket83908E77": "AWS::S3::Bucket", "Handler<hash>A1B2C3D4": "AWS::Lambda::Function"},
+        "Parameters": ["AssetParameters<hash>S3Bucket", "Env"],
+        "Outputs": [],
+    }
+    assert json.loads(render_inventory(before)) == before
+    # Another asset content, same shape: no difference.
+    assert inventory_diff(before, inventory(json.loads(json.dumps(template).replace(digest, "f" * 64)))) == []
+    after = inventory(
+        {
+            "Resources": {f"Handler{digest}A1B2C3D4": {"Type": "AWS::Lambda::Url"}, "Key1234ABCD": {"Type": "AWS::KMS::Key"}},
+            "Outputs": {"KeyArn": {}},
+        }
+    )
+    assert inventory_diff(before, after) == [
+        "added resources:",
+        "  + Key1234ABCD (AWS::KMS::Key)",
+        "removed resources:",
+        "  - Bucket83908E77 (AWS::S3::Bucket)",
+        "changed resource types:",
+        "  ~ Handler<hash>A1B2C3D4: AWS::Lambda::Function -> AWS::Lambda::Url",
+        "removed parameters:",
+        "  - AssetParameters<hash>S3Bucket",
+        "  - Env",
+        "added outputs:",
+        "  + KeyArn",
+    ]

@@ -1,4 +1,4 @@
-"""The model-deploy and build-deploy templates: pipeline shape, trigger, deployer scoping, sharing."""
+"""The model-deploy template: pipeline shape, trigger, deployer scoping."""
 
 from __future__ import annotations
 
@@ -6,17 +6,12 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from support import new_app
-from sagemaker_projects_cdk.stacks import BuildDeployStack, ModelDeployStack
+from sagemaker_projects_cdk.stacks import ModelDeployStack
 
 
 @pytest.fixture(scope="module")
 def deploy(assembly) -> Template:
     return Template.from_json(assembly.templates["model-deploy"])
-
-
-@pytest.fixture(scope="module")
-def build_deploy(assembly) -> Template:
-    return Template.from_json(assembly.templates["build-deploy"])
 
 
 def _stage(pipeline: dict, name: str) -> dict:
@@ -123,20 +118,6 @@ def test_stage_template_puts_its_iam_under_the_path_the_deployer_may_manage():
     assert paths and all(p == {"Fn::Join": ["", ["/sagemaker-projects/", {"Ref": "SageMakerProjectId"}, "/"]]} for p in paths)
 
 
-def test_build_deploy_shares_one_bucket_key_and_group(build_deploy):
-    assert len(build_deploy.find_resources("AWS::KMS::Key")) == 1
-    assert len(build_deploy.find_resources("AWS::SageMaker::ModelPackageGroup")) == 1
-    assert len(build_deploy.find_resources("AWS::S3::Bucket")) == 2  # artifacts + their access logs
-    repos = build_deploy.find_resources("AWS::CodeCommit::Repository")
-    assert sorted(r["Properties"]["RepositoryName"]["Fn::Join"][1][-1] for r in repos.values()) == ["-modelbuild", "-modeldeploy"]
-    assert len(build_deploy.find_resources("AWS::CodePipeline::Pipeline")) == 2
-    rule = next(
-        r for r in build_deploy.find_resources("AWS::Events::Rule").values() if r["Properties"]["EventPattern"]["source"] == ["aws.sagemaker"]
-    )
-    group_name = rule["Properties"]["EventPattern"]["detail"]["ModelPackageGroupName"][0]
-    assert group_name == {"Fn::Join": ["", [{"Ref": "SageMakerProjectName"}, "-", {"Ref": "SageMakerProjectId"}]]}
-
-
 def test_approval_topic_is_notified():
     from aws_cdk import aws_sns as sns
 
@@ -153,30 +134,6 @@ def test_approval_topic_is_notified():
     assert approval["Configuration"]["NotificationArn"]["Fn::GetStackOutput"]["StackName"] == "Topics"
 
 
-# Renaming any of these replaces a stateful resource in every deployed project.
-PINNED = {
-    "model-deploy": {
-        "AWS::S3::Bucket": {"ArtifactsBucket88671897", "ArtifactsAccessLogs4D97777C"},
-        "AWS::KMS::Key": {"ArtifactsKeyA4B22E2B"},
-        "AWS::CodeCommit::Repository": {"ModelDeployRepository8A62656E"},
-    },
-    "build-deploy": {
-        "AWS::S3::Bucket": {"ArtifactsBucket88671897", "ArtifactsAccessLogs4D97777C"},
-        "AWS::KMS::Key": {"ArtifactsKeyA4B22E2B"},
-        "AWS::CodeCommit::Repository": {"ModelBuildRepositoryF9382855", "ModelDeployRepository8A62656E"},
-        "AWS::SageMaker::ModelPackageGroup": {"ModelPackageGroupF5073685"},
-    },
-}
-
-
-@pytest.mark.parametrize(("template_id", "resource_type"), [(t, r) for t, types in PINNED.items() for r in types])
-def test_logical_ids_of_stateful_resources_are_stable(assembly, template_id, resource_type):
-    found = set(Template.from_json(assembly.templates[template_id]).find_resources(resource_type))
-    assert found == PINNED[template_id][resource_type]
-
-
 def test_bad_group_name_is_refused():
     with pytest.raises(ValueError, match="invalid model_package_group_name 'bad_name': expected 1 to 63 letters"):
         ModelDeployStack(new_app(), "Bad", model_package_group_name="bad_name")
-    with pytest.raises(ValueError, match="invalid compute_type 'HUGE'"):
-        BuildDeployStack(new_app(), "Bad", compute_type="HUGE")

@@ -16,6 +16,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from support import REPO
+from template_facts import facts_for
 from test_gates import UNSCOPABLE_ACTIONS, _allow_statements, _as_list
 from sagemaker_projects_cdk.app import STUDIO_STACK_ID, stack_id
 from sagemaker_projects_cdk.constructs.project.identity import PROJECT_ID_MAX_LENGTH, PROJECT_ID_PATTERN, PROJECT_NAME_MAX_LENGTH, PROJECT_NAME_PATTERN
@@ -88,14 +89,20 @@ def test_product_template_needs_no_cdk_bootstrap(assembly, products, template_id
     assert not [p for p in template["Parameters"].values() if p["Type"].startswith("AWS::SSM::Parameter")]
 
 
-@pytest.mark.parametrize("template_id", ["model-build", "build-deploy"])
+@pytest.mark.parametrize("template_id", list(TEMPLATES))
 def test_product_assets_are_read_from_the_template_bucket(admin, products, template_id):
+    facts = facts_for(template_id)
     bucket_name = resources(admin, "AWS::S3::Bucket")
     (name,) = [r["Properties"]["BucketName"] for r in bucket_name.values() if "BucketName" in r["Properties"]]
     template = products[template_id]
-    repository = template["Resources"]["ModelBuildRepositoryF9382855"]
-    # The template bucket's name is computed in the launching account: no reference to the admin stack.
-    assert repository["Properties"]["Code"]["S3"]["Bucket"] == name
+    repositories = facts.pinned_logical_ids["AWS::CodeCommit::Repository"]
+    assert repositories
+    for repository in repositories:
+        # The template bucket's name is computed in the launching account: no reference to the admin stack.
+        assert template["Resources"][repository]["Properties"]["Code"]["S3"]["Bucket"] == name, repository
+    if not facts.copies_dataset:
+        assert not resources(template, "Custom::ProjectDataset")
+        return
     functions = resources(template, "AWS::Lambda::Function").values()
     assert functions and all(f["Properties"]["Code"]["S3Bucket"] == name for f in functions)
     (dataset,) = resources(template, "Custom::ProjectDataset").values()

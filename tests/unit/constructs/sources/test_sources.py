@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from aws_cdk import Stack
 from aws_cdk.assertions import Template
 
@@ -51,3 +52,14 @@ def test_model_build_pipeline_runs_from_a_codeconnections_repository(tmp_path):
     ]
     assert uses and all(s["Resource"] == CONNECTION for s in uses)
     assert not template.find_resources("AWS::CodeCommit::Repository")
+
+
+def test_codeconnections_source_refuses_a_non_arn():
+    with pytest.raises(ValueError, match="invalid connection_arn 'github': expected the ARN of a CodeConnections connection"):
+        CodeConnectionsSource(connection_arn="github", owner="org", repo="repo")
+    source = CodeConnectionsSource(
+        connection_arn="arn:aws:codeconnections:eu-west-1:123456789012:connection/0b7e4f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
+        owner="org",
+        repo="models",
+    )
+    assert source.description == "org/models" and source.branch == "main"

@@ -12,6 +12,7 @@ import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Match, Template
 
+from support import REPO
 from sagemaker_projects_cdk.compliance import add_security_packs
 from sagemaker_projects_cdk.stacks.endpoint_stage import (
     REGENERATE_COMMAND,
@@ -21,7 +22,6 @@ from sagemaker_projects_cdk.stacks.endpoint_stage import (
     synth_stage_template,
 )
 
-REPO = Path(__file__).resolve().parents[2]
 STAGE_PARAMETERS = {
     "SageMakerProjectName", "SageMakerProjectId", "StageName", "ModelPackageArn", "ArtifactBucketName",
     "ArtifactKmsKeyArn", "InstanceType", "InstanceCount", "EnableDataCapture", "DataCaptureSamplingPercentage",
