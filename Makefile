@@ -18,7 +18,8 @@ CDK := $(BIN)/node node_modules/aws-cdk/bin/cdk
 
 help:
 	@echo "make synth      set everything up, then synthesize every template into cdk.out/"
-	@echo "make test       set everything up, then run every test (unit, gates, seed code, integration)"
+	@echo "make test       set everything up, then run ruff, mypy and every test (unit, gates, seed code, integration)"
+	@echo "make lint       ruff and mypy only"
 	@echo "make golden     regenerate tests/golden/ (each template's resource inventory, which the gates compare)"
 	@echo "make benchmark  measure synth time and template sizes (writes benchmarks/RESULTS.md)"
 	@echo "make local-run  run the model-build seed pipeline locally on the abalone data set"
@@ -50,7 +51,11 @@ synth: setup
 	$(CDK) synth --quiet --no-notices --no-version-reporting
 	@ls cdk.out/*.template.json
 
-test: setup-dev
+lint: setup-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 golden: setup-dev

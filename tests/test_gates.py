@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from support import GOLDEN_DIR, REGENERATE_GOLDEN, REPO, golden_path, inventory, inventory_diff, render_inventory, synth_all
-from template_facts import STATEFUL_TYPES, TEMPLATE_FACTS, facts_for, missing_facts_message
 from sagemaker_projects_cdk.app import stack_id
 from sagemaker_projects_cdk.stacks import TEMPLATES
+from support import GOLDEN_DIR, REGENERATE_GOLDEN, REPO, golden_path, inventory, inventory_diff, render_inventory, synth_all
+from template_facts import STATEFUL_TYPES, TEMPLATE_FACTS, facts_for, missing_facts_message
 
 #: Actions that IAM lets no policy scope to a resource: only these may use Resource "*".
 UNSCOPABLE_ACTIONS = {
@@ -68,8 +68,8 @@ def test_a_finding_fails_the_synth(tmp_path):
     from aws_cdk import Stack
     from aws_cdk import aws_s3 as s3
 
-    from support import new_app
     from sagemaker_projects_cdk.compliance import add_security_packs
+    from support import new_app
 
     app = new_app(tmp_path)
     s3.Bucket(Stack(app, "Bad"), "Plain")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Rewrite the README's settings tables from the templates' settings dataclasses.
+"""Rewrite the README's templates table and settings tables from the templates' declarations.
 
 Run as ``.venv/bin/python tests/update_readme.py`` (or ``make readme``);
 tests/unit/stacks/test_template_declarations.py fails while a table is stale.
@@ -16,17 +16,18 @@ README = REPO / "README.md"
 
 
 def render(text: str) -> str:
-    """``text`` with every ``<!-- settings:<id> -->`` block holding that template's table."""
+    """``text`` with the ``<!-- templates -->`` block holding the templates table and the
+    ``<!-- settings -->`` block every template's settings table."""
     from sagemaker_projects_cdk.stacks import TEMPLATES, settings_table
 
-    def table(match: re.Match[str]) -> str:
-        template_id = match.group(1)
-        if template_id not in TEMPLATES:
-            raise SystemExit(f"README.md names unknown template {template_id!r}")
-        body = f"**`{template_id}`** (`{TEMPLATES[template_id].TEMPLATE.settings.__name__}`)\n\n"
-        return f"<!-- settings:{template_id} -->\n{body}{settings_table(TEMPLATES[template_id].TEMPLATE)}<!-- /settings:{template_id} -->"
+    rows = ["| Template id | Stack | What it creates |", "|---|---|---|"]
+    rows += [f"| `{tid}` | `{stack.__name__}` | {stack.TEMPLATE.summary} |" for tid, stack in TEMPLATES.items()]
+    text = re.sub(r"<!-- templates -->.*?<!-- /templates -->", lambda _: "<!-- templates -->\n" + "\n".join(rows) + "\n<!-- /templates -->", text, flags=re.S)
 
-    return re.sub(r"<!-- settings:([a-z-]+) -->.*?<!-- /settings:\1 -->", table, text, flags=re.S)
+    tables = "\n".join(
+        f"**`{tid}`** (`{stack.TEMPLATE.settings.__name__}`)\n\n{settings_table(stack.TEMPLATE)}" for tid, stack in TEMPLATES.items()
+    )
+    return re.sub(r"<!-- settings -->.*?<!-- /settings -->", lambda _: f"<!-- settings -->\n{tables}<!-- /settings -->", text, flags=re.S)
 
 
 if __name__ == "__main__":

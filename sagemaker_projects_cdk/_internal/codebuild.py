@@ -10,7 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from ..compliance import acknowledge, acknowledge_cdk_grants, acknowledge_wildcards
 
@@ -22,6 +22,13 @@ COMPUTE_TYPES = {
     "BUILD_GENERAL1_XLARGE": codebuild.ComputeType.X_LARGE,
     "BUILD_GENERAL1_2XLARGE": codebuild.ComputeType.X2_LARGE,
 }
+
+
+def default_policy(project: codebuild.Project) -> IConstruct:
+    """The inline policy aws-cdk-lib writes a CodeBuild project's grants into (its role's ``DefaultPolicy``)."""
+    if project.role is None:  # a PipelineProject always has one; an imported role would not
+        raise ValueError(f"invalid CodeBuild project {project.node.path!r}: expected a role created with it")
+    return project.role.node.find_child("DefaultPolicy")
 
 
 def pipeline_project(
@@ -56,7 +63,7 @@ def pipeline_project(
     )
     stack = Stack.of(scope)
     acknowledge_wildcards(
-        project.role.node.find_child("DefaultPolicy"),
+        default_policy(project),
         "aws-cdk-lib lets every CodeBuild project write test reports to report groups named "
         "after it, and logs under its own /aws/codebuild/ log group",
         stack.format_arn(

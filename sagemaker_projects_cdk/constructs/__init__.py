@@ -1,20 +1,20 @@
 """Building blocks of the SageMaker Projects templates, one concern per module."""
 
-from .project.storage import ArtifactBucket, project_key
-from .project.dataset import ProjectDataset
+from .build.execution_role import SageMakerExecutionRole
+from .build.pipeline import ModelBuildPipeline
+from .deploy.deployer_role import StageDeployerRole
+from .deploy.pipeline import ModelDeployPipeline
+from .deploy.stages import DEFAULT_STAGES, DeployStage
 from .endpoint.endpoint import ModelEndpoint
 from .endpoint.rollout import BlueGreenRollout, RollbackAlarms, TrafficShift, TrafficStep
 from .endpoint.settings import Autoscaling, DataCapture, InstanceVariant, ServerlessVariant
-from .registry.approval_rule import ModelApprovalRule
-from .build.pipeline import ModelBuildPipeline
-from .deploy.pipeline import ModelDeployPipeline
-from .registry.model_package_group import IModelPackageGroup, ImportedModelPackageGroup, ModelPackageGroup
+from .project.dataset import ProjectDataset
 from .project.identity import ProjectIdentity
-from .build.execution_role import SageMakerExecutionRole
+from .project.storage import ArtifactBucket, project_key
+from .registry.approval_rule import ModelApprovalRule
+from .registry.model_package_group import IModelPackageGroup, ImportedModelPackageGroup, ModelPackageGroup
 from .sources.seeded_repository import SeededRepository, seed_code_path
 from .sources.source import CodeCommitSource, CodeConnectionsSource, PipelineSource
-from .deploy.deployer_role import StageDeployerRole
-from .deploy.stages import DEFAULT_STAGES, DeployStage
 
 __all__ = [
     "ArtifactBucket",

@@ -19,7 +19,7 @@ MODEL_BUILD = Template(
     template_id="model-build",
     title="MLOps template for model building and training",
     description="SageMaker project: model building and training (sagemaker-projects-cdk)",
-    summary="a repository seeded with an abalone SageMaker Pipeline, a CodePipeline (V2) that upserts and "
+    summary="CodeCommit repository seeded with an abalone SageMaker Pipeline, a CodePipeline (V2) that upserts and "
     "runs it on every push, the model package group, the encrypted artifact bucket with the data set",
     settings=ModelBuildSettings,
     compose=_compose,

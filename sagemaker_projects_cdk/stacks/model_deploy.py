@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from aws_cdk import CfnParameter, Stack
 
@@ -49,8 +49,8 @@ class SourceModelDeploySettings(ModelDeploySettings):
     )
 
 
-def _parameter(stack: Stack, name: str, description: str, **constraints: object) -> str:
-    return CfnParameter(stack, name, type="String", description=description, **constraints).value_as_string  # type: ignore[arg-type]
+def _parameter(stack: Stack, name: str, description: str, **constraints: Any) -> str:
+    return CfnParameter(stack, name, type="String", description=description, **constraints).value_as_string
 
 
 def _compose(stack: Stack, settings: SourceModelDeploySettings) -> TemplateParts:
@@ -103,7 +103,7 @@ MODEL_DEPLOY = Template(
     template_id="model-deploy",
     title="MLOps template for model deployment",
     description="SageMaker project: model deployment (sagemaker-projects-cdk)",
-    summary="a repository seeded with the deploy code, a CodePipeline that deploys the newest approved version "
+    summary="CodeCommit repository seeded with the deploy code, a CodePipeline that deploys the newest approved version "
     "of an existing model package group to a staging endpoint, tests it, waits for approval and deploys to "
     "production; EventBridge starts it on every approval or rejection",
     settings=SourceModelDeploySettings,

@@ -166,7 +166,7 @@ class TemplateStack(Stack):
             raise TypeError(f"{cls.__name__}: settings {sorted(clash)} clash with aws_cdk.Stack properties")
         cls.TITLE = template.title
         cls.DESCRIPTION = template.description
-        cls.__signature__ = _signature(template.settings)  # type: ignore[attr-defined]  # for help() and IDEs
+        cls.__signature__ = _signature(template.settings)  # for help() and IDEs
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: Optional[TemplateSettings] = None, **kwargs: Any) -> None:
         owner = type(self).__name__

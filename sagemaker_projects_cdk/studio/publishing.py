@@ -287,6 +287,7 @@ class StudioTemplates(Construct):
         deployment.node.add_dependency(self.bucket.bucket)
         role = deployment.handler_role
         handler = role.node.scope
+        assert handler is not None  # the function that owns the role
         acknowledge_cdk_function(
             handler,
             purpose="bucket-deployment function runs once per deployment to copy the product templates' file assets",
@@ -294,7 +295,7 @@ class StudioTemplates(Construct):
         )
         # ProductStack refers to the CDK asset bucket it copies from as "ParentAssetBucket".
         cdk_asset_buckets = {
-            bucket.arn_for_objects("*")  # type: ignore[attr-defined]
+            bucket.arn_for_objects("*")  # type: ignore[attr-defined]  # ProductStack's s3.IBucket, found by id
             for product_stack in self.product_stacks.values()
             if (bucket := product_stack.node.try_find_child("ParentAssetBucket")) is not None
         }
@@ -306,9 +307,9 @@ class StudioTemplates(Construct):
         )
         # The function's log group (aws-cdk-lib creates it) is encrypted like every other one;
         # the key already lets CloudWatch Logs use it (the S3 templates' log group).
-        log_group = handler.node.try_find_child("LogGroup")  # type: ignore[union-attr]
+        log_group = handler.node.try_find_child("LogGroup")
         if log_group is not None:
-            log_group.node.default_child.kms_key_id = self.bucket.encryption_key.key_arn  # type: ignore[union-attr]
+            log_group.node.default_child.kms_key_id = self.bucket.encryption_key.key_arn  # type: ignore[union-attr]  # a LogGroup's CfnLogGroup
 
 
 def _studio_templates(templates: Sequence[str | StudioTemplate]) -> list[StudioTemplate]:

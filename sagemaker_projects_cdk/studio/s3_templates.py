@@ -19,9 +19,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from ..compliance import acknowledge, acknowledge_cdk_function, acknowledge_wildcards
-from .._internal.validation import check_pattern
 from .._internal.logs import encrypted_log_group
+from .._internal.validation import check_pattern
+from ..compliance import acknowledge_cdk_function, acknowledge_wildcards
 from .bucket import TemplateBucket
 
 #: The object tag that makes a template visible in Studio.

@@ -129,13 +129,16 @@ class ProductVersions(Construct):
             for version in self.recorded
         }
         self._current_url = servicecatalog.CloudFormationTemplate.from_product_stack(product_stack).bind(self).http_url
-        product.node.default_child.add_property_override(  # type: ignore[union-attr]
+        product.node.default_child.add_property_override(  # type: ignore[union-attr]  # the product's CfnCloudFormationProduct
             "ProvisioningArtifactParameters", Lazy.uncached_any(_Producer(self))
         )
 
     def current_template_path(self) -> Path:
         """Where the product stack's template is written in the cloud assembly."""
-        return Path(Stage.of(self._product_stack).outdir) / self._product_stack.template_file
+        stage = Stage.of(self._product_stack)
+        if stage is None:  # a product stack always sits in an app
+            raise ValueError(f"invalid product stack {self._product_stack.node.path!r}: expected one inside a CDK app")
+        return Path(stage.outdir) / self._product_stack.template_file
 
     def current_name(self) -> str:
         """The current version's name; ``PENDING`` until the product stack is synthesized."""

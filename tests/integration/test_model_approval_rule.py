@@ -10,8 +10,8 @@ from aws_cdk import BootstraplessSynthesizer, Stack
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
 
-from support import new_app
 from sagemaker_projects_cdk.constructs.registry.approval_rule import ModelApprovalRule
+from support import new_app
 
 pytestmark = pytest.mark.integration
 

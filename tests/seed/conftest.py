@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Dict, Iterator
+from typing import Iterator
 
 import pytest
 
@@ -74,6 +74,6 @@ def _sdk_schema_checked_once(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def seed_env() -> Dict[str, str]:
+def seed_env() -> dict[str, str]:
     """Environment for a subprocess started in the seed folder: no bytecode written."""
     return seed_subprocess_env()

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Iterator
 
 import pytest
 
@@ -36,7 +36,7 @@ BUCKET = f"sagemaker-project-{PROJECT_ID}"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-pipeline"
 
 #: What the CDK stack's CodeBuild project sets (KMS key added per test where needed).
-PROJECT_ENVIRONMENT: Dict[str, str] = {
+PROJECT_ENVIRONMENT: dict[str, str] = {
     "SAGEMAKER_PROJECT_NAME": PROJECT_NAME,
     "SAGEMAKER_PROJECT_ID": PROJECT_ID,
     "SAGEMAKER_PROJECT_NAME_ID": PREFIX,
@@ -52,7 +52,7 @@ PROJECT_ENVIRONMENT: Dict[str, str] = {
 KMS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
-def seed_subprocess_env() -> Dict[str, str]:
+def seed_subprocess_env() -> dict[str, str]:
     """Environment for a subprocess started in the seed folder: no bytecode written."""
     env = dict(os.environ)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -79,7 +79,7 @@ def offline_environment(patch: pytest.MonkeyPatch, tmp: Path) -> None:
 
 
 #: Schemas already checked against their metaschema, by (id, validator class); see below.
-_CHECKED_SCHEMAS: Dict[Tuple[int, type], Any] = {}
+_CHECKED_SCHEMAS: dict[tuple[int, type], Any] = {}
 
 
 def check_each_schema_once(patch: pytest.MonkeyPatch) -> None:
@@ -140,7 +140,7 @@ def fresh_seed_imports() -> Iterator[None]:
 class NetworkGuard:
     """Makes every socket connection and name lookup fail, and records the attempts."""
 
-    attempts: List[str] = field(default_factory=list)
+    attempts: list[str] = field(default_factory=list)
 
     def _refuse(self, what: str) -> Any:
         def refuse(*args: Any, **kwargs: Any) -> Any:
@@ -160,10 +160,10 @@ class NetworkGuard:
 class BuiltPipeline:
     """The pipeline definition as built offline, and what the build tried to reach."""
 
-    definition: Dict[str, Any]
+    definition: dict[str, Any]
     definition_json: str
-    network_attempts: List[str]
-    code_uris: Dict[str, str]
+    network_attempts: list[str]
+    code_uris: dict[str, str]
 
 
 def load_deploy_script(relative_path: str) -> ModuleType:
@@ -178,9 +178,9 @@ def load_deploy_script(relative_path: str) -> ModuleType:
     return module
 
 
-def all_steps(definition: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+def all_steps(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Every step of a definition by name, including those inside condition branches."""
-    found: Dict[str, Dict[str, Any]] = {}
+    found: dict[str, dict[str, Any]] = {}
     pending = list(definition["Steps"])
     while pending:
         step = pending.pop(0)
@@ -190,7 +190,7 @@ def all_steps(definition: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
     return found
 
 
-def seed_files() -> Dict[str, int]:
+def seed_files() -> dict[str, int]:
     """Every file below the seed folder with its size: to prove a test left nothing behind."""
     return {
         str(path.relative_to(SEED_ROOT)): path.stat().st_size
@@ -199,7 +199,7 @@ def seed_files() -> Dict[str, int]:
     }
 
 
-def seed_code_caches() -> List[str]:
+def seed_code_caches() -> list[str]:
     """Bytecode and pytest caches anywhere below ``seed_code/`` (both seeds are CDK assets)."""
     root = SEED_ROOT.parent
     return sorted(
@@ -217,7 +217,7 @@ STEP_OUTPUTS = {
 }
 
 
-def resolve(value: Any, parameters: Dict[str, Any]) -> Any:
+def resolve(value: Any, parameters: dict[str, Any]) -> Any:
     """Replace pipeline variables in step arguments by values of the right type.
 
     ``Parameters.X`` becomes the parameter's default, the execution id a fixed id, a step
@@ -244,7 +244,7 @@ def resolve(value: Any, parameters: Dict[str, Any]) -> Any:
     return {key: resolve(item, parameters) for key, item in value.items()}
 
 
-def parameter_defaults(definition: Dict[str, Any]) -> Dict[str, Any]:
+def parameter_defaults(definition: dict[str, Any]) -> dict[str, Any]:
     """The pipeline's parameters and their default values."""
     return {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
 
@@ -253,7 +253,7 @@ def parameter_defaults(definition: Dict[str, Any]) -> Dict[str, Any]:
 class ApiCalls:
     """Records the (service, operation) of every AWS API call made through botocore."""
 
-    calls: List[Any] = field(default_factory=list)
+    calls: list[Any] = field(default_factory=list)
 
     def install(self, patch: pytest.MonkeyPatch) -> None:
         import botocore.client

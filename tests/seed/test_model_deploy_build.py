@@ -490,7 +490,7 @@ def test_buildspecs_carry_what_build_writes_to_the_staging_tests():
     assert test_spec["phases"]["build"]["commands"] == [
         'python test/test_endpoint.py --config "${STAGE_NAME}-test.json" --report test-report.json'
     ]
-    assert [l for l in (SEED / "requirements.txt").read_text().splitlines() if not l.startswith("#")] == ["boto3>=1.40,<2"]
+    assert [line for line in (SEED / "requirements.txt").read_text().splitlines() if not line.startswith("#")] == ["boto3>=1.40,<2"]
 
 
 def test_stages_come_from_the_pipeline_environment_in_order():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List
 
 import pytest
+
 from seed_support import SEED_ROOT
 
 pytestmark = pytest.mark.seed
@@ -16,13 +16,13 @@ SCRIPTS = SEED_ROOT / "pipelines" / "abalone"
 GOOD = "F,0.53,0.42,0.135,0.677,0.2565,0.1415,0.21,9.0"
 
 
-def run(args: List[str], env: Dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, *args], cwd=SEED_ROOT, env=env, capture_output=True, text=True, check=False
     )
 
 
-def files_under(folder: Path) -> List[Path]:
+def files_under(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*")] if folder.exists() else []
 
 
@@ -58,7 +58,7 @@ def abalone_with(tmp_path: Path, bad_line: str, at_row: int) -> Path:
     ],
 )
 def test_preprocess_names_file_row_and_column(
-    tmp_path: Path, seed_env: Dict[str, str], bad_line: str, row: int, expected: str
+    tmp_path: Path, seed_env: dict[str, str], bad_line: str, row: int, expected: str
 ) -> None:
     source = abalone_with(tmp_path, bad_line, row)
     output = tmp_path / "out"
@@ -73,7 +73,7 @@ def test_preprocess_names_file_row_and_column(
     assert files_under(output) == []
 
 
-def test_preprocess_reports_a_missing_file(tmp_path: Path, seed_env: Dict[str, str]) -> None:
+def test_preprocess_reports_a_missing_file(tmp_path: Path, seed_env: dict[str, str]) -> None:
     result = run(
         [str(SCRIPTS / "preprocess.py"), "--base-dir", str(tmp_path), "--input", "nowhere.csv"],
         seed_env,
@@ -84,7 +84,7 @@ def test_preprocess_reports_a_missing_file(tmp_path: Path, seed_env: Dict[str, s
 
 
 def test_preprocess_in_container_layout_needs_exactly_one_csv(
-    tmp_path: Path, seed_env: Dict[str, str]
+    tmp_path: Path, seed_env: dict[str, str]
 ) -> None:
     (tmp_path / "input").mkdir()
     result = run([str(SCRIPTS / "preprocess.py"), "--base-dir", str(tmp_path)], seed_env)
@@ -95,7 +95,7 @@ def test_preprocess_in_container_layout_needs_exactly_one_csv(
     assert files_under(tmp_path) == [tmp_path / "input"]
 
 
-def test_evaluate_names_the_bad_test_row(tmp_path: Path, seed_env: Dict[str, str]) -> None:
+def test_evaluate_names_the_bad_test_row(tmp_path: Path, seed_env: dict[str, str]) -> None:
     (tmp_path / "test").mkdir()
     (tmp_path / "test" / "test.csv").write_text(
         "9.0,1,0,0,0,0,0,0,1,0,0\n7.0,1,0,0,x,0,0,0,1,0,0\n"
@@ -109,7 +109,7 @@ def test_evaluate_names_the_bad_test_row(tmp_path: Path, seed_env: Dict[str, str
 
 
 def test_the_local_run_stops_before_writing_anything(
-    tmp_path: Path, seed_env: Dict[str, str]
+    tmp_path: Path, seed_env: dict[str, str]
 ) -> None:
     source = abalone_with(tmp_path, GOOD.replace("0.53", "0,53"), 17)
     output = tmp_path / "run"

@@ -13,9 +13,10 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any
 
 import pytest
+
 from seed_support import (
     DEPLOY_SEED_ROOT,
     SEED_ROOT,
@@ -35,13 +36,13 @@ SPLITS = ("train", "validation", "test")
 class DocumentedRun:
     """The documented command's process, how long it took, and where its outputs are."""
 
-    process: "subprocess.CompletedProcess[str]"
+    process: subprocess.CompletedProcess[str]
     seconds: float
     output: Path
-    seed_files_before: Dict[str, int]
-    seed_files_after: Dict[str, int]
+    seed_files_before: dict[str, int]
+    seed_files_after: dict[str, int]
 
-    def evaluation(self) -> Dict[str, Any]:
+    def evaluation(self) -> dict[str, Any]:
         return json.loads((self.output / "evaluation" / "evaluation.json").read_text())
 
 
@@ -137,7 +138,7 @@ def test_the_test_split_is_what_the_staging_tests_send(documented_run: Documente
     assert label_column == 0
 
     class S3:
-        def get_object(self, Bucket: str, Key: str) -> Dict[str, Any]:
+        def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
             assert (Bucket, Key) == ("bucket", "run/preprocess/test/test.csv")
             return {"Body": StreamingBody(io.BytesIO(raw), len(raw))}
 

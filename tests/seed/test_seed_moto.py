@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Any, Iterator
 
 import pytest
+
 from seed_support import (
     BUCKET,
     PREFIX,
@@ -29,7 +30,7 @@ pytestmark = [
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Dict[str, Any]]:
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """moto's AWS with the project's bucket and KMS key, and CodeBuild's environment."""
     import boto3
     from moto import mock_aws
@@ -63,7 +64,7 @@ LATER_BUILD_CALLS = FIRST_BUILD_CALLS | {
 
 
 def test_run_pipeline_uploads_code_upserts_starts_and_waits(
-    aws: Dict[str, str],
+    aws: dict[str, str],
     built_pipeline: BuiltPipeline,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
@@ -118,7 +119,7 @@ def test_run_pipeline_uploads_code_upserts_starts_and_waits(
 
 
 def test_the_register_request_round_trips_through_the_model_registry(
-    aws: Dict[str, str], built_pipeline: BuiltPipeline
+    aws: dict[str, str], built_pipeline: BuiltPipeline
 ) -> None:
     import boto3
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from seed_support import SEED_ROOT, fresh_seed_imports, seed_files
 
 pytestmark = pytest.mark.seed

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Dict
+from typing import Any
 
 import pytest
+
 from seed_support import (
     BUCKET,
     EXECUTION_ID,
@@ -39,7 +40,7 @@ def sagemaker_operation(name: str) -> Any:
     return botocore.session.get_session().get_service_model("sagemaker").operation_model(name)
 
 
-def validate(operation: str, request: Dict[str, Any]) -> None:
+def validate(operation: str, request: dict[str, Any]) -> None:
     """Run botocore's own client-side parameter validation; raise on any problem."""
     from botocore.validate import ParamValidator
 

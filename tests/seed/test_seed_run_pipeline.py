@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Iterator
 
 import pytest
+
 from seed_support import PREFIX, PROJECT_ENVIRONMENT, NetworkGuard, offline_environment
 
 pytestmark = [
@@ -19,10 +20,10 @@ EXECUTION_ARN = f"arn:aws:sagemaker:eu-west-1:111122223333:pipeline/{PREFIX}/exe
 
 
 class FakePaginator:
-    def __init__(self, pages: List[Dict[str, Any]]) -> None:
+    def __init__(self, pages: list[dict[str, Any]]) -> None:
         self.pages = pages
 
-    def paginate(self, **kwargs: Any) -> Iterator[Dict[str, Any]]:
+    def paginate(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         assert kwargs == {"PipelineExecutionArn": EXECUTION_ARN}
         return iter(self.pages)
 
@@ -30,12 +31,12 @@ class FakePaginator:
 class FakeSageMaker:
     """Answers describe_pipeline_execution with a scripted list of statuses."""
 
-    def __init__(self, statuses: List[str], reason: str = "") -> None:
+    def __init__(self, statuses: list[str], reason: str = "") -> None:
         self.statuses = statuses
         self.reason = reason
         self.describe_calls = 0
 
-    def describe_pipeline_execution(self, PipelineExecutionArn: str) -> Dict[str, Any]:
+    def describe_pipeline_execution(self, PipelineExecutionArn: str) -> dict[str, Any]:
         assert PipelineExecutionArn == EXECUTION_ARN
         status = self.statuses[min(self.describe_calls, len(self.statuses) - 1)]
         self.describe_calls += 1
@@ -78,7 +79,7 @@ def test_waiting_polls_until_the_execution_ends() -> None:
     from pipelines.run_pipeline import wait_for_execution
 
     client = FakeSageMaker(["Executing", "Executing", "Failed"])
-    slept: List[float] = []
+    slept: list[float] = []
     description = wait_for_execution(client, EXECUTION_ARN, poll_seconds=7, sleep=slept.append)
     assert description["PipelineExecutionStatus"] == "Failed"
     assert slept == [7, 7]
@@ -125,7 +126,7 @@ def test_a_failed_execution_fails_the_build_with_its_reason(
     class FakePipeline:
         sagemaker_session = type("Session", (), {"sagemaker_client": client})()
 
-        def upsert(self, **kwargs: Any) -> Dict[str, str]:
+        def upsert(self, **kwargs: Any) -> dict[str, str]:
             assert kwargs["tags"][0] == {"Key": "sagemaker:project-name", "Value": "abalone"}
             return {"PipelineArn": f"arn:aws:sagemaker:eu-west-1:111122223333:pipeline/{PREFIX}"}
 
@@ -134,7 +135,7 @@ def test_a_failed_execution_fails_the_build_with_its_reason(
 
     import pipelines.abalone.pipeline as pipeline_module
 
-    uploads: List[str] = []
+    uploads: list[str] = []
     monkeypatch.setattr(pipeline_module, "get_pipeline", lambda **kwargs: FakePipeline())
     monkeypatch.setattr(
         run_pipeline, "upload_code", lambda client, artifacts, key: uploads.extend(artifacts)

@@ -17,8 +17,8 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ...compliance import acknowledge_wildcards
-from ..registry.model_package_group import IModelPackageGroup
 from ..project.identity import ProjectIdentity
+from ..registry.model_package_group import IModelPackageGroup
 
 #: ECR repositories of the AWS-owned images the seed pipeline runs (its processing and
 #: training steps all use the XGBoost image). They live in per-region AWS accounts.

@@ -13,14 +13,14 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ...compliance import acknowledge_wildcards
-from ..._internal.validation import check_choice, check_instance_type, check_range
-from ..._internal.codebuild import COMPUTE_TYPES, acknowledge_pipeline_grants, pipeline_project
+from ..._internal.codebuild import COMPUTE_TYPES, acknowledge_pipeline_grants, default_policy, pipeline_project
 from ..._internal.logs import encrypted_log_group
-from ..registry.model_package_group import IModelPackageGroup
+from ..._internal.validation import check_choice, check_instance_type, check_range
+from ...compliance import acknowledge_wildcards
 from ..project.identity import ProjectIdentity
-from .execution_role import SageMakerExecutionRole
+from ..registry.model_package_group import IModelPackageGroup
 from ..sources.source import PipelineSource
+from .execution_role import SageMakerExecutionRole
 
 #: Where the stack uploads the seed data set, relative to the bucket root.
 DATASET_PREFIX = "datasets/abalone/"
@@ -151,7 +151,7 @@ class ModelBuildPipeline(Construct):
             reason="granted by aws-cdk-lib's CodePipeline and CodeBuild constructs: read and "
             "write pipeline artifacts in this project's bucket with its key",
         )
-        build_policy = self.build_project.role.node.find_child("DefaultPolicy")
+        build_policy = default_policy(self.build_project)
         acknowledge_wildcards(
             build_policy,
             "the SageMaker pipeline of a project Studio names is matched as '*-<project id>'; "

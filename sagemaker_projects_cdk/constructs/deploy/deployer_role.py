@@ -15,8 +15,8 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ...compliance import acknowledge_wildcards
-from ..registry.model_package_group import IModelPackageGroup
 from ..project.identity import PROJECT_ID_TAG, ProjectIdentity
+from ..registry.model_package_group import IModelPackageGroup
 
 AUTOSCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 

@@ -27,13 +27,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ...compliance import acknowledge_wildcards
-from ..._internal.validation import check_choice
-from ..._internal.codebuild import COMPUTE_TYPES, acknowledge_pipeline_grants, pipeline_project
+from ..._internal.codebuild import COMPUTE_TYPES, acknowledge_pipeline_grants, default_policy, pipeline_project
 from ..._internal.logs import encrypted_log_group
+from ..._internal.validation import check_choice
+from ...compliance import acknowledge_wildcards
+from ..project.identity import ProjectIdentity
 from ..registry.approval_rule import ModelApprovalRule
 from ..registry.model_package_group import IModelPackageGroup
-from ..project.identity import ProjectIdentity
 from ..sources.source import PipelineSource
 from .deployer_role import StageDeployerRole
 from .stages import DEFAULT_STAGES, DeployStage, check_stages
@@ -281,14 +281,14 @@ class ModelDeployPipeline(Construct):
             ),
         )
         acknowledge_wildcards(
-            self.build_project.role.node.find_child("DefaultPolicy"),
+            default_policy(self.build_project),
             "build.py lists the group's versions (ListModelPackages has no resource type) and "
             "describes them (version numbers are assigned at registration)",
             "*",
             model_package_group.model_packages_arn,
         )
         for name, test_project in self.test_projects.items():
-            test_policy = test_project.role.node.find_child("DefaultPolicy")  # type: ignore[union-attr]
+            test_policy = default_policy(test_project)
             acknowledge_wildcards(
                 test_policy,
                 f"the {name} tests read the endpoint's model and config, whose names CloudFormation "

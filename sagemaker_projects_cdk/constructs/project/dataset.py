@@ -17,9 +17,9 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from ...compliance import acknowledge, acknowledge_cdk_function
-from ..._internal.validation import check_pattern, invalid
 from ..._internal.logs import encrypted_log_group
+from ..._internal.validation import check_pattern, invalid
+from ...compliance import acknowledge, acknowledge_cdk_function
 
 #: The CloudFormation type of the copy (Service Catalog launch roles are built per type).
 DATASET_RESOURCE_TYPE = "Custom::ProjectDataset"

@@ -26,8 +26,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ...compliance import acknowledge
 from ..._internal.validation import check_range
+from ...compliance import acknowledge
 
 
 def project_key(scope: Construct, construct_id: str, *, description: str) -> kms.Key:

@@ -12,8 +12,8 @@ from typing import Callable, Optional
 
 from aws_cdk import CfnOutput, Stack
 
-from ..._internal.validation import check_choice, invalid, is_unresolved
 from ..._internal.codebuild import COMPUTE_TYPES
+from ..._internal.validation import check_choice, invalid, is_unresolved
 from ...constructs.project.identity import ProjectIdentity, check_project_id, check_project_name
 from ...constructs.project.storage import ArtifactBucket
 from ...constructs.registry.model_package_group import IModelPackageGroup, ModelPackageGroup

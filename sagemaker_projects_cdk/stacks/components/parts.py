@@ -27,5 +27,12 @@ class TemplateParts:
     model_deploy: Optional[ModelDeployParts] = None
 
     @classmethod
-    def of(cls, core: ProjectCore, **components: object) -> "TemplateParts":
-        return cls(core.project, core.artifacts, core.model_package_group, **components)  # type: ignore[arg-type]
+    def of(
+        cls,
+        core: ProjectCore,
+        *,
+        model_build: Optional[ModelBuildParts] = None,
+        model_deploy: Optional[ModelDeployParts] = None,
+    ) -> TemplateParts:
+        """The core's parts and the given components'."""
+        return cls(core.project, core.artifacts, core.model_package_group, model_build, model_deploy)

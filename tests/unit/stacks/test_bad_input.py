@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from support import new_app
 from sagemaker_projects_cdk.stacks import ModelBuildStack
+from support import new_app
 
 
 def build(**kwargs):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Template
 
-from support import new_app
 from sagemaker_projects_cdk.stacks import BuildDeployStack
+from support import new_app
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Match, Template
 
-from support import REPO
 from sagemaker_projects_cdk.compliance import add_security_packs
 from sagemaker_projects_cdk.stacks.endpoint_stage import (
     REGENERATE_COMMAND,
@@ -21,6 +20,7 @@ from sagemaker_projects_cdk.stacks.endpoint_stage import (
     render_stage_template,
     synth_stage_template,
 )
+from support import REPO
 
 STAGE_PARAMETERS = {
     "SageMakerProjectName", "SageMakerProjectId", "StageName", "ModelPackageArn", "ArtifactBucketName",

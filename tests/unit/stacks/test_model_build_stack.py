@@ -7,8 +7,8 @@ import json
 import pytest
 from aws_cdk.assertions import Capture, Match, Template
 
-from support import new_app
 from sagemaker_projects_cdk.stacks import ModelBuildStack
+from support import new_app
 
 
 @pytest.fixture(scope="module")

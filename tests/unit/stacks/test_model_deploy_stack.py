@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from support import new_app
 from sagemaker_projects_cdk.stacks import ModelDeployStack
+from support import new_app
 
 
 @pytest.fixture(scope="module")
@@ -119,9 +119,8 @@ def test_stage_template_puts_its_iam_under_the_path_the_deployer_may_manage():
 
 
 def test_approval_topic_is_notified():
-    from aws_cdk import aws_sns as sns
-
     from aws_cdk import Stack
+    from aws_cdk import aws_sns as sns
 
     app = new_app()
     topic = sns.Topic(Stack(app, "Topics"), "Approvals")

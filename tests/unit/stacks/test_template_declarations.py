@@ -8,7 +8,6 @@ import re
 
 import pytest
 
-from support import REPO, new_app
 from sagemaker_projects_cdk.constructs import DeployStage
 from sagemaker_projects_cdk.stacks import (
     TEMPLATES,
@@ -19,6 +18,7 @@ from sagemaker_projects_cdk.stacks import (
     ModelDeployStack,
     SourceModelDeploySettings,
 )
+from support import REPO, new_app
 
 #: A valid value for each setting that becomes a parameter when not given.
 PARAMETER_VALUES = {
@@ -34,7 +34,7 @@ def test_templates_are_keyed_by_their_declared_ids():
     for template_id, stack_class in TEMPLATES.items():
         template = stack_class.TEMPLATE
         assert template.template_id == template_id
-        assert (stack_class.TITLE, stack_class.DESCRIPTION) == (template.title, template.description)
+        assert (template.title, template.description) == (stack_class.TITLE, stack_class.DESCRIPTION)
         assert dataclasses.is_dataclass(template.settings)
         assert template.settings.__dataclass_params__.frozen
 
@@ -110,8 +110,10 @@ def test_readme_settings_tables_are_current():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     text = (REPO / "README.md").read_text()
+    assert "<!-- templates -->" in text
     for template_id in TEMPLATES:
-        assert f"<!-- settings:{template_id} -->" in text, f"README.md has no settings table for {template_id}"
+        assert f"| `{template_id}` | `{TEMPLATES[template_id].__name__}` |" in text
+        assert f"**`{template_id}`** (`" in text, f"README.md has no settings table for {template_id}"
     assert module.render(text) == text, "README.md's settings tables are stale: run `make readme`"
 
 

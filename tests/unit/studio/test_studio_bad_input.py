@@ -9,9 +9,9 @@ import pytest
 from aws_cdk import Stack
 from aws_cdk.assertions import Template
 
-from support import new_app
 from sagemaker_projects_cdk.app import build_app
 from sagemaker_projects_cdk.studio import StudioTemplate, StudioTemplates, StudioTemplatesStack
+from support import new_app
 
 ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole-20260101T000000"
 LAUNCH_ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMakerServiceCatalogProductsLaunchRole"

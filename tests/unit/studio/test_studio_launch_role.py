@@ -210,11 +210,11 @@ def test_key_use_is_limited_to_codecommit(launch_policies):
 
 def test_unknown_resource_type_needs_an_existing_launch_role():
     from aws_cdk import Stack
-    from aws_cdk import aws_sns as sns
     from aws_cdk import aws_servicecatalog as servicecatalog
+    from aws_cdk import aws_sns as sns
 
-    from support import new_app
     from sagemaker_projects_cdk.studio.launch_role import LaunchRole
+    from support import new_app
 
     stack = Stack(new_app(), "Admin")
     product = servicecatalog.ProductStack(stack, "Product")

@@ -14,13 +14,18 @@ from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Template
+from test_gates import UNSCOPABLE_ACTIONS, _allow_statements, _as_list
 
+from sagemaker_projects_cdk.app import STUDIO_STACK_ID, stack_id
+from sagemaker_projects_cdk.constructs.project.identity import (
+    PROJECT_ID_MAX_LENGTH,
+    PROJECT_ID_PATTERN,
+    PROJECT_NAME_MAX_LENGTH,
+    PROJECT_NAME_PATTERN,
+)
+from sagemaker_projects_cdk.stacks import TEMPLATES
 from support import REPO
 from template_facts import facts_for
-from test_gates import UNSCOPABLE_ACTIONS, _allow_statements, _as_list
-from sagemaker_projects_cdk.app import STUDIO_STACK_ID, stack_id
-from sagemaker_projects_cdk.constructs.project.identity import PROJECT_ID_MAX_LENGTH, PROJECT_ID_PATTERN, PROJECT_NAME_MAX_LENGTH, PROJECT_NAME_PATTERN
-from sagemaker_projects_cdk.stacks import TEMPLATES
 
 #: What the CDK bootstrap stack provides; a product template must need none of it.
 BOOTSTRAP_MARKS = ("cdk-hnb659fds", "BootstrapVersion", "CheckBootstrapVersion", "/cdk-bootstrap/", "-deploy-role-", "-file-publishing-role-", "-cfn-exec-role-", "-lookup-role-")
@@ -175,8 +180,8 @@ def test_a_finding_in_a_product_stack_fails_the_synth(tmp_path):
     from aws_cdk import aws_s3 as s3
     from aws_cdk import aws_servicecatalog as servicecatalog
 
-    from support import new_app
     from sagemaker_projects_cdk.compliance import add_security_packs
+    from support import new_app
 
     app = new_app(tmp_path)
     product = servicecatalog.ProductStack(Stack(app, "Admin"), "Product")
@@ -298,9 +303,9 @@ def test_template_key_decrypts_for_this_account_through_s3_only(admin):
 
 def test_admin_stack_is_deterministic(assembly, tmp_path):
     """A second synth of the Studio stack alone gives the same admin and product templates."""
-    from support import new_app
     from sagemaker_projects_cdk.compliance import add_security_packs
     from sagemaker_projects_cdk.studio import StudioTemplatesStack
+    from support import new_app
 
     app = new_app(tmp_path)
     StudioTemplatesStack(app, STUDIO_STACK_ID)

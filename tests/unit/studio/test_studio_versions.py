@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from support import new_app
-from sagemaker_projects_cdk.studio.versions import recorded_versions, template_digest
 from sagemaker_projects_cdk.studio import StudioTemplate, StudioTemplatesStack
+from sagemaker_projects_cdk.studio.versions import recorded_versions, template_digest
+from support import new_app
 
 ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole-20260101T000000"
 

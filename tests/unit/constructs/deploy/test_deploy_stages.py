@@ -8,11 +8,11 @@ import pytest
 from aws_cdk import Stack
 from aws_cdk.assertions import Template
 
-from support import new_app
 from sagemaker_projects_cdk.constructs import ArtifactBucket, ModelPackageGroup, ProjectIdentity
 from sagemaker_projects_cdk.constructs.deploy.pipeline import ModelDeployPipeline
 from sagemaker_projects_cdk.constructs.deploy.stages import DEFAULT_STAGES, DeployStage
 from sagemaker_projects_cdk.constructs.sources.source import CodeConnectionsSource
+from support import new_app
 
 CONNECTION = "arn:aws:codeconnections:us-east-1:123456789012:connection/11111111-2222-3333-4444-555555555555"
 

@@ -7,8 +7,8 @@ import re
 import pytest
 from aws_cdk import Stack
 
-from support import new_app
 from sagemaker_projects_cdk.constructs import ArtifactBucket
+from support import new_app
 
 
 def test_artifact_bucket_refuses_a_zero_day_expiration():

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aws_cdk import Stack
 from aws_cdk.assertions import Template
 
-from support import new_app
 from sagemaker_projects_cdk.constructs import ModelPackageGroup
+from support import new_app
 
 
 def test_tokens_are_not_validated_at_synth():

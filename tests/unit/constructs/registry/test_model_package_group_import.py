@@ -8,8 +8,8 @@ import pytest
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 
-from support import new_app
 from sagemaker_projects_cdk.constructs import IModelPackageGroup, ModelPackageGroup
+from support import new_app
 
 
 def _stack() -> Stack:

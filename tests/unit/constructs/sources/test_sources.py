@@ -6,7 +6,6 @@ import pytest
 from aws_cdk import Stack
 from aws_cdk.assertions import Template
 
-from support import new_app
 from sagemaker_projects_cdk.compliance import add_security_packs
 from sagemaker_projects_cdk.constructs import (
     ArtifactBucket,
@@ -15,6 +14,7 @@ from sagemaker_projects_cdk.constructs import (
     ModelPackageGroup,
     ProjectIdentity,
 )
+from support import new_app
 
 CONNECTION = "arn:aws:codeconnections:eu-west-1:123456789012:connection/0b7e4f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
 
