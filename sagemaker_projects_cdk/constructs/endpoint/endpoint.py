@@ -25,6 +25,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ...compliance import acknowledge
+from ..._internal.patterns import MODEL_PACKAGE_ARN
 from ..._internal.validation import check_pattern, is_unresolved
 from ._alarms import rollback_alarms
 from ._policy import describe_alarms_statement, model_needs, subnet_selection
@@ -57,8 +58,8 @@ __all__ = [
     "MODEL_PACKAGE_TAG",
 ]
 
-#: A versioned model package ARN, as the model registry issues them.
-MODEL_PACKAGE_ARN_PATTERN = r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/[a-zA-Z0-9-]{1,63}/[0-9]+"
+#: A versioned model package ARN, as the model registry issues them (``_internal.patterns``).
+MODEL_PACKAGE_ARN_PATTERN = MODEL_PACKAGE_ARN
 #: Tag on the model, endpoint configuration and endpoint: the model package version they serve.
 MODEL_PACKAGE_TAG = "model-package-arn"
 _METRICS_NAMESPACE = "AWS/SageMaker"

@@ -12,10 +12,11 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 from aws_cdk import Duration
 
+from ..._internal.patterns import ENDPOINT_NAME, KEY_PREFIX
 from ..._internal.validation import check_choice, check_instance_type, check_pattern, check_range, invalid, is_unresolved
 
-#: SageMaker's rule for endpoint and variant names.
-NAME_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+#: SageMaker's rule for endpoint and variant names (``_internal.patterns``).
+NAME_PATTERN = ENDPOINT_NAME
 NAME_RULE = "1 to 63 letters, digits and inner hyphens"
 
 #: ``ServerlessConfig.MemorySizeInMB``: 1 GB steps from 1 GB to 6 GB.
@@ -193,7 +194,7 @@ class DataCapture:
             check_pattern,
             "prefix",
             self.prefix,
-            r"[a-zA-Z0-9!_.*'()-]+(/[a-zA-Z0-9!_.*'()-]+)*",
+            KEY_PREFIX,
             "an S3 key prefix without leading or trailing '/'",
         )
         for setting, types in (("csv_content_types", self.csv_content_types), ("json_content_types", self.json_content_types)):
