@@ -26,7 +26,7 @@ from constructs import Construct
 
 from ...compliance import acknowledge
 from ..._internal.patterns import MODEL_PACKAGE_ARN
-from ..._internal.validation import check_pattern, is_unresolved
+from ..._internal.validation import Problems, check_pattern, is_unresolved, whole_seconds
 from ._alarms import rollback_alarms
 from ._policy import describe_alarms_statement, model_needs, subnet_selection
 from ._scaling import scale_variant
@@ -38,10 +38,8 @@ from .settings import (
     Autoscaling,
     DataCapture,
     InstanceVariant,
-    Problems,
     ServerlessVariant,
     Variant,
-    whole_seconds,
 )
 
 __all__ = [

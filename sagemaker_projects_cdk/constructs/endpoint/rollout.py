@@ -13,8 +13,7 @@ from typing import Optional, Union
 
 from aws_cdk import Duration
 
-from ..._internal.validation import check_choice, is_unresolved
-from .settings import Problems, check_seconds, check_whole
+from ..._internal.validation import Problems, check_choice, check_seconds, check_whole, is_unresolved
 
 TRAFFIC_MODES = ("ALL_AT_ONCE", "CANARY", "LINEAR")
 STEP_UNITS = ("CAPACITY_PERCENT", "INSTANCE_COUNT")
