@@ -3,14 +3,17 @@
 Each check names the setting, shows the value received and says what is expected, and
 skips values that are unresolved CDK tokens (a CloudFormation parameter, an attribute):
 those can only be checked by CloudFormation at deploy time.
+
+A group of settings checked together collects its problems in ``Problems`` (with
+``check_whole`` and ``check_seconds``) and reports them in one ``ValueError``.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Optional, Union
 
-from aws_cdk import Token
+from aws_cdk import Duration, Token
 
 
 def is_unresolved(value: Any) -> bool:
@@ -56,6 +59,61 @@ def check_choice(setting: str, value: Any, choices: Iterable[Any]) -> Any:
     if value not in choices:
         raise invalid(setting, value, "one of " + ", ".join(repr(c) for c in choices))
     return value
+
+
+class Problems:
+    """Collects the problems of one group of settings so they are reported together."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def check(self, check: Callable[..., Any], *args: Any) -> None:
+        """Run one of the checks above (``check_pattern``...) and keep its message instead of raising."""
+        try:
+            check(*args)
+        except ValueError as error:
+            self.messages.append(str(error))
+
+    def add(self, setting: str, value: Any, expected: str) -> None:
+        """Add a problem in the shape of ``invalid``."""
+        self.messages.append(str(invalid(setting, value, expected)))
+
+    def raise_if_any(self) -> None:
+        """Raise one ``ValueError`` listing every problem, one per line."""
+        if self.messages:
+            raise ValueError("\n".join(dict.fromkeys(self.messages)))
+
+
+def check_whole(problems: Problems, setting: str, value: Any, minimum: int, maximum: int) -> None:
+    """A resolved whole number in [minimum, maximum]."""
+    if is_unresolved(value):
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        problems.add(setting, value, f"a whole number from {minimum} to {maximum}")
+
+
+def check_seconds(problems: Problems, setting: str, value: Optional[Duration], minimum: int, maximum: int) -> None:
+    """A duration of whole seconds in [minimum, maximum]; tokens must come from ``Duration.seconds``."""
+    if value is None:
+        return
+    if not isinstance(value, Duration):
+        problems.add(setting, value, "an aws_cdk.Duration")
+        return
+    try:
+        seconds = value.to_seconds()
+    except Exception:  # jsii raises its own error type for a token in another unit
+        problems.add(setting, value.to_string(), "Duration.seconds(...) when the value is a token")
+        return
+    if is_unresolved(seconds):
+        return
+    if seconds != int(seconds) or not minimum <= seconds <= maximum:
+        problems.add(setting, value.to_human_string(), f"whole seconds from {minimum} to {maximum}")
+
+
+def whole_seconds(value: Duration) -> Union[int, float]:
+    """``value`` in seconds, as an ``int`` when resolved (CloudFormation wants integers)."""
+    seconds = value.to_seconds()
+    return seconds if is_unresolved(seconds) else int(seconds)
 
 
 # SageMaker instance families (processing, training and hosting), as of 2026.

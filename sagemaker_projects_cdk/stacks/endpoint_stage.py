@@ -38,8 +38,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from .._internal.patterns import BUCKET_NAME, KMS_KEY_ARN, MODEL_PACKAGE_ARN
+from ..constructs.build.execution_role import DEFAULT_IMAGE_REPOSITORIES
+from ..constructs.deploy.deployer_role import stage_iam_path
 from ..constructs.endpoint.endpoint import (
-    MODEL_PACKAGE_ARN_PATTERN,
     Autoscaling,
     BlueGreenRollout,
     DataCapture,
@@ -50,8 +52,6 @@ from ..constructs.endpoint.endpoint import (
     TrafficStep,
 )
 from ..constructs.project.identity import ProjectIdentity
-from ..constructs.deploy.deployer_role import stage_iam_path
-from ..constructs.build.execution_role import DEFAULT_IMAGE_REPOSITORIES
 
 #: Where the generated template lives in the deploy repository's seed code.
 STAGE_TEMPLATE_FILE = "endpoint-stage.template.json"
@@ -60,8 +60,9 @@ STAGE_TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "seed_code" / "mo
 REGENERATE_COMMAND = "python -m sagemaker_projects_cdk.stacks.endpoint_stage"
 
 STAGE_NAME_PATTERN = r"[a-z](-*[a-z0-9]){0,14}"
-BUCKET_NAME_PATTERN = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
-KMS_KEY_ARN_PATTERN = r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+"
+#: Shared patterns (``_internal.patterns``), under the names this module has always given them.
+BUCKET_NAME_PATTERN = BUCKET_NAME
+KMS_KEY_ARN_PATTERN = KMS_KEY_ARN
 
 
 class EndpointStageStack(Stack):
@@ -109,7 +110,7 @@ class EndpointStageStack(Stack):
 
         stage = p.string("StageName", "Deployment stage, the endpoint name's suffix", pattern=STAGE_NAME_PATTERN)
         model_package_arn = p.string(
-            "ModelPackageArn", "Approved model package version to serve", pattern=MODEL_PACKAGE_ARN_PATTERN
+            "ModelPackageArn", "Approved model package version to serve", pattern=MODEL_PACKAGE_ARN
         )
         bucket_name = p.string(
             "ArtifactBucketName", "Project artifact bucket, where captured data is written", pattern=BUCKET_NAME_PATTERN

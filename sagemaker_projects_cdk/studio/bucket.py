@@ -27,13 +27,16 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from .._internal.patterns import KEY_PREFIX_WITH_SLASH, TEMPLATE_BUCKET_NAME
 from .._internal.validation import check_pattern
 from ..constructs.project.storage import ArtifactBucket, project_key
 
 #: The browser origin of SageMaker Studio, which reads S3 templates directly.
 STUDIO_ORIGIN = "https://*.sagemaker.aws"
-BUCKET_NAME_PATTERN = r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]"
-PREFIX_PATTERN = r"([a-zA-Z0-9!_.*'()-]+/)+"
+#: The bucket's name: no dots, as Studio reads it over HTTPS (``_internal.patterns``).
+BUCKET_NAME_PATTERN = TEMPLATE_BUCKET_NAME
+#: Where S3 templates go: a key prefix ending in ``/``.
+PREFIX_PATTERN = KEY_PREFIX_WITH_SLASH
 
 
 class TemplateBucket(Construct):

@@ -32,17 +32,18 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_servicecatalog as servicecatalog
 from constructs import Construct
 
-from ..compliance import acknowledge_cdk_function, acknowledge_cdk_grants
+from .._internal.patterns import ROLE_ARN
 from .._internal.validation import check_length, invalid, is_unresolved
+from ..compliance import acknowledge_cdk_function, acknowledge_cdk_grants
+from ..stacks import TEMPLATES
+from ..stacks.template import Template, TemplateSettings, TemplateStack
 from .bucket import TemplateBucket
 from .launch_role import LaunchRole
 from .s3_templates import STUDIO_VISIBILITY_TAG, S3Templates
 from .versions import ProductVersions, recorded_versions
-from ..stacks import TEMPLATES
-from ..stacks.template import Template, TemplateSettings, TemplateStack
 
-#: An IAM role ARN: partition, 12-digit account, optional path, name.
-ROLE_ARN_PATTERN = r"arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}"
+#: An IAM role ARN: partition, 12-digit account, optional path, name (``_internal.patterns``).
+ROLE_ARN_PATTERN = ROLE_ARN
 #: aws-cdk-lib warns that it cannot add bucket permissions to a bucket a product stack refers to by name.
 _ASSET_BUCKET_WARNING = "@aws-cdk/aws-servicecatalog:assetsManuallyAddBucketPermissions"
 

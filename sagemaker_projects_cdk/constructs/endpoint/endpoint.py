@@ -11,9 +11,9 @@ stacks and the per-stage template that the model-deploy pipeline deploys.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
-from aws_cdk import ArnFormat, CfnCondition, Duration, Fn, Names, Stack, Tags, Token
+from aws_cdk import CfnCondition, Duration, Fn, Names, Tags, Token
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -24,8 +24,12 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ...compliance import acknowledge, acknowledge_wildcards, nag_resource
-from ..._internal.validation import check_pattern, is_unresolved
+from ..._internal.patterns import MODEL_PACKAGE_ARN
+from ..._internal.validation import Problems, check_pattern, is_unresolved, whole_seconds
+from ...compliance import acknowledge
+from ._alarms import rollback_alarms
+from ._policy import describe_alarms_statement, model_needs, subnet_selection
+from ._scaling import scale_variant
 from .rollout import BlueGreenRollout, RollbackAlarms, TrafficShift, TrafficStep
 from .settings import (
     LOCAL_STORAGE_FAMILIES,
@@ -34,10 +38,8 @@ from .settings import (
     Autoscaling,
     DataCapture,
     InstanceVariant,
-    Problems,
     ServerlessVariant,
     Variant,
-    whole_seconds,
 )
 
 __all__ = [
@@ -54,17 +56,11 @@ __all__ = [
     "MODEL_PACKAGE_TAG",
 ]
 
-#: A versioned model package ARN, as the model registry issues them.
-MODEL_PACKAGE_ARN_PATTERN = r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/[a-zA-Z0-9-]{1,63}/[0-9]+"
+#: A versioned model package ARN, as the model registry issues them (``_internal.patterns``).
+MODEL_PACKAGE_ARN_PATTERN = MODEL_PACKAGE_ARN
 #: Tag on the model, endpoint configuration and endpoint: the model package version they serve.
 MODEL_PACKAGE_TAG = "model-package-arn"
 _METRICS_NAMESPACE = "AWS/SageMaker"
-#: The service-linked role Application Auto Scaling uses for SageMaker variants; naming it
-#: in the template makes CloudFormation create it when the account does not have it yet.
-_SCALING_ROLE = (
-    "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
-    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
-)
 
 
 class ModelEndpoint(Construct):
@@ -172,7 +168,6 @@ class ModelEndpoint(Construct):
             vpc_subnets=vpc_subnets,
             security_groups=security_groups,
         )
-        stack = Stack.of(self)
 
         #: The endpoint's name.
         self.endpoint_name: str = endpoint_name or Names.unique_resource_name(self, max_length=63, separator="-")
@@ -195,7 +190,7 @@ class ModelEndpoint(Construct):
         self.model_artifacts_bucket: Optional[s3.IBucket] = model_artifacts_bucket or bucket
         #: The KMS key the model artifacts are decrypted with, or None (not KMS-encrypted).
         self.model_artifacts_key: Optional[kms.IKey] = model_artifacts_key or (
-            model_artifacts_bucket.encryption_key if separate_artifacts else self.key  # type: ignore[union-attr]
+            model_artifacts_bucket.encryption_key if separate_artifacts else self.key  # type: ignore[union-attr]  # separate_artifacts: not None
         )
         #: The model's execution role.
         self.role: iam.IRole = role or iam.Role(
@@ -205,9 +200,29 @@ class ModelEndpoint(Construct):
             description="Execution role of a SageMaker endpoint's model",
             path=iam_path,
         )
-        self._iam_path = iam_path
 
-        self._grant_model_needs(stack, bucket, image_repositories, vpc, vpc_subnets)
+        # What the model needs (and why some resources cannot be narrower), in one policy.
+        self._needs = model_needs(
+            self,
+            endpoint_name=self.endpoint_name,
+            key=self.key,
+            model_artifacts_bucket=self.model_artifacts_bucket,
+            model_artifacts_key=self.model_artifacts_key,
+            bucket=bucket,
+            data_capture=self.data_capture,
+            image_repositories=image_repositories,
+            vpc=vpc,
+            vpc_subnets=vpc_subnets,
+        )
+        #: The customer-managed policy holding what the model needs, attached to ``role``.
+        self.policy = iam.ManagedPolicy(
+            self,
+            "Policy",
+            description="What a SageMaker endpoint's model needs: logs, metrics, artifacts, captured data",
+            path=iam_path,
+            statements=self._needs.statements,
+            roles=[self.role],
+        )
 
         #: The SageMaker model.
         self.model = sagemaker.CfnModel(
@@ -234,21 +249,13 @@ class ModelEndpoint(Construct):
         #: The rollback alarms (empty without a rollout or alarms).
         self.alarms: list[cloudwatch.Alarm] = []
         if rollout is not None and rollout.alarms is not None:
-            self.alarms = self._rollback_alarms(rollout.alarms)
-            self.policy.add_statements(
-                iam.PolicyStatement(
-                    actions=["cloudwatch:DescribeAlarms"],
-                    resources=[
-                        stack.format_arn(
-                            service="cloudwatch",
-                            resource="alarm",
-                            resource_name=alarm.alarm_name,
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                        for alarm in self.alarms
-                    ],
-                )
-            )
+            errors, latency = rollback_alarms(self, rollout.alarms, alarm_actions=self._alarm_actions)
+            #: The alarm on server errors.
+            self.errors_alarm = errors
+            #: The alarm on model latency.
+            self.latency_alarm = latency
+            self.alarms = [errors, latency]
+            self.policy.add_statements(describe_alarms_statement(self, self.alarms))
 
         #: The endpoint.
         self.endpoint = sagemaker.CfnEndpoint(
@@ -266,7 +273,7 @@ class ModelEndpoint(Construct):
         #: The scalable target, or None without autoscaling.
         self.scalable_target: Optional[appscaling.ScalableTarget] = None
         if autoscaling is not None and autoscaling.enabled is not False:
-            self.scalable_target = self._autoscaling(stack, autoscaling)
+            self.scalable_target = scale_variant(self, autoscaling)
         self._acknowledge()
 
     # ------------------------------------------------------------------ public API
@@ -388,137 +395,6 @@ class ModelEndpoint(Construct):
 
     # ------------------------------------------------------------------ resources
 
-    def _grant_model_needs(
-        self,
-        stack: Stack,
-        bucket: Optional[s3.IBucket],
-        image_repositories: Sequence[ecr.IRepository],
-        vpc: Optional[ec2.IVpc],
-        vpc_subnets: Optional[ec2.SubnetSelection],
-    ) -> None:
-        """What the model needs, in one customer-managed policy attached to the role."""
-        log_group = self._log_group_arn(stack)
-        statements = [
-            # The model container's logs.
-            iam.PolicyStatement(
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                resources=[log_group],
-            ),
-            # Instance metrics of the endpoint, in SageMaker's namespace only.
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
-            ),
-            # Read SSE-KMS model artifacts; write SSE-KMS captured data.
-            iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[self.key.key_arn]),
-        ]
-        artifacts_key = self.model_artifacts_key
-        if artifacts_key is not None and artifacts_key is not self.key and artifacts_key.key_arn != self.key.key_arn:
-            # Another key for the artifacts: decrypt only, and only when S3 asks (GetObject).
-            statements.append(
-                iam.PolicyStatement(
-                    actions=["kms:Decrypt"],
-                    resources=[artifacts_key.key_arn],
-                    conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.{stack.url_suffix}"}},
-                )
-            )
-        wildcards: dict[str, list[str]] = {
-            "SageMaker names the endpoint's log streams (one per instance) at run time; scoped to this "
-            "endpoint's own log group": [log_group],
-        }
-        no_resource_type = ["cloudwatch:PutMetricData (limited to the /aws/sagemaker/Endpoints namespace by condition)"]
-        source = self.model_artifacts_bucket
-        if source is not None:
-            artifacts = source.arn_for_objects("*")
-            statements.append(iam.PolicyStatement(actions=["s3:GetObject"], resources=[artifacts]))
-            statements.append(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[source.bucket_arn]))
-            if source is bucket:
-                wildcards[
-                    "model artifact keys are chosen by the build pipeline's training jobs at run time; "
-                    "read-only, in the project's bucket only"
-                ] = [artifacts]
-            else:
-                wildcards[
-                    "model artifact keys are chosen at run time by the training jobs of the project that "
-                    "registered the model package; read-only, in the one bucket given as holding its artifacts"
-                ] = [artifacts]
-        if bucket is not None:
-            if self.data_capture is not None:
-                captured = bucket.arn_for_objects(f"{self.data_capture.prefix}/*")
-                statements.append(iam.PolicyStatement(actions=["s3:PutObject"], resources=[captured]))
-                wildcards[
-                    "SageMaker writes captured data under '<prefix>/<endpoint>/<variant>/<date>/' keys it "
-                    "chooses; write-only, under the capture prefix only"
-                ] = [captured]
-        if image_repositories:
-            statements += [
-                iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]),
-                iam.PolicyStatement(
-                    actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                    resources=[repository.repository_arn for repository in image_repositories],
-                ),
-            ]
-            no_resource_type.append("ecr:GetAuthorizationToken")
-            foreign = [r.repository_arn for r in image_repositories if "*" in nag_resource(self, r.repository_arn)]
-            if foreign:
-                wildcards[
-                    "AWS's built-in algorithm and framework images live in per-region AWS-owned accounts; "
-                    "pull only, on the named repositories"
-                ] = foreign
-        if vpc is not None:
-            subnets = vpc.select_subnets(**_subnet_selection(vpc_subnets)).subnet_ids
-            interfaces = stack.format_arn(service="ec2", resource="network-interface", resource_name="*")
-            groups = stack.format_arn(service="ec2", resource="security-group", resource_name="*")
-            statements += [
-                iam.PolicyStatement(
-                    actions=[
-                        "ec2:DescribeDhcpOptions",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeSecurityGroups",
-                        "ec2:DescribeSubnets",
-                        "ec2:DescribeVpcs",
-                    ],
-                    resources=["*"],
-                ),
-                iam.PolicyStatement(
-                    actions=[
-                        "ec2:CreateNetworkInterface",
-                        "ec2:CreateNetworkInterfacePermission",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:DeleteNetworkInterfacePermission",
-                    ],
-                    resources=[
-                        interfaces,
-                        groups,
-                        *(stack.format_arn(service="ec2", resource="subnet", resource_name=s) for s in subnets),
-                    ],
-                ),
-            ]
-            no_resource_type.append("ec2:Describe* calls (listed one by one)")
-            wildcards[
-                "SageMaker creates the model's network interfaces with ids it chooses, in the given subnets"
-            ] = [interfaces, groups]
-        #: The customer-managed policy holding what the model needs, attached to ``role``.
-        self.policy = iam.ManagedPolicy(
-            self,
-            "Policy",
-            description="What a SageMaker endpoint's model needs: logs, metrics, artifacts, captured data",
-            path=self._iam_path,
-            statements=statements,
-            roles=[self.role],
-        )
-        self._policy_wildcards = wildcards
-        self._policy_no_resource_type = no_resource_type
-
-    def _log_group_arn(self, stack: Stack) -> str:
-        return stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=f"/aws/sagemaker/Endpoints/{self.endpoint_name}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-
     def _vpc_config(
         self,
         vpc: Optional[ec2.IVpc],
@@ -541,7 +417,7 @@ class ModelEndpoint(Construct):
         #: The security groups of the model's network interfaces.
         self.security_groups = groups
         return sagemaker.CfnModel.VpcConfigProperty(
-            subnets=vpc.select_subnets(**_subnet_selection(vpc_subnets)).subnet_ids,
+            subnets=vpc.select_subnets(**subnet_selection(vpc_subnets)).subnet_ids,
             security_group_ids=[group.security_group_id for group in groups],
         )
 
@@ -595,7 +471,7 @@ class ModelEndpoint(Construct):
             return None
         options = [mode for mode, on in (("Input", capture.capture_input), ("Output", capture.capture_output)) if on]
         return sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
-            enable_capture=Token.as_any(capture.enabled) if is_unresolved(capture.enabled) else capture.enabled,
+            enable_capture=Token.as_any(capture.enabled) if is_unresolved(capture.enabled) else bool(capture.enabled),
             initial_sampling_percentage=capture.sampling_percentage,
             destination_s3_uri=bucket.s3_url_for_object(capture.prefix),
             kms_key_id=self.key.key_arn,
@@ -605,50 +481,6 @@ class ModelEndpoint(Construct):
                 json_content_types=list(capture.json_content_types) or None,
             ),
         )
-
-    def _rollback_alarms(self, alarms: RollbackAlarms) -> list[cloudwatch.Alarm]:
-        errors = cloudwatch.Alarm(
-            self,
-            "ErrorsAlarm",
-            alarm_description=(
-                f"Rolls back a deployment of SageMaker endpoint {self.endpoint_name} when the model returns "
-                "server errors (Invocation5XXErrors)"
-            ),
-            metric=self.metric_5xx_errors(period=alarms.period),
-            threshold=alarms.error_threshold,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=alarms.evaluation_periods,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        # ModelLatency is in microseconds; the alarm compares milliseconds.
-        latency_ms = cloudwatch.MathExpression(
-            expression="latency / 1000",
-            using_metrics={
-                "latency": self.metric_model_latency(statistic=alarms.latency_statistic, period=alarms.period)
-            },
-            label="ModelLatency (ms)",
-            period=alarms.period,
-        )
-        latency = cloudwatch.Alarm(
-            self,
-            "LatencyAlarm",
-            alarm_description=(
-                f"Rolls back a deployment of SageMaker endpoint {self.endpoint_name} when model latency "
-                f"({alarms.latency_statistic}) exceeds the threshold in milliseconds"
-            ),
-            metric=latency_ms,
-            threshold=alarms.latency_threshold_ms(),
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=alarms.evaluation_periods,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        for alarm in (errors, latency):
-            alarm.add_alarm_action(*self._alarm_actions)
-        #: The alarm on server errors.
-        self.errors_alarm = errors
-        #: The alarm on model latency.
-        self.latency_alarm = latency
-        return [errors, latency]
 
     def _deployment_config(
         self, rollout: Optional[BlueGreenRollout]
@@ -676,7 +508,7 @@ class ModelEndpoint(Construct):
             ),
         )
 
-    def _step_if(self, traffic: TrafficShift, mode: str) -> object:
+    def _step_if(self, traffic: TrafficShift, mode: str) -> Any:
         """The step as ``CanarySize`` or ``LinearStepSize``: only for its mode, decided at deploy time for a token."""
         if traffic.step is None:
             return None
@@ -688,49 +520,11 @@ class ModelEndpoint(Construct):
             condition.logical_id, {"Type": traffic.step.unit, "Value": traffic.step.value}, Fn.ref("AWS::NoValue")
         )
 
-    def _autoscaling(self, stack: Stack, autoscaling: Autoscaling) -> appscaling.ScalableTarget:
-        target = appscaling.ScalableTarget(
-            self,
-            "ScalableTarget",
-            service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
-            resource_id=f"endpoint/{self.endpoint_name}/variant/{self.variant_name}",
-            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-            min_capacity=autoscaling.min_capacity,
-            max_capacity=autoscaling.max_capacity,
-            role=iam.Role.from_role_arn(
-                self,
-                "ScalingRole",
-                stack.format_arn(service="iam", region="", resource="role", resource_name=_SCALING_ROLE),
-                mutable=False,
-            ),
-        )
-        target.node.add_dependency(self.endpoint)
-        policy = target.scale_to_track_metric(
-            "InvocationsPerInstance",
-            target_value=autoscaling.target_invocations_per_instance,
-            predefined_metric=appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
-            scale_in_cooldown=autoscaling.scale_in_cooldown,
-            scale_out_cooldown=autoscaling.scale_out_cooldown,
-        )
-        if is_unresolved(autoscaling.enabled):
-            condition = CfnCondition(
-                self, "AutoscalingEnabled", expression=Fn.condition_equals(autoscaling.enabled, "true")
-            )
-            for construct in (target, policy):
-                construct.node.default_child.cfn_options.condition = condition  # type: ignore[union-attr]
-        return target
-
     # ------------------------------------------------------------------ compliance
 
     def _acknowledge(self) -> None:
         """Acknowledge, on the narrowest construct and with the reason, what cannot be tighter."""
-        for reason, arns in self._policy_wildcards.items():
-            acknowledge_wildcards(self.policy, reason, *arns)
-        acknowledge_wildcards(
-            self.policy,
-            "these actions have no resource type, so IAM accepts only '*': " + "; ".join(self._policy_no_resource_type),
-            "*",
-        )
+        self._needs.acknowledge(self.policy)
         if isinstance(self.variant, InstanceVariant) and self.variant.has_local_storage:
             acknowledge(
                 self.endpoint_config,
@@ -749,23 +543,6 @@ class ModelEndpoint(Construct):
                     "HIPAA.Security-CloudWatchAlarmAction",
                     "NIST.800.53.R5-CloudWatchAlarmAction",
                 )
-
-
-def _subnet_selection(selection: Optional[ec2.SubnetSelection]) -> dict:
-    if selection is None:
-        return {}
-    return {
-        key: value
-        for key, value in {
-            "availability_zones": selection.availability_zones,
-            "one_per_az": selection.one_per_az,
-            "subnet_filters": selection.subnet_filters,
-            "subnet_group_name": selection.subnet_group_name,
-            "subnets": selection.subnets,
-            "subnet_type": selection.subnet_type,
-        }.items()
-        if value is not None
-    }
 
 
 def _seconds_or_none(value: Optional[Duration]) -> Optional[Union[int, float]]:

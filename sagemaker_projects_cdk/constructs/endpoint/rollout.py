@@ -13,8 +13,7 @@ from typing import Optional, Union
 
 from aws_cdk import Duration
 
-from ..._internal.validation import check_choice, is_unresolved
-from .settings import Problems, check_seconds, check_whole
+from ..._internal.validation import Problems, check_choice, check_seconds, check_whole, is_unresolved
 
 TRAFFIC_MODES = ("ALL_AT_ONCE", "CANARY", "LINEAR")
 STEP_UNITS = ("CAPACITY_PERCENT", "INSTANCE_COUNT")
@@ -35,12 +34,12 @@ class TrafficStep:
     value: Union[int, float]
 
     @classmethod
-    def percent(cls, value: Union[int, float]) -> "TrafficStep":
+    def percent(cls, value: Union[int, float]) -> TrafficStep:
         """A share of the fleet's capacity, in percent."""
         return cls(unit="CAPACITY_PERCENT", value=value)
 
     @classmethod
-    def instances(cls, value: Union[int, float]) -> "TrafficStep":
+    def instances(cls, value: Union[int, float]) -> TrafficStep:
         """A number of instances."""
         return cls(unit="INSTANCE_COUNT", value=value)
 
@@ -70,17 +69,17 @@ class TrafficShift:
     wait_interval: Duration = field(default_factory=lambda: Duration.minutes(5))
 
     @classmethod
-    def all_at_once(cls, *, wait_interval: Optional[Duration] = None) -> "TrafficShift":
+    def all_at_once(cls, *, wait_interval: Optional[Duration] = None) -> TrafficShift:
         """All traffic moves in one step, then alarms are watched for ``wait_interval`` (default 5 minutes)."""
         return cls(mode="ALL_AT_ONCE", wait_interval=wait_interval or Duration.minutes(5))
 
     @classmethod
-    def canary(cls, step: TrafficStep, *, wait_interval: Optional[Duration] = None) -> "TrafficShift":
+    def canary(cls, step: TrafficStep, *, wait_interval: Optional[Duration] = None) -> TrafficShift:
         """``step`` first (at most 50 %), alarms watched for ``wait_interval`` (default 5 minutes), then the rest."""
         return cls(mode="CANARY", step=step, wait_interval=wait_interval or Duration.minutes(5))
 
     @classmethod
-    def linear(cls, step: TrafficStep, *, wait_interval: Optional[Duration] = None) -> "TrafficShift":
+    def linear(cls, step: TrafficStep, *, wait_interval: Optional[Duration] = None) -> TrafficShift:
         """Equal steps of ``step`` (10 % to 50 %), alarms watched for ``wait_interval`` (default 5 minutes) after each."""
         return cls(mode="LINEAR", step=step, wait_interval=wait_interval or Duration.minutes(5))
 

@@ -8,14 +8,28 @@ parameter, for instance) are skipped: only CloudFormation can check them, at dep
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 from aws_cdk import Duration
 
-from ..._internal.validation import check_choice, check_instance_type, check_pattern, check_range, invalid, is_unresolved
+from ..._internal.patterns import ENDPOINT_NAME, KEY_PREFIX
 
-#: SageMaker's rule for endpoint and variant names.
-NAME_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+# Problems, check_whole, check_seconds and whole_seconds live in _internal.validation and
+# stay importable from here.
+from ..._internal.validation import (  # noqa: F401
+    Problems,
+    check_choice,
+    check_instance_type,
+    check_pattern,
+    check_range,
+    check_seconds,
+    check_whole,
+    is_unresolved,
+    whole_seconds,
+)
+
+#: SageMaker's rule for endpoint and variant names (``_internal.patterns``).
+NAME_PATTERN = ENDPOINT_NAME
 NAME_RULE = "1 to 63 letters, digits and inner hyphens"
 
 #: ``ServerlessConfig.MemorySizeInMB``: 1 GB steps from 1 GB to 6 GB.
@@ -28,60 +42,6 @@ LOCAL_STORAGE_FAMILIES = (
     "g4dn", "g5", "g6", "g6e", "gr6", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en", "p6-b200",
     "trn1", "trn1n", "trn2",
 )  # fmt: skip
-
-
-class Problems:
-    """Collects the problems of one group of settings so they are reported together."""
-
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def check(self, check: Callable[..., Any], *args: Any) -> None:
-        """Run one of the ``_validation`` checks and keep its message instead of raising."""
-        try:
-            check(*args)
-        except ValueError as error:
-            self.messages.append(str(error))
-
-    def add(self, setting: str, value: Any, expected: str) -> None:
-        self.messages.append(str(invalid(setting, value, expected)))
-
-    def raise_if_any(self) -> None:
-        """Raise one ``ValueError`` listing every problem, one per line."""
-        if self.messages:
-            raise ValueError("\n".join(dict.fromkeys(self.messages)))
-
-
-def check_whole(problems: Problems, setting: str, value: Any, minimum: int, maximum: int) -> None:
-    """A resolved whole number in [minimum, maximum]."""
-    if is_unresolved(value):
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
-        problems.add(setting, value, f"a whole number from {minimum} to {maximum}")
-
-
-def check_seconds(problems: Problems, setting: str, value: Optional[Duration], minimum: int, maximum: int) -> None:
-    """A duration of whole seconds in [minimum, maximum]; tokens must come from ``Duration.seconds``."""
-    if value is None:
-        return
-    if not isinstance(value, Duration):
-        problems.add(setting, value, "an aws_cdk.Duration")
-        return
-    try:
-        seconds = value.to_seconds()
-    except Exception:  # jsii raises its own error type for a token in another unit
-        problems.add(setting, value.to_string(), "Duration.seconds(...) when the value is a token")
-        return
-    if is_unresolved(seconds):
-        return
-    if seconds != int(seconds) or not minimum <= seconds <= maximum:
-        problems.add(setting, value.to_human_string(), f"whole seconds from {minimum} to {maximum}")
-
-
-def whole_seconds(value: Duration) -> Union[int, float]:
-    """``value`` in seconds, as an ``int`` when resolved (CloudFormation wants integers)."""
-    seconds = value.to_seconds()
-    return seconds if is_unresolved(seconds) else int(seconds)
 
 
 def instance_family(instance_type: str) -> str:
@@ -150,7 +110,7 @@ class ServerlessVariant:
         problems.check(check_choice, "memory_size_mb", self.memory_size_mb, SERVERLESS_MEMORY_SIZES_MB)
         check_whole(problems, "max_concurrency", self.max_concurrency, 1, 200)
         if self.provisioned_concurrency is not None:
-            upper = 200 if is_unresolved(self.max_concurrency) else self.max_concurrency
+            upper = 200 if is_unresolved(self.max_concurrency) else int(self.max_concurrency)
             check_whole(problems, "provisioned_concurrency", self.provisioned_concurrency, 1, upper)
         problems.check(check_pattern, "variant_name", self.variant_name, NAME_PATTERN, NAME_RULE)
         problems.raise_if_any()
@@ -193,7 +153,7 @@ class DataCapture:
             check_pattern,
             "prefix",
             self.prefix,
-            r"[a-zA-Z0-9!_.*'()-]+(/[a-zA-Z0-9!_.*'()-]+)*",
+            KEY_PREFIX,
             "an S3 key prefix without leading or trailing '/'",
         )
         for setting, types in (("csv_content_types", self.csv_content_types), ("json_content_types", self.json_content_types)):

@@ -18,6 +18,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ..._internal.logs import encrypted_log_group
+from ..._internal.patterns import KEY_PREFIX_WITH_SLASH
 from ..._internal.validation import check_pattern, invalid
 from ...compliance import acknowledge, acknowledge_cdk_function
 
@@ -52,7 +53,7 @@ class ProjectDataset(Construct):
         prefix: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        check_pattern("prefix", prefix, r"[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/", "an S3 key prefix ending in '/'")
+        check_pattern("prefix", prefix, KEY_PREFIX_WITH_SLASH, "an S3 key prefix ending in '/'")
         source_file = Path(source_file)
         if not source_file.is_file():
             raise invalid("source_file", str(source_file), "an existing file")

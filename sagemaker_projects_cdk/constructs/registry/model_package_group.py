@@ -10,9 +10,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from ..._internal.patterns import MODEL_PACKAGE_GROUP_NAME
 from ..._internal.validation import check_length, check_pattern, invalid, is_unresolved
 
-GROUP_NAME_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+#: A model package group's name (``_internal.patterns``).
+GROUP_NAME_PATTERN = MODEL_PACKAGE_GROUP_NAME
 
 def check_group_name(setting: str, value: str) -> str:
     """SageMaker's rule for model package group names (a token is left to CloudFormation)."""

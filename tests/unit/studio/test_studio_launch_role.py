@@ -16,7 +16,7 @@ import cfnlint.data.schemas
 import pytest
 
 from sagemaker_projects_cdk.app import STUDIO_STACK_ID
-from sagemaker_projects_cdk.studio.launch_role import PERMISSIONS
+from sagemaker_projects_cdk.studio.launch_permissions import PERMISSIONS
 
 SCHEMAS = Path(cfnlint.data.schemas.__file__).parent
 
