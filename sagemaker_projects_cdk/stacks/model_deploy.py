@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 from aws_cdk import CfnParameter, Stack
 
+from .._internal.patterns import BUCKET_NAME, KMS_KEY_ARN
 from .._internal.validation import check_pattern
 from ..constructs.project.identity import ProjectIdentity, default_project_id, default_project_name
 from ..constructs.registry.model_package_group import (
@@ -17,9 +18,6 @@ from ..constructs.registry.model_package_group import (
 )
 from .components import ModelDeploySettings, TemplateParts, add_core, add_core_outputs, add_model_deploy
 from .template import Template, TemplateStack, setting
-
-_BUCKET_NAME = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
-_KMS_KEY_ARN = r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,14 +36,14 @@ class SourceModelDeploySettings(ModelDeploySettings):
         doc="the bucket holding that group's model artifacts (the registering project's bucket); "
         "empty: this project's bucket",
         parameter="SourceModelArtifactBucketName",
-        check=lambda name, value: check_pattern(name, value, f"|{_BUCKET_NAME}", "an S3 bucket name or ''"),
+        check=lambda name, value: check_pattern(name, value, f"|{BUCKET_NAME}", "an S3 bucket name or ''"),
     )
     model_artifact_key_arn: Optional[str] = setting(
         None,
         doc="the KMS key ARN encrypting those artifacts; empty: not KMS-encrypted (or this project's key, for "
         "this project's bucket)",
         parameter="SourceModelArtifactKmsKeyArn",
-        check=lambda name, value: check_pattern(name, value, f"|{_KMS_KEY_ARN}", "a KMS key ARN or ''"),
+        check=lambda name, value: check_pattern(name, value, f"|{KMS_KEY_ARN}", "a KMS key ARN or ''"),
     )
 
 
@@ -75,7 +73,7 @@ def _compose(stack: Stack, settings: SourceModelDeploySettings) -> TemplateParts
             stack,
             "SourceModelArtifactBucketName",
             "Bucket holding the model artifacts of that group's versions (empty: this project's bucket)",
-            allowed_pattern=f"^$|^{_BUCKET_NAME}$",
+            allowed_pattern=f"^$|^{BUCKET_NAME}$",
             default="",
         )
     key_arn = settings.model_artifact_key_arn
@@ -84,7 +82,7 @@ def _compose(stack: Stack, settings: SourceModelDeploySettings) -> TemplateParts
             stack,
             "SourceModelArtifactKmsKeyArn",
             "ARN of the KMS key encrypting those artifacts (empty: not KMS-encrypted)",
-            allowed_pattern=f"^$|^{_KMS_KEY_ARN}$",
+            allowed_pattern=f"^$|^{KMS_KEY_ARN}$",
             default="",
         )
     model_deploy = add_model_deploy(

@@ -196,7 +196,7 @@ class ModelPackageGroup(ModelPackageGroupBase):
         check_pattern(
             "model_package_group_arn",
             model_package_group_arn,
-            r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package-group/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
+            rf"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{{12}}:model-package-group/{GROUP_NAME_PATTERN}",
             "a model package group ARN 'arn:aws:sagemaker:<region>:<account>:model-package-group/<name>'",
         )
         parts = Arn.split(model_package_group_arn, ArnFormat.SLASH_RESOURCE_NAME)
