@@ -41,7 +41,7 @@ from constructs import Construct
 from .._internal.patterns import BUCKET_NAME, KMS_KEY_ARN, MODEL_PACKAGE_ARN
 from ..constructs.build.execution_role import DEFAULT_IMAGE_REPOSITORIES
 from ..constructs.deploy.deployer_role import stage_iam_path
-from ..constructs.endpoint.endpoint import (
+from ..constructs.endpoint import (
     Autoscaling,
     BlueGreenRollout,
     DataCapture,

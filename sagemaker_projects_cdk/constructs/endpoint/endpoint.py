@@ -30,7 +30,7 @@ from ...compliance import acknowledge
 from ._alarms import rollback_alarms
 from ._policy import describe_alarms_statement, model_needs, subnet_selection
 from ._scaling import scale_variant
-from .rollout import BlueGreenRollout, RollbackAlarms, TrafficShift, TrafficStep
+from .rollout import BlueGreenRollout, TrafficShift
 from .settings import (
     LOCAL_STORAGE_FAMILIES,
     NAME_PATTERN,
@@ -41,20 +41,6 @@ from .settings import (
     ServerlessVariant,
     Variant,
 )
-
-__all__ = [
-    "Autoscaling",
-    "BlueGreenRollout",
-    "DataCapture",
-    "InstanceVariant",
-    "ModelEndpoint",
-    "RollbackAlarms",
-    "ServerlessVariant",
-    "TrafficShift",
-    "TrafficStep",
-    "MODEL_PACKAGE_ARN_PATTERN",
-    "MODEL_PACKAGE_TAG",
-]
 
 #: A versioned model package ARN, as the model registry issues them (``_internal.patterns``).
 MODEL_PACKAGE_ARN_PATTERN = MODEL_PACKAGE_ARN

@@ -21,7 +21,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Capture, Match, Template
 
 from sagemaker_projects_cdk.compliance import acknowledge, add_security_packs
-from sagemaker_projects_cdk.constructs.endpoint.endpoint import (
+from sagemaker_projects_cdk.constructs.endpoint import (
     MODEL_PACKAGE_TAG,
     Autoscaling,
     BlueGreenRollout,

@@ -11,7 +11,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
-from sagemaker_projects_cdk.constructs.endpoint.endpoint import (
+from sagemaker_projects_cdk.constructs.endpoint import (
     Autoscaling,
     BlueGreenRollout,
     DataCapture,
