@@ -70,6 +70,11 @@ class TemplateSettings:
         for field in dataclasses.fields(self):
             check = field.metadata.get(_CHECK)
             value = getattr(self, field.name)
+            if isinstance(value, list):  # frozen means immutable: a list becomes a tuple
+                value = tuple(value)
+                object.__setattr__(self, field.name, value)
+            if value is None and field.default is not None:
+                raise invalid(field.name, value, f"a value (leave it out for the default {field.default!r})")
             if check is not None and value is not None:
                 check(field.name, value)
 
@@ -101,7 +106,7 @@ class TemplateSettings:
         known = cls.names()
         for name in values:
             if name not in known:
-                raise invalid(f"{owner} setting", name, "one of " + ", ".join(known))
+                raise invalid(f"{owner} setting", name, "one of " + ", ".join(known) + " (or an aws_cdk.Stack property)")
         return cls(**values)
 
 

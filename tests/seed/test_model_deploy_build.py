@@ -488,7 +488,7 @@ def test_buildspecs_carry_what_build_writes_to_the_staging_tests():
     assert test_spec["phases"]["install"]["commands"] == ["python -m pip install --quiet -r test/requirements.txt"]
     # The pipeline's test step sets STAGE_NAME to the stage it tests (see ModelDeployPipeline).
     assert test_spec["phases"]["build"]["commands"] == [
-        'python test/test_endpoint.py --config "${STAGE_NAME}-test.json" --report test-report.json'
+        'python test/test_endpoint.py --config "${STAGE_NAME:?STAGE_NAME is set by the pipeline test action}-test.json" --report test-report.json'
     ]
     assert [line for line in (SEED / "requirements.txt").read_text().splitlines() if not line.startswith("#")] == ["boto3>=1.40,<2"]
 

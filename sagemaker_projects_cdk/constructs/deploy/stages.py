@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from ..._internal.validation import check_pattern, invalid, is_unresolved
+from ..._internal.validation import check_pattern, invalid
 
 #: Stage names: lower-case letters, digits and inner hyphens, 1-15 characters (they end the
 #: endpoint and stack names, and must match the stage template's ``StageName`` parameter).
@@ -42,9 +42,12 @@ class DeployStage:
     region: Optional[str] = None
 
     def __post_init__(self) -> None:
-        check_pattern("stage name", self.name, STAGE_NAME_PATTERN, "1 to 15 lower-case letters, digits and inner hyphens")
+        expected = "1 to 15 lower-case letters, digits and inner hyphens"
+        check_pattern("stage name", self.name, STAGE_NAME_PATTERN, expected)
+        if len(self.name) > 15:
+            raise invalid("stage name", self.name, expected)
         for setting, value in (("account", self.account), ("region", self.region)):
-            if value is not None and not is_unresolved(value):
+            if value is not None:  # a token too: it would be silently ignored
                 raise invalid(
                     f"stage {self.name!r} {setting}",
                     value,
@@ -71,11 +74,13 @@ DEFAULT_STAGES: tuple[DeployStage, ...] = (
 
 def check_stages(stages: Sequence[DeployStage]) -> tuple[DeployStage, ...]:
     """At least one stage, each a ``DeployStage``, names distinct."""
+    expected = "one or more DeployStage with distinct names (and distinct titles: 'a-b' and 'a--b' are both 'AB')"
+    if isinstance(stages, DeployStage) or not isinstance(stages, (list, tuple)):
+        raise invalid("stages", stages, "a tuple of " + expected)
     stages = tuple(stages)
-    expected = "one or more DeployStage with distinct names"
     if not stages or not all(isinstance(stage, DeployStage) for stage in stages):
         raise invalid("stages", list(stages), expected)
     names = [stage.name for stage in stages]
-    if len(set(names)) != len(names):
+    if len(set(names)) != len(names) or len({stage.title for stage in stages}) != len(names):
         raise invalid("stages", names, expected)
     return stages

@@ -23,6 +23,8 @@ from ..template import TemplateSettings, setting
 
 
 def _check_accounts(name: str, accounts: tuple[str, ...]) -> None:
+    if isinstance(accounts, str):
+        raise invalid(name, accounts, "a tuple of 12-digit AWS account ids, e.g. ('111122223333',)")
     for account in accounts:
         if not is_unresolved(account) and re.fullmatch(r"[0-9]{12}", str(account)) is None:
             raise invalid(name, account, "a 12-digit AWS account id")

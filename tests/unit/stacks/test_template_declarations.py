@@ -127,3 +127,24 @@ def test_studio_templates_take_the_same_settings_dataclass():
         StudioTemplate(template_id="model-build", settings=ModelBuildSettings(project_name="churn"))
     with pytest.raises(ValueError, match="expected ModelBuildSettings"):
         StudioTemplate(template_id="model-build", settings=BuildDeploySettings())
+
+
+def test_none_lists_and_misspelled_stack_properties_are_refused_by_name():
+    with pytest.raises(ValueError, match=re.escape("invalid branch None: expected a value (leave it out for the default 'main')")):
+        ModelBuildSettings(branch=None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=re.escape("invalid stages None")):
+        BuildDeploySettings(stages=None)  # type: ignore[arg-type]
+    listed = BuildDeploySettings(stages=[DeployStage(name="qa")], model_read_account_ids=["111122223333"])  # type: ignore[arg-type]
+    assert listed.stages == (DeployStage(name="qa"),) and listed.model_read_account_ids == ("111122223333",)
+    with pytest.raises(ValueError, match=re.escape("invalid model_read_account_ids '111122223333': expected a tuple")):
+        ModelBuildSettings(model_read_account_ids="111122223333")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=re.escape("(or an aws_cdk.Stack property)")):
+        ModelBuildStack(new_app(), "Typo", enviroment={})
+
+
+def test_studio_publishing_is_still_importable_from_stacks_with_a_warning():
+    import sagemaker_projects_cdk.stacks as stacks
+    from sagemaker_projects_cdk.studio import StudioTemplatesStack
+
+    with pytest.warns(DeprecationWarning, match="sagemaker_projects_cdk.studio"):
+        assert stacks.StudioTemplatesStack is StudioTemplatesStack

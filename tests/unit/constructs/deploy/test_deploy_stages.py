@@ -110,3 +110,23 @@ def test_bad_stage_lists_are_refused(stages, message):
 def test_bad_stages_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         DeployStage(**kwargs)
+
+
+def test_stage_titles_lengths_and_token_accounts_are_refused():
+    from aws_cdk import Aws
+
+    with pytest.raises(ValueError, match="distinct titles"):
+        _pipeline((DeployStage(name="a-b"), DeployStage(name="a--b")))
+    with pytest.raises(ValueError, match=re.escape("invalid stage name 'a----------------b'")):
+        DeployStage(name="a" + "-" * 16 + "b")
+    with pytest.raises(ValueError, match="invalid stage 'prod' account"):
+        DeployStage(name="prod", account=Aws.ACCOUNT_ID)
+    with pytest.raises(ValueError, match="expected a tuple of one or more DeployStage"):
+        _pipeline(DeployStage(name="prod"))
+
+
+def test_an_approval_after_an_untested_stage_says_deployed():
+    _, properties = _pipeline((DeployStage(name="qa"), DeployStage(name="prod", approval=True)))
+    assert _layout(properties)[2] == ("DeployQa", [("DeployQa", 1), ("ApproveDeployment", 2)])
+    (approval,) = [a for s in properties["Stages"] for a in s["Actions"] if a["Name"] == "ApproveDeployment"]
+    assert approval["Configuration"]["CustomData"] == "Approve to deploy the model deployed in qa to prod."
