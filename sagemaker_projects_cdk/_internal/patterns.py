@@ -54,3 +54,6 @@ MODEL_PACKAGE_GROUP_NAME = SAGEMAKER_NAME
 
 #: An endpoint's or a production variant's name.
 ENDPOINT_NAME = SAGEMAKER_NAME
+
+#: A 12-digit AWS account id.
+ACCOUNT_ID = r"[0-9]{12}"

@@ -35,6 +35,13 @@ def check_pattern(setting: str, value: str, pattern: str, expected: str) -> str:
     return value
 
 
+def check_account_id(setting: str, value: str) -> str:
+    """A 12-digit AWS account id (a token is left to CloudFormation)."""
+    from .patterns import ACCOUNT_ID
+
+    return check_pattern(setting, value, ACCOUNT_ID, "a 12-digit AWS account id")
+
+
 def check_length(setting: str, value: str, minimum: int, maximum: int) -> str:
     if is_unresolved(value):
         return value

@@ -9,6 +9,7 @@ from aws_cdk import CfnParameter, Stack
 
 from .._internal.patterns import BUCKET_NAME, KMS_KEY_ARN
 from .._internal.validation import check_pattern
+from ..constructs.deploy.stages import DEFAULT_STAGES
 from ..constructs.project.identity import ProjectIdentity, default_project_id, default_project_name
 from ..constructs.registry.model_package_group import (
     GROUP_NAME_PATTERN,
@@ -102,8 +103,8 @@ MODEL_DEPLOY = Template(
     title="MLOps template for model deployment",
     description="SageMaker project: model deployment (sagemaker-projects-cdk)",
     summary="CodeCommit repository seeded with the deploy code, a CodePipeline that deploys the newest approved version "
-    "of an existing model package group to a staging endpoint, tests it, waits for approval and deploys to "
-    "production; EventBridge starts it on every approval or rejection",
+    "of an existing model package group through its stages (default: " + ", then ".join(map(str, DEFAULT_STAGES)) + "); "
+    "EventBridge starts it on every approval or rejection",
     settings=SourceModelDeploySettings,
     compose=_compose,
 )
@@ -111,9 +112,8 @@ MODEL_DEPLOY = Template(
 
 class ModelDeployStack(TemplateStack):
     """A CodeCommit repository seeded with the deploy code and a CodePipeline that deploys the
-    newest approved version of a model package group through its stages (by default: a
-    staging endpoint, tested; a person's approval; production); it starts on every approval
-    or rejection.
+    newest approved version of a model package group through its stages (``DEFAULT_STAGES``
+    unless ``stages`` says otherwise); it starts on every approval or rejection.
 
     Settings: ``SourceModelDeploySettings``; any other keyword is an ``aws_cdk.Stack`` property.
 

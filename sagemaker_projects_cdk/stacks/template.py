@@ -191,10 +191,12 @@ class TemplateStack(Stack):
                 setattr(self, field.name, getattr(self.parts, field.name))
 
     @classmethod
-    def compose(cls, stack: Stack, **settings: Any) -> Any:
+    def compose(cls, stack: Stack, settings: Optional[TemplateSettings] = None, **keywords: Any) -> Any:
         """Build the template's content into ``stack`` (any stack, e.g. a Service Catalog
-        product stack) with the given settings; return its parts."""
-        return cls.TEMPLATE.build(stack, settings, owner=cls.__name__)
+        product stack) with a settings object or keyword settings; return its parts."""
+        if settings is not None and keywords:
+            raise invalid(f"{cls.__name__} settings", sorted(keywords), "either a settings object or keyword settings, not both")
+        return cls.TEMPLATE.build(stack, settings if settings is not None else keywords, owner=cls.__name__)
 
 
 def _signature(settings: type[TemplateSettings]) -> inspect.Signature:
@@ -202,6 +204,7 @@ def _signature(settings: type[TemplateSettings]) -> inspect.Signature:
     parameters = [
         inspect.Parameter("scope", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Construct),
         inspect.Parameter("construct_id", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str),
+        inspect.Parameter("settings", keyword, default=None, annotation=f"Optional[{settings.__name__}]"),
         *(inspect.Parameter(f.name, keyword, default=f.default, annotation=f.type) for f in dataclasses.fields(settings)),
         inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD, annotation="aws_cdk.Stack properties"),
     ]

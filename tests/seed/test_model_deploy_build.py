@@ -508,3 +508,17 @@ def test_the_build_writes_files_for_the_stages_the_pipeline_names(tmp_path):
     assert result.returncode == 1
     assert "qa-config.json" in result.stderr and "staging-config.json" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_tested_stage_without_smoke_test_fails_before_anything_is_deployed(tmp_path):
+    config_dir = copy_seed(tmp_path / "seed")
+    prod = json.loads((config_dir / "prod-config.json").read_text())
+    assert "smoke_test" not in prod
+    env = {"DEPLOY_STAGES": "staging,prod", "TESTED_STAGES": "staging,prod", "MODEL_PACKAGE_GROUP_NAME": "g",
+           "SAGEMAKER_PROJECT_NAME": "churn", "SAGEMAKER_PROJECT_ID": "p-abc123def456",
+           "ARTIFACT_BUCKET": PROJECT_BUCKET, "ARTIFACT_KMS_KEY_ARN": KEY_ARN}
+    result = run_script(SEED / "build.py", ["--config-dir", str(config_dir), "--output-dir", str(tmp_path / "out")], env)
+    assert result.returncode == 1
+    assert "prod-config.json: smoke_test: missing (the pipeline tests stage 'prod' after deploying it)" in result.stderr
+    assert "staging-config.json: smoke_test" not in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -29,7 +29,7 @@ from constructs import Construct
 
 from ..._internal.codebuild import COMPUTE_TYPES, acknowledge_pipeline_grants, default_policy, pipeline_project
 from ..._internal.logs import encrypted_log_group
-from ..._internal.validation import check_choice
+from ..._internal.validation import check_choice, invalid
 from ...compliance import acknowledge_wildcards
 from ..project.identity import ProjectIdentity
 from ..registry.approval_rule import ModelApprovalRule
@@ -95,6 +95,15 @@ class ModelDeployPipeline(Construct):
         check_choice("compute_type", compute_type, COMPUTE_TYPES)
         #: The deployment stages, in order.
         self.stages = check_stages(stages)
+        if getattr(model_package_group, "account", None) is not None:
+            # build.py lists the group by name in this account, and the approval rule hears
+            # this account's event bus only.
+            raise invalid(
+                "model_package_group",
+                model_package_group.model_package_group_arn,
+                "a group of this stack's account (ModelPackageGroup.from_name); a group in another account "
+                "is not supported by the deploy pipeline yet",
+            )
         self._project = project
         log_group = encrypted_log_group(self, encryption_key=encryption_key, retention=log_retention)
 
@@ -127,6 +136,8 @@ class ModelDeployPipeline(Construct):
                 **({"MODEL_ARTIFACT_KMS_KEY_ARN": model_artifact_key_arn} if model_artifact_key_arn else {}),
                 # The stages build.py writes files for, in order.
                 "DEPLOY_STAGES": ",".join(stage.name for stage in self.stages),
+                # build.py refuses a tested stage whose configuration has no smoke_test block.
+                **({"TESTED_STAGES": ",".join(tested)} if (tested := [s.name for s in self.stages if s.test]) else {}),
             },
         )
         model_package_group.grant_read(self.build_project)

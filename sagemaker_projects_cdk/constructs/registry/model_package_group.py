@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Optional, Protocol, Sequence, runtime_checkable
 
 from aws_cdk import Arn, ArnFormat, RemovalPolicy, Stack
@@ -11,7 +10,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ..._internal.patterns import MODEL_PACKAGE_GROUP_NAME
-from ..._internal.validation import check_length, check_pattern, invalid, is_unresolved
+from ..._internal.validation import check_account_id, check_length, check_pattern
 
 #: A model package group's name (``_internal.patterns``).
 GROUP_NAME_PATTERN = MODEL_PACKAGE_GROUP_NAME
@@ -123,8 +122,10 @@ class ImportedModelPackageGroup(ModelPackageGroupBase):
     ) -> None:
         super().__init__(scope, construct_id)
         check_group_name("model_package_group_name", model_package_group_name)
-        if account is not None and not is_unresolved(account) and re.fullmatch(r"[0-9]{12}", account) is None:
-            raise invalid("account", account, "a 12-digit AWS account id")
+        if account is not None:
+            check_account_id("account", account)
+        #: The account holding the group, when it was named (None: this stack's account).
+        self.account = account
         self._set_arns(model_package_group_name, account, region)
 
 
@@ -157,8 +158,7 @@ class ModelPackageGroup(ModelPackageGroupBase):
             check_length("description", description, 0, 1024)
         accounts = list(dict.fromkeys(read_access_account_ids))
         for account in accounts:
-            if not is_unresolved(account) and re.fullmatch(r"[0-9]{12}", account) is None:
-                raise invalid("read_access_account_ids", account, "a 12-digit AWS account id")
+            check_account_id("read_access_account_ids", account)
 
         self._set_arns(model_package_group_name)
 

@@ -29,6 +29,8 @@ Environment: ``MODEL_PACKAGE_GROUP_NAME``, ``SAGEMAKER_PROJECT_NAME``,
   ``TestDataS3Uri`` metadata.
 - ``DEPLOY_STAGES``: the deployment stages, comma-separated and in order, as the pipeline
   deploys them (the pipeline sets it). Default: ``DEFAULT_STAGES``.
+- ``TESTED_STAGES``: the stages the pipeline tests after deploying them (the pipeline sets
+  it); each needs a ``smoke_test`` block in its configuration. Default: none checked.
 
 Usage: ``python build.py [--stages <stage> ...] [--output-dir build]`` (``--stages`` wins over
 ``DEPLOY_STAGES``)
@@ -50,6 +52,8 @@ TEMPLATE_FILE = "endpoint-stage.template.json"
 #: The stages when neither --stages nor DEPLOY_STAGES says (the pipeline's default stages).
 DEFAULT_STAGES = ("staging", "prod")
 DEPLOY_STAGES = "DEPLOY_STAGES"
+#: The stages the pipeline tests after deploying them, comma-separated (set by the pipeline).
+TESTED_STAGES = "TESTED_STAGES"
 
 REQUIRED_ENVIRONMENT = {
     "MODEL_PACKAGE_GROUP_NAME": "the project's model package group",
@@ -464,6 +468,7 @@ def write_json(path: Path, value: Any) -> None:
 def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[str, str], session: Any = None) -> dict[str, Any]:
     """Do the whole build step; raise BuildError with one message on any problem."""
     settings, problems = read_stage_configs(config_dir, stages)
+    problems += untested_stage_problems(stages, settings, environ)
     env, env_problems = read_environment(stages, environ)
     template_path = config_dir / TEMPLATE_FILE
     try:
@@ -518,6 +523,17 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
             outputs["stages"][stage]["test"] = f"{stage}-test.json"
     outputs["model_package_arn"] = package_arn
     return outputs
+
+
+def untested_stage_problems(stages: list[str], settings: dict[str, dict[str, Any]], environ: Mapping[str, str]) -> list[str]:
+    """A stage the pipeline tests (``TESTED_STAGES``) whose configuration has no ``smoke_test``
+    block would deploy, then fail its test step: refuse it before anything is deployed."""
+    tested = {stage.strip() for stage in environ.get(TESTED_STAGES, "").split(",") if stage.strip()}
+    return [
+        f"{stage}-config.json: smoke_test: missing (the pipeline tests stage {stage!r} after deploying it)"
+        for stage in stages
+        if stage in tested and stage in settings and "smoke_test" not in settings[stage]
+    ]
 
 
 def stages_from(environ: Mapping[str, str]) -> list[str]:

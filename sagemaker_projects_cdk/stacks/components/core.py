@@ -6,14 +6,13 @@ one :class:`ProjectCore` and the template's settings, and return their parts.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 from aws_cdk import CfnOutput, Stack
 
 from ..._internal.codebuild import COMPUTE_TYPES
-from ..._internal.validation import check_choice, invalid, is_unresolved
+from ..._internal.validation import check_account_id, check_choice, invalid
 from ...constructs.project.identity import ProjectIdentity, check_project_id, check_project_name
 from ...constructs.project.storage import ArtifactBucket
 from ...constructs.registry.model_package_group import IModelPackageGroup, ModelPackageGroup
@@ -26,8 +25,7 @@ def _check_accounts(name: str, accounts: tuple[str, ...]) -> None:
     if isinstance(accounts, str):
         raise invalid(name, accounts, "a tuple of 12-digit AWS account ids, e.g. ('111122223333',)")
     for account in accounts:
-        if not is_unresolved(account) and re.fullmatch(r"[0-9]{12}", str(account)) is None:
-            raise invalid(name, account, "a 12-digit AWS account id")
+        check_account_id(name, account)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +90,8 @@ def add_core(
     :param model_package_group: makes the group the project uses (e.g. imports another
         project's). Default: a new group named ``<name>-<id>`` (``RegistrySettings``).
     """
+    if model_package_group is None and not isinstance(settings, RegistrySettings):
+        raise TypeError("add_core: a template that creates its model package group has RegistrySettings")
     project = ProjectIdentity(stack, "Project", project_name=settings.project_name, project_id=settings.project_id)
     artifacts = ArtifactBucket(stack, "Artifacts")
     group = (
@@ -102,7 +102,7 @@ def add_core(
             "ModelPackageGroup",
             model_package_group_name=project.name_id,
             description="Models registered by the project's model-building pipeline",
-            read_access_account_ids=getattr(settings, "model_read_account_ids", ()),
+            read_access_account_ids=settings.model_read_account_ids if isinstance(settings, RegistrySettings) else (),
         )
     )
     return ProjectCore(project, artifacts, group)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Annotations, CfnOutput, Stack
 from aws_cdk import aws_sns as sns
 
 from ...constructs.deploy.pipeline import ModelDeployPipeline
 from ...constructs.deploy.stages import DEFAULT_STAGES, DeployStage, check_stages
-from ...constructs.sources.seeded_repository import SeededRepository
+from ...constructs.sources.seeded_repository import SeededRepository, seed_code_path
 from ..template import setting
 from .core import ProjectCore, ProjectSettings, add_seeded_repository
 
@@ -53,6 +53,14 @@ def add_model_deploy(
     :param model_artifact_key_arn: the KMS key of those artifacts. Default: see
         ``ModelDeployPipeline``.
     """
+    seed = seed_code_path("model_deploy")
+    missing = [stage.name for stage in settings.stages if not (seed / f"{stage.name}-config.json").is_file()]
+    if missing:
+        Annotations.of(stack).add_warning_v2(
+            "sagemaker-projects-cdk:stageWithoutConfig",
+            f"stages {', '.join(missing)} have no <stage>-config.json in the seeded deploy repository: commit one "
+            "per stage (copy staging-config.json) before the first model is approved, or the build step fails",
+        )
     repository = add_seeded_repository(
         stack,
         core,

@@ -81,9 +81,10 @@ def test_build_step_gets_what_build_py_reads(deploy):
         "MODEL_ARTIFACT_BUCKET",
         "MODEL_ARTIFACT_KMS_KEY_ARN",
         "DEPLOY_STAGES",
+        "TESTED_STAGES",
     }
     variables = {v["Name"]: v["Value"] for v in build["Properties"]["Environment"]["EnvironmentVariables"]}
-    assert variables["DEPLOY_STAGES"] == "staging,prod"
+    assert (variables["DEPLOY_STAGES"], variables["TESTED_STAGES"]) == ("staging,prod", "staging")
     (test,) = [p for p in projects.values() if p["Properties"]["Source"].get("BuildSpec") == "test/buildspec.yml"]
     test_variables = {v["Name"]: v["Value"] for v in test["Properties"]["Environment"]["EnvironmentVariables"]}
     assert test_variables["STAGE_NAME"] == "staging"

@@ -31,10 +31,11 @@ PARAMETER_VALUES = {
 
 
 def test_templates_are_keyed_by_their_declared_ids():
+    declarations = [stack_class.TEMPLATE for stack_class in TEMPLATES.values()]
+    assert len({id(d) for d in declarations}) == len(declarations), "two stack classes share one declaration"
     for template_id, stack_class in TEMPLATES.items():
         template = stack_class.TEMPLATE
         assert template.template_id == template_id
-        assert (template.title, template.description) == (stack_class.TITLE, stack_class.DESCRIPTION)
         assert dataclasses.is_dataclass(template.settings)
         assert template.settings.__dataclass_params__.frozen
 
@@ -92,7 +93,7 @@ def test_a_stack_takes_a_settings_object_or_keywords_and_stack_properties():
 
 def test_the_stack_signature_lists_the_settings_for_help_and_ides():
     parameters = inspect.signature(BuildDeployStack).parameters
-    assert list(parameters)[:4] == ["scope", "construct_id", "project_name", "project_id"]
+    assert list(parameters)[:5] == ["scope", "construct_id", "settings", "project_name", "project_id"]
     assert parameters["stages"].default == BuildDeploySettings().stages
     assert set(BuildDeploySettings.names()) < set(parameters)
 
@@ -148,3 +149,22 @@ def test_studio_publishing_is_still_importable_from_stacks_with_a_warning():
 
     with pytest.warns(DeprecationWarning, match="sagemaker_projects_cdk.studio"):
         assert stacks.StudioTemplatesStack is StudioTemplatesStack
+
+
+def test_compose_builds_into_any_stack_with_a_settings_object():
+    from aws_cdk import Stack
+
+    stack = Stack(new_app(), "Any")
+    parts = ModelBuildStack.compose(stack, ModelBuildSettings(project_name="churn", project_id="p-abc123def456"))
+    assert parts.model_build is not None and stack.resolve(parts.project.name_id) == "churn-p-abc123def456"
+    with pytest.raises(ValueError, match="not both"):
+        ModelBuildStack.compose(Stack(new_app(), "Both"), ModelBuildSettings(), branch="dev")
+
+
+def test_stages_without_a_config_in_the_seed_are_warned_about():
+    from aws_cdk.assertions import Annotations, Match
+
+    stack = BuildDeployStack(new_app(), "Qa", stages=(DeployStage(name="qa", test=True), DeployStage(name="prod", approval=True)))
+    Annotations.from_stack(stack).has_warning("/Qa", Match.string_like_regexp("stages qa have no <stage>-config.json"))
+    default = BuildDeployStack(new_app(), "Default")
+    Annotations.from_stack(default).has_no_warning("*", Match.string_like_regexp("have no <stage>-config.json"))

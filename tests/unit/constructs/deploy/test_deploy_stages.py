@@ -75,6 +75,7 @@ def test_three_stages_with_two_approvals_and_two_tested_stages():
     template = Template.from_stack(Stack.of(pipeline))
     env = lambda project: {v["Name"]: v["Value"] for v in template.to_json()["Resources"][Stack.of(pipeline).get_logical_id(project.node.default_child)]["Properties"]["Environment"]["EnvironmentVariables"]}  # noqa: E731
     assert env(pipeline.build_project)["DEPLOY_STAGES"] == "qa,pre-prod,prod"
+    assert env(pipeline.build_project)["TESTED_STAGES"] == "qa,pre-prod"
     assert env(pipeline.test_projects["pre-prod"])["STAGE_NAME"] == "pre-prod"
 
 

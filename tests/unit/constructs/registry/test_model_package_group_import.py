@@ -50,3 +50,29 @@ def test_a_group_of_another_account_is_granted_by_its_own_arn():
 def test_a_bad_group_arn_is_refused(arn, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         ModelPackageGroup.from_arn(_stack(), "Bad", arn)
+
+
+def test_the_deploy_pipeline_refuses_a_group_of_another_account():
+    app = new_app()
+    stack = Stack(app, "Registry")
+    group = ModelPackageGroup.from_arn(stack, "Other", "arn:aws:sagemaker:eu-west-1:111122223333:model-package-group/churn-p-1")
+    from sagemaker_projects_cdk.constructs import ArtifactBucket, ProjectIdentity
+    from sagemaker_projects_cdk.constructs.deploy.pipeline import ModelDeployPipeline
+    from sagemaker_projects_cdk.constructs.sources.source import CodeConnectionsSource
+
+    project = ProjectIdentity(stack, "Project", project_name="churn", project_id="p-1")
+    artifacts = ArtifactBucket(stack, "Artifacts")
+    with pytest.raises(ValueError, match="a group in another account is not supported by the deploy pipeline yet"):
+        ModelDeployPipeline(
+            stack,
+            "Deploy",
+            project=project,
+            source=CodeConnectionsSource(
+                connection_arn="arn:aws:codeconnections:us-east-1:123456789012:connection/11111111-2222-3333-4444-555555555555",
+                owner="acme",
+                repo="deploy",
+            ),
+            bucket=artifacts.bucket,
+            encryption_key=artifacts.encryption_key,
+            model_package_group=group,
+        )
