@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_codecommit as codecommit
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
@@ -47,7 +48,11 @@ class SeededRepository(Construct):
         Default: ``main``.
     :param description: the repository description. Default: none.
     :param encryption_key: the customer-managed KMS key that encrypts the repository.
-        Default: the AWS-managed CodeCommit key.
+        Default: the AWS-managed CodeCommit key. A ``kms.Key`` of this app gets a key
+        policy statement letting this account's principals use it through CodeCommit in
+        this Region (clone, pull and push need it; IAM still decides who may call
+        CodeCommit, see :func:`allow_use_through_codecommit`); an imported key needs the
+        same statement in its own policy.
     :param removal_policy: what happens to the repository on stack deletion. Default: RETAIN
         (it holds the team's code).
 
@@ -86,6 +91,8 @@ class SeededRepository(Construct):
             kms_key=encryption_key,
         )
         self.repository.apply_removal_policy(removal_policy)
+        if isinstance(encryption_key, kms.Key):
+            allow_use_through_codecommit(encryption_key)
         #: The branch pipelines follow.
         self.branch = branch
 
@@ -93,3 +100,48 @@ class SeededRepository(Construct):
     def source(self) -> CodeCommitSource:
         """This repository's branch as a pipeline source."""
         return CodeCommitSource(repository=self.repository, branch=self.branch)
+
+
+#: What CodeCommit does with a repository's customer-managed key for its callers (AWS
+#: CodeCommit User Guide, "AWS Key Management Service and encryption for AWS CodeCommit
+#: repositories": Encrypt, Decrypt, ReEncrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext,
+#: DescribeKey).
+CODECOMMIT_KEY_ACTIONS = (
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:DescribeKey",
+)
+CODECOMMIT_STATEMENT_SID = "AllowUseThroughCodeCommit"
+
+
+def allow_use_through_codecommit(key: kms.Key) -> None:
+    """Let the principals of this account use ``key`` through CodeCommit in this Region.
+
+    CodeCommit encrypts and decrypts a repository's data as its caller. The key policy's
+    account statement only lets IAM policies grant the key, and neither Studio users' roles
+    nor the pipelines' roles hold a grant of this project's key: without this statement, a
+    clone, pull or push fails. Like the key policy of the AWS managed ``aws/codecommit`` key,
+    the statement names every principal (``*``) but holds only for calls that CodeCommit makes
+    (``kms:ViaService``) for this account (``kms:CallerAccount``); who may call CodeCommit is
+    still decided by IAM. (Naming the account root instead would add nothing to the account
+    statement: a root principal in a key policy delegates to IAM, it grants no one.)
+    Adding it for several repositories of one key gives one statement (aws-cdk-lib merges
+    identical statements).
+    """
+    stack = Stack.of(key)
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=CODECOMMIT_STATEMENT_SID,
+            principals=[iam.AnyPrincipal()],
+            actions=list(CODECOMMIT_KEY_ACTIONS),
+            resources=["*"],
+            conditions={
+                "StringEquals": {
+                    "kms:ViaService": f"codecommit.{stack.region}.{stack.url_suffix}",
+                    "kms:CallerAccount": stack.account,
+                }
+            },
+        )
+    )
