@@ -20,7 +20,7 @@ from constructs import Construct
 from ..._internal.logs import encrypted_log_group
 from ..._internal.patterns import KEY_PREFIX_WITH_SLASH
 from ..._internal.validation import check_pattern, invalid
-from ...compliance import acknowledge, acknowledge_cdk_function
+from ...compliance import acknowledge, acknowledge_cdk_function, acknowledge_wildcards
 
 #: The CloudFormation type of the copy (Service Catalog launch roles are built per type).
 DATASET_RESOURCE_TYPE = "Custom::ProjectDataset"
@@ -81,6 +81,8 @@ class ProjectDataset(Construct):
         )
         if self.asset.bucket.encryption_key is not None:  # e.g. a Service Catalog template bucket
             self.asset.bucket.encryption_key.grant_decrypt(self.role)
+        else:
+            self._grant_decrypt_of_unknown_asset_key()
         self.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects(self.object_key)])
         )
@@ -117,6 +119,39 @@ class ProjectDataset(Construct):
         )
         self.copy.node.add_dependency(self.role)
         self._acknowledge_findings()
+
+    def _grant_decrypt_of_unknown_asset_key(self) -> None:
+        """The asset bucket's key is not known at synth (the CDK bootstrap bucket: SSE-S3, or a
+        customer key of ``cdk bootstrap --bootstrap-customer-key``): decrypt with any key of
+        this account and Region, but only through S3 and only for the asset object.
+
+        S3 passes ``aws:s3:arn`` as the encryption context: the object's ARN, or the bucket's
+        ARN when the bucket uses S3 Bucket Keys.
+        """
+        stack = Stack.of(self)
+        keys = stack.format_arn(service="kms", resource="key", resource_name="*")
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt"],
+                resources=[keys],
+                conditions={
+                    "StringEquals": {
+                        "kms:ViaService": f"s3.{stack.region}.{stack.url_suffix}",
+                        "kms:EncryptionContext:aws:s3:arn": [
+                            self.asset.bucket.bucket_arn,
+                            self.asset.bucket.arn_for_objects(self.asset.s3_object_key),
+                        ],
+                    }
+                },
+            )
+        )
+        acknowledge_wildcards(
+            self.role.node.find_child("DefaultPolicy"),
+            "the key of the CDK bootstrap bucket is not known at synth; kms:Decrypt is limited "
+            "to calls through S3 for the one asset object (or its bucket, with S3 Bucket Keys), "
+            "with keys of this account and Region",
+            keys,
+        )
 
     def _acknowledge_findings(self) -> None:
         function = Stack.of(self).node.find_child(_AWS_CUSTOM_RESOURCE_ID)
