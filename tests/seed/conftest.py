@@ -20,6 +20,7 @@ from seed_support import (  # noqa: E402  (bytecode off before the seed code is 
     KMS_KEY_ARN,
     PREFIX,
     PROJECT_ENVIRONMENT,
+    PROJECT_ID,
     REGION,
     ROLE_ARN,
     BuiltPipeline,
@@ -53,6 +54,7 @@ def built_pipeline(tmp_path_factory: pytest.TempPathFactory) -> BuiltPipeline:
             model_package_group_name=PREFIX,
             kms_key_arn=KMS_KEY_ARN,
             input_data_url=PROJECT_ENVIRONMENT["INPUT_DATA_URL"],
+            job_prefix=PROJECT_ID,
         )
         text = pipeline.definition()
         uris = {name: a.s3_uri for name, a in code_artifacts(BUCKET, PREFIX).items()}

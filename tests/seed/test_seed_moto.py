@@ -12,6 +12,7 @@ from seed_support import (
     BUCKET,
     PREFIX,
     PROJECT_ENVIRONMENT,
+    PROJECT_ID,
     REGION,
     ROLE_ARN,
     ApiCalls,
@@ -85,7 +86,7 @@ def test_run_pipeline_uploads_code_upserts_starts_and_waits(
     assert described["RoleArn"] == ROLE_ARN
     definition = json.loads(described["PipelineDefinition"])
     steps = all_steps(definition)
-    assert steps["TrainAbaloneModel"]["Arguments"]["TrainingJobName"] == f"{PREFIX}-train"
+    assert steps["TrainAbaloneModel"]["Arguments"]["TrainingJobName"] == f"{PROJECT_ID}-train"
     # Same definition as the offline build, but for the KMS key moto generated.
     offline = built_pipeline.definition_json.replace(
         built_pipeline.definition["Steps"][1]["Arguments"]["OutputDataConfig"]["KmsKeyId"],

@@ -12,6 +12,7 @@ from seed_support import (
     EXECUTION_ID,
     KMS_KEY_ARN,
     PREFIX,
+    PROJECT_ID,
     ROLE_ARN,
     STEP_OUTPUTS,
     BuiltPipeline,
@@ -28,9 +29,9 @@ pytestmark = [
 
 #: Step name -> (SageMaker API the step calls, job-name field, expected job-name prefix)
 JOB_STEPS = {
-    "PreprocessAbaloneData": ("CreateProcessingJob", "ProcessingJobName", f"{PREFIX}-preprocess"),
-    "TrainAbaloneModel": ("CreateTrainingJob", "TrainingJobName", f"{PREFIX}-train"),
-    "EvaluateAbaloneModel": ("CreateProcessingJob", "ProcessingJobName", f"{PREFIX}-evaluate"),
+    "PreprocessAbaloneData": ("CreateProcessingJob", "ProcessingJobName", f"{PROJECT_ID}-preprocess"),
+    "TrainAbaloneModel": ("CreateTrainingJob", "TrainingJobName", f"{PROJECT_ID}-train"),
+    "EvaluateAbaloneModel": ("CreateProcessingJob", "ProcessingJobName", f"{PROJECT_ID}-evaluate"),
 }
 
 

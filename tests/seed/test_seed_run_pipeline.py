@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from seed_support import PREFIX, PROJECT_ENVIRONMENT, NetworkGuard, offline_environment
+from seed_support import PREFIX, PROJECT_ENVIRONMENT, PROJECT_ID, NetworkGuard, all_steps, offline_environment
 
 pytestmark = [
     pytest.mark.seed,
@@ -166,16 +166,54 @@ def test_dry_run_prints_the_definition_and_calls_nothing(
     offline_environment(monkeypatch, tmp_path)
     guard = NetworkGuard()
     guard.install(monkeypatch)
-    # A pipeline named apart from the project: jobs still carry the project prefix.
+    # A pipeline named apart from the project: jobs still carry the project id.
     environ = {**PROJECT_ENVIRONMENT, "SAGEMAKER_PIPELINE_NAME": "custom-pipeline"}
     assert run_pipeline.main(["--dry-run"], environ=environ) == 0
     definition = json.loads(capsys.readouterr().out)
     assert guard.attempts == []
     assert {p["Name"] for p in definition["Parameters"]} >= {"InputDataUrl", "MseThreshold"}
     preprocess = definition["Steps"][0]["Arguments"]
-    assert preprocess["ProcessingJobName"] == f"{PREFIX}-preprocess"
+    assert preprocess["ProcessingJobName"] == f"{PROJECT_ID}-preprocess"
     output = preprocess["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
     assert output["Std:Join"]["Values"][1:3] == [
         PROJECT_ENVIRONMENT["ARTIFACT_BUCKET"],
         "custom-pipeline",
     ]
+
+
+#: The longest projects: a 32-character name with a Studio id ("p-" and 12), and the longest
+#: id (20) with the longest name that leaves '<name>-<id>' within 47 characters.
+LONGEST_PROJECTS = [("n" * 32, "p-" + "a" * 12), ("n" * 26, "p-" + "b" * 18)]
+#: Job step -> (step name, job-name field): the jobs the pipeline starts.
+JOBS = {
+    "preprocess": ("PreprocessAbaloneData", "ProcessingJobName"),
+    "train": ("TrainAbaloneModel", "TrainingJobName"),
+    "evaluate": ("EvaluateAbaloneModel", "ProcessingJobName"),
+}
+
+
+@pytest.mark.parametrize(("name", "project_id"), LONGEST_PROJECTS)
+def test_job_names_keep_the_whole_project_id_for_the_longest_projects(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, project_id: str
+) -> None:
+    """The execution role may run jobs named '<id>-*' only: the SDK cuts base job names to 39
+    characters (63 less its 23-character timestamp and a hyphen), so a '<name>-<id>-<job>'
+    base would lose the id's end, and SageMaker Pipelines adds a suffix of its own."""
+    from pipelines import run_pipeline
+
+    offline_environment(monkeypatch, tmp_path)
+    NetworkGuard().install(monkeypatch)
+    environ = {
+        **PROJECT_ENVIRONMENT,
+        "SAGEMAKER_PROJECT_NAME": name,
+        "SAGEMAKER_PROJECT_ID": project_id,
+        "SAGEMAKER_PROJECT_NAME_ID": f"{name}-{project_id}",
+        "SAGEMAKER_PIPELINE_NAME": f"{name}-{project_id}",
+        "MODEL_PACKAGE_GROUP_NAME": f"{name}-{project_id}",
+    }
+    assert run_pipeline.main(["--dry-run"], environ=environ) == 0
+    steps = all_steps(json.loads(capsys.readouterr().out))
+    for job, (step, field) in JOBS.items():
+        job_name = steps[step]["Arguments"][field]
+        assert job_name == f"{project_id}-{job}"
+        assert len(job_name) <= 39, job_name

@@ -1,7 +1,7 @@
 """The execution role of a project's SageMaker pipeline and the jobs it runs.
 
 Least privilege, written out action by action (no ``AmazonSageMakerFullAccess``, no
-``service:*`` actions): jobs named with the project's prefix, the project's bucket and key,
+``service:*`` actions): jobs named with the project's id, the project's bucket and key,
 the project's model package group, logs of SageMaker jobs, and pulls of AWS's built-in
 algorithm images. Kept in a customer-managed policy so that it can be reviewed on its own.
 """
@@ -95,7 +95,7 @@ class SageMakerExecutionRole(Construct):
             policy.add_statements(
                 iam.PolicyStatement(
                     actions=[*job_actions, "sagemaker:AddTags"],
-                    resources=project.sagemaker_arn(resource, "-*"),
+                    resources=project.job_arns(resource),
                 )
             )
         policy.add_statements(
@@ -143,9 +143,9 @@ class SageMakerExecutionRole(Construct):
         )
         acknowledge_wildcards(
             policy,
-            "SageMaker Pipelines names each job '<prefix>-<generated suffix>' at run time; the "
-            "pattern is scoped to this project's prefix",
-            *(arn for r in _JOB_ACTIONS for arn in project.sagemaker_arn(r, "-*")),
+            "SageMaker Pipelines names each job '<project id>-<job>-<generated suffix>' at run "
+            "time; the pattern is scoped to this project's id",
+            *(arn for r in _JOB_ACTIONS for arn in project.job_arns(r)),
         )
         acknowledge_wildcards(
             policy,

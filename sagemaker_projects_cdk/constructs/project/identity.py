@@ -21,9 +21,21 @@ from ..._internal.validation import check_pattern, invalid, is_unresolved
 #: Studio's constraints on the project name (CreateProject's ProjectName).
 PROJECT_NAME_PATTERN = r"^[a-zA-Z](-*[a-zA-Z0-9])*"
 PROJECT_NAME_MAX_LENGTH = 32
-#: CreateProject's ProjectId: 1 to 20 characters, letters, digits and inner hyphens.
-PROJECT_ID_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*"
+#: CreateProject's ProjectId is 1 to 20 letters, digits and inner hyphens; this library takes
+#: lower-case ids only (as Studio generates them): SageMaker lower-cases names in most ARNs,
+#: and IAM patterns built from an id with capitals would never match them.
+PROJECT_ID_PATTERN = r"^[a-z0-9](-*[a-z0-9])*"
 PROJECT_ID_MAX_LENGTH = 20
+#: Studio generates ids of ``p-`` and 12 characters. The ``SageMakerProjectId`` parameter takes
+#: no more, so that every name built from parameters stays within its limit.
+PROJECT_ID_PARAMETER_MAX_LENGTH = 14
+#: The longest ``<name>-<id>``: the tightest name built from it is the endpoint
+#: ``<name>-<id>-<stage>`` (SageMaker: 63 characters; stage names: up to 15).
+NAME_ID_MAX_LENGTH = 47
+#: The longest base job name (``<id>-<job>``, see ``ProjectIdentity.job_prefix``): the
+#: SageMaker Python SDK keeps at most 39 characters of one (63 less a 23-character timestamp
+#: and its hyphen); SageMaker Pipelines appends its own suffix at run time.
+JOB_BASE_NAME_MAX_LENGTH = 39
 
 PROJECT_NAME_TAG = "sagemaker:project-name"
 PROJECT_ID_TAG = "sagemaker:project-id"
@@ -48,12 +60,15 @@ class ProjectIdentity(Construct):
     :param project_name: the SageMaker project name. Default: a ``SageMakerProjectName``
         parameter (1-32 characters, ``^[a-zA-Z](-*[a-zA-Z0-9])*``, as Studio passes it) whose
         default is derived from the stack name.
-    :param project_id: the SageMaker project id. Default: a ``SageMakerProjectId`` parameter
-        (1-20 characters) whose default is a stable id derived from the stack's path.
+    :param project_id: the SageMaker project id: 1-20 lower-case letters, digits and inner
+        hyphens. Default: a ``SageMakerProjectId`` parameter (1-14 characters, as Studio
+        generates them) whose default is a stable id derived from the stack's path.
     :param tag: tag every taggable resource in the stack with ``sagemaker:project-name`` and
         ``sagemaker:project-id``. Default: True.
 
-    Resolved values are validated with Studio's rules; tokens are left to CloudFormation.
+    Resolved values are validated with Studio's rules, and ``<name>-<id>`` may have at most
+    47 characters (a parameter counts as its longest value: 32 for the name, 14 for the id) so
+    that every name built from it fits its limit; tokens are left to CloudFormation.
     """
 
     def __init__(
@@ -85,12 +100,13 @@ class ProjectIdentity(Construct):
                 type="String",
                 description="Service generated Id of the project",
                 min_length=1,
-                max_length=PROJECT_ID_MAX_LENGTH,
+                max_length=PROJECT_ID_PARAMETER_MAX_LENGTH,
                 allowed_pattern=PROJECT_ID_PATTERN,
                 default=default_project_id(stack.node.path),
             ).value_as_string
         check_project_name("project_name", project_name)
         check_project_id("project_id", project_id)
+        check_name_id_length(project_name, project_id)
 
         #: The project name (a string or a token).
         self.project_name: str = project_name
@@ -109,6 +125,27 @@ class ProjectIdentity(Construct):
     def name_id(self) -> str:
         """``<name>-<id>``: the model package group and SageMaker pipeline name, the job prefix."""
         return f"{self.project_name}-{self.project_id}"
+
+    @property
+    def job_prefix(self) -> str:
+        """``<id>``: how the names of the SageMaker jobs the project's pipeline runs begin.
+
+        Jobs are named ``<id>-<step>-<suffix SageMaker Pipelines adds>``: a job name has at most
+        63 characters, too few for the project name as well.
+        """
+        return self.project_id
+
+    def job_arns(self, resource: str) -> list[str]:
+        """The ARN pattern of this project's SageMaker jobs of type ``resource`` (e.g.
+        ``training-job``): ``<id>-*``. Project ids are lower case, as SageMaker keeps them in ARNs."""
+        return [
+            Stack.of(self).format_arn(
+                service="sagemaker",
+                resource=resource,
+                resource_name=f"{self.job_prefix}-*",
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            )
+        ]
 
     def resource_name(self, suffix: str) -> str:
         """``sagemaker-<name>-<id>-<suffix>``: the names SageMaker's own templates use."""
@@ -139,16 +176,38 @@ class ProjectIdentity(Construct):
 
 def check_project_name(setting: str, value: str) -> str:
     """Studio's rule for project names (a token is left to CloudFormation)."""
-    return _check_project_value(setting, value, PROJECT_NAME_PATTERN, PROJECT_NAME_MAX_LENGTH)
+    expected = f"1 to {PROJECT_NAME_MAX_LENGTH} characters matching {PROJECT_NAME_PATTERN}"
+    return _check_project_value(setting, value, PROJECT_NAME_PATTERN, PROJECT_NAME_MAX_LENGTH, expected)
 
 
 def check_project_id(setting: str, value: str) -> str:
-    """Studio's rule for project ids (a token is left to CloudFormation)."""
-    return _check_project_value(setting, value, PROJECT_ID_PATTERN, PROJECT_ID_MAX_LENGTH)
+    """Studio's rule for project ids, lower case only (a token is left to CloudFormation)."""
+    expected = (
+        f"1 to {PROJECT_ID_MAX_LENGTH} characters: lower-case letters, digits and inner hyphens "
+        f"({PROJECT_ID_PATTERN}; SageMaker lower-cases names in ARNs)"
+    )
+    return _check_project_value(setting, value, PROJECT_ID_PATTERN, PROJECT_ID_MAX_LENGTH, expected)
 
 
-def _check_project_value(setting: str, value: str, pattern: str, max_length: int) -> str:
-    check_pattern(setting, value, pattern, f"1 to {max_length} characters matching {pattern}")
+def check_name_id_length(project_name: str, project_id: str) -> None:
+    """``<name>-<id>`` fits in 47 characters; a token counts as the longest value its parameter takes."""
+    name_length = PROJECT_NAME_MAX_LENGTH if is_unresolved(project_name) else len(project_name)
+    id_length = PROJECT_ID_PARAMETER_MAX_LENGTH if is_unresolved(project_id) else len(project_id)
+    if is_unresolved(project_name) and is_unresolved(project_id):
+        return
+    if name_length + 1 + id_length > NAME_ID_MAX_LENGTH:
+        shown = "<parameter SageMakerProjectName, up to 32 characters>" if is_unresolved(project_name) else project_name
+        shown_id = "<parameter SageMakerProjectId, up to 14 characters>" if is_unresolved(project_id) else project_id
+        raise invalid(
+            "project_name and project_id",
+            f"{shown}-{shown_id}",
+            f"'<project_name>-<project_id>' of at most {NAME_ID_MAX_LENGTH} characters "
+            f"(the endpoint '<name>-<id>-<stage>' has at most 63, stage names up to 15)",
+        )
+
+
+def _check_project_value(setting: str, value: str, pattern: str, max_length: int, expected: str) -> str:
+    check_pattern(setting, value, pattern, expected)
     if not is_unresolved(value) and len(value) > max_length:
-        raise invalid(setting, value, f"1 to {max_length} characters matching {pattern}")
+        raise invalid(setting, value, expected)
     return value

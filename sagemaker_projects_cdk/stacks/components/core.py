@@ -40,7 +40,7 @@ class ProjectSettings(TemplateSettings):
     )
     project_id: Optional[str] = setting(
         None,
-        doc="the SageMaker project id (1-20 characters; Studio generates it); scopes names, tags and IAM",
+        doc="the SageMaker project id (1-20 lower-case letters, digits, inner hyphens; the parameter takes 14, as Studio generates them); scopes names, tags and IAM",
         parameter="SageMakerProjectId",
         check=lambda name, value: check_project_id(name, value),
     )

@@ -21,6 +21,15 @@ def build(**kwargs):
         ({"project_name": "churn_model"}, "invalid project_name 'churn_model'"),
         ({"project_name": "churn-"}, "invalid project_name 'churn-'"),
         ({"project_id": "p" * 21}, "invalid project_id 'p{21}': expected 1 to 20 characters"),
+        # SageMaker lower-cases names in ARNs: an id with capitals would match no IAM pattern.
+        ({"project_id": "P-ABC123def456"}, r"invalid project_id 'P-ABC123def456': expected .*lower-case.*\^\[a-z0-9\]"),
+        # The endpoint '<name>-<id>-<stage>' has at most 63 characters, stage names up to 15.
+        (
+            {"project_name": "n" * 32, "project_id": "p-" + "a" * 18},
+            "invalid project_name and project_id 'n{32}-p-a{18}': expected '<project_name>-<project_id>' of at most 47",
+        ),
+        # A name given as a parameter counts as its 32 characters.
+        ({"project_id": "p-" + "a" * 13}, "invalid project_name and project_id '<parameter SageMakerProjectName"),
         ({"branch": ""}, "invalid branch '': expected a Git branch name"),
         ({"branch": "feature..x"}, r"invalid branch 'feature\.\.x'"),
         ({"branch": "has space"}, "invalid branch 'has space'"),

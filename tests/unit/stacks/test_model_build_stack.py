@@ -35,7 +35,9 @@ def test_declares_the_project_parameters_as_studio_passes_them(template):
         "MaxLength": 32,
         "AllowedPattern": "^[a-zA-Z](-*[a-zA-Z0-9])*",
     }
-    assert params["SageMakerProjectId"]["MaxLength"] == 20
+    # Studio's ids: "p-" and 12 characters, lower case (SageMaker lower-cases names in ARNs).
+    assert params["SageMakerProjectId"]["MaxLength"] == 14
+    assert params["SageMakerProjectId"]["AllowedPattern"] == "^[a-z0-9](-*[a-z0-9])*"
     assert params["SageMakerProjectId"]["Default"].startswith("p-")
 
 
@@ -191,7 +193,7 @@ def test_sagemaker_role_is_least_privilege(template):
                 {"Ref": "AWS::Region"},
                 ":",
                 {"Ref": "AWS::AccountId"},
-                ":training-job/*-",
+                ":training-job/",
                 {"Ref": "SageMakerProjectId"},
                 "-*",
             ],
@@ -201,20 +203,30 @@ def test_sagemaker_role_is_least_privilege(template):
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
 
 
-def test_resolved_names_scope_iam_to_both_spellings_of_the_prefix(named):
+def test_resolved_names_scope_jobs_to_the_project_id(named):
     (policy,) = named.find_resources("AWS::IAM::ManagedPolicy").values()
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     jobs = next(s for s in statements if "sagemaker:CreateProcessingJob" in s["Action"])
-    # Already lower case, so one ARN; scoped to the exact prefix.
-    assert jobs["Resource"]["Fn::Join"][1][-1] == ":processing-job/churn-p-abc123def456-*"
+    # Jobs are named '<id>-<job>-<suffix>': a job name (63 characters) has no room for the name too.
+    assert jobs["Resource"]["Fn::Join"][1][-1] == ":processing-job/p-abc123def456-*"
 
 
 def test_mixed_case_names_give_both_spellings():
     app = new_app()
-    stack = ModelBuildStack(app, "Mixed", project_name="Churn", project_id="p-abc123def456")
-    (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::ManagedPolicy").values()
+    template = Template.from_stack(ModelBuildStack(app, "Mixed", project_name="Churn", project_id="p-abc123def456"))
+    (policy,) = template.find_resources("AWS::IAM::ManagedPolicy").values()
     jobs = next(s for s in policy["Properties"]["PolicyDocument"]["Statement"] if "sagemaker:CreateProcessingJob" in s["Action"])
-    assert [r["Fn::Join"][1][-1] for r in jobs["Resource"]] == [
-        ":processing-job/Churn-p-abc123def456-*",
-        ":processing-job/churn-p-abc123def456-*",
+    # Job names start with the id, which is lower case: one spelling.
+    assert jobs["Resource"]["Fn::Join"][1][-1] == ":processing-job/p-abc123def456-*"
+    # The SageMaker pipeline is named '<name>-<id>': both spellings.
+    starts = [
+        s
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if "sagemaker:StartPipelineExecution" in s["Action"]
+    ]
+    (start,) = starts
+    assert [r["Fn::Join"][1][-1] for r in start["Resource"]] == [
+        ":pipeline/Churn-p-abc123def456",
+        ":pipeline/churn-p-abc123def456",
     ]

@@ -18,7 +18,7 @@ from test_gates import UNSCOPABLE_ACTIONS, _allow_statements, _as_list
 
 from sagemaker_projects_cdk.app import STUDIO_STACK_ID, stack_id
 from sagemaker_projects_cdk.constructs.project.identity import (
-    PROJECT_ID_MAX_LENGTH,
+    PROJECT_ID_PARAMETER_MAX_LENGTH,
     PROJECT_ID_PATTERN,
     PROJECT_NAME_MAX_LENGTH,
     PROJECT_NAME_PATTERN,
@@ -79,7 +79,7 @@ def test_product_template_declares_the_project_parameters_as_studio_passes_them(
     assert (project_id["Type"], project_id["MinLength"], project_id["MaxLength"], project_id["AllowedPattern"]) == (
         "String",
         1,
-        PROJECT_ID_MAX_LENGTH,
+        PROJECT_ID_PARAMETER_MAX_LENGTH,
         PROJECT_ID_PATTERN,
     )
 

@@ -27,6 +27,7 @@ class ProjectConfig:
     project_name: str
     project_id: str
     prefix: str
+    job_prefix: str
     pipeline_name: str
     model_package_group_name: str
     role_arn: str
@@ -61,6 +62,8 @@ class ProjectConfig:
             project_name=str(get("SAGEMAKER_PROJECT_NAME")),
             project_id=str(get("SAGEMAKER_PROJECT_ID")),
             prefix=prefix,
+            # Job names have at most 63 characters: the project id alone starts them.
+            job_prefix=str(get("SAGEMAKER_PROJECT_ID")),
             pipeline_name=get("SAGEMAKER_PIPELINE_NAME") or prefix,
             model_package_group_name=get("MODEL_PACKAGE_GROUP_NAME") or prefix,
             role_arn=str(get("SAGEMAKER_PIPELINE_ROLE_ARN")),

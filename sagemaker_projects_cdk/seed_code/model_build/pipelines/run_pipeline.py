@@ -139,7 +139,7 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
         input_data_url=config.input_data_url,
         processing_instance_type=config.processing_instance_type,
         training_instance_type=config.training_instance_type,
-        job_prefix=config.prefix,
+        job_prefix=config.job_prefix,
         sagemaker_session=get_session(config.region, config.artifact_bucket, boto_session),
     )
     if args.dry_run:

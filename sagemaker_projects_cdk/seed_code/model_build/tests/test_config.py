@@ -19,6 +19,7 @@ ENVIRONMENT = {
 def test_defaults_follow_the_project_prefix() -> None:
     config = ProjectConfig.from_env(ENVIRONMENT)
     assert config.pipeline_name == "abalone-p-abc123def456"
+    assert config.job_prefix == "p-abc123def456"
     assert config.model_package_group_name == "abalone-p-abc123def456"
     assert config.input_data_url == "s3://artifacts/datasets/abalone/abalone.csv"
     assert config.kms_key_arn is None

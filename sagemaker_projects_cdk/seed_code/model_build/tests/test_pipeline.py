@@ -13,6 +13,7 @@ import pytest
 from pipelines.abalone import settings
 
 PREFIX = "abalone-p-abc123def456"
+PROJECT_ID = "p-abc123def456"
 BUCKET = "artifacts-bucket"
 ROLE = "arn:aws:iam::111122223333:role/pipeline"
 KMS_KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -38,6 +39,7 @@ def definition() -> Iterator[Dict[str, Any]]:
             pipeline_name=PREFIX,
             model_package_group_name=PREFIX,
             kms_key_arn=KMS_KEY,
+            job_prefix=PROJECT_ID,
         )
         yield json.loads(pipeline.definition())
 
@@ -55,10 +57,13 @@ def steps_by_name(definition: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
 def test_steps_and_job_name_prefixes(definition: Dict[str, Any]) -> None:
     steps = steps_by_name(definition)
     assert (
-        steps[settings.PREPROCESS_STEP]["Arguments"]["ProcessingJobName"] == f"{PREFIX}-preprocess"
+        steps[settings.PREPROCESS_STEP]["Arguments"]["ProcessingJobName"]
+        == f"{PROJECT_ID}-preprocess"
     )
-    assert steps[settings.TRAIN_STEP]["Arguments"]["TrainingJobName"] == f"{PREFIX}-train"
-    assert steps[settings.EVALUATE_STEP]["Arguments"]["ProcessingJobName"] == f"{PREFIX}-evaluate"
+    assert steps[settings.TRAIN_STEP]["Arguments"]["TrainingJobName"] == f"{PROJECT_ID}-train"
+    assert (
+        steps[settings.EVALUATE_STEP]["Arguments"]["ProcessingJobName"] == f"{PROJECT_ID}-evaluate"
+    )
     assert steps[settings.REGISTER_STEP]["Type"] == "RegisterModel"
     assert steps[settings.FAIL_STEP]["Type"] == "Fail"
 

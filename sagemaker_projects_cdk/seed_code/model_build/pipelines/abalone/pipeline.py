@@ -9,9 +9,10 @@
 explicitly, and the processing scripts are referenced at content-addressed keys that
 ``code_artifacts`` lists and ``pipelines.run_pipeline`` uploads before the upsert.
 
-Jobs are named from the project prefix with the SDK's custom job prefix feature:
-``<prefix>-preprocess``, ``<prefix>-train`` and ``<prefix>-evaluate`` are stored in the
-definition, and SageMaker Pipelines appends a unique suffix to each at run time.
+Jobs are named from the job prefix (the project id) with the SDK's custom job prefix
+feature: ``<prefix>-preprocess``, ``<prefix>-train`` and ``<prefix>-evaluate`` are stored in
+the definition, and SageMaker Pipelines appends a unique suffix to each at run time. A job
+name has at most 63 characters: too few for the project name as well.
 """
 
 from __future__ import annotations
@@ -173,12 +174,22 @@ def get_pipeline(
             (default: ``s3://<artifact_bucket>/datasets/abalone/abalone.csv``).
         processing_instance_type: default of ``ProcessingInstanceType``.
         training_instance_type: default of ``TrainingInstanceType``.
-        job_prefix: start of every job name (default: ``pipeline_name``); jobs are named
+        job_prefix: start of every job name (default: ``pipeline_name``), at most
+            ``settings.JOB_PREFIX_MAX_LENGTH`` (28) characters; jobs are named
             ``<job_prefix>-preprocess``, ``-train`` and ``-evaluate`` plus a run-time suffix.
         sagemaker_session: a PipelineSession (default: ``get_session(region, bucket)``).
+
+    Raises:
+        ValueError: the job prefix is too long to be kept whole in the job names.
     """
-    session = sagemaker_session or get_session(region, artifact_bucket)
     job_prefix = job_prefix or pipeline_name
+    if len(job_prefix) > settings.JOB_PREFIX_MAX_LENGTH:
+        raise ValueError(
+            f"invalid job_prefix {job_prefix!r}: expected at most {settings.JOB_PREFIX_MAX_LENGTH} "
+            f"characters, so that '<job_prefix>-<job>' fits the {settings.JOB_BASE_NAME_MAX_LENGTH} "
+            "characters of a base job name that the SageMaker SDK keeps"
+        )
+    session = sagemaker_session or get_session(region, artifact_bucket)
     input_data = ParameterString(
         name="InputDataUrl",
         default_value=input_data_url or f"s3://{artifact_bucket}/datasets/abalone/abalone.csv",

@@ -43,3 +43,10 @@ EVALUATE_STEP = "EvaluateAbaloneModel"
 CONDITION_STEP = "CheckMseAbaloneEvaluation"
 REGISTER_STEP = "RegisterAbaloneModel"
 FAIL_STEP = "MseAboveThreshold"
+
+# Jobs are named "<job prefix>-<job>-<suffix SageMaker Pipelines adds>". The SDK keeps at most
+# 39 characters of a base job name (63, less a 23-character timestamp and its hyphen): a
+# longer one would be cut, and the job would no longer match the execution role's pattern.
+JOBS = ("preprocess", "train", "evaluate")
+JOB_BASE_NAME_MAX_LENGTH = 39
+JOB_PREFIX_MAX_LENGTH = JOB_BASE_NAME_MAX_LENGTH - 1 - max(len(job) for job in JOBS)
