@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
-import cfnlint.data.schemas
 import pytest
+from cfn_roles import granted_actions, listed_permissions, missing, needed_permissions, unexplained
 
 from sagemaker_projects_cdk.app import STUDIO_STACK_ID
 from sagemaker_projects_cdk.studio.launch_permissions import PERMISSIONS
-
-SCHEMAS = Path(cfnlint.data.schemas.__file__).parent
 
 #: Handler permissions the role leaves out, and why.
 NOT_NEEDED = {
@@ -86,14 +83,6 @@ EXTRAS = {
 }
 
 
-def handler_permissions(resource_type: str) -> dict[str, set[str]] | None:
-    index = json.loads((SCHEMAS / "providers" / "us-east-1.json").read_text())
-    if resource_type not in index:
-        return None
-    schema = json.loads((SCHEMAS / "resources" / f"{index[resource_type]}.json").read_text())
-    return {name: set(handler.get("permissions", [])) for name, handler in schema.get("handlers", {}).items()}
-
-
 @pytest.fixture(scope="module")
 def admin(assembly) -> dict:
     return json.loads((assembly.outdir / f"{STUDIO_STACK_ID}.template.json").read_text())
@@ -110,11 +99,7 @@ def launch_policies(admin) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def granted(launch_policies) -> set[str]:
-    actions: set[str] = set()
-    for document in launch_policies:
-        for statement in document["Statement"]:
-            actions.update(statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
-    return actions
+    return granted_actions(launch_policies)
 
 
 @pytest.fixture(scope="module")
@@ -127,24 +112,15 @@ def product_resources(assembly) -> list[dict]:
 
 
 def test_role_holds_every_handler_permission_the_product_templates_need(product_resources, granted):
-    needed: set[str] = set()
-    for resource_type in {r["Type"] for r in product_resources}:
-        handlers = handler_permissions(resource_type)
-        if handlers is None:
-            assert resource_type in ("AWS::CodeBuild::Project", "Custom::ProjectDataset", "AWS::CDK::Metadata")
-            continue
-        deleted = any(r["Type"] == resource_type and r.get("DeletionPolicy") != "Retain" for r in product_resources)
-        for handler in ("create", "read", "update", "delete") if deleted else ("create", "read", "update"):
-            needed |= handlers.get(handler, set())
-    assert needed - set(NOT_NEEDED) <= granted, sorted(needed - set(NOT_NEEDED) - granted)
+    needed = needed_permissions(
+        product_resources, untyped=("AWS::CodeBuild::Project", "Custom::ProjectDataset", "AWS::CDK::Metadata")
+    )
+    assert not missing(needed, granted, NOT_NEEDED)
 
 
 def test_role_holds_nothing_unexplained(product_resources, granted):
-    listed: set[str] = set()
-    for resource_type in {r["Type"] for r in product_resources}:
-        for permissions in (handler_permissions(resource_type) or {}).values():
-            listed |= permissions
-    assert granted - listed <= set(EXTRAS), sorted(granted - listed - set(EXTRAS))
+    listed = listed_permissions({r["Type"] for r in product_resources})
+    assert not unexplained(granted, listed, EXTRAS)
 
 
 def test_role_cannot_delete_what_the_templates_retain(product_resources, granted):
