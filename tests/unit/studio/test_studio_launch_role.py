@@ -197,3 +197,26 @@ def test_unknown_resource_type_needs_an_existing_launch_role():
     sns.Topic(product, "Topic")
     with pytest.raises(ValueError, match=r"invalid resource type 'AWS::SNS::Topic': expected one the launch role knows .* pass an existing launch role"):
         LaunchRole(stack, "LaunchRole", product_stacks=[product])
+
+
+def test_role_passes_the_stage_deployer_roles_to_cloudformation_only(admin, launch_policies, assembly):
+    """CodePipeline's CreatePipeline/UpdatePipeline checks that the caller may pass the role a
+    CloudFormation action names (configuration RoleArn) to CloudFormation: the launch role
+    creates the deploy pipelines, so it may pass the stage deployer roles, and only those."""
+    from cfn_roles import ACCOUNT, PARTITION, statements_allowing
+
+    (statement,) = [s for d in launch_policies for s in d["Statement"] if s.get("Sid") == "PassStageDeployerRoles"]
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}
+    deployer = f"arn:{PARTITION}:iam::{ACCOUNT}:role/sagemaker-project-deployers/SC-123-pp-abc-ModelDeployDeployerRole-1A2B"
+    assert statements_allowing([{"Statement": [statement]}], "iam:PassRole", deployer)
+    for other in ("role/SC-123-pp-abc-ModelDeployDeployerRole-1A2B", "role/sagemaker-projects/p-abc123def456/x"):
+        assert not statements_allowing([{"Statement": [statement]}], "iam:PassRole", f"arn:{PARTITION}:iam::{ACCOUNT}:{other}")
+    # The deployer roles of the products that have CloudFormation actions live under that path.
+    deployers = [
+        r
+        for path in assembly.outdir.glob(f"{STUDIO_STACK_ID}*.product.template.json")
+        for k, r in json.loads(path.read_text())["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role" and "DeployerRole" in k
+    ]
+    assert len(deployers) == 2
+    assert {r["Properties"]["Path"] for r in deployers} == {"/sagemaker-project-deployers/"}
