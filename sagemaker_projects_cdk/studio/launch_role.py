@@ -12,7 +12,9 @@ What it cannot scope further, and why: CloudFormation generates the names of the
 roles, policies, functions, log groups, rules and build projects at launch, and keys get
 random ids, so those statements name the service, account and region only. Delete actions
 are granted only for resource types the templates let CloudFormation delete: buckets, keys,
-repositories and model package groups are retained, so the role cannot delete them.
+repositories and model package groups are retained, so the role cannot delete them. When the
+templates hold a ``StageDeployerRole``, the role may pass those roles (their own IAM path)
+to CloudFormation: CodePipeline checks that for a CloudFormation action's ``RoleArn``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from constructs import Construct, IConstruct
 
 from .._internal.validation import invalid
 from ..compliance import acknowledge, nag_resource, wildcard_finding
+from ..constructs.deploy.deployer_role import DEPLOYER_ROLE_PATH, StageDeployerRole
 from .launch_permissions import NO_PERMISSIONS, PERMISSIONS, STACK_ACTIONS, TEMPLATE_ACTIONS
 
 SERVICE_CATALOG = "servicecatalog.amazonaws.com"
@@ -60,6 +63,7 @@ class LaunchRole(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         resource_types, deleted_types, aws_managed_policies = _inventory(product_stacks)
+        deploys_stages = any(isinstance(c, StageDeployerRole) for p in product_stacks for c in p.node.find_all())
 
         #: The launch role.
         self.role = iam.Role(
@@ -163,6 +167,22 @@ class LaunchRole(Construct):
                     ),
                     "CloudFormation generates the role names; they can be passed only to the "
                     "services the templates configure with them",
+                )
+            )
+        if deploys_stages:
+            # CodePipeline's CreatePipeline and UpdatePipeline check that the caller may pass
+            # the role a CloudFormation action names (its configuration's RoleArn) to
+            # CloudFormation: the stage deployer roles of the deploy pipelines.
+            stack_part.append(
+                (
+                    iam.PolicyStatement(
+                        sid="PassStageDeployerRoles",
+                        actions=["iam:PassRole"],
+                        resources=[_arn(stack, "iam", f"role{DEPLOYER_ROLE_PATH}*")],
+                        conditions={"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
+                    ),
+                    f"CloudFormation generates the stage deployer role names under {DEPLOYER_ROLE_PATH}; "
+                    "they can be passed only to CloudFormation",
                 )
             )
         if asset_bucket is not None:

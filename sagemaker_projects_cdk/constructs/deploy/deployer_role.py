@@ -1,10 +1,14 @@
 """The role CloudFormation assumes to deploy a project's endpoint stage stacks.
 
 The stage template (``EndpointStageStack``) creates a model, an endpoint configuration, an
-endpoint, two alarms, autoscaling and the model's role. This role may do exactly that for
-this project: IAM under the project's path, SageMaker resources tagged with the project id or
-named after it, alarms of its stage stacks, and grants on the project key. It is never an
-administrator (the pipeline's CloudFormation actions run with ``admin_permissions=False``).
+endpoint, two alarms, autoscaling and the model's role and policy. This role may create,
+update and delete exactly that for this project (a failed stage stack is deleted and created
+anew): IAM under the project's path, SageMaker resources tagged with the project id or named
+after it, alarms of its stage stacks and of their target-tracking policies, and grants on the
+project key. What it holds is checked against the handler permissions of the CloudFormation
+resource schemas (``tests/unit/constructs/deploy/test_deployer_role.py``). It is never an
+administrator (the pipeline's CloudFormation actions run with ``admin_permissions=False``)
+and lives under its own IAM path, outside the paths it may change.
 """
 
 from __future__ import annotations
@@ -19,6 +23,11 @@ from ..project.identity import PROJECT_ID_TAG, ProjectIdentity
 from ..registry.model_package_group import IModelPackageGroup
 
 AUTOSCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
+#: The service-linked role Application Auto Scaling uses for SageMaker variants.
+AUTOSCALING_LINKED_ROLE = f"aws-service-role/{AUTOSCALING_SERVICE}/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+#: The IAM path of the deployer roles (the Service Catalog launch role may pass only these to
+#: CloudFormation); outside every project's ``stage_iam_path``, so a deployer cannot change itself.
+DEPLOYER_ROLE_PATH = "/sagemaker-project-deployers/"
 
 
 def stage_iam_path(project_id: str) -> str:
@@ -52,16 +61,12 @@ class StageDeployerRole(Construct):
             "Role",
             assumed_by=iam.ServicePrincipal("cloudformation.amazonaws.com"),
             description="Deploys a SageMaker project's endpoint stage stacks",
+            path=DEPLOYER_ROLE_PATH,
         )
         path = stage_iam_path(project_id)
         roles = stack.format_arn(service="iam", region="", resource="role", resource_name=f"{path.strip('/')}/*")
         policies = stack.format_arn(service="iam", region="", resource="policy", resource_name=f"{path.strip('/')}/*")
-        linked_role = stack.format_arn(
-            service="iam",
-            region="",
-            resource="role",
-            resource_name=f"aws-service-role/{AUTOSCALING_SERVICE}/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
-        )
+        linked_role = stack.format_arn(service="iam", region="", resource="role", resource_name=AUTOSCALING_LINKED_ROLE)
 
         def sagemaker(resource: str, name: str = "*") -> str:
             return stack.format_arn(
@@ -74,6 +79,14 @@ class StageDeployerRole(Construct):
             service="cloudwatch",
             resource="alarm",
             resource_name=f"sagemaker-*{project_id}-deploy-*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        # Application Auto Scaling names a target-tracking policy's alarms after the variant:
+        # TargetTracking-endpoint/<endpoint>/variant/<variant>-AlarmHigh-<uuid>.
+        tracking_alarms = stack.format_arn(
+            service="cloudwatch",
+            resource="alarm",
+            resource_name=f"TargetTracking-endpoint/*-{project_id}-*/variant/*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         scalable_targets = stack.format_arn(
@@ -94,13 +107,23 @@ class StageDeployerRole(Construct):
                         "iam:CreateRole",
                         "iam:DeleteRole",
                         "iam:GetRole",
+                        "iam:UpdateRole",
+                        "iam:UpdateRoleDescription",
                         "iam:TagRole",
                         "iam:UntagRole",
-                        "iam:UpdateRoleDescription",
-                        "iam:AttachRolePolicy",
-                        "iam:DetachRolePolicy",
+                        # Read and delete: the handlers list (and remove) a role's policies.
+                        "iam:ListAttachedRolePolicies",
+                        "iam:ListRolePolicies",
+                        "iam:GetRolePolicy",
+                        "iam:DeleteRolePolicy",
                     ],
                     resources=[roles],
+                ),
+                iam.PolicyStatement(
+                    sid="AttachModelPolicies",
+                    actions=["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+                    resources=[roles],
+                    conditions={"ArnLike": {"iam:PolicyARN": policies}},
                 ),
                 iam.PolicyStatement(
                     sid="ModelPolicies",
@@ -112,8 +135,7 @@ class StageDeployerRole(Construct):
                         "iam:DeletePolicyVersion",
                         "iam:GetPolicyVersion",
                         "iam:ListPolicyVersions",
-                        "iam:TagPolicy",
-                        "iam:UntagPolicy",
+                        "iam:ListEntitiesForPolicy",
                     ],
                     resources=[policies],
                 ),
@@ -129,6 +151,9 @@ class StageDeployerRole(Construct):
                     resources=[linked_role],
                     conditions={"StringEquals": {"iam:AWSServiceName": AUTOSCALING_SERVICE}},
                 ),
+                # The scalable target names the service-linked role (RoleARN), which is how
+                # CloudFormation creates it in an account that lacks it; its handler passes it.
+                iam.PolicyStatement(sid="PassAutoscalingLinkedRole", actions=["iam:PassRole"], resources=[linked_role]),
                 iam.PolicyStatement(
                     sid="CreateTaggedModelsAndConfigs",
                     actions=["sagemaker:CreateModel", "sagemaker:CreateEndpointConfig"],
@@ -165,6 +190,8 @@ class StageDeployerRole(Construct):
                         "sagemaker:AddTags",
                         "sagemaker:DeleteTags",
                         "sagemaker:ListTags",
+                        # Application Auto Scaling requires it of whoever registers a variant.
+                        "sagemaker:UpdateEndpointWeightsAndCapacities",
                     ],
                     resources=endpoints + models_and_configs[1:],
                 ),
@@ -186,6 +213,11 @@ class StageDeployerRole(Construct):
                     resources=[alarms],
                 ),
                 iam.PolicyStatement(
+                    sid="TargetTrackingAlarms",
+                    actions=["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms"],
+                    resources=[tracking_alarms],
+                ),
+                iam.PolicyStatement(
                     sid="Autoscaling",
                     actions=[
                         "application-autoscaling:RegisterScalableTarget",
@@ -193,6 +225,8 @@ class StageDeployerRole(Construct):
                         "application-autoscaling:PutScalingPolicy",
                         "application-autoscaling:DeleteScalingPolicy",
                         "application-autoscaling:TagResource",
+                        "application-autoscaling:UntagResource",
+                        "application-autoscaling:ListTagsForResource",
                     ],
                     resources=[scalable_targets],
                 ),
@@ -201,6 +235,9 @@ class StageDeployerRole(Construct):
                     actions=[
                         "application-autoscaling:DescribeScalableTargets",
                         "application-autoscaling:DescribeScalingPolicies",
+                        "application-autoscaling:DescribeScheduledActions",
+                        # The scaling policy's handler reads metric data (no resource type).
+                        "cloudwatch:GetMetricData",
                     ],
                     resources=["*"],
                 ),
@@ -227,15 +264,17 @@ class StageDeployerRole(Construct):
         acknowledge_wildcards(
             self.policy,
             "stage endpoints are named '<project>-<stage>'; alarms after the stage stacks "
-            "'sagemaker-<project>-deploy-<stage>'; model versions get numbers at registration",
+            "'sagemaker-<project>-deploy-<stage>' and, for target tracking, after the endpoint "
+            "'TargetTracking-endpoint/<project>-<stage>/variant/...'; model versions get numbers at registration",
             *endpoints,
             alarms,
+            tracking_alarms,
             model_package_group.model_packages_arn,
         )
         acknowledge_wildcards(
             self.policy,
-            "Application Auto Scaling names scalable targets with generated ids, and its "
-            "Describe* calls have no resource type",
+            "Application Auto Scaling names scalable targets with generated ids; its Describe* "
+            "calls and CloudWatch's GetMetricData have no resource type",
             scalable_targets,
             "*",
         )

@@ -265,6 +265,10 @@ class ModelDeployPipeline(Construct):
             admin_permissions=False,
             deployment_role=self.deployer.role,
             cfn_capabilities=[CfnCapabilities.ANONYMOUS_IAM],
+            # A stage stack that failed to create (ROLLBACK_COMPLETE) cannot be updated: the
+            # action deletes it (the action role may, the deployer deletes its resources) and
+            # creates it anew, so the next run recovers without a person.
+            replace_on_failure=True,
             run_order=run_order,
         )
 
@@ -280,7 +284,7 @@ class ModelDeployPipeline(Construct):
             bucket=bucket,
             reason="granted by aws-cdk-lib's CodePipeline, CodeBuild and CloudFormation actions: "
             "read and write pipeline artifacts in this project's bucket with its key, and "
-            "create, update and describe this project's stage stacks (any stack id)",
+            "create, update, describe and (replace on failure) delete this project's stage stacks (any stack id)",
             resources=tuple(
                 stack.format_arn(
                     service="cloudformation",

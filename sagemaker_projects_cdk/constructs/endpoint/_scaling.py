@@ -18,8 +18,12 @@ from .settings import Autoscaling
 if TYPE_CHECKING:
     from .endpoint import ModelEndpoint
 
-#: The service-linked role Application Auto Scaling uses for SageMaker variants; naming it
-#: in the template makes CloudFormation create it when the account does not have it yet.
+#: The service-linked role Application Auto Scaling uses for SageMaker variants. RoleARN is
+#: optional, but the resource schema recommends naming the service-linked role so that
+#: CloudFormation creates it in an account that does not have it yet; and without a role
+#: aws-cdk-lib's ScalableTarget would create a plain service role instead. Whoever deploys the
+#: template needs iam:CreateServiceLinkedRole and iam:PassRole of exactly this role
+#: (``StageDeployerRole``).
 _SCALING_ROLE = (
     "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
     "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
-import cfnlint.data.schemas
 import pytest
+from cfn_roles import granted_actions, listed_permissions, missing, needed_permissions, unexplained
 
 from sagemaker_projects_cdk.app import STUDIO_STACK_ID
 from sagemaker_projects_cdk.studio.launch_permissions import PERMISSIONS
-
-SCHEMAS = Path(cfnlint.data.schemas.__file__).parent
 
 #: Handler permissions the role leaves out, and why.
 NOT_NEEDED = {
@@ -86,14 +83,6 @@ EXTRAS = {
 }
 
 
-def handler_permissions(resource_type: str) -> dict[str, set[str]] | None:
-    index = json.loads((SCHEMAS / "providers" / "us-east-1.json").read_text())
-    if resource_type not in index:
-        return None
-    schema = json.loads((SCHEMAS / "resources" / f"{index[resource_type]}.json").read_text())
-    return {name: set(handler.get("permissions", [])) for name, handler in schema.get("handlers", {}).items()}
-
-
 @pytest.fixture(scope="module")
 def admin(assembly) -> dict:
     return json.loads((assembly.outdir / f"{STUDIO_STACK_ID}.template.json").read_text())
@@ -110,11 +99,7 @@ def launch_policies(admin) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def granted(launch_policies) -> set[str]:
-    actions: set[str] = set()
-    for document in launch_policies:
-        for statement in document["Statement"]:
-            actions.update(statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
-    return actions
+    return granted_actions(launch_policies)
 
 
 @pytest.fixture(scope="module")
@@ -127,24 +112,15 @@ def product_resources(assembly) -> list[dict]:
 
 
 def test_role_holds_every_handler_permission_the_product_templates_need(product_resources, granted):
-    needed: set[str] = set()
-    for resource_type in {r["Type"] for r in product_resources}:
-        handlers = handler_permissions(resource_type)
-        if handlers is None:
-            assert resource_type in ("AWS::CodeBuild::Project", "Custom::ProjectDataset", "AWS::CDK::Metadata")
-            continue
-        deleted = any(r["Type"] == resource_type and r.get("DeletionPolicy") != "Retain" for r in product_resources)
-        for handler in ("create", "read", "update", "delete") if deleted else ("create", "read", "update"):
-            needed |= handlers.get(handler, set())
-    assert needed - set(NOT_NEEDED) <= granted, sorted(needed - set(NOT_NEEDED) - granted)
+    needed = needed_permissions(
+        product_resources, untyped=("AWS::CodeBuild::Project", "Custom::ProjectDataset", "AWS::CDK::Metadata")
+    )
+    assert not missing(needed, granted, NOT_NEEDED)
 
 
 def test_role_holds_nothing_unexplained(product_resources, granted):
-    listed: set[str] = set()
-    for resource_type in {r["Type"] for r in product_resources}:
-        for permissions in (handler_permissions(resource_type) or {}).values():
-            listed |= permissions
-    assert granted - listed <= set(EXTRAS), sorted(granted - listed - set(EXTRAS))
+    listed = listed_permissions({r["Type"] for r in product_resources})
+    assert not unexplained(granted, listed, EXTRAS)
 
 
 def test_role_cannot_delete_what_the_templates_retain(product_resources, granted):
@@ -221,3 +197,26 @@ def test_unknown_resource_type_needs_an_existing_launch_role():
     sns.Topic(product, "Topic")
     with pytest.raises(ValueError, match=r"invalid resource type 'AWS::SNS::Topic': expected one the launch role knows .* pass an existing launch role"):
         LaunchRole(stack, "LaunchRole", product_stacks=[product])
+
+
+def test_role_passes_the_stage_deployer_roles_to_cloudformation_only(admin, launch_policies, assembly):
+    """CodePipeline's CreatePipeline/UpdatePipeline checks that the caller may pass the role a
+    CloudFormation action names (configuration RoleArn) to CloudFormation: the launch role
+    creates the deploy pipelines, so it may pass the stage deployer roles, and only those."""
+    from cfn_roles import ACCOUNT, PARTITION, statements_allowing
+
+    (statement,) = [s for d in launch_policies for s in d["Statement"] if s.get("Sid") == "PassStageDeployerRoles"]
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}
+    deployer = f"arn:{PARTITION}:iam::{ACCOUNT}:role/sagemaker-project-deployers/SC-123-pp-abc-ModelDeployDeployerRole-1A2B"
+    assert statements_allowing([{"Statement": [statement]}], "iam:PassRole", deployer)
+    for other in ("role/SC-123-pp-abc-ModelDeployDeployerRole-1A2B", "role/sagemaker-projects/p-abc123def456/x"):
+        assert not statements_allowing([{"Statement": [statement]}], "iam:PassRole", f"arn:{PARTITION}:iam::{ACCOUNT}:{other}")
+    # The deployer roles of the products that have CloudFormation actions live under that path.
+    deployers = [
+        r
+        for path in assembly.outdir.glob(f"{STUDIO_STACK_ID}*.product.template.json")
+        for k, r in json.loads(path.read_text())["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role" and "DeployerRole" in k
+    ]
+    assert len(deployers) == 2
+    assert {r["Properties"]["Path"] for r in deployers} == {"/sagemaker-project-deployers/"}
