@@ -5,6 +5,7 @@ from .build.pipeline import ModelBuildPipeline
 from .deploy.deployer_role import StageDeployerRole
 from .deploy.pipeline import ModelDeployPipeline
 from .deploy.stages import DEFAULT_STAGES, DeployStage
+from .deploy.teardown import StageTeardown
 from .endpoint.endpoint import ModelEndpoint
 from .endpoint.rollout import BlueGreenRollout, RollbackAlarms, TrafficShift, TrafficStep
 from .endpoint.settings import Autoscaling, DataCapture, InstanceVariant, ServerlessVariant
@@ -41,6 +42,7 @@ __all__ = [
     "SeededRepository",
     "ServerlessVariant",
     "StageDeployerRole",
+    "StageTeardown",
     "TrafficShift",
     "TrafficStep",
     "project_key",

@@ -131,7 +131,9 @@ def test_role_holds_every_handler_permission_the_product_templates_need(product_
     for resource_type in {r["Type"] for r in product_resources}:
         handlers = handler_permissions(resource_type)
         if handlers is None:
-            assert resource_type in ("AWS::CodeBuild::Project", "Custom::ProjectDataset", "AWS::CDK::Metadata")
+            assert resource_type in (
+                "AWS::CodeBuild::Project", "Custom::ProjectDataset", "Custom::StageTeardown", "AWS::CDK::Metadata",
+            )
             continue
         deleted = any(r["Type"] == resource_type and r.get("DeletionPolicy") != "Retain" for r in product_resources)
         for handler in ("create", "read", "update", "delete") if deleted else ("create", "read", "update"):
