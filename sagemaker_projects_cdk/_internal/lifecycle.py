@@ -1,4 +1,4 @@
-"""The function behind the project's lifecycle custom resources (stage teardown).
+"""The function behind the project's lifecycle custom resources (stage teardown, retained-name check).
 
 One small Python function per custom resource, from ``lifecycle_function/index.py``: its own
 role (what the caller grants, and its log group), its log group encrypted with the project key
@@ -37,7 +37,7 @@ _FUNCTION_RULES = (
 class LifecycleFunction(Construct):
     """A function running ``index.<handler>`` of ``lifecycle_function/`` for custom resources.
 
-    :param handler: the entry point in ``index.py`` (``teardown``).
+    :param handler: the entry point in ``index.py`` (``teardown``, ``precheck``).
     :param description: what it does (the role's and the function's description).
     :param encryption_key: encrypts its log group.
     """

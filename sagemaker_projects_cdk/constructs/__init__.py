@@ -11,6 +11,7 @@ from .endpoint.rollout import BlueGreenRollout, RollbackAlarms, TrafficShift, Tr
 from .endpoint.settings import Autoscaling, DataCapture, InstanceVariant, ServerlessVariant
 from .project.dataset import ProjectDataset
 from .project.identity import ProjectIdentity
+from .project.precheck import RetainedResourceCheck
 from .project.storage import ArtifactBucket, project_key
 from .registry.approval_rule import ModelApprovalRule
 from .registry.model_package_group import IModelPackageGroup, ImportedModelPackageGroup, ModelPackageGroup
@@ -37,6 +38,7 @@ __all__ = [
     "PipelineSource",
     "ProjectDataset",
     "ProjectIdentity",
+    "RetainedResourceCheck",
     "RollbackAlarms",
     "SageMakerExecutionRole",
     "SeededRepository",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..constructs.deploy.teardown import STAGE_TEARDOWN_RESOURCE_TYPE
 from ..constructs.project.dataset import DATASET_RESOURCE_TYPE
+from ..constructs.project.precheck import RETAINED_CHECK_RESOURCE_TYPE
 
 __all__ = ["NO_PERMISSIONS", "PERMISSIONS", "STACK_ACTIONS", "TEMPLATE_ACTIONS", "Permissions"]
 
@@ -179,6 +180,7 @@ PERMISSIONS: dict[str, Permissions] = {
     # aws-cdk-lib's BucketDeployment: CloudFormation invokes its function as the caller.
     "Custom::CDKBucketDeployment": Permissions("lambda", ("lambda:InvokeFunction",)),
     DATASET_RESOURCE_TYPE: Permissions("lambda", ("lambda:InvokeFunction",)),
+    RETAINED_CHECK_RESOURCE_TYPE: Permissions("lambda", ("lambda:InvokeFunction",)),
     STAGE_TEARDOWN_RESOURCE_TYPE: Permissions("lambda", ("lambda:InvokeFunction",)),
 }
 

@@ -2,6 +2,9 @@
 
 ``teardown``  (``Custom::StageTeardown``): on Delete, deletes the project's endpoint stage
     stacks (``StackNames``) and waits until they are gone; stacks that do not exist are skipped.
+``precheck``  (``Custom::RetainedResourceCheck``): on Create, and on Update for names that
+    changed, fails with what to do when a fixed-name resource that the template retains on
+    deletion (``RepositoryNames``, ``ModelPackageGroupName``) exists already.
 
 Each handler answers CloudFormation itself (a PUT to the pre-signed ``ResponseURL``), always,
 with the failure's reason, and keeps the physical id it was given (a stable one on Create).
@@ -37,12 +40,34 @@ def teardown(event: Event, context: Any) -> None:
     _run(event, context, _teardown)
 
 
+def precheck(event: Event, context: Any) -> None:
+    """Lambda entry point of ``Custom::RetainedResourceCheck``."""
+    _run(event, context, _precheck)
+
+
 def _teardown(event: Event, context: Any) -> str:
     if event["RequestType"] != "Delete":
         return "nothing to do until the project stack is deleted"
     names = list(event["ResourceProperties"].get("StackNames", []))
     delete_stacks(boto3.client("cloudformation"), names, remaining_millis=context.get_remaining_time_in_millis)
     return f"deleted {', '.join(names) or 'no stacks'}"
+
+
+def _precheck(event: Event, _context: Any) -> str:
+    if event["RequestType"] == "Delete":
+        return "nothing to check on deletion"
+    new = event["ResourceProperties"]
+    old = event.get("OldResourceProperties", {}) if event["RequestType"] == "Update" else {}
+    repositories = [n for n in new.get("RepositoryNames", []) if n not in old.get("RepositoryNames", [])]
+    group = new.get("ModelPackageGroupName") or None
+    if group is not None and group == old.get("ModelPackageGroupName"):
+        group = None
+    found = existing_resources(
+        boto3.client("codecommit"), boto3.client("sagemaker"), repositories=repositories, model_package_group=group
+    )
+    if found:
+        raise Failed(existing_resources_message(found))
+    return "no retained resource is in the way"
 
 
 # --- Stage stacks ---------------------------------------------------------------------------
@@ -100,6 +125,44 @@ def delete_stacks(
             raise Failed(f"stage stacks still not deleted when the function had to stop: {states}; delete the project stack again to keep waiting")
         pending = [name for name, _ in waiting]
         sleep(POLL_SECONDS)
+
+
+# --- Retained resources ---------------------------------------------------------------------
+
+
+def existing_resources(
+    codecommit: Any, sagemaker: Any, *, repositories: list[str], model_package_group: Optional[str]
+) -> list[str]:
+    """Descriptions of the named resources that exist, e.g. ``CodeCommit repository 'x'``."""
+    found = []
+    for name in repositories:
+        try:
+            codecommit.get_repository(repositoryName=name)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "RepositoryDoesNotExistException":
+                continue
+            raise
+        found.append(f"CodeCommit repository '{name}'")
+    if model_package_group:
+        try:
+            sagemaker.describe_model_package_group(ModelPackageGroupName=model_package_group)
+        except ClientError as error:
+            if "does not exist" not in error.response.get("Error", {}).get("Message", ""):
+                raise
+        else:
+            found.append(f"model package group '{model_package_group}'")
+    return found
+
+
+def existing_resources_message(found: list[str]) -> str:
+    what = " and ".join(found)
+    verb = "exists" if len(found) == 1 else "exist"
+    return (
+        f"{what} {verb} from an earlier deployment (retained on deletion), and this template creates "
+        f"{'it' if len(found) == 1 else 'them'} under the same name: deploy with a new project id "
+        "(cdk deploy --parameters SageMakerProjectId=<new id>, or project_id=...), or delete "
+        f"{'it' if len(found) == 1 else 'them'} first if no longer needed (README: 'Deleting a project')"
+    )
 
 
 # --- CloudFormation's custom resource protocol --------------------------------------------------

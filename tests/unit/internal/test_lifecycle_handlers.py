@@ -1,4 +1,4 @@
-"""The lifecycle custom resources' Lambda code against moto: the stage teardown."""
+"""The lifecycle custom resources' Lambda code against moto: stage teardown and the retained-name check."""
 
 from __future__ import annotations
 
@@ -187,3 +187,65 @@ def test_an_unexpected_error_is_still_reported_to_cloudformation(aws, responses,
     (response,) = responses
     assert response["Status"] == "FAILED"
     assert response["Reason"] == "RuntimeError: no endpoint for the region"
+
+
+# --- Retained-name check ---------------------------------------------------------------------
+
+REPOSITORIES = ["sagemaker-churn-p-1-modelbuild", "sagemaker-churn-p-1-modeldeploy"]
+GROUP = "churn-p-1"
+CHECKED = {"RepositoryNames": REPOSITORIES, "ModelPackageGroupName": GROUP}
+
+
+def create_retained(repositories: list[str], group: str | None) -> None:
+    import boto3
+
+    for name in repositories:
+        boto3.client("codecommit").create_repository(repositoryName=name)
+    if group:
+        boto3.client("sagemaker").create_model_package_group(ModelPackageGroupName=group)
+
+
+def test_precheck_passes_when_no_retained_resource_has_the_names(aws, responses):
+    create_retained(["sagemaker-other-p-2-modelbuild"], "other-p-2")
+    index.precheck(event("Create", CHECKED), Context())
+    (response,) = responses
+    assert response["Status"] == "SUCCESS", response["Reason"]
+    assert response["PhysicalResourceId"] == "sagemaker-churn-p-1-project-StageTeardown97273258"
+
+
+def test_precheck_fails_first_naming_the_retained_resources_and_what_to_do(aws, responses):
+    create_retained(REPOSITORIES[:1], GROUP)
+    index.precheck(event("Create", CHECKED), Context())
+    (response,) = responses
+    assert response["Status"] == "FAILED"
+    assert response["Reason"].startswith(
+        f"CodeCommit repository '{REPOSITORIES[0]}' and model package group '{GROUP}' exist from an earlier "
+        "deployment (retained on deletion)"
+    )
+    assert REPOSITORIES[1] not in response["Reason"]
+    assert "--parameters SageMakerProjectId=<new id>" in response["Reason"]
+    assert "delete them first" in response["Reason"]
+
+
+def test_precheck_on_update_checks_only_names_that_changed(aws, responses):
+    create_retained(REPOSITORIES, GROUP)  # this very stack's resources
+    index.precheck(event("Update", CHECKED, old=CHECKED, physical_id="kept-id"), Context())
+    renamed = {"RepositoryNames": ["sagemaker-renamed-p-1-modelbuild"], "ModelPackageGroupName": GROUP}
+    create_retained(renamed["RepositoryNames"], None)
+    index.precheck(event("Update", renamed, old=CHECKED, physical_id="kept-id"), Context())
+    first, second = responses
+    assert first["Status"] == "SUCCESS", first["Reason"]
+    assert second["Status"] == "FAILED"
+    assert second["Reason"].startswith("CodeCommit repository 'sagemaker-renamed-p-1-modelbuild' exists")
+    assert {first["PhysicalResourceId"], second["PhysicalResourceId"]} == {"kept-id"}
+
+
+def test_precheck_keeps_everything_on_delete(aws, responses):
+    create_retained(REPOSITORIES, GROUP)
+    index.precheck(event("Delete", CHECKED, physical_id="kept-id"), Context())
+    (response,) = responses
+    assert response["Status"] == "SUCCESS"
+    import boto3
+
+    assert boto3.client("codecommit").get_repository(repositoryName=REPOSITORIES[0])
+    assert boto3.client("sagemaker").describe_model_package_group(ModelPackageGroupName=GROUP)

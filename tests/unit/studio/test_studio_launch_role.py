@@ -132,7 +132,8 @@ def test_role_holds_every_handler_permission_the_product_templates_need(product_
         handlers = handler_permissions(resource_type)
         if handlers is None:
             assert resource_type in (
-                "AWS::CodeBuild::Project", "Custom::ProjectDataset", "Custom::StageTeardown", "AWS::CDK::Metadata",
+                "AWS::CodeBuild::Project", "Custom::ProjectDataset", "Custom::RetainedResourceCheck",
+                "Custom::StageTeardown", "AWS::CDK::Metadata",
             )
             continue
         deleted = any(r["Type"] == resource_type and r.get("DeletionPolicy") != "Retain" for r in product_resources)
