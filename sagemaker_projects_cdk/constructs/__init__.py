@@ -5,11 +5,13 @@ from .build.pipeline import ModelBuildPipeline
 from .deploy.deployer_role import StageDeployerRole
 from .deploy.pipeline import ModelDeployPipeline
 from .deploy.stages import DEFAULT_STAGES, DeployStage
+from .deploy.teardown import StageTeardown
 from .endpoint.endpoint import ModelEndpoint
 from .endpoint.rollout import BlueGreenRollout, RollbackAlarms, TrafficShift, TrafficStep
 from .endpoint.settings import Autoscaling, DataCapture, InstanceVariant, ServerlessVariant
 from .project.dataset import ProjectDataset
 from .project.identity import ProjectIdentity
+from .project.precheck import RetainedResourceCheck
 from .project.storage import ArtifactBucket, project_key
 from .registry.approval_rule import ModelApprovalRule
 from .registry.model_package_group import IModelPackageGroup, ImportedModelPackageGroup, ModelPackageGroup
@@ -36,11 +38,13 @@ __all__ = [
     "PipelineSource",
     "ProjectDataset",
     "ProjectIdentity",
+    "RetainedResourceCheck",
     "RollbackAlarms",
     "SageMakerExecutionRole",
     "SeededRepository",
     "ServerlessVariant",
     "StageDeployerRole",
+    "StageTeardown",
     "TrafficShift",
     "TrafficStep",
     "project_key",

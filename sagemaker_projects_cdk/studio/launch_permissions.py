@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..constructs.deploy.teardown import STAGE_TEARDOWN_RESOURCE_TYPE
 from ..constructs.project.dataset import DATASET_RESOURCE_TYPE
+from ..constructs.project.precheck import RETAINED_CHECK_RESOURCE_TYPE
 
 __all__ = ["NO_PERMISSIONS", "PERMISSIONS", "STACK_ACTIONS", "TEMPLATE_ACTIONS", "Permissions"]
 
@@ -178,6 +180,8 @@ PERMISSIONS: dict[str, Permissions] = {
     # aws-cdk-lib's BucketDeployment: CloudFormation invokes its function as the caller.
     "Custom::CDKBucketDeployment": Permissions("lambda", ("lambda:InvokeFunction",)),
     DATASET_RESOURCE_TYPE: Permissions("lambda", ("lambda:InvokeFunction",)),
+    RETAINED_CHECK_RESOURCE_TYPE: Permissions("lambda", ("lambda:InvokeFunction",)),
+    STAGE_TEARDOWN_RESOURCE_TYPE: Permissions("lambda", ("lambda:InvokeFunction",)),
 }
 
 #: Resource types that only document a stack (no API call).

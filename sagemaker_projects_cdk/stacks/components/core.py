@@ -14,6 +14,7 @@ from aws_cdk import CfnOutput, Stack
 from ..._internal.codebuild import COMPUTE_TYPES
 from ..._internal.validation import check_account_id, check_choice, invalid
 from ...constructs.project.identity import ProjectIdentity, check_project_id, check_project_name
+from ...constructs.project.precheck import RetainedResourceCheck
 from ...constructs.project.storage import ArtifactBucket
 from ...constructs.registry.model_package_group import IModelPackageGroup, ModelPackageGroup
 from ...constructs.sources.seeded_repository import SeededRepository, seed_code_path
@@ -77,6 +78,8 @@ class ProjectCore:
     artifacts: ArtifactBucket
     #: The model package group: created by this project, or another project's.
     model_package_group: IModelPackageGroup
+    #: Fails the deployment first when a retained resource has a name the project needs.
+    retained_check: RetainedResourceCheck
 
 
 def add_core(
@@ -94,6 +97,7 @@ def add_core(
         raise TypeError("add_core: a template that creates its model package group has RegistrySettings")
     project = ProjectIdentity(stack, "Project", project_name=settings.project_name, project_id=settings.project_id)
     artifacts = ArtifactBucket(stack, "Artifacts")
+    retained_check = RetainedResourceCheck(stack, "RetainedResourceCheck", encryption_key=artifacts.encryption_key)
     group = (
         model_package_group(project)
         if model_package_group is not None
@@ -105,23 +109,31 @@ def add_core(
             read_access_account_ids=settings.model_read_account_ids if isinstance(settings, RegistrySettings) else (),
         )
     )
-    return ProjectCore(project, artifacts, group)
+    if isinstance(group, ModelPackageGroup):
+        retained_check.add_model_package_group(
+            group, project.name_id, resource_arns=project.sagemaker_arn("model-package-group")
+        )
+    return ProjectCore(project, artifacts, group, retained_check)
 
 
 def add_seeded_repository(
     stack: Stack, core: ProjectCore, settings: ProjectSettings, *, seed: str, construct_id: str, description: str
 ) -> SeededRepository:
     """A repository ``sagemaker-<name>-<id>-<seed without '_'>`` seeded with the library's
-    ``seed`` folder on the settings' branch, encrypted with the project key."""
-    return SeededRepository(
+    ``seed`` folder on the settings' branch, encrypted with the project key; created after the
+    check that no retained repository has its name."""
+    name = core.project.resource_name(seed.replace("_", ""))
+    repository = SeededRepository(
         stack,
         construct_id,
-        repository_name=core.project.resource_name(seed.replace("_", "")),
+        repository_name=name,
         description=description,
         seed_directory=seed_code_path(seed),
         branch=settings.branch,
         encryption_key=core.artifacts.encryption_key,
     )
+    core.retained_check.add_repository(repository.repository, name)
+    return repository
 
 
 def add_core_outputs(stack: Stack, core: ProjectCore) -> None:

@@ -10,6 +10,7 @@ from aws_cdk import aws_sns as sns
 
 from ...constructs.deploy.pipeline import ModelDeployPipeline
 from ...constructs.deploy.stages import DEFAULT_STAGES, DeployStage, check_stages
+from ...constructs.deploy.teardown import StageTeardown
 from ...constructs.sources.seeded_repository import SeededRepository, seed_code_path
 from ..template import setting
 from .core import ProjectCore, ProjectSettings, add_seeded_repository
@@ -35,6 +36,8 @@ class ModelDeployParts:
 
     repository: SeededRepository
     pipeline: ModelDeployPipeline
+    #: Deletes the pipeline's stage stacks when the project stack is deleted.
+    teardown: StageTeardown
 
 
 def add_model_deploy(
@@ -46,7 +49,8 @@ def add_model_deploy(
     model_artifact_key_arn: Optional[str] = None,
 ) -> ModelDeployParts:
     """The repository seeded with the deploy code, and the pipeline that deploys the group's
-    newest approved version through the stages, started by every approval or rejection.
+    newest approved version through the stages, started by every approval or rejection; and
+    the teardown that deletes the stage stacks with the project.
 
     :param model_artifact_bucket_name: the bucket of the group's model artifacts when another
         project registered them. Default: this project's bucket.
@@ -83,6 +87,7 @@ def add_model_deploy(
         model_artifact_bucket_name=model_artifact_bucket_name,
         model_artifact_key_arn=model_artifact_key_arn,
     )
+    teardown = StageTeardown(stack, "StageTeardown", pipeline=pipeline, encryption_key=core.artifacts.encryption_key)
     CfnOutput(stack, "ModelDeployRepositoryName", value=repository.repository.repository_name)
     CfnOutput(stack, "ModelDeployPipelineName", value=pipeline.pipeline.pipeline_name)
-    return ModelDeployParts(repository, pipeline)
+    return ModelDeployParts(repository, pipeline, teardown)

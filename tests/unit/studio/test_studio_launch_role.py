@@ -113,7 +113,11 @@ def product_resources(assembly) -> list[dict]:
 
 def test_role_holds_every_handler_permission_the_product_templates_need(product_resources, granted):
     needed = needed_permissions(
-        product_resources, untyped=("AWS::CodeBuild::Project", "Custom::ProjectDataset", "AWS::CDK::Metadata")
+        product_resources,
+        untyped=(
+            "AWS::CodeBuild::Project", "Custom::ProjectDataset", "Custom::RetainedResourceCheck",
+            "Custom::StageTeardown", "AWS::CDK::Metadata",
+        ),
     )
     assert not missing(needed, granted, NOT_NEEDED)
 

@@ -1,0 +1,83 @@
+"""StageTeardown in a template: deleted after the pipeline and before the deployer role, scoped to the stage stacks."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk.assertions import Template
+
+from sagemaker_projects_cdk.constructs import ArtifactBucket, DeployStage, ModelPackageGroup, ProjectIdentity
+from sagemaker_projects_cdk.constructs.deploy.pipeline import ModelDeployPipeline
+from sagemaker_projects_cdk.constructs.deploy.teardown import STAGE_TEARDOWN_RESOURCE_TYPE, StageTeardown
+from sagemaker_projects_cdk.constructs.sources.source import CodeConnectionsSource
+from support import new_app
+
+CONNECTION = "arn:aws:codeconnections:us-east-1:123456789012:connection/11111111-2222-3333-4444-555555555555"
+STAGES = (DeployStage(name="qa", test=True), DeployStage(name="prod", approval=True))
+
+
+def _synth() -> tuple[Stack, StageTeardown, dict]:
+    stack = Stack(new_app(), "Deploy", env={"account": "123456789012", "region": "eu-west-1"})
+    project = ProjectIdentity(stack, "Project", project_name="churn", project_id="p-abc123def456")
+    artifacts = ArtifactBucket(stack, "Artifacts")
+    group = ModelPackageGroup(stack, "Group", model_package_group_name=project.name_id)
+    pipeline = ModelDeployPipeline(
+        stack,
+        "ModelDeploy",
+        project=project,
+        source=CodeConnectionsSource(connection_arn=CONNECTION, owner="acme", repo="deploy"),
+        bucket=artifacts.bucket,
+        encryption_key=artifacts.encryption_key,
+        model_package_group=group,
+        stages=STAGES,
+    )
+    teardown = StageTeardown(stack, "Teardown", pipeline=pipeline, encryption_key=artifacts.encryption_key)
+    return stack, teardown, Template.from_stack(stack).to_json()["Resources"]
+
+
+
+def test_teardown_names_every_stage_stack_and_is_deleted_before_the_deployer_role_and_after_the_pipeline():
+    stack, teardown, resources = _synth()
+    (logical_id,) = [k for k, r in resources.items() if r["Type"] == STAGE_TEARDOWN_RESOURCE_TYPE]
+    resource = resources[logical_id]
+    assert resource["Properties"]["StackNames"] == ["sagemaker-churn-p-abc123def456-deploy-qa", "sagemaker-churn-p-abc123def456-deploy-prod"]
+    deployer = [k for k, r in resources.items() if k.startswith("ModelDeployDeployer")]
+    assert {resources[k]["Type"] for k in deployer} == {"AWS::IAM::Role", "AWS::IAM::ManagedPolicy"}
+    # CloudFormation deletes a resource before what it depends on: the stage stacks go while
+    # the role that deletes their resources still exists ...
+    assert set(deployer) <= set(resource["DependsOn"])
+    # ... and its function's role and policy too.
+    function_role = [k for k, r in resources.items() if k.startswith("TeardownHandlerRole")]
+    assert len(function_role) == 2 and set(function_role) <= set(resource["DependsOn"])
+    # The pipeline is deleted first, so it cannot deploy a stage again meanwhile.
+    (pipeline,) = [k for k, r in resources.items() if r["Type"] == "AWS::CodePipeline::Pipeline"]
+    assert logical_id in resources[pipeline]["DependsOn"]
+    assert teardown.stack_names == resource["Properties"]["StackNames"]
+
+
+def test_teardown_function_may_only_describe_and_delete_the_stage_stacks():
+    _stack, _teardown, resources = _synth()
+    (function,) = [r for k, r in resources.items() if r["Type"] == "AWS::Lambda::Function" and k.startswith("Teardown")]
+    (role_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::IAM::Role" and k.startswith("TeardownHandlerRole")]
+    assert function["Properties"]["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    assert function["Properties"]["Handler"] == "index.teardown"
+    policies = [r for r in resources.values() if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+                and {"Ref": role_id} in r["Properties"].get("Roles", [])]
+    (policy,) = policies
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    logs, stacks = statements
+    assert logs["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert stacks["Action"] == ["cloudformation:DeleteStack", "cloudformation:DescribeStacks"]
+    assert stacks["Resource"] == [
+        f"arn:aws:cloudformation:eu-west-1:123456789012:stack/sagemaker-churn-p-abc123def456-deploy-{stage}/*" for stage in ("prod", "qa")
+    ]
+    # No managed policy (AWSLambdaBasicExecutionRole) and nothing passed to anyone.
+    assert "ManagedPolicyArns" not in resources[role_id]["Properties"]
+    assert all("iam:PassRole" not in str(s["Action"]) for s in statements)
+
+
+def test_teardown_logs_are_encrypted_with_the_project_key_and_retained():
+    _stack, _teardown, resources = _synth()
+    (logs,) = [r for k, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup" and k.startswith("TeardownHandler")]
+    (key_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::KMS::Key"]
+    assert logs["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert logs["DeletionPolicy"] == "Retain"
