@@ -126,6 +126,8 @@ class RoleRun:
     kind: str  # a key of NOT_CALLED_BY_THE_SEED
     policy: Policy
     requests: list[IamRequest]
+    #: Further actions no call of this scenario needs (by action), with the reason.
+    also_not_called: tuple[tuple[str, str], ...] = ()
 
 
 def missing_permissions(run: RoleRun) -> list[str]:
@@ -137,7 +139,7 @@ def missing_permissions(run: RoleRun) -> list[str]:
 
 
 def unneeded_grants(run: RoleRun) -> list[str]:
-    listed = NOT_CALLED_BY_THE_SEED[run.kind]
+    listed = {**NOT_CALLED_BY_THE_SEED[run.kind], **dict(run.also_not_called)}
     problems = []
     for pattern, statement in run.policy.allowed_actions():
         needed = any(action_matches(pattern, r.action) for r in run.requests)
@@ -148,13 +150,16 @@ def unneeded_grants(run: RoleRun) -> list[str]:
     return problems
 
 
-def _role_run(template_id: str, template: dict, resolver: Resolver, prefix: str, kind: str, requests: list[IamRequest]) -> RoleRun:
+def _role_run(
+    template_id: str, template: dict, resolver: Resolver, prefix: str, kind: str, requests: list[IamRequest], also_not_called=()
+) -> RoleRun:
     project_id, role_id = codebuild_project(template, prefix)
     return RoleRun(
         f"{template_id} role {role_id} (CodeBuild project {project_id})",
         kind,
         Policy(role_policy_documents(resolver, role_id)),
         requests,
+        tuple(also_not_called),
     )
 
 
@@ -168,6 +173,8 @@ class DeployScenario:
     #: Where the model artifacts and the test set are, and the key encrypting them (None: the project's).
     data_bucket: str
     data_key: str | None  # "project", "source" or None (not KMS-encrypted)
+    #: Actions the staging test role has that this scenario's calls do not need, with the reason.
+    test_role_not_called: tuple[tuple[str, str], ...] = ()
 
     @property
     def group(self) -> str:
@@ -190,6 +197,7 @@ DEPLOY_SCENARIOS = {
         {"SourceModelPackageGroupName": f"sse-{SOURCE_GROUP}", "SourceModelArtifactBucketName": f"{SOURCE_BUCKET}-sse"},
         f"{SOURCE_BUCKET}-sse",
         None,
+        (("kms:Decrypt", "the test set is not KMS-encrypted here; the project key grant is aws-cdk-lib's (artifacts)"),),
     ),
 }
 
@@ -288,7 +296,15 @@ def deploy_runs(assembly, tmp_path_factory) -> dict[str, tuple[RoleRun, RoleRun]
 
             runs[name] = (
                 _role_run(scenario.template_id, template, resolver, "ModelDeployBuild", "deploy build", _requests(build_log, tags)),
-                _role_run(scenario.template_id, template, resolver, "ModelDeployTestStaging", "deploy test", _requests(test_log, tags, lambda arn, renames=renames: renames.get(arn, arn))),
+                _role_run(
+                    scenario.template_id,
+                    template,
+                    resolver,
+                    "ModelDeployTestStaging",
+                    "deploy test",
+                    _requests(test_log, tags, lambda arn, renames=renames: renames.get(arn, arn)),
+                    scenario.test_role_not_called,
+                ),
             )
     return runs
 
@@ -382,3 +398,21 @@ def test_the_model_build_role_may_make_every_call_of_run_pipeline(assembly, temp
     assert {r.action for r in requests} >= {"sagemaker:CreatePipeline", "sagemaker:UpdatePipeline", "iam:PassRole", "kms:GenerateDataKey"}
     assert missing_permissions(run) == []
     assert unneeded_grants(run) == []
+
+
+def test_the_source_test_data_grants_exist_only_for_a_given_bucket_and_key(assembly):
+    template = assembly.templates["model-deploy"]
+    _, role_id = codebuild_project(template, "ModelDeployTestStaging")
+    extra = "SourceTestData"
+
+    def grants(**parameters: str) -> list[str]:
+        resolver = Resolver(template, parameters=parameters)
+        return sorted(s.name.split(extra)[1].rstrip("0123456789ABCDEF") for s in role_policy_documents(resolver, role_id) if extra in s.name)
+
+    # Empty (the defaults): this project's bucket, not KMS-encrypted: no grant and so no empty ARN.
+    assert grants() == []
+    assert grants(SourceModelArtifactBucketName=SOURCE_BUCKET) == ["Read"]
+    assert grants(SourceModelArtifactBucketName=SOURCE_BUCKET, SourceModelArtifactKmsKeyArn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/k") == ["Decrypt", "Read"]
+    # build-deploy tests its own project's models: nothing more than its own bucket.
+    build_deploy = assembly.templates["build-deploy"]
+    assert not [i for i in build_deploy["Resources"] if extra in i] and "Conditions" not in build_deploy
