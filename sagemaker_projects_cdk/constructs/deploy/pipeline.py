@@ -13,9 +13,9 @@ The pipeline starts on a push to the deploy repository and, through
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional, Sequence, cast
 
-from aws_cdk import ArnFormat, CfnCapabilities, Stack
+from aws_cdk import ArnFormat, CfnCapabilities, CfnCondition, Fn, Stack, Token
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
@@ -30,7 +30,7 @@ from constructs import Construct
 from ..._internal.codebuild import COMPUTE_TYPES, acknowledge_pipeline_grants, default_policy, pipeline_project
 from ..._internal.logs import encrypted_log_group
 from ..._internal.validation import check_choice, invalid
-from ...compliance import acknowledge_wildcards
+from ...compliance import acknowledge, acknowledge_wildcards
 from ..project.identity import ProjectIdentity
 from ..registry.approval_rule import ModelApprovalRule
 from ..registry.model_package_group import IModelPackageGroup
@@ -144,6 +144,9 @@ class ModelDeployPipeline(Construct):
 
         #: The endpoint-test projects of the tested stages, by stage name.
         self.test_projects: dict[str, codebuild.PipelineProject] = {}
+        # The tests read the test set the model version names (TestDataS3Uri), written by the
+        # registering project: in the source model artifact bucket when one is given.
+        test_data_reads = _source_artifact_reads(self, model_artifact_bucket_name, model_artifact_key_arn)
         for stage in self.stages:
             if not stage.test:
                 continue
@@ -171,6 +174,20 @@ class ModelDeployPipeline(Construct):
                 )
             )
             bucket.grant_read(test_project)
+            for grant_id, statements, condition, wildcard_reason in test_data_reads:
+                # A PipelineProject always has its role (it creates one when none is given).
+                read = iam.Policy(test_project, grant_id, statements=statements, roles=[cast(iam.IRole, test_project.role)])
+                if condition is not None:
+                    cast(iam.CfnPolicy, read.node.default_child).cfn_options.condition = condition
+                acknowledge(
+                    read,
+                    f"the {stage.name} tests' read of the source project's test data; the inline policy belongs to "
+                    "this one role and is deleted with it",
+                    "HIPAA.Security-IAMNoInlinePolicy",
+                    "NIST.800.53.R5-IAMNoInlinePolicy",
+                )
+                if wildcard_reason:
+                    acknowledge_wildcards(read, wildcard_reason, *(r for s in statements for r in s.resources))
             self.test_projects[stage.name] = test_project
         #: The first tested stage's endpoint-test project (None when no stage is tested).
         self.test_project: Optional[codebuild.PipelineProject] = next(iter(self.test_projects.values()), None)
@@ -315,6 +332,57 @@ class ModelDeployPipeline(Construct):
                 acknowledge_wildcards(
                     test_policy, f"a project Studio names is matched as '*-<project id>-{name}'", *wildcard_endpoints
                 )
+
+
+def _source_artifact_reads(
+    scope: Construct,
+    bucket_name: Optional[str],
+    key_arn: Optional[str],
+) -> list[tuple[str, list[iam.PolicyStatement], Optional[CfnCondition], str]]:
+    """Read access to the source model artifact bucket (the registering project's): per grant,
+    an id, its statements, the CloudFormation condition it exists under, and why its wildcard
+    is accepted.
+
+    Empty settings mean this project's bucket, which the tests read already, and artifacts
+    that are not KMS-encrypted: no grant. A token (a template parameter) may be empty when
+    deployed, so its grant is a policy of its own that exists only when the value is not
+    empty (IAM has no optional statement; an empty value would make an invalid ARN).
+    """
+    stack = Stack.of(scope)
+    grants: list[tuple[str, list[iam.PolicyStatement], Optional[CfnCondition], str]] = []
+
+    def given(construct_id: str, value: str) -> Optional[CfnCondition]:
+        if not Token.is_unresolved(value):
+            return None
+        return CfnCondition(scope, construct_id, expression=Fn.condition_not(Fn.condition_equals(value, "")))
+
+    if bucket_name:
+        grants.append(
+            (
+                "SourceTestDataRead",
+                [iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"arn:{stack.partition}:s3:::{bucket_name}/*"])],
+                given("SourceModelArtifactBucketGiven", bucket_name),
+                "the endpoint tests read the test set named by the model version (TestDataS3Uri), written at run "
+                "time by the registering project's pipeline; read-only, in the one bucket given as holding its artifacts",
+            )
+        )
+    if key_arn:
+        grants.append(
+            (
+                "SourceTestDataDecrypt",
+                [
+                    iam.PolicyStatement(
+                        actions=["kms:Decrypt"],
+                        resources=[key_arn],
+                        # Only when S3 asks (GetObject of an SSE-KMS object), never directly.
+                        conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.{stack.url_suffix}"}},
+                    )
+                ],
+                given("SourceModelArtifactKeyGiven", key_arn),
+                "",
+            )
+        )
+    return grants
 
 
 def _sagemaker_arn(scope: Construct, resource: str) -> str:

@@ -1,0 +1,418 @@
+"""The roles that run seed code may make every AWS call the code makes, and not much more.
+
+Each scenario runs seed code as its CodeBuild project runs it, with the environment the
+synthesized template gives that project (resolved with concrete parameter values), against
+moto, recording every AWS API call (``call_recorder``). Each call's IAM requests (action,
+resource ARN, context, and what AWS does on the caller's behalf, such as ``kms:Decrypt`` via
+S3) are then evaluated against the project role's policies in that template
+(``iam_eval``): moto enforces no IAM, so this is what a real account would check.
+
+The other way round, every action a role's policies allow must be needed by a recorded call
+or be listed in ``NOT_CALLED_BY_THE_SEED`` with the reason it is there.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from call_recorder import IamRequest, iam_requests, install, read_calls, recording_env
+from iam_eval import Policy, Resolver, action_matches, role_policy_documents
+from model_deploy_support import (
+    ACCOUNT,
+    REGION,
+    SEED,
+    aws_environment,
+    client,
+    moto_server,
+    queue_endpoint_results,
+    register_versions,
+    run_script,
+)
+
+PROJECT, PROJECT_ID = "churn", "p-abc123def456"
+PROJECT_BUCKET = f"sagemaker-project-{PROJECT_ID}"
+#: The registering (model-build) project of a standalone model-deploy project.
+SOURCE_BUCKET, SOURCE_GROUP = "sagemaker-project-p-0ther0project", "abalone-p-0ther0project"
+TEST_ROWS = [f"{label},{i}.5,{i}.25,0.{i}" for i, label in enumerate([3, 7, 9, 11, 4, 6, 8, 10, 12, 5], start=1)]
+
+#: Actions a role's policies allow that no recorded call needs, by role, with the reason.
+#: A listed action the recorded calls do need fails the test too (the list must stay true).
+CDK_CODEBUILD = "aws-cdk-lib's CodeBuild project grant: CodeBuild itself writes the build's logs and test reports"
+CDK_KEY = "aws-cdk-lib's grant on the project key (encrypt/decrypt for artifacts and logs), added with the bucket grant"
+CDK_BUCKET_RW = "aws-cdk-lib's bucket.grant_read_write: CodeBuild reads the source and writes the output artifact"
+CDK_BUCKET_READ = "aws-cdk-lib's bucket.grant_read: CodeBuild reads the input artifact"
+_CODEBUILD = {
+    "logs:CreateLogGroup": CDK_CODEBUILD,
+    "logs:CreateLogStream": CDK_CODEBUILD,
+    "logs:PutLogEvents": CDK_CODEBUILD,
+    "codebuild:BatchPutCodeCoverages": CDK_CODEBUILD,
+    "codebuild:BatchPutTestCases": CDK_CODEBUILD,
+    "codebuild:CreateReport": CDK_CODEBUILD,
+    "codebuild:CreateReportGroup": CDK_CODEBUILD,
+    "codebuild:UpdateReport": CDK_CODEBUILD,
+    "kms:DescribeKey": CDK_KEY,
+    "kms:Encrypt": CDK_KEY,
+    "kms:ReEncrypt*": CDK_KEY,
+}
+_READ_WRITE = {
+    "s3:Abort*": CDK_BUCKET_RW,
+    "s3:DeleteObject*": CDK_BUCKET_RW,
+    "s3:GetBucket*": CDK_BUCKET_RW,
+    "s3:List*": CDK_BUCKET_RW,
+    "s3:PutObjectLegalHold": CDK_BUCKET_RW,
+    "s3:PutObjectRetention": CDK_BUCKET_RW,
+    "s3:PutObjectTagging": CDK_BUCKET_RW,
+    "s3:PutObjectVersionTagging": CDK_BUCKET_RW,
+}
+NOT_CALLED_BY_THE_SEED: dict[str, dict[str, str]] = {
+    "deploy build": {
+        **_CODEBUILD,
+        **_READ_WRITE,
+        "kms:GenerateDataKey*": CDK_KEY,
+        "s3:GetObject*": CDK_BUCKET_RW,
+        "s3:PutObject": CDK_BUCKET_RW,
+        "kms:Decrypt": CDK_KEY,
+    },
+    "deploy test": {
+        **_CODEBUILD,
+        "kms:GenerateDataKey*": CDK_KEY,
+        "s3:GetBucket*": CDK_BUCKET_READ,
+        "s3:List*": CDK_BUCKET_READ,
+    },
+    "model build": {
+        **_CODEBUILD,
+        **_READ_WRITE,
+        "kms:Decrypt": CDK_KEY,
+        "s3:GetObject*": CDK_BUCKET_RW,
+        "sagemaker:DescribePipeline": "run_pipeline does not call it; kept for a person debugging the build",
+        "sagemaker:ListPipelineExecutionSteps": "run_pipeline lists the failed steps only when an execution fails",
+        "sagemaker:StopPipelineExecution": "not called by the seed; lets a build stop its own execution",
+    },
+}
+
+
+def codebuild_project(template: dict, prefix: str) -> tuple[str, str]:
+    """(project logical id, its role's logical id) of the one CodeBuild project named ``prefix...``."""
+    (project_id,) = [
+        i for i, r in template["Resources"].items() if r["Type"] == "AWS::CodeBuild::Project" and i.startswith(prefix)
+    ]
+    role = template["Resources"][project_id]["Properties"]["ServiceRole"]
+    assert set(role) == {"Fn::GetAtt"} and role["Fn::GetAtt"][1] == "Arn", role
+    return project_id, role["Fn::GetAtt"][0]
+
+
+def codebuild_environment(resolver: Resolver, project_id: str) -> dict[str, str]:
+    """The environment variables the template gives the CodeBuild project, resolved."""
+    variables = resolver.resolve(resolver.resources[project_id]["Properties"]["Environment"].get("EnvironmentVariables", []))
+    assert all(v.get("Type", "PLAINTEXT") == "PLAINTEXT" for v in variables)
+    return {v["Name"]: v["Value"] for v in variables}
+
+
+def logical_id(template: dict, kind: str, prefix: str) -> str:
+    (found,) = [i for i, r in template["Resources"].items() if r["Type"] == kind and i.startswith(prefix)]
+    return found
+
+
+@dataclass(frozen=True)
+class RoleRun:
+    """What one role's code asked of IAM in one scenario."""
+
+    label: str  # e.g. "model-deploy ModelDeployTestStagingRole... (CodeBuild ModelDeployTestStaging...)"
+    kind: str  # a key of NOT_CALLED_BY_THE_SEED
+    policy: Policy
+    requests: list[IamRequest]
+    #: Further actions no call of this scenario needs (by action), with the reason.
+    also_not_called: tuple[tuple[str, str], ...] = ()
+
+
+def missing_permissions(run: RoleRun) -> list[str]:
+    return [
+        f"{run.label} may not {r.action} on {r.resource} (needed by {r.call}; context {dict(r.context)})"
+        for r in run.requests
+        if not run.policy.allowed(r.action, r.resource, r.context)
+    ]
+
+
+def unneeded_grants(run: RoleRun) -> list[str]:
+    listed = {**NOT_CALLED_BY_THE_SEED[run.kind], **dict(run.also_not_called)}
+    problems = []
+    for pattern, statement in run.policy.allowed_actions():
+        needed = any(action_matches(pattern, r.action) for r in run.requests)
+        if not needed and pattern not in listed:
+            problems.append(f"{run.label} allows {pattern} ({statement.source}), which no recorded call needs")
+        if needed and pattern in listed:
+            problems.append(f"{run.label}: {pattern} is listed as not called by the seed, but a recorded call needs it")
+    return problems
+
+
+def _role_run(
+    template_id: str, template: dict, resolver: Resolver, prefix: str, kind: str, requests: list[IamRequest], also_not_called=()
+) -> RoleRun:
+    project_id, role_id = codebuild_project(template, prefix)
+    return RoleRun(
+        f"{template_id} role {role_id} (CodeBuild project {project_id})",
+        kind,
+        Policy(role_policy_documents(resolver, role_id)),
+        requests,
+        tuple(also_not_called),
+    )
+
+
+# ----------------------------------------------------------------- model deploy: build and endpoint tests
+
+
+@dataclass(frozen=True)
+class DeployScenario:
+    template_id: str
+    parameters: dict[str, str]
+    #: Where the model artifacts and the test set are, and the key encrypting them (None: the project's).
+    data_bucket: str
+    data_key: str | None  # "project", "source" or None (not KMS-encrypted)
+    #: Actions the staging test role has that this scenario's calls do not need, with the reason.
+    test_role_not_called: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def group(self) -> str:
+        return self.parameters.get("SourceModelPackageGroupName", f"{PROJECT}-{PROJECT_ID}")
+
+
+DEPLOY_SCENARIOS = {
+    "build-deploy": DeployScenario("build-deploy", {}, PROJECT_BUCKET, "project"),
+    "model-deploy, own bucket": DeployScenario(
+        "model-deploy", {"SourceModelPackageGroupName": f"own-{PROJECT_ID}"}, PROJECT_BUCKET, "project"
+    ),
+    "model-deploy, source bucket and key": DeployScenario(
+        "model-deploy",
+        {"SourceModelPackageGroupName": SOURCE_GROUP, "SourceModelArtifactBucketName": SOURCE_BUCKET, "SourceModelArtifactKmsKeyArn": "<source key>"},
+        SOURCE_BUCKET,
+        "source",
+    ),
+    "model-deploy, source bucket not KMS-encrypted": DeployScenario(
+        "model-deploy",
+        {"SourceModelPackageGroupName": f"sse-{SOURCE_GROUP}", "SourceModelArtifactBucketName": f"{SOURCE_BUCKET}-sse"},
+        f"{SOURCE_BUCKET}-sse",
+        None,
+        (("kms:Decrypt", "the test set is not KMS-encrypted here; the project key grant is aws-cdk-lib's (artifacts)"),),
+    ),
+}
+
+
+def _resource_tags(sagemaker: Any) -> dict[str, dict[str, str]]:
+    """Tags of every SageMaker endpoint, endpoint configuration and model in moto, by ARN (lower case)."""
+    arns = [e["EndpointArn"] for e in sagemaker.list_endpoints()["Endpoints"]]
+    arns += [c["EndpointConfigArn"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]]
+    arns += [m["ModelArn"] for m in sagemaker.list_models()["Models"]]
+    return {arn.lower(): {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn)["Tags"]} for arn in arns}
+
+
+def _requests(log: Path, tags: dict[str, dict[str, str]], rename: Callable[[str], str] = str) -> list[IamRequest]:
+    found = []
+    for call in read_calls(log):
+        for request in iam_requests(call, ACCOUNT):
+            context = dict(request.context)
+            for key, value in tags.get(request.resource.lower(), {}).items():
+                context[f"aws:ResourceTag/{key}"] = value
+            found.append(IamRequest(request.action, rename(request.resource), context, request.call))
+    assert found, f"no AWS call recorded in {log}"
+    return found
+
+
+@pytest.fixture(scope="module")
+def deploy_runs(assembly, tmp_path_factory) -> dict[str, tuple[RoleRun, RoleRun]]:
+    """Per scenario: the deploy build role's and the staging test role's recorded requests."""
+    runs = {}
+    with moto_server() as url:
+        s3, kms, sagemaker, cfn = (client(url, s) for s in ("s3", "kms", "sagemaker", "cloudformation"))
+        project_key = kms.create_key(Description="project key")["KeyMetadata"]["Arn"]
+        source_key = kms.create_key(Description="the registering project's key")["KeyMetadata"]["Arn"]
+        for bucket in (PROJECT_BUCKET, SOURCE_BUCKET, f"{SOURCE_BUCKET}-sse"):
+            s3.create_bucket(Bucket=bucket)
+        for number, (name, scenario) in enumerate(DEPLOY_SCENARIOS.items()):
+            template = assembly.templates[scenario.template_id]
+            parameters = {"SageMakerProjectName": PROJECT, "SageMakerProjectId": f"{PROJECT_ID}", **scenario.parameters}
+            parameters = {k: source_key if v == "<source key>" else v for k, v in parameters.items()}
+            resolver = Resolver(
+                template,
+                parameters=parameters,
+                physical_ids={logical_id(template, "AWS::S3::Bucket", "ArtifactsBucket"): PROJECT_BUCKET},
+                attributes={(logical_id(template, "AWS::KMS::Key", "ArtifactsKey"), "Arn"): project_key},
+                region=REGION,
+                account=ACCOUNT,
+            )
+            work = tmp_path_factory.mktemp(f"deploy-{number}")
+            data_key = {"project": project_key, "source": source_key, None: None}[scenario.data_key]
+            test_data = f"{scenario.group}/run-1/test/test.csv"
+            encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": data_key} if data_key else {}
+            s3.put_object(Bucket=scenario.data_bucket, Key=test_data, Body="\n".join(TEST_ROWS).encode() + b"\n", **encryption)
+            register_versions(
+                sagemaker,
+                scenario.group,
+                ["Approved"],
+                metadata={"TestDataS3Uri": f"s3://{scenario.data_bucket}/{test_data}"},
+                artifact_bucket=scenario.data_bucket,
+            )
+
+            build_project, _ = codebuild_project(template, "ModelDeployBuild")
+            build_env = aws_environment(url, **codebuild_environment(resolver, build_project))
+            out, build_log = work / "build", work / "build-calls.jsonl"
+            built = run_script(SEED / "build.py", ["--output-dir", str(out)], recording_env(build_env, build_log))
+            assert built.returncode == 0, built.stderr
+
+            # CloudFormation deploys the stage (moto names the endpoint itself).
+            config = json.loads((out / "staging-params.json").read_text())
+            stack_name = f"{scenario.template_id}-{number}-deploy-staging"
+            cfn.create_stack(
+                StackName=stack_name,
+                TemplateBody=(out / "endpoint-stage.template.json").read_text(),
+                Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in config["Parameters"].items()],
+                Tags=[{"Key": k, "Value": v} for k, v in config["Tags"].items()],
+                Capabilities=["CAPABILITY_IAM"],
+            )
+            outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=stack_name)["Stacks"][0]["Outputs"]}
+            settings = json.loads((out / "staging-test.json").read_text())
+            intended, served = settings["endpoint_name"], outputs["EndpointName"]
+            (work / "staging-test.json").write_text(json.dumps({**settings, "endpoint_name": served}))
+            queue_endpoint_results(url, [f"{i}.25" for i in range(len(TEST_ROWS))] + ["\n".join(["7.5"] * len(TEST_ROWS))])
+
+            test_project, _ = codebuild_project(template, "ModelDeployTestStaging")
+            test_env = aws_environment(url, **codebuild_environment(resolver, test_project))
+            test_log = work / "test-calls.jsonl"
+            tested = run_script(
+                SEED / "test" / "test_endpoint.py",
+                ["--config", str(work / "staging-test.json"), "--report", str(work / "report.json")],
+                recording_env(test_env, test_log),
+            )
+            assert tested.returncode == 0, tested.stderr
+
+            tags = _resource_tags(sagemaker)
+            endpoint_arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/"
+            # The ARN of the endpoint CloudFormation creates from EndpointName.
+            renames = {endpoint_arn + served.lower(): endpoint_arn + intended.lower()}
+
+            runs[name] = (
+                _role_run(scenario.template_id, template, resolver, "ModelDeployBuild", "deploy build", _requests(build_log, tags)),
+                _role_run(
+                    scenario.template_id,
+                    template,
+                    resolver,
+                    "ModelDeployTestStaging",
+                    "deploy test",
+                    _requests(test_log, tags, lambda arn, renames=renames: renames.get(arn, arn)),
+                    scenario.test_role_not_called,
+                ),
+            )
+    return runs
+
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.filterwarnings("ignore:Tried to parse AWS.*not supported by moto:UserWarning"),
+]
+
+
+@pytest.mark.parametrize("scenario", list(DEPLOY_SCENARIOS))
+def test_the_deploy_build_role_may_make_every_call_of_build_py(deploy_runs, scenario):
+    build, _ = deploy_runs[scenario]
+    assert {r.action for r in build.requests} >= {"sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"}
+    assert missing_permissions(build) == []
+    assert unneeded_grants(build) == []
+
+
+@pytest.mark.parametrize("scenario", list(DEPLOY_SCENARIOS))
+def test_the_staging_test_role_may_make_every_call_of_test_endpoint_py(deploy_runs, scenario):
+    _, test = deploy_runs[scenario]
+    assert {r.action for r in test.requests} >= {"sagemaker:InvokeEndpoint", "s3:GetObject"}
+    assert missing_permissions(test) == []
+    assert unneeded_grants(test) == []
+
+
+def test_a_standalone_deploy_projects_tests_read_the_source_projects_test_data(deploy_runs):
+    _, test = deploy_runs["model-deploy, source bucket and key"]
+    reads = {(r.action, r.resource) for r in test.requests if r.action in ("s3:GetObject", "kms:Decrypt")}
+    assert ("s3:GetObject", f"arn:aws:s3:::{SOURCE_BUCKET}/{SOURCE_GROUP}/run-1/test/test.csv") in reads
+    (decrypt,) = [r for r in test.requests if r.action == "kms:Decrypt"]
+    assert decrypt.context["kms:ViaService"] == f"s3.{REGION}.amazonaws.com"
+    assert test.policy.allowed(decrypt.action, decrypt.resource, decrypt.context)
+    # Only through S3: the same key used directly is not the test role's.
+    assert not test.policy.allowed("kms:Decrypt", decrypt.resource, {"kms:ViaService": f"sqs.{REGION}.amazonaws.com"})
+    assert not test.policy.allowed("kms:Decrypt", decrypt.resource)
+    # Nothing of a third bucket.
+    assert not test.policy.allowed("s3:GetObject", "arn:aws:s3:::another-project/run-1/test/test.csv")
+
+
+# ----------------------------------------------------------------- model build: run_pipeline
+
+
+@pytest.mark.seed
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:Running within a PipelineSession:UserWarning")
+@pytest.mark.parametrize("template_id", ["model-build", "build-deploy"])
+def test_the_model_build_role_may_make_every_call_of_run_pipeline(assembly, template_id, monkeypatch, tmp_path):
+    import boto3
+    from moto import mock_aws
+
+    from pipelines import run_pipeline
+
+    region = "eu-west-1"
+    template = assembly.templates[template_id]
+    for name, value in {
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "SAGEMAKER_VALIDATE_ROLE": "false",
+    }.items():
+        monkeypatch.setenv(name, value)
+    log = tmp_path / "calls.jsonl"
+    with mock_aws():
+        key_arn = boto3.client("kms", region_name=region).create_key()["KeyMetadata"]["Arn"]
+        boto3.client("s3", region_name=region).create_bucket(
+            Bucket=PROJECT_BUCKET, CreateBucketConfiguration={"LocationConstraint": region}
+        )
+        resolver = Resolver(
+            template,
+            parameters={"SageMakerProjectName": "abalone", "SageMakerProjectId": PROJECT_ID},
+            physical_ids={logical_id(template, "AWS::S3::Bucket", "ArtifactsBucket"): PROJECT_BUCKET},
+            attributes={(logical_id(template, "AWS::KMS::Key", "ArtifactsKey"), "Arn"): key_arn},
+            region=region,
+            account=ACCOUNT,
+        )
+        project_id, _ = codebuild_project(template, "ModelBuild")
+        environ = {**codebuild_environment(resolver, project_id), "AWS_REGION": region}
+        uninstall = install(log)
+        try:
+            # The first build creates the pipeline; the second updates it.
+            assert run_pipeline.main(["--poll-seconds", "0"], environ=environ) == 0
+            assert run_pipeline.main(["--poll-seconds", "0"], environ=environ) == 0
+        finally:
+            uninstall()
+    requests = [r for call in read_calls(log) for r in iam_requests(call, ACCOUNT)]
+    run = _role_run(template_id, template, resolver, "ModelBuild", "model build", requests)
+    assert {r.action for r in requests} >= {"sagemaker:CreatePipeline", "sagemaker:UpdatePipeline", "iam:PassRole", "kms:GenerateDataKey"}
+    assert missing_permissions(run) == []
+    assert unneeded_grants(run) == []
+
+
+def test_the_source_test_data_grants_exist_only_for_a_given_bucket_and_key(assembly):
+    template = assembly.templates["model-deploy"]
+    _, role_id = codebuild_project(template, "ModelDeployTestStaging")
+    extra = "SourceTestData"
+
+    def grants(**parameters: str) -> list[str]:
+        resolver = Resolver(template, parameters=parameters)
+        return sorted(s.name.split(extra)[1].rstrip("0123456789ABCDEF") for s in role_policy_documents(resolver, role_id) if extra in s.name)
+
+    # Empty (the defaults): this project's bucket, not KMS-encrypted: no grant and so no empty ARN.
+    assert grants() == []
+    assert grants(SourceModelArtifactBucketName=SOURCE_BUCKET) == ["Read"]
+    assert grants(SourceModelArtifactBucketName=SOURCE_BUCKET, SourceModelArtifactKmsKeyArn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/k") == ["Decrypt", "Read"]
+    # build-deploy tests its own project's models: nothing more than its own bucket.
+    build_deploy = assembly.templates["build-deploy"]
+    assert not [i for i in build_deploy["Resources"] if extra in i] and "Conditions" not in build_deploy
