@@ -14,12 +14,13 @@ PYTEST_ARGS ?=
 # The pinned CDK CLI, run by the venv's Node (no npx start-up, no npm user-config noise).
 CDK := $(BIN)/node node_modules/aws-cdk/bin/cdk
 
-.PHONY: help setup setup-dev synth test golden lint benchmark local-run readme clean
+.PHONY: help setup setup-dev checkov synth test golden lint benchmark local-run readme clean
 
 help:
 	@echo "make synth      set everything up, then synthesize every template into cdk.out/"
 	@echo "make test       set everything up, then run ruff, mypy and every test (unit, gates, seed code, integration)"
 	@echo "make lint       ruff and mypy only"
+	@echo "make checkov    install checkov (the pin in tests/checkov-requirements.txt) into its own .venv-checkov"
 	@echo "make golden     regenerate tests/golden/ (each template's resource inventory, which the gates compare)"
 	@echo "make benchmark  measure synth time and template sizes (writes benchmarks/RESULTS.md)"
 	@echo "make local-run  run the model-build seed pipeline locally on the abalone data set"
@@ -42,6 +43,16 @@ node_modules/.stamp: package.json package-lock.json $(VENV)/.stamp-runtime
 	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# checkov, which tests/test_checkov.py runs on every template, lives in its own virtualenv:
+# it pins libraries (boto3 among them) that the project's .venv must not be bound by.
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.stamp: tests/checkov-requirements.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r tests/checkov-requirements.txt
+	touch $@
+
+checkov: $(CHECKOV_VENV)/.stamp
+
 setup: $(VENV)/.stamp-runtime node_modules/.stamp
 
 setup-dev: $(VENV)/.stamp-dev node_modules/.stamp
@@ -55,7 +66,7 @@ lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint
+test: lint checkov
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 golden: setup-dev

@@ -3,13 +3,16 @@
 cdk-nag 3 runs as CDK validation plugins: ``app.synth()`` fails while any finding is
 neither fixed nor acknowledged. Acknowledgements sit on the narrowest construct that
 causes the finding and always carry the reason a reviewer would read.
+
+checkov (run by the tests on every synthesized template) reads its acknowledgements from
+the template itself: ``checkov_skip`` writes them into the resource's ``Metadata``.
 """
 
 from __future__ import annotations
 
 import re
 
-from aws_cdk import Acknowledgment, App, Stack, Validations
+from aws_cdk import Acknowledgment, App, CfnResource, Stack, Validations
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 from constructs import IConstruct
 
@@ -107,32 +110,84 @@ def acknowledge_cdk_grants(policy: IConstruct, *, reason: str, resources: tuple[
     acknowledge(policy, reason + "; the inline policy belongs to this one role and is deleted with it", *rule_ids)
 
 
-#: What the packs ask of every Lambda function: none of it fits a function that aws-cdk-lib
-#: provides to run once per deployment (bucket deployments, custom resources).
-_CDK_FUNCTION_RULES = (
-    "AwsSolutions-L1",
-    "HIPAA.Security-LambdaConcurrency",
-    "HIPAA.Security-LambdaDLQ",
-    "HIPAA.Security-LambdaInsideVPC",
-    "NIST.800.53.R5-LambdaConcurrency",
-    "NIST.800.53.R5-LambdaDLQ",
-    "NIST.800.53.R5-LambdaInsideVPC",
+#: What the scanners ask of every Lambda function, and why none of it fits a function that
+#: aws-cdk-lib provides for CloudFormation to invoke once per resource change (bucket
+#: deployments, custom resources): (reason, cdk-nag rule ids, checkov check ids).
+CDK_FUNCTION_FINDINGS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    (
+        "no reserved concurrency: Lambda refuses a reservation that leaves fewer than 100 unreserved "
+        "executions, so it would fail the stack in accounts with a reduced concurrency quota (new "
+        "accounts have one), and CloudFormation invokes the function once per resource change",
+        ("HIPAA.Security-LambdaConcurrency", "NIST.800.53.R5-LambdaConcurrency"),
+        ("CKV_AWS_115",),
+    ),
+    (
+        "no dead-letter queue: CloudFormation reports a failed invocation as the resource's failure "
+        "in the stack events, so a queue would keep events that nobody replays",
+        ("HIPAA.Security-LambdaDLQ", "NIST.800.53.R5-LambdaDLQ"),
+        ("CKV_AWS_116",),
+    ),
+    (
+        "no VPC: it calls only AWS APIs through their regional endpoints and these templates create "
+        "no VPC; one with NAT or endpoints for this function alone adds cost and nothing to protect",
+        ("HIPAA.Security-LambdaInsideVPC", "NIST.800.53.R5-LambdaInsideVPC"),
+        ("CKV_AWS_117",),
+    ),
+    (
+        "its runtime is chosen by aws-cdk-lib and moves with its releases",
+        ("AwsSolutions-L1",),
+        (),
+    ),
 )
 _BASIC_EXECUTION_ROLE = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
 
 def acknowledge_cdk_function(function: IConstruct, *, purpose: str, role: IConstruct | None = None) -> None:
-    """Acknowledge the Lambda findings on a function aws-cdk-lib provides (``purpose`` says what
-    it does once per deployment) and, with ``role``, its AWSLambdaBasicExecutionRole."""
-    acknowledge(
-        function,
-        f"aws-cdk-lib's {purpose}; it needs no VPC, reserved concurrency or dead-letter queue "
-        "(CloudFormation reports its failures) and its runtime is chosen by aws-cdk-lib",
-        *_CDK_FUNCTION_RULES,
-    )
+    """Acknowledge, for cdk-nag and checkov alike, the Lambda findings on a function that
+    aws-cdk-lib provides (``purpose`` says what it does, e.g. "AwsCustomResource function runs
+    once per template change to copy a template") and, with ``role``, its
+    AWSLambdaBasicExecutionRole. Call it for every such function a construct adds (custom
+    resources, providers, bucket deployments): ``CDK_FUNCTION_FINDINGS`` lists what it covers."""
+    for reason, rule_ids, check_ids in CDK_FUNCTION_FINDINGS:
+        text = f"aws-cdk-lib's {purpose}; {reason}"
+        acknowledge(function, text, *rule_ids)
+        for check_id in check_ids:
+            checkov_skip(function, check_id, text)
     if role is not None:
         acknowledge(
             role,
             "AWSLambdaBasicExecutionRole only lets the function write its own logs",
             f"AwsSolutions-IAM4[Policy::{_BASIC_EXECUTION_ROLE}]",
         )
+
+
+#: A checkov check id: ``CKV_AWS_18``, ``CKV2_AWS_62``...
+_CHECKOV_ID = re.compile(r"CKV2?_[A-Z0-9]+_[0-9]+")
+
+
+def checkov_skip(construct: IConstruct, check_id: str, reason: str) -> None:
+    """Skip checkov's ``check_id`` on ``construct``'s CloudFormation resource (an L1, or an L2
+    whose default child is one) and say why, as ``acknowledge`` does for cdk-nag.
+
+    Written into the resource's template metadata, where checkov reads suppressions:
+    ``Metadata: {checkov: {skip: [{id, comment}]}}``, merged with what is already there. A
+    second skip of the same check on the same resource (a singleton function that several
+    constructs use) adds its reason to the comment.
+    """
+    if not reason.strip():
+        raise ValueError("invalid reason '': expected the reason a reviewer would accept")
+    if not _CHECKOV_ID.fullmatch(check_id):
+        raise ValueError(f"invalid check_id {check_id!r}: expected a checkov check id such as 'CKV_AWS_18'")
+    resource = construct if isinstance(construct, CfnResource) else construct.node.default_child
+    if not isinstance(resource, CfnResource):
+        raise ValueError(
+            f"invalid construct {construct.node.path!r}: expected a CloudFormation resource or a construct whose default child is one"
+        )
+    checkov = dict(resource.get_metadata("checkov") or {})
+    skips = [dict(skip) for skip in checkov.get("skip", [])]
+    same = next((skip for skip in skips if skip.get("id") == check_id), None)
+    if same is None:
+        skips.append({"id": check_id, "comment": reason})
+    elif reason not in same["comment"].split(" | "):
+        same["comment"] = f"{same['comment']} | {reason}"
+    resource.add_metadata("checkov", {**checkov, "skip": skips})

@@ -29,6 +29,7 @@ from constructs import Construct
 
 from .._internal.patterns import KEY_PREFIX_WITH_SLASH, TEMPLATE_BUCKET_NAME
 from .._internal.validation import check_pattern
+from ..compliance import checkov_skip
 from ..constructs.project.storage import ArtifactBucket, project_key
 
 #: The browser origin of SageMaker Studio, which reads S3 templates directly.
@@ -91,6 +92,14 @@ class TemplateBucket(Construct):
                     "StringLike": {"kms:EncryptionContext:aws:s3:arn": [self.bucket_arn, f"{self.bucket_arn}/*"]},
                 },
             )
+        )
+        checkov_skip(
+            key,
+            "CKV_AWS_33",
+            "the one statement with any principal allows kms:Decrypt only to callers of this account "
+            "(kms:CallerAccount), through S3 (kms:ViaService), on this bucket's objects (encryption "
+            "context): the roles that read assets at launch are created by the product templates, "
+            "so their names cannot be in the key policy; reading still needs s3:GetObject",
         )
         #: The key of the bucket.
         self.encryption_key: kms.IKey = key

@@ -34,7 +34,7 @@ from constructs import Construct
 
 from .._internal.patterns import ROLE_ARN
 from .._internal.validation import check_length, invalid, is_unresolved
-from ..compliance import acknowledge_cdk_function, acknowledge_cdk_grants
+from ..compliance import acknowledge_cdk_function, acknowledge_cdk_grants, checkov_skip
 from ..stacks import TEMPLATES
 from ..stacks.template import Template, TemplateSettings, TemplateStack
 from .bucket import TemplateBucket
@@ -293,6 +293,12 @@ class StudioTemplates(Construct):
             handler,
             purpose="bucket-deployment function runs once per deployment to copy the product templates' file assets",
             role=role,
+        )
+        checkov_skip(
+            handler,
+            "CKV_AWS_173",
+            "aws-cdk-lib sets one environment variable, AWS_CA_BUNDLE, the path of the runtime's public "
+            "CA bundle: nothing secret to encrypt with a customer key (Lambda encrypts it at rest anyway)",
         )
         # ProductStack refers to the CDK asset bucket it copies from as "ParentAssetBucket".
         cdk_asset_buckets = {

@@ -27,7 +27,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..._internal.validation import check_range
-from ...compliance import acknowledge
+from ...compliance import acknowledge, checkov_skip
 
 
 def project_key(scope: Construct, construct_id: str, *, description: str) -> kms.Key:
@@ -85,13 +85,15 @@ class ArtifactBucket(Construct):
                 lifecycle_rules=[_expire_noncurrent(noncurrent_version_expiration_days)],
                 removal_policy=removal_policy,
             )
+            logs_itself = "this bucket receives S3 server access logs; logging it to itself would loop"
             acknowledge(
                 server_access_logs_bucket,
-                "this bucket receives S3 server access logs; logging it to itself would loop",
+                logs_itself,
                 "AwsSolutions-S1",
                 "HIPAA.Security-S3BucketLoggingEnabled",
                 "NIST.800.53.R5-S3BucketLoggingEnabled",
             )
+            checkov_skip(server_access_logs_bucket, "CKV_AWS_18", logs_itself)
             acknowledge(
                 server_access_logs_bucket,
                 "S3 server access log delivery supports SSE-S3 only on the target bucket",
