@@ -142,17 +142,30 @@ CDK_FUNCTION_FINDINGS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] 
 _BASIC_EXECUTION_ROLE = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
 
+def acknowledge_deployment_function(function: IConstruct, *, purpose: str) -> None:
+    """Acknowledge, for cdk-nag and checkov alike, the concurrency, dead-letter queue and VPC
+    findings on a function of this library that CloudFormation invokes once per resource
+    change (a custom resource's handler); ``purpose`` says what it does."""
+    _acknowledge_function(function, purpose, CDK_FUNCTION_FINDINGS[:3])
+
+
+def _acknowledge_function(
+    function: IConstruct, purpose: str, findings: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
+) -> None:
+    for reason, rule_ids, check_ids in findings:
+        text = f"{purpose}; {reason}"
+        acknowledge(function, text, *rule_ids)
+        for check_id in check_ids:
+            checkov_skip(function, check_id, text)
+
+
 def acknowledge_cdk_function(function: IConstruct, *, purpose: str, role: IConstruct | None = None) -> None:
     """Acknowledge, for cdk-nag and checkov alike, the Lambda findings on a function that
     aws-cdk-lib provides (``purpose`` says what it does, e.g. "AwsCustomResource function runs
     once per template change to copy a template") and, with ``role``, its
     AWSLambdaBasicExecutionRole. Call it for every such function a construct adds (custom
     resources, providers, bucket deployments): ``CDK_FUNCTION_FINDINGS`` lists what it covers."""
-    for reason, rule_ids, check_ids in CDK_FUNCTION_FINDINGS:
-        text = f"aws-cdk-lib's {purpose}; {reason}"
-        acknowledge(function, text, *rule_ids)
-        for check_id in check_ids:
-            checkov_skip(function, check_id, text)
+    _acknowledge_function(function, f"aws-cdk-lib's {purpose}", CDK_FUNCTION_FINDINGS)
     if role is not None:
         acknowledge(
             role,

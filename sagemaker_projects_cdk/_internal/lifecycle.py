@@ -16,23 +16,13 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IConstruct
 
-from ..compliance import acknowledge
+from ..compliance import acknowledge, acknowledge_deployment_function
 from .logs import encrypted_log_group
 
 #: The folder shipped as the functions' code (package data).
 CODE_DIRECTORY = Path(__file__).parent / "lifecycle_function"
 #: How long one invocation may wait (Lambda's maximum); the handler answers a minute before.
 TIMEOUT = Duration.minutes(15)
-
-_FUNCTION_RULES = (
-    "HIPAA.Security-LambdaConcurrency",
-    "HIPAA.Security-LambdaDLQ",
-    "HIPAA.Security-LambdaInsideVPC",
-    "NIST.800.53.R5-LambdaConcurrency",
-    "NIST.800.53.R5-LambdaDLQ",
-    "NIST.800.53.R5-LambdaInsideVPC",
-)
-
 
 class LifecycleFunction(Construct):
     """A function running ``index.<handler>`` of ``lifecycle_function/`` for custom resources.
@@ -69,13 +59,10 @@ class LifecycleFunction(Construct):
             log_group=self.log_group,
             description=description,
         )
-        acknowledge(
+        acknowledge_deployment_function(
             self.function,
-            "runs only when CloudFormation creates, updates or deletes the project stack, and answers "
-            "CloudFormation itself: CloudFormation shows its failures (no dead-letter queue), it calls "
-            "AWS APIs only (no VPC), and reserved concurrency would fail in accounts with a low "
-            "concurrency limit",
-            *_FUNCTION_RULES,
+            purpose="runs only when CloudFormation creates, updates or deletes the project stack, and answers "
+            "CloudFormation itself",
         )
         acknowledge(
             self.role.node.find_child("DefaultPolicy"),

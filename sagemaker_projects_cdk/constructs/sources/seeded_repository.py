@@ -13,6 +13,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from ..._internal.validation import check_length, invalid
+from ...compliance import checkov_skip
 from .source import CodeCommitSource, check_branch
 
 SEED_CODE_ROOT = Path(__file__).resolve().parents[2] / "seed_code"
@@ -122,8 +123,8 @@ def allow_use_through_codecommit(key: kms.Key) -> None:
     CodeCommit encrypts and decrypts a repository's data as its caller. The key policy's
     account statement only lets IAM policies grant the key, and neither Studio users' roles
     nor the pipelines' roles hold a grant of this project's key: without this statement, a
-    clone, pull or push fails. Like the key policy of the AWS managed ``aws/codecommit`` key,
-    the statement names every principal (``*``) but holds only for calls that CodeCommit makes
+    clone, pull or push fails. The statement names every principal (``*``) but holds only
+    for calls that CodeCommit makes
     (``kms:ViaService``) for this account (``kms:CallerAccount``); who may call CodeCommit is
     still decided by IAM. (Naming the account root instead would add nothing to the account
     statement: a root principal in a key policy delegates to IAM, it grants no one.)
@@ -144,4 +145,10 @@ def allow_use_through_codecommit(key: kms.Key) -> None:
                 }
             },
         )
+    )
+    checkov_skip(
+        key,
+        "CKV_AWS_33",
+        "the any-principal statement holds only for calls CodeCommit makes (kms:ViaService) for this "
+        "account (kms:CallerAccount); IAM still decides who may call CodeCommit",
     )
