@@ -41,6 +41,7 @@ from constructs import Construct
 from .._internal.patterns import BUCKET_NAME, KMS_KEY_ARN, MODEL_PACKAGE_ARN
 from ..constructs.build.execution_role import DEFAULT_IMAGE_REPOSITORIES
 from ..constructs.deploy.deployer_role import stage_iam_path
+from ..constructs.deploy.stages import STAGE_NAME_PATTERN as DEPLOY_STAGE_NAME_PATTERN
 from ..constructs.endpoint import (
     Autoscaling,
     BlueGreenRollout,
@@ -59,7 +60,7 @@ STAGE_TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "seed_code" / "mo
 #: The command that regenerates the checked-in template.
 REGENERATE_COMMAND = "python -m sagemaker_projects_cdk.stacks.endpoint_stage"
 
-STAGE_NAME_PATTERN = r"[a-z](-*[a-z0-9]){0,14}"
+STAGE_NAME_PATTERN = DEPLOY_STAGE_NAME_PATTERN
 #: Shared patterns (``_internal.patterns``), under the names this module has always given them.
 BUCKET_NAME_PATTERN = BUCKET_NAME
 KMS_KEY_ARN_PATTERN = KMS_KEY_ARN
@@ -108,7 +109,10 @@ class EndpointStageStack(Stack):
         project = ProjectIdentity(self, "Project")
         p = _Parameters(self)
 
-        stage = p.string("StageName", "Deployment stage, the endpoint name's suffix", pattern=STAGE_NAME_PATTERN)
+        # DeployStage's rule: the pattern alone allows more than 15 characters through hyphens.
+        stage = p.string(
+            "StageName", "Deployment stage, the endpoint name's suffix", pattern=STAGE_NAME_PATTERN, max_length=15
+        )
         model_package_arn = p.string(
             "ModelPackageArn", "Approved model package version to serve", pattern=MODEL_PACKAGE_ARN
         )
@@ -224,6 +228,7 @@ class _Parameters:
         pattern: str,
         default: Optional[str] = None,
         constraint: Optional[str] = None,
+        max_length: Optional[int] = None,
     ) -> str:
         return CfnParameter(
             self._stack,
@@ -233,6 +238,7 @@ class _Parameters:
             allowed_pattern=f"^{pattern}$",
             constraint_description=constraint or f"must match {pattern}",
             default=default,
+            max_length=max_length,
         ).value_as_string
 
     def choice(self, name: str, description: str, values: list[str]) -> str:

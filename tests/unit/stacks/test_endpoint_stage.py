@@ -228,3 +228,20 @@ def test_cfn_lint_reports_nothing_on_the_checked_in_template():
         text=True,
     )
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+
+
+def test_stage_name_parameter_holds_deploy_stages_rule(endpoint_stage_template):
+    import re
+
+    from sagemaker_projects_cdk.constructs.deploy.stages import DeployStage
+
+    parameter = endpoint_stage_template["Parameters"]["StageName"]
+    assert parameter["MaxLength"] == 15
+    pattern = parameter["AllowedPattern"]
+    # Every name DeployStage takes passes the parameter; the hyphen-padded one the pattern alone
+    # would let through is stopped by MaxLength, as DeployStage stops it.
+    for name in ("staging", "prod", "pre-prod", "a" * 15):
+        DeployStage(name=name)
+        assert re.fullmatch(pattern.strip("^$"), name) and len(name) <= parameter["MaxLength"]
+    padded = "a" + "-" * 15 + "b"
+    assert re.fullmatch(pattern.strip("^$"), padded) and len(padded) > parameter["MaxLength"]
