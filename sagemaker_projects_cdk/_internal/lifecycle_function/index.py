@@ -1,10 +1,14 @@
 """The project's lifecycle custom resources, run by AWS Lambda's Python runtime (boto3 included).
 
-``teardown``  (``Custom::StageTeardown``): on Delete, deletes the project's endpoint stage
-    stacks (``StackNames``) and waits until they are gone; stacks that do not exist are skipped.
-``precheck``  (``Custom::RetainedResourceCheck``): on Create, and on Update for names that
-    changed, fails with what to do when a fixed-name resource that the template retains on
-    deletion (``RepositoryNames``, ``ModelPackageGroupName``) exists already.
+``teardown``  (``Custom::StageTeardown``): on Delete while the project stack itself is being
+    deleted, deletes the project's endpoint stage stacks (``StackNames``) with the current
+    deployer role (``DeployerRoleArn``) and waits until they are gone; stacks that do not exist
+    are skipped. CloudFormation also sends Delete when it rolls back an update that added the
+    resource, or cleans up after a replacement: then the stage stacks (prod's endpoint) stay.
+``precheck``  (``Custom::RetainedResourceCheck``): on Create, fails with what to do when a
+    fixed-name resource that the template retains on deletion (``RepositoryNames``,
+    ``ModelPackageGroupName``) exists already. Update and Delete pass: an update's rollback
+    sends the stack's own names back, which exist.
 
 Each handler answers CloudFormation itself (a PUT to the pre-signed ``ResponseURL``), always,
 with the failure's reason, and keeps the physical id it was given (a stable one on Create).
@@ -48,22 +52,29 @@ def precheck(event: Event, context: Any) -> None:
 def _teardown(event: Event, context: Any) -> str:
     if event["RequestType"] != "Delete":
         return "nothing to do until the project stack is deleted"
-    names = list(event["ResourceProperties"].get("StackNames", []))
-    delete_stacks(boto3.client("cloudformation"), names, remaining_millis=context.get_remaining_time_in_millis)
+    cfn = boto3.client("cloudformation")
+    status = project_stack_status(cfn, event["StackId"])
+    if status != "DELETE_IN_PROGRESS":
+        # An update's rollback or clean-up removes this resource: the project lives on.
+        return f"the project stack is not being deleted ({status}): its stage stacks stay"
+    properties = event["ResourceProperties"]
+    names = list(properties.get("StackNames", []))
+    delete_stacks(
+        cfn, names, role_arn=properties.get("DeployerRoleArn") or None, remaining_millis=context.get_remaining_time_in_millis
+    )
     return f"deleted {', '.join(names) or 'no stacks'}"
 
 
 def _precheck(event: Event, _context: Any) -> str:
-    if event["RequestType"] == "Delete":
-        return "nothing to check on deletion"
+    if event["RequestType"] != "Create":
+        # An update's rollback sends the names this stack created back as new: they exist.
+        return "the check runs when the project stack is created"
     new = event["ResourceProperties"]
-    old = event.get("OldResourceProperties", {}) if event["RequestType"] == "Update" else {}
-    repositories = [n for n in new.get("RepositoryNames", []) if n not in old.get("RepositoryNames", [])]
-    group = new.get("ModelPackageGroupName") or None
-    if group is not None and group == old.get("ModelPackageGroupName"):
-        group = None
     found = existing_resources(
-        boto3.client("codecommit"), boto3.client("sagemaker"), repositories=repositories, model_package_group=group
+        boto3.client("codecommit"),
+        boto3.client("sagemaker"),
+        repositories=list(new.get("RepositoryNames", [])),
+        model_package_group=new.get("ModelPackageGroupName") or None,
     )
     if found:
         raise Failed(existing_resources_message(found))
@@ -71,6 +82,14 @@ def _precheck(event: Event, _context: Any) -> str:
 
 
 # --- Stage stacks ---------------------------------------------------------------------------
+
+
+def project_stack_status(cfn: Any, stack_id: str) -> str:
+    """The status of the stack holding the custom resource (``DELETE_IN_PROGRESS`` when the
+    project is being deleted; ``UPDATE_ROLLBACK_IN_PROGRESS`` or ``..._CLEANUP_IN_PROGRESS``
+    when an update rolls back or cleans up)."""
+    stack = describe_stack(cfn, stack_id)
+    return stack["StackStatus"] if stack else "DELETE_COMPLETE"
 
 
 def describe_stack(cfn: Any, name: str) -> Optional[dict[str, Any]]:
@@ -88,13 +107,16 @@ def delete_stacks(
     cfn: Any,
     names: list[str],
     *,
+    role_arn: Optional[str] = None,
     remaining_millis: Callable[[], int],
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Delete the stacks ``names`` and wait until they are gone.
 
     A stack that is being created or updated (a deployment still running) is deleted once it
-    settles; one already in ``DELETE_FAILED`` is deleted again. Raises :class:`Failed` with the
+    settles; one already in ``DELETE_FAILED``, or waiting for a change set's review, is deleted
+    (again). ``role_arn``: the service role the deletion uses, instead of the one the stack
+    recorded (which an upgrade of the project may have replaced). Raises :class:`Failed` with the
     stack's status reason when its deletion fails, or when the function would time out first.
     """
     requested: set[str] = set()
@@ -112,9 +134,9 @@ def delete_stacks(
                     f"stage stack {name} could not be deleted: {reason} (see the stack's events); fix the cause, "
                     "then delete the project stack again"
                 )
-            if not status.endswith("_IN_PROGRESS"):
+            if not status.endswith("_IN_PROGRESS") or status == "REVIEW_IN_PROGRESS":
                 print(f"deleting stack {name} ({status})")
-                cfn.delete_stack(StackName=name)
+                cfn.delete_stack(StackName=name, **({"RoleARN": role_arn} if role_arn else {}))
                 requested.add(name)
                 status = "DELETE_IN_PROGRESS"
             waiting.append((name, status))

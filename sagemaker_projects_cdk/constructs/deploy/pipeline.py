@@ -285,7 +285,7 @@ class ModelDeployPipeline(Construct):
             # A stage stack that failed to create (ROLLBACK_COMPLETE) cannot be updated: the
             # action deletes it (the action role may, the deployer deletes its resources) and
             # creates it anew, so the next run recovers without a person.
-            replace_on_failure=True,
+            replace_on_failure=stage.replace_on_failure,
             run_order=run_order,
         )
 

@@ -29,6 +29,11 @@ class DeployStage:
         Default: False.
     :param test: run the seed's endpoint tests (``test/buildspec.yml``) after deploying;
         the stage's config needs a ``smoke_test`` block. Default: False.
+    :param replace_on_failure: a stage stack in a failed state (``ROLLBACK_COMPLETE`` after a
+        failed first deployment, but also ``UPDATE_ROLLBACK_FAILED``) is deleted and created
+        again by the next deployment. Keep it off where an endpoint serves live traffic: a
+        failed rollback would then take the endpoint down until the new one is in service.
+        Default: True.
     :param account: the AWS account the stage deploys into. Default: this account (only
         this account is supported so far).
     :param region: the region the stage deploys into. Default: this region (only this
@@ -38,6 +43,7 @@ class DeployStage:
     name: str
     approval: bool = False
     test: bool = False
+    replace_on_failure: bool = True
     account: Optional[str] = None
     region: Optional[str] = None
 
@@ -65,10 +71,12 @@ class DeployStage:
         return "".join(part.capitalize() for part in self.name.split("-"))
 
 
-#: Today's flow: deploy and test staging, a person approves, deploy prod.
+#: Today's flow: deploy and test staging, a person approves, deploy prod. A failed staging
+#: stack is replaced by the next deployment; a failed prod stack waits for a person (delete it
+#: if its first deployment failed, see the deploy seed's README).
 DEFAULT_STAGES: tuple[DeployStage, ...] = (
     DeployStage(name="staging", test=True),
-    DeployStage(name="prod", approval=True),
+    DeployStage(name="prod", approval=True, replace_on_failure=False),
 )
 
 

@@ -31,8 +31,9 @@ class StageTeardown(Construct):
         (their service role) is deleted only after them.
     :param encryption_key: encrypts the function's logs (the project key).
 
-    Create and Update do nothing. On Delete, each stage stack that exists is deleted (a stack
-    still being deployed is deleted once that settles) and the deletion fails with the stack's
+    Create and Update do nothing. On Delete while the project stack is being deleted (not when
+    an update rolls back), each stage stack that exists is deleted with the current deployer
+    role (a stack still being deployed is deleted once that settles) and the deletion fails with the stack's
     status reason when a stage stack cannot be deleted. Only the stacks of the current stages
     are deleted: a stage removed from the settings leaves its stack to be deleted by hand.
     """
@@ -58,21 +59,42 @@ class StageTeardown(Construct):
             description="Deletes a SageMaker project's endpoint stage stacks when the project is deleted",
             encryption_key=encryption_key,
         )
-        # CloudFormation deletes the stacks with their own service role (the deployer role): the
-        # caller passes no role (DeleteStack without RoleARN).
+        # The stacks are deleted with the current deployer role: the role a stack recorded may
+        # be gone (an upgrade that replaced the deployer role).
         self.handler.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["cloudformation:DescribeStacks", "cloudformation:DeleteStack"], resources=stack_arns
             )
         )
+        self.handler.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[pipeline.deployer.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
+            )
+        )
+        # Whether the project stack itself is being deleted (or an update rolls back).
+        project_stack = stack.format_arn(
+            service="cloudformation",
+            resource="stack",
+            resource_name=f"{stack.stack_name}/*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        self.handler.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["cloudformation:DescribeStacks"], resources=[project_stack])
+        )
         acknowledge_wildcards(
             self.handler.policy,
-            "the project's stage stacks, by name; CloudFormation appends a generated id to a stack's ARN",
+            "the project's stage stacks and its own stack, by name; CloudFormation appends a generated id to a stack's ARN",
             *stack_arns,
+            project_stack,
         )
         #: The custom resource.
         self.resource = self.handler.custom_resource(
-            self, "Resource", resource_type=STAGE_TEARDOWN_RESOURCE_TYPE, properties={"StackNames": self.stack_names}
+            self,
+            "Resource",
+            resource_type=STAGE_TEARDOWN_RESOURCE_TYPE,
+            properties={"StackNames": self.stack_names, "DeployerRoleArn": pipeline.deployer.role_arn},
         )
         # Deleted before the deployer role and its policy, which delete the stage stacks' resources...
         self.resource.node.add_dependency(pipeline.deployer)

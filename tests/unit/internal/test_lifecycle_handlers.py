@@ -90,7 +90,20 @@ def create_stage_stacks(names: list[str]) -> None:
 # --- Teardown --------------------------------------------------------------------------------
 
 
-def test_teardown_deletes_every_stage_stack_and_reports_success(aws, responses):
+@pytest.fixture
+def project_status(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The project stack's status the teardown sees (moto cannot hold a stack mid-deletion)."""
+    status = {"now": "DELETE_IN_PROGRESS"}
+
+    def seen(cfn, stack_id: str) -> str:
+        assert stack_id == STACK_ID
+        return status["now"]
+
+    monkeypatch.setattr(index, "project_stack_status", seen)
+    return status
+
+
+def test_teardown_deletes_every_stage_stack_and_reports_success(aws, responses, project_status):
     create_stage_stacks([*STAGES, "sagemaker-other-p-2-deploy-prod"])
     index.teardown(event("Delete", {"StackNames": STAGES}, physical_id="kept-id"), Context())
     (response,) = responses
@@ -101,7 +114,35 @@ def test_teardown_deletes_every_stage_stack_and_reports_success(aws, responses):
     assert live_stacks() == {"sagemaker-other-p-2-deploy-prod"}
 
 
-def test_teardown_skips_stage_stacks_that_do_not_exist(aws, responses):
+@pytest.mark.parametrize(
+    "status", ["UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"]
+)
+def test_teardown_keeps_the_stage_stacks_when_an_update_removes_it(aws, responses, project_status, status):
+    """CloudFormation sends Delete when it rolls back the update that added the resource, or
+    cleans up after replacing it: the project lives on, and so must prod's endpoint."""
+    create_stage_stacks(STAGES)
+    project_status["now"] = status
+    index.teardown(event("Delete", {"StackNames": STAGES}, physical_id="kept-id"), Context())
+    (response,) = responses
+    assert response["Status"] == "SUCCESS", response["Reason"]
+    assert set(STAGES) <= live_stacks()
+
+
+def test_teardown_deletes_with_the_current_deployer_role(monkeypatch):
+    """The role a stage stack recorded may be gone (an upgrade replaced the deployer role)."""
+    fake = FakeCloudFormation({STAGES[0]: [("UPDATE_COMPLETE", ""), ("DELETE_COMPLETE", "")]})
+    role = "arn:aws:iam::123456789012:role/sagemaker-project-deployers/Deployer-1"
+    index.delete_stacks(fake, STAGES[:1], role_arn=role, remaining_millis=lambda: 900_000, sleep=lambda _s: None)
+    assert (fake.deleted, fake.roles) == (STAGES[:1], [role])
+
+
+def test_a_stage_stack_waiting_for_review_is_deleted():
+    fake = FakeCloudFormation({STAGES[0]: [("REVIEW_IN_PROGRESS", ""), ("DELETE_COMPLETE", "")]})
+    index.delete_stacks(fake, STAGES[:1], remaining_millis=lambda: 900_000, sleep=lambda _s: None)
+    assert fake.deleted == STAGES[:1]
+
+
+def test_teardown_skips_stage_stacks_that_do_not_exist(aws, responses, project_status):
     create_stage_stacks(STAGES[:1])  # prod was never deployed
     index.teardown(event("Delete", {"StackNames": STAGES}, physical_id="kept-id"), Context())
     (response,) = responses
@@ -131,17 +172,19 @@ class FakeCloudFormation:
     def __init__(self, statuses: dict[str, list[tuple[str, str]]]) -> None:
         self.statuses = statuses
         self.deleted: list[str] = []
+        self.roles: list[str | None] = []
 
     def describe_stacks(self, StackName: str) -> dict:  # noqa: N803 (boto3's spelling)
         timeline = self.statuses[StackName]
         status, reason = timeline.pop(0) if len(timeline) > 1 else timeline[0]
         return {"Stacks": [{"StackName": StackName, "StackStatus": status, "StackStatusReason": reason}]}
 
-    def delete_stack(self, StackName: str) -> None:  # noqa: N803
+    def delete_stack(self, StackName: str, **kwargs: str) -> None:  # noqa: N803
         self.deleted.append(StackName)
+        self.roles.append(kwargs.get("RoleARN"))
 
 
-def test_a_failing_stage_deletion_fails_the_teardown_with_the_stacks_reason(aws, responses, monkeypatch):
+def test_a_failing_stage_deletion_fails_the_teardown_with_the_stacks_reason(aws, responses, project_status, monkeypatch):
     reason = "The following resource(s) failed to delete: [Endpoint]. "
     fake = FakeCloudFormation(
         {
@@ -178,7 +221,7 @@ def test_the_teardown_answers_before_the_function_times_out():
         index.delete_stacks(fake, STAGES[:1], remaining_millis=lambda: next(remaining), sleep=lambda _s: None)
 
 
-def test_an_unexpected_error_is_still_reported_to_cloudformation(aws, responses, monkeypatch):
+def test_an_unexpected_error_is_still_reported_to_cloudformation(aws, responses, project_status, monkeypatch):
     def broken(service: str):
         raise RuntimeError("no endpoint for the region")
 
@@ -227,17 +270,15 @@ def test_precheck_fails_first_naming_the_retained_resources_and_what_to_do(aws, 
     assert "delete them first" in response["Reason"]
 
 
-def test_precheck_on_update_checks_only_names_that_changed(aws, responses):
+def test_precheck_passes_every_update_including_a_rollback_to_the_stacks_own_names(aws, responses):
+    """An update's rollback sends the names this stack created as the new properties: they
+    exist, and failing would leave the stack in UPDATE_ROLLBACK_FAILED."""
     create_retained(REPOSITORIES, GROUP)  # this very stack's resources
-    index.precheck(event("Update", CHECKED, old=CHECKED, physical_id="kept-id"), Context())
     renamed = {"RepositoryNames": ["sagemaker-renamed-p-1-modelbuild"], "ModelPackageGroupName": GROUP}
-    create_retained(renamed["RepositoryNames"], None)
-    index.precheck(event("Update", renamed, old=CHECKED, physical_id="kept-id"), Context())
-    first, second = responses
-    assert first["Status"] == "SUCCESS", first["Reason"]
-    assert second["Status"] == "FAILED"
-    assert second["Reason"].startswith("CodeCommit repository 'sagemaker-renamed-p-1-modelbuild' exists")
-    assert {first["PhysicalResourceId"], second["PhysicalResourceId"]} == {"kept-id"}
+    index.precheck(event("Update", renamed, old=CHECKED, physical_id="kept-id"), Context())  # forward
+    index.precheck(event("Update", CHECKED, old=renamed, physical_id="kept-id"), Context())  # rollback
+    assert [r["Status"] for r in responses] == ["SUCCESS", "SUCCESS"], responses
+    assert {r["PhysicalResourceId"] for r in responses} == {"kept-id"}
 
 
 def test_precheck_keeps_everything_on_delete(aws, responses):

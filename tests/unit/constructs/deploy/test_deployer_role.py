@@ -236,8 +236,13 @@ def test_a_failed_stage_stack_is_replaced(assembly, template_id):
     policies = {
         k: r["Properties"]["PolicyDocument"] for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Policy"
     }
+    modes = {action["Name"]: action["Configuration"]["ActionMode"] for action in deploys}
+    # Staging is replaced when it failed; prod serves traffic, so a failed rollback there waits
+    # for a person instead of the next run deleting the live endpoint.
+    assert modes == {"DeployStaging": "REPLACE_ON_FAILURE", "DeployProd": "CREATE_UPDATE"}
     for action in deploys:
-        assert action["Configuration"]["ActionMode"] == "REPLACE_ON_FAILURE"
+        if action["Configuration"]["ActionMode"] != "REPLACE_ON_FAILURE":
+            continue
         (name,) = resolve(action["Configuration"]["StackName"], template, PARAMETERS)
         stack = f"arn:{PARTITION}:cloudformation:{REGION}:{ACCOUNT}:stack/{name}/0a1b2c3d-4e5f"
         role_id = action["RoleArn"]["Fn::GetAtt"][0]

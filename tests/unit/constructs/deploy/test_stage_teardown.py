@@ -54,7 +54,7 @@ def test_teardown_names_every_stage_stack_and_is_deleted_before_the_deployer_rol
     assert teardown.stack_names == resource["Properties"]["StackNames"]
 
 
-def test_teardown_function_may_only_describe_and_delete_the_stage_stacks():
+def test_teardown_function_may_only_delete_the_stage_stacks_with_the_deployer_role():
     _stack, _teardown, resources = _synth()
     (function,) = [r for k, r in resources.items() if r["Type"] == "AWS::Lambda::Function" and k.startswith("Teardown")]
     (role_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::IAM::Role" and k.startswith("TeardownHandlerRole")]
@@ -64,15 +64,22 @@ def test_teardown_function_may_only_describe_and_delete_the_stage_stacks():
                 and {"Ref": role_id} in r["Properties"].get("Roles", [])]
     (policy,) = policies
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    logs, stacks = statements
+    logs, stacks, pass_deployer, own_stack = statements
     assert logs["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert stacks["Action"] == ["cloudformation:DeleteStack", "cloudformation:DescribeStacks"]
     assert stacks["Resource"] == [
         f"arn:aws:cloudformation:eu-west-1:123456789012:stack/sagemaker-churn-p-abc123def456-deploy-{stage}/*" for stage in ("prod", "qa")
     ]
-    # No managed policy (AWSLambdaBasicExecutionRole) and nothing passed to anyone.
+    # The stacks are deleted with the current deployer role, passed to CloudFormation only.
+    assert pass_deployer["Action"] == "iam:PassRole"
+    assert pass_deployer["Resource"]["Fn::GetAtt"][0].startswith("ModelDeployDeployerRole")
+    assert pass_deployer["Condition"] == {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}
+    # Whether the project stack itself is being deleted: read-only, its own stack only.
+    assert (own_stack["Action"], own_stack["Resource"]) == (
+        "cloudformation:DescribeStacks", "arn:aws:cloudformation:eu-west-1:123456789012:stack/Deploy/*"
+    )
+    # No managed policy (AWSLambdaBasicExecutionRole).
     assert "ManagedPolicyArns" not in resources[role_id]["Properties"]
-    assert all("iam:PassRole" not in str(s["Action"]) for s in statements)
 
 
 def test_teardown_logs_are_encrypted_with_the_project_key_and_retained():
