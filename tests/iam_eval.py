@@ -125,6 +125,7 @@ class Resolver:
             "AWS::IAM::Policy": "PolicyName",
             "AWS::Lambda::Function": "FunctionName",
             "AWS::SageMaker::ModelPackageGroup": "ModelPackageGroupName",
+            "AWS::CloudWatch::Alarm": "AlarmName",
         }
         if kind in name_property:
             given = self._prop(name, name_property[kind])
