@@ -123,13 +123,16 @@ class Resolver:
             "AWS::Logs::LogGroup": "LogGroupName",
             "AWS::CodePipeline::Pipeline": "Name",
             "AWS::IAM::Policy": "PolicyName",
+            "AWS::Lambda::Function": "FunctionName",
+            "AWS::SageMaker::ModelPackageGroup": "ModelPackageGroupName",
+            "AWS::CloudWatch::Alarm": "AlarmName",
         }
         if kind in name_property:
             given = self._prop(name, name_property[kind])
             if given:
                 return given
             return f"{name.lower()}-sample" if kind == "AWS::S3::Bucket" else name
-        if kind == "AWS::KMS::Key":
+        if kind in ("AWS::KMS::Key", "AWS::CodeCommit::Repository"):
             return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
         if kind == "AWS::IAM::ManagedPolicy":
             path = self._prop(name, "Path") or "/"
@@ -153,6 +156,12 @@ class Resolver:
             ("AWS::CodeBuild::Project", "Arn"): lambda ref: f"arn:{p}:codebuild:{r}:{a}:project/{ref}",
             ("AWS::Logs::LogGroup", "Arn"): lambda ref: f"arn:{p}:logs:{r}:{a}:log-group:{ref}:*",
             ("AWS::SNS::Topic", "TopicArn"): lambda ref: ref,
+            ("AWS::CodeCommit::Repository", "Arn"): lambda _: f"arn:{p}:codecommit:{r}:{a}:{self._prop(name, 'RepositoryName')}",
+            ("AWS::CodeCommit::Repository", "Name"): lambda _: self._prop(name, "RepositoryName"),
+            ("AWS::Lambda::Function", "Arn"): lambda ref: f"arn:{p}:lambda:{r}:{a}:function:{ref}",
+            ("AWS::SageMaker::ModelPackageGroup", "ModelPackageGroupArn"): lambda ref: (
+                f"arn:{p}:sagemaker:{r}:{a}:model-package-group/{ref}"
+            ),
         }
         if (kind, attribute) not in builders:
             raise EvalError(f"Fn::GetAtt {name}.{attribute} of type {kind}: no sample value known")

@@ -139,6 +139,10 @@ def iam_requests(call: Mapping[str, Any], account: str) -> list[IamRequest]:
                 add("s3:PutObjectTagging", f"arn:aws:s3:::{bucket}/{params['Key']}")
         elif operation in ("ListObjectsV2", "ListObjects", "HeadBucket"):
             add("s3:ListBucket", f"arn:aws:s3:::{bucket}")
+        elif operation == "CopyObject":
+            requests.extend(copy_object_requests(params, region, account, call=label))
+        elif operation == "DeleteObject":
+            add("s3:DeleteObject", f"arn:aws:s3:::{bucket}/{params['Key']}")
         else:
             raise KeyError(f"no IAM mapping for {label}")
     elif service in ("sagemaker", "sagemaker-runtime"):
@@ -175,6 +179,63 @@ def iam_requests(call: Mapping[str, Any], account: str) -> list[IamRequest]:
             add(f"sagemaker:{operation}", params["ResourceArn"], _tag_context(params.get("Tags")))
         else:
             raise KeyError(f"no IAM mapping for {label}")
+    elif service == "cloudformation" and operation in ("DescribeStacks", "DeleteStack"):
+        name = params["StackName"]
+        # IAM authorizes against the stack's ARN, which ends with the id CloudFormation generated.
+        add(f"cloudformation:{operation}", name if name.startswith("arn:") else f"arn:aws:cloudformation:{region}:{account}:stack/{name}/{SAMPLE_STACK_ID}")
+        if params.get("RoleARN"):
+            add("iam:PassRole", params["RoleARN"], {"iam:PassedToService": "cloudformation.amazonaws.com"})
+    elif service == "codecommit" and operation == "GetRepository":
+        add("codecommit:GetRepository", f"arn:aws:codecommit:{region}:{account}:{params['repositoryName']}")
     else:
         raise KeyError(f"no IAM mapping for {label}")
     return requests
+
+
+#: The generated part of a sample stack ARN.
+SAMPLE_STACK_ID = "11111111-2222-3333-4444-555555555555"
+
+
+def copy_object_requests(
+    params: Mapping[str, Any],
+    region: str,
+    account: str,
+    *,
+    source_key: Optional[str] = None,
+    bucket_keys: bool = False,
+    call: str = "s3 CopyObject",
+) -> list[IamRequest]:
+    """What IAM authorizes for one ``CopyObject`` (S3 API reference, CopyObject: read access to
+    the source, write access to the destination).
+
+    - ``s3:GetObject`` on the source object, and ``s3:GetObjectTagging`` when its tags are
+      copied (``TaggingDirective`` COPY, the default);
+    - ``s3:PutObject`` on the destination, and ``s3:PutObjectTagging`` when tags are given;
+    - ``kms:Decrypt`` of ``source_key`` (an SSE-KMS source) and ``kms:GenerateDataKey`` of
+      ``SSEKMSKeyId``, both by S3 on the caller's behalf, with the object's ARN (the bucket's,
+      with S3 Bucket Keys) as the encryption context ``aws:s3:arn``.
+    """
+    source = str(params["CopySource"]).lstrip("/")
+    source_bucket, source_object = source.split("/", 1)
+    source_arn = f"arn:aws:s3:::{source_bucket}/{source_object}"
+    destination_arn = f"arn:aws:s3:::{params['Bucket']}/{params['Key']}"
+    found = [IamRequest("s3:GetObject", source_arn, {}, call)]
+    if params.get("TaggingDirective", "COPY") == "COPY":
+        found.append(IamRequest("s3:GetObjectTagging", source_arn, {}, call))
+    found.append(IamRequest("s3:PutObject", destination_arn, {}, call))
+    if params.get("Tagging"):
+        found.append(IamRequest("s3:PutObjectTagging", destination_arn, {}, call))
+
+    def context(arn: str) -> dict[str, Any]:
+        bucket_arn = arn.split("/", 1)[0]
+        return {
+            "kms:ViaService": f"s3.{region}.amazonaws.com",
+            "kms:CallerAccount": account,
+            "kms:EncryptionContext:aws:s3:arn": bucket_arn if bucket_keys else arn,
+        }
+
+    if source_key:
+        found.append(IamRequest("kms:Decrypt", _kms_arn(source_key, region, account), context(source_arn), call))
+    if params.get("ServerSideEncryption") == "aws:kms":
+        found.append(IamRequest("kms:GenerateDataKey", _kms_arn(params["SSEKMSKeyId"], region, account), context(destination_arn), call))
+    return found

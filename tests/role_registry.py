@@ -1,0 +1,121 @@
+"""Which test proves each IAM role sufficient (and no broader than needed): one claim per role.
+
+``tests/test_role_coverage.py`` fails for a role of any synthesized template (see
+``role_checks.all_templates``) that no claim matches, or that two claims match, and for a
+claim whose test does not exist or that matches no role. To add a role: write the check
+(evaluate what runs with the role against its policy with ``iam_eval``; for code, record its
+calls with ``call_recorder``; for a service, derive its calls from the AWS docs), then add a
+``Claim`` naming the role's logical id pattern, the templates it covers and the test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Template names (``role_checks.all_templates``) by group, as regular expressions.
+PROJECTS = r"(studio/)?(model-build|model-deploy|build-deploy)"
+BUILDING = r"(studio/)?(model-build|build-deploy)"
+DEPLOYING = r"(studio/)?(model-deploy|build-deploy)"
+_ID = r"[0-9A-F]{8}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    #: The role's logical id, a regular expression matched in full.
+    role: str
+    #: The names of the templates the test covers the role in, a regular expression matched in full.
+    templates: str
+    #: ``<path from the repository root>::<test function>``.
+    test: str
+    #: What the test checks the role against, in one line.
+    description: str
+
+
+_CUSTOM = "tests/test_custom_resource_roles.py::"
+_SERVICE = "tests/test_service_roles.py::"
+_SEED = "tests/seed/test_role_sufficiency.py::"
+_PRODUCTS = "tests/test_role_coverage.py::test_the_studio_products_roles_are_the_checked_templates_roles"
+
+CLAIMS = [
+    Claim(
+        rf"RetainedResourceCheckHandlerRole{_ID}", PROJECTS,
+        _CUSTOM + "test_the_retained_resource_check_role_may_make_every_call_of_its_function",
+        "the retained-name check's handler run in moto (Create/Update/Delete, names free and taken), calls recorded",
+    ),
+    Claim(
+        rf"StageTeardownHandlerRole{_ID}", DEPLOYING,
+        _CUSTOM + "test_the_stage_teardown_role_may_make_every_call_of_its_function",
+        "the stage teardown's handler run in moto (stage stacks present and absent), calls recorded",
+    ),
+    Claim(
+        rf"DatasetRole{_ID}", BUILDING,
+        _CUSTOM + "test_the_data_set_copy_role_may_copy_the_data_set",
+        "the data set's CopyObject from its AwsCustomResource parameters (SSE-S3 and SSE-KMS asset buckets)",
+    ),
+    Claim(
+        rf"StudioS3TemplatesRole{_ID}", "studio",
+        _CUSTOM + "test_the_s3_templates_role_may_copy_tag_and_delete_every_template",
+        "each S3 template's CopyObject (tags replaced) and DeleteObject from the AwsCustomResource parameters",
+    ),
+    Claim(
+        rf"CustomCDKBucketDeployment[0-9A-F]{{32}}512MiBServiceRole{_ID}", "studio",
+        _CUSTOM + "test_the_bucket_deployment_role_may_copy_every_product_asset",
+        "aws-cdk-lib's bucket deployment of the product assets: each source read, written to the template bucket",
+    ),
+    Claim(
+        rf"ModelBuildExecutionRole{_ID}", BUILDING,
+        "tests/seed/test_execution_role.py::test_the_execution_role_may_do_what_sagemaker_does_for_every_step",
+        "what SageMaker does with it for each step of the seed pipeline's definition (SageMaker execution role docs)",
+    ),
+    Claim(
+        rf"ModelBuildRole{_ID}", "model-build|build-deploy",
+        _SEED + "test_the_model_build_role_may_make_every_call_of_run_pipeline",
+        "run_pipeline.py's calls in moto (create, then update and start the pipeline), recorded",
+    ),
+    Claim(
+        rf"ModelDeployBuildRole{_ID}", "model-deploy|build-deploy",
+        _SEED + "test_the_deploy_build_role_may_make_every_call_of_build_py",
+        "build.py's calls in moto for each deploy scenario, recorded",
+    ),
+    Claim(
+        rf"ModelDeployTestStagingRole{_ID}", "model-deploy|build-deploy",
+        _SEED + "test_the_staging_test_role_may_make_every_call_of_test_endpoint_py",
+        "test_endpoint.py's calls in moto against the deployed staging endpoint, recorded",
+    ),
+    Claim(
+        rf"ModelDeployDeployerRole{_ID}", "model-deploy|build-deploy",
+        "tests/unit/constructs/deploy/test_deployer_role.py::test_deployer_allows_every_handler_permission_of_the_stage_template",
+        "the CloudFormation handler permissions of the stage template's resources (cfn-lint's schemas)",
+    ),
+    Claim(
+        rf"(ModelBuildRole|ModelDeployBuildRole|ModelDeployTestStagingRole|ModelDeployDeployerRole){_ID}",
+        r"studio/(model-build|model-deploy|build-deploy)",
+        _PRODUCTS,
+        "resolved with the same parameters, the same policies as in the standalone template, where they are checked",
+    ),
+    Claim(
+        rf"StudioLaunchRole{_ID}", "studio",
+        "tests/unit/studio/test_studio_launch_role.py::test_role_holds_every_handler_permission_the_product_templates_need",
+        "the CloudFormation handler permissions of the product templates' resources (cfn-lint's schemas)",
+    ),
+    Claim(
+        rf"(ModelBuild|ModelDeploy)PipelineRole{_ID}", PROJECTS,
+        _SERVICE + "test_the_codepipeline_and_eventbridge_roles_may_do_what_the_services_do",
+        "CodePipeline's service role: assume each action's role, the artifact store (CodePipeline docs)",
+    ),
+    Claim(
+        rf"(ModelBuild|ModelDeploy)Pipeline\w+CodePipelineActionRole{_ID}", PROJECTS,
+        _SERVICE + "test_the_codepipeline_and_eventbridge_roles_may_do_what_the_services_do",
+        "what the action's type calls (CodeCommit source, CodeBuild, CloudFormation, approval; CodePipeline docs)",
+    ),
+    Claim(
+        rf"(ModelBuild|ModelDeploy)PipelineEventsRole{_ID}", PROJECTS,
+        _SERVICE + "test_the_codepipeline_and_eventbridge_roles_may_do_what_the_services_do",
+        "EventBridge starting the target pipeline of each rule that uses the role",
+    ),
+    Claim(
+        rf"EndpointRole{_ID}", "endpoint-stage",
+        _SERVICE + "test_the_endpoint_model_role_may_do_what_sagemaker_does_with_it",
+        "what SageMaker does with the model's role: image, ModelDataUrl, captured data, logs, metrics, rollback alarms",
+    ),
+]

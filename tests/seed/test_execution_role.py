@@ -1,0 +1,189 @@
+"""The SageMaker execution role may do what SageMaker does with it for every step of the seed pipeline.
+
+Derived from the pipeline definition the seed builds offline (``built_pipeline``), step by
+step, following "How to use SageMaker AI execution roles" (SageMaker developer guide,
+sagemaker-roles.html: the CreateProcessingJob and CreateTrainingJob sections list what the
+role needs for a job's inputs, outputs, image, volume key, logs and metrics) and the
+CloudWatch Logs permissions overview (log groups are ``...:log-group:<name>:*`` in policies):
+
+- SageMaker Pipelines starts each job with the role: ``sagemaker:Create<Kind>Job`` on the job's
+  ARN (the job name in the definition, the project's job prefix, plus a run-time suffix,
+  lower-cased by SageMaker), ``Describe<Kind>Job`` while it runs, ``Stop<Kind>Job`` when the
+  execution is stopped, and ``iam:PassRole`` of the role to SageMaker;
+- the job reads each S3 input (``s3:ListBucket`` of its bucket, ``s3:GetObject`` under its
+  prefix) and writes each output (``s3:PutObject``); S3 decrypts and encrypts with the
+  project key on the role's behalf (``kms:Decrypt``/``kms:GenerateDataKey`` via S3, the
+  bucket's encryption context: the project bucket uses S3 Bucket Keys);
+- the volume key: ``kms:CreateGrant`` (SageMaker attaches the encrypted volume);
+- the image, from AWS's account for the region: ``ecr:GetAuthorizationToken``,
+  ``ecr:BatchCheckLayerAvailability``, ``ecr:GetDownloadUrlForLayer``, ``ecr:BatchGetImage``;
+- logs under ``/aws/sagemaker/<Kind>Jobs`` (``CreateLogGroup``, ``CreateLogStream``,
+  ``DescribeLogStreams``, ``PutLogEvents``) and metrics (``cloudwatch:PutMetricData`` in
+  ``/aws/sagemaker/<Kind>Jobs``);
+- a step's property file (``JsonGet`` of the evaluation report): Pipelines reads it from S3;
+- the register step: ``sagemaker:CreateModelPackage`` of a version in the group.
+
+Each template that has the role is resolved with the values the offline build used (region,
+account, project, bucket, key, role).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from role_checks import RoleCheck, all_templates, missing, request, role_policy_with_managed, the_one, unneeded
+
+from iam_eval import Resolver
+from seed_support import (
+    ACCOUNT,
+    BUCKET,
+    KMS_KEY_ARN,
+    PREFIX,
+    PROJECT_ID,
+    PROJECT_NAME,
+    REGION,
+    ROLE_ARN,
+    all_steps,
+    parameter_defaults,
+    resolve,
+)
+
+#: The run-time suffix SageMaker appends to a job name given with the custom job prefix.
+SUFFIX = "a1b2c3d4e5"
+KINDS = {"Processing": "ProcessingJob", "Training": "TrainingJob"}
+NOT_NEEDED = {
+    "sagemaker:AddTags": "SageMaker authorizes tags given on create as AddTags; the seed's jobs and model "
+    "versions are created without tags",
+    "sagemaker:DescribeModelPackage": "not derived from the definition: lets a step or a person read a registered version",
+    "sagemaker:DescribeModelPackageGroup": "not derived from the definition: lets a step or a person read the group",
+    "s3:DeleteObject": "not derived: jobs replace outputs of a re-run; in the project bucket only",
+    "s3:AbortMultipartUpload": "outputs over the multipart threshold are uploaded in parts, aborted on failure",
+    "s3:GetBucketLocation": "SageMaker checks an S3 URI's bucket region before a job (not a documented call)",
+    "kms:Encrypt": "not derived: the project key, for jobs that encrypt with it directly",
+    "kms:DescribeKey": "SageMaker validates the KMS key ids of a job's request",
+}
+
+
+def _s3(uri: str) -> tuple[str, str]:
+    assert uri.startswith("s3://"), uri
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    return bucket, key
+
+
+def derived_requests(definition: dict[str, Any]) -> list:
+    parameters = parameter_defaults(definition)
+    arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}"
+    via_s3 = {
+        "kms:ViaService": f"s3.{REGION}.amazonaws.com",
+        "kms:CallerAccount": ACCOUNT,
+        "kms:EncryptionContext:aws:s3:arn": f"arn:aws:s3:::{BUCKET}",
+    }
+    found = []
+
+    def reads(uri: str, why: str) -> None:
+        bucket, key = _s3(uri)
+        found.append(request("s3:ListBucket", f"arn:aws:s3:::{bucket}", why, {"s3:prefix": key}))
+        found.append(request("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}", why))
+        found.append(request("kms:Decrypt", KMS_KEY_ARN, why + " (SSE-KMS object)", via_s3))
+
+    def writes(uri: str, key_arn: str, why: str) -> None:
+        bucket, key = _s3(uri)
+        found.append(request("s3:PutObject", f"arn:aws:s3:::{bucket}/{key.rstrip('/')}/output-file", why))
+        found.append(request("kms:GenerateDataKey", key_arn, why + " (SSE-KMS output)", via_s3))
+
+    for name, step in all_steps(definition).items():
+        if step["Type"] in ("Condition", "Fail"):
+            continue  # evaluated by Pipelines itself (the property file is read below, with its step)
+        arguments = resolve(step["Arguments"], parameters)
+        kind = KINDS.get(step["Type"])
+        if kind is not None:
+            job = arguments[f"{kind}Name"]
+            assert job.startswith(f"{PROJECT_ID}-"), job
+            job_arn = f"{arn}:{kind.replace('Job', '-job').lower()}/{job.lower()}-{SUFFIX}"
+            why = f"{name} ({step['Type']} job {job})"
+            for action in ("Create", "Describe", "Stop"):
+                found.append(request(f"sagemaker:{action}{kind}", job_arn, why))
+            assert arguments["RoleArn"] == ROLE_ARN
+            found.append(request("iam:PassRole", arguments["RoleArn"], why, {"iam:PassedToService": "sagemaker.amazonaws.com"}))
+            if kind == "ProcessingJob":
+                image = arguments["AppSpecification"]["ImageUri"]
+                volume_key = arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"]
+                for item in arguments["ProcessingInputs"]:
+                    reads(item["S3Input"]["S3Uri"], f"{why} input {item['InputName']}")
+                output_key = arguments["ProcessingOutputConfig"]["KmsKeyId"]
+                for item in arguments["ProcessingOutputConfig"]["Outputs"]:
+                    writes(item["S3Output"]["S3Uri"], output_key, f"{why} output {item['OutputName']}")
+                    for report in step.get("PropertyFiles", []):
+                        if report["OutputName"] == item["OutputName"]:
+                            bucket, key = _s3(item["S3Output"]["S3Uri"])
+                            found.append(request("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}/{report['FilePath']}", f"{name} property file"))
+                            found.append(request("kms:Decrypt", KMS_KEY_ARN, f"{name} property file (SSE-KMS)", via_s3))
+            else:
+                image = arguments["AlgorithmSpecification"]["TrainingImage"]
+                volume_key = arguments["ResourceConfig"]["VolumeKmsKeyId"]
+                for channel in arguments["InputDataConfig"]:
+                    reads(channel["DataSource"]["S3DataSource"]["S3Uri"], f"{why} channel {channel['ChannelName']}")
+                output = arguments["OutputDataConfig"]
+                writes(f"{output['S3OutputPath']}/{job.lower()}-{SUFFIX}/output/model.tar.gz", output["KmsKeyId"], f"{why} model")
+            found.append(request("kms:CreateGrant", volume_key, f"{why} volume"))
+            registry, _, rest = image.partition("/")
+            image_account, region = registry.split(".")[0], registry.split(".")[3]
+            repository = rest.split(":")[0]
+            found.append(request("ecr:GetAuthorizationToken", "*", f"{why} image"))
+            for action in ("BatchCheckLayerAvailability", "GetDownloadUrlForLayer", "BatchGetImage"):
+                found.append(request(f"ecr:{action}", f"arn:aws:ecr:{region}:{image_account}:repository/{repository}", f"{why} image"))
+            group = f"/aws/sagemaker/{kind}s"
+            stream = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:log-stream:{job.lower()}-{SUFFIX}/algo-1-1700000000"
+            group_only = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:log-stream:"
+            found += [
+                request("logs:CreateLogGroup", group_only, f"{why} logs"),
+                request("logs:DescribeLogStreams", group_only, f"{why} logs"),
+                request("logs:CreateLogStream", stream, f"{why} logs"),
+                request("logs:PutLogEvents", stream, f"{why} logs"),
+                request("cloudwatch:PutMetricData", "*", f"{why} metrics", {"cloudwatch:namespace": group}),
+            ]
+        elif step["Type"] == "RegisterModel":
+            group = arguments["ModelPackageGroupName"]
+            found.append(request("sagemaker:CreateModelPackage", f"{arn}:model-package/{group}/1", f"{name} (a version of {group})"))
+        else:
+            raise AssertionError(f"no derivation for a {step['Type']} step ({name}): add one")
+    return found
+
+
+@pytest.mark.seed
+@pytest.mark.parametrize("name", ["model-build", "build-deploy", "studio/model-build", "studio/build-deploy"])
+def test_the_execution_role_may_do_what_sagemaker_does_for_every_step(assembly, built_pipeline, name):
+    template = all_templates(assembly)[name]
+    role_id = the_one(template, "AWS::IAM::Role", "ModelBuildExecutionRole")
+    resolver = Resolver(
+        template,
+        parameters={"SageMakerProjectName": PROJECT_NAME, "SageMakerProjectId": PROJECT_ID},
+        physical_ids={the_one(template, "AWS::S3::Bucket", "ArtifactsBucket"): BUCKET},
+        attributes={
+            (the_one(template, "AWS::KMS::Key", "ArtifactsKey"), "Arn"): KMS_KEY_ARN,
+            (role_id, "Arn"): ROLE_ARN,
+        },
+        region=REGION,
+        account=ACCOUNT,
+    )
+    requests = derived_requests(built_pipeline.definition)
+    assert {r.action for r in requests} >= {
+        "sagemaker:CreateProcessingJob",
+        "sagemaker:CreateTrainingJob",
+        "sagemaker:CreateModelPackage",
+        "iam:PassRole",
+        "ecr:BatchGetImage",
+        "cloudwatch:PutMetricData",
+    }
+    assert {r.resource for r in requests if r.action == "sagemaker:CreateModelPackage"} == {
+        f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{PREFIX}/1"
+    }
+    check = RoleCheck(f"{name} {role_id}", role_policy_with_managed(resolver, role_id), requests, NOT_NEEDED)
+    assert missing(check) == []
+    assert unneeded(check) == []
+    # Another project's jobs, bucket and group are not this role's.
+    other = "p-0ther0project"
+    assert not check.policy.allowed("sagemaker:CreateTrainingJob", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/{other}-train-x")
+    assert not check.policy.allowed("s3:GetObject", f"arn:aws:s3:::sagemaker-project-{other}/data.csv")
+    assert not check.policy.allowed("sagemaker:CreateModelPackage", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/abalone-{other}/1")
