@@ -122,7 +122,8 @@ def lifecycle_event(request_type: str, resource_id: str, properties: dict, old: 
     event = {
         "RequestType": request_type,
         "ResponseURL": "https://cloudformation-custom-resource-response.example/signed",
-        "StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/project/11111111-2222-3333-4444-555555555555",
+        # The stack holding the resource, as the Resolver spells AWS::StackId.
+        "StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/SampleStack/00000000-0000-0000-0000-000000000000",
         "RequestId": "request-1",
         "LogicalResourceId": resource_id,
         "ResourceType": "Custom::Lifecycle",
@@ -199,10 +200,18 @@ def _retained(boto3: Any, properties: dict) -> None:
 
 
 @pytest.mark.parametrize("name", having("Custom::StageTeardown"))
-def test_the_stage_teardown_role_may_make_every_call_of_its_function(templates, name, aws, tmp_path):
+def test_the_stage_teardown_role_may_make_every_call_of_its_function(templates, name, aws, tmp_path, monkeypatch):
+    from sagemaker_projects_cdk._internal.lifecycle_function import index
+
+    # moto cannot hold the project stack mid-deletion: the function still asks (a recorded
+    # DescribeStacks of its own stack), and is told the project is being deleted.
+    real = index.project_stack_status
+    monkeypatch.setattr(index, "project_stack_status", lambda cfn, stack_id: real(cfn, stack_id) and "DELETE_IN_PROGRESS")
     checks, calls = run_lifecycle(templates[name], "Custom::StageTeardown", tmp_path, _stage_stacks)
     assert {r["Status"] for r in aws} == {"SUCCESS"}, aws
     assert {(c["operation"], "error" in c) for c in calls} == {("DescribeStacks", False), ("DescribeStacks", True), ("DeleteStack", False)}
+    # The stacks are deleted with the deployer role, passed to CloudFormation.
+    assert all(c["params"].get("RoleARN") for c in calls if c["operation"] == "DeleteStack"), calls
     assert [m for check in checks for m in missing(check)] == []
     assert unneeded(together(checks[:2])) == []
 

@@ -12,7 +12,7 @@ action references for CodeCommit, CodeBuild, CloudFormation and manual approval)
   output artifact (``s3:PutObject``, ``kms:GenerateDataKey`` via S3);
 - a CodeBuild action: ``codebuild:StartBuild`` and ``BatchGetBuilds`` on the project
   (``StopBuild`` when an execution is stopped);
-- a CloudFormation action in ``REPLACE_ON_FAILURE`` mode: reads its input artifact
+- a CloudFormation action (``REPLACE_ON_FAILURE`` mode, or ``CREATE_UPDATE`` without the delete): reads its input artifact
   (``s3:GetObject``, ``kms:Decrypt`` via S3), ``cloudformation:DescribeStacks``,
   ``CreateStack``, ``UpdateStack``, ``DeleteStack`` (a failed stack is replaced),
   ``DescribeStackEvents`` (the failure's reason in the action's error), and
@@ -140,9 +140,13 @@ def pipeline_checks(template: dict) -> dict[str, RoleCheck]:
                     project = f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/{configuration['ProjectName']}"
                     needed = [request(f"codebuild:{a}", project, said) for a in ("StartBuild", "BatchGetBuilds", "StopBuild")]
                 elif kind == "Deploy/CloudFormation":
-                    assert configuration["ActionMode"] == "REPLACE_ON_FAILURE", configuration
+                    mode = configuration["ActionMode"]
+                    assert mode in ("REPLACE_ON_FAILURE", "CREATE_UPDATE"), configuration
                     stack = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{configuration['StackName']}/{SAMPLE_STACK_ID}"
-                    needed = [request(f"cloudformation:{a}", stack, said) for a in ("DescribeStacks", "CreateStack", "UpdateStack", "DeleteStack", "DescribeStackEvents")]
+                    calls = ("DescribeStacks", "CreateStack", "UpdateStack", "DescribeStackEvents")
+                    # Replacing a failed stack deletes it first.
+                    calls += ("DeleteStack",) if mode == "REPLACE_ON_FAILURE" else ()
+                    needed = [request(f"cloudformation:{a}", stack, said) for a in calls]
                     needed += [
                         request("iam:PassRole", configuration["RoleArn"], said, {"iam:PassedToService": "cloudformation.amazonaws.com"}),
                         request("s3:GetObject", artifact, said + " input"),

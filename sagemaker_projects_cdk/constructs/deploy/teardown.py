@@ -11,7 +11,7 @@ after the pipeline (which could otherwise deploy a stage again) and before the d
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import ArnFormat, Aws, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
@@ -73,21 +73,15 @@ class StageTeardown(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
             )
         )
-        # Whether the project stack itself is being deleted (or an update rolls back).
-        project_stack = stack.format_arn(
-            service="cloudformation",
-            resource="stack",
-            resource_name=f"{stack.stack_name}/*",
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
+        # Whether the project stack itself is being deleted (or an update rolls back): its own
+        # stack, by its id (Service Catalog names the stacks it launches, so not by name).
         self.handler.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["cloudformation:DescribeStacks"], resources=[project_stack])
+            iam.PolicyStatement(actions=["cloudformation:DescribeStacks"], resources=[Aws.STACK_ID])
         )
         acknowledge_wildcards(
             self.handler.policy,
-            "the project's stage stacks and its own stack, by name; CloudFormation appends a generated id to a stack's ARN",
+            "the project's stage stacks, by name; CloudFormation appends a generated id to a stack's ARN",
             *stack_arns,
-            project_stack,
         )
         #: The custom resource.
         self.resource = self.handler.custom_resource(
