@@ -19,7 +19,8 @@ from ...constructs.project.storage import ArtifactBucket
 from ...constructs.registry.model_package_group import IModelPackageGroup, ModelPackageGroup
 from ...constructs.sources.seeded_repository import SeededRepository, seed_code_path
 from ...constructs.sources.source import check_branch
-from ..template import TemplateSettings, setting
+from ..template import setting
+from .operations import OperationsSettings
 
 
 def _check_accounts(name: str, accounts: tuple[str, ...]) -> None:
@@ -30,8 +31,8 @@ def _check_accounts(name: str, accounts: tuple[str, ...]) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ProjectSettings(TemplateSettings):
-    """Settings every template has."""
+class ProjectSettings(OperationsSettings):
+    """Settings every template has (with the notifications' of ``OperationsSettings``)."""
 
     project_name: Optional[str] = setting(
         None,
