@@ -14,6 +14,7 @@ from .components import (
     add_core_outputs,
     add_model_build,
     add_model_deploy,
+    add_operations,
 )
 from .template import Template, TemplateStack
 
@@ -28,7 +29,7 @@ def _compose(stack: Stack, settings: BuildDeploySettings) -> TemplateParts:
     model_build = add_model_build(stack, core, settings)
     model_deploy = add_model_deploy(stack, core, settings)
     add_core_outputs(stack, core)
-    return TemplateParts.of(core, model_build=model_build, model_deploy=model_deploy)
+    return add_operations(stack, core, settings, TemplateParts.of(core, model_build=model_build, model_deploy=model_deploy))
 
 
 BUILD_DEPLOY = Template(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Stack
 
-from .components import ModelBuildSettings, TemplateParts, add_core, add_core_outputs, add_model_build
+from .components import ModelBuildSettings, TemplateParts, add_core, add_core_outputs, add_model_build, add_operations
 from .template import Template, TemplateStack
 
 
@@ -12,7 +12,7 @@ def _compose(stack: Stack, settings: ModelBuildSettings) -> TemplateParts:
     core = add_core(stack, settings)
     model_build = add_model_build(stack, core, settings)
     add_core_outputs(stack, core)
-    return TemplateParts.of(core, model_build=model_build)
+    return add_operations(stack, core, settings, TemplateParts.of(core, model_build=model_build))
 
 
 MODEL_BUILD = Template(

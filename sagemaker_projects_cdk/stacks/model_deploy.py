@@ -17,7 +17,7 @@ from ..constructs.registry.model_package_group import (
     ModelPackageGroup,
     check_group_name,
 )
-from .components import ModelDeploySettings, TemplateParts, add_core, add_core_outputs, add_model_deploy
+from .components import ModelDeploySettings, TemplateParts, add_core, add_core_outputs, add_model_deploy, add_operations
 from .template import Template, TemplateStack, setting
 
 
@@ -90,7 +90,7 @@ def _compose(stack: Stack, settings: SourceModelDeploySettings) -> TemplateParts
         stack, core, settings, model_artifact_bucket_name=bucket_name, model_artifact_key_arn=key_arn
     )
     add_core_outputs(stack, core)
-    return TemplateParts.of(core, model_deploy=model_deploy)
+    return add_operations(stack, core, settings, TemplateParts.of(core, model_deploy=model_deploy))
 
 
 def _model_build_default_group() -> str:

@@ -177,6 +177,29 @@ PERMISSIONS: dict[str, Permissions] = {
         ),
         delete=("sagemaker:DeleteModelPackageGroup",),
     ),
+    "AWS::SNS::Topic": Permissions(
+        "sns",
+        (
+            "sns:CreateTopic", "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:Subscribe",
+            "sns:Unsubscribe", "sns:ListSubscriptionsByTopic", "sns:TagResource", "sns:UntagResource",
+            "sns:ListTagsForResource", "sns:GetDataProtectionPolicy",
+        ),
+        delete=("sns:DeleteTopic",),
+    ),
+    "AWS::SNS::TopicPolicy": Permissions("sns", ("sns:SetTopicAttributes",)),
+    "AWS::SNS::Subscription": Permissions(
+        "sns",
+        ("sns:Subscribe", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes"),
+        delete=("sns:Unsubscribe",),
+    ),
+    "AWS::CloudWatch::Dashboard": Permissions(
+        "cloudwatch",
+        (
+            "cloudwatch:PutDashboard", "cloudwatch:GetDashboard", "cloudwatch:TagResource",
+            "cloudwatch:UntagResource", "cloudwatch:ListTagsForResource",
+        ),
+        delete=("cloudwatch:DeleteDashboards",),
+    ),
     # aws-cdk-lib's BucketDeployment: CloudFormation invokes its function as the caller.
     "Custom::CDKBucketDeployment": Permissions("lambda", ("lambda:InvokeFunction",)),
     DATASET_RESOURCE_TYPE: Permissions("lambda", ("lambda:InvokeFunction",)),

@@ -241,6 +241,15 @@ _SCOPES: dict[str, tuple[Callable[[Stack], list[str]], str]] = {
         "pipelines are named sagemaker-<project>-<id>-<suffix> after the project created in Studio",
     ),
     "events": (lambda s: [_arn(s, "events", "rule/*")], "CloudFormation generates the rule names"),
+    "sns": (
+        lambda s: [_arn(s, "sns", "sagemaker-*")],
+        "topics (and their subscriptions) are named sagemaker-<project>-<id>-<suffix> after the project created in Studio",
+    ),
+    "cloudwatch": (
+        # Dashboards are global: their ARNs have no region.
+        lambda s: [s.format_arn(service="cloudwatch", region="", resource="dashboard", resource_name="sagemaker-*")],
+        "dashboards are named sagemaker-<project>-<id>-<suffix> after the project created in Studio",
+    ),
     "iam": (
         lambda s: [_arn(s, "iam", "role/*"), _arn(s, "iam", "policy/*")],
         "CloudFormation generates the role and policy names",

@@ -9,6 +9,7 @@ declared once.
 from .core import ProjectCore, ProjectSettings, RegistrySettings, add_core, add_core_outputs
 from .model_build import ModelBuildParts, ModelBuildSettings, add_model_build
 from .model_deploy import ModelDeployParts, ModelDeploySettings, add_model_deploy
+from .operations import OperationsParts, OperationsSettings, add_operations
 from .parts import TemplateParts
 
 __all__ = [
@@ -16,6 +17,8 @@ __all__ = [
     "ModelBuildSettings",
     "ModelDeployParts",
     "ModelDeploySettings",
+    "OperationsParts",
+    "OperationsSettings",
     "ProjectCore",
     "ProjectSettings",
     "RegistrySettings",
@@ -24,4 +27,5 @@ __all__ = [
     "add_core_outputs",
     "add_model_build",
     "add_model_deploy",
+    "add_operations",
 ]

@@ -20,6 +20,7 @@ from ...constructs.registry.model_package_group import IModelPackageGroup, Model
 from ...constructs.sources.seeded_repository import SeededRepository, seed_code_path
 from ...constructs.sources.source import check_branch
 from ..template import TemplateSettings, setting
+from .operations import OperationsSettings
 
 
 def _check_accounts(name: str, accounts: tuple[str, ...]) -> None:
@@ -30,8 +31,8 @@ def _check_accounts(name: str, accounts: tuple[str, ...]) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ProjectSettings(TemplateSettings):
-    """Settings every template has."""
+class _IdentitySettings(TemplateSettings):
+    """The project's name and id, branch and build compute (declared first in every template)."""
 
     project_name: Optional[str] = setting(
         None,
@@ -55,6 +56,11 @@ class ProjectSettings(TemplateSettings):
         doc="CodeBuild compute type of every build",
         check=lambda name, value: check_choice(name, value, COMPUTE_TYPES),
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectSettings(OperationsSettings, _IdentitySettings):
+    """Settings every template has: the project's, then its notifications' (``OperationsSettings``)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,6 +11,7 @@ from ...constructs.registry.model_package_group import IModelPackageGroup
 from .core import ProjectCore
 from .model_build import ModelBuildParts
 from .model_deploy import ModelDeployParts
+from .operations import OperationsParts
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class TemplateParts:
     model_package_group: IModelPackageGroup
     model_build: Optional[ModelBuildParts] = None
     model_deploy: Optional[ModelDeployParts] = None
+    #: The notification topic and rules, and the dashboard (``add_operations``, composed last).
+    operations: Optional[OperationsParts] = None
 
     @classmethod
     def of(

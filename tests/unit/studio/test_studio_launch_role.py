@@ -36,6 +36,7 @@ NOT_NEEDED = {
         "bucket features the templates do not set (acceleration, analytics, ABAC, notifications, object "
         "lock, replication, websites, tiering, inventory, metrics, metadata and S3 tables, object ACLs)",
     ),
+    "sns:PutDataProtectionPolicy": "a topic feature the templates do not set (message data protection policies)",
     "s3:REST.PUT.OBJECT": "not an IAM action (a log-delivery detail of the log group schema)",
     **dict.fromkeys(
         ["s3:DeleteBucketCors", "s3:DeleteBucketEncryption", "s3:DeleteBucketLifecycle"],
@@ -191,15 +192,15 @@ def test_key_use_is_limited_to_codecommit(launch_policies):
 def test_unknown_resource_type_needs_an_existing_launch_role():
     from aws_cdk import Stack
     from aws_cdk import aws_servicecatalog as servicecatalog
-    from aws_cdk import aws_sns as sns
+    from aws_cdk import aws_sqs as sqs
 
     from sagemaker_projects_cdk.studio.launch_role import LaunchRole
     from support import new_app
 
     stack = Stack(new_app(), "Admin")
     product = servicecatalog.ProductStack(stack, "Product")
-    sns.Topic(product, "Topic")
-    with pytest.raises(ValueError, match=r"invalid resource type 'AWS::SNS::Topic': expected one the launch role knows .* pass an existing launch role"):
+    sqs.Queue(product, "Queue")
+    with pytest.raises(ValueError, match=r"invalid resource type 'AWS::SQS::Queue': expected one the launch role knows .* pass an existing launch role"):
         LaunchRole(stack, "LaunchRole", product_stacks=[product])
 
 

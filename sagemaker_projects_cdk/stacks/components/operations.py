@@ -1,0 +1,106 @@
+"""Operating a project, on every template: the notification topic, its rules, the dashboard.
+
+:func:`add_operations` is the last component every template composes: it reads what the
+others built (the pipelines, the stages) from the template's parts and tells the project's
+topic about each of them, and charts them on one dashboard.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aws_cdk import ArnFormat, CfnOutput, Stack
+
+from ...constructs.operations.dashboard import ProjectDashboard
+from ...constructs.operations.notifications import (
+    ProjectNotifications,
+    approval_waiting,
+    check_emails,
+    check_topic_arns,
+    endpoint_alarm,
+    model_decided,
+    model_registered,
+    pipeline_failed,
+    sagemaker_pipeline_failed,
+)
+from ..template import TemplateSettings, setting
+
+if TYPE_CHECKING:
+    from .core import ProjectCore
+    from .parts import TemplateParts
+
+
+@dataclass(frozen=True, kw_only=True)
+class OperationsSettings(TemplateSettings):
+    """Settings of the project's notifications (every template has them)."""
+
+    notification_emails: tuple[str, ...] = setting(
+        (),
+        doc="email addresses subscribed to the project's notification topic (each confirms by email); none: "
+        "subscribe later to the topic the stack outputs",
+        check=check_emails,
+    )
+    notification_topic_arns: tuple[str, ...] = setting(
+        (),
+        doc="existing SNS topics (a chat integration's, a team's; up to 4) that receive the same messages; their "
+        "policies must let events.amazonaws.com publish",
+        check=check_topic_arns,
+    )
+
+
+@dataclass(frozen=True)
+class OperationsParts:
+    """What :func:`add_operations` built."""
+
+    notifications: ProjectNotifications
+    dashboard: ProjectDashboard
+
+
+def add_operations(stack: Stack, core: ProjectCore, settings: OperationsSettings, parts: TemplateParts) -> TemplateParts:
+    """The project's topic, one rule per kind of message its parts call for, and its
+    dashboard; returns ``parts`` with ``operations`` set. Compose it last."""
+    project = core.project
+    notifications = ProjectNotifications(
+        stack,
+        "Notifications",
+        project=project,
+        encryption_key=core.artifacts.encryption_key,
+        emails=settings.notification_emails,
+        topic_arns=settings.notification_topic_arns,
+    )
+    codepipelines = []
+    sagemaker_pipeline = None
+    stages: list[str] = []
+    if parts.model_build is not None:
+        codepipelines.append(parts.model_build.pipeline.pipeline.pipeline_name)
+        sagemaker_pipeline = project.name_id
+    if parts.model_deploy is not None:
+        codepipelines.append(parts.model_deploy.pipeline.pipeline.pipeline_name)
+        stages = [stage.name for stage in parts.model_deploy.pipeline.stages]
+    notifications.notify(pipeline_failed(project, codepipelines))
+    if sagemaker_pipeline is not None:
+        arn = stack.format_arn(
+            service="sagemaker", resource="pipeline", resource_name=sagemaker_pipeline, arn_format=ArnFormat.SLASH_RESOURCE_NAME
+        )
+        notifications.notify(sagemaker_pipeline_failed(project, arn))
+    group_name = core.model_package_group.model_package_group_name
+    notifications.notify(model_registered(project, group_name))
+    notifications.notify(model_decided(project, group_name))
+    if parts.model_deploy is not None:
+        deploy = parts.model_deploy.pipeline
+        if any(stage.approval for stage in deploy.stages):
+            notifications.notify(approval_waiting(project, deploy.pipeline.pipeline_name))
+        notifications.notify(endpoint_alarm(project, project.resource_name("deploy-")))
+    dashboard = ProjectDashboard(
+        stack,
+        "Dashboard",
+        project=project,
+        codepipeline_names=codepipelines,
+        sagemaker_pipeline_name=sagemaker_pipeline,
+        endpoint_stages=stages,
+    )
+    CfnOutput(stack, "NotificationTopicArn", value=notifications.topic.topic_arn)
+    CfnOutput(stack, "DashboardName", value=dashboard.dashboard.dashboard_name)
+    return dataclasses.replace(parts, operations=OperationsParts(notifications, dashboard))
