@@ -211,6 +211,7 @@ def seed_code_caches() -> list[str]:
 
 #: Stand-ins for the values SageMaker Pipelines substitutes at run time.
 EXECUTION_ID = "a1b2c3d4e5f6"
+EXECUTION_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/{PREFIX}/execution/{EXECUTION_ID}"
 STEP_OUTPUTS = {
     "ModelArtifacts.S3ModelArtifacts": f"s3://{BUCKET}/{PREFIX}/{EXECUTION_ID}/train/job/output/model.tar.gz",
     "S3Output.S3Uri": f"s3://{BUCKET}/{PREFIX}/{EXECUTION_ID}/step/output",
@@ -234,6 +235,8 @@ def resolve(value: Any, parameters: dict[str, Any]) -> Any:
             return parameters[reference.split(".", 1)[1]]
         if reference == "Execution.PipelineExecutionId":
             return EXECUTION_ID
+        if reference == "Execution.PipelineExecutionArn":
+            return EXECUTION_ARN
         for suffix, stand_in in STEP_OUTPUTS.items():
             if reference.startswith("Steps.") and reference.endswith(suffix):
                 return stand_in

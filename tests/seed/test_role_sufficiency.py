@@ -85,10 +85,10 @@ NOT_CALLED_BY_THE_SEED: dict[str, dict[str, str]] = {
         "s3:List*": CDK_BUCKET_READ,
     },
     "model build": {
+        # s3:GetObject* and kms:Decrypt (aws-cdk-lib's grants) cover run_pipeline's HeadObject
+        # on the input data set (its version is recorded as lineage).
         **_CODEBUILD,
         **_READ_WRITE,
-        "kms:Decrypt": CDK_KEY,
-        "s3:GetObject*": CDK_BUCKET_RW,
         "sagemaker:DescribePipeline": "run_pipeline does not call it; kept for a person debugging the build",
         "sagemaker:ListPipelineExecutionSteps": "run_pipeline lists the failed steps only when an execution fails",
         "sagemaker:StopPipelineExecution": "not called by the seed; lets a build stop its own execution",
@@ -373,9 +373,9 @@ def test_the_model_build_role_may_make_every_call_of_run_pipeline(assembly, temp
     log = tmp_path / "calls.jsonl"
     with mock_aws():
         key_arn = boto3.client("kms", region_name=region).create_key()["KeyMetadata"]["Arn"]
-        boto3.client("s3", region_name=region).create_bucket(
-            Bucket=PROJECT_BUCKET, CreateBucketConfiguration={"LocationConstraint": region}
-        )
+        s3 = boto3.client("s3", region_name=region)
+        s3.create_bucket(Bucket=PROJECT_BUCKET, CreateBucketConfiguration={"LocationConstraint": region})
+        s3.put_bucket_versioning(Bucket=PROJECT_BUCKET, VersioningConfiguration={"Status": "Enabled"})
         resolver = Resolver(
             template,
             parameters={"SageMakerProjectName": "abalone", "SageMakerProjectId": PROJECT_ID},
@@ -385,7 +385,10 @@ def test_the_model_build_role_may_make_every_call_of_run_pipeline(assembly, temp
             account=ACCOUNT,
         )
         project_id, _ = codebuild_project(template, "ModelBuild")
-        environ = {**codebuild_environment(resolver, project_id), "AWS_REGION": region}
+        environ = {**codebuild_environment(resolver, project_id), "AWS_REGION": region, "CODEBUILD_RESOLVED_SOURCE_VERSION": "4f2a9c1d" * 5}
+        # The data set as the stack copies it: encrypted with the project key.
+        bucket, key = environ["INPUT_DATA_URL"].removeprefix("s3://").split("/", 1)
+        s3.put_object(Bucket=bucket, Key=key, Body=b"M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15,15\n", ServerSideEncryption="aws:kms", SSEKMSKeyId=key_arn)
         uninstall = install(log)
         try:
             # The first build creates the pipeline; the second updates it.

@@ -96,6 +96,17 @@ def test_the_readme_documents_the_local_run_and_every_variable() -> None:
         assert f"`{name}`" in readme, name
 
 
+def test_the_readme_documents_the_lineage_keys_and_command() -> None:
+    from pipelines.abalone import settings
+
+    readme = (SEED_ROOT / "README.md").read_text()
+    assert "python -m pipelines.lineage arn:aws:sagemaker:" in readme
+    keys = [value for name, value in vars(settings).items() if name.endswith("_METADATA_KEY")]
+    assert len(keys) == 7
+    for key in [*keys, f"{settings.HYPERPARAMETER_METADATA_PREFIX}<name>", "CODEBUILD_RESOLVED_SOURCE_VERSION"]:
+        assert f"| `{key}` |" in readme, key
+
+
 def test_no_caches_or_bytecode_in_the_seed_folder() -> None:
     stray = [
         str(p.relative_to(SEED_ROOT))

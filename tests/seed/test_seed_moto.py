@@ -30,9 +30,14 @@ pytestmark = [
 ]
 
 
+COMMIT = "4f2a9c1d0b7e6a5f4c3b2a1908f7e6d5c4b3a291"
+DATA_KEY = "datasets/abalone/abalone.csv"
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """moto's AWS with the project's bucket and KMS key, and CodeBuild's environment."""
+    """moto's AWS with the project's versioned bucket, its KMS key and the data set copied
+    into it (as the stack does), and CodeBuild's environment."""
     import boto3
     from moto import mock_aws
 
@@ -43,15 +48,17 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, A
     monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")
     with mock_aws():
         key_arn = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
-        boto3.client("s3", region_name=REGION).create_bucket(
-            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
-        )
-        yield {**PROJECT_ENVIRONMENT, "ARTIFACT_KMS_KEY_ARN": key_arn}
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_object(Bucket=BUCKET, Key=DATA_KEY, Body=b"M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15,15\n", ServerSideEncryption="aws:kms", SSEKMSKeyId=key_arn)
+        yield {**PROJECT_ENVIRONMENT, "ARTIFACT_KMS_KEY_ARN": key_arn, "CODEBUILD_RESOLVED_SOURCE_VERSION": COMMIT}
 
 
 #: Every AWS API call a build makes: what the CodeBuild role needs (plus iam:PassRole on the
 #: execution role, and ListPipelineExecutionSteps when an execution fails).
 FIRST_BUILD_CALLS = {
+    ("s3", "HeadObject"),
     ("s3", "PutObject"),
     ("sagemaker", "CreatePipeline"),
     ("sagemaker", "StartPipelineExecution"),
@@ -119,6 +126,82 @@ def test_run_pipeline_uploads_code_upserts_starts_and_waits(
     }
 
 
+def test_run_pipeline_starts_with_the_commit_and_the_input_data_version(
+    aws: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The execution's SourceCommitId is CodeBuild's commit; InputDataVersionId and
+    InputDataETag are those of the input data object's current version (the second build,
+    after the data changed, records the new version)."""
+    import boto3
+
+    from pipelines import run_pipeline
+
+    s3 = boto3.client("s3", region_name=REGION)
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+
+    def started_with() -> dict[str, str]:
+        out = capsys.readouterr().out
+        (arn,) = [line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("execution started: ")]
+        parameters = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
+        assert f"  InputDataVersionId = {s3.head_object(Bucket=BUCKET, Key=DATA_KEY)['VersionId']}" in out
+        return {p["Name"]: p["Value"] for p in parameters}
+
+    first = s3.head_object(Bucket=BUCKET, Key=DATA_KEY)
+    assert run_pipeline.main(["--no-wait"], environ=aws) == 0
+    assert started_with() == {
+        "SourceCommitId": COMMIT,
+        "InputDataVersionId": first["VersionId"],
+        "InputDataETag": first["ETag"].strip('"'),
+    }
+
+    s3.put_object(Bucket=BUCKET, Key=DATA_KEY, Body=b"F,0.53,0.42,0.135,0.677,0.2565,0.1415,0.21,9\n")
+    second = s3.head_object(Bucket=BUCKET, Key=DATA_KEY)
+    assert second["VersionId"] != first["VersionId"]
+    assert run_pipeline.main(["--no-wait"], environ={**aws, "CODEBUILD_RESOLVED_SOURCE_VERSION": "0" * 40}) == 0
+    assert started_with() == {
+        "SourceCommitId": "0" * 40,
+        "InputDataVersionId": second["VersionId"],
+        "InputDataETag": second["ETag"].strip('"'),
+    }
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "message"),
+    [
+        (f"s3://{BUCKET}/datasets/abalone/missing.csv", 2, f"error: input data s3://{BUCKET}/datasets/abalone/missing.csv not found"),
+        (f"s3://{BUCKET}/datasets/abalone/", 2, "error: invalid input data URL"),
+        ("https://example.com/abalone.csv", 2, "error: invalid input data URL"),
+    ],
+)
+def test_run_pipeline_stops_before_any_change_when_the_input_data_cannot_be_versioned(
+    aws: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, url: str, status: int, message: str
+) -> None:
+    from pipelines import run_pipeline
+
+    recorder = ApiCalls()
+    recorder.install(monkeypatch)
+    assert run_pipeline.main(["--no-wait"], environ={**aws, "INPUT_DATA_URL": url}) == status
+    assert capsys.readouterr().err.startswith(message)
+    assert {call for call in recorder.calls if call != ("s3", "HeadObject")} == set()  # nothing uploaded, no pipeline
+
+
+def test_an_unversioned_bucket_records_the_etag_only(aws: dict[str, str]) -> None:
+    import boto3
+
+    from pipelines import run_pipeline
+    from pipelines.config import ProjectConfig
+
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="unversioned", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket="unversioned", Key="data.csv", Body=b"I,0.3,0.2,0.1,0.2,0.1,0.05,0.06,7\n")
+    config = ProjectConfig.from_env({**aws, "INPUT_DATA_URL": "s3://unversioned/data.csv"})
+    assert run_pipeline.lineage_parameters(s3, config) == {
+        "SourceCommitId": COMMIT,
+        "InputDataVersionId": "not-recorded",
+        "InputDataETag": s3.head_object(Bucket="unversioned", Key="data.csv")["ETag"].strip('"'),
+    }
+
+
 def test_the_register_request_round_trips_through_the_model_registry(
     aws: dict[str, str], built_pipeline: BuiltPipeline
 ) -> None:
@@ -144,9 +227,8 @@ def test_the_register_request_round_trips_through_the_model_registry(
     assert statistics["S3Uri"].endswith("/evaluation.json")
     # Where the model-deploy build looks for the staging tests' data.
     deploy_key = load_deploy_script("build.py").TEST_DATA_METADATA_KEY
-    assert described["CustomerMetadataProperties"] == {
-        deploy_key: request["CustomerMetadataProperties"]["TestDataS3Uri"]
-    }
+    assert described["CustomerMetadataProperties"] == request["CustomerMetadataProperties"]
+    assert described["CustomerMetadataProperties"][deploy_key] == request["CustomerMetadataProperties"]["TestDataS3Uri"]
     assert described["CustomerMetadataProperties"][deploy_key].endswith("/test.csv")
 
     def latest_approved() -> Any:

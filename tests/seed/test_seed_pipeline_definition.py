@@ -9,6 +9,7 @@ import pytest
 
 from seed_support import (
     BUCKET,
+    EXECUTION_ARN,
     EXECUTION_ID,
     KMS_KEY_ARN,
     PREFIX,
@@ -82,9 +83,7 @@ def test_the_register_step_passes_botocore_validation(built_pipeline: BuiltPipel
     request = resolve(step["Arguments"], parameter_defaults(definition))
     assert request["ModelPackageGroupName"] == PREFIX
     assert request["ModelApprovalStatus"] == "PendingManualApproval"
-    assert request["CustomerMetadataProperties"] == {
-        "TestDataS3Uri": f"{STEP_OUTPUTS['S3Output.S3Uri']}/test.csv"
-    }
+    assert request["CustomerMetadataProperties"]["TestDataS3Uri"] == f"{STEP_OUTPUTS['S3Output.S3Uri']}/test.csv"
     validate("CreateModelPackage", request)
 
 
@@ -103,9 +102,7 @@ def test_the_registered_model_records_where_its_test_set_is(built_pipeline: Buil
     test_output = (
         "Steps.PreprocessAbaloneData.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"
     )
-    assert metadata == {
-        "TestDataS3Uri": {"Std:Join": {"On": "/", "Values": [{"Get": test_output}, "test.csv"]}}
-    }
+    assert metadata["TestDataS3Uri"] == {"Std:Join": {"On": "/", "Values": [{"Get": test_output}, "test.csv"]}}
 
     defaults = parameter_defaults(definition)
     preprocessing = resolve(steps["PreprocessAbaloneData"]["Arguments"], defaults)
@@ -116,6 +113,46 @@ def test_the_registered_model_records_where_its_test_set_is(built_pipeline: Buil
     uri = f"{output['S3Output']['S3Uri']}/test.csv"
     assert uri == f"s3://{BUCKET}/{PREFIX}/{EXECUTION_ID}/preprocess/test/test.csv"
     assert METADATA_VALUE.fullmatch(uri), uri
+
+
+#: The lineage a registered version records (README, "Lineage"): key -> pipeline variable.
+LINEAGE_REFERENCES = {
+    "SourceCommitId": {"Get": "Parameters.SourceCommitId"},
+    "InputDataS3Uri": {"Get": "Parameters.InputDataUrl"},
+    "InputDataVersionId": {"Get": "Parameters.InputDataVersionId"},
+    "InputDataETag": {"Get": "Parameters.InputDataETag"},
+    "PipelineExecutionArn": {"Get": "Execution.PipelineExecutionArn"},
+}
+
+
+def test_the_registered_model_records_its_lineage(built_pipeline: BuiltPipeline) -> None:
+    """Commit, data version and execution come from parameters and the execution; image and
+    hyperparameters are those of the training step; every entry fits CreateModelPackage."""
+    from pipelines.abalone import settings
+
+    definition = built_pipeline.definition
+    steps = all_steps(definition)
+    metadata = steps["RegisterAbaloneModel"]["Arguments"]["CustomerMetadataProperties"]
+    for key, reference in LINEAGE_REFERENCES.items():
+        assert metadata[key] == reference, key
+    defaults = parameter_defaults(definition)
+    for name in ("SourceCommitId", "InputDataVersionId", "InputDataETag"):
+        assert defaults[name] == "not-recorded"  # an execution nobody gave them to says so
+
+    training = steps["TrainAbaloneModel"]["Arguments"]
+    assert metadata["TrainingImage"] == training["AlgorithmSpecification"]["TrainingImage"]
+    hyperparameters = {k.removeprefix("Hyperparameter."): v for k, v in metadata.items() if k.startswith("Hyperparameter.")}
+    assert hyperparameters == training["HyperParameters"] == {k: str(v) for k, v in settings.HYPERPARAMETERS.items()}
+    assert set(metadata) == {"TestDataS3Uri", "TrainingImage", *LINEAGE_REFERENCES, *(f"Hyperparameter.{k}" for k in hyperparameters)}
+
+    # Resolved as at run time, every key and value is one CreateModelPackage accepts.
+    resolved = resolve(metadata, {**defaults, "SourceCommitId": "9f1c2e" * 6 + "abcd", "InputDataETag": "d41d8cd98f00b204e9800998ecf8427e"})
+    assert resolved["PipelineExecutionArn"] == EXECUTION_ARN
+    assert resolved["InputDataS3Uri"] == f"s3://{BUCKET}/datasets/abalone/abalone.csv"
+    assert len(resolved) <= 50
+    for key, value in resolved.items():
+        assert 1 <= len(key) <= 128 and METADATA_VALUE.fullmatch(key), key
+        assert len(value) <= 256 and METADATA_VALUE.fullmatch(value), (key, value)
 
 
 def test_every_job_output_is_in_the_project_bucket_and_encrypted(

@@ -130,13 +130,17 @@ def test_a_failed_execution_fails_the_build_with_its_reason(
             assert kwargs["tags"][0] == {"Key": "sagemaker:project-name", "Value": "abalone"}
             return {"PipelineArn": f"arn:aws:sagemaker:eu-west-1:111122223333:pipeline/{PREFIX}"}
 
-        def start(self) -> Any:
+        def start(self, parameters: dict[str, str]) -> Any:
+            started.append(parameters)
             return type("Execution", (), {"arn": EXECUTION_ARN})()
 
     import pipelines.abalone.pipeline as pipeline_module
 
     uploads: list[str] = []
+    started: list[dict[str, str]] = []
     monkeypatch.setattr(pipeline_module, "get_pipeline", lambda **kwargs: FakePipeline())
+    data = {"InputDataVersionId": "v1", "InputDataETag": "e1"}
+    monkeypatch.setattr(run_pipeline, "input_data_lineage", lambda client, url: data)
     monkeypatch.setattr(
         run_pipeline, "upload_code", lambda client, artifacts, key: uploads.extend(artifacts)
     )
@@ -144,6 +148,8 @@ def test_a_failed_execution_fails_the_build_with_its_reason(
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 1
     assert uploads == ["preprocess", "evaluate"]
+    # Outside CodeBuild no commit is known: the execution says so.
+    assert started == [{"SourceCommitId": "not-recorded", **data}]
     assert err[0] == "error: pipeline execution Failed: Step failure: One or multiple steps failed."
     assert "  step MseAboveThreshold Failed: The test MSE is above the threshold 6.0" in err
 

@@ -37,6 +37,8 @@ class ProjectConfig:
     input_data_url: str
     processing_instance_type: str
     training_instance_type: str
+    #: The commit being built (CodeBuild's CODEBUILD_RESOLVED_SOURCE_VERSION); None outside CodeBuild.
+    source_commit: Optional[str] = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> "ProjectConfig":
@@ -74,6 +76,7 @@ class ProjectConfig:
             processing_instance_type=get("PROCESSING_INSTANCE_TYPE")
             or settings.DEFAULT_INSTANCE_TYPE,
             training_instance_type=get("TRAINING_INSTANCE_TYPE") or settings.DEFAULT_INSTANCE_TYPE,
+            source_commit=get("CODEBUILD_RESOLVED_SOURCE_VERSION"),
         )
 
     @property

@@ -6,18 +6,25 @@ variables (see ``pipelines/config.py`` and the README)::
     python -m pipelines.run_pipeline              # upload code, upsert, start, wait
     python -m pipelines.run_pipeline --dry-run    # print the definition, call nothing
 
+Before starting, it reads the input data object's version (S3 HeadObject) and starts the
+execution with it and the commit being built (CodeBuild's CODEBUILD_RESOLVED_SOURCE_VERSION)
+as pipeline parameters: the registered model version records both (README, "Lineage").
+
 Exit status: 0 when the execution succeeded, 1 when it failed, stopped or timed out
-(the reason is printed), 2 when the configuration is incomplete.
+(the reason is printed) or the input data could not be read, 2 when the configuration is
+incomplete or the input data object does not exist.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
+from pipelines.abalone import settings
 from pipelines.config import ConfigError, ProjectConfig
 
 TERMINAL_STATUSES = frozenset({"Succeeded", "Failed", "Stopped"})
@@ -32,6 +39,79 @@ def upload_code(s3_client: Any, artifacts: Mapping[str, Any], kms_key_arn: Optio
         bucket, _, key = artifact.s3_uri[len("s3://") :].partition("/")
         s3_client.upload_file(str(artifact.local_path), bucket, key, ExtraArgs=extra or None)
         print(f"uploaded {artifact.local_path.name} -> {artifact.s3_uri}")
+
+
+class InputDataError(Exception):
+    """The input data object cannot be read; ``exit_status`` is what ``main`` returns."""
+
+    def __init__(self, message: str, exit_status: int) -> None:
+        super().__init__(message)
+        self.exit_status = exit_status
+
+
+def _error_code(error: Exception) -> str:
+    response = getattr(error, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", type(error).__name__))
+
+
+def input_data_lineage(s3_client: Any, url: str) -> Dict[str, str]:
+    """The lineage parameters of the input data object at ``url``: its version id and ETag.
+
+    One ``HeadObject`` on the current version (``s3:GetObject``; with an SSE-KMS object,
+    ``kms:Decrypt`` through S3). A bucket without versioning gives no version id:
+    ``not-recorded`` then, and the ETag (the content's MD5 for a single-part upload) is
+    what identifies the data.
+
+    Raises:
+        InputDataError: the URL is not ``s3://bucket/key``, the object does not exist
+            (exit status 2), or it cannot be read (exit status 1).
+    """
+    match = re.fullmatch(r"s3://([^/]+)/(.+)", url)
+    if match is None or url.endswith("/"):
+        raise InputDataError(
+            f"invalid input data URL {url!r}: expected s3://<bucket>/<key> of one object", 2
+        )
+    bucket, key = match.groups()
+    try:
+        head = s3_client.head_object(Bucket=bucket, Key=key)
+    except Exception as error:  # botocore's ClientError, without importing botocore here
+        code = _error_code(error)
+        if code in ("404", "NoSuchKey", "NotFound"):
+            raise InputDataError(
+                f"input data {url} not found: upload it, or point INPUT_DATA_URL at it", 2
+            ) from error
+        if code in ("403", "AccessDenied", "Forbidden"):
+            raise InputDataError(
+                f"not allowed to read input data {url} (s3:GetObject on "
+                f"arn:aws:s3:::{bucket}/{key}, and kms:Decrypt on its key): {code}",
+                1,
+            ) from error
+        raise InputDataError(f"cannot read input data {url}: {code}: {error}", 1) from error
+    version = head.get("VersionId") or settings.NOT_RECORDED
+    etag = str(head.get("ETag", "")).strip('"') or settings.NOT_RECORDED
+    return {
+        settings.INPUT_DATA_VERSION_PARAMETER: version,
+        settings.INPUT_DATA_ETAG_PARAMETER: etag,
+    }
+
+
+def lineage_parameters(s3_client: Any, config: ProjectConfig) -> Dict[str, str]:
+    """The parameters an execution starts with: the commit built and the input data version.
+
+    Raises:
+        InputDataError: as ``input_data_lineage``, or a value the model registry would
+            reject as customer metadata (exit status 2).
+    """
+    parameters = {
+        settings.SOURCE_COMMIT_PARAMETER: config.source_commit or settings.NOT_RECORDED,
+        **input_data_lineage(s3_client, config.input_data_url),
+    }
+    for name, value in [("InputDataUrl", config.input_data_url), *parameters.items()]:
+        try:
+            settings.check_metadata_text(f"value of {name}", value, settings.METADATA_VALUE_MAX_LENGTH)
+        except ValueError as error:
+            raise InputDataError(str(error), 2) from error
+    return parameters
 
 
 def _job_arn(metadata: Mapping[str, Any]) -> Optional[str]:
@@ -146,8 +226,16 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
         print(pipeline.definition())
         return 0
 
+    s3_client = boto_session.client("s3")
+    try:
+        parameters = lineage_parameters(s3_client, config)
+    except InputDataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_status
+    if not config.source_commit:
+        print("note: CODEBUILD_RESOLVED_SOURCE_VERSION is not set: no commit id is recorded")
     upload_code(
-        boto_session.client("s3"),
+        s3_client,
         code_artifacts(config.artifact_bucket, config.pipeline_name),
         config.kms_key_arn,
     )
@@ -159,8 +247,10 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
         tags=config.tags,
     )
     print(f"pipeline upserted: {response['PipelineArn']}")
-    execution_arn = pipeline.start().arn
+    execution_arn = pipeline.start(parameters=parameters).arn
     print(f"execution started: {execution_arn}", flush=True)
+    for name, value in parameters.items():
+        print(f"  {name} = {value}")
     if args.no_wait:
         return 0
 

@@ -24,10 +24,16 @@ def test_defaults_follow_the_project_prefix() -> None:
     assert config.input_data_url == "s3://artifacts/datasets/abalone/abalone.csv"
     assert config.kms_key_arn is None
     assert config.processing_instance_type == "ml.m5.xlarge"
+    assert config.source_commit is None
     assert config.tags == [
         {"Key": "sagemaker:project-name", "Value": "abalone"},
         {"Key": "sagemaker:project-id", "Value": "p-abc123def456"},
     ]
+
+
+def test_the_commit_comes_from_codebuild() -> None:
+    environ = {**ENVIRONMENT, "CODEBUILD_RESOLVED_SOURCE_VERSION": "0123abcd" * 5}
+    assert ProjectConfig.from_env(environ).source_commit == "0123abcd" * 5
 
 
 def test_every_missing_variable_is_named_at_once() -> None:

@@ -78,6 +78,10 @@ def test_parameters_and_defaults(definition: Dict[str, Any]) -> None:
         "TrainingInstanceCount": 1,
         "ModelApprovalStatus": "PendingManualApproval",
         "MseThreshold": settings.DEFAULT_MSE_THRESHOLD,
+        # Lineage: run_pipeline sets them at start.
+        "SourceCommitId": "not-recorded",
+        "InputDataVersionId": "not-recorded",
+        "InputDataETag": "not-recorded",
     }
 
 
@@ -114,11 +118,43 @@ def test_registration_records_where_the_test_set_is(definition: Dict[str, Any]) 
     test_output = (
         f"Steps.{settings.PREPROCESS_STEP}.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"
     )
-    assert arguments["CustomerMetadataProperties"] == {
-        settings.TEST_DATA_METADATA_KEY: {
-            "Std:Join": {"On": "/", "Values": [{"Get": test_output}, "test.csv"]}
-        }
+    assert arguments["CustomerMetadataProperties"][settings.TEST_DATA_METADATA_KEY] == {
+        "Std:Join": {"On": "/", "Values": [{"Get": test_output}, "test.csv"]}
     }
+
+
+def test_registration_records_the_lineage(definition: Dict[str, Any]) -> None:
+    metadata = steps_by_name(definition)[settings.REGISTER_STEP]["Arguments"][
+        "CustomerMetadataProperties"
+    ]
+    assert metadata["SourceCommitId"] == {"Get": "Parameters.SourceCommitId"}
+    assert metadata["InputDataS3Uri"] == {"Get": "Parameters.InputDataUrl"}
+    assert metadata["InputDataVersionId"] == {"Get": "Parameters.InputDataVersionId"}
+    assert metadata["InputDataETag"] == {"Get": "Parameters.InputDataETag"}
+    assert metadata["PipelineExecutionArn"] == {"Get": "Execution.PipelineExecutionArn"}
+    train = steps_by_name(definition)[settings.TRAIN_STEP]["Arguments"]
+    assert metadata["TrainingImage"] == train["AlgorithmSpecification"]["TrainingImage"]
+    recorded = {
+        key.split(".", 1)[1]: value
+        for key, value in metadata.items()
+        if key.startswith("Hyperparameter.")
+    }
+    assert recorded == train["HyperParameters"]
+    assert len(metadata) <= 50
+
+
+def test_a_hyperparameter_the_registry_would_reject_stops_the_build() -> None:
+    from pipelines.abalone.pipeline import lineage_metadata
+
+    with pytest.raises(ValueError, match="Hyperparameter.tags"):
+        lineage_metadata(
+            image_uri="image:1",
+            hyperparameters={"tags": "a,b"},
+            input_data="s3://b/k",
+            source_commit="c",
+            input_data_version="v",
+            input_data_etag="e",
+        )
 
 
 def test_scripts_are_referenced_where_run_pipeline_uploads_them(definition: Dict[str, Any]) -> None:

@@ -119,6 +119,41 @@ class _PrefixedTrainingStep(TrainingStep):
         return request
 
 
+def lineage_metadata(
+    *,
+    image_uri: str,
+    hyperparameters: Dict[str, Any],
+    input_data: Any,
+    source_commit: Any,
+    input_data_version: Any,
+    input_data_etag: Any,
+) -> Dict[str, Any]:
+    """The lineage entries of a registered version's customer metadata (see settings.py).
+
+    The training image and hyperparameters are fixed in the definition; the others are
+    pipeline parameters or execution variables, resolved when the execution registers.
+
+    Raises:
+        ValueError: a fixed key or value that CreateModelPackage would reject.
+    """
+    fixed = {settings.TRAINING_IMAGE_METADATA_KEY: image_uri}
+    for name, value in hyperparameters.items():
+        fixed[settings.HYPERPARAMETER_METADATA_PREFIX + name] = str(value)
+    for key, value in fixed.items():
+        settings.check_metadata_text("customer metadata key", key, settings.METADATA_KEY_MAX_LENGTH)
+        settings.check_metadata_text(
+            f"customer metadata value of {key}", value, settings.METADATA_VALUE_MAX_LENGTH
+        )
+    return {
+        settings.SOURCE_COMMIT_METADATA_KEY: source_commit,
+        settings.INPUT_DATA_METADATA_KEY: input_data,
+        settings.INPUT_DATA_VERSION_METADATA_KEY: input_data_version,
+        settings.INPUT_DATA_ETAG_METADATA_KEY: input_data_etag,
+        **fixed,
+        settings.PIPELINE_EXECUTION_METADATA_KEY: ExecutionVariables.PIPELINE_EXECUTION_ARN,
+    }
+
+
 def _s3_join(*parts: Any) -> Join:
     return Join(on="/", values=["s3:/", *parts])
 
@@ -180,7 +215,8 @@ def get_pipeline(
         sagemaker_session: a PipelineSession (default: ``get_session(region, bucket)``).
 
     Raises:
-        ValueError: the job prefix is too long to be kept whole in the job names.
+        ValueError: the job prefix is too long to be kept whole in the job names, or a
+            hyperparameter does not fit the registered version's customer metadata.
     """
     job_prefix = job_prefix or pipeline_name
     if len(job_prefix) > settings.JOB_PREFIX_MAX_LENGTH:
@@ -209,6 +245,16 @@ def get_pipeline(
     )
     mse_threshold = ParameterFloat(
         name="MseThreshold", default_value=settings.DEFAULT_MSE_THRESHOLD
+    )
+    # Lineage, set by run_pipeline at start: the commit of this code and the version of the
+    # input data object it read (an execution started otherwise records "not-recorded").
+    source_commit, data_version, data_etag = (
+        ParameterString(name=name, default_value=settings.NOT_RECORDED)
+        for name in (
+            settings.SOURCE_COMMIT_PARAMETER,
+            settings.INPUT_DATA_VERSION_PARAMETER,
+            settings.INPUT_DATA_ETAG_PARAMETER,
+        )
     )
 
     image_uri = image_uris.retrieve(
@@ -299,11 +345,29 @@ def get_pipeline(
     )
 
     # 4. Register into the project's model package group, with the evaluation as metrics
-    #    and the test split's location as customer metadata (the staging tests read it).
+    #    and, as customer metadata, the test split's location (the staging tests read it)
+    #    and the version's lineage: code commit, input data version, image,
+    #    hyperparameters and pipeline execution.
     test_data_uri = Join(on="/", values=[splits["test"].S3Output.S3Uri, "test.csv"])
     evaluation_uri = step_evaluate.properties.ProcessingOutputConfig.Outputs[
         "evaluation"
     ].S3Output.S3Uri
+    metadata = {
+        settings.TEST_DATA_METADATA_KEY: test_data_uri,
+        **lineage_metadata(
+            image_uri=image_uri,
+            hyperparameters=settings.HYPERPARAMETERS,
+            input_data=input_data,
+            source_commit=source_commit,
+            input_data_version=data_version,
+            input_data_etag=data_etag,
+        ),
+    }
+    if len(metadata) > settings.METADATA_MAX_ENTRIES:
+        raise ValueError(
+            f"invalid customer metadata: {len(metadata)} entries, expected at most "
+            f"{settings.METADATA_MAX_ENTRIES} (fewer hyperparameters in settings.HYPERPARAMETERS)"
+        )
     model = ModelBuilder(
         s3_model_data_url=model_data,
         image_uri=image_uri,
@@ -328,7 +392,7 @@ def get_pipeline(
                     s3_uri=Join(on="/", values=[evaluation_uri, "evaluation.json"]),
                 )
             ),
-            customer_metadata_properties={settings.TEST_DATA_METADATA_KEY: test_data_uri},
+            customer_metadata_properties=metadata,
         ),
     )
 
@@ -363,6 +427,9 @@ def get_pipeline(
         training_count,
         approval_status,
         mse_threshold,
+        source_commit,
+        data_version,
+        data_etag,
     ]
     return Pipeline(
         name=pipeline_name,

@@ -5,6 +5,7 @@ Kept free of third-party imports so the local run never loads the SageMaker SDK.
 
 from __future__ import annotations
 
+import re
 from typing import Dict, Union
 
 # Version of the SageMaker built-in XGBoost container that trains the model and runs the
@@ -32,6 +33,38 @@ DEFAULT_MSE_THRESHOLD = 6.0
 # split (test/test.csv: headerless CSV, label first); the model-deploy project's staging
 # tests read their test rows from it.
 TEST_DATA_METADATA_KEY = "TestDataS3Uri"
+
+# Lineage: customer metadata keys of every registered model version (README, "Lineage").
+# Values are strings of at most 256 characters from letters, digits, spaces and _.:/=+-@
+# (CreateModelPackage's limits: at most 50 keys of at most 128 characters).
+SOURCE_COMMIT_METADATA_KEY = "SourceCommitId"  # commit of this repository that built it
+INPUT_DATA_METADATA_KEY = "InputDataS3Uri"  # the InputDataUrl of the execution
+INPUT_DATA_VERSION_METADATA_KEY = "InputDataVersionId"  # that object's S3 version id
+INPUT_DATA_ETAG_METADATA_KEY = "InputDataETag"  # that object's ETag (no quotes)
+TRAINING_IMAGE_METADATA_KEY = "TrainingImage"  # the training container image URI
+HYPERPARAMETER_METADATA_PREFIX = "Hyperparameter."  # one key per hyperparameter
+PIPELINE_EXECUTION_METADATA_KEY = "PipelineExecutionArn"  # the execution that registered it
+# The value of a lineage parameter nobody set (an execution started from Studio, say).
+NOT_RECORDED = "not-recorded"
+# The pipeline parameters run_pipeline sets at start for the lineage metadata.
+SOURCE_COMMIT_PARAMETER = "SourceCommitId"
+INPUT_DATA_VERSION_PARAMETER = "InputDataVersionId"
+INPUT_DATA_ETAG_PARAMETER = "InputDataETag"
+
+# What CreateModelPackage accepts in CustomerMetadataProperties.
+METADATA_MAX_ENTRIES = 50
+METADATA_KEY_MAX_LENGTH = 128
+METADATA_VALUE_MAX_LENGTH = 256
+METADATA_CHARACTERS = re.compile(r"[\w .:/=+\-@]*")
+
+
+def check_metadata_text(what: str, text: str, max_length: int) -> None:
+    """Raise ValueError unless ``text`` is a valid customer metadata key or value."""
+    if not 1 <= len(text) <= max_length or not METADATA_CHARACTERS.fullmatch(text):
+        raise ValueError(
+            f"invalid {what} {text!r}: expected 1-{max_length} letters, digits, spaces "
+            "or _.:/=+-@, as model package customer metadata"
+        )
 
 DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
 DEFAULT_MODEL_APPROVAL_STATUS = "PendingManualApproval"
