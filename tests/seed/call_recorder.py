@@ -175,6 +175,21 @@ def iam_requests(call: Mapping[str, Any], account: str) -> list[IamRequest]:
             add(f"sagemaker:{operation}", params["ResourceArn"], _tag_context(params.get("Tags")))
         else:
             raise KeyError(f"no IAM mapping for {label}")
+    elif service == "cloudformation" and operation == "DescribeStacks":
+        # Authorized on the stack's ARN, whose last part is the stack id (any id here).
+        name = params["StackName"]
+        add("cloudformation:DescribeStacks", name if name.startswith("arn:") else f"arn:aws:cloudformation:{region}:{account}:stack/{name}/stack-id")
+    elif service == "codepipeline" and operation == "ListActionExecutions":
+        add("codepipeline:ListActionExecutions", f"arn:aws:codepipeline:{region}:{account}:{params['pipelineName']}")
+    elif service == "events" and operation == "PutEvents":
+        # One authorization per entry, with its source and detail-type as condition keys.
+        for entry in params["Entries"]:
+            bus = entry.get("EventBusName") or "default"
+            add(
+                "events:PutEvents",
+                bus if bus.startswith("arn:") else f"arn:aws:events:{region}:{account}:event-bus/{bus}",
+                {"events:source": entry["Source"], "events:detail-type": entry["DetailType"]},
+            )
     else:
         raise KeyError(f"no IAM mapping for {label}")
     return requests
