@@ -398,6 +398,13 @@ class ModelDeployPipeline(Construct):
             "create, update, describe and (replace on failure) delete this project's stage stacks (any stack id)",
             resources=tuple(self._stage_stack_arn(stage.name) for stage in self.stages),
         )
+        if self.change_record_projects:
+            acknowledge_wildcards(
+                default_policy(self.build_project),
+                "build.py reads the stacks of the stages that record changes (the version each serves before "
+                "the deployment); a stack's ARN ends with an id CloudFormation generates",
+                *(self._stage_stack_arn(name) for name in self.change_record_projects),
+            )
         acknowledge_wildcards(
             default_policy(self.build_project),
             "build.py lists the group's versions (ListModelPackages has no resource type) and "
