@@ -187,6 +187,17 @@ def iam_requests(call: Mapping[str, Any], account: str) -> list[IamRequest]:
             add("iam:PassRole", params["RoleARN"], {"iam:PassedToService": "cloudformation.amazonaws.com"})
     elif service == "codecommit" and operation == "GetRepository":
         add("codecommit:GetRepository", f"arn:aws:codecommit:{region}:{account}:{params['repositoryName']}")
+    elif service == "codepipeline" and operation == "ListActionExecutions":
+        add("codepipeline:ListActionExecutions", f"arn:aws:codepipeline:{region}:{account}:{params['pipelineName']}")
+    elif service == "events" and operation == "PutEvents":
+        # One authorization per entry, with its source and detail-type as condition keys.
+        for entry in params["Entries"]:
+            bus = entry.get("EventBusName") or "default"
+            add(
+                "events:PutEvents",
+                bus if bus.startswith("arn:") else f"arn:aws:events:{region}:{account}:event-bus/{bus}",
+                {"events:source": entry["Source"], "events:detail-type": entry["DetailType"]},
+            )
     else:
         raise KeyError(f"no IAM mapping for {label}")
     return requests

@@ -167,3 +167,36 @@ def queue_endpoint_results(url: str, bodies: list[str], content_type: str = "tex
     )
     with urllib.request.urlopen(request) as response:
         assert response.status == 201
+
+
+def load_change_record_module() -> ModuleType:
+    """``seed_code/model_deploy/change/change_record.py`` as a module."""
+    sys.dont_write_bytecode = True
+    spec = importlib.util.spec_from_file_location("model_deploy_change_record", SEED / "change" / "change_record.py")
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+def change_event_queue(url: str, name: str) -> str:
+    """An SQS queue that an EventBridge rule on moto's default bus fills with the change
+    records (source and detail-type as the README's forwarding rule matches them); its URL."""
+    sqs, events = client(url, "sqs"), client(url, "events")
+    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern = {"source": ["sagemaker-projects-cdk"], "detail-type": ["SageMaker Project Model Deployment"]}
+    events.put_rule(Name=name, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": arn}])
+    return queue_url
+
+
+def received_events(url: str, queue_url: str) -> list[dict]:
+    """The events delivered to ``queue_url`` so far (removed from it)."""
+    sqs = client(url, "sqs")
+    found = []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", []):
+        found += [json.loads(m["Body"]) for m in batch]
+        for m in batch:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+    return found

@@ -480,10 +480,21 @@ def test_buildspecs_carry_what_build_writes_to_the_staging_tests():
         "test/test_endpoint.py",
         "test/buildspec.yml",
         "test/requirements.txt",
+        "prod-change.json",
+        "change/change_record.py",
+        "change/buildspec.yml",
+        "change/requirements.txt",
     ]
     for name in written:
         assert any(fnmatch.fnmatch(name, pattern) for pattern in spec["artifacts"]["files"]), name
     assert "cp test/test_endpoint.py test/buildspec.yml requirements.txt build/test/" in commands[1]
+    assert commands[2] == "mkdir -p build/change && cp change/change_record.py change/buildspec.yml requirements.txt build/change/"
+    change_spec = yaml.safe_load((SEED / "change" / "buildspec.yml").read_text())
+    assert change_spec["phases"]["install"]["commands"] == ["python -m pip install --quiet -r change/requirements.txt"]
+    # The pipeline's change-record step sets STAGE_NAME to the stage it records.
+    assert change_spec["phases"]["build"]["commands"] == [
+        'python change/change_record.py --change "${STAGE_NAME:?STAGE_NAME is set by the pipeline change-record action}-change.json"'
+    ]
     test_spec = yaml.safe_load((SEED / "test" / "buildspec.yml").read_text())
     assert test_spec["phases"]["install"]["commands"] == ["python -m pip install --quiet -r test/requirements.txt"]
     # The pipeline's test step sets STAGE_NAME to the stage it tests (see ModelDeployPipeline).

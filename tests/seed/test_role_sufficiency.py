@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from botocore.stub import Stubber
 
 from call_recorder import IamRequest, iam_requests, install, read_calls, recording_env
 from iam_eval import Policy, Resolver, action_matches, role_policy_documents
@@ -28,6 +29,7 @@ from model_deploy_support import (
     SEED,
     aws_environment,
     client,
+    load_change_record_module,
     moto_server,
     queue_endpoint_results,
     register_versions,
@@ -81,6 +83,14 @@ NOT_CALLED_BY_THE_SEED: dict[str, dict[str, str]] = {
     "deploy test": {
         **_CODEBUILD,
         "kms:GenerateDataKey*": CDK_KEY,
+        "s3:GetBucket*": CDK_BUCKET_READ,
+        "s3:List*": CDK_BUCKET_READ,
+    },
+    "deploy change record": {
+        **_CODEBUILD,
+        "kms:Decrypt": CDK_KEY,
+        "kms:GenerateDataKey*": CDK_KEY,
+        "s3:GetObject*": CDK_BUCKET_READ,
         "s3:GetBucket*": CDK_BUCKET_READ,
         "s3:List*": CDK_BUCKET_READ,
     },
@@ -223,8 +233,9 @@ def _requests(log: Path, tags: dict[str, dict[str, str]], rename: Callable[[str]
 
 
 @pytest.fixture(scope="module")
-def deploy_runs(assembly, tmp_path_factory) -> dict[str, tuple[RoleRun, RoleRun]]:
-    """Per scenario: the deploy build role's and the staging test role's recorded requests."""
+def deploy_runs(assembly, tmp_path_factory) -> dict[str, tuple[RoleRun, RoleRun, RoleRun]]:
+    """Per scenario: the deploy build role's, the staging test role's and the prod change-record
+    role's recorded requests."""
     runs = {}
     with moto_server() as url:
         s3, kms, sagemaker, cfn = (client(url, s) for s in ("s3", "kms", "sagemaker", "cloudformation"))
@@ -289,6 +300,24 @@ def deploy_runs(assembly, tmp_path_factory) -> dict[str, tuple[RoleRun, RoleRun]
             )
             assert tested.returncode == 0, tested.stderr
 
+            # The prod change record, in this process: moto has no ListActionExecutions, so the
+            # CodePipeline client is stubbed for that call (recorded all the same).
+            record_project, _ = codebuild_project(template, "ModelDeployRecordChangeProd")
+            record_env = {
+                **codebuild_environment(resolver, record_project),
+                "PIPELINE_EXECUTION_ID": "0b8f4a2e-1c3d-4e5f-8a9b-0c1d2e3f4a5b",  # the action's variable
+            }
+            record_log = work / "change-calls.jsonl"
+            codepipeline = client(url, "codepipeline")
+            stubber = Stubber(codepipeline)
+            stubber.add_response("list_action_executions", {"actionExecutionDetails": []})
+            uninstall = install(record_log)
+            with stubber:
+                try:
+                    load_change_record_module().record(out / "prod-change.json", record_env, codepipeline, client(url, "events"))
+                finally:
+                    uninstall()
+
             tags = _resource_tags(sagemaker)
             endpoint_arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/"
             # The ARN of the endpoint CloudFormation creates from EndpointName.
@@ -305,6 +334,9 @@ def deploy_runs(assembly, tmp_path_factory) -> dict[str, tuple[RoleRun, RoleRun]
                     _requests(test_log, tags, lambda arn, renames=renames: renames.get(arn, arn)),
                     scenario.test_role_not_called,
                 ),
+                _role_run(
+                    scenario.template_id, template, resolver, "ModelDeployRecordChangeProd", "deploy change record", _requests(record_log, {})
+                ),
             )
     return runs
 
@@ -317,22 +349,42 @@ pytestmark = [
 
 @pytest.mark.parametrize("scenario", list(DEPLOY_SCENARIOS))
 def test_the_deploy_build_role_may_make_every_call_of_build_py(deploy_runs, scenario):
-    build, _ = deploy_runs[scenario]
-    assert {r.action for r in build.requests} >= {"sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"}
+    build, _, _ = deploy_runs[scenario]
+    assert {r.action for r in build.requests} >= {
+        "sagemaker:ListModelPackages",
+        "sagemaker:DescribeModelPackage",
+        "cloudformation:DescribeStacks",  # the version prod serves before the deployment
+    }
     assert missing_permissions(build) == []
     assert unneeded_grants(build) == []
 
 
 @pytest.mark.parametrize("scenario", list(DEPLOY_SCENARIOS))
 def test_the_staging_test_role_may_make_every_call_of_test_endpoint_py(deploy_runs, scenario):
-    _, test = deploy_runs[scenario]
+    _, test, _ = deploy_runs[scenario]
     assert {r.action for r in test.requests} >= {"sagemaker:InvokeEndpoint", "s3:GetObject"}
     assert missing_permissions(test) == []
     assert unneeded_grants(test) == []
 
 
+@pytest.mark.parametrize("scenario", list(DEPLOY_SCENARIOS))
+def test_the_change_record_role_may_make_every_call_of_change_record_py(deploy_runs, scenario):
+    _, _, record = deploy_runs[scenario]
+    assert {r.action for r in record.requests} == {"codepipeline:ListActionExecutions", "events:PutEvents"}
+    assert missing_permissions(record) == []
+    assert unneeded_grants(record) == []
+    # Only the change event, only on the default bus: another source or detail-type, or another bus, is refused.
+    (put,) = [r for r in record.requests if r.action == "events:PutEvents"]
+    assert put.context == {"events:source": "sagemaker-projects-cdk", "events:detail-type": "SageMaker Project Model Deployment"}
+    assert not record.policy.allowed(put.action, put.resource, {**put.context, "events:source": "aws.sagemaker"})
+    assert not record.policy.allowed(put.action, put.resource, {**put.context, "events:detail-type": "Other"})
+    assert not record.policy.allowed(put.action, put.resource.replace("event-bus/default", "event-bus/other"), put.context)
+    (listed,) = [r for r in record.requests if r.action == "codepipeline:ListActionExecutions"]
+    assert not record.policy.allowed(listed.action, listed.resource.replace("-modeldeploy", "-modelbuild"))
+
+
 def test_a_standalone_deploy_projects_tests_read_the_source_projects_test_data(deploy_runs):
-    _, test = deploy_runs["model-deploy, source bucket and key"]
+    _, test, _ = deploy_runs["model-deploy, source bucket and key"]
     reads = {(r.action, r.resource) for r in test.requests if r.action in ("s3:GetObject", "kms:Decrypt")}
     assert ("s3:GetObject", f"arn:aws:s3:::{SOURCE_BUCKET}/{SOURCE_GROUP}/run-1/test/test.csv") in reads
     (decrypt,) = [r for r in test.requests if r.action == "kms:Decrypt"]

@@ -6,7 +6,10 @@ tested; a manual approval; prod). The build action runs the deploy repository's
 version of the project's group and writes the stage template and one parameter file per
 stage. CloudFormation then deploys ``sagemaker-<name>-<id>-deploy-<stage>`` from them, a
 tested stage runs the seed's endpoint tests (``STAGE_NAME``), and a stage that needs an
-approval waits for a person at the end of the pipeline stage before it.
+approval waits for a person at the end of the pipeline stage before it. After a stage that
+records changes (by default the last, prod) is deployed, the seed's ``change/change_record.py``
+puts a change record on the default event bus: the version deployed and the one it replaced
+(which ``build.py`` read from the stage stack before), who approved it and when.
 The pipeline starts on a push to the deploy repository and, through
 :class:`ModelApprovalRule`, when a model version is approved or rejected.
 """
@@ -36,10 +39,16 @@ from ..registry.approval_rule import ModelApprovalRule
 from ..registry.model_package_group import IModelPackageGroup
 from ..sources.source import PipelineSource
 from .deployer_role import StageDeployerRole
-from .stages import DEFAULT_STAGES, DeployStage, check_stages
+from .stages import DEFAULT_STAGES, DeployStage, check_stages, records_change
 
 #: What the deploy repository's build action writes (see seed_code/model_deploy/buildspec.yml).
 STAGE_TEMPLATE_FILE = "endpoint-stage.template.json"
+#: The change record's ``source`` and ``detail-type`` on the default event bus (the deploy
+#: seed's ``change/change_record.py`` puts it; its role may put no other).
+CHANGE_EVENT_SOURCE = "sagemaker-projects-cdk"
+CHANGE_EVENT_DETAIL_TYPE = "SageMaker Project Model Deployment"
+#: The name of the manual approval action before a stage that needs one.
+APPROVAL_ACTION = "ApproveDeployment"
 
 
 def stage_parameters_file(stage: str) -> str:
@@ -138,9 +147,18 @@ class ModelDeployPipeline(Construct):
                 "DEPLOY_STAGES": ",".join(stage.name for stage in self.stages),
                 # build.py refuses a tested stage whose configuration has no smoke_test block.
                 **({"TESTED_STAGES": ",".join(tested)} if (tested := [s.name for s in self.stages if s.test]) else {}),
+                # build.py records the version each of these stages serves before the deployment.
+                **({"CHANGE_RECORD_STAGES": ",".join(recorded)} if (recorded := self._recorded_stage_names()) else {}),
             },
         )
         model_package_group.grant_read(self.build_project)
+        if recorded:
+            self.build_project.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["cloudformation:DescribeStacks"],
+                    resources=[self._stage_stack_arn(name) for name in recorded],
+                )
+            )
 
         #: The endpoint-test projects of the tested stages, by stage name.
         self.test_projects: dict[str, codebuild.PipelineProject] = {}
@@ -192,6 +210,54 @@ class ModelDeployPipeline(Construct):
         #: The first tested stage's endpoint-test project (None when no stage is tested).
         self.test_project: Optional[codebuild.PipelineProject] = next(iter(self.test_projects.values()), None)
 
+        #: The pipeline's name (``sagemaker-<name>-<id>-modeldeploy``).
+        self.pipeline_name = project.resource_name("modeldeploy")
+        #: The change-record projects of the stages that record changes, by stage name.
+        self.change_record_projects: dict[str, codebuild.PipelineProject] = {}
+        approval_stage = "Build"  # the pipeline stage holding the approval before a stage
+        for stage in self.stages:
+            if records_change(stage, self.stages):
+                change_project = project_for(
+                    f"RecordChange{stage.title}",
+                    f"Puts a change record on the default event bus after each {stage.name} deployment",
+                    {
+                        "SAGEMAKER_PROJECT_NAME": project.project_name,
+                        "SAGEMAKER_PROJECT_ID": project.project_id,
+                        "STAGE_NAME": stage.name,
+                        "PIPELINE_NAME": self.pipeline_name,
+                        # Where the approval before this stage is (none: not approved by a person).
+                        **({"APPROVAL_STAGE": approval_stage, "APPROVAL_ACTION": APPROVAL_ACTION} if stage.approval else {}),
+                    },
+                    build_spec=codebuild.BuildSpec.from_source_filename("change/buildspec.yml"),
+                )
+                change_project.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=["codepipeline:ListActionExecutions"],
+                        resources=[Stack.of(self).format_arn(service="codepipeline", resource=self.pipeline_name)],
+                    )
+                )
+                change_project.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=["events:PutEvents"],
+                        resources=[
+                            Stack.of(self).format_arn(
+                                service="events",
+                                resource="event-bus",
+                                resource_name="default",
+                                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                            )
+                        ],
+                        conditions={
+                            "StringEquals": {
+                                "events:source": CHANGE_EVENT_SOURCE,
+                                "events:detail-type": CHANGE_EVENT_DETAIL_TYPE,
+                            }
+                        },
+                    )
+                )
+                self.change_record_projects[stage.name] = change_project
+            approval_stage = f"Deploy{stage.title}"
+
         #: CloudFormation's service role for the stage stacks.
         self.deployer = StageDeployerRole(
             self, "Deployer", project=project, encryption_key=encryption_key, model_package_group=model_package_group
@@ -203,7 +269,7 @@ class ModelDeployPipeline(Construct):
         self.pipeline = codepipeline.Pipeline(
             self,
             "Pipeline",
-            pipeline_name=project.resource_name("modeldeploy"),
+            pipeline_name=self.pipeline_name,
             pipeline_type=codepipeline.PipelineType.V2,
             artifact_bucket=bucket,
             restart_execution_on_update=True,
@@ -240,7 +306,8 @@ class ModelDeployPipeline(Construct):
         for stage in self.stages:
             if stage.approval:
                 before = stage_actions[list(stage_actions)[-1]]
-                before.append(self._approval(previous, stage, approval_topic, run_order=len(before) + 1))
+                last = max(int(action.action_properties.run_order or 1) for action in before)
+                before.append(self._approval(previous, stage, approval_topic, run_order=last + 1))
             deploy: list[codepipeline.IAction] = [self._deploy(stage, build_output, run_order=1)]
             if stage.test:
                 deploy.append(
@@ -249,6 +316,21 @@ class ModelDeployPipeline(Construct):
                         project=self.test_projects[stage.name],
                         input=build_output,
                         run_order=2,
+                    )
+                )
+            if stage.name in self.change_record_projects:
+                # Right after the deployment (beside the tests): the change has happened.
+                deploy.append(
+                    actions.CodeBuildAction(
+                        action_name=f"RecordChange{stage.title}",
+                        project=self.change_record_projects[stage.name],
+                        input=build_output,
+                        run_order=2,
+                        environment_variables={
+                            "PIPELINE_EXECUTION_ID": codebuild.BuildEnvironmentVariable(
+                                value=codepipeline.GlobalVariables.EXECUTION_ID
+                            )
+                        },
                     )
                 )
             stage_actions[f"Deploy{stage.title}"] = deploy
@@ -261,7 +343,7 @@ class ModelDeployPipeline(Construct):
     ) -> actions.ManualApprovalAction:
         done = f" {'tested' if previous.test else 'deployed'} in {previous.name}" if previous else ""
         return actions.ManualApprovalAction(
-            action_name="ApproveDeployment",
+            action_name=APPROVAL_ACTION,
             additional_information=f"Approve to deploy the model{done} to {stage.name}.",
             notification_topic=topic,
             run_order=run_order,
@@ -270,6 +352,19 @@ class ModelDeployPipeline(Construct):
     def stage_stack_name(self, stage: str) -> str:
         """``sagemaker-<name>-<id>-deploy-<stage>``."""
         return self._project.resource_name(f"deploy-{stage}")
+
+    def _stage_stack_arn(self, stage: str) -> str:
+        """The ARN of a stage's stack, any stack id."""
+        return Stack.of(self).format_arn(
+            service="cloudformation",
+            resource="stack",
+            resource_name=f"{self.stage_stack_name(stage)}/*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    def _recorded_stage_names(self) -> list[str]:
+        """The stages whose deployments are recorded as change events, in order."""
+        return [stage.name for stage in self.stages if records_change(stage, self.stages)]
 
     def _deploy(
         self, stage: DeployStage, build_output: codepipeline.Artifact, *, run_order: int
@@ -295,23 +390,21 @@ class ModelDeployPipeline(Construct):
         bucket: s3.IBucket,
         model_package_group: IModelPackageGroup,
     ) -> None:
-        stack = Stack.of(self)
         acknowledge_pipeline_grants(
             self,
             bucket=bucket,
             reason="granted by aws-cdk-lib's CodePipeline, CodeBuild and CloudFormation actions: "
             "read and write pipeline artifacts in this project's bucket with its key, and "
             "create, update, describe and (replace on failure) delete this project's stage stacks (any stack id)",
-            resources=tuple(
-                stack.format_arn(
-                    service="cloudformation",
-                    resource="stack",
-                    resource_name=f"{self.stage_stack_name(stage.name)}/*",
-                    arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-                )
-                for stage in self.stages
-            ),
+            resources=tuple(self._stage_stack_arn(stage.name) for stage in self.stages),
         )
+        if self.change_record_projects:
+            acknowledge_wildcards(
+                default_policy(self.build_project),
+                "build.py reads the stacks of the stages that record changes (the version each serves before "
+                "the deployment); a stack's ARN ends with an id CloudFormation generates",
+                *(self._stage_stack_arn(name) for name in self.change_record_projects),
+            )
         acknowledge_wildcards(
             default_policy(self.build_project),
             "build.py lists the group's versions (ListModelPackages has no resource type) and "

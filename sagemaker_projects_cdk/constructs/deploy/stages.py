@@ -4,7 +4,7 @@ A model travels through the stages in order. Each stage deploys the endpoint sta
 as the stack ``sagemaker-<name>-<id>-deploy-<stage>`` (endpoint ``<name>-<id>-<stage>``),
 optionally runs the seed's endpoint tests against it, and may require a person's approval
 before it is deployed. ``DEFAULT_STAGES`` is today's flow: staging (tested), then a manual
-approval, then prod.
+approval, then prod, whose deployments are recorded as change events.
 """
 
 from __future__ import annotations
@@ -34,6 +34,11 @@ class DeployStage:
         again by the next deployment. Keep it off where an endpoint serves live traffic: a
         failed rollback would then take the endpoint down until the new one is in service.
         Default: True.
+    :param change_record: after this stage is deployed, the pipeline puts a change record on
+        the account's default event bus (source ``sagemaker-projects-cdk``, detail-type
+        ``SageMaker Project Model Deployment``: the version deployed, the one it replaced, who
+        approved it and when) for a ticketing or change-management integration.
+        Default: None, meaning only the pipeline's last stage (production) records one.
     :param account: the AWS account the stage deploys into. Default: this account (only
         this account is supported so far).
     :param region: the region the stage deploys into. Default: this region (only this
@@ -44,6 +49,7 @@ class DeployStage:
     approval: bool = False
     test: bool = False
     replace_on_failure: bool = True
+    change_record: Optional[bool] = None
     account: Optional[str] = None
     region: Optional[str] = None
 
@@ -52,6 +58,8 @@ class DeployStage:
         check_pattern("stage name", self.name, STAGE_NAME_PATTERN, expected)
         if len(self.name) > 15:
             raise invalid("stage name", self.name, expected)
+        if self.change_record is not None and not isinstance(self.change_record, bool):
+            raise invalid(f"stage {self.name!r} change_record", self.change_record, "True, False or None (only the last stage)")
         for setting, value in (("account", self.account), ("region", self.region)):
             if value is not None:  # a token too: it would be silently ignored
                 raise invalid(
@@ -73,7 +81,8 @@ class DeployStage:
 
 #: Today's flow: deploy and test staging, a person approves, deploy prod. A failed staging
 #: stack is replaced by the next deployment; a failed prod stack waits for a person (delete it
-#: if its first deployment failed, see the deploy seed's README).
+#: if its first deployment failed, see the deploy seed's README). Prod, the last stage, records
+#: a change event on each deployment (``change_record`` left to its default).
 DEFAULT_STAGES: tuple[DeployStage, ...] = (
     DeployStage(name="staging", test=True),
     DeployStage(name="prod", approval=True, replace_on_failure=False),
@@ -92,3 +101,9 @@ def check_stages(stages: Sequence[DeployStage]) -> tuple[DeployStage, ...]:
     if len(set(names)) != len(names) or len({stage.title for stage in stages}) != len(names):
         raise invalid("stages", names, expected)
     return stages
+
+
+def records_change(stage: DeployStage, stages: Sequence[DeployStage]) -> bool:
+    """Whether ``stage`` puts a change record after its deployment: its ``change_record``, or
+    when that is None, whether it is the last of ``stages``."""
+    return stage.change_record if stage.change_record is not None else stage.name == stages[-1].name

@@ -11,7 +11,11 @@ Runs in CodeBuild (``buildspec.yml``) with boto3 only. It
    - ``endpoint-stage.template.json``: the CloudFormation template each stage deploys;
    - ``<stage>-params.json``: that stage's template configuration (parameters and tags);
    - ``<stage>-test.json``: the endpoint tests' settings, for a stage whose configuration has
-     a ``smoke_test`` block.
+     a ``smoke_test`` block;
+   - ``<stage>-change.json``: for a stage whose deployments are recorded as change events
+     (``CHANGE_RECORD_STAGES``), the version deployed and the one the stage's stack serves
+     now (its ``ModelPackageArn`` parameter; none before its first deployment), which
+     ``change/change_record.py`` puts on the event bus after the deployment.
 
 It exits non-zero, with a message that says what to do, when a configuration is invalid,
 no version is approved, or the approved version's artifacts are in another bucket.
@@ -31,6 +35,8 @@ Environment: ``MODEL_PACKAGE_GROUP_NAME``, ``SAGEMAKER_PROJECT_NAME``,
   deploys them (the pipeline sets it). Default: ``DEFAULT_STAGES``.
 - ``TESTED_STAGES``: the stages the pipeline tests after deploying them (the pipeline sets
   it); each needs a ``smoke_test`` block in its configuration. Default: none checked.
+- ``CHANGE_RECORD_STAGES``: the stages whose deployments the pipeline records as change
+  events (the pipeline sets it). Default: none.
 
 Usage: ``python build.py [--stages <stage> ...] [--output-dir build]`` (``--stages`` wins over
 ``DEPLOY_STAGES``)
@@ -54,6 +60,13 @@ DEFAULT_STAGES = ("staging", "prod")
 DEPLOY_STAGES = "DEPLOY_STAGES"
 #: The stages the pipeline tests after deploying them, comma-separated (set by the pipeline).
 TESTED_STAGES = "TESTED_STAGES"
+#: The stages whose deployments the pipeline records as change events (set by the pipeline).
+CHANGE_RECORD_STAGES = "CHANGE_RECORD_STAGES"
+#: Stack states in which a stage stack serves no endpoint yet (its first deployment failed or
+#: is under way): there is no previous version.
+NEVER_DEPLOYED = frozenset(
+    {"CREATE_IN_PROGRESS", "CREATE_FAILED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED", "ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS"}
+)
 
 REQUIRED_ENVIRONMENT = {
     "MODEL_PACKAGE_GROUP_NAME": "the project's model package group",
@@ -343,6 +356,27 @@ def newest_approved_package(sagemaker: Any, group: str, region: str) -> dict[str
     return sagemaker.describe_model_package(ModelPackageName=approved[0]["ModelPackageArn"])
 
 
+def stage_stack_name(env: Mapping[str, str], stage: str) -> str:
+    """``sagemaker-<project>-<id>-deploy-<stage>``: the stack the pipeline deploys the stage as."""
+    return f"sagemaker-{env['SAGEMAKER_PROJECT_NAME']}-{env['SAGEMAKER_PROJECT_ID']}-deploy-{stage}"
+
+
+def deployed_package(cloudformation: Any, stack_name: str) -> Optional[str]:
+    """The model package ARN stack ``stack_name`` serves now (its ``ModelPackageArn``
+    parameter), or None when the stack does not exist or never deployed."""
+    try:
+        (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except cloudformation.exceptions.ClientError as error:
+        message = error.response["Error"]["Message"]
+        if "does not exist" in message:
+            return None
+        raise BuildError(f"cannot read stack {stack_name!r} to record the version it serves before this deployment: {message}") from error
+    if stack["StackStatus"] in NEVER_DEPLOYED:
+        return None
+    parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
+    return parameters.get("ModelPackageArn") or None
+
+
 def s3_bucket_of(url: str) -> Optional[str]:
     """The bucket of an S3 location (``s3://`` or ``https://``), or None when it is not one."""
     if url.startswith("s3://"):
@@ -497,6 +531,19 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
                 f"{package_arn} supports for real-time inference ({', '.join(supported)})"
             )
 
+    recorded = {stage.strip() for stage in environ.get(CHANGE_RECORD_STAGES, "").split(",") if stage.strip()}
+    changes = {
+        stage: {
+            "stage": stage,
+            "stack_name": stage_stack_name(env, stage),
+            "endpoint_name": f"{env['SAGEMAKER_PROJECT_NAME']}-{env['SAGEMAKER_PROJECT_ID']}-{stage}",
+            "model_package_arn": package_arn,
+            "previous_model_package_arn": deployed_package(session.client("cloudformation"), stage_stack_name(env, stage)),
+        }
+        for stage in stages
+        if stage in recorded
+    }
+
     outputs: dict[str, Any] = {"stages": {}}
     parameter_files: dict[str, dict[str, Any]] = {}
     for stage in stages:
@@ -521,6 +568,9 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
         if "smoke_test" in settings[stage]:
             write_json(output_dir / f"{stage}-test.json", smoke_test_settings(stage, settings[stage], env, package, region, environ))
             outputs["stages"][stage]["test"] = f"{stage}-test.json"
+        if stage in changes:
+            write_json(output_dir / f"{stage}-change.json", changes[stage])
+            outputs["stages"][stage]["change"] = f"{stage}-change.json"
     outputs["model_package_arn"] = package_arn
     return outputs
 

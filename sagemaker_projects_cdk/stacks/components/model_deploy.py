@@ -22,7 +22,7 @@ class ModelDeploySettings(ProjectSettings):
 
     stages: tuple[DeployStage, ...] = setting(
         DEFAULT_STAGES,
-        doc="the deployment stages, in order (`DeployStage`: name, whether a person approves before it, whether it is tested)",
+        doc="the deployment stages, in order (`DeployStage`: name, whether a person approves before it, whether it is tested, whether its deployments are recorded as change events: by default the last stage only)",
         check=lambda _name, value: check_stages(value),
     )
     approval_topic: Optional[sns.ITopic] = setting(

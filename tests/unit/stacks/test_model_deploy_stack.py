@@ -82,12 +82,65 @@ def test_build_step_gets_what_build_py_reads(deploy):
         "MODEL_ARTIFACT_KMS_KEY_ARN",
         "DEPLOY_STAGES",
         "TESTED_STAGES",
+        "CHANGE_RECORD_STAGES",
     }
     variables = {v["Name"]: v["Value"] for v in build["Properties"]["Environment"]["EnvironmentVariables"]}
-    assert (variables["DEPLOY_STAGES"], variables["TESTED_STAGES"]) == ("staging,prod", "staging")
+    assert (variables["DEPLOY_STAGES"], variables["TESTED_STAGES"], variables["CHANGE_RECORD_STAGES"]) == ("staging,prod", "staging", "prod")
     (test,) = [p for p in projects.values() if p["Properties"]["Source"].get("BuildSpec") == "test/buildspec.yml"]
     test_variables = {v["Name"]: v["Value"] for v in test["Properties"]["Environment"]["EnvironmentVariables"]}
     assert test_variables["STAGE_NAME"] == "staging"
+
+
+def _statements(deploy: Template, role_id: str) -> list[dict]:
+    (policy,) = [p for p in deploy.find_resources("AWS::IAM::Policy").values() if {"Ref": role_id} in p["Properties"]["Roles"]]
+    return policy["Properties"]["PolicyDocument"]["Statement"]
+
+
+def _arn(service: str, resource: list) -> dict:
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":{service}:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, *resource]]}
+
+
+def test_prod_deployments_are_recorded_by_a_role_that_may_only_read_this_pipeline_and_put_the_change_event(deploy):
+    (pipeline,) = deploy.find_resources("AWS::CodePipeline::Pipeline").values()
+    prod = _stage(pipeline, "DeployProd")["Actions"]
+    assert [(a["Name"], a["ActionTypeId"]["Provider"], a["RunOrder"]) for a in prod] == [
+        ("DeployProd", "CloudFormation", 1),
+        ("RecordChangeProd", "CodeBuild", 2),
+    ]
+    project_id = prod[1]["Configuration"]["ProjectName"]["Ref"]
+    project = deploy.find_resources("AWS::CodeBuild::Project")[project_id]
+    assert project["Properties"]["Source"]["BuildSpec"] == "change/buildspec.yml"
+    role_id = project["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+    own = [s for s in _statements(deploy, role_id) if not any(a.split(":")[0] in ("logs", "codebuild", "kms", "s3") for a in _actions(s))]
+    name = [{"Ref": "SageMakerProjectName"}, "-", {"Ref": "SageMakerProjectId"}]
+    assert own == [
+        {"Action": "codepipeline:ListActionExecutions", "Effect": "Allow", "Resource": _arn("codepipeline", [":sagemaker-", *name, "-modeldeploy"])},
+        {
+            "Action": "events:PutEvents",
+            "Condition": {
+                "StringEquals": {"events:source": "sagemaker-projects-cdk", "events:detail-type": "SageMaker Project Model Deployment"}
+            },
+            "Effect": "Allow",
+            "Resource": _arn("events", [":event-bus/default"]),
+        },
+    ]
+    # The build reads the prod stack (the version it serves before the deployment), nothing else of CloudFormation.
+    build_role = next(
+        p["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+        for p in deploy.find_resources("AWS::CodeBuild::Project").values()
+        if p["Properties"]["Source"].get("BuildSpec") is None
+    )
+    (describe,) = [s for s in _statements(deploy, build_role) if any(a.startswith("cloudformation:") for a in _actions(s))]
+    assert describe == {
+        "Action": "cloudformation:DescribeStacks",
+        "Effect": "Allow",
+        "Resource": _arn("cloudformation", [":stack/sagemaker-", *name, "-deploy-prod/*"]),
+    }
+
+
+def _actions(statement: dict) -> list[str]:
+    actions = statement["Action"]
+    return actions if isinstance(actions, list) else [actions]
 
 
 def test_cloudformation_deploys_with_a_scoped_service_role_not_admin(deploy):

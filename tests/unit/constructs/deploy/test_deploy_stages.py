@@ -47,7 +47,7 @@ def test_default_stages_are_staging_tested_then_approval_then_prod():
         ("Source", [("Source", 1)]),
         ("Build", [("BuildStageFiles", 1)]),
         ("DeployStaging", [("DeployStaging", 1), ("TestStaging", 2), ("ApproveDeployment", 3)]),
-        ("DeployProd", [("DeployProd", 1)]),
+        ("DeployProd", [("DeployProd", 1), ("RecordChangeProd", 2)]),
     ]
 
 
@@ -63,7 +63,7 @@ def test_three_stages_with_two_approvals_and_two_tested_stages():
         ("Build", [("BuildStageFiles", 1)]),
         ("DeployQa", [("DeployQa", 1), ("TestQa", 2), ("ApproveDeployment", 3)]),
         ("DeployPreProd", [("DeployPreProd", 1), ("TestPreProd", 2), ("ApproveDeployment", 3)]),
-        ("DeployProd", [("DeployProd", 1)]),
+        ("DeployProd", [("DeployProd", 1), ("RecordChangeProd", 2)]),
     ]
     deploys = {a["Name"]: a["Configuration"] for s in properties["Stages"] for a in s["Actions"] if a["Name"].startswith("Deploy")}
     assert deploys["DeployPreProd"]["StackName"] == "sagemaker-churn-p-abc123def456-deploy-pre-prod"
@@ -83,7 +83,7 @@ def test_a_first_stage_that_needs_approval_waits_after_the_build():
     _, properties = _pipeline((DeployStage(name="prod", approval=True),))
     assert _layout(properties)[1:] == [
         ("Build", [("BuildStageFiles", 1), ("ApproveDeployment", 2)]),
-        ("DeployProd", [("DeployProd", 1)]),
+        ("DeployProd", [("DeployProd", 1), ("RecordChangeProd", 2)]),
     ]
 
 
@@ -106,6 +106,7 @@ def test_bad_stage_lists_are_refused(stages, message):
         ({"name": "a-very-long-stage-name"}, "invalid stage name 'a-very-long-stage-name'"),
         ({"name": "prod", "account": "111122223333"}, "invalid stage 'prod' account '111122223333': expected None"),
         ({"name": "prod", "region": "eu-west-1"}, "invalid stage 'prod' region 'eu-west-1': expected None"),
+        ({"name": "prod", "change_record": "yes"}, "invalid stage 'prod' change_record 'yes': expected True, False or None"),
     ],
 )
 def test_bad_stages_are_refused(kwargs, message):
@@ -131,3 +132,47 @@ def test_an_approval_after_an_untested_stage_says_deployed():
     assert _layout(properties)[2] == ("DeployQa", [("DeployQa", 1), ("ApproveDeployment", 2)])
     (approval,) = [a for s in properties["Stages"] for a in s["Actions"] if a["Name"] == "ApproveDeployment"]
     assert approval["Configuration"]["CustomData"] == "Approve to deploy the model deployed in qa to prod."
+
+
+def _env(pipeline: ModelDeployPipeline, project) -> dict:
+    stack = Stack.of(pipeline)
+    resource = Template.from_stack(stack).to_json()["Resources"][stack.get_logical_id(project.node.default_child)]
+    return {v["Name"]: v["Value"] for v in resource["Properties"]["Environment"]["EnvironmentVariables"]}
+
+
+def test_only_the_last_stage_records_changes_unless_a_stage_says_otherwise():
+    assert [s.change_record for s in DEFAULT_STAGES] == [None, None]
+    stages = (
+        DeployStage(name="qa", test=True, change_record=True),
+        DeployStage(name="staging", approval=True, test=True),
+        DeployStage(name="prod", approval=True),
+    )
+    pipeline, properties = _pipeline(stages)
+    # A tested stage records its change beside its tests, right after the deployment; the
+    # approval of the next stage waits for both.
+    assert _layout(properties)[2:] == [
+        ("DeployQa", [("DeployQa", 1), ("TestQa", 2), ("RecordChangeQa", 2), ("ApproveDeployment", 3)]),
+        ("DeployStaging", [("DeployStaging", 1), ("TestStaging", 2), ("ApproveDeployment", 3)]),
+        ("DeployProd", [("DeployProd", 1), ("RecordChangeProd", 2)]),
+    ]
+    assert sorted(pipeline.change_record_projects) == ["prod", "qa"]
+    assert _env(pipeline, pipeline.build_project)["CHANGE_RECORD_STAGES"] == "qa,prod"
+    # Each change-record action is told its stage and where the approval before it is.
+    assert _env(pipeline, pipeline.change_record_projects["prod"]) == {
+        "SAGEMAKER_PROJECT_NAME": "churn",
+        "SAGEMAKER_PROJECT_ID": "p-abc123def456",
+        "STAGE_NAME": "prod",
+        "PIPELINE_NAME": "sagemaker-churn-p-abc123def456-modeldeploy",
+        "APPROVAL_STAGE": "DeployStaging",
+        "APPROVAL_ACTION": "ApproveDeployment",
+    }
+    assert "APPROVAL_STAGE" not in _env(pipeline, pipeline.change_record_projects["qa"])  # qa needs no approval
+    records = {a["Name"]: a for s in properties["Stages"] for a in s["Actions"] if a["Name"].startswith("RecordChange")}
+    assert records["RecordChangeProd"]["InputArtifacts"] == [{"Name": "BuildArtifact"}]
+    assert records["RecordChangeProd"]["Configuration"]["EnvironmentVariables"] == (
+        '[{"name":"PIPELINE_EXECUTION_ID","type":"PLAINTEXT","value":"#{codepipeline.PipelineExecutionId}"}]'
+    )
+    # No stage records changes: no action, no variable, no project.
+    pipeline, properties = _pipeline((DeployStage(name="staging", test=True), DeployStage(name="prod", change_record=False)))
+    assert not [a for s in properties["Stages"] for a in s["Actions"] if a["Name"].startswith("RecordChange")]
+    assert "CHANGE_RECORD_STAGES" not in _env(pipeline, pipeline.build_project) and pipeline.change_record_projects == {}

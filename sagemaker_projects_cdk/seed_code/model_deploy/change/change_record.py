@@ -1,0 +1,184 @@
+"""Change record of the model-deploy pipeline: one event on the default event bus per deployment.
+
+Runs in CodeBuild (``change/buildspec.yml``) right after a stage that records changes (by
+default prod, the last) is deployed, from the build action's output artifact, with boto3
+only. It reads ``<stage>-change.json`` (written by ``build.py``: the version deployed and the
+one the stage served before), finds the manual approval before the stage in this pipeline
+execution (``codepipeline:ListActionExecutions``: who approved, when, their comment), and
+puts one event on the account's default event bus:
+
+- ``source``: ``sagemaker-projects-cdk``
+- ``detail-type``: ``SageMaker Project Model Deployment``
+- ``resources``: the model package ARN deployed
+- ``detail``: see ``change_detail`` and the README.
+
+An approval that cannot be found (the stage needs one, but this execution has no succeeded
+approval action of that name) still gives an event, with ``approval.status`` ``NotFound``
+and no approver, and a warning in the log: the deployment happened, and a change-management
+integration should see it and can flag it. A failed AWS call or a refused event fails the
+step.
+
+Environment (the pipeline sets it): ``SAGEMAKER_PROJECT_NAME``, ``SAGEMAKER_PROJECT_ID``,
+``STAGE_NAME``, ``PIPELINE_NAME``, ``PIPELINE_EXECUTION_ID`` (required); ``APPROVAL_STAGE``
+and ``APPROVAL_ACTION``, the pipeline stage and action of the approval before this stage
+(unset: the stage needs no approval); ``AWS_REGION`` (boto3's region).
+
+Usage: ``python change/change_record.py [--change <stage>-change.json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+SOURCE = "sagemaker-projects-cdk"
+DETAIL_TYPE = "SageMaker Project Model Deployment"
+REQUIRED_ENVIRONMENT = {
+    "SAGEMAKER_PROJECT_NAME": "the SageMaker project name",
+    "SAGEMAKER_PROJECT_ID": "the SageMaker project id",
+    "STAGE_NAME": "the stage just deployed",
+    "PIPELINE_NAME": "the deploy pipeline's name",
+    "PIPELINE_EXECUTION_ID": "the pipeline execution that deployed it (#{codepipeline.PipelineExecutionId})",
+}
+#: ``arn:<partition>:sagemaker:<region>:<account>:model-package/<group>/<version>``
+VERSIONED_PACKAGE = re.compile(r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/([^/]+)/([0-9]+)")
+
+
+class ChangeRecordError(Exception):
+    """A problem that leaves the deployment unrecorded; the message says what to do."""
+
+
+def package_version(arn: Optional[str]) -> tuple[Optional[str], Optional[int]]:
+    """(group name, version number) of a versioned model package ARN; (None, None) otherwise."""
+    match = VERSIONED_PACKAGE.fullmatch(arn or "")
+    return (match.group(1), int(match.group(2))) if match else (None, None)
+
+
+def _iso(value: Any) -> Optional[str]:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def find_approval(codepipeline: Any, pipeline: str, execution_id: str, stage: str, action: str) -> dict[str, Any]:
+    """The latest succeeded execution of approval ``stage``/``action`` in ``execution_id``."""
+    approvals = []
+    for page in codepipeline.get_paginator("list_action_executions").paginate(
+        pipelineName=pipeline, filter={"pipelineExecutionId": execution_id}
+    ):
+        approvals += [
+            detail
+            for detail in page.get("actionExecutionDetails", [])
+            if detail.get("stageName") == stage and detail.get("actionName") == action and detail.get("status") == "Succeeded"
+        ]
+    if not approvals:
+        return {"required": True, "status": "NotFound", "approvedBy": None, "approvedAt": None, "summary": None}
+    latest = max(approvals, key=lambda detail: detail.get("lastUpdateTime") or datetime.min)
+    result = (latest.get("output") or {}).get("executionResult") or {}
+    return {
+        "required": True,
+        "status": "Approved",
+        "approvedBy": latest.get("updatedBy"),
+        "approvedAt": _iso(latest.get("lastUpdateTime")),
+        "summary": result.get("externalExecutionSummary"),
+    }
+
+
+def change_detail(env: Mapping[str, str], change: Mapping[str, Any], approval: Mapping[str, Any]) -> dict[str, Any]:
+    """The event's detail: what was deployed where, what it replaced, who approved it."""
+    group, version = package_version(change["model_package_arn"])
+    _, previous_version = package_version(change.get("previous_model_package_arn"))
+    return {
+        "projectName": env["SAGEMAKER_PROJECT_NAME"],
+        "projectId": env["SAGEMAKER_PROJECT_ID"],
+        "stage": env["STAGE_NAME"],
+        "stackName": change["stack_name"],
+        "endpointName": change["endpoint_name"],
+        "modelPackageGroupName": group,
+        "modelPackageArn": change["model_package_arn"],
+        "modelPackageVersion": version,
+        "previousModelPackageArn": change.get("previous_model_package_arn"),
+        "previousModelPackageVersion": previous_version,
+        "pipelineName": env["PIPELINE_NAME"],
+        "pipelineExecutionId": env["PIPELINE_EXECUTION_ID"],
+        "approval": dict(approval),
+    }
+
+
+def read_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    missing = [f"{name} ({what})" for name, what in REQUIRED_ENVIRONMENT.items() if not environ.get(name)]
+    if missing:
+        raise ChangeRecordError("missing environment: " + ", ".join(missing) + "; the pipeline's change-record action sets them")
+    return {name: environ[name] for name in (*REQUIRED_ENVIRONMENT, "APPROVAL_STAGE", "APPROVAL_ACTION") if environ.get(name)}
+
+
+def read_change(path: Path, stage: str) -> dict[str, Any]:
+    try:
+        change = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ChangeRecordError(
+            f"{path} cannot be read ({error}); build.py writes it for each stage in CHANGE_RECORD_STAGES"
+        ) from error
+    if change.get("stage") != stage or not change.get("model_package_arn"):
+        raise ChangeRecordError(f"{path} is not the change of stage {stage!r}: {change!r}")
+    return change
+
+
+def record(change_file: Path, environ: Mapping[str, str], codepipeline: Any, events: Any) -> dict[str, Any]:
+    """Put the change record of ``change_file``; returns the PutEvents entry."""
+    env = read_environment(environ)
+    change = read_change(change_file, env["STAGE_NAME"])
+    if "APPROVAL_STAGE" in env and "APPROVAL_ACTION" in env:
+        approval = find_approval(
+            codepipeline, env["PIPELINE_NAME"], env["PIPELINE_EXECUTION_ID"], env["APPROVAL_STAGE"], env["APPROVAL_ACTION"]
+        )
+        if approval["status"] == "NotFound":
+            print(
+                f"change_record.py: warning: no succeeded approval {env['APPROVAL_STAGE']}/{env['APPROVAL_ACTION']} in "
+                f"execution {env['PIPELINE_EXECUTION_ID']} of pipeline {env['PIPELINE_NAME']}; recording the deployment "
+                "with approval status NotFound",
+                file=sys.stderr,
+            )
+    else:
+        approval = {"required": False, "status": "NotRequired", "approvedBy": None, "approvedAt": None, "summary": None}
+    entry = {
+        "Source": SOURCE,
+        "DetailType": DETAIL_TYPE,
+        "Resources": [change["model_package_arn"]],
+        "Detail": json.dumps(change_detail(env, change, approval), sort_keys=True),
+    }
+    result = events.put_events(Entries=[entry])
+    if result.get("FailedEntryCount"):
+        (failed,) = result["Entries"]
+        raise ChangeRecordError(f"EventBridge refused the change record: {failed.get('ErrorCode')}: {failed.get('ErrorMessage')}")
+    return entry
+
+
+def main(argv: Optional[list[str]] = None, environ: Optional[Mapping[str, str]] = None, session: Any = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--change", type=Path, help="the stage's change file (default: <STAGE_NAME>-change.json)")
+    args = parser.parse_args(argv)
+    environ = os.environ if environ is None else environ
+    change_file = args.change or Path(f"{environ.get('STAGE_NAME', '')}-change.json")
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    session = session or boto3.session.Session()
+    try:
+        entry = record(change_file, environ, session.client("codepipeline"), session.client("events"))
+    except ChangeRecordError as error:
+        print(f"change_record.py: {error}", file=sys.stderr)
+        return 1
+    except (BotoCoreError, ClientError) as error:
+        print(f"change_record.py: the deployment was not recorded: {error}", file=sys.stderr)
+        return 1
+    print(f"change_record.py: put {entry['DetailType']!r} from {entry['Source']!r}: {entry['Detail']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
