@@ -83,12 +83,17 @@ CLAIMS = [
         "test_endpoint.py's calls in moto against the deployed staging endpoint, recorded",
     ),
     Claim(
+        rf"ModelDeployRecordChangeProdRole{_ID}", "model-deploy|build-deploy",
+        _SEED + "test_the_change_record_role_may_make_every_call_of_change_record_py",
+        "change_record.py's calls in moto after the prod deployment, recorded",
+    ),
+    Claim(
         rf"ModelDeployDeployerRole{_ID}", "model-deploy|build-deploy",
         "tests/unit/constructs/deploy/test_deployer_role.py::test_deployer_allows_every_handler_permission_of_the_stage_template",
         "the CloudFormation handler permissions of the stage template's resources (cfn-lint's schemas)",
     ),
     Claim(
-        rf"(ModelBuildRole|ModelDeployBuildRole|ModelDeployTestStagingRole|ModelDeployDeployerRole){_ID}",
+        rf"(ModelBuildRole|ModelDeployBuildRole|ModelDeployTestStagingRole|ModelDeployRecordChangeProdRole|ModelDeployDeployerRole){_ID}",
         r"studio/(model-build|model-deploy|build-deploy)",
         _PRODUCTS,
         "resolved with the same parameters, the same policies as in the standalone template, where they are checked",
