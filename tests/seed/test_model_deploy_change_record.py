@@ -43,6 +43,7 @@ EXECUTION = "0b8f4a2e-1c3d-4e5f-8a9b-0c1d2e3f4a5b"
 APPROVER = f"arn:aws:sts::{ACCOUNT}:assumed-role/ReleaseManager/alice"
 APPROVED_AT = datetime(2026, 3, 4, 10, 30, tzinfo=UTC)
 #: What the pipeline gives the prod change-record action (ModelDeployPipeline).
+ARN_V1 = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-p-1/1"
 CHANGE_ENV = {
     "SAGEMAKER_PROJECT_NAME": PROJECT,
     "SAGEMAKER_PROJECT_ID": PROJECT_ID,
@@ -154,6 +155,7 @@ def test_a_first_prod_deployment_is_recorded_with_its_approval_and_no_previous_v
         "modelPackageVersion": 1,
         "previousModelPackageArn": None,
         "previousModelPackageVersion": None,
+        "versionChanged": True,
         "pipelineName": PIPELINE,
         "pipelineExecutionId": EXECUTION,
         "approval": {
@@ -197,6 +199,16 @@ def test_a_later_deployment_names_the_version_the_prod_stack_served_before(moto_
     detail = event["detail"]
     assert (detail["modelPackageArn"], detail["modelPackageVersion"]) == (second, 2)
     assert (detail["previousModelPackageArn"], detail["previousModelPackageVersion"]) == (first, 1)
+    assert detail["versionChanged"] is True
+
+
+def test_a_redeployment_of_the_same_version_says_the_version_did_not_change():
+    detail = change_record.change_detail(
+        {**CHANGE_ENV},
+        {"model_package_arn": ARN_V1, "previous_model_package_arn": ARN_V1, "stack_name": "s", "endpoint_name": "e"},
+        {"required": False, "status": "NotRequired", "approvedBy": None, "approvedAt": None, "summary": None},
+    )
+    assert (detail["modelPackageVersion"], detail["previousModelPackageVersion"], detail["versionChanged"]) == (1, 1, False)
 
 
 def test_an_approval_not_found_is_still_recorded_with_status_not_found(moto_url, tmp_path, capsys):

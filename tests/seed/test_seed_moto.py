@@ -165,24 +165,57 @@ def test_run_pipeline_starts_with_the_commit_and_the_input_data_version(
     }
 
 
-@pytest.mark.parametrize(
-    ("url", "status", "message"),
-    [
-        (f"s3://{BUCKET}/datasets/abalone/missing.csv", 2, f"error: input data s3://{BUCKET}/datasets/abalone/missing.csv not found"),
-        (f"s3://{BUCKET}/datasets/abalone/", 2, "error: invalid input data URL"),
-        ("https://example.com/abalone.csv", 2, "error: invalid input data URL"),
-    ],
-)
-def test_run_pipeline_stops_before_any_change_when_the_input_data_cannot_be_versioned(
-    aws: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, url: str, status: int, message: str
+def test_run_pipeline_stops_before_any_change_when_the_input_data_url_is_not_s3(
+    aws: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pipelines import run_pipeline
 
     recorder = ApiCalls()
     recorder.install(monkeypatch)
-    assert run_pipeline.main(["--no-wait"], environ={**aws, "INPUT_DATA_URL": url}) == status
-    assert capsys.readouterr().err.startswith(message)
-    assert {call for call in recorder.calls if call != ("s3", "HeadObject")} == set()  # nothing uploaded, no pipeline
+    assert run_pipeline.main(["--no-wait"], environ={**aws, "INPUT_DATA_URL": "https://example.com/abalone.csv"}) == 2
+    assert capsys.readouterr().err.startswith("error: invalid input data URL")
+    assert recorder.calls == []  # nothing read, uploaded or started
+
+
+@pytest.mark.parametrize(
+    ("url", "warning"),
+    [
+        (f"s3://{BUCKET}/datasets/abalone/", "is a prefix, not one object"),
+        (f"s3://{BUCKET}/datasets/abalone", "is not one object (a prefix?)"),
+    ],
+)
+def test_a_folder_of_input_data_still_runs_without_a_recorded_version(
+    aws: dict[str, str], capsys: pytest.CaptureFixture[str], url: str, warning: str
+) -> None:
+    """The processing step reads the input as a prefix: a folder worked before lineage, and
+    still does; its version is 'not-recorded' and a warning says why."""
+    import boto3
+
+    from pipelines import run_pipeline
+    from pipelines.config import ProjectConfig
+
+    s3 = boto3.client("s3", region_name=REGION)
+    config = ProjectConfig.from_env({**aws, "INPUT_DATA_URL": url})
+    parameters = run_pipeline.lineage_parameters(s3, config)
+    assert (parameters["InputDataVersionId"], parameters["InputDataETag"]) == ("not-recorded", "not-recorded")
+    assert warning in capsys.readouterr().err
+
+
+def test_input_data_this_build_may_not_read_still_runs_without_a_recorded_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """Data only the pipeline's execution role may read: the build goes on, as it did before."""
+    from botocore.exceptions import ClientError
+
+    from pipelines import run_pipeline
+
+    class Denied:
+        def head_object(self, **_kwargs):
+            raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
+
+    assert run_pipeline.input_data_lineage(Denied(), "s3://other-bucket/abalone.csv") == {
+        "InputDataVersionId": "not-recorded",
+        "InputDataETag": "not-recorded",
+    }
+    assert "may not read input data s3://other-bucket/abalone.csv" in capsys.readouterr().err
 
 
 def test_an_unversioned_bucket_records_the_etag_only(aws: dict[str, str]) -> None:

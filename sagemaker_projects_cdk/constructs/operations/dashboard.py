@@ -161,7 +161,16 @@ class ProjectDashboard(Construct):
             ),
             cloudwatch.GraphWidget(
                 title=f"{stage} endpoint: instances (CPU samples per minute)",
-                left=[metric("CPUUtilization", "SampleCount", ENDPOINT_INSTANCE_NAMESPACE)],
+                # One sample per instance per minute: over a range that raises the period (CloudWatch
+                # shows at most 1,440 points), divide by the period's minutes.
+                left=[
+                    cloudwatch.MathExpression(
+                        expression="samples / (PERIOD(samples) / 60)",
+                        using_metrics={"samples": metric("CPUUtilization", "SampleCount", ENDPOINT_INSTANCE_NAMESPACE)},
+                        label="instances",
+                        period=Duration.minutes(1),
+                    )
+                ],
                 width=8,
             ),
         ]

@@ -62,30 +62,38 @@ def input_data_lineage(s3_client: Any, url: str) -> Dict[str, str]:
     ``not-recorded`` then, and the ETag (the content's MD5 for a single-part upload) is
     what identifies the data.
 
+    The processing step reads ``url`` as a prefix, so a folder works as input: then, and
+    when this build may not read the data (only the pipeline's role may), the execution
+    starts with ``not-recorded`` and a warning says why, as before lineage was recorded.
+
     Raises:
-        InputDataError: the URL is not ``s3://bucket/key``, the object does not exist
-            (exit status 2), or it cannot be read (exit status 1).
+        InputDataError: the URL is not ``s3://bucket/...`` (exit status 2), or reading it
+            failed for another reason than a missing object or a denied read (exit status 1).
     """
-    match = re.fullmatch(r"s3://([^/]+)/(.+)", url)
-    if match is None or url.endswith("/"):
-        raise InputDataError(
-            f"invalid input data URL {url!r}: expected s3://<bucket>/<key> of one object", 2
-        )
+    not_recorded = {
+        settings.INPUT_DATA_VERSION_PARAMETER: settings.NOT_RECORDED,
+        settings.INPUT_DATA_ETAG_PARAMETER: settings.NOT_RECORDED,
+    }
+    match = re.fullmatch(r"s3://([^/]+)/(.*)", url)
+    if match is None:
+        raise InputDataError(f"invalid input data URL {url!r}: expected s3://<bucket>/<key or prefix>", 2)
     bucket, key = match.groups()
+    if not key or key.endswith("/"):
+        _warn(f"input data {url} is a prefix, not one object: its version is not recorded")
+        return not_recorded
     try:
         head = s3_client.head_object(Bucket=bucket, Key=key)
     except Exception as error:  # botocore's ClientError, without importing botocore here
         code = _error_code(error)
         if code in ("404", "NoSuchKey", "NotFound"):
-            raise InputDataError(
-                f"input data {url} not found: upload it, or point INPUT_DATA_URL at it", 2
-            ) from error
+            _warn(f"input data {url} is not one object (a prefix?): its version is not recorded")
+            return not_recorded
         if code in ("403", "AccessDenied", "Forbidden"):
-            raise InputDataError(
-                f"not allowed to read input data {url} (s3:GetObject on "
-                f"arn:aws:s3:::{bucket}/{key}, and kms:Decrypt on its key): {code}",
-                1,
-            ) from error
+            _warn(
+                f"this build may not read input data {url} (s3:GetObject on arn:aws:s3:::{bucket}/{key}, "
+                f"and kms:Decrypt on its key): {code}; its version is not recorded"
+            )
+            return not_recorded
         raise InputDataError(f"cannot read input data {url}: {code}: {error}", 1) from error
     version = head.get("VersionId") or settings.NOT_RECORDED
     etag = str(head.get("ETag", "")).strip('"') or settings.NOT_RECORDED
@@ -93,6 +101,10 @@ def input_data_lineage(s3_client: Any, url: str) -> Dict[str, str]:
         settings.INPUT_DATA_VERSION_PARAMETER: version,
         settings.INPUT_DATA_ETAG_PARAMETER: etag,
     }
+
+
+def _warn(message: str) -> None:
+    print(f"run_pipeline: warning: {message}", file=sys.stderr)
 
 
 def lineage_parameters(s3_client: Any, config: ProjectConfig) -> Dict[str, str]:

@@ -103,6 +103,8 @@ def change_detail(env: Mapping[str, str], change: Mapping[str, Any], approval: M
         "modelPackageVersion": version,
         "previousModelPackageArn": change.get("previous_model_package_arn"),
         "previousModelPackageVersion": previous_version,
+        # A re-run or a configuration-only change deploys the version the stage served already.
+        "versionChanged": change["model_package_arn"] != change.get("previous_model_package_arn"),
         "pipelineName": env["PIPELINE_NAME"],
         "pipelineExecutionId": env["PIPELINE_EXECUTION_ID"],
         "approval": dict(approval),

@@ -341,3 +341,25 @@ def test_bad_subscribers_are_refused_naming_the_setting(settings, named, shown):
     with pytest.raises(ValueError, match=f"invalid {named} ") as refused:
         BuildDeploySettings(**settings)
     assert shown in str(refused.value)
+
+
+def test_the_dashboard_counts_instances_per_minute_whatever_the_period():
+    """CloudWatch raises a graph's period over long ranges (1,440 points at most): the
+    instance widget divides the CPU sample count by the period's minutes."""
+    import json as _json
+
+    from aws_cdk.assertions import Template
+
+    from sagemaker_projects_cdk.stacks import BuildDeployStack
+    from support import new_app
+
+    stack = BuildDeployStack(new_app(), "Dash", project_name="churn", project_id="p-abc123def456")
+    (dashboard,) = Template.from_stack(stack).find_resources("AWS::CloudWatch::Dashboard").values()
+    parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"][1]
+    body = _json.loads("".join(part if isinstance(part, str) else "TOKEN" for part in parts))
+    instances = [w for w in body["widgets"] if w["properties"].get("title", "").endswith("instances (CPU samples per minute)")]
+    assert [w["properties"]["title"].split(" ")[0] for w in instances] == ["staging", "prod"]
+    for widget in instances:
+        (expression, sample) = widget["properties"]["metrics"]
+        assert expression[0]["expression"] == "samples / (PERIOD(samples) / 60)"
+        assert sample[:3] == ["/aws/sagemaker/Endpoints", "CPUUtilization", "EndpointName"]
