@@ -52,6 +52,8 @@ CHANGE_ENV = {
     "PIPELINE_EXECUTION_ID": EXECUTION,
     "APPROVAL_STAGE": "DeployStaging",
     "APPROVAL_ACTION": "ApproveDeployment",
+    # What the snapshot step right before the deployment exported (none: a first deployment).
+    "PREVIOUS_MODEL_PACKAGE_ARN": "none",
 }
 
 pytestmark = pytest.mark.integration
@@ -121,7 +123,6 @@ def test_a_first_prod_deployment_is_recorded_with_its_approval_and_no_previous_v
         "stack_name": f"sagemaker-{PROJECT}-{PROJECT_ID}-deploy-prod",
         "endpoint_name": f"{PROJECT}-{PROJECT_ID}-prod",
         "model_package_arn": arn,
-        "previous_model_package_arn": None,
     }
     assert not (tmp_path / "out" / "staging-change.json").exists()  # staging records no change
 
@@ -189,11 +190,19 @@ def test_a_later_deployment_names_the_version_the_prod_stack_served_before(moto_
         InferenceSpecification=sagemaker.describe_model_package(ModelPackageName=first)["InferenceSpecification"],
     )["ModelPackageArn"]
     change = _build(moto_url, group, tmp_path / "second", project_id)
-    assert (change["model_package_arn"], change["previous_model_package_arn"]) == (second, first)
+    assert change["model_package_arn"] == second
+
+    # Right before prod's deployment, the snapshot step reads the version prod serves then: the
+    # whole script as CodeBuild runs it, in the artifact's root.
+    env = {**CHANGE_ENV, "SAGEMAKER_PROJECT_ID": project_id}
+    result = run_script(
+        SEED / "change" / "change_record.py", ["--snapshot"], aws_environment(moto_url, STAGE_NAME="prod"), cwd=tmp_path / "second"
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, first), result.stderr
+    env["PREVIOUS_MODEL_PACKAGE_ARN"] = result.stdout.strip()
 
     queue = change_event_queue(moto_url, unique("changes-"))
     codepipeline, _ = _codepipeline(moto_url, [_approval_detail("DeployStaging", "ApproveDeployment", "Succeeded", APPROVED_AT)])
-    env = {**CHANGE_ENV, "SAGEMAKER_PROJECT_ID": project_id}
     change_record.record(tmp_path / "second" / "prod-change.json", env, codepipeline, client(moto_url, "events"))
     (event,) = received_events(moto_url, queue)
     detail = event["detail"]
@@ -209,6 +218,17 @@ def test_a_redeployment_of_the_same_version_says_the_version_did_not_change():
         {"required": False, "status": "NotRequired", "approvedBy": None, "approvedAt": None, "summary": None},
     )
     assert (detail["modelPackageVersion"], detail["previousModelPackageVersion"], detail["versionChanged"]) == (1, 1, False)
+
+
+def test_the_snapshot_of_a_stage_never_deployed_is_none_and_the_record_needs_the_snapshot(moto_url, tmp_path):
+    group = unique("churn-snapshot-")
+    register_versions(client(moto_url, "sagemaker"), group, ["Approved"])
+    _build(moto_url, group, tmp_path / "out", "p-snapshot00001")  # no prod stack of this project
+    env = {"STAGE_NAME": "prod"}
+    assert change_record.snapshot(tmp_path / "out" / "prod-change.json", env, client(moto_url, "cloudformation")) == "none"
+    without = {k: v for k, v in CHANGE_ENV.items() if k != "PREVIOUS_MODEL_PACKAGE_ARN"}
+    with pytest.raises(change_record.ChangeRecordError, match="missing environment: PREVIOUS_MODEL_PACKAGE_ARN"):
+        change_record.record(tmp_path / "out" / "prod-change.json", without, None, None)
 
 
 def test_an_approval_not_found_is_still_recorded_with_status_not_found(moto_url, tmp_path, capsys):

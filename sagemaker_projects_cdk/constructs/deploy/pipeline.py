@@ -147,18 +147,11 @@ class ModelDeployPipeline(Construct):
                 "DEPLOY_STAGES": ",".join(stage.name for stage in self.stages),
                 # build.py refuses a tested stage whose configuration has no smoke_test block.
                 **({"TESTED_STAGES": ",".join(tested)} if (tested := [s.name for s in self.stages if s.test]) else {}),
-                # build.py records the version each of these stages serves before the deployment.
+                # build.py writes a change file for each of these stages.
                 **({"CHANGE_RECORD_STAGES": ",".join(recorded)} if (recorded := self._recorded_stage_names()) else {}),
             },
         )
         model_package_group.grant_read(self.build_project)
-        if recorded:
-            self.build_project.add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=["cloudformation:DescribeStacks"],
-                    resources=[self._stage_stack_arn(name) for name in recorded],
-                )
-            )
 
         #: The endpoint-test projects of the tested stages, by stage name.
         self.test_projects: dict[str, codebuild.PipelineProject] = {}
@@ -229,6 +222,12 @@ class ModelDeployPipeline(Construct):
                         **({"APPROVAL_STAGE": approval_stage, "APPROVAL_ACTION": APPROVAL_ACTION} if stage.approval else {}),
                     },
                     build_spec=codebuild.BuildSpec.from_source_filename("change/buildspec.yml"),
+                )
+                # Its snapshot step reads the version the stage's stack serves before the deployment.
+                change_project.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=["cloudformation:DescribeStacks"], resources=[self._stage_stack_arn(stage.name)]
+                    )
                 )
                 change_project.add_to_role_policy(
                     iam.PolicyStatement(
@@ -308,28 +307,48 @@ class ModelDeployPipeline(Construct):
                 before = stage_actions[list(stage_actions)[-1]]
                 last = max(int(action.action_properties.run_order or 1) for action in before)
                 before.append(self._approval(previous, stage, approval_topic, run_order=last + 1))
-            deploy: list[codepipeline.IAction] = [self._deploy(stage, build_output, run_order=1)]
+            recorded = stage.name in self.change_record_projects
+            deploy: list[codepipeline.IAction] = []
+            snapshot: Optional[actions.CodeBuildAction] = None
+            if recorded:
+                # Right before the deployment, in its pipeline stage: the version the stage serves
+                # then (not at build time: another execution may deploy it in between).
+                snapshot = actions.CodeBuildAction(
+                    action_name=f"ReadDeployed{stage.title}",
+                    project=self.change_record_projects[stage.name],
+                    input=build_output,
+                    run_order=1,
+                    variables_namespace=f"Deployed{stage.title}",
+                    environment_variables={"CHANGE_RECORD_STEP": codebuild.BuildEnvironmentVariable(value="snapshot")},
+                )
+                deploy.append(snapshot)
+            after = 3 if recorded else 2
+            deploy.append(self._deploy(stage, build_output, run_order=after - 1))
             if stage.test:
                 deploy.append(
                     actions.CodeBuildAction(
                         action_name=f"Test{stage.title}",
                         project=self.test_projects[stage.name],
                         input=build_output,
-                        run_order=2,
+                        run_order=after,
                     )
                 )
-            if stage.name in self.change_record_projects:
+            if snapshot is not None:
                 # Right after the deployment (beside the tests): the change has happened.
                 deploy.append(
                     actions.CodeBuildAction(
                         action_name=f"RecordChange{stage.title}",
                         project=self.change_record_projects[stage.name],
                         input=build_output,
-                        run_order=2,
+                        run_order=after,
                         environment_variables={
+                            "CHANGE_RECORD_STEP": codebuild.BuildEnvironmentVariable(value="record"),
                             "PIPELINE_EXECUTION_ID": codebuild.BuildEnvironmentVariable(
                                 value=codepipeline.GlobalVariables.EXECUTION_ID
-                            )
+                            ),
+                            "PREVIOUS_MODEL_PACKAGE_ARN": codebuild.BuildEnvironmentVariable(
+                                value=snapshot.variable("PREVIOUS_MODEL_PACKAGE_ARN")
+                            ),
                         },
                     )
                 )
@@ -398,12 +417,12 @@ class ModelDeployPipeline(Construct):
             "create, update, describe and (replace on failure) delete this project's stage stacks (any stack id)",
             resources=tuple(self._stage_stack_arn(stage.name) for stage in self.stages),
         )
-        if self.change_record_projects:
+        for name, change_project in self.change_record_projects.items():
             acknowledge_wildcards(
-                default_policy(self.build_project),
-                "build.py reads the stacks of the stages that record changes (the version each serves before "
-                "the deployment); a stack's ARN ends with an id CloudFormation generates",
-                *(self._stage_stack_arn(name) for name in self.change_record_projects),
+                default_policy(change_project),
+                "the change record reads the stage's stack before the deployment (the version it serves); "
+                "a stack's ARN ends with an id CloudFormation generates",
+                self._stage_stack_arn(name),
             )
         acknowledge_wildcards(
             default_policy(self.build_project),

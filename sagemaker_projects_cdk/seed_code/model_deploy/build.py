@@ -13,9 +13,9 @@ Runs in CodeBuild (``buildspec.yml``) with boto3 only. It
    - ``<stage>-test.json``: the endpoint tests' settings, for a stage whose configuration has
      a ``smoke_test`` block;
    - ``<stage>-change.json``: for a stage whose deployments are recorded as change events
-     (``CHANGE_RECORD_STAGES``), the version deployed and the one the stage's stack serves
-     now (its ``ModelPackageArn`` parameter; none before its first deployment), which
-     ``change/change_record.py`` puts on the event bus after the deployment.
+     (``CHANGE_RECORD_STAGES``), the stage's stack and endpoint and the version deployed,
+     which ``change/change_record.py`` reads before the deployment (the version the stage
+     serves then) and puts on the event bus after it.
 
 It exits non-zero, with a message that says what to do, when a configuration is invalid,
 no version is approved, or the approved version's artifacts are in another bucket.
@@ -62,12 +62,6 @@ DEPLOY_STAGES = "DEPLOY_STAGES"
 TESTED_STAGES = "TESTED_STAGES"
 #: The stages whose deployments the pipeline records as change events (set by the pipeline).
 CHANGE_RECORD_STAGES = "CHANGE_RECORD_STAGES"
-#: Stack states in which a stage stack serves no endpoint yet (its first deployment failed or
-#: is under way): there is no previous version.
-NEVER_DEPLOYED = frozenset(
-    {"CREATE_IN_PROGRESS", "CREATE_FAILED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED", "ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS"}
-)
-
 REQUIRED_ENVIRONMENT = {
     "MODEL_PACKAGE_GROUP_NAME": "the project's model package group",
     "SAGEMAKER_PROJECT_NAME": "the SageMaker project name",
@@ -361,22 +355,6 @@ def stage_stack_name(env: Mapping[str, str], stage: str) -> str:
     return f"sagemaker-{env['SAGEMAKER_PROJECT_NAME']}-{env['SAGEMAKER_PROJECT_ID']}-deploy-{stage}"
 
 
-def deployed_package(cloudformation: Any, stack_name: str) -> Optional[str]:
-    """The model package ARN stack ``stack_name`` serves now (its ``ModelPackageArn``
-    parameter), or None when the stack does not exist or never deployed."""
-    try:
-        (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    except cloudformation.exceptions.ClientError as error:
-        message = error.response["Error"]["Message"]
-        if "does not exist" in message:
-            return None
-        raise BuildError(f"cannot read stack {stack_name!r} to record the version it serves before this deployment: {message}") from error
-    if stack["StackStatus"] in NEVER_DEPLOYED:
-        return None
-    parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
-    return parameters.get("ModelPackageArn") or None
-
-
 def s3_bucket_of(url: str) -> Optional[str]:
     """The bucket of an S3 location (``s3://`` or ``https://``), or None when it is not one."""
     if url.startswith("s3://"):
@@ -538,7 +516,6 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
             "stack_name": stage_stack_name(env, stage),
             "endpoint_name": f"{env['SAGEMAKER_PROJECT_NAME']}-{env['SAGEMAKER_PROJECT_ID']}-{stage}",
             "model_package_arn": package_arn,
-            "previous_model_package_arn": deployed_package(session.client("cloudformation"), stage_stack_name(env, stage)),
         }
         for stage in stages
         if stage in recorded

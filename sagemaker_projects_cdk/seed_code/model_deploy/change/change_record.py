@@ -1,11 +1,18 @@
 """Change record of the model-deploy pipeline: one event on the default event bus per deployment.
 
-Runs in CodeBuild (``change/buildspec.yml``) right after a stage that records changes (by
-default prod, the last) is deployed, from the build action's output artifact, with boto3
-only. It reads ``<stage>-change.json`` (written by ``build.py``: the version deployed and the
-one the stage served before), finds the manual approval before the stage in this pipeline
-execution (``codepipeline:ListActionExecutions``: who approved, when, their comment), and
-puts one event on the account's default event bus:
+Runs in CodeBuild (``change/buildspec.yml``) twice around the deployment of a stage that
+records changes (by default prod, the last), from the build action's output artifact, with
+boto3 only:
+
+1. ``--snapshot``, right before the deployment, in the same pipeline stage: prints the
+   version the stage's stack serves now (its ``ModelPackageArn`` parameter; ``none`` before
+   its first deployment), which the buildspec exports as ``PREVIOUS_MODEL_PACKAGE_ARN`` for
+   the pipeline (read then, not at build time: another execution may deploy in between);
+2. right after the deployment: reads ``<stage>-change.json`` (written by ``build.py``: the
+   stack, the endpoint and the version deployed) and ``PREVIOUS_MODEL_PACKAGE_ARN``, finds
+   the manual approval before the stage in this pipeline execution
+   (``codepipeline:ListActionExecutions``: who approved, when, their comment), and puts one
+   event on the account's default event bus:
 
 - ``source``: ``sagemaker-projects-cdk``
 - ``detail-type``: ``SageMaker Project Model Deployment``
@@ -23,7 +30,7 @@ Environment (the pipeline sets it): ``SAGEMAKER_PROJECT_NAME``, ``SAGEMAKER_PROJ
 and ``APPROVAL_ACTION``, the pipeline stage and action of the approval before this stage
 (unset: the stage needs no approval); ``AWS_REGION`` (boto3's region).
 
-Usage: ``python change/change_record.py [--change <stage>-change.json]``
+Usage: ``python change/change_record.py [--snapshot] [--change <stage>-change.json]``
 """
 
 from __future__ import annotations
@@ -46,6 +53,13 @@ REQUIRED_ENVIRONMENT = {
     "PIPELINE_NAME": "the deploy pipeline's name",
     "PIPELINE_EXECUTION_ID": "the pipeline execution that deployed it (#{codepipeline.PipelineExecutionId})",
 }
+#: What ``--snapshot`` prints when the stage serves no version yet.
+NO_VERSION = "none"
+#: Stack states in which a stage stack serves no endpoint yet (its first deployment failed or
+#: is under way): there is no previous version.
+NEVER_DEPLOYED = frozenset(
+    {"CREATE_IN_PROGRESS", "CREATE_FAILED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED", "ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS"}
+)
 #: ``arn:<partition>:sagemaker:<region>:<account>:model-package/<group>/<version>``
 VERSIONED_PACKAGE = re.compile(r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/([^/]+)/([0-9]+)")
 
@@ -88,6 +102,30 @@ def find_approval(codepipeline: Any, pipeline: str, execution_id: str, stage: st
     }
 
 
+def deployed_package(cloudformation: Any, stack_name: str) -> Optional[str]:
+    """The model package ARN stack ``stack_name`` serves now (its ``ModelPackageArn``
+    parameter), or None when the stack does not exist or never deployed."""
+    from botocore.exceptions import ClientError
+
+    try:
+        (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as error:
+        message = error.response["Error"]["Message"]
+        if "does not exist" in message:
+            return None
+        raise ChangeRecordError(f"cannot read stack {stack_name!r} for the version it serves before this deployment: {message}") from error
+    if stack["StackStatus"] in NEVER_DEPLOYED:
+        return None
+    parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
+    return parameters.get("ModelPackageArn") or None
+
+
+def snapshot(change_file: Path, environ: Mapping[str, str], cloudformation: Any) -> str:
+    """The version the stage's stack serves before the deployment, or ``NO_VERSION``."""
+    change = read_change(change_file, read_environment(environ, snapshot=True)["STAGE_NAME"])
+    return deployed_package(cloudformation, change["stack_name"]) or NO_VERSION
+
+
 def change_detail(env: Mapping[str, str], change: Mapping[str, Any], approval: Mapping[str, Any]) -> dict[str, Any]:
     """The event's detail: what was deployed where, what it replaced, who approved it."""
     group, version = package_version(change["model_package_arn"])
@@ -111,8 +149,9 @@ def change_detail(env: Mapping[str, str], change: Mapping[str, Any], approval: M
     }
 
 
-def read_environment(environ: Mapping[str, str]) -> dict[str, str]:
-    missing = [f"{name} ({what})" for name, what in REQUIRED_ENVIRONMENT.items() if not environ.get(name)]
+def read_environment(environ: Mapping[str, str], *, snapshot: bool = False) -> dict[str, str]:
+    required = {"STAGE_NAME": REQUIRED_ENVIRONMENT["STAGE_NAME"]} if snapshot else REQUIRED_ENVIRONMENT
+    missing = [f"{name} ({what})" for name, what in required.items() if not environ.get(name)]
     if missing:
         raise ChangeRecordError("missing environment: " + ", ".join(missing) + "; the pipeline's change-record action sets them")
     return {name: environ[name] for name in (*REQUIRED_ENVIRONMENT, "APPROVAL_STAGE", "APPROVAL_ACTION") if environ.get(name)}
@@ -133,7 +172,16 @@ def read_change(path: Path, stage: str) -> dict[str, Any]:
 def record(change_file: Path, environ: Mapping[str, str], codepipeline: Any, events: Any) -> dict[str, Any]:
     """Put the change record of ``change_file``; returns the PutEvents entry."""
     env = read_environment(environ)
-    change = read_change(change_file, env["STAGE_NAME"])
+    if "PREVIOUS_MODEL_PACKAGE_ARN" not in environ:
+        raise ChangeRecordError(
+            "missing environment: PREVIOUS_MODEL_PACKAGE_ARN (the version the stage served before the deployment, "
+            "exported by this script's --snapshot step); the pipeline's change-record action sets it"
+        )
+    previous = environ["PREVIOUS_MODEL_PACKAGE_ARN"].strip()
+    change = {
+        **read_change(change_file, env["STAGE_NAME"]),
+        "previous_model_package_arn": None if previous in ("", NO_VERSION) else previous,
+    }
     if "APPROVAL_STAGE" in env and "APPROVAL_ACTION" in env:
         approval = find_approval(
             codepipeline, env["PIPELINE_NAME"], env["PIPELINE_EXECUTION_ID"], env["APPROVAL_STAGE"], env["APPROVAL_ACTION"]
@@ -163,6 +211,9 @@ def record(change_file: Path, environ: Mapping[str, str], codepipeline: Any, eve
 def main(argv: Optional[list[str]] = None, environ: Optional[Mapping[str, str]] = None, session: Any = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--change", type=Path, help="the stage's change file (default: <STAGE_NAME>-change.json)")
+    parser.add_argument(
+        "--snapshot", action="store_true", help="print the version the stage serves before its deployment, and exit"
+    )
     args = parser.parse_args(argv)
     environ = os.environ if environ is None else environ
     change_file = args.change or Path(f"{environ.get('STAGE_NAME', '')}-change.json")
@@ -171,6 +222,9 @@ def main(argv: Optional[list[str]] = None, environ: Optional[Mapping[str, str]] 
 
     session = session or boto3.session.Session()
     try:
+        if args.snapshot:
+            print(snapshot(change_file, environ, session.client("cloudformation")))
+            return 0
         entry = record(change_file, environ, session.client("codepipeline"), session.client("events"))
     except ChangeRecordError as error:
         print(f"change_record.py: {error}", file=sys.stderr)

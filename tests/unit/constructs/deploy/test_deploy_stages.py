@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -47,7 +48,7 @@ def test_default_stages_are_staging_tested_then_approval_then_prod():
         ("Source", [("Source", 1)]),
         ("Build", [("BuildStageFiles", 1)]),
         ("DeployStaging", [("DeployStaging", 1), ("TestStaging", 2), ("ApproveDeployment", 3)]),
-        ("DeployProd", [("DeployProd", 1), ("RecordChangeProd", 2)]),
+        ("DeployProd", [("ReadDeployedProd", 1), ("DeployProd", 2), ("RecordChangeProd", 3)]),
     ]
 
 
@@ -63,7 +64,7 @@ def test_three_stages_with_two_approvals_and_two_tested_stages():
         ("Build", [("BuildStageFiles", 1)]),
         ("DeployQa", [("DeployQa", 1), ("TestQa", 2), ("ApproveDeployment", 3)]),
         ("DeployPreProd", [("DeployPreProd", 1), ("TestPreProd", 2), ("ApproveDeployment", 3)]),
-        ("DeployProd", [("DeployProd", 1), ("RecordChangeProd", 2)]),
+        ("DeployProd", [("ReadDeployedProd", 1), ("DeployProd", 2), ("RecordChangeProd", 3)]),
     ]
     deploys = {a["Name"]: a["Configuration"] for s in properties["Stages"] for a in s["Actions"] if a["Name"].startswith("Deploy")}
     assert deploys["DeployPreProd"]["StackName"] == "sagemaker-churn-p-abc123def456-deploy-pre-prod"
@@ -83,7 +84,7 @@ def test_a_first_stage_that_needs_approval_waits_after_the_build():
     _, properties = _pipeline((DeployStage(name="prod", approval=True),))
     assert _layout(properties)[1:] == [
         ("Build", [("BuildStageFiles", 1), ("ApproveDeployment", 2)]),
-        ("DeployProd", [("DeployProd", 1), ("RecordChangeProd", 2)]),
+        ("DeployProd", [("ReadDeployedProd", 1), ("DeployProd", 2), ("RecordChangeProd", 3)]),
     ]
 
 
@@ -148,12 +149,12 @@ def test_only_the_last_stage_records_changes_unless_a_stage_says_otherwise():
         DeployStage(name="prod", approval=True),
     )
     pipeline, properties = _pipeline(stages)
-    # A tested stage records its change beside its tests, right after the deployment; the
-    # approval of the next stage waits for both.
+    # A stage that records changes first reads the version it serves (right before its
+    # deployment), then records the change beside its tests; the next stage's approval waits.
     assert _layout(properties)[2:] == [
-        ("DeployQa", [("DeployQa", 1), ("TestQa", 2), ("RecordChangeQa", 2), ("ApproveDeployment", 3)]),
+        ("DeployQa", [("ReadDeployedQa", 1), ("DeployQa", 2), ("TestQa", 3), ("RecordChangeQa", 3), ("ApproveDeployment", 4)]),
         ("DeployStaging", [("DeployStaging", 1), ("TestStaging", 2), ("ApproveDeployment", 3)]),
-        ("DeployProd", [("DeployProd", 1), ("RecordChangeProd", 2)]),
+        ("DeployProd", [("ReadDeployedProd", 1), ("DeployProd", 2), ("RecordChangeProd", 3)]),
     ]
     assert sorted(pipeline.change_record_projects) == ["prod", "qa"]
     assert _env(pipeline, pipeline.build_project)["CHANGE_RECORD_STAGES"] == "qa,prod"
@@ -169,9 +170,18 @@ def test_only_the_last_stage_records_changes_unless_a_stage_says_otherwise():
     assert "APPROVAL_STAGE" not in _env(pipeline, pipeline.change_record_projects["qa"])  # qa needs no approval
     records = {a["Name"]: a for s in properties["Stages"] for a in s["Actions"] if a["Name"].startswith("RecordChange")}
     assert records["RecordChangeProd"]["InputArtifacts"] == [{"Name": "BuildArtifact"}]
-    assert records["RecordChangeProd"]["Configuration"]["EnvironmentVariables"] == (
-        '[{"name":"PIPELINE_EXECUTION_ID","type":"PLAINTEXT","value":"#{codepipeline.PipelineExecutionId}"}]'
-    )
+    assert json.loads(records["RecordChangeProd"]["Configuration"]["EnvironmentVariables"]) == [
+        {"name": "CHANGE_RECORD_STEP", "type": "PLAINTEXT", "value": "record"},
+        {"name": "PIPELINE_EXECUTION_ID", "type": "PLAINTEXT", "value": "#{codepipeline.PipelineExecutionId}"},
+        # The version prod served right before its deployment, read in the same pipeline stage.
+        {"name": "PREVIOUS_MODEL_PACKAGE_ARN", "type": "PLAINTEXT", "value": "#{DeployedProd.PREVIOUS_MODEL_PACKAGE_ARN}"},
+    ]
+    snapshots = {a["Name"]: a for s in properties["Stages"] for a in s["Actions"] if a["Name"].startswith("ReadDeployed")}
+    assert snapshots["ReadDeployedProd"]["Namespace"] == "DeployedProd"
+    assert snapshots["ReadDeployedProd"]["Configuration"]["ProjectName"] == records["RecordChangeProd"]["Configuration"]["ProjectName"]
+    assert json.loads(snapshots["ReadDeployedProd"]["Configuration"]["EnvironmentVariables"]) == [
+        {"name": "CHANGE_RECORD_STEP", "type": "PLAINTEXT", "value": "snapshot"}
+    ]
     # No stage records changes: no action, no variable, no project.
     pipeline, properties = _pipeline((DeployStage(name="staging", test=True), DeployStage(name="prod", change_record=False)))
     assert not [a for s in properties["Stages"] for a in s["Actions"] if a["Name"].startswith("RecordChange")]
