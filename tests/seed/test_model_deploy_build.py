@@ -7,6 +7,7 @@ does (a subprocess, boto3 only) against a local moto server.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -492,9 +493,10 @@ def test_buildspecs_carry_what_build_writes_to_the_staging_tests():
     change_spec = yaml.safe_load((SEED / "change" / "buildspec.yml").read_text())
     assert change_spec["phases"]["install"]["commands"] == ["python -m pip install --quiet -r change/requirements.txt"]
     # The pipeline's change-record step sets STAGE_NAME to the stage it records.
-    assert change_spec["phases"]["build"]["commands"] == [
-        'python change/change_record.py --change "${STAGE_NAME:?STAGE_NAME is set by the pipeline change-record action}-change.json"'
-    ]
+    # One project, two steps: the snapshot exports the version served before the deployment.
+    assert change_spec["env"]["exported-variables"] == ["PREVIOUS_MODEL_PACKAGE_ARN"]
+    (block,) = change_spec["phases"]["build"]["commands"]
+    _check_change_buildspec_block(block)
     test_spec = yaml.safe_load((SEED / "test" / "buildspec.yml").read_text())
     assert test_spec["phases"]["install"]["commands"] == ["python -m pip install --quiet -r test/requirements.txt"]
     # The pipeline's test step sets STAGE_NAME to the stage it tests (see ModelDeployPipeline).
@@ -533,3 +535,34 @@ def test_a_tested_stage_without_smoke_test_fails_before_anything_is_deployed(tmp
     assert "prod-config.json: smoke_test: missing (the pipeline tests stage 'prod' after deploying it)" in result.stderr
     assert "staging-config.json: smoke_test" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def _check_change_buildspec_block(block: str) -> None:
+    """Run the change buildspec's command as CodeBuild's shell would, with a stand-in python."""
+    import os
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        calls = Path(tmp) / "calls"
+        fake = Path(tmp) / "python"
+        fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\necho arn:aws:sagemaker:us-east-1:123456789012:model-package/g/3\n')
+        fake.chmod(0o755)
+        env = {"PATH": f"{tmp}:{os.environ['PATH']}", "STAGE_NAME": "prod"}
+        shown = "\necho \"exported=$PREVIOUS_MODEL_PACKAGE_ARN\""
+        snapshot = subprocess.run(["bash", "-c", block + shown], env={**env, "CHANGE_RECORD_STEP": "snapshot"}, capture_output=True, text=True)
+        assert snapshot.returncode == 0, snapshot.stderr
+        assert "exported=arn:aws:sagemaker:us-east-1:123456789012:model-package/g/3" in snapshot.stdout
+        record = subprocess.run(["bash", "-c", block], env={**env, "CHANGE_RECORD_STEP": "record"}, capture_output=True, text=True)
+        assert record.returncode == 0, record.stderr
+        assert calls.read_text().splitlines() == [
+            "change/change_record.py --snapshot --change prod-change.json",
+            "change/change_record.py --change prod-change.json",
+        ]
+        # A failing snapshot fails the step (no empty export).
+        fake.write_text("#!/bin/sh\nexit 3\n")
+        failed = subprocess.run(["bash", "-c", block], env={**env, "CHANGE_RECORD_STEP": "snapshot"}, capture_output=True, text=True)
+        assert failed.returncode != 0
+        # Without STAGE_NAME the step stops, saying so.
+        unset = subprocess.run(["bash", "-c", block], env={"PATH": env["PATH"]}, capture_output=True, text=True)
+        assert unset.returncode != 0 and "STAGE_NAME is set by the pipeline change-record action" in unset.stderr
