@@ -106,3 +106,46 @@ def inventory_diff(golden: dict, current: dict) -> list[str]:
         if before - after:
             lines += [f"removed {section.lower()}:", *(f"  - {name}" for name in sorted(before - after))]
     return lines
+
+
+def moto_environment(patch, tmp: Path, region: str) -> None:
+    """AWS for moto in this process: its test credentials, no shared config or credentials
+    file, no instance metadata, ``region``, and no IAM role check by the SageMaker SDK."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_CONFIG_FILE": str(tmp / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "SAGEMAKER_VALIDATE_ROLE": "false",
+    }.items():
+        patch.setenv(name, value)
+    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        patch.delenv(name, raising=False)
+
+
+#: A CodeConnections connection for pipelines built in unit tests.
+TEST_CONNECTION = "arn:aws:codeconnections:us-east-1:123456789012:connection/11111111-2222-3333-4444-555555555555"
+
+
+def deploy_pipeline(stack, stages):
+    """A ``ModelDeployPipeline`` of project ``churn``/``p-abc123def456`` in ``stack`` with its
+    own bucket and group, deploying ``stages`` from a CodeConnections source."""
+    from sagemaker_projects_cdk.constructs import ArtifactBucket, ModelPackageGroup, ProjectIdentity
+    from sagemaker_projects_cdk.constructs.deploy.pipeline import ModelDeployPipeline
+    from sagemaker_projects_cdk.constructs.sources.source import CodeConnectionsSource
+
+    project = ProjectIdentity(stack, "Project", project_name="churn", project_id="p-abc123def456")
+    artifacts = ArtifactBucket(stack, "Artifacts")
+    group = ModelPackageGroup(stack, "Group", model_package_group_name=project.name_id)
+    return ModelDeployPipeline(
+        stack,
+        "ModelDeploy",
+        project=project,
+        source=CodeConnectionsSource(connection_arn=TEST_CONNECTION, owner="acme", repo="deploy"),
+        bucket=artifacts.bucket,
+        encryption_key=artifacts.encryption_key,
+        model_package_group=group,
+        stages=stages,
+    )

@@ -38,6 +38,7 @@ from role_checks import (  # first: puts tests/seed (call_recorder) on the path
 
 from call_recorder import IamRequest, copy_object_requests, iam_requests, install, read_calls  # noqa: E402  (isort: after role_checks)
 from iam_eval import Policy, Resolver, role_policy_documents  # noqa: E402
+from support import moto_environment
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 
@@ -102,15 +103,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[Any]:
 
     from sagemaker_projects_cdk._internal.lifecycle_function import index
 
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
+    moto_environment(monkeypatch, tmp_path, REGION)
     monkeypatch.setattr(index, "POLL_SECONDS", 0)
     sent: list[dict] = []
     monkeypatch.setattr(index, "send", lambda url, body: sent.append(json.loads(body)))

@@ -35,6 +35,7 @@ from model_deploy_support import (
     register_versions,
     run_script,
 )
+from support import moto_environment
 
 PROJECT, PROJECT_ID = "churn", "p-abc123def456"
 PROJECT_BUCKET = f"sagemaker-project-{PROJECT_ID}"
@@ -419,16 +420,7 @@ def test_the_model_build_role_may_make_every_call_of_run_pipeline(assembly, temp
 
     region = "eu-west-1"
     template = assembly.templates[template_id]
-    for name, value in {
-        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_DEFAULT_REGION": region,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "SAGEMAKER_VALIDATE_ROLE": "false",
-    }.items():
-        monkeypatch.setenv(name, value)
+    moto_environment(monkeypatch, tmp_path, region)
     log = tmp_path / "calls.jsonl"
     with mock_aws():
         key_arn = boto3.client("kms", region_name=region).create_key()["KeyMetadata"]["Arn"]

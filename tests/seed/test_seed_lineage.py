@@ -25,6 +25,7 @@ from seed_support import (
     parameter_defaults,
     resolve,
 )
+from support import moto_environment
 
 pytestmark = [
     pytest.mark.seed,
@@ -45,15 +46,7 @@ def registry(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, built_pipeline: Bu
     import boto3
     from moto import mock_aws
 
-    for name, value in {
-        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(name, value)
+    moto_environment(monkeypatch, tmp_path, REGION)
     definition = built_pipeline.definition
     steps = all_steps(definition)
     with mock_aws():

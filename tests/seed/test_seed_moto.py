@@ -22,6 +22,7 @@ from seed_support import (
     parameter_defaults,
     resolve,
 )
+from support import moto_environment
 
 pytestmark = [
     pytest.mark.seed,
@@ -41,11 +42,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, A
     import boto3
     from moto import mock_aws
 
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")
+    moto_environment(monkeypatch, tmp_path, REGION)
     with mock_aws():
         key_arn = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
         s3 = boto3.client("s3", region_name=REGION)

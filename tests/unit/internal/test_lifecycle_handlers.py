@@ -8,6 +8,7 @@ from typing import Any, Iterator
 import pytest
 
 from sagemaker_projects_cdk._internal.lifecycle_function import index
+from support import moto_environment
 
 REGION = "us-east-1"
 STACK_ID = f"arn:aws:cloudformation:{REGION}:123456789012:stack/sagemaker-churn-p-1-project/11111111-2222-3333-4444-555555555555"
@@ -27,15 +28,7 @@ class Context:
 def aws(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
     from moto import mock_aws
 
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
+    moto_environment(monkeypatch, tmp_path, REGION)
     monkeypatch.setattr(index, "POLL_SECONDS", 0)
     with mock_aws():
         yield

@@ -9,30 +9,14 @@ import pytest
 from aws_cdk import Stack
 from aws_cdk.assertions import Template
 
-from sagemaker_projects_cdk.constructs import ArtifactBucket, ModelPackageGroup, ProjectIdentity
 from sagemaker_projects_cdk.constructs.deploy.pipeline import ModelDeployPipeline
 from sagemaker_projects_cdk.constructs.deploy.stages import DEFAULT_STAGES, DeployStage
-from sagemaker_projects_cdk.constructs.sources.source import CodeConnectionsSource
-from support import new_app
-
-CONNECTION = "arn:aws:codeconnections:us-east-1:123456789012:connection/11111111-2222-3333-4444-555555555555"
+from support import deploy_pipeline, new_app
 
 
 def _pipeline(stages) -> tuple[ModelDeployPipeline, dict]:
     stack = Stack(new_app(), "Deploy")
-    project = ProjectIdentity(stack, "Project", project_name="churn", project_id="p-abc123def456")
-    artifacts = ArtifactBucket(stack, "Artifacts")
-    group = ModelPackageGroup(stack, "Group", model_package_group_name=project.name_id)
-    pipeline = ModelDeployPipeline(
-        stack,
-        "ModelDeploy",
-        project=project,
-        source=CodeConnectionsSource(connection_arn=CONNECTION, owner="acme", repo="deploy"),
-        bucket=artifacts.bucket,
-        encryption_key=artifacts.encryption_key,
-        model_package_group=group,
-        stages=stages,
-    )
+    pipeline = deploy_pipeline(stack, stages)
     (resource,) = Template.from_stack(stack).find_resources("AWS::CodePipeline::Pipeline").values()
     return pipeline, resource["Properties"]
 

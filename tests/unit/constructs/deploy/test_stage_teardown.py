@@ -5,32 +5,17 @@ from __future__ import annotations
 from aws_cdk import Stack
 from aws_cdk.assertions import Template
 
-from sagemaker_projects_cdk.constructs import ArtifactBucket, DeployStage, ModelPackageGroup, ProjectIdentity
-from sagemaker_projects_cdk.constructs.deploy.pipeline import ModelDeployPipeline
+from sagemaker_projects_cdk.constructs import DeployStage
 from sagemaker_projects_cdk.constructs.deploy.teardown import STAGE_TEARDOWN_RESOURCE_TYPE, StageTeardown
-from sagemaker_projects_cdk.constructs.sources.source import CodeConnectionsSource
-from support import new_app
+from support import deploy_pipeline, new_app
 
-CONNECTION = "arn:aws:codeconnections:us-east-1:123456789012:connection/11111111-2222-3333-4444-555555555555"
 STAGES = (DeployStage(name="qa", test=True), DeployStage(name="prod", approval=True))
 
 
 def _synth() -> tuple[Stack, StageTeardown, dict]:
     stack = Stack(new_app(), "Deploy", env={"account": "123456789012", "region": "eu-west-1"})
-    project = ProjectIdentity(stack, "Project", project_name="churn", project_id="p-abc123def456")
-    artifacts = ArtifactBucket(stack, "Artifacts")
-    group = ModelPackageGroup(stack, "Group", model_package_group_name=project.name_id)
-    pipeline = ModelDeployPipeline(
-        stack,
-        "ModelDeploy",
-        project=project,
-        source=CodeConnectionsSource(connection_arn=CONNECTION, owner="acme", repo="deploy"),
-        bucket=artifacts.bucket,
-        encryption_key=artifacts.encryption_key,
-        model_package_group=group,
-        stages=STAGES,
-    )
-    teardown = StageTeardown(stack, "Teardown", pipeline=pipeline, encryption_key=artifacts.encryption_key)
+    pipeline = deploy_pipeline(stack, STAGES)
+    teardown = StageTeardown(stack, "Teardown", pipeline=pipeline, encryption_key=stack.node.find_child("Artifacts").encryption_key)
     return stack, teardown, Template.from_stack(stack).to_json()["Resources"]
 
 
