@@ -19,22 +19,6 @@ TEMPLATES: dict[str, type[TemplateStack]] = {
     stack.TEMPLATE.template_id: stack for stack in (ModelBuildStack, ModelDeployStack, BuildDeployStack)
 }
 
-def __getattr__(name: str) -> object:
-    """Publishing moved to ``sagemaker_projects_cdk.studio``; the old import path still works."""
-    if name in ("StudioTemplate", "StudioTemplates", "StudioTemplatesStack", "TemplateProductStack"):
-        import warnings
-
-        from .. import studio
-
-        warnings.warn(
-            f"import {name} from sagemaker_projects_cdk.studio (sagemaker_projects_cdk.stacks.{name} will go)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(studio, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 __all__ = [
     "BUILD_DEPLOY",
     "MODEL_BUILD",

@@ -143,12 +143,19 @@ def test_none_lists_and_misspelled_stack_properties_are_refused_by_name():
         ModelBuildStack(new_app(), "Typo", enviroment={})
 
 
-def test_studio_publishing_is_still_importable_from_stacks_with_a_warning():
-    import sagemaker_projects_cdk.stacks as stacks
-    from sagemaker_projects_cdk.studio import StudioTemplatesStack
+def test_templates_never_import_publishing():
+    """Publishing imports the templates (TEMPLATES); a template never imports publishing."""
+    import ast
 
-    with pytest.warns(DeprecationWarning, match="sagemaker_projects_cdk.studio"):
-        assert stacks.StudioTemplatesStack is StudioTemplatesStack
+    from support import REPO
+
+    for path in (REPO / "sagemaker_projects_cdk" / "stacks").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                assert "studio" not in (node.module or ""), f"{path.name} imports {node.module}"
+    import sagemaker_projects_cdk.stacks as stacks
+
+    assert not hasattr(stacks, "StudioTemplatesStack")  # sagemaker_projects_cdk.studio has it
 
 
 def test_compose_builds_into_any_stack_with_a_settings_object():
