@@ -56,11 +56,18 @@ def _message(error: Exception) -> str:
     return str(response.get("Error", {}).get("Message", error))
 
 
+class _NotFound(Exception):
+    """The resource a call names does not exist (the message is the service's)."""
+
+
 def _call(action: str, resource: str, call: Any, **kwargs: Any) -> Dict[str, Any]:
-    """``call(**kwargs)``, with a denied call turned into an error naming the permission."""
+    """``call(**kwargs)``, with a denied call turned into an error naming the permission and a
+    missing resource into ``_NotFound``."""
     try:
         return call(**kwargs)
     except Exception as error:
+        if _code(error) in _NOT_FOUND:
+            raise _NotFound(_message(error)) from error
         if _code(error) in _DENIED:
             raise LineageError(
                 f"not allowed to call {action} on {resource}: {_message(error)}"
@@ -119,12 +126,8 @@ def lineage_lines(sagemaker: Any, arn: str) -> List[str]:
             "sagemaker:DescribeModelPackage", arn, sagemaker.describe_model_package,
             ModelPackageName=arn,
         )
-    except LineageError:
-        raise
-    except Exception as error:
-        if _code(error) in _NOT_FOUND:
-            raise LineageError(f"no model package version {arn}: {_message(error)}") from error
-        raise
+    except _NotFound as missing:
+        raise LineageError(f"no model package version {arn}: {missing}") from missing
     metadata: Mapping[str, str] = package.get("CustomerMetadataProperties") or {}
     missing = [key for key in LINEAGE_KEYS if key not in metadata]
     if len(missing) == len(LINEAGE_KEYS):
@@ -193,12 +196,8 @@ def _training_job_rows(sagemaker: Any, package: Mapping[str, Any]) -> List[Tuple
             "sagemaker:DescribeTrainingJob", name, sagemaker.describe_training_job,
             TrainingJobName=name,
         )
-    except LineageError:
-        raise
-    except Exception as error:
-        if _code(error) in _NOT_FOUND:
-            return [("training job", f"{name}: not found ({_message(error)})")]
-        raise
+    except _NotFound as missing:
+        return [("training job", f"{name}: not found ({missing})")]
     rows = [
         ("training job", f"{job.get('TrainingJobArn', name)} ({job.get('TrainingJobStatus', '?')})"),
         ("job image", str(job.get("AlgorithmSpecification", {}).get("TrainingImage", "?"))),
