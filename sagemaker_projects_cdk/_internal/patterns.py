@@ -57,3 +57,6 @@ ENDPOINT_NAME = SAGEMAKER_NAME
 
 #: A 12-digit AWS account id.
 ACCOUNT_ID = r"[0-9]{12}"
+
+#: An AWS region name (``us-east-1``, ``eu-central-2``, ``us-gov-west-1``, ``ap-southeast-5``).
+REGION = r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}"
