@@ -1,7 +1,9 @@
 """Build the CDK app holding every template in ``TEMPLATES``, with the security packs on.
 
 Besides one stack per template, the app holds ``StudioTemplates``: the same templates
-published to SageMaker Studio (Service Catalog portfolio and S3 templates).
+published to SageMaker Studio (Service Catalog portfolio and S3 templates), and
+``TargetAccount``: the baseline a staging or prod account deploys once per tooling account
+(``TargetAccountStack``, stack name ``sagemaker-projects-target-account``).
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from aws_cdk import App
 
 from .compliance import add_security_packs
 from .stacks import TEMPLATES
+from .stacks.target_account import TARGET_ACCOUNT_STACK_NAME, TargetAccountStack
 from .studio import StudioTemplatesStack
 
 #: The construct id (and default stack name) of the Studio publishing stack.
 STUDIO_STACK_ID = "StudioTemplates"
+#: The construct id of the target-account baseline (``cdk.out/TargetAccount.template.json``).
+TARGET_ACCOUNT_STACK_ID = "TargetAccount"
 
 
 def stack_id(template_id: str) -> str:
@@ -48,9 +53,11 @@ def build_app(
     templates: Optional[list[str]] = None,
     security_packs: bool = True,
     studio: Optional[StudioOptions] = StudioOptions(),
+    target_account: bool = True,
 ) -> App:
-    """Add one stack per template (all of ``TEMPLATES`` by default) to ``app``, and the
-    ``StudioTemplates`` stack publishing the same templates unless ``studio`` is None."""
+    """Add one stack per template (all of ``TEMPLATES`` by default) to ``app``, the
+    ``StudioTemplates`` stack publishing the same templates unless ``studio`` is None, and the
+    target-account baseline (``TargetAccount``) unless ``target_account`` is False."""
     app = app or App()
     chosen = templates or list(TEMPLATES)
     for template_id in chosen:
@@ -67,6 +74,8 @@ def build_app(
             versions_directory=studio.versions_directory,
             allow_removal=studio.allow_removal,
         )
+    if target_account:
+        TargetAccountStack(app, TARGET_ACCOUNT_STACK_ID, stack_name=TARGET_ACCOUNT_STACK_NAME)
     if security_packs:
         add_security_packs(app)
     return app

@@ -17,6 +17,13 @@ from .registry.approval_rule import ModelApprovalRule
 from .registry.model_package_group import IModelPackageGroup, ImportedModelPackageGroup, ModelPackageGroup
 from .sources.seeded_repository import SeededRepository, seed_code_path
 from .sources.source import CodeCommitSource, CodeConnectionsSource, PipelineSource
+from .targets import (
+    TargetAccountKey,
+    TargetActionsRole,
+    TargetDeployerRole,
+    TargetEndpointRole,
+    ToolingAccountTrust,
+)
 
 __all__ = [
     "ArtifactBucket",
@@ -45,6 +52,11 @@ __all__ = [
     "ServerlessVariant",
     "StageDeployerRole",
     "StageTeardown",
+    "TargetAccountKey",
+    "TargetActionsRole",
+    "TargetDeployerRole",
+    "TargetEndpointRole",
+    "ToolingAccountTrust",
     "TrafficShift",
     "TrafficStep",
     "project_key",

@@ -3,7 +3,8 @@
 Each template is declared once (``Template``: id, title, settings dataclass, compose
 function); its stack class takes the settings as keywords. Every class in ``TEMPLATES`` can
 be built from ``(scope, construct_id)`` alone: what it is not given becomes a CloudFormation
-parameter with a default.
+parameter with a default. ``TargetAccountStack`` is not a SageMaker project template (not in
+``TEMPLATES``): it is the baseline a staging or prod account deploys once per tooling account.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from .components import ModelBuildSettings, ModelDeploySettings, TemplateParts
 from .endpoint_stage import EndpointStageStack
 from .model_build import MODEL_BUILD, ModelBuildStack
 from .model_deploy import MODEL_DEPLOY, ModelDeployStack, SourceModelDeploySettings
+from .target_account import TargetAccountSettings, TargetAccountStack
 from .template import Template, TemplateSettings, TemplateStack, settings_table
 
 TEMPLATES: dict[str, type[TemplateStack]] = {
@@ -32,6 +34,8 @@ __all__ = [
     "ModelDeploySettings",
     "ModelDeployStack",
     "SourceModelDeploySettings",
+    "TargetAccountSettings",
+    "TargetAccountStack",
     "Template",
     "TemplateParts",
     "TemplateSettings",

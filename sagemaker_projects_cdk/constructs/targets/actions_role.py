@@ -1,0 +1,146 @@
+"""The role a tooling account's deploy pipelines act with in a target account.
+
+CodePipeline's CloudFormation actions assume it to deploy the stage stacks
+(``sagemaker-<name>-<id>-deploy-<stage>``) with the baseline's ``deployer`` role, and the
+tooling account's build projects assume it for what they do in the target: the staging tests
+(describe and invoke the stage's endpoint) and the change record's snapshot (describe the
+stage stack). It may:
+
+- create, update, describe and delete stage stacks and their change sets (what CodePipeline's
+  CloudFormation action calls in each of its modes: CodePipeline user guide, "Manage the
+  CodePipeline service role", and the policy aws-cdk-lib writes for its CloudFormation actions),
+  and pass the ``deployer`` role, to CloudFormation only;
+- read objects in the tooling account's buckets (the pipeline's input artifacts, the test
+  data) and decrypt them with the tooling account's keys when S3 asks;
+- describe and invoke this account's endpoints that belong to a SageMaker project (tagged
+  with ``sagemaker:project-id``), and describe their configurations and models.
+
+It cannot change anything directly: every resource of a stage stack is created by
+CloudFormation with the ``deployer`` role.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from ...compliance import acknowledge_wildcards
+from ..deploy.targets import TARGET_ROLE_PATH, target_role_name
+from ._arns import PROJECT_TAGGED, STAGE_STACK_NAMES, regional, s3_arn, via_s3
+from .trust import ToolingAccountTrust
+
+#: What CodePipeline's CloudFormation action calls on the stack in its modes (create or
+#: update, replace on failure, delete, change sets), and the change record's snapshot.
+STAGE_STACK_ACTIONS = (
+    "cloudformation:CreateStack",
+    "cloudformation:UpdateStack",
+    "cloudformation:DeleteStack",
+    "cloudformation:DescribeStacks",
+    "cloudformation:DescribeStackEvents",
+    "cloudformation:CreateChangeSet",
+    "cloudformation:DescribeChangeSet",
+    "cloudformation:ExecuteChangeSet",
+    "cloudformation:DeleteChangeSet",
+)
+
+
+class TargetActionsRole(Construct):
+    """``sagemaker-projects-<tooling account>-actions``: the tooling account's pipelines in this account.
+
+    :param trust: the tooling account and the conditions on its trust.
+    :param deployer_role: the role CloudFormation deploys stage stacks with; the only role
+        this one may pass (to CloudFormation only).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, trust: ToolingAccountTrust, deployer_role: iam.IRole) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        tooling = trust.tooling_account
+        #: The role.
+        self.role = trust.role(
+            self,
+            "Role",
+            role_name=target_role_name(tooling, "actions"),
+            path=TARGET_ROLE_PATH,
+            description="The tooling account's deploy pipelines: deploy SageMaker project stage stacks with the "
+            "deployer role, run the staging tests (sagemaker-projects-cdk)",
+        )
+        stacks = regional(stack, "cloudformation", "stack", f"{STAGE_STACK_NAMES}/*")
+        objects, buckets = s3_arn(stack, "*/*"), s3_arn(stack, "*")
+        tooling_keys = regional(stack, "kms", "key", "*", account=tooling)
+        endpoints = regional(stack, "sagemaker", "endpoint", "*")
+        configs_and_models = [regional(stack, "sagemaker", "endpoint-config", "*"), regional(stack, "sagemaker", "model", "*")]
+        in_tooling_account = {"StringEquals": {"aws:ResourceAccount": tooling}}
+        #: The customer-managed policy with the role's permissions.
+        self.policy = iam.ManagedPolicy(
+            self,
+            "Policy",
+            description="What a tooling account's deploy pipelines may do in this account",
+            path=TARGET_ROLE_PATH,
+            roles=[self.role],
+            statements=[
+                iam.PolicyStatement(sid="StageStacks", actions=list(STAGE_STACK_ACTIONS), resources=[stacks]),
+                iam.PolicyStatement(
+                    sid="PassDeployer",
+                    actions=["iam:PassRole"],
+                    resources=[deployer_role.role_arn],
+                    conditions={"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
+                ),
+                # Pipeline artifacts (the stage template and its parameters) and test data.
+                iam.PolicyStatement(
+                    sid="ToolingObjects",
+                    actions=["s3:GetObject", "s3:GetObjectVersion"],
+                    resources=[objects],
+                    conditions=in_tooling_account,
+                ),
+                iam.PolicyStatement(
+                    sid="ToolingBuckets",
+                    actions=["s3:GetBucketVersioning", "s3:GetBucketLocation"],
+                    resources=[buckets],
+                    conditions=in_tooling_account,
+                ),
+                iam.PolicyStatement(
+                    sid="ToolingKeysThroughS3", actions=["kms:Decrypt"], resources=[tooling_keys], conditions=via_s3(stack)
+                ),
+                iam.PolicyStatement(
+                    sid="TestEndpoints",
+                    actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
+                    resources=[endpoints],
+                    conditions=PROJECT_TAGGED,
+                ),
+                iam.PolicyStatement(
+                    sid="TestedModels",
+                    actions=["sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"],
+                    resources=configs_and_models,
+                    conditions=PROJECT_TAGGED,
+                ),
+            ],
+        )
+        acknowledge_wildcards(
+            self.policy,
+            "stage stacks are named 'sagemaker-<project name>-<project id>-deploy-<stage>' by each project of the "
+            "tooling account; a stack's ARN ends with an id CloudFormation generates; stages may be in any region",
+            stacks,
+        )
+        acknowledge_wildcards(
+            self.policy,
+            "read-only, in the tooling account's buckets only (aws:ResourceAccount): pipeline artifacts and test "
+            "data are written at run time under keys CodePipeline and the training jobs choose; decrypt only when "
+            "S3 asks, with the tooling account's keys",
+            objects,
+            buckets,
+            tooling_keys,
+        )
+        acknowledge_wildcards(
+            self.policy,
+            "the staging tests read and invoke the endpoint of the stage they test; any project's, so limited to "
+            "resources tagged with a SageMaker project id; CloudFormation generates the config and model names",
+            endpoints,
+            *configs_and_models,
+        )
+
+    @property
+    def role_arn(self) -> str:
+        return self.role.role_arn
+

@@ -1,0 +1,153 @@
+"""The SageMaker execution role of the models and endpoints stage stacks create in a target account.
+
+It mirrors what a stage stack's own model role holds (``constructs/endpoint/_policy.py``),
+for every project of one tooling account: SageMaker pulls the model's image (AWS's
+algorithm and framework repositories, and the tooling account's own), reads the model
+artifacts from the tooling account's buckets (decrypting through S3 with its keys), writes
+captured data to ``sagemaker-*`` buckets of this account with the baseline's key, writes the
+endpoint's logs and metrics, and reads the stage stacks' rollback alarms during a blue/green
+update.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from aws_cdk import ArnFormat, Aws, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from ...compliance import acknowledge_wildcards
+from ..build.execution_role import DEFAULT_IMAGE_REPOSITORIES
+from ..deploy.targets import TARGET_ROLE_PATH, target_role_name
+from ._arns import STAGE_BUCKET_NAMES, STAGE_STACK_NAMES, regional, s3_arn, via_s3
+
+
+class TargetEndpointRole(Construct):
+    """``sagemaker-projects-<tooling account>-endpoint``: the execution role of a target account's models.
+
+    :param tooling_account: the tooling account's id (names the role; its buckets, keys and
+        image repositories).
+    :param key: the target account's key (captured data).
+    :param image_repositories: the names of AWS-owned ECR repositories the models' images
+        come from (in AWS's per-region accounts). Default: ``sagemaker-xgboost``, the seed
+        model's image. Every repository of the tooling account may be pulled from as well.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        tooling_account: str,
+        key: kms.IKey,
+        image_repositories: Sequence[str] = DEFAULT_IMAGE_REPOSITORIES,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        #: The role.
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=target_role_name(tooling_account, "endpoint"),
+            path=TARGET_ROLE_PATH,
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="Execution role of the SageMaker models that a tooling account's projects deploy here "
+            "(sagemaker-projects-cdk)",
+        )
+        logs = regional(
+            stack, "logs", "log-group", "/aws/sagemaker/Endpoints/*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+        artifacts, artifact_buckets = s3_arn(stack, "*/*"), s3_arn(stack, "*")
+        captured = s3_arn(stack, f"{STAGE_BUCKET_NAMES}/*")
+        tooling_keys = regional(stack, "kms", "key", "*", account=tooling_account)
+        tooling_images = regional(stack, "ecr", "repository", "*", account=tooling_account)
+        aws_images = [regional(stack, "ecr", "repository", name, account="*") for name in sorted(image_repositories)]
+        alarms = regional(stack, "cloudwatch", "alarm", STAGE_STACK_NAMES, arn_format=ArnFormat.COLON_RESOURCE_NAME)
+        in_tooling_account = {"StringEquals": {"aws:ResourceAccount": tooling_account}}
+        #: The customer-managed policy with the role's permissions.
+        self.policy = iam.ManagedPolicy(
+            self,
+            "Policy",
+            description="What the SageMaker models a tooling account's projects deploy here need",
+            path=TARGET_ROLE_PATH,
+            roles=[self.role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="EndpointLogs",
+                    actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                    resources=[logs],
+                ),
+                iam.PolicyStatement(
+                    sid="EndpointMetrics",
+                    actions=["cloudwatch:PutMetricData"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
+                ),
+                iam.PolicyStatement(
+                    sid="ModelArtifacts", actions=["s3:GetObject"], resources=[artifacts], conditions=in_tooling_account
+                ),
+                iam.PolicyStatement(
+                    sid="ModelArtifactBuckets", actions=["s3:ListBucket"], resources=[artifact_buckets], conditions=in_tooling_account
+                ),
+                iam.PolicyStatement(
+                    sid="ModelArtifactKeys", actions=["kms:Decrypt"], resources=[tooling_keys], conditions=via_s3(stack)
+                ),
+                iam.PolicyStatement(
+                    sid="CapturedData",
+                    actions=["s3:PutObject"],
+                    resources=[captured],
+                    conditions={"StringEquals": {"aws:ResourceAccount": Aws.ACCOUNT_ID}},
+                ),
+                iam.PolicyStatement(sid="TargetKey", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn]),
+                iam.PolicyStatement(sid="ImageToken", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+                iam.PolicyStatement(
+                    sid="Images",
+                    actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                    resources=[tooling_images, *aws_images],
+                ),
+                iam.PolicyStatement(sid="RollbackAlarms", actions=["cloudwatch:DescribeAlarms"], resources=[alarms]),
+            ],
+        )
+        acknowledge_wildcards(
+            self.policy,
+            "SageMaker names each endpoint's log group and streams at run time; limited to SageMaker endpoints' log groups",
+            logs,
+        )
+        acknowledge_wildcards(
+            self.policy,
+            "model artifact keys are chosen by the tooling account's training jobs at run time: read-only, in the tooling "
+            "account's buckets only (aws:ResourceAccount), decrypted with its keys only when S3 asks",
+            artifacts,
+            artifact_buckets,
+            tooling_keys,
+        )
+        acknowledge_wildcards(
+            self.policy,
+            "SageMaker writes captured data under keys it chooses, into the stage stacks' buckets of this account "
+            "(named after the stage stack, sagemaker-...); write-only",
+            captured,
+        )
+        acknowledge_wildcards(
+            self.policy,
+            "pull only: custom images in the tooling account's repositories, and AWS's algorithm and framework images, "
+            "which live in per-region AWS-owned accounts",
+            tooling_images,
+            *aws_images,
+        )
+        acknowledge_wildcards(
+            self.policy,
+            "the rollback alarms are named after the stage stacks 'sagemaker-<project>-deploy-<stage>'; read-only",
+            alarms,
+        )
+        acknowledge_wildcards(
+            self.policy,
+            "these actions have no resource type, so IAM accepts only '*': ecr:GetAuthorizationToken; "
+            "cloudwatch:PutMetricData (limited to the /aws/sagemaker/Endpoints namespace by condition)",
+            "*",
+        )
+
+    @property
+    def role_arn(self) -> str:
+        return self.role.role_arn
