@@ -2,7 +2,8 @@
 
 ``all_templates(assembly)`` gives every synthesized template a role can live in, by a short
 name: the TEMPLATES stacks (``model-build``...), the Studio stack (``studio``), its product
-templates (``studio/<template id>``) and the seed's endpoint stage (``endpoint-stage``).
+templates (``studio/<template id>``), the seed's endpoint stage (``endpoint-stage``) and the
+target-account baseline (``target-account``).
 
 ``RoleCheck`` holds a role's policy and the IAM requests (:class:`call_recorder.IamRequest`)
 that what runs with it makes; ``missing`` lists the requests the policy denies and
@@ -40,7 +41,7 @@ AWS_MANAGED_POLICIES = {
 
 
 def all_templates(assembly: Any) -> dict[str, dict]:
-    """Every template of the cloud assembly and the seed's endpoint stage, by short name."""
+    """Every template of the cloud assembly, the seed's endpoint stage and the target-account baseline, by short name."""
     from sagemaker_projects_cdk.stacks import TEMPLATES
 
     found = dict(assembly.templates)
@@ -51,7 +52,15 @@ def all_templates(assembly: Any) -> dict[str, dict]:
         (template_id,) = [t for t in TEMPLATES if t.replace("-", "") == product.group(1).lower()]
         found[f"studio/{template_id}"] = json.loads(path.read_text())
     found["endpoint-stage"] = json.loads(ENDPOINT_STAGE.read_text())
+    found["target-account"] = target_account_template(assembly)
     return found
+
+
+def target_account_template(assembly: Any) -> dict:
+    """The target-account baseline's template, synthesized by ``build_app`` beside the templates."""
+    from sagemaker_projects_cdk.app import TARGET_ACCOUNT_STACK_ID
+
+    return json.loads((assembly.outdir / f"{TARGET_ACCOUNT_STACK_ID}.template.json").read_text())
 
 
 def roles(template: Mapping[str, Any]) -> list[str]:

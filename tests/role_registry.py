@@ -35,6 +35,7 @@ _CUSTOM = "tests/test_custom_resource_roles.py::"
 _SERVICE = "tests/test_service_roles.py::"
 _SEED = "tests/seed/test_role_sufficiency.py::"
 _PRODUCTS = "tests/test_role_coverage.py::test_the_studio_products_roles_are_the_checked_templates_roles"
+_TARGETS = "tests/unit/constructs/targets/"
 
 CLAIMS = [
     Claim(
@@ -122,5 +123,20 @@ CLAIMS = [
         rf"EndpointRole{_ID}", "endpoint-stage",
         _SERVICE + "test_the_endpoint_model_role_may_do_what_sagemaker_does_with_it",
         "what SageMaker does with the model's role: image, ModelDataUrl, captured data, logs, metrics, rollback alarms",
+    ),
+    Claim(
+        rf"ActionsRole{_ID}", "target-account",
+        _TARGETS + "test_target_roles.py::test_the_actions_role_may_do_what_the_tooling_pipelines_do_here",
+        "CodePipeline's CloudFormation action in each mode, the staging tests and the change record's snapshot (iam_eval)",
+    ),
+    Claim(
+        rf"DeployerRole{_ID}", "target-account",
+        _TARGETS + "test_target_deployer_role.py::test_deployer_allows_every_handler_permission_of_the_stage_template",
+        "the CloudFormation handler permissions of the stage template's resources and a data capture bucket (cfn-lint's schemas)",
+    ),
+    Claim(
+        rf"EndpointRole{_ID}", "target-account",
+        _TARGETS + "test_target_roles.py::test_the_endpoint_role_may_do_what_sagemaker_does_with_it",
+        "what SageMaker does with a model's role: tooling image and artifacts, captured data here, logs, metrics, alarms",
     ),
 ]

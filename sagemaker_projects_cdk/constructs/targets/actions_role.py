@@ -96,7 +96,7 @@ class TargetActionsRole(Construct):
                 ),
                 iam.PolicyStatement(
                     sid="ToolingBuckets",
-                    actions=["s3:GetBucketVersioning", "s3:GetBucketLocation"],
+                    actions=["s3:GetBucketVersioning"],
                     resources=[buckets],
                     conditions=in_tooling_account,
                 ),

@@ -1,0 +1,167 @@
+"""The baseline's actions and endpoint roles may do what runs with them, and not much more.
+
+The actions role (``sagemaker-projects-<tooling>-actions``), as the tooling account's
+pipelines use it (CodePipeline user guide, "Manage the CodePipeline service role" and the
+CloudFormation action reference; aws-cdk-lib's CloudFormation actions): CodePipeline's
+CloudFormation action reads its input artifact from the tooling account's artifact bucket
+(decrypting through S3 with the tooling key) and, on the stage stack, calls
+``DescribeStacks``, ``CreateStack``, ``UpdateStack``, ``DescribeStackEvents``, ``DeleteStack``
+(replace on failure) and, in its change-set modes, ``CreateChangeSet``, ``DescribeChangeSet``,
+``ExecuteChangeSet``, ``DeleteChangeSet``, passing the deployer role to CloudFormation; the
+staging tests (``seed_code/model_deploy/test/test_endpoint.py``) describe the endpoint, its
+configuration and model, invoke it and read the test set; the change record's snapshot
+describes the stage stack.
+
+The endpoint role (``sagemaker-projects-<tooling>-endpoint``), as SageMaker uses a model's
+execution role (as ``tests/test_service_roles.py`` checks the stage stack's own model role):
+pull the image, read ``ModelDataUrl`` in the tooling account, write captured data here,
+logs, metrics, the rollback alarms.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import TOOLING
+from role_checks import RoleCheck, missing, request, role_policy_with_managed, unneeded
+
+from iam_eval import Resolver
+
+REGION, ACCOUNT = "us-east-1", "123456789012"
+PARAMETERS = {"ToolingAccountId": TOOLING}
+STACK = "sagemaker-churn-p-abc123def456-deploy-staging"
+STACK_ARN = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{STACK}/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+ENDPOINT = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/churn-p-abc123def456-staging"
+TAGGED = {"aws:ResourceTag/sagemaker:project-id": "p-abc123def456"}
+TOOLING_BUCKET = "sagemaker-project-p-abc123def456"
+TOOLING_KEY = f"arn:aws:kms:{REGION}:{TOOLING}:key/0b1c2d3e-project-key"
+IN_TOOLING = {"aws:ResourceAccount": TOOLING}
+VIA_S3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
+#: The XGBoost image's registry account in us-east-1 (SageMaker's algorithm images).
+XGBOOST_ACCOUNT = "683313688378"
+
+ACTIONS_NOT_NEEDED = {
+    "s3:GetObjectVersion": "AWS's default CodePipeline service role policy reads artifact versions (a versioned store)",
+    "s3:GetBucketVersioning": "AWS's default CodePipeline service role policy reads the artifact store's versioning",
+}
+ENDPOINT_NOT_NEEDED = {
+    "s3:ListBucket": "lets SageMaker tell a missing model artifact (404) from a denied one (403)",
+}
+
+
+def _role(template: dict, prefix: str) -> tuple[Resolver, str]:
+    resolver = Resolver(template, parameters=PARAMETERS, region=REGION, account=ACCOUNT)
+    (role_id,) = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role" and k.startswith(prefix)]
+    return resolver, role_id
+
+
+def _actions_requests(deployer_arn: str) -> list:
+    said = "CodePipeline's CloudFormation action"
+    calls = ("DescribeStacks", "CreateStack", "UpdateStack", "DescribeStackEvents", "DeleteStack",
+             "CreateChangeSet", "DescribeChangeSet", "ExecuteChangeSet", "DeleteChangeSet")
+    artifact = f"arn:aws:s3:::{TOOLING_BUCKET}/sagemaker-churn-p-abc123/BuildArtif/xyz789"
+    test_data = f"arn:aws:s3:::{TOOLING_BUCKET}/churn-p-abc123def456/exec-1/test/test.csv"
+    return [
+        *(request(f"cloudformation:{call}", STACK_ARN, said) for call in calls),
+        request("iam:PassRole", deployer_arn, said, {"iam:PassedToService": "cloudformation.amazonaws.com"}),
+        request("s3:GetObject", artifact, said + " input", IN_TOOLING),
+        request("kms:Decrypt", TOOLING_KEY, said + " input", VIA_S3),
+        request("sagemaker:DescribeEndpoint", ENDPOINT, "staging tests", TAGGED),
+        request("sagemaker:InvokeEndpoint", ENDPOINT, "staging tests", TAGGED),
+        request("sagemaker:DescribeEndpointConfig", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint-config/endpointconfig-1a2b", "staging tests", TAGGED),
+        request("sagemaker:DescribeModel", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/endpointmodel-1a2b", "staging tests", TAGGED),
+        request("s3:GetObject", test_data, "staging tests' test set", IN_TOOLING),
+        request("cloudformation:DescribeStacks", STACK_ARN, "change record snapshot"),
+    ]
+
+
+def test_the_actions_role_may_do_what_the_tooling_pipelines_do_here(baseline):
+    resolver, role_id = _role(baseline, "ActionsRole")
+    (deployer_id,) = [k for k, r in baseline["Resources"].items() if r["Type"] == "AWS::IAM::Role" and k.startswith("DeployerRole")]
+    deployer_arn = resolver.get_att(deployer_id, "Arn")
+    check = RoleCheck(f"target-account {role_id}", role_policy_with_managed(resolver, role_id), _actions_requests(deployer_arn), ACTIONS_NOT_NEEDED)
+    assert missing(check) == []
+    assert unneeded(check) == []
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "context"),
+    [
+        ("cloudformation:CreateStack", f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/production-database/0a1b", {}),
+        ("cloudformation:DeleteStack", f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/sagemaker-projects-target-account/0a1b", {}),
+        ("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/sagemaker-projects-cdk/sagemaker-projects-{TOOLING}-endpoint",
+         {"iam:PassedToService": "cloudformation.amazonaws.com"}),
+        ("s3:GetObject", "arn:aws:s3:::someone-elses-bucket/secret.csv", {"aws:ResourceAccount": "999999999999"}),
+        ("s3:GetObject", "arn:aws:s3:::sagemaker-capture/data.jsonl", {"aws:ResourceAccount": ACCOUNT}),
+        ("s3:PutObject", f"arn:aws:s3:::{TOOLING_BUCKET}/x", IN_TOOLING),
+        ("kms:Decrypt", TOOLING_KEY, {}),
+        ("sagemaker:InvokeEndpoint", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/not-a-project", {}),
+        ("sagemaker:DeleteEndpoint", ENDPOINT, TAGGED),
+    ],
+)
+def test_the_actions_role_may_not(baseline, action, resource, context):
+    resolver, role_id = _role(baseline, "ActionsRole")
+    assert not role_policy_with_managed(resolver, role_id).allowed(action, resource, context)
+
+
+def test_the_deployer_is_passed_to_cloudformation_only(baseline):
+    resolver, role_id = _role(baseline, "ActionsRole")
+    (deployer_id,) = [k for k, r in baseline["Resources"].items() if r["Type"] == "AWS::IAM::Role" and k.startswith("DeployerRole")]
+    policy = role_policy_with_managed(resolver, role_id)
+    deployer = resolver.get_att(deployer_id, "Arn")
+    assert policy.allowed("iam:PassRole", deployer, {"iam:PassedToService": "cloudformation.amazonaws.com"})
+    assert not policy.allowed("iam:PassRole", deployer, {"iam:PassedToService": "lambda.amazonaws.com"})
+
+
+def _endpoint_requests(key_arn: str) -> list:
+    name = "churn-p-abc123def456-staging"
+    group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/sagemaker/Endpoints/{name}"
+    stream = f"{group}:log-stream:AllTraffic/i-0123456789abcdef0"
+    capture = f"arn:aws:s3:::{STACK}-capturebucket-1a2b3c/data-capture/{name}/AllTraffic/2025/01/01/00/capture.jsonl"
+    alarm = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{STACK}-EndpointErrorsAlarm6803A3F1-1A2B3C4D5E6F"
+    images = [f"arn:aws:ecr:{REGION}:{XGBOOST_ACCOUNT}:repository/sagemaker-xgboost", f"arn:aws:ecr:{REGION}:{TOOLING}:repository/churn-inference"]
+    return [
+        request("ecr:GetAuthorizationToken", "*", "image"),
+        *(
+            request(f"ecr:{a}", image, "image")
+            for image in images
+            for a in ("BatchCheckLayerAvailability", "GetDownloadUrlForLayer", "BatchGetImage")
+        ),
+        request("s3:GetObject", f"arn:aws:s3:::{TOOLING_BUCKET}/churn/exec-1/train/job/output/model.tar.gz", "ModelDataUrl", IN_TOOLING),
+        request("kms:Decrypt", TOOLING_KEY, "ModelDataUrl (SSE-KMS)", VIA_S3),
+        request("s3:PutObject", capture, "data capture", {"aws:ResourceAccount": ACCOUNT}),
+        request("kms:GenerateDataKey", key_arn, "data capture (SSE-KMS)", VIA_S3),
+        request("logs:CreateLogGroup", f"{group}:log-stream:", "logs"),
+        request("logs:DescribeLogStreams", f"{group}:log-stream:", "logs"),
+        request("logs:CreateLogStream", stream, "logs"),
+        request("logs:PutLogEvents", stream, "logs"),
+        request("cloudwatch:PutMetricData", "*", "metrics", {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}),
+        request("cloudwatch:DescribeAlarms", alarm, "auto-rollback"),
+    ]
+
+
+def test_the_endpoint_role_may_do_what_sagemaker_does_with_it(baseline):
+    resolver, role_id = _role(baseline, "EndpointRole")
+    (key_id,) = [k for k, r in baseline["Resources"].items() if r["Type"] == "AWS::KMS::Key"]
+    check = RoleCheck(
+        f"target-account {role_id}", role_policy_with_managed(resolver, role_id),
+        _endpoint_requests(resolver.get_att(key_id, "Arn")), ENDPOINT_NOT_NEEDED,
+    )
+    assert missing(check) == []
+    assert unneeded(check) == []
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "context"),
+    [
+        ("s3:GetObject", "arn:aws:s3:::another-account-bucket/model.tar.gz", {"aws:ResourceAccount": "999999999999"}),
+        ("s3:PutObject", f"arn:aws:s3:::{TOOLING_BUCKET}/data-capture/x.jsonl", IN_TOOLING),
+        ("s3:PutObject", "arn:aws:s3:::private-bucket/x.jsonl", {"aws:ResourceAccount": ACCOUNT}),
+        ("kms:Decrypt", TOOLING_KEY, {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}),
+        ("ecr:BatchGetImage", f"arn:aws:ecr:{REGION}:999999999999:repository/someone-else", {}),
+        ("cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": "Billing"}),
+        ("logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/f:log-stream:x", {}),
+    ],
+)
+def test_the_endpoint_role_may_not(baseline, action, resource, context):
+    resolver, role_id = _role(baseline, "EndpointRole")
+    assert not role_policy_with_managed(resolver, role_id).allowed(action, resource, context)
