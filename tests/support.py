@@ -67,6 +67,17 @@ _ASSET_HASH = re.compile(r"[0-9a-fA-F]{64}")
 HASH_PLACEHOLDER = "<hash>"
 
 
+#: The golden inventory's name of the target-account baseline (not a template of TEMPLATES).
+TARGET_ACCOUNT_GOLDEN = "target-account"
+
+
+def target_account_template(outdir: Path) -> dict:
+    """The target-account baseline that ``build_app`` synthesizes beside the templates."""
+    from sagemaker_projects_cdk.app import TARGET_ACCOUNT_STACK_ID
+
+    return json.loads((outdir / f"{TARGET_ACCOUNT_STACK_ID}.template.json").read_text())
+
+
 def golden_path(template_id: str) -> Path:
     return GOLDEN_DIR / f"{template_id}.json"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from sagemaker_projects_cdk.app import stack_id
+from sagemaker_projects_cdk.app import TARGET_ACCOUNT_STACK_ID, stack_id
 from sagemaker_projects_cdk.compliance import CDK_FUNCTION_FINDINGS, checkov_skip
 from sagemaker_projects_cdk.stacks import TEMPLATES
 from support import REPO
@@ -51,7 +51,8 @@ def run_checkov(files: list[Path], cwd: Path) -> list[dict]:
 
 def scanned_templates(outdir: Path) -> list[Path]:
     """The templates of the TEMPLATES stacks, the StudioTemplates stack and its product
-    templates, and the endpoint stage's template that the deploy pipeline deploys."""
+    templates, the target-account baseline, and the endpoint stage's template that the deploy
+    pipeline deploys."""
     return [*sorted(outdir.glob("*.template.json")), ENDPOINT_STAGE_TEMPLATE]
 
 
@@ -60,7 +61,8 @@ def checkov_reports(assembly) -> list[dict]:
     files = scanned_templates(assembly.outdir)
     names = {path.name for path in files}
     # The glob finds every stack, and the Studio product templates (one per template id).
-    assert {f"{stack_id(t)}.template.json" for t in TEMPLATES} | {"StudioTemplates.template.json"} <= names
+    expected = {f"{stack_id(t)}.template.json" for t in TEMPLATES} | {"StudioTemplates.template.json"}
+    assert expected | {f"{TARGET_ACCOUNT_STACK_ID}.template.json"} <= names
     assert len([n for n in names if n.endswith(".product.template.json")]) == len(TEMPLATES)
     return run_checkov(files, assembly.outdir)
 

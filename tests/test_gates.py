@@ -1,5 +1,6 @@
 """Gates applied to every stack in TEMPLATES: security packs, cfn-lint, IAM scoping, determinism,
-pinned logical ids (tests/template_facts.py), resource inventories (tests/golden/)."""
+pinned logical ids (tests/template_facts.py), resource inventories (tests/golden/); and the same
+gates on the target-account baseline (``TargetAccount``), which is not a template of TEMPLATES."""
 
 from __future__ import annotations
 
@@ -11,9 +12,20 @@ from pathlib import Path
 
 import pytest
 
-from sagemaker_projects_cdk.app import stack_id
+from sagemaker_projects_cdk.app import TARGET_ACCOUNT_STACK_ID, stack_id
 from sagemaker_projects_cdk.stacks import TEMPLATES
-from support import GOLDEN_DIR, REGENERATE_GOLDEN, REPO, golden_path, inventory, inventory_diff, render_inventory, synth_all
+from support import (
+    GOLDEN_DIR,
+    REGENERATE_GOLDEN,
+    REPO,
+    TARGET_ACCOUNT_GOLDEN,
+    golden_path,
+    inventory,
+    inventory_diff,
+    render_inventory,
+    synth_all,
+    target_account_template,
+)
 from template_facts import STATEFUL_TYPES, TEMPLATE_FACTS, facts_for, missing_facts_message
 
 #: Actions that IAM lets no policy scope to a resource: only these may use Resource "*".
@@ -151,8 +163,8 @@ def test_resource_inventory_matches_the_golden_file(assembly, template_id):
 
 
 def test_golden_files_are_those_of_the_templates():
-    stale = sorted(p.name for p in GOLDEN_DIR.glob("*.json") if p.stem not in TEMPLATES)
-    assert not stale, f"golden files of no template in TEMPLATES: {stale}; {REGENERATE_GOLDEN} removes them"
+    stale = sorted(p.name for p in GOLDEN_DIR.glob("*.json") if p.stem not in TEMPLATES and p.stem != TARGET_ACCOUNT_GOLDEN)
+    assert not stale, f"golden files of no template in TEMPLATES (nor the baseline's): {stale}; {REGENERATE_GOLDEN} removes them"
 
 
 def test_inventory_normalises_asset_hashes_and_diff_names_each_change():
@@ -206,3 +218,44 @@ def test_every_type_ignore_says_why():
         if re.search(r"# type: ignore(\[[^\]]*\])?\s*$", line)
     ]
     assert not unexplained, f"'# type: ignore' without a reason: {unexplained}"
+
+
+# ----------------------------------------------------------------- the target-account baseline
+
+
+def test_the_baseline_passes_the_security_packs(assembly):
+    prefix = TARGET_ACCOUNT_STACK_ID + "/"
+    assert (assembly.outdir / f"{TARGET_ACCOUNT_STACK_ID}.template.json").exists()
+    for report in assembly.validation_report.get("pluginReports", []):
+        for violation in report["violations"]:
+            paths = [c["constructPath"] for c in violation["violatingConstructs"]]
+            assert not any(p.startswith(prefix) for p in paths), violation
+
+
+def test_cfn_lint_reports_nothing_on_the_baseline(assembly):
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--", str(assembly.outdir / f"{TARGET_ACCOUNT_STACK_ID}.template.json")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_baseline_has_no_wildcard_action_and_scopes_resources(assembly):
+    statements = list(_allow_statements(target_account_template(assembly.outdir)))
+    assert len(statements) > 20
+    for logical_id, statement in statements:
+        actions = _as_list(statement["Action"])
+        assert not [a for a in actions if "*" in a], f"{logical_id}: wildcard action in {actions}"
+        if "*" in _as_list(statement["Resource"]):
+            assert set(actions) <= UNSCOPABLE_ACTIONS, f"{logical_id}: {actions} on Resource '*'"
+
+
+def test_the_baseline_inventory_matches_the_golden_file(assembly):
+    path = golden_path(TARGET_ACCOUNT_GOLDEN)
+    current = inventory(target_account_template(assembly.outdir))
+    assert path.exists(), f"no golden inventory {path.relative_to(REPO)}: generate it with {REGENERATE_GOLDEN}"
+    differences = inventory_diff(json.loads(path.read_text()), current)
+    assert not differences, "\n".join(differences) + f"\nIf intended, regenerate with {REGENERATE_GOLDEN} (a renamed key is a new key)"
+    assert path.read_text() == render_inventory(current)

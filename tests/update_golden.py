@@ -1,5 +1,5 @@
-"""Regenerate tests/golden/<template id>.json, the resource inventories the gates compare
-every synth with: ``make golden``, or ``.venv/bin/python tests/update_golden.py``.
+"""Regenerate tests/golden/<template id>.json (and target-account.json, the baseline's), the
+resource inventories the gates compare every synth with: ``make golden``, or ``.venv/bin/python tests/update_golden.py``.
 
 Review the diff of tests/golden/ before committing it: a removed or renamed logical id
 replaces that resource in every deployed project.
@@ -15,7 +15,16 @@ _TESTS = Path(__file__).resolve().parent
 # This checkout's package (not whichever one the virtualenv installed), then the test helpers.
 sys.path[:0] = [str(_TESTS.parent), str(_TESTS)]
 
-from support import GOLDEN_DIR, REPO, golden_path, inventory, render_inventory, synth_all  # noqa: E402
+from support import (  # noqa: E402
+    GOLDEN_DIR,
+    REPO,
+    TARGET_ACCOUNT_GOLDEN,
+    golden_path,
+    inventory,
+    render_inventory,
+    synth_all,
+    target_account_template,
+)
 
 
 def main() -> int:
@@ -24,7 +33,8 @@ def main() -> int:
 
     print(f"synthesizing the templates of {Path(sagemaker_projects_cdk.__file__).parent}")
     with tempfile.TemporaryDirectory() as outdir:
-        templates = synth_all(Path(outdir)).templates
+        templates = dict(synth_all(Path(outdir)).templates)
+        templates[TARGET_ACCOUNT_GOLDEN] = target_account_template(Path(outdir))
     GOLDEN_DIR.mkdir(exist_ok=True)
     for template_id, template in templates.items():
         path, text = golden_path(template_id), render_inventory(inventory(template))
@@ -34,7 +44,7 @@ def main() -> int:
             path.write_text(text)
             print(f"wrote     {path.relative_to(REPO)}")
     for path in sorted(GOLDEN_DIR.glob("*.json")):
-        if path.stem not in TEMPLATES:
+        if path.stem not in TEMPLATES and path.stem != TARGET_ACCOUNT_GOLDEN:
             path.unlink()
             print(f"removed   {path.relative_to(REPO)} (no such template)")
     return 0

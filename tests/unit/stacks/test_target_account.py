@@ -1,0 +1,184 @@
+"""The target-account baseline: plain CloudFormation, the contract's role names, trust in every shape."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from aws_cdk import Stack
+
+from iam_eval import Resolver
+from sagemaker_projects_cdk.app import TARGET_ACCOUNT_STACK_ID
+from sagemaker_projects_cdk.compliance import add_security_packs
+from sagemaker_projects_cdk.constructs.deploy.targets import TARGET_ROLE_PATH, TARGET_ROLES, target_role_arn
+from sagemaker_projects_cdk.stacks import TEMPLATES, TargetAccountStack
+from support import new_app
+
+TOOLING, TARGET = "111111111111", "123456789012"
+ORG = "o-abcdef1234"
+
+
+def _synth(outdir: Path, **settings) -> tuple[dict, Path]:
+    app = new_app(outdir)
+    stack = TargetAccountStack(app, TARGET_ACCOUNT_STACK_ID, **settings)
+    add_security_packs(app)
+    app.synth()
+    path = outdir / f"{stack.artifact_id}.template.json"
+    return json.loads(path.read_text()), outdir
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory) -> tuple[dict, Path]:
+    return _synth(tmp_path_factory.mktemp("baseline"))
+
+
+def _trust(template: dict, **parameters: str) -> dict:
+    resolver = Resolver(template, parameters={"ToolingAccountId": TOOLING, **parameters}, account=TARGET)
+    (role,) = [r for k, r in template["Resources"].items() if k.startswith("ActionsRole")]
+    return resolver.resolve(role["Properties"]["AssumeRolePolicyDocument"])
+
+
+def test_is_not_a_project_template():
+    assert TargetAccountStack not in TEMPLATES.values()
+
+
+def test_needs_no_bootstrap_and_no_assets(synthesized):
+    template, outdir = synthesized
+    text = json.dumps(template)
+    assert "BootstrapVersion" not in text and "Rules" not in template
+    assert "cdk-" not in text and "hnb659fds" not in text
+    assert "aws:cdk:asset" not in text and not any("Asset" in name for name in template["Parameters"])
+    assert set(template["Parameters"]) == {"ToolingAccountId", "ExternalId", "OrganizationId"}
+    assert not any("Metadata" in r and set(r["Metadata"]) - {"checkov", "aws:cdk:path"} for r in template["Resources"].values())
+    assert "CDKMetadata" not in template["Resources"]
+    # Nor does the cloud assembly name a bootstrap role, bucket or asset: `cdk deploy` uses the caller's credentials.
+    for path in outdir.iterdir():
+        if path.name.startswith(TARGET_ACCOUNT_STACK_ID) or path.name == "manifest.json":
+            assert "hnb659fds" not in path.read_text() and "BootstrapVersion" not in path.read_text(), path.name
+    assert not list(outdir.glob("*.assets.json"))
+    # `aws cloudformation deploy --template-file` passes it inline: at most 51,200 bytes.
+    assert len(json.dumps(template, indent=1)) < 51_200
+
+
+def test_synth_twice_gives_the_same_template(synthesized, tmp_path):
+    again, _ = _synth(tmp_path)
+    assert again == synthesized[0]
+
+
+def test_tooling_account_is_a_required_parameter(synthesized):
+    template, _ = synthesized
+    parameters = template["Parameters"]
+    assert "Default" not in parameters["ToolingAccountId"]
+    assert parameters["ToolingAccountId"]["AllowedPattern"] == "^[0-9]{12}$"
+    assert parameters["ExternalId"]["Default"] == "" and parameters["OrganizationId"]["Default"] == ""
+    assert parameters["OrganizationId"]["AllowedPattern"] == "^(o-[a-z0-9]{10,32})?$"
+
+
+@pytest.mark.parametrize(
+    ("parameters", "condition"),
+    [
+        ({}, None),
+        ({"ExternalId": "pipeline-2024"}, {"StringEquals": {"sts:ExternalId": "pipeline-2024"}}),
+        ({"OrganizationId": ORG}, {"StringEquals": {"aws:PrincipalOrgID": ORG}}),
+        (
+            {"ExternalId": "pipeline-2024", "OrganizationId": ORG},
+            {"StringEquals": {"sts:ExternalId": "pipeline-2024", "aws:PrincipalOrgID": ORG}},
+        ),
+    ],
+)
+def test_only_the_tooling_account_is_trusted_with_the_conditions_given(synthesized, parameters, condition):
+    document = _trust(synthesized[0], **parameters)
+    (statement,) = document["Statement"]
+    assert statement["Principal"] == {"AWS": f"arn:aws:iam::{TOOLING}:root"}
+    assert statement["Action"] == "sts:AssumeRole" and statement["Effect"] == "Allow"
+    assert statement.get("Condition") == condition
+
+
+@pytest.mark.parametrize(
+    ("settings", "condition"),
+    [
+        ({}, None),
+        ({"external_id": ""}, None),
+        ({"external_id": "pipeline-2024"}, {"StringEquals": {"sts:ExternalId": "pipeline-2024"}}),
+        ({"organization_id": ORG, "external_id": "x1"}, {"StringEquals": {"sts:ExternalId": "x1", "aws:PrincipalOrgID": ORG}}),
+    ],
+)
+def test_given_settings_become_plain_values(tmp_path, settings, condition):
+    template, _ = _synth(tmp_path, tooling_account_id=TOOLING, **{"external_id": "", "organization_id": "", **settings})
+    assert "Parameters" not in template and "Conditions" not in template
+    (role,) = [r for k, r in template["Resources"].items() if k.startswith("ActionsRole")]
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement.get("Condition") == condition
+    assert role["Properties"]["RoleName"] == f"sagemaker-projects-{TOOLING}-actions"
+
+
+def test_roles_are_where_the_tooling_side_looks_for_them(synthesized):
+    template, _ = synthesized
+    resolver = Resolver(template, parameters={"ToolingAccountId": TOOLING}, account=TARGET)
+    contract = Stack(new_app(), "Tooling")
+    outputs = template["Outputs"]
+    for role in TARGET_ROLES:
+        (role_id,) = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role" and k.startswith(role.capitalize())]
+        properties = template["Resources"][role_id]["Properties"]
+        assert properties["Path"] == TARGET_ROLE_PATH
+        expected = Resolver({}, account=TARGET).resolve(
+            contract.resolve(target_role_arn(contract, target_account=TARGET, tooling_account=TOOLING, role=role))
+        )
+        assert resolver.get_att(role_id, "Arn") == expected
+        assert resolver.resolve(outputs[f"{role.capitalize()}RoleArn"]["Value"]) == expected
+    (alias_id,) = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::KMS::Alias"]
+    assert outputs["KeyAlias"]["Value"] == {"Ref": alias_id}
+    assert resolver.resolve(template["Resources"][alias_id]["Properties"]["AliasName"]) == f"alias/sagemaker-projects-{TOOLING}"
+    assert "KeyArn" in outputs
+
+
+def test_who_may_assume_which_role(synthesized):
+    template, _ = synthesized
+    trusted = {
+        k[: -len("Role") - 8]: r["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role"
+    }
+    assert trusted["Deployer"] == {"Service": "cloudformation.amazonaws.com"}
+    assert trusted["Endpoint"] == {"Service": "sagemaker.amazonaws.com"}
+    assert "AWS" in trusted["Actions"]
+
+
+def test_no_wildcard_action_and_no_inline_policy(synthesized):
+    template, _ = synthesized
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::IAM::Role":
+            assert "Policies" not in resource["Properties"] and "ManagedPolicyArns" not in resource["Properties"], logical_id
+        if resource["Type"] != "AWS::IAM::ManagedPolicy":
+            continue
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert statement["Effect"] == "Allow"
+            assert not [a for a in actions if a == "*" or a.endswith(":*") or "*" in a], (logical_id, actions)
+
+
+def test_the_key_rotates_and_is_kept(synthesized):
+    template, _ = synthesized
+    (key,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::KMS::Key"]
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain" and key["UpdateReplacePolicy"] == "Retain"
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"tooling_account_id": "12345"}, r"invalid tooling_account_id '12345': expected a 12-digit AWS account id"),
+        ({"tooling_account_id": "1234567890123"}, r"invalid tooling_account_id '1234567890123'"),
+        ({"tooling_account_id": TOOLING, "external_id": "x"}, r"invalid external_id 'x': expected 2 to 1224 letters"),
+        ({"tooling_account_id": TOOLING, "external_id": "has space"}, r"invalid external_id 'has space'"),
+        ({"tooling_account_id": TOOLING, "organization_id": "org-1234567890"}, r"invalid organization_id 'org-1234567890': expected an AWS Organizations id"),
+        ({"tooling_account_id": TOOLING, "organization_id": "o-short"}, r"invalid organization_id 'o-short'"),
+        ({"tooling_account_id": TOOLING, "organization_id": "o-ABCDEF12345"}, r"invalid organization_id 'o-ABCDEF12345'"),
+    ],
+)
+def test_bad_input_is_refused_naming_the_setting(settings, message):
+    app = new_app()
+    with pytest.raises(ValueError, match=message):
+        TargetAccountStack(app, "Bad", **settings)
+    assert app.node.try_find_child("Bad") is None
