@@ -43,16 +43,18 @@ def pipeline_project(
     build_image: codebuild.IBuildImage,
     timeout_minutes: int,
     build_spec: Optional[codebuild.BuildSpec] = None,
+    privileged: bool = False,
 ) -> codebuild.PipelineProject:
-    """A CodeBuild project run by CodePipeline: not privileged, encrypted with the project key,
-    logging to ``log_group`` (under a stream prefix named after ``construct_id``)."""
+    """A CodeBuild project run by CodePipeline: encrypted with the project key, logging to
+    ``log_group`` (under a stream prefix named after ``construct_id``), not privileged unless
+    ``privileged`` (only a Docker image build needs the Docker daemon)."""
     project = codebuild.PipelineProject(
         scope,
         construct_id,
         description=description,
         build_spec=build_spec,
         environment=codebuild.BuildEnvironment(
-            build_image=build_image, compute_type=COMPUTE_TYPES[compute_type], privileged=False
+            build_image=build_image, compute_type=COMPUTE_TYPES[compute_type], privileged=privileged
         ),
         environment_variables={name: codebuild.BuildEnvironmentVariable(value=value) for name, value in variables.items()},
         encryption_key=encryption_key,

