@@ -161,17 +161,23 @@ class _StagingSession(PipelineSession):
 
 
 class _CreateModelStep(ModelStep):
-    """A ModelStep that creates a model named by SageMaker Pipelines at run time.
+    """A ModelStep whose model is named ``<job prefix>-model-<pipeline execution id>``.
 
     SDK 3.27's ModelBuilder stores a random "model-<hex>" name in the definition: a new
-    definition on every build, and a second execution would fail to create a model of the
-    same name. Without one, Pipelines names each execution's model itself.
+    definition on every build, a second execution failing to create a model of the same
+    name, and a name the execution role could not be scoped to.
     """
+
+    def __init__(self, name: str, step_args: Any, job_prefix: str) -> None:
+        super().__init__(name=name, step_args=step_args)
+        self._model_name = Join(
+            on="-", values=[job_prefix, "model", ExecutionVariables.PIPELINE_EXECUTION_ID]
+        )
 
     @property
     def arguments(self) -> Dict[str, Any]:
         request = dict(super().arguments)
-        request.pop("ModelName", None)
+        request["ModelName"] = self._model_name
         return request
 
 
@@ -551,6 +557,7 @@ def get_pipeline(
             sagemaker_session=session,
             dependencies={},
         ).build(),
+        job_prefix=job_prefix,
     )
     model_name = step_create_model.properties.ModelName
 
