@@ -20,14 +20,13 @@ from ...compliance import acknowledge_wildcards
 from ..project.identity import ProjectIdentity
 from ..registry.model_package_group import IModelPackageGroup
 
-#: ECR repositories of the AWS-owned images the seed pipeline runs: XGBoost (processing,
-#: training, batch transform), Model Monitor's analyzer (data and model quality checks) and
-#: Clarify (bias and explainability checks). They live in per-region AWS accounts.
-DEFAULT_IMAGE_REPOSITORIES = (
-    "sagemaker-xgboost",
-    "sagemaker-model-monitor-analyzer",
-    "sagemaker-clarify-processing",
-)
+#: ECR repositories of the AWS-owned images the seed pipeline's model and scripts run (its
+#: processing, training and batch transform steps, and endpoints, all use the XGBoost image).
+#: They live in per-region AWS accounts.
+DEFAULT_IMAGE_REPOSITORIES = ("sagemaker-xgboost",)
+#: ECR repositories of the images of the pipeline's check steps, pulled besides the model's:
+#: Model Monitor's analyzer (data and model quality) and Clarify (bias, explainability).
+CHECK_IMAGE_REPOSITORIES = ("sagemaker-model-monitor-analyzer", "sagemaker-clarify-processing")
 
 _JOB_ACTIONS = {
     "processing-job": [
@@ -66,8 +65,8 @@ class SageMakerExecutionRole(Construct):
     :param bucket: the project's artifact bucket (read and write).
     :param encryption_key: the key of the bucket and of job volumes and outputs.
     :param model_package_group: the group the pipeline registers models into.
-    :param image_repositories: ECR repository names of AWS-owned images the jobs pull.
-        Default: ``sagemaker-xgboost``.
+    :param image_repositories: ECR repository names of AWS-owned images the jobs pull, besides
+        the check steps' ``CHECK_IMAGE_REPOSITORIES`` (always granted). Default: ``sagemaker-xgboost``.
     """
 
     def __init__(
@@ -110,7 +109,7 @@ class SageMakerExecutionRole(Construct):
                 resource_name=name,
                 arn_format=ArnFormat.SLASH_RESOURCE_NAME,
             )
-            for name in image_repositories
+            for name in dict.fromkeys([*image_repositories, *CHECK_IMAGE_REPOSITORIES])
         ]
         for resource, job_actions in _JOB_ACTIONS.items():
             policy.add_statements(
