@@ -44,7 +44,7 @@ def built_pipeline(tmp_path_factory: pytest.TempPathFactory) -> BuiltPipeline:
         check_each_schema_once(patch)
         offline_environment(patch, tmp_path_factory.mktemp("offline"))
         guard.install(patch)
-        from pipelines.abalone.pipeline import code_artifacts, get_pipeline
+        from pipelines.abalone.pipeline import code_artifacts, get_pipeline, staged_objects
 
         pipeline = get_pipeline(
             region=REGION,
@@ -58,7 +58,8 @@ def built_pipeline(tmp_path_factory: pytest.TempPathFactory) -> BuiltPipeline:
         )
         text = pipeline.definition()
         uris = {name: a.s3_uri for name, a in code_artifacts(BUCKET, PREFIX).items()}
-    return BuiltPipeline(json.loads(text), text, list(guard.attempts), uris)
+        staged = {uri: item.body for uri, item in staged_objects(pipeline).items()}
+    return BuiltPipeline(json.loads(text), text, list(guard.attempts), uris, staged)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -164,6 +164,8 @@ class BuiltPipeline:
     definition_json: str
     network_attempts: list[str]
     code_uris: dict[str, str]
+    #: The check steps' staged files (Clarify configurations), by S3 URI: run_pipeline uploads them.
+    staged: dict[str, bytes] = field(default_factory=dict)
 
 
 def load_deploy_script(relative_path: str) -> ModuleType:
@@ -215,6 +217,15 @@ EXECUTION_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/{PREFIX}/executi
 STEP_OUTPUTS = {
     "ModelArtifacts.S3ModelArtifacts": f"s3://{BUCKET}/{PREFIX}/{EXECUTION_ID}/train/job/output/model.tar.gz",
     "S3Output.S3Uri": f"s3://{BUCKET}/{PREFIX}/{EXECUTION_ID}/step/output",
+    "TransformOutput.S3OutputPath": f"s3://{BUCKET}/{PREFIX}/{EXECUTION_ID}/transform",
+    # The model the Model step creates, named "<project id>-model-<execution id>".
+    "ModelName": f"{PROJECT_ID}-model-{EXECUTION_ID}",
+    # A check step's baselines: files in its output (or, when not registering new ones, the
+    # latest approved version's).
+    "CalculatedBaselineStatistics": f"s3://{BUCKET}/{PREFIX}/{EXECUTION_ID}/checks/step/statistics.json",
+    "CalculatedBaselineConstraints": f"s3://{BUCKET}/{PREFIX}/{EXECUTION_ID}/checks/step/constraints.json",
+    "BaselineUsedForDriftCheckStatistics": f"s3://{BUCKET}/{PREFIX}/{EXECUTION_ID}/checks/step/statistics.json",
+    "BaselineUsedForDriftCheckConstraints": f"s3://{BUCKET}/{PREFIX}/{EXECUTION_ID}/checks/step/constraints.json",
 }
 
 

@@ -21,7 +21,15 @@ CloudWatch Logs permissions overview (log groups are ``...:log-group:<name>:*`` 
   ``DescribeLogStreams``, ``PutLogEvents``) and metrics (``cloudwatch:PutMetricData`` in
   ``/aws/sagemaker/<Kind>Jobs``);
 - a step's property file (``JsonGet`` of the evaluation report): Pipelines reads it from S3;
-- the register step: ``sagemaker:CreateModelPackage`` of a version in the group.
+- the register step: ``sagemaker:CreateModelPackage`` of a version in the group;
+- the check steps (Model Monitor analyzer and Clarify processing jobs, images from AWS's
+  accounts): as processing jobs, plus, when a check is not skipped, the latest approved
+  version's baselines (``ListModelPackages``, ``DescribeModelPackage``, its files); a Clarify
+  check of the model serves it on a temporary endpoint named with the prefix the pipeline
+  gives (create, describe, invoke, delete; its logs);
+- the Model step: ``sagemaker:CreateModel`` of ``<id>-model-<execution id>`` and the role
+  passed to it; the transform job, run with that model's role (this one): its input, output,
+  volume key, image and logs.
 
 Each template that has the role is resolved with the values the offline build used (region,
 account, project, bucket, key, role).
@@ -38,12 +46,14 @@ from iam_eval import Resolver
 from seed_support import (
     ACCOUNT,
     BUCKET,
+    EXECUTION_ID,
     KMS_KEY_ARN,
     PREFIX,
     PROJECT_ID,
     PROJECT_NAME,
     REGION,
     ROLE_ARN,
+    STEP_OUTPUTS,
     all_steps,
     parameter_defaults,
     resolve,
@@ -51,17 +61,25 @@ from seed_support import (
 
 #: The run-time suffix SageMaker appends to a job name given with the custom job prefix.
 SUFFIX = "a1b2c3d4e5"
-KINDS = {"Processing": "ProcessingJob", "Training": "TrainingJob"}
+KINDS = {
+    "Processing": "ProcessingJob",
+    "Training": "TrainingJob",
+    "QualityCheck": "ProcessingJob",  # a Model Monitor analyzer job
+    "ClarifyCheck": "ProcessingJob",  # a Clarify job
+    "Transform": "TransformJob",
+}
+#: The temporary endpoint a Clarify job serves the model on (ModelConfig's endpoint_name_prefix).
+CLARIFY_ENDPOINT = f"{PROJECT_ID}-clarify-1700000000-a1b2"
 NOT_NEEDED = {
     "sagemaker:AddTags": "SageMaker authorizes tags given on create as AddTags; the seed's jobs and model "
     "versions are created without tags",
-    "sagemaker:DescribeModelPackage": "not derived from the definition: lets a step or a person read a registered version",
     "sagemaker:DescribeModelPackageGroup": "not derived from the definition: lets a step or a person read the group",
     "s3:DeleteObject": "not derived: jobs replace outputs of a re-run; in the project bucket only",
     "s3:AbortMultipartUpload": "outputs over the multipart threshold are uploaded in parts, aborted on failure",
     "s3:GetBucketLocation": "SageMaker checks an S3 URI's bucket region before a job (not a documented call)",
     "kms:Encrypt": "not derived: the project key, for jobs that encrypt with it directly",
     "kms:DescribeKey": "SageMaker validates the KMS key ids of a job's request",
+    "sagemaker:DescribeModel": "the Model step's properties are DescribeModel's (not a derived call)",
 }
 
 
@@ -80,6 +98,16 @@ def derived_requests(definition: dict[str, Any]) -> list:
         "kms:EncryptionContext:aws:s3:arn": f"arn:aws:s3:::{BUCKET}",
     }
     found = []
+    training_image = all_steps(definition)["TrainAbaloneModel"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"]
+
+    def ecr_pulls(image: str, why: str) -> list:
+        registry, _, rest = image.partition("/")
+        image_account, region = registry.split(".")[0], registry.split(".")[3]
+        repository = rest.split(":")[0]
+        pulls = [request("ecr:GetAuthorizationToken", "*", f"{why} image")]
+        for action in ("BatchCheckLayerAvailability", "GetDownloadUrlForLayer", "BatchGetImage"):
+            pulls.append(request(f"ecr:{action}", f"arn:aws:ecr:{region}:{image_account}:repository/{repository}", f"{why} image"))
+        return pulls
 
     def reads(uri: str, why: str) -> None:
         bucket, key = _s3(uri)
@@ -104,8 +132,53 @@ def derived_requests(definition: dict[str, Any]) -> list:
             why = f"{name} ({step['Type']} job {job})"
             for action in ("Create", "Describe", "Stop"):
                 found.append(request(f"sagemaker:{action}{kind}", job_arn, why))
+            if kind == "TransformJob":
+                # Run with the model's role (this one, passed by the Model step): reads the test
+                # split, writes the predictions; the model's image is pulled as for a job.
+                model = arguments["ModelName"]
+                assert model == STEP_OUTPUTS["ModelName"], model
+                reads(arguments["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"], f"{why} input")
+                output = arguments["TransformOutput"]
+                writes(f"{output['S3OutputPath']}/test.csv.out", output["KmsKeyId"], f"{why} output")
+                found.append(request("kms:CreateGrant", arguments["TransformResources"]["VolumeKmsKeyId"], f"{why} volume"))
+                image = training_image
+                group = "/aws/sagemaker/TransformJobs"
+                stream = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:log-stream:{job.lower()}-{SUFFIX}/i-0123456789abcdef0"
+                group_only = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:log-stream:"
+                found += [
+                    request("logs:CreateLogGroup", group_only, f"{why} logs"),
+                    request("logs:DescribeLogStreams", group_only, f"{why} logs"),
+                    request("logs:CreateLogStream", stream, f"{why} logs"),
+                    request("logs:PutLogEvents", stream, f"{why} logs"),
+                    request("cloudwatch:PutMetricData", "*", f"{why} metrics", {"cloudwatch:namespace": group}),
+                ]
+                found += ecr_pulls(image, why)
+                continue
             assert arguments["RoleArn"] == ROLE_ARN
             found.append(request("iam:PassRole", arguments["RoleArn"], why, {"iam:PassedToService": "sagemaker.amazonaws.com"}))
+            if step["Type"] in ("QualityCheck", "ClarifyCheck") and step["SkipCheck"] != True:  # noqa: E712
+                # A check that is not skipped: Pipelines finds the latest approved version's
+                # baselines (unless supplied), in this project's bucket.
+                group = step["ModelPackageGroupName"]
+                found.append(request("sagemaker:ListModelPackages", "*", f"{why} latest approved version"))
+                found.append(request("sagemaker:DescribeModelPackage", f"{arn}:model-package/{group}/1", f"{why} its baselines"))
+                reads(f"s3://{BUCKET}/{PREFIX}/{EXECUTION_ID}/checks/approved/constraints.json", f"{why} approved baseline")
+            if step["Type"] == "ClarifyCheck" and "ModelName" in step:
+                # Clarify serves the model on a temporary endpoint, queries it, and deletes it.
+                endpoint = f"{arn}:endpoint/{CLARIFY_ENDPOINT}"
+                config = f"{arn}:endpoint-config/{CLARIFY_ENDPOINT}"
+                for action in ("CreateEndpointConfig", "DescribeEndpointConfig", "DeleteEndpointConfig"):
+                    found.append(request(f"sagemaker:{action}", config, f"{why} temporary endpoint"))
+                for action in ("CreateEndpoint", "DescribeEndpoint", "InvokeEndpoint", "DeleteEndpoint"):
+                    found.append(request(f"sagemaker:{action}", endpoint, f"{why} temporary endpoint"))
+                found.append(request("sagemaker:CreateEndpoint", config, f"{why} temporary endpoint's config"))
+                endpoint_logs = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/sagemaker/Endpoints/{CLARIFY_ENDPOINT}"
+                found += [
+                    request("logs:CreateLogGroup", f"{endpoint_logs}:log-stream:", f"{why} endpoint logs"),
+                    request("logs:CreateLogStream", f"{endpoint_logs}:log-stream:AllTraffic/i-0123", f"{why} endpoint logs"),
+                    request("logs:PutLogEvents", f"{endpoint_logs}:log-stream:AllTraffic/i-0123", f"{why} endpoint logs"),
+                ]
+                found += ecr_pulls(training_image, f"{why} temporary endpoint")
             if kind == "ProcessingJob":
                 image = arguments["AppSpecification"]["ImageUri"]
                 volume_key = arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"]
@@ -127,12 +200,7 @@ def derived_requests(definition: dict[str, Any]) -> list:
                 output = arguments["OutputDataConfig"]
                 writes(f"{output['S3OutputPath']}/{job.lower()}-{SUFFIX}/output/model.tar.gz", output["KmsKeyId"], f"{why} model")
             found.append(request("kms:CreateGrant", volume_key, f"{why} volume"))
-            registry, _, rest = image.partition("/")
-            image_account, region = registry.split(".")[0], registry.split(".")[3]
-            repository = rest.split(":")[0]
-            found.append(request("ecr:GetAuthorizationToken", "*", f"{why} image"))
-            for action in ("BatchCheckLayerAvailability", "GetDownloadUrlForLayer", "BatchGetImage"):
-                found.append(request(f"ecr:{action}", f"arn:aws:ecr:{region}:{image_account}:repository/{repository}", f"{why} image"))
+            found += ecr_pulls(image, why)
             group = f"/aws/sagemaker/{kind}s"
             stream = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:log-stream:{job.lower()}-{SUFFIX}/algo-1-1700000000"
             group_only = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:log-stream:"
@@ -143,6 +211,13 @@ def derived_requests(definition: dict[str, Any]) -> list:
                 request("logs:PutLogEvents", stream, f"{why} logs"),
                 request("cloudwatch:PutMetricData", "*", f"{why} metrics", {"cloudwatch:namespace": group}),
             ]
+        elif step["Type"] == "Model":
+            # Pipelines creates the model with this role, handing it the same role.
+            model = arguments["ModelName"]
+            assert model == STEP_OUTPUTS["ModelName"], model
+            found.append(request("sagemaker:CreateModel", f"{arn}:model/{model.lower()}", f"{name} (model {model})"))
+            found.append(request("iam:PassRole", arguments["ExecutionRoleArn"], name, {"iam:PassedToService": "sagemaker.amazonaws.com"}))
+            reads(arguments["PrimaryContainer"]["ModelDataUrl"], f"{name} model artefact")
         elif step["Type"] == "RegisterModel":
             group = arguments["ModelPackageGroupName"]
             found.append(request("sagemaker:CreateModelPackage", f"{arn}:model-package/{group}/1", f"{name} (a version of {group})"))
@@ -181,7 +256,7 @@ def test_the_execution_role_may_do_what_sagemaker_does_for_every_step(assembly, 
     }
     check = RoleCheck(f"{name} {role_id}", role_policy_with_managed(resolver, role_id), requests, NOT_NEEDED)
     assert missing(check) == []
-    assert unneeded(check) == []
+    assert unneeded(check) == [], "\n".join(unneeded(check))
     # Another project's jobs, bucket and group are not this role's.
     other = "p-0ther0project"
     assert not check.policy.allowed("sagemaker:CreateTrainingJob", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/{other}-train-x")

@@ -442,14 +442,38 @@ def test_the_model_build_role_may_make_every_call_of_run_pipeline(assembly, temp
         s3.put_object(Bucket=bucket, Key=key, Body=b"M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15,15\n", ServerSideEncryption="aws:kms", SSEKMSKeyId=key_arn)
         uninstall = install(log)
         try:
-            # The first build creates the pipeline; the second updates it.
+            # The first build creates the pipeline (no approved version: checks skipped); the
+            # second updates it and reads the baselines of the version approved in between.
             assert run_pipeline.main(["--poll-seconds", "0"], environ=environ) == 0
+        finally:
+            uninstall()
+        sagemaker = boto3.client("sagemaker", region_name=region)
+        group = environ["MODEL_PACKAGE_GROUP_NAME"]
+        sagemaker.create_model_package_group(ModelPackageGroupName=group)
+        version = sagemaker.create_model_package(
+            ModelPackageGroupName=group,
+            InferenceSpecification={
+                "Containers": [{"Image": "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:3.2-0"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+        )["ModelPackageArn"]
+        sagemaker.update_model_package(ModelPackageArn=version, ModelApprovalStatus="Approved")
+        uninstall = install(log)
+        try:
             assert run_pipeline.main(["--poll-seconds", "0"], environ=environ) == 0
         finally:
             uninstall()
     requests = [r for call in read_calls(log) for r in iam_requests(call, ACCOUNT)]
     run = _role_run(template_id, template, resolver, "ModelBuild", "model build", requests)
-    assert {r.action for r in requests} >= {"sagemaker:CreatePipeline", "sagemaker:UpdatePipeline", "iam:PassRole", "kms:GenerateDataKey"}
+    assert {r.action for r in requests} >= {
+        "sagemaker:CreatePipeline",
+        "sagemaker:UpdatePipeline",
+        "iam:PassRole",
+        "kms:GenerateDataKey",
+        "sagemaker:ListModelPackages",
+        "sagemaker:DescribeModelPackage",
+    }
     assert missing_permissions(run) == []
     assert unneeded_grants(run) == []
 

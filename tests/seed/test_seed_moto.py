@@ -56,6 +56,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, A
 #: execution role, and ListPipelineExecutionSteps when an execution fails).
 FIRST_BUILD_CALLS = {
     ("s3", "HeadObject"),
+    ("sagemaker", "ListModelPackages"),  # no approved version yet: the checks are skipped
     ("s3", "PutObject"),
     ("sagemaker", "CreatePipeline"),
     ("sagemaker", "StartPipelineExecution"),
@@ -93,7 +94,7 @@ def test_run_pipeline_uploads_code_upserts_starts_and_waits(
     assert steps["TrainAbaloneModel"]["Arguments"]["TrainingJobName"] == f"{PROJECT_ID}-train"
     # Same definition as the offline build, but for the KMS key moto generated.
     offline = built_pipeline.definition_json.replace(
-        built_pipeline.definition["Steps"][1]["Arguments"]["OutputDataConfig"]["KmsKeyId"],
+        all_steps(built_pipeline.definition)["TrainAbaloneModel"]["Arguments"]["OutputDataConfig"]["KmsKeyId"],
         aws["ARTIFACT_KMS_KEY_ARN"],
     )
     assert definition == json.loads(offline)
@@ -103,7 +104,10 @@ def test_run_pipeline_uploads_code_upserts_starts_and_waits(
     assert {"Key": "sagemaker:project-id", "Value": "p-abc123def456"} in tags
 
     s3 = boto3.client("s3", region_name=REGION)
-    for uri in built_pipeline.code_uris.values():
+    # The scripts and the check steps' staged configurations, where the definition names them.
+    assert len(built_pipeline.staged) == 5  # 3 Clarify analysis configs, 2 monitoring configs
+    for uri in [*built_pipeline.code_uris.values(), *built_pipeline.staged]:
+        assert uri in built_pipeline.definition_json, uri
         key = uri.split(f"s3://{BUCKET}/", 1)[1]
         head = s3.head_object(Bucket=BUCKET, Key=key)
         assert head["ServerSideEncryption"] == "aws:kms"
@@ -143,12 +147,15 @@ def test_run_pipeline_starts_with_the_commit_and_the_input_data_version(
         assert f"  InputDataVersionId = {s3.head_object(Bucket=BUCKET, Key=DATA_KEY)['VersionId']}" in out
         return {p["Name"]: p["Value"] for p in parameters}
 
+    from pipelines.abalone import settings
+
     first = s3.head_object(Bucket=BUCKET, Key=DATA_KEY)
     assert run_pipeline.main(["--no-wait"], environ=aws) == 0
     assert started_with() == {
         "SourceCommitId": COMMIT,
         "InputDataVersionId": first["VersionId"],
         "InputDataETag": first["ETag"].strip('"'),
+        **settings.first_run_parameters(),  # no approved version in the group yet
     }
 
     s3.put_object(Bucket=BUCKET, Key=DATA_KEY, Body=b"F,0.53,0.42,0.135,0.677,0.2565,0.1415,0.21,9\n")
@@ -159,6 +166,7 @@ def test_run_pipeline_starts_with_the_commit_and_the_input_data_version(
         "SourceCommitId": "0" * 40,
         "InputDataVersionId": second["VersionId"],
         "InputDataETag": second["ETag"].strip('"'),
+        **settings.first_run_parameters(),
     }
 
 

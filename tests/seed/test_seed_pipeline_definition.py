@@ -57,7 +57,14 @@ def test_the_definition_is_built_with_no_network_and_no_credentials(
     names = [step["Name"] for step in built_pipeline.definition["Steps"]]
     assert names == [
         "PreprocessAbaloneData",
+        "DataQualityCheck",
+        "DataBiasCheck",
         "TrainAbaloneModel",
+        "CreateAbaloneModel",
+        "TransformAbaloneTestData",
+        "ModelQualityCheck",
+        "ModelBiasCheck",
+        "ModelExplainabilityCheck",
         "EvaluateAbaloneModel",
         "CheckMseAbaloneEvaluation",
     ]

@@ -125,6 +125,7 @@ def test_a_failed_execution_fails_the_build_with_its_reason(
 
     class FakePipeline:
         sagemaker_session = type("Session", (), {"sagemaker_client": client})()
+        steps: list[Any] = []  # no check step: nothing staged
 
         def upsert(self, **kwargs: Any) -> dict[str, str]:
             assert kwargs["tags"][0] == {"Key": "sagemaker:project-name", "Value": "abalone"}
@@ -141,6 +142,8 @@ def test_a_failed_execution_fails_the_build_with_its_reason(
     monkeypatch.setattr(pipeline_module, "get_pipeline", lambda **kwargs: FakePipeline())
     data = {"InputDataVersionId": "v1", "InputDataETag": "e1"}
     monkeypatch.setattr(run_pipeline, "input_data_lineage", lambda client, url: data)
+    checks = {"SkipDataQualityCheck": "True", "RegisterNewDataQualityBaseline": "True"}
+    monkeypatch.setattr(run_pipeline, "drift_check_parameters", lambda client, group: dict(checks))
     monkeypatch.setattr(
         run_pipeline, "upload_code", lambda client, artifacts, key: uploads.extend(artifacts)
     )
@@ -149,7 +152,7 @@ def test_a_failed_execution_fails_the_build_with_its_reason(
     assert status == 1
     assert uploads == ["preprocess", "evaluate"]
     # Outside CodeBuild no commit is known: the execution says so.
-    assert started == [{"SourceCommitId": "not-recorded", **data}]
+    assert started == [{"SourceCommitId": "not-recorded", **data, **checks}]
     assert err[0] == "error: pipeline execution Failed: Step failure: One or multiple steps failed."
     assert "  step MseAboveThreshold Failed: The test MSE is above the threshold 6.0" in err
 

@@ -20,9 +20,13 @@ from ...compliance import acknowledge_wildcards
 from ..project.identity import ProjectIdentity
 from ..registry.model_package_group import IModelPackageGroup
 
-#: ECR repositories of the AWS-owned images the seed pipeline runs (its processing and
-#: training steps all use the XGBoost image). They live in per-region AWS accounts.
+#: ECR repositories of the AWS-owned images the seed pipeline's model and scripts run (its
+#: processing, training and batch transform steps, and endpoints, all use the XGBoost image).
+#: They live in per-region AWS accounts.
 DEFAULT_IMAGE_REPOSITORIES = ("sagemaker-xgboost",)
+#: ECR repositories of the images of the pipeline's check steps, pulled besides the model's:
+#: Model Monitor's analyzer (data and model quality) and Clarify (bias, explainability).
+CHECK_IMAGE_REPOSITORIES = ("sagemaker-model-monitor-analyzer", "sagemaker-clarify-processing")
 
 _JOB_ACTIONS = {
     "processing-job": [
@@ -35,7 +39,23 @@ _JOB_ACTIONS = {
         "sagemaker:DescribeTrainingJob",
         "sagemaker:StopTrainingJob",
     ],
+    "transform-job": [
+        "sagemaker:CreateTransformJob",
+        "sagemaker:DescribeTransformJob",
+        "sagemaker:StopTransformJob",
+    ],
 }
+#: What a Clarify check job does with the temporary endpoint it serves the model on
+#: (named with the prefix the seed pipeline gives it, ``<project id>-clarify``).
+_CLARIFY_ENDPOINT_ACTIONS = [
+    "sagemaker:CreateEndpointConfig",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:DeleteEndpointConfig",
+    "sagemaker:CreateEndpoint",
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DeleteEndpoint",
+    "sagemaker:InvokeEndpoint",
+]
 
 
 class SageMakerExecutionRole(Construct):
@@ -45,8 +65,8 @@ class SageMakerExecutionRole(Construct):
     :param bucket: the project's artifact bucket (read and write).
     :param encryption_key: the key of the bucket and of job volumes and outputs.
     :param model_package_group: the group the pipeline registers models into.
-    :param image_repositories: ECR repository names of AWS-owned images the jobs pull.
-        Default: ``sagemaker-xgboost``.
+    :param image_repositories: ECR repository names of AWS-owned images the jobs pull, besides
+        the check steps' ``CHECK_IMAGE_REPOSITORIES`` (always granted). Default: ``sagemaker-xgboost``.
     """
 
     def __init__(
@@ -79,7 +99,7 @@ class SageMakerExecutionRole(Construct):
                 resource_name=f"/aws/sagemaker/{kind}:*",
                 arn_format=ArnFormat.COLON_RESOURCE_NAME,
             )
-            for kind in ("ProcessingJobs", "TrainingJobs")
+            for kind in ("ProcessingJobs", "TrainingJobs", "TransformJobs", f"Endpoints/{project.job_prefix}-clarify-*")
         ]
         image_arns = [
             stack.format_arn(
@@ -89,7 +109,7 @@ class SageMakerExecutionRole(Construct):
                 resource_name=name,
                 arn_format=ArnFormat.SLASH_RESOURCE_NAME,
             )
-            for name in image_repositories
+            for name in dict.fromkeys([*image_repositories, *CHECK_IMAGE_REPOSITORIES])
         ]
         for resource, job_actions in _JOB_ACTIONS.items():
             policy.add_statements(
@@ -98,6 +118,19 @@ class SageMakerExecutionRole(Construct):
                     resources=project.job_arns(resource),
                 )
             )
+        # The model the batch transform and the Clarify checks use: "<project id>-model-<execution id>".
+        model_arns = self._arns(project, "model", "model")
+        clarify_arns = [
+            arn
+            for resource in ("endpoint", "endpoint-config")
+            for arn in self._arns(project, resource, "clarify")
+        ]
+        policy.add_statements(
+            iam.PolicyStatement(actions=["sagemaker:CreateModel", "sagemaker:DescribeModel"], resources=model_arns),
+            iam.PolicyStatement(actions=_CLARIFY_ENDPOINT_ACTIONS, resources=clarify_arns),
+            # A check step not skipped compares with the latest approved version's baselines.
+            iam.PolicyStatement(actions=["sagemaker:ListModelPackages"], resources=["*"]),
+        )
         policy.add_statements(
             iam.PolicyStatement(
                 actions=[
@@ -149,6 +182,13 @@ class SageMakerExecutionRole(Construct):
         )
         acknowledge_wildcards(
             policy,
+            "each execution creates a model '<project id>-model-<execution id>', and Clarify a temporary "
+            "endpoint '<project id>-clarify-<generated suffix>'; scoped to this project's id",
+            *model_arns,
+            *clarify_arns,
+        )
+        acknowledge_wildcards(
+            policy,
             "model versions get numbers at registration; scoped to this project's group",
             model_package_group.model_packages_arn,
         )
@@ -160,12 +200,25 @@ class SageMakerExecutionRole(Construct):
         acknowledge_wildcards(policy, "SageMaker creates one log stream per job under its fixed log groups", *log_groups)
         acknowledge_wildcards(
             policy,
-            "cloudwatch:PutMetricData and ecr:GetAuthorizationToken have no resource type; "
+            "cloudwatch:PutMetricData, ecr:GetAuthorizationToken and sagemaker:ListModelPackages have "
+            "no resource type; "
             "metrics are limited to SageMaker namespaces by condition, and AWS's algorithm images "
             "live in per-region AWS accounts",
             "*",
             *image_arns,
         )
+
+    def _arns(self, project: ProjectIdentity, resource: str, name: str) -> list[str]:
+        """ARN pattern of the project's SageMaker ``resource`` named ``<project id>-<name>-*``
+        (project ids are lower case, as SageMaker keeps names in these ARNs)."""
+        return [
+            Stack.of(self).format_arn(
+                service="sagemaker",
+                resource=resource,
+                resource_name=f"{project.job_prefix}-{name}-*",
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            )
+        ]
 
     @property
     def role_arn(self) -> str:

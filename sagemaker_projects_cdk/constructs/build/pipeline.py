@@ -116,6 +116,7 @@ class ModelBuildPipeline(Construct):
             timeout_minutes=build_timeout_minutes,
         )
         self._grant_run_sagemaker_pipeline(project)
+        self._grant_read_approved_baselines(model_package_group)
 
         source_output = codepipeline.Artifact("SourceArtifact")
         #: The CodePipeline.
@@ -162,6 +163,25 @@ class ModelBuildPipeline(Construct):
                 for arn in (pipeline_arn, f"{pipeline_arn}/execution/*")
                 if "*" in arn
             ),
+        )
+
+    def _grant_read_approved_baselines(self, model_package_group: IModelPackageGroup) -> None:
+        """run_pipeline finds the group's latest approved version and reads which drift
+        baselines it has, to choose how the pipeline's checks run."""
+        role = self.build_project.role
+        assert role is not None
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["sagemaker:ListModelPackages"], resources=["*"]))
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:DescribeModelPackage"], resources=[model_package_group.model_packages_arn]
+            )
+        )
+        acknowledge_wildcards(
+            default_policy(self.build_project),
+            "run_pipeline lists the group's approved versions (ListModelPackages has no resource type) "
+            "and describes the latest (version numbers are assigned at registration)",
+            "*",
+            model_package_group.model_packages_arn,
         )
 
     def _grant_run_sagemaker_pipeline(self, project: ProjectIdentity) -> None:

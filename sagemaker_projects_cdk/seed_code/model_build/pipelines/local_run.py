@@ -5,6 +5,9 @@ on the same scripts the pipeline runs, then print the metrics and the decision::
 
     python -m pipelines.local_run --data data/abalone.csv --output local-run
 
+The drift checks (data quality, data bias, model quality, model bias, explainability) run
+SageMaker's Model Monitor and Clarify containers: the local run skips them and says so.
+
 The output folder receives train/, validation/, test/, model/model.tar.gz and
 evaluation/evaluation.json, laid out as in the SageMaker jobs. Exit status: 0 when the
 model would be registered, 1 when the condition fails (as the pipeline's Fail step),
@@ -101,15 +104,38 @@ def train(base_dir: Path) -> Path:
     return target
 
 
+#: The pipeline steps the local run does not run: they need SageMaker's containers.
+SKIPPED_STEPS = (
+    (settings.DATA_QUALITY_STEP, "Model Monitor analyzer container"),
+    (settings.DATA_BIAS_STEP, "Clarify container"),
+    (settings.CREATE_MODEL_STEP, "a SageMaker model"),
+    (settings.TRANSFORM_STEP, "a batch transform job"),
+    (settings.MODEL_QUALITY_STEP, "Model Monitor analyzer container"),
+    (settings.MODEL_BIAS_STEP, "Clarify container and endpoint"),
+    (settings.MODEL_EXPLAINABILITY_STEP, "Clarify container and endpoint"),
+)
+
+
+def _skip(*steps: str) -> None:
+    for step, needs in SKIPPED_STEPS:
+        if step in steps:
+            print(f"[{step}] skipped locally: runs in SageMaker ({needs})")
+
+
 def run(
     data: Path, output: Path, mse_threshold: float = settings.DEFAULT_MSE_THRESHOLD
 ) -> LocalRunResult:
-    """Run preprocess, train, evaluate and the condition; return the result."""
+    """Run preprocess, train, evaluate and the condition; return the result.
+
+    The check steps, the model and the batch transform are skipped, each with a line saying so.
+    """
     started = time.perf_counter()
     print(f"[{settings.PREPROCESS_STEP}]")
     preprocess.run(output, input_path=data)
+    _skip(settings.DATA_QUALITY_STEP, settings.DATA_BIAS_STEP)
     print(f"[{settings.TRAIN_STEP}]")
     train(output)
+    _skip(*(step for step, _needs in SKIPPED_STEPS[2:]))
     print(f"[{settings.EVALUATE_STEP}]")
     report = evaluate.run(output)
     metrics = report["regression_metrics"]

@@ -10,6 +10,14 @@ Before starting, it reads the input data object's version (S3 HeadObject) and st
 execution with it and the commit being built (CodeBuild's CODEBUILD_RESOLVED_SOURCE_VERSION)
 as pipeline parameters: the registered model version records both (README, "Lineage").
 
+It also chooses how the drift checks run (README, "Baselines and drift checks"): while the
+model package group has no approved version, every check is skipped and its new baseline
+registered (``Skip<Check>Check`` and ``RegisterNew<Check>Baseline`` true), so the first
+execution does not fail for want of a baseline; afterwards each check compares with the
+latest approved version's baseline (the parameters' defaults), except a check whose
+baseline that version lacks (registered before the checks existed), which is skipped and
+registers its new baseline.
+
 Exit status: 0 when the execution succeeded, 1 when it failed, stopped or timed out
 (the reason is printed) or the input data could not be read, 2 when the configuration is
 incomplete or the input data object does not exist.
@@ -22,7 +30,7 @@ import os
 import re
 import sys
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from pipelines.abalone import settings
 from pipelines.config import ConfigError, ProjectConfig
@@ -31,14 +39,98 @@ TERMINAL_STATUSES = frozenset({"Succeeded", "Failed", "Stopped"})
 
 
 def upload_code(s3_client: Any, artifacts: Mapping[str, Any], kms_key_arn: Optional[str]) -> None:
-    """Upload each processing script to the S3 URI the pipeline definition names."""
+    """Upload each file to the S3 URI the pipeline definition names.
+
+    ``artifacts`` holds processing scripts (``local_path``: uploaded from disk) and the check
+    steps' staged configurations (``body``: put as they are).
+    """
     extra: Dict[str, str] = {}
     if kms_key_arn:
         extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_arn}
     for artifact in artifacts.values():
         bucket, _, key = artifact.s3_uri[len("s3://") :].partition("/")
+        body = getattr(artifact, "body", None)
+        if body is not None:
+            s3_client.put_object(Bucket=bucket, Key=key, Body=body, **extra)
+            print(f"uploaded {key.rsplit('/', 1)[-1]} -> {artifact.s3_uri}")
+            continue
         s3_client.upload_file(str(artifact.local_path), bucket, key, ExtraArgs=extra or None)
         print(f"uploaded {artifact.local_path.name} -> {artifact.s3_uri}")
+
+
+#: Where each check's baseline is in DescribeModelPackage's DriftCheckBaselines.
+BASELINE_PATHS: Dict[str, Tuple[Tuple[str, str], ...]] = {
+    "DataQuality": (("ModelDataQuality", "Statistics"), ("ModelDataQuality", "Constraints")),
+    "DataBias": (("Bias", "PreTrainingConstraints"),),
+    "ModelQuality": (("ModelQuality", "Statistics"), ("ModelQuality", "Constraints")),
+    "ModelBias": (("Bias", "PostTrainingConstraints"),),
+    "ModelExplainability": (("Explainability", "Constraints"),),
+}
+
+
+class RegistryError(Exception):
+    """The model package group could not be read; exit status 1."""
+
+
+def latest_approved_version(sagemaker_client: Any, group: str) -> Optional[Dict[str, Any]]:
+    """The description of the group's newest approved version, or None when it has none.
+
+    ``ListModelPackages`` sorts oldest first unless told otherwise: the newest needs
+    ``SortOrder="Descending"``.
+    """
+    try:
+        summaries = sagemaker_client.list_model_packages(
+            ModelPackageGroupName=group,
+            ModelApprovalStatus="Approved",
+            SortBy="CreationTime",
+            SortOrder="Descending",
+            MaxResults=1,
+        )["ModelPackageSummaryList"]
+        if not summaries:
+            return None
+        return dict(
+            sagemaker_client.describe_model_package(ModelPackageName=summaries[0]["ModelPackageArn"])
+        )
+    except Exception as error:  # botocore's ClientError, without importing botocore here
+        code = _error_code(error)
+        raise RegistryError(
+            f"cannot read the approved versions of model package group {group} "
+            f"(sagemaker:ListModelPackages, sagemaker:DescribeModelPackage): {code}: {error}"
+        ) from error
+
+
+def drift_check_parameters(sagemaker_client: Any, group: str) -> Dict[str, str]:
+    """The check parameters an execution starts with (see the module's description).
+
+    Raises:
+        RegistryError: the group's versions could not be listed or described.
+    """
+    approved = latest_approved_version(sagemaker_client, group)
+    if approved is None:
+        print(
+            f"drift checks: model package group {group} has no approved version yet: every check "
+            "is skipped and registers the baseline it computes"
+        )
+        return settings.first_run_parameters()
+    baselines = approved.get("DriftCheckBaselines") or {}
+    parameters: Dict[str, str] = {}
+    missing = []
+    for check, paths in BASELINE_PATHS.items():
+        if all((baselines.get(section) or {}).get(item, {}).get("S3Uri") for section, item in paths):
+            continue
+        _step, _job, skip, register, _supplied = settings.CHECKS[check]
+        parameters[skip] = "True"
+        parameters[register] = "True"
+        missing.append(check)
+    arn = approved["ModelPackageArn"]
+    if missing:
+        print(
+            f"drift checks: approved version {arn} has no baseline for {', '.join(missing)}: "
+            "skipped, registering the baseline computed now"
+        )
+    if len(missing) < len(BASELINE_PATHS):
+        print(f"drift checks: comparing with the baselines of approved version {arn}")
+    return parameters
 
 
 class InputDataError(Exception):
@@ -218,7 +310,7 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
     os.environ.setdefault("SAGEMAKER_VALIDATE_ROLE", "false")
     import boto3
 
-    from pipelines.abalone.pipeline import code_artifacts, get_pipeline, get_session
+    from pipelines.abalone.pipeline import code_artifacts, get_pipeline, get_session, staged_objects
 
     boto_session = boto3.Session(region_name=config.region)
     pipeline = get_pipeline(
@@ -246,9 +338,19 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
         return error.exit_status
     if not config.source_commit:
         print("note: CODEBUILD_RESOLVED_SOURCE_VERSION is not set: no commit id is recorded")
+    try:
+        parameters.update(
+            drift_check_parameters(boto_session.client("sagemaker"), config.model_package_group_name)
+        )
+    except RegistryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     upload_code(
         s3_client,
-        code_artifacts(config.artifact_bucket, config.pipeline_name),
+        {
+            **code_artifacts(config.artifact_bucket, config.pipeline_name),
+            **staged_objects(pipeline),
+        },
         config.kms_key_arn,
     )
     response = pipeline.upsert(

@@ -82,7 +82,46 @@ def test_parameters_and_defaults(definition: Dict[str, Any]) -> None:
         "SourceCommitId": "not-recorded",
         "InputDataVersionId": "not-recorded",
         "InputDataETag": "not-recorded",
+        # Drift checks: compare with the latest approved version's baselines by default;
+        # run_pipeline skips them and registers new baselines until one is approved.
+        **{
+            name: False
+            for _step, _job, skip, register, _supplied in settings.CHECKS.values()
+            for name in (skip, register)
+        },
+        **{
+            name: ""
+            for _step, _job, _skip, _register, supplied in settings.CHECKS.values()
+            for name in supplied
+        },
     }
+
+
+def test_check_steps_and_registered_baselines(definition: Dict[str, Any]) -> None:
+    steps = steps_by_name(definition)
+    for _check, (step, job, skip, register, _supplied) in settings.CHECKS.items():
+        assert steps[step]["Type"] in ("QualityCheck", "ClarifyCheck")
+        assert steps[step]["SkipCheck"] == {"Get": f"Parameters.{skip}"}
+        assert steps[step]["RegisterNewBaseline"] == {"Get": f"Parameters.{register}"}
+        assert steps[step]["Arguments"]["ProcessingJobName"] == f"{PROJECT_ID}-{job}"
+    register_step = steps[settings.REGISTER_STEP]["Arguments"]
+    assert set(register_step["DriftCheckBaselines"]) == {
+        "ModelQuality",
+        "ModelDataQuality",
+        "Bias",
+        "Explainability",
+    }
+    assert set(register_step["DriftCheckBaselines"]["Bias"]) == {
+        "ConfigFile",
+        "PreTrainingConstraints",
+        "PostTrainingConstraints",
+    }
+
+
+def test_the_first_run_skips_every_check_and_registers_new_baselines() -> None:
+    parameters = settings.first_run_parameters()
+    assert len(parameters) == 2 * len(settings.CHECKS)
+    assert set(parameters.values()) == {"True"}
 
 
 def test_condition_reads_the_test_mse_from_the_evaluation_report(

@@ -18,12 +18,16 @@ name has at most 63 characters: too few for the project name as well.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from sagemaker.core import image_uris
-from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+from sagemaker.core.clarify import BiasConfig, DataConfig, ModelConfig, ModelPredictedLabelConfig, SHAPConfig
+from sagemaker.core.drift_check_baselines import DriftCheckBaselines
+from sagemaker.core.model_metrics import FileSource, MetricsSource, ModelMetrics
+from sagemaker.core.model_monitor import DatasetFormat
 from sagemaker.core.processing import ScriptProcessor
 from sagemaker.core.shapes import (
     ProcessingInput,
@@ -32,10 +36,12 @@ from sagemaker.core.shapes import (
     ProcessingS3Output,
 )
 from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig
+from sagemaker.core.transformer import Transformer
 from sagemaker.core.workflow.conditions import ConditionLessThanOrEqualTo
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join, JsonGet
 from sagemaker.core.workflow.parameters import (
+    ParameterBoolean,
     ParameterFloat,
     ParameterInteger,
     ParameterString,
@@ -43,15 +49,27 @@ from sagemaker.core.workflow.parameters import (
 from sagemaker.core.workflow.pipeline_context import PipelineSession
 from sagemaker.core.workflow.pipeline_definition_config import PipelineDefinitionConfig
 from sagemaker.core.workflow.properties import PropertyFile
+from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
+from sagemaker.mlops.workflow.clarify_check_step import (
+    ClarifyCheckStep,
+    DataBiasCheckConfig,
+    ModelBiasCheckConfig,
+    ModelExplainabilityCheckConfig,
+)
 from sagemaker.mlops.workflow.condition_step import ConditionStep
 from sagemaker.mlops.workflow.fail_step import FailStep
 from sagemaker.mlops.workflow.model_step import ModelStep
 from sagemaker.mlops.workflow.pipeline import Pipeline
-from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep
+from sagemaker.mlops.workflow.quality_check_step import (
+    DataQualityCheckConfig,
+    ModelQualityCheckConfig,
+    QualityCheckStep,
+)
+from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep, TransformStep
 from sagemaker.serve.model_builder import ModelBuilder
 from sagemaker.train import ModelTrainer
 
-from pipelines.abalone import settings
+from pipelines.abalone import preprocess, settings
 
 SCRIPTS_DIR = Path(__file__).resolve().parent
 PROCESSING_ROOT = "/opt/ml/processing"
@@ -98,6 +116,122 @@ def get_session(
         default_bucket=artifact_bucket,
         sagemaker_config=SDK_CONFIG,
     )
+
+
+@dataclass(frozen=True)
+class StagedObject:
+    """A file the SDK writes to S3 while defining a check step, kept until run_pipeline uploads it.
+
+    Clarify's analysis configurations: the check jobs read one, and the registered version's
+    drift baselines name another (monitors of the deployed model read it).
+    """
+
+    s3_uri: str
+    body: bytes
+
+
+class _StagingSession(PipelineSession):
+    """The check jobs' session: keeps what the SDK would upload instead of calling S3.
+
+    Each file goes to ``s3://<bucket>/<pipeline>/check-config/<sha256>/<name>``: its content
+    names it (as ``code_artifacts`` names the scripts), so the definition is the same for
+    the same configuration and building it makes no AWS call. ``run_pipeline`` uploads
+    ``staged`` before the upsert (``staged_objects``).
+    """
+
+    def __init__(self, *, root_uri: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.root_uri = root_uri
+        self.staged: Dict[str, StagedObject] = {}
+
+    def stage(self, body: bytes, name: str) -> str:
+        digest = hashlib.sha256(body).hexdigest()[:16]
+        uri = f"{self.root_uri}/{digest}/{name}"
+        self.staged[uri] = StagedObject(s3_uri=uri, body=body)
+        return uri
+
+    def upload_data(self, path: Any, bucket: Any = None, key_prefix: Any = "data", callback: Any = None, extra_args: Any = None) -> str:
+        local = Path(path)
+        if not local.is_file():
+            raise ValueError(f"only single files are staged, not {path!r}")
+        return self.stage(local.read_bytes(), local.name)
+
+    def upload_string_as_file_body(self, body: Any, bucket: Any, key: Any, kms_key: Any = None) -> str:
+        raise NotImplementedError(f"unexpected upload to s3://{bucket}/{key} while defining the pipeline")
+
+
+class _CreateModelStep(ModelStep):
+    """A ModelStep whose model is named ``<job prefix>-model-<pipeline execution id>``.
+
+    SDK 3.27's ModelBuilder stores a random "model-<hex>" name in the definition: a new
+    definition on every build, a second execution failing to create a model of the same
+    name, and a name the execution role could not be scoped to.
+    """
+
+    def __init__(self, name: str, step_args: Any, job_prefix: str) -> None:
+        super().__init__(name=name, step_args=step_args)
+        self._model_name = Join(
+            on="-", values=[job_prefix, "model", ExecutionVariables.PIPELINE_EXECUTION_ID]
+        )
+
+    @property
+    def arguments(self) -> Dict[str, Any]:
+        request = dict(super().arguments)
+        request["ModelName"] = self._model_name
+        return request
+
+
+class _PrefixedCheckStep:
+    """Keeps a check step's job-name prefix in the definition (as ``_PrefixedTrainingStep``).
+
+    SDK 3.27's check steps store the placeholder "baseline-job" or "clarify-job" as the job
+    name, whatever the check job config's base job name: a job the execution role, limited
+    to jobs named with the project's id, could not start.
+    """
+
+    check_job_config: CheckJobConfig
+
+    @property
+    def arguments(self) -> Dict[str, Any]:
+        request = super().arguments  # type: ignore[misc]
+        request["ProcessingJobName"] = self.check_job_config.base_job_name
+        return request
+
+
+class _QualityCheckStep(_PrefixedCheckStep, QualityCheckStep):
+    pass
+
+
+class _ClarifyCheckStep(_PrefixedCheckStep, ClarifyCheckStep):
+    """A ClarifyCheckStep whose monitoring analysis configuration is staged, content-addressed.
+
+    The SDK would upload it at definition time to a key with a timestamp and a random UUID:
+    a different definition on every build, and an S3 call.
+    """
+
+    def _upload_monitoring_analysis_config(self) -> str:
+        session = self.check_job_config.sagemaker_session
+
+        def stage(analysis_config: Any, output_s3_uri: Any, job_definition_name: Any, kms_key: Any) -> str:
+            body = json.dumps(analysis_config, sort_keys=True).encode()
+            return session.stage(body, "monitoring_analysis_config.json")
+
+        self._model_monitor._upload_analysis_config = stage
+        return str(super()._upload_monitoring_analysis_config())
+
+
+def staged_objects(pipeline: Pipeline) -> Dict[str, StagedObject]:
+    """The files the pipeline's check steps expect in S3, by URI (``run_pipeline`` uploads them)."""
+    found: Dict[str, StagedObject] = {}
+    pending = list(pipeline.steps)
+    while pending:
+        step = pending.pop()
+        pending.extend(getattr(step, "if_steps", None) or [])
+        pending.extend(getattr(step, "else_steps", None) or [])
+        config = getattr(step, "check_job_config", None)
+        if config is not None and isinstance(config.sagemaker_session, _StagingSession):
+            found.update(config.sagemaker_session.staged)
+    return dict(sorted(found.items()))
 
 
 class _PrefixedTrainingStep(TrainingStep):
@@ -152,6 +286,10 @@ def lineage_metadata(
         **fixed,
         settings.PIPELINE_EXECUTION_METADATA_KEY: ExecutionVariables.PIPELINE_EXECUTION_ARN,
     }
+
+
+def _json(s3_uri: Any) -> MetricsSource:
+    return MetricsSource(content_type="application/json", s3_uri=s3_uri)
 
 
 def _s3_join(*parts: Any) -> Join:
@@ -257,6 +395,19 @@ def get_pipeline(
         )
     )
 
+    # Drift checks: per check, Skip<Check>Check, RegisterNew<Check>Baseline and the supplied
+    # baselines (empty: the latest approved version's); run_pipeline sets the first two.
+    check_parameters: Dict[str, Dict[str, Any]] = {}
+    for check, (_step, _job, skip, register, supplied) in settings.CHECKS.items():
+        check_parameters[check] = {
+            "skip_check": ParameterBoolean(name=skip, default_value=False),
+            "register_new_baseline": ParameterBoolean(name=register, default_value=False),
+            **{
+                ("supplied_baseline_statistics" if name.endswith("Statistics") else "supplied_baseline_constraints"): ParameterString(name=name, default_value="")
+                for name in supplied
+            },
+        }
+
     image_uri = image_uris.retrieve(
         framework="xgboost", region=region, version=settings.XGBOOST_FRAMEWORK_VERSION
     )
@@ -293,6 +444,73 @@ def get_pipeline(
         ),
     )
     splits = step_preprocess.properties.ProcessingOutputConfig.Outputs
+    train_split = splits["train"].S3Output.S3Uri
+    test_split = splits["test"].S3Output.S3Uri
+
+    # The check jobs: SageMaker's Model Monitor analyzer and Clarify containers, whose image
+    # URIs the SDK looks up for the region; their analysis configurations are staged.
+    check_session = _StagingSession(
+        root_uri=f"s3://{artifact_bucket}/{pipeline_name}/check-config",
+        boto_session=session.boto_session,
+        default_bucket=artifact_bucket,
+        sagemaker_config=SDK_CONFIG,
+    )
+
+    def check_job(check: str) -> CheckJobConfig:
+        return CheckJobConfig(
+            role=role_arn,
+            instance_count=1,
+            instance_type=processing_type,
+            volume_kms_key=kms_key_arn,
+            output_kms_key=kms_key_arn,
+            base_job_name=f"{job_prefix}-{settings.CHECKS[check][1]}",
+            sagemaker_session=check_session,
+        )
+
+    def check_output(check: str) -> Join:
+        return _s3_join(*run_root, "checks", check)
+
+    def clarify_data(check: str, dataset: Any) -> DataConfig:
+        # Headerless CSV, label first: the splits as preprocess.py writes them.
+        return DataConfig(
+            s3_data_input_path=dataset,
+            s3_output_path=check_output(check),
+            s3_analysis_config_output_path=check_session.root_uri,
+            headers=[preprocess.LABEL, *preprocess.FEATURES],
+            label=preprocess.LABEL,
+            dataset_type="text/csv",
+        )
+
+    bias = BiasConfig(
+        label_values_or_threshold=[settings.BIAS_LABEL_THRESHOLD],
+        facet_name=settings.BIAS_FACET,
+        facet_values_or_threshold=[settings.BIAS_FACET_THRESHOLD],
+    )
+
+    # 1a. Data quality of the training split: statistics and constraints (Model Monitor).
+    step_data_quality = _QualityCheckStep(
+        name=settings.DATA_QUALITY_STEP,
+        quality_check_config=DataQualityCheckConfig(
+            baseline_dataset=train_split,
+            dataset_format=DatasetFormat.csv(header=False, output_columns_position="START"),
+            output_s3_uri=check_output("DataQuality"),
+        ),
+        check_job_config=check_job("DataQuality"),
+        model_package_group_name=model_package_group_name,
+        **check_parameters["DataQuality"],
+    )
+    # 1b. Pre-training bias of the training split (Clarify).
+    step_data_bias = _ClarifyCheckStep(
+        name=settings.DATA_BIAS_STEP,
+        clarify_check_config=DataBiasCheckConfig(
+            data_config=clarify_data("DataBias", train_split),
+            data_bias_config=bias,
+            kms_key=kms_key_arn,
+        ),
+        check_job_config=check_job("DataBias"),
+        model_package_group_name=model_package_group_name,
+        **check_parameters["DataBias"],
+    )
 
     # 2. Train with the built-in XGBoost algorithm.
     train_job = f"{job_prefix}-train"
@@ -325,7 +543,107 @@ def get_pipeline(
         ),
         base_job_name=train_job,
     )
+    # A drifted training set stops the execution before it trains.
+    step_train.add_depends_on([step_data_quality, step_data_bias])
     model_data = step_train.properties.ModelArtifacts.S3ModelArtifacts
+
+    # 2a. A SageMaker model of the trained artefact, for the batch transform and Clarify.
+    step_create_model = _CreateModelStep(
+        name=settings.CREATE_MODEL_STEP,
+        step_args=ModelBuilder(
+            s3_model_data_url=model_data,
+            image_uri=image_uri,
+            role_arn=role_arn,
+            sagemaker_session=session,
+            dependencies={},
+        ).build(),
+        job_prefix=job_prefix,
+    )
+    model_name = step_create_model.properties.ModelName
+
+    # 2b. Predictions for the test split. Each output line is the input line (label first)
+    #     joined with its prediction, reduced to "label,prediction": _c0 and _c1 below.
+    transformer = Transformer(
+        model_name=model_name,
+        instance_type=settings.TRANSFORM_INSTANCE_TYPE,
+        instance_count=1,
+        accept="text/csv",
+        assemble_with="Line",
+        output_path=_s3_join(*run_root, "transform"),
+        output_kms_key=kms_key_arn,
+        volume_kms_key=kms_key_arn,
+        base_transform_job_name=f"{job_prefix}-transform",
+        sagemaker_session=session,
+    )
+    step_transform = TransformStep(
+        name=settings.TRANSFORM_STEP,
+        step_args=transformer.transform(
+            data=test_split,
+            content_type="text/csv",
+            split_type="Line",
+            input_filter="$[1:]",
+            join_source="Input",
+            output_filter="$[0,-1]",
+        ),
+    )
+
+    # 2c. Model quality (regression metrics) of those predictions (Model Monitor).
+    step_model_quality = _QualityCheckStep(
+        name=settings.MODEL_QUALITY_STEP,
+        quality_check_config=ModelQualityCheckConfig(
+            baseline_dataset=step_transform.properties.TransformOutput.S3OutputPath,
+            dataset_format=DatasetFormat.csv(header=False),
+            output_s3_uri=check_output("ModelQuality"),
+            problem_type="Regression",
+            ground_truth_attribute="_c0",
+            inference_attribute="_c1",
+        ),
+        check_job_config=check_job("ModelQuality"),
+        model_package_group_name=model_package_group_name,
+        **check_parameters["ModelQuality"],
+    )
+
+    # 2d. Post-training bias and SHAP explanations on the test split: Clarify serves the model
+    #     on a temporary endpoint named "<job prefix>-clarify-..." and deletes it afterwards.
+    def clarify_model() -> ModelConfig:
+        return ModelConfig(
+            model_name=model_name,
+            instance_type=settings.CLARIFY_ENDPOINT_INSTANCE_TYPE,
+            instance_count=1,
+            accept_type="text/csv",
+            content_type="text/csv",
+            endpoint_name_prefix=f"{job_prefix}-clarify",
+        )
+
+    model_bias_config = ModelBiasCheckConfig(
+        data_config=clarify_data("ModelBias", test_split),
+        data_bias_config=bias,
+        model_config=clarify_model(),
+        model_predicted_label_config=ModelPredictedLabelConfig(),
+        kms_key=kms_key_arn,
+    )
+    step_model_bias = _ClarifyCheckStep(
+        name=settings.MODEL_BIAS_STEP,
+        clarify_check_config=model_bias_config,
+        check_job_config=check_job("ModelBias"),
+        model_package_group_name=model_package_group_name,
+        **check_parameters["ModelBias"],
+    )
+    explainability_config = ModelExplainabilityCheckConfig(
+        data_config=clarify_data("ModelExplainability", test_split),
+        model_config=clarify_model(),
+        explainability_config=SHAPConfig(
+            num_samples=settings.SHAP_SAMPLES, agg_method="mean_abs", seed=settings.SHAP_SEED
+        ),
+        kms_key=kms_key_arn,
+    )
+    step_model_explainability = _ClarifyCheckStep(
+        name=settings.MODEL_EXPLAINABILITY_STEP,
+        clarify_check_config=explainability_config,
+        check_job_config=check_job("ModelExplainability"),
+        model_package_group_name=model_package_group_name,
+        **check_parameters["ModelExplainability"],
+    )
 
     # 3. Evaluate on the test split; evaluation.json is read back through a PropertyFile.
     evaluation_report = PropertyFile(
@@ -386,11 +704,35 @@ def get_pipeline(
             inference_instances=["ml.t2.medium", "ml.m5.large", "ml.m5.xlarge"],
             transform_instances=["ml.m5.large", "ml.m5.xlarge"],
             approval_status=approval_status,
+            # What this execution measured: the evaluation report and every check's new baseline.
             model_metrics=ModelMetrics(
-                model_statistics=MetricsSource(
+                model_statistics=_json(Join(on="/", values=[evaluation_uri, "evaluation.json"])),
+                model_constraints=_json(step_model_quality.properties.CalculatedBaselineConstraints),
+                model_data_statistics=_json(step_data_quality.properties.CalculatedBaselineStatistics),
+                model_data_constraints=_json(step_data_quality.properties.CalculatedBaselineConstraints),
+                bias_pre_training=_json(step_data_bias.properties.CalculatedBaselineConstraints),
+                bias_post_training=_json(step_model_bias.properties.CalculatedBaselineConstraints),
+                explainability=_json(step_model_explainability.properties.CalculatedBaselineConstraints),
+            ),
+            # What monitors and later checks compare with: the new baselines when
+            # RegisterNew<Check>Baseline is true, otherwise those the check used.
+            drift_check_baselines=DriftCheckBaselines(
+                model_statistics=_json(step_model_quality.properties.BaselineUsedForDriftCheckStatistics),
+                model_constraints=_json(step_model_quality.properties.BaselineUsedForDriftCheckConstraints),
+                model_data_statistics=_json(step_data_quality.properties.BaselineUsedForDriftCheckStatistics),
+                model_data_constraints=_json(step_data_quality.properties.BaselineUsedForDriftCheckConstraints),
+                bias_pre_training_constraints=_json(step_data_bias.properties.BaselineUsedForDriftCheckConstraints),
+                bias_post_training_constraints=_json(step_model_bias.properties.BaselineUsedForDriftCheckConstraints),
+                bias_config_file=FileSource(
+                    s3_uri=model_bias_config.monitoring_analysis_config_uri, content_type="application/json"
+                ),
+                explainability_constraints=_json(
+                    step_model_explainability.properties.BaselineUsedForDriftCheckConstraints
+                ),
+                explainability_config_file=FileSource(
+                    s3_uri=explainability_config.monitoring_analysis_config_uri,
                     content_type="application/json",
-                    s3_uri=Join(on="/", values=[evaluation_uri, "evaluation.json"]),
-                )
+                ),
             ),
             customer_metadata_properties=metadata,
         ),
@@ -430,11 +772,24 @@ def get_pipeline(
         source_commit,
         data_version,
         data_etag,
+        *(parameter for check in check_parameters.values() for parameter in check.values()),
     ]
     return Pipeline(
         name=pipeline_name,
         parameters=parameters,
-        steps=[step_preprocess, step_train, step_evaluate, step_condition],
+        steps=[
+            step_preprocess,
+            step_data_quality,
+            step_data_bias,
+            step_train,
+            step_create_model,
+            step_transform,
+            step_model_quality,
+            step_model_bias,
+            step_model_explainability,
+            step_evaluate,
+            step_condition,
+        ],
         sagemaker_session=session,
         pipeline_definition_config=PipelineDefinitionConfig(use_custom_job_prefix=True),
         # No SageMaker Experiments trial per execution: fewer permissions for the role.

@@ -6,7 +6,7 @@ Kept free of third-party imports so the local run never loads the SageMaker SDK.
 from __future__ import annotations
 
 import re
-from typing import Dict, Union
+from typing import Dict, Tuple, Union
 
 # Version of the SageMaker built-in XGBoost container that trains the model and runs the
 # preprocessing and evaluation scripts; the local run uses the matching xgboost package.
@@ -77,9 +77,90 @@ CONDITION_STEP = "CheckMseAbaloneEvaluation"
 REGISTER_STEP = "RegisterAbaloneModel"
 FAIL_STEP = "MseAboveThreshold"
 
+# Drift checks (README, "Baselines and drift checks"). Each check is a job of SageMaker's own
+# containers (Model Monitor's analyzer, Clarify); its step computes a baseline and, unless
+# skipped, compares it with the baseline of the latest approved version in the model package
+# group (or with one supplied as a parameter). The parameter names are those of SageMaker's
+# documentation and examples, so what they say applies here.
+#   check name -> (step name, job, Skip* parameter, RegisterNew*Baseline parameter,
+#                  supplied-baseline parameters)
+DATA_QUALITY_STEP = "DataQualityCheck"
+DATA_BIAS_STEP = "DataBiasCheck"
+CREATE_MODEL_STEP = "CreateAbaloneModel"
+TRANSFORM_STEP = "TransformAbaloneTestData"
+MODEL_QUALITY_STEP = "ModelQualityCheck"
+MODEL_BIAS_STEP = "ModelBiasCheck"
+MODEL_EXPLAINABILITY_STEP = "ModelExplainabilityCheck"
+CHECKS: Dict[str, Tuple[str, str, str, str, Tuple[str, ...]]] = {
+    "DataQuality": (
+        DATA_QUALITY_STEP,
+        "data-qual",
+        "SkipDataQualityCheck",
+        "RegisterNewDataQualityBaseline",
+        ("DataQualitySuppliedStatistics", "DataQualitySuppliedConstraints"),
+    ),
+    "DataBias": (
+        DATA_BIAS_STEP,
+        "data-bias",
+        "SkipDataBiasCheck",
+        "RegisterNewDataBiasBaseline",
+        ("DataBiasSuppliedBaselineConstraints",),
+    ),
+    "ModelQuality": (
+        MODEL_QUALITY_STEP,
+        "model-qual",
+        "SkipModelQualityCheck",
+        "RegisterNewModelQualityBaseline",
+        ("ModelQualitySuppliedStatistics", "ModelQualitySuppliedConstraints"),
+    ),
+    "ModelBias": (
+        MODEL_BIAS_STEP,
+        "model-bias",
+        "SkipModelBiasCheck",
+        "RegisterNewModelBiasBaseline",
+        ("ModelBiasSuppliedBaselineConstraints",),
+    ),
+    "ModelExplainability": (
+        MODEL_EXPLAINABILITY_STEP,
+        "explain",
+        "SkipModelExplainabilityCheck",
+        "RegisterNewModelExplainabilityBaseline",
+        ("ModelExplainabilitySuppliedBaselineConstraints",),
+    ),
+}
+
+
+def first_run_parameters() -> Dict[str, str]:
+    """What the first execution starts with: every check skipped, every baseline registered.
+
+    With no approved version in the group there is no baseline to check against yet.
+    "True" is what the SDK's own ``Pipeline.start`` sends for a Python ``True``.
+    """
+    parameters: Dict[str, str] = {}
+    for _step, _job, skip, register, _supplied in CHECKS.values():
+        parameters[skip] = "True"
+        parameters[register] = "True"
+    return parameters
+
+
+# Bias checks: the facet (a sensitive group) and what counts as the positive outcome.
+# Abalone have no protected attribute; the seed measures females (sex_F = 1) against the
+# others, with "more than BIAS_LABEL_THRESHOLD rings" (older than about the median) as the
+# positive outcome. Replace both with your own data's facet and outcome.
+BIAS_FACET = "sex_F"
+BIAS_FACET_THRESHOLD = 0.5
+BIAS_LABEL_THRESHOLD = 10.0
+# Explainability: SHAP values from this many samples per record (seeded: reproducible).
+SHAP_SAMPLES = 100
+SHAP_SEED = 42
+# Instances of the batch transform and of the temporary endpoint Clarify serves the model
+# on for the model bias and explainability checks (it deletes it afterwards).
+TRANSFORM_INSTANCE_TYPE = "ml.m5.xlarge"
+CLARIFY_ENDPOINT_INSTANCE_TYPE = "ml.m5.xlarge"
+
 # Jobs are named "<job prefix>-<job>-<suffix SageMaker Pipelines adds>". The SDK keeps at most
 # 39 characters of a base job name (63, less a 23-character timestamp and its hyphen): a
 # longer one would be cut, and the job would no longer match the execution role's pattern.
-JOBS = ("preprocess", "train", "evaluate")
+JOBS = ("preprocess", "train", "evaluate", "transform", *(check[1] for check in CHECKS.values()))
 JOB_BASE_NAME_MAX_LENGTH = 39
 JOB_PREFIX_MAX_LENGTH = JOB_BASE_NAME_MAX_LENGTH - 1 - max(len(job) for job in JOBS)
