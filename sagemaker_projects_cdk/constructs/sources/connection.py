@@ -41,6 +41,9 @@ CONNECTION_ARN_PATTERN = (
 #: segments of letters, digits and ``_.-``, none of them ``.`` or ``..``.
 FULL_NAME_PATTERN = r"(?!\.\.?(/|$))[A-Za-z0-9_.-]{1,100}(/(?!\.\.?(/|$))[A-Za-z0-9_.-]{1,100}){1,4}"
 
+#: A Git host's https address (``https://github.com``, ``https://gitlab.example.com``).
+HOST_URL_PATTERN = r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]+)*"
+
 #: The tag an administrator puts on a connection to let SageMaker projects use it.
 OPT_IN_TAG = "sagemaker"
 
@@ -67,17 +70,19 @@ def check_full_name(setting: str, value: str) -> str:
     )
 
 
+def check_host_url(setting: str, value: str) -> str:
+    """A Git host's https address, without a trailing ``/``."""
+    return check_pattern(setting, value, HOST_URL_PATTERN, "the Git host's https address, e.g. 'https://github.com'")
+
+
 def connection_arns(connection_arn: str) -> list[str]:
     """Both spellings of ``connection_arn`` (``codeconnections``, then ``codestar-connections``);
     for a token, CloudFormation functions that rebuild them from its parts."""
     if not is_unresolved(connection_arn):
         arn, partition, _service, rest = connection_arn.split(":", 3)
         return [f"{arn}:{partition}:{service}:{rest}" for service in SERVICES]
-    parts = Fn.split(":", connection_arn, 6)
-    return [
-        Fn.join(":", [Fn.select(0, parts), Fn.select(1, parts), service, *(Fn.select(i, parts) for i in (3, 4, 5))])
-        for service in SERVICES
-    ]
+    parts = Fn.split(":", connection_arn, 6)  # six Fn::Select tokens
+    return [Fn.join(":", [parts[0], parts[1], service, parts[3], parts[4], parts[5]]) for service in SERVICES]
 
 
 def connection_use_statement(connection_arn: str, *, full_names: Sequence[str], read_only: bool) -> iam.PolicyStatement:

@@ -20,7 +20,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..._internal.validation import check_pattern, invalid, is_unresolved
-from .connection import check_connection_arn, check_full_name, connection_use_statement
+from .connection import check_connection_arn, check_full_name, check_host_url, connection_use_statement
 
 #: Git branch names this library accepts: letters, digits, ``._/-``; no ``..``, ``//`` or
 #: trailing ``/``, ``.`` or ``.lock`` (a conservative subset of git check-ref-format).
@@ -235,6 +235,8 @@ class ConnectionSource:
     :param model_deploy: the model-deployment repository (templates with a model-deploy half).
     :param seed: push the seed code into each repository when the project is created (a
         repository that already holds code is left alone). Default: true.
+    :param host_url: the Git host's https address, for the repositories' association with
+        the SageMaker project (``<host_url>/<full name>.git``). Default: ``https://github.com``.
 
     With a connection source a template creates no CodeCommit repository.
     """
@@ -243,9 +245,11 @@ class ConnectionSource:
     model_build: Optional[GitRepository] = None
     model_deploy: Optional[GitRepository] = None
     seed: bool = True
+    host_url: str = "https://github.com"
 
     def __post_init__(self) -> None:
         check_connection_arn("connection_arn", self.connection_arn)
+        check_host_url("host_url", self.host_url)
         for part in REPOSITORY_PARTS:
             value = getattr(self, part)
             if value is not None and not isinstance(value, GitRepository):
