@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-
 from typing import Any, Optional
 
 from aws_cdk import aws_codecommit as codecommit
@@ -60,6 +59,7 @@ class PipelineSource(abc.ABC):
     def grant_clone(self, grantee: iam.IGrantable) -> None:
         """Let the build that reads the action's output (``grantee``) fetch it, when the
         output is a reference to clone rather than a zip. Default: nothing to grant."""
+        return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,7 +123,7 @@ class CodeConnectionsSource(PipelineSource):
             check_full_name("full_name", self.full_name)
         else:
             for setting, value in (("owner", self.owner), ("repo", self.repo)):
-                check_pattern(setting, value, r"[A-Za-z0-9_.][A-Za-z0-9_./-]{0,199}", "a repository owner or name on the Git host")
+                check_pattern(setting, value or "", r"[A-Za-z0-9_.][A-Za-z0-9_./-]{0,199}", "a repository owner or name on the Git host")
 
     @property
     def repository_id(self) -> str:

@@ -18,8 +18,8 @@ from ...constructs.project.identity import ProjectIdentity, check_project_id, ch
 from ...constructs.project.precheck import RetainedResourceCheck
 from ...constructs.project.storage import ArtifactBucket
 from ...constructs.registry.model_package_group import IModelPackageGroup, ModelPackageGroup
-from ...constructs.sources.seeded_repository import SeededRepository, seed_code_path
 from ...constructs.sources.connection_repository import ConnectionRepository, RepositorySeeder
+from ...constructs.sources.seeded_repository import SeededRepository, seed_code_path
 from ...constructs.sources.source import ConnectionSource, check_branch
 from ..template import TemplateSettings, setting
 from .operations import OperationsSettings
