@@ -69,6 +69,7 @@ TEMPLATE_FACTS: dict[str, TemplateFacts] = {
     "build-deploy-git": TemplateFacts(
         pinned_logical_ids={
             **_ARTIFACTS,
+            "AWS::CodeCommit::Repository": frozenset(),
             "AWS::SageMaker::ModelPackageGroup": frozenset({"ModelPackageGroupF5073685"}),
         },
         copies_dataset=True,

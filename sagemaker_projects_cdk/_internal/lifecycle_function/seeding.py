@@ -22,7 +22,7 @@ import boto3  # type: ignore[import-untyped]  # boto3 ships no type information
 try:  # in this library (tests)
     from .index import MARGIN_MILLIS, Event, Failed, _run
 except ImportError:  # in Lambda, beside index.py
-    from index import MARGIN_MILLIS, Event, Failed, _run  # type: ignore[no-redef,import-not-found]
+    from index import MARGIN_MILLIS, Event, Failed, _run  # type: ignore[no-redef,import-not-found]  # index.py sits beside this module only in Lambda
 
 #: Seconds between two looks at the build.
 POLL_SECONDS = 10
