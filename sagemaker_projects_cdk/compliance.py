@@ -68,6 +68,12 @@ def _render(value: object) -> str:
         if fn == "Fn::Join":
             separator, parts = arg
             return separator.join(_render(part) for part in parts)
+        if fn == "Fn::Select" and isinstance(arg, list) and len(arg) == 2:
+            # A part of a split value (e.g. of a connection ARN parameter): never a wildcard.
+            index, listed = arg
+            if isinstance(listed, dict) and set(listed) == {"Fn::Split"}:
+                separator, text = listed["Fn::Split"]
+                return f"<{_render(text)}[{separator}{index}]>"
     raise ValueError(f"invalid ARN {value!r}: expected strings, Ref, Fn::GetAtt, Fn::Sub and Fn::Join only")
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: Template names (``role_checks.all_templates``) by group, as regular expressions.
-PROJECTS = r"(studio/)?(model-build|model-deploy|build-deploy)"
-BUILDING = r"(studio/)?(model-build|build-deploy)"
-DEPLOYING = r"(studio/)?(model-deploy|build-deploy)"
+PROJECTS = r"(studio/)?(model-build|model-deploy|build-deploy|build-deploy-git)"
+BUILDING = r"(studio/)?(model-build|build-deploy|build-deploy-git)"
+DEPLOYING = r"(studio/)?(model-deploy|build-deploy|build-deploy-git)"
 _ID = r"[0-9A-F]{8}"
 
 
@@ -49,6 +49,16 @@ CLAIMS = [
         "the stage teardown's handler run in moto (stage stacks present and absent), calls recorded",
     ),
     Claim(
+        rf"RepositorySeederHandlerRole{_ID}", r"(studio/)?build-deploy-git",
+        _CUSTOM + "test_the_seeding_handler_role_may_start_wait_for_and_stop_the_build",
+        "seeding.py's CodeBuild calls (StartBuild, BatchGetBuilds, StopBuild) on the seeding project, and its logs",
+    ),
+    Claim(
+        rf"RepositorySeederBuildRole{_ID}", r"(studio/)?build-deploy-git",
+        _CUSTOM + "test_the_seeding_build_role_may_read_the_seeds_and_push_through_the_connection",
+        "the seeding build: its S3 source and logs, aws s3 cp of each seed, git pull and push through the connection",
+    ),
+    Claim(
         rf"DatasetRole{_ID}", BUILDING,
         _CUSTOM + "test_the_data_set_copy_role_may_copy_the_data_set",
         "the data set's CopyObject from its AwsCustomResource parameters (SSE-S3 and SSE-KMS asset buckets)",
@@ -69,33 +79,33 @@ CLAIMS = [
         "what SageMaker does with it for each step of the seed pipeline's definition (SageMaker execution role docs)",
     ),
     Claim(
-        rf"ModelBuildRole{_ID}", "model-build|build-deploy",
+        rf"ModelBuildRole{_ID}", "model-build|build-deploy|build-deploy-git",
         _SEED + "test_the_model_build_role_may_make_every_call_of_run_pipeline",
         "run_pipeline.py's calls in moto (create, then update and start the pipeline), recorded",
     ),
     Claim(
-        rf"ModelDeployBuildRole{_ID}", "model-deploy|build-deploy",
+        rf"ModelDeployBuildRole{_ID}", "model-deploy|build-deploy|build-deploy-git",
         _SEED + "test_the_deploy_build_role_may_make_every_call_of_build_py",
         "build.py's calls in moto for each deploy scenario, recorded",
     ),
     Claim(
-        rf"ModelDeployTestStagingRole{_ID}", "model-deploy|build-deploy",
+        rf"ModelDeployTestStagingRole{_ID}", "model-deploy|build-deploy|build-deploy-git",
         _SEED + "test_the_staging_test_role_may_make_every_call_of_test_endpoint_py",
         "test_endpoint.py's calls in moto against the deployed staging endpoint, recorded",
     ),
     Claim(
-        rf"ModelDeployRecordChangeProdRole{_ID}", "model-deploy|build-deploy",
+        rf"ModelDeployRecordChangeProdRole{_ID}", "model-deploy|build-deploy|build-deploy-git",
         _SEED + "test_the_change_record_role_may_make_every_call_of_change_record_py",
         "change_record.py's calls in moto after the prod deployment, recorded",
     ),
     Claim(
-        rf"ModelDeployDeployerRole{_ID}", "model-deploy|build-deploy",
+        rf"ModelDeployDeployerRole{_ID}", "model-deploy|build-deploy|build-deploy-git",
         "tests/unit/constructs/deploy/test_deployer_role.py::test_deployer_allows_every_handler_permission_of_the_stage_template",
         "the CloudFormation handler permissions of the stage template's resources (cfn-lint's schemas)",
     ),
     Claim(
         rf"(ModelBuildRole|ModelDeployBuildRole|ModelDeployTestStagingRole|ModelDeployRecordChangeProdRole|ModelDeployDeployerRole){_ID}",
-        r"studio/(model-build|model-deploy|build-deploy)",
+        r"studio/(model-build|model-deploy|build-deploy|build-deploy-git)",
         _PRODUCTS,
         "resolved with the same parameters, the same policies as in the standalone template, where they are checked",
     ),

@@ -65,6 +65,15 @@ TEMPLATE_FACTS: dict[str, TemplateFacts] = {
         },
         copies_dataset=True,
     ),
+    # The code lives on the Git host: no CodeCommit repository; the associations are not stateful.
+    "build-deploy-git": TemplateFacts(
+        pinned_logical_ids={
+            **_ARTIFACTS,
+            "AWS::CodeCommit::Repository": frozenset(),
+            "AWS::SageMaker::ModelPackageGroup": frozenset({"ModelPackageGroupF5073685"}),
+        },
+        copies_dataset=True,
+    ),
 }
 
 

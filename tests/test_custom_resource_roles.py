@@ -21,6 +21,7 @@ role's allowed actions that nothing needs are listed below with their reason.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -58,9 +59,15 @@ TYPES_BY_TEMPLATE = {
     "model-build": {"Custom::RetainedResourceCheck", "Custom::ProjectDataset"},
     "model-deploy": {"Custom::RetainedResourceCheck", "Custom::StageTeardown"},
     "build-deploy": {"Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown"},
+    "build-deploy-git": {
+        "Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown", "Custom::SeedRepository",
+    },
     "studio/model-build": {"Custom::RetainedResourceCheck", "Custom::ProjectDataset"},
     "studio/model-deploy": {"Custom::RetainedResourceCheck", "Custom::StageTeardown"},
     "studio/build-deploy": {"Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown"},
+    "studio/build-deploy-git": {
+        "Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown", "Custom::SeedRepository",
+    },
     "studio": {"Custom::StudioS3Template", "Custom::CDKBucketDeployment"},
 }
 
@@ -215,8 +222,10 @@ def test_the_retained_resource_check_role_may_make_every_call_of_its_function(te
     # Nothing in the way: success; everything in the way: the Create fails saying so; renamed: success.
     assert [r["Status"] for r in aws] == ["SUCCESS", "SUCCESS", "FAILED", "SUCCESS", "SUCCESS", "SUCCESS"], aws
     operations = {c["operation"] for c in calls}
-    assert "GetRepository" in operations
-    checks_group = "ModelPackageGroupName" in templates[name]["Resources"][custom_resource(templates[name], "Custom::RetainedResourceCheck")]["Properties"]
+    properties = templates[name]["Resources"][custom_resource(templates[name], "Custom::RetainedResourceCheck")]["Properties"]
+    # A template on a Git host through a connection creates no CodeCommit repository to check.
+    assert ("GetRepository" in operations) == bool(properties.get("RepositoryNames"))
+    checks_group = "ModelPackageGroupName" in properties
     assert ("DescribeModelPackageGroup" in operations) == checks_group
     assert [m for check in checks for m in missing(check)] == []
     assert unneeded(together(checks[:2])) == []
@@ -289,7 +298,7 @@ def test_the_s3_templates_role_may_copy_tag_and_delete_every_template(templates)
     role_id = the_one(template, "AWS::IAM::Role", "StudioS3TemplatesRole")
     function_id = function_of_role(template, role_id)
     resources = [i for i, r in template["Resources"].items() if r["Type"] == "Custom::StudioS3Template"]
-    assert len(resources) == 3
+    assert len(resources) == 4
     requests = function_log_requests(resolver, function_id)
     for resource_id in resources:
         calls = sdk_calls(resolver, resource_id)
@@ -348,3 +357,116 @@ def test_the_bucket_deployment_role_may_copy_every_product_asset(templates):
     check = RoleCheck(f"studio {role_id}", role_policy_with_managed(resolver, role_id), requests, BUCKET_DEPLOYMENT_NOT_NEEDED)
     assert missing(check) == []
     assert unneeded(check) == []
+
+
+# ----------------------------------------------------------------- repository seeding
+
+CONNECTION_ID = "0b7e4f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
+GIT_PARAMETERS = {
+    "CodeConnectionArn": f"arn:aws:codeconnections:{REGION}:{ACCOUNT}:connection/{CONNECTION_ID}",
+    "ModelBuildRepositoryFullName": "acme/churn-build",
+    "ModelDeployRepositoryFullName": "acme/churn-deploy",
+}
+
+
+def _git_resolver(template: dict) -> Resolver:
+    declared = template.get("Parameters", {})
+    return Resolver(template, parameters={k: v for k, v in GIT_PARAMETERS.items() if k in declared})
+
+
+@pytest.mark.parametrize("name", having("Custom::SeedRepository"))
+def test_the_seeding_handler_role_may_start_wait_for_and_stop_the_build(templates, name):
+    from sagemaker_projects_cdk._internal.lifecycle_function import seeding
+
+    template = templates[name]
+    resolver = _git_resolver(template)
+    seeds = [i for i, r in template["Resources"].items() if r["Type"] == "Custom::SeedRepository"]
+    assert len(seeds) == 2  # the model-build and model-deploy repositories
+    function_id, role_id = role_of(template, seeds[0])
+    project = resolver.resolve(template["Resources"][seeds[0]]["Properties"]["ProjectName"])
+    project_arn = f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/{project}"
+    # What seeding.run_seed_build calls (StopBuild when it must answer before the build ends).
+    calls = {"start_build": "StartBuild", "batch_get_builds": "BatchGetBuilds", "stop_build": "StopBuild"}
+    assert all(f"codebuild.{method}(" in Path(seeding.__file__).read_text() for method in calls)
+    requests = [request(f"codebuild:{op}", project_arn, f"seeding.run_seed_build {op}") for op in calls.values()]
+    requests += function_log_requests(resolver, function_id)
+    check = RoleCheck(f"{name} {role_id}", Policy(role_policy_documents(resolver, role_id)), requests)
+    assert missing(check) == []
+    assert unneeded(check) == []
+
+
+#: What the seeding build's role holds that the build does not call, and why.
+SEED_BUILD_NOT_NEEDED = {
+    **dict.fromkeys(
+        ["s3:GetBucket*", "s3:List*"],
+        "aws-cdk-lib's grant for the project's S3 source (the script's asset object)",
+    ),
+    **dict.fromkeys(
+        ["kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+        "aws-cdk-lib's grant of the project key for build artifacts (the build has none)",
+    ),
+    "codebuild:CreateReportGroup": "aws-cdk-lib lets every CodeBuild project write test reports",
+    "codebuild:CreateReport": "aws-cdk-lib lets every CodeBuild project write test reports",
+    "codebuild:UpdateReport": "aws-cdk-lib lets every CodeBuild project write test reports",
+    "codebuild:BatchPutTestCases": "aws-cdk-lib lets every CodeBuild project write test reports",
+    "codebuild:BatchPutCodeCoverages": "aws-cdk-lib lets every CodeBuild project write test reports",
+    "logs:CreateLogGroup": "aws-cdk-lib's CodeBuild logging grant (the log group exists)",
+}
+
+
+@pytest.mark.parametrize("name", having("Custom::SeedRepository"))
+def test_the_seeding_build_role_may_read_the_seeds_and_push_through_the_connection(templates, name):
+    template = templates[name]
+    resolver = _git_resolver(template)
+    (project_id,) = [i for i, r in template["Resources"].items() if r["Type"] == "AWS::CodeBuild::Project" and i.startswith("RepositorySeeder")]
+    project = template["Resources"][project_id]["Properties"]
+    role_id = project["ServiceRole"]["Fn::GetAtt"][0]
+    connection = GIT_PARAMETERS["CodeConnectionArn"]
+    requests: list[IamRequest] = []
+    # CodeBuild: the S3 source (the script), then the build's log stream.
+    source = resolver.resolve(project["Source"]["Location"])
+    requests.append(request("s3:GetObject", f"arn:aws:s3:::{source}", "CodeBuild S3 source"))
+    group = resolver.resolve(project["LogsConfig"]["CloudWatchLogs"]["GroupName"])
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        requests.append(request(action, f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:log-stream:seed/x", "CodeBuild logs"))
+    for seed_id in (i for i, r in template["Resources"].items() if r["Type"] == "Custom::SeedRepository"):
+        properties = resolver.resolve(template["Resources"][seed_id]["Properties"])
+        seed_object = f"arn:aws:s3:::{properties['SeedBucket']}/{properties['SeedKey']}"
+        requests.append(request("s3:GetObject", seed_object, "aws s3 cp of the seed"))
+        # An SSE-KMS asset bucket (cdk bootstrap --bootstrap-customer-key): S3 decrypts as the caller.
+        requests.append(
+            request(
+                "kms:Decrypt",
+                f"arn:aws:kms:{REGION}:{ACCOUNT}:key/asset-bucket-key",
+                "aws s3 cp of the seed (SSE-KMS)",
+                {"kms:ViaService": f"s3.{REGION}.amazonaws.com", "kms:EncryptionContext:aws:s3:arn": seed_object},
+            )
+        )
+        full_name = properties["FullRepositoryName"]
+        # git fetch and push through the connection: UseConnection for each provider action,
+        # with either prefix, on the connection tagged sagemaker=true.
+        for service in ("codeconnections", "codestar-connections"):
+            for action, permissions in (("GitPull", "read_only"), ("GitPush", "read_write")):
+                requests.append(
+                    request(
+                        f"{service}:UseConnection",
+                        connection.replace(":codeconnections:", f":{service}:"),
+                        f"git {action} of {full_name}",
+                        {
+                            "aws:ResourceTag/sagemaker": "true",
+                            f"{service}:FullRepositoryId": full_name,
+                            f"{service}:ProviderAction": [action],
+                            f"{service}:ProviderPermissionsRequired": permissions,
+                        },
+                    )
+                )
+        # A connection not tagged sagemaker=true, or another repository: refused.
+        policy = Policy(role_policy_documents(resolver, role_id))
+        assert not policy.allowed("codeconnections:UseConnection", connection, {"aws:ResourceTag/sagemaker": "false"})
+        assert not policy.allowed(
+            "codeconnections:UseConnection", connection,
+            {"aws:ResourceTag/sagemaker": "true", "codeconnections:FullRepositoryId": "acme/other"},
+        )
+    check = RoleCheck(f"{name} {role_id}", Policy(role_policy_documents(resolver, role_id)), requests, SEED_BUILD_NOT_NEEDED)
+    assert missing(check) == []
+    assert unneeded(check) == [], "\n".join(unneeded(check))

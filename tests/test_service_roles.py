@@ -76,6 +76,21 @@ NOT_NEEDED: dict[str, dict[str, str]] = {
         "kms:Encrypt": CDK_KEY,
         "kms:ReEncrypt*": CDK_KEY,
     },
+    "Source/CodeStarSourceConnection": {
+        "s3:Abort*": CDK_READ_WRITE,
+        "s3:DeleteObject*": CDK_READ_WRITE,
+        "s3:GetBucket*": CDK_READ_WRITE,
+        "s3:GetObject*": CDK_READ_WRITE,
+        "s3:List*": CDK_READ_WRITE,
+        "s3:PutObjectLegalHold": CDK_READ_WRITE,
+        "s3:PutObjectRetention": CDK_READ_WRITE,
+        "s3:PutObjectTagging": CDK_READ_WRITE,
+        "s3:PutObjectVersionTagging": CDK_READ_WRITE,
+        "kms:Decrypt": CDK_KEY,
+        "kms:DescribeKey": CDK_KEY,
+        "kms:Encrypt": CDK_KEY,
+        "kms:ReEncrypt*": CDK_KEY,
+    },
     "Build/CodeBuild": {},
     "Deploy/CloudFormation": {
         "s3:GetBucket*": CDK_READ,
@@ -101,9 +116,18 @@ def _role_id(value: Any) -> str:
     return value["Fn::GetAtt"][0]
 
 
+#: Values of the build-deploy-git template's parameters that have no default.
+GIT_PARAMETERS = {
+    "CodeConnectionArn": f"arn:aws:codeconnections:{REGION}:{ACCOUNT}:connection/0b7e4f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
+    "ModelBuildRepositoryFullName": "acme/churn-build",
+    "ModelDeployRepositoryFullName": "acme/churn-deploy",
+}
+
+
 def pipeline_checks(template: dict) -> dict[str, RoleCheck]:
     """Per role id of the template's pipelines and their event rules: what CodePipeline and EventBridge do with it."""
-    resolver = Resolver(template)
+    declared = template.get("Parameters", {})
+    resolver = Resolver(template, parameters={k: v for k, v in GIT_PARAMETERS.items() if k in declared})
     resources = template["Resources"]
     checks: dict[str, RoleCheck] = {}
     for pipeline in resources.values():
@@ -135,6 +159,24 @@ def pipeline_checks(template: dict) -> dict[str, RoleCheck]:
                 if kind == "Source/CodeCommit":
                     repository = f"arn:aws:codecommit:{REGION}:{ACCOUNT}:{configuration['RepositoryName']}"
                     needed = [request(f"codecommit:{a}", repository, said) for a in ("GetBranch", "GetCommit", "UploadArchive", "GetUploadArchiveStatus", "CancelUploadArchive")]
+                    needed += [request("s3:PutObject", artifact, said + " output"), request("kms:GenerateDataKey", key, said + " output", via_s3)]
+                elif kind == "Source/CodeStarSourceConnection":
+                    # CodePipeline uses the connection (either prefix checked) to read the branch;
+                    # the connection is tagged sagemaker=true (README).
+                    connection, full_name = configuration["ConnectionArn"], configuration["FullRepositoryId"]
+                    needed = [
+                        request(
+                            f"{service}:UseConnection",
+                            connection.replace(":codeconnections:", f":{service}:"),
+                            said,
+                            {
+                                "aws:ResourceTag/sagemaker": "true",
+                                f"{service}:FullRepositoryId": full_name,
+                                f"{service}:ProviderPermissionsRequired": "read_only",
+                            },
+                        )
+                        for service in ("codeconnections", "codestar-connections")
+                    ]
                     needed += [request("s3:PutObject", artifact, said + " output"), request("kms:GenerateDataKey", key, said + " output", via_s3)]
                 elif kind == "Build/CodeBuild":
                     project = f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/{configuration['ProjectName']}"
@@ -176,14 +218,18 @@ def pipeline_checks(template: dict) -> dict[str, RoleCheck]:
     return checks
 
 
-PIPELINE_TEMPLATES = ["model-build", "model-deploy", "build-deploy", "studio/model-build", "studio/model-deploy", "studio/build-deploy"]
+PIPELINE_TEMPLATES = [
+    "model-build", "model-deploy", "build-deploy", "build-deploy-git",
+    "studio/model-build", "studio/model-deploy", "studio/build-deploy", "studio/build-deploy-git",
+]
 
 
 @pytest.mark.parametrize("name", PIPELINE_TEMPLATES)
 def test_the_codepipeline_and_eventbridge_roles_may_do_what_the_services_do(templates, name):
     checks = pipeline_checks(templates[name])
     labels = " ".join(c.label for c in checks.values())
-    for kind in ("(pipeline ", "Source/CodeCommit action", "Build/CodeBuild action", "(EventBridge)"):
+    source = "Source/CodeStarSourceConnection action" if name.endswith("-git") else "Source/CodeCommit action"
+    for kind in ("(pipeline ", source, "Build/CodeBuild action", "(EventBridge)"):
         assert kind in labels, labels
     assert [m for c in checks.values() for m in missing(c)] == []
     assert [u for c in checks.values() for u in unneeded(c)] == []

@@ -24,10 +24,20 @@ CODE_DIRECTORY = Path(__file__).parent / "lifecycle_function"
 #: How long one invocation may wait (Lambda's maximum); the handler answers a minute before.
 TIMEOUT = Duration.minutes(15)
 
+def _code_excludes(handler: str) -> list[str]:
+    """What a function of ``handler`` leaves out of the folder: caches, and the modules it does not run."""
+    module = handler.split(".")[0] if "." in handler else "index"
+    others = sorted(f.name for f in CODE_DIRECTORY.glob("*.py") if f.stem not in {"index", module, "__init__"})
+    return ["__pycache__", "*.pyc", "__init__.py", *others]
+
+
 class LifecycleFunction(Construct):
     """A function running ``index.<handler>`` of ``lifecycle_function/`` for custom resources.
 
-    :param handler: the entry point in ``index.py`` (``teardown``, ``precheck``).
+    :param handler: the entry point in ``index.py`` (``teardown``, ``precheck``), or
+        ``<module>.<function>`` in another module of the folder (``seeding.seed``). The
+        function's code leaves out the folder's other modules (``index.py`` stays: it holds
+        the custom resource protocol).
     :param description: what it does (the role's and the function's description).
     :param encryption_key: encrypts its log group.
     """
@@ -52,8 +62,8 @@ class LifecycleFunction(Construct):
             self,
             "Function",
             runtime=lambda_.Runtime.PYTHON_3_14,
-            handler=f"index.{handler}",
-            code=lambda_.Code.from_asset(str(CODE_DIRECTORY), exclude=["__pycache__", "*.pyc", "__init__.py"]),
+            handler=handler if "." in handler else f"index.{handler}",
+            code=lambda_.Code.from_asset(str(CODE_DIRECTORY), exclude=_code_excludes(handler)),
             timeout=TIMEOUT,
             role=self.role,
             log_group=self.log_group,

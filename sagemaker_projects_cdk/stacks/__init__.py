@@ -10,6 +10,7 @@ parameter with a default. ``TargetAccountStack`` is not a SageMaker project temp
 from __future__ import annotations
 
 from .build_deploy import BUILD_DEPLOY, BuildDeploySettings, BuildDeployStack
+from .build_deploy_git import BUILD_DEPLOY_GIT, BuildDeployGitSettings, BuildDeployGitStack
 from .components import ModelBuildSettings, ModelDeploySettings, TemplateParts
 from .endpoint_stage import EndpointStageStack
 from .model_build import MODEL_BUILD, ModelBuildStack
@@ -18,14 +19,17 @@ from .target_account import TargetAccountSettings, TargetAccountStack
 from .template import Template, TemplateSettings, TemplateStack, settings_table
 
 TEMPLATES: dict[str, type[TemplateStack]] = {
-    stack.TEMPLATE.template_id: stack for stack in (ModelBuildStack, ModelDeployStack, BuildDeployStack)
+    stack.TEMPLATE.template_id: stack for stack in (ModelBuildStack, ModelDeployStack, BuildDeployStack, BuildDeployGitStack)
 }
 
 __all__ = [
     "BUILD_DEPLOY",
+    "BUILD_DEPLOY_GIT",
     "MODEL_BUILD",
     "MODEL_DEPLOY",
     "TEMPLATES",
+    "BuildDeployGitSettings",
+    "BuildDeployGitStack",
     "BuildDeploySettings",
     "BuildDeployStack",
     "EndpointStageStack",

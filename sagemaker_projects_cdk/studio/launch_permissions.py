@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from ..constructs.deploy.teardown import STAGE_TEARDOWN_RESOURCE_TYPE
 from ..constructs.project.dataset import DATASET_RESOURCE_TYPE
 from ..constructs.project.precheck import RETAINED_CHECK_RESOURCE_TYPE
+from ..constructs.sources.connection_repository import SEED_RESOURCE_TYPE
 
-__all__ = ["NO_PERMISSIONS", "PERMISSIONS", "STACK_ACTIONS", "TEMPLATE_ACTIONS", "Permissions"]
+__all__ = ["CONNECTION_TYPES", "NO_PERMISSIONS", "PERMISSIONS", "STACK_ACTIONS", "TEMPLATE_ACTIONS", "Permissions"]
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,15 @@ PERMISSIONS: dict[str, Permissions] = {
         ),
         delete=("sagemaker:DeleteModelPackageGroup",),
     ),
+    # A project's association with a repository on a Git host (Studio lists it under the project).
+    "AWS::SageMaker::CodeRepository": Permissions(
+        "sagemaker",
+        (
+            "sagemaker:CreateCodeRepository", "sagemaker:DescribeCodeRepository", "sagemaker:UpdateCodeRepository",
+            "sagemaker:AddTags", "sagemaker:DeleteTags", "sagemaker:ListTags",
+        ),
+        delete=("sagemaker:DeleteCodeRepository",),
+    ),
     "AWS::SNS::Topic": Permissions(
         "sns",
         (
@@ -205,7 +215,13 @@ PERMISSIONS: dict[str, Permissions] = {
     DATASET_RESOURCE_TYPE: Permissions("lambda", ("lambda:InvokeFunction",)),
     RETAINED_CHECK_RESOURCE_TYPE: Permissions("lambda", ("lambda:InvokeFunction",)),
     STAGE_TEARDOWN_RESOURCE_TYPE: Permissions("lambda", ("lambda:InvokeFunction",)),
+    SEED_RESOURCE_TYPE: Permissions("lambda", ("lambda:InvokeFunction",)),
 }
+
+#: Resource types whose presence means a pipeline's source is a CodeConnections connection:
+#: CodePipeline's CreatePipeline and UpdatePipeline then check that the caller may pass the
+#: connection (``PassConnection``, both prefixes) to CodePipeline.
+CONNECTION_TYPES = frozenset({"AWS::SageMaker::CodeRepository"})
 
 #: Resource types that only document a stack (no API call).
 NO_PERMISSIONS = frozenset({"AWS::CDK::Metadata"})

@@ -29,7 +29,8 @@ from constructs import Construct, IConstruct
 from .._internal.validation import invalid
 from ..compliance import acknowledge, nag_resource, wildcard_finding
 from ..constructs.deploy.deployer_role import DEPLOYER_ROLE_PATH, StageDeployerRole
-from .launch_permissions import NO_PERMISSIONS, PERMISSIONS, STACK_ACTIONS, TEMPLATE_ACTIONS
+from ..constructs.sources.connection import OPT_IN_TAG, SERVICES
+from .launch_permissions import CONNECTION_TYPES, NO_PERMISSIONS, PERMISSIONS, STACK_ACTIONS, TEMPLATE_ACTIONS
 
 SERVICE_CATALOG = "servicecatalog.amazonaws.com"
 #: Service Catalog names the stacks it provisions ``SC-<account>-pp-<provisioned product id>``.
@@ -185,6 +186,24 @@ class LaunchRole(Construct):
                     "they can be passed only to CloudFormation",
                 )
             )
+        if resource_types & CONNECTION_TYPES:
+            # One statement per prefix: a request carries only its own prefix's condition keys.
+            for service in SERVICES:
+                resource_part.append(
+                    (
+                        iam.PolicyStatement(
+                            sid=f"Pass{service.title().replace('-', '')}ToCodePipeline",
+                            actions=[f"{service}:PassConnection"],
+                            resources=[_arn(stack, other, "connection/*") for other in SERVICES],
+                            conditions={
+                                "StringEqualsIgnoreCase": {f"aws:ResourceTag/{OPT_IN_TAG}": "true"},
+                                "StringEquals": {f"{service}:PassedToService": "codepipeline.amazonaws.com"},
+                            },
+                        ),
+                        "the connection is chosen when the project is created; only connections tagged "
+                        "sagemaker=true, and only to CodePipeline",
+                    )
+                )
         if asset_bucket is not None:
             stack_part.append(
                 (
@@ -260,8 +279,9 @@ _SCOPES: dict[str, tuple[Callable[[Stack], list[str]], str]] = {
     ),
     "logs": (lambda s: [_arn(s, "logs", "log-group:*")], "CloudFormation generates the log group names"),
     "sagemaker": (
-        lambda s: [_arn(s, "sagemaker", "model-package-group/*")],
-        "model package groups are named <project>-<id> after the project created in Studio",
+        lambda s: [_arn(s, "sagemaker", "model-package-group/*"), _arn(s, "sagemaker", "code-repository/sagemaker-*")],
+        "model package groups are named <project>-<id>, code repositories sagemaker-<id>-<part>, after the "
+        "project created in Studio",
     ),
 }
 

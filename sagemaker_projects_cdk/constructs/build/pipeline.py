@@ -142,6 +142,7 @@ class ModelBuildPipeline(Construct):
                 ),
             ],
         )
+        source.grant_clone(self.build_project)
         self._acknowledge_findings(project, bucket)
 
     def _acknowledge_findings(self, project: ProjectIdentity, bucket: s3.IBucket) -> None:

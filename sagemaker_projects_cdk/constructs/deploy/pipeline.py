@@ -274,6 +274,7 @@ class ModelDeployPipeline(Construct):
             restart_execution_on_update=True,
             stages=self._pipeline_stages(source, source_output, build_output, approval_topic),
         )
+        source.grant_clone(self.build_project)
         #: Starts the pipeline when a model version is approved or rejected.
         self.approval_rule: Optional[ModelApprovalRule] = None
         if trigger_on_approval:

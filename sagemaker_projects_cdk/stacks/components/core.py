@@ -7,9 +7,10 @@ one :class:`ProjectCore` and the template's settings, and return their parts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from aws_cdk import CfnOutput, Stack
+from constructs import IConstruct
 
 from ..._internal.codebuild import COMPUTE_TYPES
 from ..._internal.validation import check_account_id, check_choice, invalid
@@ -17,8 +18,9 @@ from ...constructs.project.identity import ProjectIdentity, check_project_id, ch
 from ...constructs.project.precheck import RetainedResourceCheck
 from ...constructs.project.storage import ArtifactBucket
 from ...constructs.registry.model_package_group import IModelPackageGroup, ModelPackageGroup
+from ...constructs.sources.connection_repository import ConnectionRepository, RepositorySeeder
 from ...constructs.sources.seeded_repository import SeededRepository, seed_code_path
-from ...constructs.sources.source import check_branch
+from ...constructs.sources.source import ConnectionSource, check_branch
 from ..template import TemplateSettings, setting
 from .operations import OperationsSettings
 
@@ -28,6 +30,11 @@ def _check_accounts(name: str, accounts: tuple[str, ...]) -> None:
         raise invalid(name, accounts, "a tuple of 12-digit AWS account ids, e.g. ('111122223333',)")
     for account in accounts:
         check_account_id(name, account)
+
+
+def _check_source(name: str, value: Any) -> None:
+    if not isinstance(value, ConnectionSource):
+        raise invalid(name, value, "a ConnectionSource(connection_arn=..., model_build=GitRepository(...), ...) or None")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +57,14 @@ class _IdentitySettings(TemplateSettings):
         "main",
         doc="the branch every repository is seeded on and every pipeline follows",
         check=lambda _name, value: check_branch(value),
+    )
+    source: Optional[ConnectionSource] = setting(
+        None,
+        doc="where the repositories are. None: CodeCommit repositories the project creates, seeded on `branch`; "
+        "a `ConnectionSource` (connection ARN, and per repository a `GitRepository`: full name `owner/repo` and "
+        "branch): existing GitHub, GitLab or Bitbucket repositories reached through an AWS CodeConnections "
+        "connection tagged `sagemaker=true`, seeded through it, and no CodeCommit repository",
+        check=lambda name, value: _check_source(name, value),
     )
     compute_type: str = setting(
         "BUILD_GENERAL1_SMALL",
@@ -122,12 +137,26 @@ def add_core(
     return ProjectCore(project, artifacts, group, retained_check)
 
 
+#: A project's repository: a CodeCommit repository it created, or an existing one on a Git host.
+ProjectRepository = Union[SeededRepository, ConnectionRepository]
+
+#: SageMaker's names for the parts of a project's repositories (``sagemaker-<id>-modelbuild``).
+_SAGEMAKER_PARTS = {"model_build": "modelbuild", "model_deploy": "modeldeploy"}
+
+
 def add_seeded_repository(
     stack: Stack, core: ProjectCore, settings: ProjectSettings, *, seed: str, construct_id: str, description: str
-) -> SeededRepository:
-    """A repository ``sagemaker-<name>-<id>-<seed without '_'>`` seeded with the library's
-    ``seed`` folder on the settings' branch, encrypted with the project key; created after the
-    check that no retained repository has its name."""
+) -> ProjectRepository:
+    """The repository of the library's ``seed`` folder (``model_build``, ``model_deploy``).
+
+    With no ``source`` setting: a CodeCommit repository ``sagemaker-<name>-<id>-<seed without
+    '_'>`` seeded on the settings' branch, encrypted with the project key; created after the
+    check that no retained repository has its name. With a ``ConnectionSource``: the existing
+    repository it names for ``seed``, associated with the project, and seeded through the
+    connection when ``seed`` is on.
+    """
+    if settings.source is not None:
+        return add_connection_repository(stack, core, settings.source, seed=seed, construct_id=construct_id, compute_type=settings.compute_type)
     name = core.project.resource_name(seed.replace("_", ""))
     repository = SeededRepository(
         stack,
@@ -140,6 +169,40 @@ def add_seeded_repository(
     )
     core.retained_check.add_repository(repository.repository, name)
     return repository
+
+
+def add_connection_repository(
+    stack: Stack, core: ProjectCore, source: ConnectionSource, *, seed: str, construct_id: str, compute_type: str
+) -> ConnectionRepository:
+    """``source``'s repository of ``seed`` (the stack's one ``RepositorySeeder`` pushes the seed
+    folder into it when ``source.seed``)."""
+    seeder = None
+    if source.seed:
+        found = stack.node.try_find_child("RepositorySeeder")
+        seeder = found if isinstance(found, RepositorySeeder) else RepositorySeeder(
+            stack,
+            "RepositorySeeder",
+            connection_arn=source.connection_arn,
+            encryption_key=core.artifacts.encryption_key,
+            compute_type=compute_type,
+        )
+    return ConnectionRepository(
+        stack,
+        construct_id,
+        project=core.project,
+        connection_arn=source.connection_arn,
+        repository=source.repository(seed),
+        part=_SAGEMAKER_PARTS[seed],
+        host_url=source.host_url,
+        seeder=seeder,
+        seed_directory=seed_code_path(seed) if seeder is not None else None,
+    )
+
+
+def after_seeding(pipeline: IConstruct, repository: ProjectRepository) -> None:
+    """Create ``pipeline`` once ``repository`` is seeded (its first run then finds the seed)."""
+    if isinstance(repository, ConnectionRepository) and repository.seeding is not None:
+        pipeline.node.add_dependency(repository.seeding)
 
 
 def add_core_outputs(stack: Stack, core: ProjectCore) -> None:

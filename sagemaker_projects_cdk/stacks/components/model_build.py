@@ -9,9 +9,9 @@ from aws_cdk import CfnOutput, Stack
 from ..._internal.validation import check_instance_type
 from ...constructs.build.pipeline import DATASET_FILE, DATASET_PREFIX, ModelBuildPipeline
 from ...constructs.project.dataset import ProjectDataset
-from ...constructs.sources.seeded_repository import SeededRepository, seed_code_path
+from ...constructs.sources.seeded_repository import seed_code_path
 from ..template import setting
-from .core import ProjectCore, RegistrySettings, add_seeded_repository
+from .core import ProjectCore, ProjectRepository, RegistrySettings, add_seeded_repository, after_seeding
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,13 +25,19 @@ class ModelBuildSettings(RegistrySettings):
         "ml.m5.xlarge", doc="instance type of the SageMaker pipeline's training step", check=check_instance_type
     )
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.source is not None:
+            self.source.repository("model_build")  # a ValueError naming the missing repository
+
 
 @dataclass(frozen=True)
 class ModelBuildParts:
     """What :func:`add_model_build` built."""
 
     dataset: ProjectDataset
-    repository: SeededRepository
+    #: The CodeCommit repository the project created, or the existing one on a Git host.
+    repository: ProjectRepository
     pipeline: ModelBuildPipeline
 
 
@@ -67,7 +73,8 @@ def add_model_build(stack: Stack, core: ProjectCore, settings: ModelBuildSetting
         training_instance_type=settings.training_instance_type,
         compute_type=settings.compute_type,
     )
-    CfnOutput(stack, "ModelBuildRepositoryName", value=repository.repository.repository_name)
+    after_seeding(pipeline.pipeline, repository)
+    CfnOutput(stack, "ModelBuildRepositoryName", value=repository.source.description)
     CfnOutput(stack, "ModelBuildPipelineName", value=pipeline.pipeline.pipeline_name)
     CfnOutput(stack, "DatasetS3Url", value=dataset.s3_url)
     return ModelBuildParts(dataset, repository, pipeline)

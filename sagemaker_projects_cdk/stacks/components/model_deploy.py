@@ -11,9 +11,9 @@ from aws_cdk import aws_sns as sns
 from ...constructs.deploy.pipeline import ModelDeployPipeline
 from ...constructs.deploy.stages import DEFAULT_STAGES, DeployStage, check_stages
 from ...constructs.deploy.teardown import StageTeardown
-from ...constructs.sources.seeded_repository import SeededRepository, seed_code_path
+from ...constructs.sources.seeded_repository import seed_code_path
 from ..template import setting
-from .core import ProjectCore, ProjectSettings, add_seeded_repository
+from .core import ProjectCore, ProjectRepository, ProjectSettings, add_seeded_repository, after_seeding
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,12 +29,18 @@ class ModelDeploySettings(ProjectSettings):
         None, doc="SNS topic told when a stage waits for a person's approval; none: the approval waits in the console"
     )
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.source is not None:
+            self.source.repository("model_deploy")  # a ValueError naming the missing repository
+
 
 @dataclass(frozen=True)
 class ModelDeployParts:
     """What :func:`add_model_deploy` built."""
 
-    repository: SeededRepository
+    #: The CodeCommit repository the project created, or the existing one on a Git host.
+    repository: ProjectRepository
     pipeline: ModelDeployPipeline
     #: Deletes the pipeline's stage stacks when the project stack is deleted.
     teardown: StageTeardown
@@ -88,6 +94,7 @@ def add_model_deploy(
         model_artifact_key_arn=model_artifact_key_arn,
     )
     teardown = StageTeardown(stack, "StageTeardown", pipeline=pipeline, encryption_key=core.artifacts.encryption_key)
-    CfnOutput(stack, "ModelDeployRepositoryName", value=repository.repository.repository_name)
+    after_seeding(pipeline.pipeline, repository)
+    CfnOutput(stack, "ModelDeployRepositoryName", value=repository.source.description)
     CfnOutput(stack, "ModelDeployPipelineName", value=pipeline.pipeline.pipeline_name)
     return ModelDeployParts(repository, pipeline, teardown)

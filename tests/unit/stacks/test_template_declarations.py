@@ -27,6 +27,12 @@ PARAMETER_VALUES = {
     "model_package_group_name": "churn-p-abc123def456",
     "model_artifact_bucket_name": "other-project-bucket",
     "model_artifact_key_arn": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "connection_arn": "arn:aws:codeconnections:us-east-1:111122223333:connection/0b7e4f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
+    "model_build_repository": "acme/churn-build",
+    "model_build_branch": "main",
+    "model_deploy_repository": "acme/churn-deploy",
+    "model_deploy_branch": "release/v1",
+    "git_host_url": "https://gitlab.example.com",
 }
 
 

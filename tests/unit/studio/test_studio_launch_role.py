@@ -65,7 +65,6 @@ NOT_NEEDED = {
          "iam:DeleteUserPolicy", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary"],
         "the templates' policies attach to roles only, and no role has a permissions boundary",
     ),
-    "codestar-connections:PassConnection": "the pipelines' sources are CodeCommit repositories",
 }
 
 #: Actions the role holds that no handler schema lists, and why.
@@ -81,6 +80,8 @@ EXTRAS = {
         "AWS::CodeBuild::Project is a legacy resource type without a schema",
     ),
     "lambda:InvokeFunction": "CloudFormation invokes custom resources' functions as the caller",
+    "codeconnections:PassConnection": "the new prefix of codestar-connections:PassConnection (CodePipeline's "
+    "handler lists the old one); a connection created since 2024 is an arn:...:codeconnections: ARN",
 }
 
 
@@ -117,7 +118,7 @@ def test_role_holds_every_handler_permission_the_product_templates_need(product_
         product_resources,
         untyped=(
             "AWS::CodeBuild::Project", "Custom::ProjectDataset", "Custom::RetainedResourceCheck",
-            "Custom::StageTeardown", "AWS::CDK::Metadata",
+            "Custom::StageTeardown", "Custom::SeedRepository", "AWS::CDK::Metadata",
         ),
     )
     assert not missing(needed, granted, NOT_NEEDED)
@@ -223,5 +224,5 @@ def test_role_passes_the_stage_deployer_roles_to_cloudformation_only(admin, laun
         for k, r in json.loads(path.read_text())["Resources"].items()
         if r["Type"] == "AWS::IAM::Role" and "DeployerRole" in k
     ]
-    assert len(deployers) == 2
+    assert len(deployers) == 3
     assert {r["Properties"]["Path"] for r in deployers} == {"/sagemaker-project-deployers/"}

@@ -100,8 +100,11 @@ def test_product_assets_are_read_from_the_template_bucket(admin, products, templ
     bucket_name = resources(admin, "AWS::S3::Bucket")
     (name,) = [r["Properties"]["BucketName"] for r in bucket_name.values() if "BucketName" in r["Properties"]]
     template = products[template_id]
-    repositories = facts.pinned_logical_ids["AWS::CodeCommit::Repository"]
-    assert repositories
+    repositories = facts.pinned_logical_ids.get("AWS::CodeCommit::Repository", [])
+    seeds = resources(template, "Custom::SeedRepository")
+    assert repositories or seeds  # CodeCommit first commits, or seeds pushed through a connection
+    for seed in seeds.values():
+        assert seed["Properties"]["SeedBucket"] == name
     for repository in repositories:
         # The template bucket's name is computed in the launching account: no reference to the admin stack.
         assert template["Resources"][repository]["Properties"]["Code"]["S3"]["Bucket"] == name, repository

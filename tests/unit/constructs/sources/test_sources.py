@@ -43,14 +43,31 @@ def test_model_build_pipeline_runs_from_a_codeconnections_repository(tmp_path):
     assert source["Configuration"]["FullRepositoryId"] == "acme/churn-model"
     assert source["Configuration"]["ConnectionArn"] == CONNECTION
     assert source["Configuration"]["BranchName"] == "release"
-    # The pipeline may use exactly this connection, nothing else.
+    # The pipeline may use exactly this connection (both spellings, both prefixes), tagged
+    # sagemaker=true, read-only, for this repository; nothing else uses a connection.
     uses = [
         s
         for p in template.find_resources("AWS::IAM::Policy").values()
         for s in p["Properties"]["PolicyDocument"]["Statement"]
-        if "codestar-connections:UseConnection" in s["Action"] or s["Action"] == "codestar-connections:UseConnection"
+        if any("UseConnection" in action for action in _list(s["Action"]))
     ]
-    assert uses and all(s["Resource"] == CONNECTION for s in uses)
+    assert len(uses) == 1
+    (use,) = uses
+    assert sorted(use["Action"]) == ["codeconnections:UseConnection", "codestar-connections:UseConnection"]
+    assert use["Resource"] == [CONNECTION, CONNECTION.replace(":codeconnections:", ":codestar-connections:")]
+    assert use["Condition"] == {
+        "StringEqualsIgnoreCase": {"aws:ResourceTag/sagemaker": "true"},
+        "StringEqualsIgnoreCaseIfExists": {
+            "codeconnections:FullRepositoryId": ["acme/churn-model"],
+            "codestar-connections:FullRepositoryId": ["acme/churn-model"],
+        },
+        "StringEqualsIfExists": {
+            "codeconnections:ProviderPermissionsRequired": "read_only",
+            "codestar-connections:ProviderPermissionsRequired": "read_only",
+        },
+    }
+    # A zip of the commit, not a clone: the build's role does not use the connection.
+    assert "OutputArtifactFormat" not in source["Configuration"]
     assert not template.find_resources("AWS::CodeCommit::Repository")
 
 
@@ -63,3 +80,7 @@ def test_codeconnections_source_refuses_a_non_arn():
         repo="models",
     )
     assert source.description == "org/models" and source.branch == "main"
+
+
+def _list(value):
+    return value if isinstance(value, list) else [value]
