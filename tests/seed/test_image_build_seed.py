@@ -4,6 +4,8 @@ and ``record_image_version.py`` against botocore's Stubber (moto has no SageMake
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -19,6 +21,7 @@ import pytest
 from botocore.stub import Stubber
 
 from sagemaker_projects_cdk.constructs.images.base_images import BASE_IMAGES, IMAGE_TYPES, REGISTRY_ACCOUNTS
+from seed_support import REGION, SEED_ROOT, BuiltPipeline, all_steps
 from support import REPO
 
 sys.dont_write_bytecode = True
@@ -97,6 +100,99 @@ def test_the_region_mapping_is_the_sdks_for_the_pinned_base_image(image_type):
     assert spec is not None and spec.origin is not None
     config = json.loads((Path(spec.origin).parent / "image_uri_config" / f"{base.framework}.json").read_text())
     assert config["training"]["versions"][base.version]["repository"] == base.repository
+
+
+def _third_party_imports(script: Path) -> set[str]:
+    """The top-level modules ``script`` imports anywhere (functions included) outside the standard library."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(script.read_text(), str(script))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return {name for name in names if name not in sys.stdlib_module_names}
+
+
+def _requirement_modules(requirements: str) -> set[str]:
+    """The import names of the distributions a requirements file names: the distribution's own
+    top-level modules when it is installed here, else its name with ``-`` as ``_``."""
+    by_distribution: dict[str, set[str]] = {}
+    for module, distributions in importlib.metadata.packages_distributions().items():
+        for distribution in distributions:
+            by_distribution.setdefault(re.sub(r"[-_.]+", "-", distribution).lower(), set()).add(module)
+    modules: set[str] = set()
+    for line in requirements.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", line)
+        assert match, f"cannot read the requirement {line!r}"
+        name = re.sub(r"[-_.]+", "-", match.group(0)).lower()
+        modules |= by_distribution.get(name, {name.replace("-", "_")})
+    return modules
+
+
+def test_requirement_modules_are_the_import_names_of_the_named_distributions():
+    assert _requirement_modules("# a comment\n\n") == set()
+    assert "xgboost" in _requirement_modules("xgboost-cpu==3.2.0  # the seed's own requirement\n")
+    assert _requirement_modules("not-installed-here>=1") == {"not_installed_here"}
+
+
+def _scripts_run_by_processing_steps(built: BuiltPipeline) -> dict[str, set[str]]:
+    """Each processing script of the model-build pipeline (by file name) and the images it runs in."""
+    runs: dict[str, set[str]] = {}
+    for step in all_steps(built.definition).values():
+        if step["Type"] != "Processing":
+            continue
+        inputs = [i["S3Input"]["S3Uri"] for i in step["Arguments"].get("ProcessingInputs", []) if "S3Input" in i]
+        inputs = {uri for uri in inputs if isinstance(uri, str)}  # the others are pipeline expressions
+        for uri in set(built.code_uris.values()) & inputs:
+            runs.setdefault(uri.rsplit("/", 1)[1], set()).add(step["Arguments"]["AppSpecification"]["ImageUri"])
+    return runs
+
+
+def _base_image_uri(image_type: str) -> str:
+    base = BASE_IMAGES[image_type]
+    return f"{REGISTRY_ACCOUNTS[REGION]}.dkr.ecr.{REGION}.amazonaws.com/{base.reference}"
+
+
+def test_the_model_builds_processing_scripts_run_on_the_processing_base_image_and_import_only_what_it_has(
+    built_pipeline: BuiltPipeline,
+):
+    """The chain swaps the project's processing image in for the image the seed's processing steps
+    run on: that image must be the processing base image's, and everything the scripts import must be
+    in it or in the processing repository's requirements.txt."""
+    runs = _scripts_run_by_processing_steps(built_pipeline)
+    # Every script the pipeline uploads runs in a processing step (preprocess.py and evaluate.py today).
+    assert sorted(runs) == sorted(uri.rsplit("/", 1)[1] for uri in built_pipeline.code_uris.values())
+    base = BASE_IMAGES["processing"]
+    provided = base.modules | _requirement_modules((SEED / "processing" / "requirements.txt").read_text())
+    for name, images in runs.items():
+        assert images == {_base_image_uri("processing")}, (name, images)
+        script = SEED_ROOT / "pipelines" / "abalone" / name
+        needed = _third_party_imports(script)
+        assert needed, f"{name} imports nothing outside the standard library: is the scan reading it?"
+        assert needed <= provided, f"{name} imports {sorted(needed - provided)}, which {base.reference} lacks"
+    assert "xgboost" in _third_party_imports(SEED_ROOT / "pipelines" / "abalone" / "evaluate.py")
+
+
+def test_the_model_build_trains_and_registers_on_the_training_and_inference_base_images(built_pipeline: BuiltPipeline):
+    steps = all_steps(built_pipeline.definition).values()
+    training = {s["Arguments"]["AlgorithmSpecification"]["TrainingImage"] for s in steps if s["Type"] == "Training"}
+    assert training == {_base_image_uri("training")}
+    registered = {
+        container["Image"]
+        for s in steps
+        if s["Type"] == "RegisterModel"
+        for container in s["Arguments"]["InferenceSpecification"]["Containers"]
+    }
+    assert registered == {_base_image_uri("inference")}
+
+
+def test_the_import_scan_finds_imports_inside_functions_and_skips_the_standard_library(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text("import os, json\nfrom numpy import array\n\ndef f():\n    import xgboost.core\n    from . import x\n")
+    assert _third_party_imports(script) == {"numpy", "xgboost"}
 
 
 def test_the_buildspec_tags_with_the_commit_builds_with_pull_pushes_and_records():

@@ -79,7 +79,7 @@ def base_image_account(scope: Construct) -> str:
                 {
                     "assert": Fn.condition_contains(list(REGISTRY_ACCOUNTS), Aws.REGION),
                     "assertDescription": "The image build needs a Region where AWS publishes SageMaker's "
-                    "scikit-learn and XGBoost images",
+                    "XGBoost images",
                 }
             ],
         )
