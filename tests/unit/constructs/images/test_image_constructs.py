@@ -16,7 +16,15 @@ from role_checks import RoleCheck, missing, request, unneeded
 
 from iam_eval import Policy, Resolver, role_policy_documents
 from sagemaker_projects_cdk.compliance import add_security_packs
-from sagemaker_projects_cdk.constructs import ArtifactBucket, ProjectIdentity, SeededRepository, seed_code_path
+from sagemaker_projects_cdk.constructs import (
+    ArtifactBucket,
+    ModelBuildPipeline,
+    ModelDeployPipeline,
+    ModelPackageGroup,
+    ProjectIdentity,
+    SeededRepository,
+    seed_code_path,
+)
 from sagemaker_projects_cdk.constructs.images import (
     BASE_IMAGES,
     IMAGE_TYPES,
@@ -142,6 +150,32 @@ def test_three_image_types_pass_the_security_packs_and_create_no_image_version(a
         assert variables["IMAGE_TYPE"] == pipeline.image_type
         assert variables["IMAGE_JOB_TYPE"] == (BASE_IMAGES[pipeline.image_type].job_type or "")
         assert "FindInMap" in json.dumps(variables["BASE_IMAGE_REGISTRY"])
+
+
+def test_only_the_image_builds_run_privileged_not_the_model_build_and_deploy_beside_them():
+    """``docker build`` needs CodeBuild's privileged mode (the Docker daemon); nothing else in the
+    image template's stack may have it: the model build and deploy projects share the stack."""
+    stack = Stack(new_app(), "Images")
+    built = build(stack, IMAGE_TYPES, project_name="churn", project_id="p-abc123def456")
+    project = next(c for c in stack.node.children if isinstance(c, ProjectIdentity))
+    artifacts = next(c for c in stack.node.children if isinstance(c, ArtifactBucket))
+    group = ModelPackageGroup(stack, "Group", model_package_group_name=project.name_id)
+    for name, construct, seed in (("ModelBuild", ModelBuildPipeline, "model_build"), ("ModelDeploy", ModelDeployPipeline, "model_deploy")):
+        code = SeededRepository(
+            stack, f"{name}Code", repository_name=project.resource_name(name.lower()), seed_directory=seed_code_path(seed),
+            encryption_key=artifacts.encryption_key,
+        )
+        construct(
+            stack, name, project=project, source=code.source, bucket=artifacts.bucket,
+            encryption_key=artifacts.encryption_key, model_package_group=group,
+        )
+    template = Template.from_stack(stack).to_json()
+    image_builds = {stack.get_logical_id(p.build_project.node.default_child) for p in built.pipelines}
+    projects = _of_type(template, "AWS::CodeBuild::Project")
+    assert len(image_builds) == 3 and len(projects) > 3
+    for logical_id, resource in projects.items():
+        privileged = resource["Properties"]["Environment"].get("PrivilegedMode", False)
+        assert privileged is (logical_id in image_builds), (logical_id, privileged)
 
 
 def test_the_repository_is_scanned_immutable_encrypted_with_the_project_key_and_retained(all_types):
