@@ -246,7 +246,10 @@ def test_grant_pull_to_accounts_checks_ids_takes_tokens_and_adds_nothing_for_non
     assert statement["Principal"] == {"AWS": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "ProductionAccount"}, ":root"]]}}
 
 
-def test_the_image_role_is_trusted_by_sagemaker_only_and_may_only_pull_its_repository(all_types):
+def test_the_image_role_is_trusted_by_sagemaker_only_and_may_only_read_its_repository(all_types):
+    """AWS does not document what SageMaker calls with an image's role (``CreateImage``: a role that
+    "enables Amazon SageMaker AI to perform tasks on your behalf"): the role may read the image a
+    version names (log in, pull, look its digest up) in its own repository, and write nothing."""
     built, template = all_types
     for image in built.images:
         role_id = built.stack.get_logical_id(image.role.node.default_child)
@@ -261,11 +264,14 @@ def test_the_image_role_is_trusted_by_sagemaker_only_and_may_only_pull_its_repos
             [
                 request("ecr:GetAuthorizationToken", "*", "SageMaker logs in to ECR"),
                 *(request(a, repository, "SageMaker pulls a version") for a in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")),
+                request("ecr:DescribeImages", repository, "SageMaker may check a version's digest during CreateImageVersion (undocumented)"),
             ],
         )
         assert missing(check) == [] and unneeded(check) == []
         other = repository.replace(image.image_type, "other")
-        assert not policy.allowed("ecr:BatchGetImage", other)
+        assert not policy.allowed("ecr:BatchGetImage", other) and not policy.allowed("ecr:DescribeImages", other)
+        for write in ("ecr:PutImage", "ecr:BatchDeleteImage", "ecr:InitiateLayerUpload", "ecr:SetRepositoryPolicy"):
+            assert not policy.allowed(write, repository), write
         image_resource = template["Resources"][built.stack.get_logical_id(image.image)]
         assert image_resource["Properties"]["ImageRoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
 
