@@ -243,6 +243,24 @@ def _describe(status: str, **more: object) -> dict:
 
 
 ARGS = ["--repository-uri", URI, "--tag", "0123abcd-7", "--image-name", IMAGE, "--build-id", BUILD_ID]
+LIST_PARAMS = {"ImageName": IMAGE, "SortBy": "VERSION", "SortOrder": "DESCENDING", "MaxResults": 10}
+
+
+def _listed(*versions: tuple[int, str]) -> dict:
+    """``ListImageVersions``' answer for (version, status) pairs, newest first."""
+    return {
+        "ImageVersions": [
+            {
+                "ImageVersionArn": VERSION_ARN.rsplit("/", 1)[0] + f"/{version}",
+                "ImageArn": VERSION_ARN.replace("image-version", "image").rsplit("/", 1)[0],
+                "ImageVersionStatus": status,
+                "Version": version,
+                "CreationTime": 0,
+                "LastModifiedTime": 0,
+            }
+            for version, status in versions
+        ]
+    }
 
 
 def test_the_version_is_created_with_the_pushed_digest_and_waited_for(tmp_path, capsys):
@@ -253,6 +271,11 @@ def test_the_version_is_created_with_the_pushed_digest_and_waited_for(tmp_path, 
             "describe_images",
             {"imageDetails": [{"registryId": "123456789012", "repositoryName": IMAGE, "imageDigest": DIGEST, "imageTags": ["0123abcd-7"]}]},
             {"repositoryName": IMAGE, "imageIds": [{"imageTag": "0123abcd-7"}]},
+        )
+        # Version 3 names the previous build's image: not this one, so a new version is created.
+        sm_stub.add_response("list_image_versions", _listed((3, "CREATED")), LIST_PARAMS)
+        sm_stub.add_response(
+            "describe_image_version", _describe("CREATED", Version=3, BaseImage=f"{URI}@sha256:{'cd' * 32}"), {"ImageName": IMAGE, "Version": 3}
         )
         sm_stub.add_response(
             "create_image_version",
@@ -284,6 +307,7 @@ def test_a_failed_version_fails_the_build_with_sagemakers_reason(tmp_path, capsy
     ecr, sagemaker = _clients()
     with Stubber(ecr) as ecr_stub, Stubber(sagemaker) as sm_stub:
         ecr_stub.add_response("describe_images", {"imageDetails": [{"imageDigest": DIGEST}]})
+        sm_stub.add_response("list_image_versions", _listed())
         sm_stub.add_response("create_image_version", {"ImageVersionArn": VERSION_ARN})
         sm_stub.add_response(
             "describe_image_version", _describe("CREATE_FAILED", FailureReason="Access denied pulling the image")
@@ -302,14 +326,19 @@ def test_an_image_that_was_not_pushed_and_a_missing_sagemaker_image_are_reported
         assert script.main(ARGS, clients=(ecr, sagemaker)) == 1
     assert "error: no image tagged '0123abcd-7' in ECR repository 'sagemaker-p-abc123def456-training': was it pushed?" in capsys.readouterr().err
 
-    with Stubber(ecr) as ecr_stub, Stubber(sagemaker) as sm_stub:
-        ecr_stub.add_response("describe_images", {"imageDetails": [{"imageDigest": DIGEST}]})
-        sm_stub.add_client_error("create_image_version", service_error_code="ResourceNotFound", service_message="no image")
-        assert script.main(ARGS, clients=(ecr, sagemaker)) == 1
-    assert "error: SageMaker image 'sagemaker-p-abc123def456-training' does not exist" in capsys.readouterr().err
+    for failing in ("list_image_versions", "create_image_version"):
+        with Stubber(ecr) as ecr_stub, Stubber(sagemaker) as sm_stub:
+            ecr_stub.add_response("describe_images", {"imageDetails": [{"imageDigest": DIGEST}]})
+            if failing == "create_image_version":
+                sm_stub.add_response("list_image_versions", _listed())
+            sm_stub.add_client_error(failing, service_error_code="ResourceNotFound", service_message="no image")
+            assert script.main(ARGS, clients=(ecr, sagemaker)) == 1
+            sm_stub.assert_no_pending_responses()
+        assert "error: SageMaker image 'sagemaker-p-abc123def456-training' does not exist" in capsys.readouterr().err, failing
 
     with Stubber(ecr) as ecr_stub, Stubber(sagemaker) as sm_stub:
         ecr_stub.add_response("describe_images", {"imageDetails": [{"imageDigest": DIGEST}]})
+        sm_stub.add_response("list_image_versions", _listed())
         sm_stub.add_client_error("create_image_version", service_error_code="AccessDeniedException", service_message="not allowed")
         assert script.main(ARGS, clients=(ecr, sagemaker)) == 1
     assert "error: recording the image version failed: An error occurred (AccessDeniedException)" in capsys.readouterr().err
@@ -320,6 +349,7 @@ def test_a_version_still_creating_at_the_timeout_fails_and_a_bad_build_id_is_ref
     ecr, sagemaker = _clients()
     with Stubber(ecr) as ecr_stub, Stubber(sagemaker) as sm_stub:
         ecr_stub.add_response("describe_images", {"imageDetails": [{"imageDigest": DIGEST}]})
+        sm_stub.add_response("list_image_versions", _listed())
         sm_stub.add_response("create_image_version", {"ImageVersionArn": VERSION_ARN})
         for _ in range(3):
             sm_stub.add_response("describe_image_version", _describe("CREATING"))
@@ -331,3 +361,43 @@ def test_a_version_still_creating_at_the_timeout_fails_and_a_bad_build_id_is_ref
     with pytest.raises(script.RecordError, match="cannot derive a client token from build id 'project:not a uuid'"):
         script.client_token("project:not a uuid")
     assert script.client_token(BUILD_ID) == "0b7e4f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
+
+
+def test_a_rerun_for_the_same_push_reuses_the_version_that_names_its_digest(tmp_path, capsys):
+    """The first run creates version 4 and gives up while it is still CREATING (the build fails);
+    the rerun finds version 4 naming the same digest, creates nothing and waits for it. A failed
+    version of the same digest, and a newer one of another digest, are passed over."""
+    script = _script(tmp_path)
+    ecr, sagemaker = _clients()
+    pushed = {"imageDetails": [{"imageDigest": DIGEST}]}
+    with Stubber(ecr) as ecr_stub, Stubber(sagemaker) as sm_stub:
+        ecr_stub.add_response("describe_images", pushed)
+        sm_stub.add_response("list_image_versions", _listed((3, "CREATED")), LIST_PARAMS)
+        sm_stub.add_response("describe_image_version", _describe("CREATED", Version=3, BaseImage=f"{URI}@sha256:{'cd' * 32}"))
+        sm_stub.add_response("create_image_version", {"ImageVersionArn": VERSION_ARN})
+        sm_stub.add_response("describe_image_version", _describe("CREATING"))
+        with pytest.raises(script.RecordError, match="still CREATING after 0 seconds"):
+            script.record(ecr, sagemaker, repository_uri=URI, tag="0123abcd-7", image_name=IMAGE, build_id=BUILD_ID, timeout_seconds=0)
+        sm_stub.assert_no_pending_responses()
+
+    with Stubber(ecr) as ecr_stub, Stubber(sagemaker) as sm_stub:
+        ecr_stub.add_response("describe_images", pushed)
+        # Newest first: 6 another digest, 5 this digest but failed (not even described), 4 this digest.
+        sm_stub.add_response("list_image_versions", _listed((6, "CREATED"), (5, "CREATE_FAILED"), (4, "CREATING")), LIST_PARAMS)
+        sm_stub.add_response(
+            "describe_image_version", _describe("CREATED", Version=6, BaseImage=f"{URI}@sha256:{'ef' * 32}"), {"ImageName": IMAGE, "Version": 6}
+        )
+        sm_stub.add_response("describe_image_version", _describe("CREATING"), {"ImageName": IMAGE, "Version": 4})
+        # No create_image_version: the Stubber fails any call it was not given.
+        sm_stub.add_response("describe_image_version", _describe("CREATING"), {"ImageName": IMAGE, "Version": 4})
+        sm_stub.add_response("describe_image_version", _describe("CREATED"), {"ImageName": IMAGE, "Version": 4})
+        slept: list[float] = []
+        described = script.record(
+            ecr, sagemaker, repository_uri=URI, tag="0123abcd-7", image_name=IMAGE, build_id=BUILD_ID, sleep=slept.append
+        )
+        ecr_stub.assert_no_pending_responses()
+        sm_stub.assert_no_pending_responses()
+    assert described["ImageVersionStatus"] == "CREATED" and slept == [script.POLL_SECONDS]
+    out = capsys.readouterr().out
+    assert f"version 4 of SageMaker image {IMAGE} already names {URI}@{DIGEST}: reusing it" in out
+    assert "created version" not in out.split("reusing it", 1)[1]

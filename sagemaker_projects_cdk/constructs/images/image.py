@@ -99,10 +99,11 @@ class SageMakerImage(Construct):
         )
 
     def grant_create_version(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let ``grantee`` record new versions of the image and follow their creation
-        (``sagemaker:CreateImageVersion`` on the image, ``sagemaker:DescribeImageVersion`` on its versions)."""
+        """Let ``grantee`` record new versions of the image, find one that already names an image,
+        and follow their creation (``sagemaker:CreateImageVersion`` and ``sagemaker:ListImageVersions``
+        on the image, ``sagemaker:DescribeImageVersion`` on its versions)."""
         create = iam.Grant.add_to_principal(
-            grantee=grantee, actions=["sagemaker:CreateImageVersion"], resource_arns=[self.image_arn]
+            grantee=grantee, actions=["sagemaker:CreateImageVersion", "sagemaker:ListImageVersions"], resource_arns=[self.image_arn]
         )
         describe = iam.Grant.add_to_principal(
             grantee=grantee, actions=["sagemaker:DescribeImageVersion"], resource_arns=[self.image_versions_arn]

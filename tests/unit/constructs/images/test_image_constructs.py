@@ -319,6 +319,7 @@ def test_the_build_role_may_push_its_image_and_record_its_version_and_nothing_mo
                 )
             ),
             request("ecr:DescribeImages", repository, "record_image_version.py reads the pushed digest"),
+            request("sagemaker:ListImageVersions", image, "record_image_version.py looks for a version of the same digest"),
             request("sagemaker:CreateImageVersion", image, "record_image_version.py"),
             request("sagemaker:DescribeImageVersion", image.replace(":image/", ":image-version/") + "/7", "record_image_version.py waits"),
         ]
