@@ -211,6 +211,159 @@ def test_the_buildspec_tags_with_the_commit_builds_with_pull_pushes_and_records(
     assert "post_build" not in text
 
 
+# ---------------------------------------------------------------- buildspec.yml, run with stubs
+
+#: ``docker``, ``aws`` and ``python`` as the buildspec calls them: each records its arguments (one
+#: line per call, fields separated by US) and what ``docker login`` read; ``aws ecr
+#: get-login-password`` prints a password; ``STUB_FAIL="docker push"`` makes that call fail.
+STUB = """#!/usr/bin/env bash
+name=$(basename "$0")
+stdin=""
+if [ "$name $1" = "docker login" ]; then stdin=$(cat); fi
+{ printf '%s' "$name"; for a in "$@"; do printf '\\037%s' "$a"; done; printf '\\n'; } >> "$STUB_LOG"
+[ -n "$stdin" ] && printf '%s\\n' "$stdin" >> "$STUB_LOG.stdin"
+if [ "$name $1" = "$STUB_FAIL" ]; then echo "$name $1 failed (stub)" >&2; exit 1; fi
+if [ "$name $1 $2" = "aws ecr get-login-password" ]; then echo stub-password; fi
+exit 0
+"""
+BUILD = {
+    "CODEBUILD_RESOLVED_SOURCE_VERSION": "0123abcd" * 5,
+    "CODEBUILD_BUILD_NUMBER": "7",
+    "CODEBUILD_BUILD_ID": BUILD_ID,
+}
+
+
+def _project_environment(image_type: str) -> dict[str, str]:
+    """The environment variables the image's CodeBuild project sets, from a synthesized stack."""
+    from aws_cdk import App, Environment, Stack
+
+    from iam_eval import Resolver
+    from sagemaker_projects_cdk.constructs import ArtifactBucket, ProjectIdentity, SeededRepository, seed_code_path
+    from sagemaker_projects_cdk.constructs.images import ImageBuildPipeline, ImageRepository, SageMakerImage
+
+    stack = Stack(App(), "Images", env=Environment(account="123456789012", region=REGION))
+    project = ProjectIdentity(stack, "Project", project_name="churn", project_id="p-abc123def456")
+    artifacts = ArtifactBucket(stack, "Artifacts")
+    repository = ImageRepository(stack, "Repository", project=project, image_type=image_type, encryption_key=artifacts.encryption_key)
+    code = SeededRepository(stack, "Code", repository_name="code", seed_directory=seed_code_path(f"image_build/{image_type}"))
+    pipeline = ImageBuildPipeline(
+        stack, "Build", project=project, source=code.source, repository=repository,
+        image=SageMakerImage(stack, "Image", project=project, repository=repository),
+        bucket=artifacts.bucket, encryption_key=artifacts.encryption_key,
+    )
+    template = stack.node.root.synth().get_stack_by_name("Images").template
+    build_project = template["Resources"][stack.get_logical_id(pipeline.build_project.node.default_child)]
+    name = f"sagemaker-p-abc123def456-{image_type}"
+    logical_id = stack.get_logical_id(repository.repository.node.default_child)  # type: ignore[arg-type]
+    resolver = Resolver(
+        template, region=REGION, account="123456789012", physical_ids={logical_id: name},
+        attributes={(logical_id, "Arn"): f"arn:aws:ecr:{REGION}:123456789012:repository/{name}"},
+    )
+    return {v["Name"]: str(resolver.resolve(v["Value"])) for v in build_project["Properties"]["Environment"]["EnvironmentVariables"]}
+
+
+@pytest.fixture(scope="module")
+def training_environment() -> dict[str, str]:
+    return _project_environment("training")
+
+
+def _run_buildspec(tmp_path: Path, image_type: str, environment: dict[str, str], fail: str = "") -> tuple[subprocess.CompletedProcess, list[list[str]], list[str]]:
+    """Run the phases' commands in order in one bash, as CodeBuild runs a 0.2 buildspec (one shell
+    instance: variables carry over), stopping at the first failing command, with stub executables."""
+    import yaml
+
+    spec = yaml.safe_load((SEED / image_type / "buildspec.yml").read_text())
+    assert spec["version"] == 0.2 and spec["env"]["shell"] == "bash"
+    stubs = tmp_path / "stubs"
+    stubs.mkdir(exist_ok=True)
+    for name in ("docker", "aws", "python"):
+        (stubs / name).write_text(STUB)
+        (stubs / name).chmod(0o755)
+    lines = []
+    for phase in ("install", "pre_build", "build", "post_build"):
+        for command in spec["phases"].get(phase, {}).get("commands", []):
+            lines += [command, f'__rc=$?; if [ "$__rc" -ne 0 ]; then echo "phase {phase} failed" >&2; exit "$__rc"; fi']
+    script = tmp_path / "buildspec.sh"
+    script.write_text("\n".join(lines) + "\n")
+    log = tmp_path / "calls.log"
+    log.unlink(missing_ok=True)
+    Path(f"{log}.stdin").unlink(missing_ok=True)
+    env = {
+        "PATH": f"{stubs}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "STUB_LOG": str(log),
+        "STUB_FAIL": fail,
+        **{k: str(v) for k, v in spec["env"]["variables"].items()},
+        **environment,
+    }
+    result = subprocess.run(["bash", str(script)], cwd=SEED / image_type, env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    calls = [line.split("\x1f") for line in log.read_text().splitlines()] if log.exists() else []
+    logins = Path(f"{log}.stdin").read_text().splitlines() if Path(f"{log}.stdin").exists() else []
+    return result, calls, logins
+
+
+def test_the_buildspec_uses_only_variables_the_project_codebuild_or_itself_sets(training_environment):
+    text = (SEED / "training" / "buildspec.yml").read_text()
+    used = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", text))
+    assigned = set(re.findall(r"^\s*- ([A-Z_][A-Z0-9_]*)=", text, re.M))
+    assert assigned == {"IMAGE_TAG"}
+    unknown = used - set(training_environment) - assigned - set(BUILD)
+    assert not unknown, f"the buildspec reads {sorted(unknown)}, which neither the CodeBuild project nor CodeBuild sets"
+
+
+@pytest.mark.parametrize("image_type", IMAGE_TYPES)
+def test_the_buildspec_logs_in_builds_pushes_and_records_one_commit_tag_and_never_latest(tmp_path, image_type, training_environment):
+    environment = {**_project_environment(image_type), **BUILD} if image_type != "training" else {**training_environment, **BUILD}
+    result, calls, logins = _run_buildspec(tmp_path, image_type, environment)
+    assert result.returncode == 0, result.stderr
+    uri = environment["ECR_REPOSITORY_URI"]
+    registry = environment["BASE_IMAGE_REGISTRY"]
+    assert uri == f"123456789012.dkr.ecr.{REGION}.amazonaws.com/sagemaker-p-abc123def456-{image_type}"
+    assert registry == f"{REGISTRY_ACCOUNTS[REGION]}.dkr.ecr.{REGION}.amazonaws.com"
+    tag = f"{BUILD['CODEBUILD_RESOLVED_SOURCE_VERSION']}-7"  # set in pre_build, read in build
+    assert calls == [
+        ["python", "-m", "pip", "install", "--quiet", "boto3==1.44.8"],
+        ["aws", "ecr", "get-login-password"],
+        ["docker", "login", "--username", "AWS", "--password-stdin", registry],
+        ["aws", "ecr", "get-login-password"],
+        # ${ECR_REPOSITORY_URI%%/*}: the project's registry host, without the repository.
+        ["docker", "login", "--username", "AWS", "--password-stdin", f"123456789012.dkr.ecr.{REGION}.amazonaws.com"],
+        ["docker", "build", "--pull", "--build-arg", f"BASE_IMAGE_REGISTRY={registry}", "--tag", f"{uri}:{tag}", "."],
+        ["docker", "push", f"{uri}:{tag}"],
+        [
+            "python", "record_image_version.py", "--repository-uri", uri, "--tag", tag,
+            "--image-name", f"sagemaker-p-abc123def456-{image_type}", "--build-id", BUILD_ID,
+            "--job-type", BASE_IMAGES[image_type].job_type or "",
+            "--release-notes", f"commit {BUILD['CODEBUILD_RESOLVED_SOURCE_VERSION']}, build 7",
+        ],
+    ]
+    assert logins == ["stub-password", "stub-password"]
+    assert not [a for call in calls for a in call if a == "latest" or a.endswith(":latest")]
+    # The tag is assigned in pre_build and only read in build: it carries over between phases.
+    import yaml
+
+    phases = yaml.safe_load((SEED / image_type / "buildspec.yml").read_text())["phases"]
+    assert any(c.startswith("IMAGE_TAG=") for c in phases["pre_build"]["commands"])
+    assert all("IMAGE_TAG=" not in c and "${IMAGE_TAG}" in c for c in phases["build"]["commands"])
+
+
+@pytest.mark.parametrize("missing", ["CODEBUILD_RESOLVED_SOURCE_VERSION", "ECR_REPOSITORY_URI", "SAGEMAKER_IMAGE_NAME", "BASE_IMAGE_REGISTRY"])
+def test_a_missing_variable_stops_the_build_before_any_login_build_or_push(tmp_path, training_environment, missing):
+    environment = {k: v for k, v in {**training_environment, **BUILD}.items() if k != missing}
+    result, calls, _ = _run_buildspec(tmp_path, "training", environment)
+    assert result.returncode != 0
+    expected = "CodePipeline passed no commit id" if missing == "CODEBUILD_RESOLVED_SOURCE_VERSION" else "is not set"
+    assert f"{missing}: {expected}" in result.stderr
+    assert [call[:2] for call in calls] == [["python", "-m"]]  # the install phase only
+
+
+def test_a_failed_push_records_no_image_version(tmp_path, training_environment):
+    result, calls, _ = _run_buildspec(tmp_path, "training", {**training_environment, **BUILD}, fail="docker push")
+    assert result.returncode != 0 and "phase build failed" in result.stderr
+    assert calls[-1][:2] == ["docker", "push"]
+    assert not [c for c in calls if c[:2] == ["python", "record_image_version.py"]]
+
+
 # ---------------------------------------------------------------- record_image_version.py
 
 
