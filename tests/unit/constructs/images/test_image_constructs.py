@@ -40,7 +40,9 @@ from sagemaker_projects_cdk.constructs.images.naming import (
     ECR_REPOSITORY_NAME_PATTERN,
     IMAGE_NAME_MAX_LENGTH,
     IMAGE_NAME_PATTERN,
+    IMAGE_PROJECT_ID_PATTERN,
 )
+from sagemaker_projects_cdk.constructs.project.identity import PROJECT_ID_PATTERN
 from sagemaker_projects_cdk.constructs.images.repository import CROSS_ACCOUNT_PULL_SID
 from support import new_app
 
@@ -388,6 +390,29 @@ def test_a_project_id_no_image_name_can_hold_is_refused_naming_the_setting():
     project = ProjectIdentity(stack, "Project", project_name="churn", project_id="p--abc")
     with pytest.raises(ValueError, match=r"invalid project_id 'p--abc': expected lower-case letters and digits with single hyphens"):
         image_resource_name(project, "training")
+
+
+def test_a_project_id_parameter_with_consecutive_hyphens_is_refused_by_cloudformation_in_a_stack_with_images():
+    """The resolved case fails at synth (above); the parameter's AllowedPattern refuses ``--`` before
+    CloudFormation creates anything, and still takes every id Studio generates and the default."""
+    stack = Stack(new_app(), "Images")
+    build(stack, ["training"])
+    parameter = Template.from_stack(stack).to_json()["Parameters"]["SageMakerProjectId"]
+    assert parameter["AllowedPattern"] == IMAGE_PROJECT_ID_PATTERN
+    assert "single hyphens" in parameter["ConstraintDescription"]
+
+    def allowed(value: str) -> bool:  # CloudFormation matches the whole value
+        return re.fullmatch(parameter["AllowedPattern"], value) is not None
+
+    for good in (parameter["Default"], "p-abc123def456", "p-0a1b2c3d4e5f", "abc"):
+        assert allowed(good), good
+        assert re.fullmatch(IMAGE_NAME_PATTERN, f"sagemaker-{good}-inference") and re.fullmatch(ECR_REPOSITORY_NAME_PATTERN, f"sagemaker-{good}-inference")
+    for bad in ("p--abc123def4", "p-abc--def", "-p", "p-", "P-ABC123DEF456"):
+        assert not allowed(bad), bad
+    # A stack without images keeps ProjectIdentity's own pattern.
+    stack = Stack(new_app(), "NoImages")
+    ProjectIdentity(stack, "Project")
+    assert Template.from_stack(stack).to_json()["Parameters"]["SageMakerProjectId"]["AllowedPattern"] == PROJECT_ID_PATTERN
 
 
 def test_bad_input_is_refused_naming_the_setting():
