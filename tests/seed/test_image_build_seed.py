@@ -46,6 +46,24 @@ def test_each_type_has_a_standalone_repository_whose_shared_files_are_the_same()
             assert (SEED / image_type / name).read_bytes() == (SEED / "processing" / name).read_bytes(), (image_type, name)
 
 
+def test_the_readme_states_the_constructs_defaults_the_rebuild_cost_and_the_local_build():
+    import inspect
+
+    from sagemaker_projects_cdk.constructs.images import ImageBuildPipeline, ImageRepository
+
+    text = (SEED / "training" / "README.md").read_text()
+    days = inspect.signature(ImageBuildPipeline.__init__).parameters["rebuild_every_days"].default
+    kept = inspect.signature(ImageRepository.__init__).parameters["max_image_count"].default
+    assert f"every {days} days (the default" in text
+    assert f"newest images only, {kept} by" in text
+    assert "may start N model builds each period" in text and f"up to {len(IMAGE_TYPES)})" in text
+    # The local build passes the registry the Dockerfile's FROM needs, AWS's for the Region shown.
+    registry = f"{REGISTRY_ACCOUNTS['us-east-1']}.dkr.ecr.us-east-1.amazonaws.com"
+    assert f"REGISTRY={registry}\n" in text
+    assert '--build-arg BASE_IMAGE_REGISTRY="$REGISTRY"' in text
+    assert "${BASE_IMAGE_REGISTRY}/" in (SEED / "training" / "Dockerfile").read_text()
+
+
 def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
     """(instruction, arguments) of a Dockerfile, comments dropped and continuations joined."""
     text = re.sub(r"\\\n", " ", dockerfile.read_text())

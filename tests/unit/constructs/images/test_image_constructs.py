@@ -42,8 +42,8 @@ from sagemaker_projects_cdk.constructs.images.naming import (
     IMAGE_NAME_PATTERN,
     IMAGE_PROJECT_ID_PATTERN,
 )
-from sagemaker_projects_cdk.constructs.project.identity import PROJECT_ID_PATTERN
 from sagemaker_projects_cdk.constructs.images.repository import CROSS_ACCOUNT_PULL_SID
+from sagemaker_projects_cdk.constructs.project.identity import PROJECT_ID_PATTERN
 from support import new_app
 
 TARGET_ACCOUNTS = ["111111111111", "222222222222"]
