@@ -2,19 +2,26 @@
 
 Each image type of the image-build template extends one of AWS's SageMaker framework images:
 
-===========  =====================================  ==========================================
-Image type   Base image (repository:tag)            Why
-===========  =====================================  ==========================================
-processing   ``sagemaker-scikit-learn:1.9-0-cpu-py3``  the SageMaker scikit-learn container runs
-                                                    processing scripts (``python3 script.py``)
-training     ``sagemaker-xgboost:3.2-0``            the model-build seed trains with XGBoost 3.2-0
-inference    ``sagemaker-xgboost:3.2-0``            the same container serves what it trained
-===========  =====================================  ==========================================
+===========  =============================  ==================================================
+Image type   Base image (repository:tag)    Why
+===========  =============================  ==================================================
+processing   ``sagemaker-xgboost:3.2-0``    the model-build seed runs preprocess.py and
+                                            evaluate.py in it (evaluate.py loads the model
+                                            with xgboost 3.x); it also has numpy, pandas,
+                                            scipy and scikit-learn (see ``modules``)
+training     ``sagemaker-xgboost:3.2-0``    the model-build seed trains with XGBoost 3.2-0
+inference    ``sagemaker-xgboost:3.2-0``    the same container serves what it trained
+===========  =============================  ==================================================
+
+One framework for all three keeps the chain consistent: when the project's processing image
+replaces AWS's, the evaluation step still loads a model saved by the same xgboost. A project
+whose processing scripts need another framework changes the processing Dockerfile's ``FROM``
+(and may add packages to its ``requirements.txt``).
 
 AWS publishes these images from one AWS account per Region (``<account>.dkr.ecr.<region>.<url
 suffix>``). ``REGISTRY_ACCOUNTS`` maps each Region to that account, as the SageMaker Python SDK
-3.27.0 records them (``sagemaker/core/image_uri_config/sklearn.json`` for 1.9-0 and
-``xgboost.json`` for 3.2-0: the two lists are the same); a test compares them with those files,
+3.27.0 records them (``sagemaker/core/image_uri_config/xgboost.json`` for 3.2-0); a test
+compares them with that file,
 so a pin moved here without its accounts fails. The build stacks turn the mapping into a
 CloudFormation mapping (``Fn::FindInMap`` on ``AWS::Region``) and pass the registry host to the
 image build as ``BASE_IMAGE_REGISTRY``; a Region missing here is refused before anything is
@@ -48,6 +55,9 @@ class BaseImage:
     #: ``JobType`` of the SageMaker image versions built from it (``CreateImageVersion``);
     #: None for processing, which has no job type there.
     job_type: Optional[str]
+    #: The third-party Python modules the image ships, by import name (what a script run in
+    #: it may import without adding a requirement).
+    modules: frozenset[str]
 
     @property
     def reference(self) -> str:
@@ -55,18 +65,40 @@ class BaseImage:
         return f"{self.repository}:{self.tag}"
 
 
-_SKLEARN = dict(framework="sklearn", version="1.9-0", repository="sagemaker-scikit-learn", tag="1.9-0-cpu-py3")
-_XGBOOST = dict(framework="xgboost", version="3.2-0", repository="sagemaker-xgboost", tag="3.2-0")
+#: What the SageMaker XGBoost container installs (github.com/aws/sagemaker-xgboost-container,
+#: main branch of June 2026, the 3.2.0 line): its base Dockerfile installs xgboost with numpy,
+#: pandas and pyarrow; its requirements.txt adds the rest (scikit-learn is ``sklearn``, PyYAML
+#: ``yaml``, Pillow ``PIL``, python-dateutil ``dateutil``). Listed by import name; the
+#: container's own serving packages are left out.
+XGBOOST_IMAGE_MODULES = frozenset(
+    {
+        "xgboost", "numpy", "pandas", "pyarrow", "scipy", "sklearn", "boto3", "botocore",
+        "matplotlib", "dask", "numba", "requests", "yaml", "PIL", "dateutil", "psutil", "flask",
+    }
+)
 
-#: The base image of each image type.
+
+def _xgboost(job_type: Optional[str]) -> BaseImage:
+    return BaseImage(
+        framework="xgboost",
+        version="3.2-0",
+        repository="sagemaker-xgboost",
+        tag="3.2-0",
+        job_type=job_type,
+        modules=XGBOOST_IMAGE_MODULES,
+    )
+
+
+#: The base image of each image type: AWS's XGBoost 3.2-0 image for all three, the framework
+#: and version the model-build seed runs its processing, training and model on.
 BASE_IMAGES: dict[str, BaseImage] = {
-    "processing": BaseImage(**_SKLEARN, job_type=None),
-    "training": BaseImage(**_XGBOOST, job_type="TRAINING"),
-    "inference": BaseImage(**_XGBOOST, job_type="INFERENCE"),
+    "processing": _xgboost(None),
+    "training": _xgboost("TRAINING"),
+    "inference": _xgboost("INFERENCE"),
 }
 
 #: The AWS account that publishes the base images in each Region (SageMaker Python SDK 3.27.0,
-#: ``image_uri_config/sklearn.json`` 1.9-0 and ``xgboost.json`` 3.2-0).
+#: ``image_uri_config/xgboost.json`` 3.2-0).
 REGISTRY_ACCOUNTS: dict[str, str] = {
     "af-south-1": "510948584623",
     "ap-east-1": "651117190479",

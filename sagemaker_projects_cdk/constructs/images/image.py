@@ -24,9 +24,12 @@ from .repository import PULL_ACTIONS, ImageRepository
 class SageMakerImage(Construct):
     """``AWS::SageMaker::Image`` for one image type, with a role trusted by SageMaker only.
 
-    The role lets SageMaker do what it does with the image's versions: pull them from the
-    image type's repository (``ecr:GetAuthorizationToken`` and the pull actions on that
-    repository, nothing else).
+    The role lets SageMaker do what it does with the image's versions. AWS does not document
+    which calls those are: ``CreateImage`` says only that the role "enables Amazon SageMaker AI
+    to perform tasks on your behalf". What a version needs is read access to the image it names,
+    so the role gets ECR's read-only calls on the image type's repository and nothing else:
+    ``ecr:GetAuthorizationToken`` (no resource type), the pull actions, and
+    ``ecr:DescribeImages`` (SageMaker may look the digest up while ``CreateImageVersion`` runs).
 
     :param project: the project (its id names the image, its name the display name).
     :param repository: the image type's repository (its type is the image's type).
@@ -62,7 +65,7 @@ class SageMakerImage(Construct):
             roles=[self.role],
             statements=[
                 iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]),
-                iam.PolicyStatement(actions=list(PULL_ACTIONS), resources=[repository.repository_arn]),
+                iam.PolicyStatement(actions=[*PULL_ACTIONS, "ecr:DescribeImages"], resources=[repository.repository_arn]),
             ],
         )
         acknowledge_wildcards(self.policy, "ecr:GetAuthorizationToken has no resource type in IAM", "*")
@@ -96,10 +99,11 @@ class SageMakerImage(Construct):
         )
 
     def grant_create_version(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let ``grantee`` record new versions of the image and follow their creation
-        (``sagemaker:CreateImageVersion`` on the image, ``sagemaker:DescribeImageVersion`` on its versions)."""
+        """Let ``grantee`` record new versions of the image, find one that already names an image,
+        and follow their creation (``sagemaker:CreateImageVersion`` and ``sagemaker:ListImageVersions``
+        on the image, ``sagemaker:DescribeImageVersion`` on its versions)."""
         create = iam.Grant.add_to_principal(
-            grantee=grantee, actions=["sagemaker:CreateImageVersion"], resource_arns=[self.image_arn]
+            grantee=grantee, actions=["sagemaker:CreateImageVersion", "sagemaker:ListImageVersions"], resource_arns=[self.image_arn]
         )
         describe = iam.Grant.add_to_principal(
             grantee=grantee, actions=["sagemaker:DescribeImageVersion"], resource_arns=[self.image_versions_arn]

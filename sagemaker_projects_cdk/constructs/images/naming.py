@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 
+from aws_cdk import CfnParameter, Stack
+
 from ..._internal.validation import invalid, is_unresolved
 from ..project.identity import ProjectIdentity
 from .base_images import IMAGE_TYPES
@@ -30,6 +32,13 @@ ECR_REPOSITORY_NAME_MAX_LENGTH = 256
 #: SageMaker's image name rule (``CreateImage``'s ``ImageName``).
 IMAGE_NAME_PATTERN = r"[a-zA-Z0-9]([-.]?[a-zA-Z0-9]){0,62}"
 IMAGE_NAME_MAX_LENGTH = 63
+#: The project ids both rules accept inside ``sagemaker-<id>-<type>``: ``ProjectIdentity``'s
+#: pattern without consecutive hyphens (Studio's ``p-`` and 12 characters always match).
+IMAGE_PROJECT_ID_PATTERN = r"^[a-z0-9](-?[a-z0-9])*"
+IMAGE_PROJECT_ID_CONSTRAINT = (
+    "lower-case letters and digits with single hyphens between them: the project's ECR repositories "
+    "and SageMaker images are named sagemaker-<project id>-<type>"
+)
 
 
 def check_image_type(setting: str, value: str) -> str:
@@ -56,12 +65,18 @@ def image_resource_name(project: ProjectIdentity, image_type: str) -> str:
     """``sagemaker-<project id>-<type>``: the ECR repository and SageMaker image name of one type.
 
     A resolved project id is checked against both services' rules (``ProjectIdentity`` allows
-    consecutive hyphens, which neither ECR nor SageMaker images accept); a parameter is left to
-    CloudFormation (Studio's ids, ``p-`` and 12 characters, always fit).
+    consecutive hyphens, which neither ECR nor SageMaker images accept). When the id is
+    ``ProjectIdentity``'s ``SageMakerProjectId`` parameter, its ``AllowedPattern`` becomes
+    ``IMAGE_PROJECT_ID_PATTERN``, so CloudFormation refuses an id with ``--`` before creating
+    anything (Studio's ids, ``p-`` and 12 characters, always fit). Another token (a parameter of
+    the caller's) must refuse consecutive hyphens itself: CloudFormation rules cannot look inside
+    a string.
     """
     check_image_type("image_type", image_type)
     name = f"sagemaker-{project.project_id}-{image_type}"
-    if not is_unresolved(project.project_id):
+    if is_unresolved(project.project_id):
+        _refuse_double_hyphens_in_the_id_parameter(project)
+    else:
         fits = (
             re.fullmatch(ECR_REPOSITORY_NAME_PATTERN, name)
             and re.fullmatch(IMAGE_NAME_PATTERN, name)
@@ -75,3 +90,11 @@ def image_resource_name(project: ProjectIdentity, image_type: str) -> str:
                 f"{name!r} is a valid ECR repository and SageMaker image name",
             )
     return name
+
+
+def _refuse_double_hyphens_in_the_id_parameter(project: ProjectIdentity) -> None:
+    stack = Stack.of(project)
+    parameter = stack.node.try_find_child("SageMakerProjectId")
+    if isinstance(parameter, CfnParameter) and stack.resolve(project.project_id) == {"Ref": stack.resolve(parameter.logical_id)}:
+        parameter.allowed_pattern = IMAGE_PROJECT_ID_PATTERN
+        parameter.constraint_description = IMAGE_PROJECT_ID_CONSTRAINT

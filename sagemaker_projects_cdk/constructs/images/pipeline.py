@@ -9,12 +9,13 @@ get security patches; a rebuild picks them up), the pipeline runs the repository
 3. tags the image ``<commit id>-<build number>`` (ECR tags are immutable here: a scheduled
    rebuild of the same commit gets its own tag; nothing is ever tagged ``latest``) and pushes it;
 4. runs ``record_image_version.py``: reads the pushed digest from ECR and creates a SageMaker
-   image version for ``<repository uri>@<digest>``, waits until it is ``CREATED`` and fails the
-   build with SageMaker's reason otherwise.
+   image version for ``<repository uri>@<digest>`` (or reuses one of the newest versions that
+   already names it), waits until it is ``CREATED`` and fails the build with SageMaker's reason
+   otherwise.
 
 Least privilege: push to this type's repository only (and ``DescribeImages`` there), pull of
-the base image's repository in AWS's account for the Region, ``CreateImageVersion`` on this
-type's image and ``DescribeImageVersion`` on its versions; ``ecr:GetAuthorizationToken`` has
+the base image's repository in AWS's account for the Region, ``CreateImageVersion`` and
+``ListImageVersions`` on this type's image and ``DescribeImageVersion`` on its versions; ``ecr:GetAuthorizationToken`` has
 no resource type. Build logs are encrypted with the project key.
 """
 
@@ -79,7 +80,7 @@ def base_image_account(scope: Construct) -> str:
                 {
                     "assert": Fn.condition_contains(list(REGISTRY_ACCOUNTS), Aws.REGION),
                     "assertDescription": "The image build needs a Region where AWS publishes SageMaker's "
-                    "scikit-learn and XGBoost images",
+                    "XGBoost images",
                 }
             ],
         )

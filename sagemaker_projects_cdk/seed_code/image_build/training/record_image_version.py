@@ -7,10 +7,17 @@ Run by ``buildspec.yml`` after ``docker push``:
 
 1. reads the pushed image's digest from ECR (``DescribeImages`` on the tag), so the version
    names exactly the bytes that were pushed (``<repository uri>@sha256:...``), never a tag;
-2. ``CreateImageVersion`` with that digest; the client token is the build's id, so a retry of
-   the same build does not create a second version;
-3. waits for the version to be ``CREATED``; ``CREATE_FAILED`` (or a timeout) ends the build
+2. looks through the image's newest versions (``ListImageVersions``, then
+   ``DescribeImageVersion``) for one that already names that digest and is ``CREATING`` or
+   ``CREATED``: a run repeated for the same push (the script run again, by hand or by a retried
+   command) reuses it instead of recording the same image twice;
+3. otherwise ``CreateImageVersion`` with that digest; the client token is the build's id, so a
+   retried call within the same build does not create a second version either;
+4. waits for the version to be ``CREATED``; ``CREATE_FAILED`` (or a timeout) ends the build
    with SageMaker's reason.
+
+A retry of the whole CodeBuild build is a new build: it builds and pushes a new image (a new
+tag and, as Docker records the build time, a new digest), so it records a new version.
 
 A new version fires "SageMaker Image Version State Change", which starts the model build.
 Exit status: 0 when the version is created; 1 with one ``error:`` line on standard error
@@ -27,6 +34,8 @@ from typing import Any, Callable, Optional, Sequence
 #: How often and how long to wait for SageMaker to create the version.
 POLL_SECONDS = 10
 TIMEOUT_SECONDS = 15 * 60
+#: How many of the image's newest versions are looked through for one that names the digest.
+LOOKBACK_VERSIONS = 10
 
 
 class RecordError(Exception):
@@ -53,6 +62,24 @@ def client_token(build_id: str) -> str:
     return token
 
 
+def existing_version(sagemaker: Any, image_name: str, base_image: str) -> Optional[int]:
+    """The newest of the image's ``LOOKBACK_VERSIONS`` newest versions that names ``base_image``
+    and is ``CREATING`` or ``CREATED`` (a failed or deleted one is recorded anew); None if none."""
+    try:
+        listed = sagemaker.list_image_versions(
+            ImageName=image_name, SortBy="VERSION", SortOrder="DESCENDING", MaxResults=LOOKBACK_VERSIONS
+        )["ImageVersions"]
+    except sagemaker.exceptions.ResourceNotFound as error:
+        raise RecordError(f"SageMaker image {image_name!r} does not exist: deploy the project's stack first") from error
+    for summary in listed:
+        if summary["ImageVersionStatus"] not in ("CREATING", "CREATED"):
+            continue
+        described = sagemaker.describe_image_version(ImageName=image_name, Version=summary["Version"])
+        if described.get("BaseImage") == base_image:
+            return int(summary["Version"])
+    return None
+
+
 def record(
     ecr: Any,
     sagemaker: Any,
@@ -67,24 +94,30 @@ def record(
     timeout_seconds: float = TIMEOUT_SECONDS,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
-    """Create the image version for the pushed ``repository_uri:tag`` and wait until it exists.
+    """Create the image version for the pushed ``repository_uri:tag`` (or reuse the one that
+    already names its digest) and wait until it exists.
 
-    Returns ``DescribeImageVersion``'s answer for the created version.
+    Returns ``DescribeImageVersion``'s answer for the version.
     """
     repository_name = repository_uri.split("/", 1)[1]
     digest = pushed_digest(ecr, repository_name, tag)
     base_image = f"{repository_uri}@{digest}"
-    request: dict[str, Any] = {"ImageName": image_name, "BaseImage": base_image, "ClientToken": client_token(build_id)}
-    if job_type:
-        request["JobType"] = job_type
-    if release_notes:
-        request["ReleaseNotes"] = release_notes[:255]
-    try:
-        arn = sagemaker.create_image_version(**request)["ImageVersionArn"]
-    except sagemaker.exceptions.ResourceNotFound as error:
-        raise RecordError(f"SageMaker image {image_name!r} does not exist: deploy the project's stack first") from error
-    version = int(arn.rsplit("/", 1)[1])
-    print(f"created version {version} of SageMaker image {image_name} from {base_image}", flush=True)
+    token = client_token(build_id)
+    version = existing_version(sagemaker, image_name, base_image)
+    if version is not None:
+        print(f"version {version} of SageMaker image {image_name} already names {base_image}: reusing it", flush=True)
+    else:
+        request: dict[str, Any] = {"ImageName": image_name, "BaseImage": base_image, "ClientToken": token}
+        if job_type:
+            request["JobType"] = job_type
+        if release_notes:
+            request["ReleaseNotes"] = release_notes[:255]
+        try:
+            arn = sagemaker.create_image_version(**request)["ImageVersionArn"]
+        except sagemaker.exceptions.ResourceNotFound as error:
+            raise RecordError(f"SageMaker image {image_name!r} does not exist: deploy the project's stack first") from error
+        version = int(arn.rsplit("/", 1)[1])
+        print(f"created version {version} of SageMaker image {image_name} from {base_image}", flush=True)
 
     waited = 0.0
     while True:

@@ -16,7 +16,15 @@ from role_checks import RoleCheck, missing, request, unneeded
 
 from iam_eval import Policy, Resolver, role_policy_documents
 from sagemaker_projects_cdk.compliance import add_security_packs
-from sagemaker_projects_cdk.constructs import ArtifactBucket, ProjectIdentity, SeededRepository, seed_code_path
+from sagemaker_projects_cdk.constructs import (
+    ArtifactBucket,
+    ModelBuildPipeline,
+    ModelDeployPipeline,
+    ModelPackageGroup,
+    ProjectIdentity,
+    SeededRepository,
+    seed_code_path,
+)
 from sagemaker_projects_cdk.constructs.images import (
     BASE_IMAGES,
     IMAGE_TYPES,
@@ -32,8 +40,10 @@ from sagemaker_projects_cdk.constructs.images.naming import (
     ECR_REPOSITORY_NAME_PATTERN,
     IMAGE_NAME_MAX_LENGTH,
     IMAGE_NAME_PATTERN,
+    IMAGE_PROJECT_ID_PATTERN,
 )
 from sagemaker_projects_cdk.constructs.images.repository import CROSS_ACCOUNT_PULL_SID
+from sagemaker_projects_cdk.constructs.project.identity import PROJECT_ID_PATTERN
 from support import new_app
 
 TARGET_ACCOUNTS = ["111111111111", "222222222222"]
@@ -144,6 +154,32 @@ def test_three_image_types_pass_the_security_packs_and_create_no_image_version(a
         assert "FindInMap" in json.dumps(variables["BASE_IMAGE_REGISTRY"])
 
 
+def test_only_the_image_builds_run_privileged_not_the_model_build_and_deploy_beside_them():
+    """``docker build`` needs CodeBuild's privileged mode (the Docker daemon); nothing else in the
+    image template's stack may have it: the model build and deploy projects share the stack."""
+    stack = Stack(new_app(), "Images")
+    built = build(stack, IMAGE_TYPES, project_name="churn", project_id="p-abc123def456")
+    project = next(c for c in stack.node.children if isinstance(c, ProjectIdentity))
+    artifacts = next(c for c in stack.node.children if isinstance(c, ArtifactBucket))
+    group = ModelPackageGroup(stack, "Group", model_package_group_name=project.name_id)
+    for name, construct, seed in (("ModelBuild", ModelBuildPipeline, "model_build"), ("ModelDeploy", ModelDeployPipeline, "model_deploy")):
+        code = SeededRepository(
+            stack, f"{name}Code", repository_name=project.resource_name(name.lower()), seed_directory=seed_code_path(seed),
+            encryption_key=artifacts.encryption_key,
+        )
+        construct(
+            stack, name, project=project, source=code.source, bucket=artifacts.bucket,
+            encryption_key=artifacts.encryption_key, model_package_group=group,
+        )
+    template = Template.from_stack(stack).to_json()
+    image_builds = {stack.get_logical_id(p.build_project.node.default_child) for p in built.pipelines}
+    projects = _of_type(template, "AWS::CodeBuild::Project")
+    assert len(image_builds) == 3 and len(projects) > 3
+    for logical_id, resource in projects.items():
+        privileged = resource["Properties"]["Environment"].get("PrivilegedMode", False)
+        assert privileged is (logical_id in image_builds), (logical_id, privileged)
+
+
 def test_the_repository_is_scanned_immutable_encrypted_with_the_project_key_and_retained(all_types):
     _, template = all_types
     (key_id,) = _of_type(template, "AWS::KMS::Key")
@@ -212,7 +248,10 @@ def test_grant_pull_to_accounts_checks_ids_takes_tokens_and_adds_nothing_for_non
     assert statement["Principal"] == {"AWS": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "ProductionAccount"}, ":root"]]}}
 
 
-def test_the_image_role_is_trusted_by_sagemaker_only_and_may_only_pull_its_repository(all_types):
+def test_the_image_role_is_trusted_by_sagemaker_only_and_may_only_read_its_repository(all_types):
+    """AWS does not document what SageMaker calls with an image's role (``CreateImage``: a role that
+    "enables Amazon SageMaker AI to perform tasks on your behalf"): the role may read the image a
+    version names (log in, pull, look its digest up) in its own repository, and write nothing."""
     built, template = all_types
     for image in built.images:
         role_id = built.stack.get_logical_id(image.role.node.default_child)
@@ -227,11 +266,14 @@ def test_the_image_role_is_trusted_by_sagemaker_only_and_may_only_pull_its_repos
             [
                 request("ecr:GetAuthorizationToken", "*", "SageMaker logs in to ECR"),
                 *(request(a, repository, "SageMaker pulls a version") for a in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")),
+                request("ecr:DescribeImages", repository, "SageMaker may check a version's digest during CreateImageVersion (undocumented)"),
             ],
         )
         assert missing(check) == [] and unneeded(check) == []
         other = repository.replace(image.image_type, "other")
-        assert not policy.allowed("ecr:BatchGetImage", other)
+        assert not policy.allowed("ecr:BatchGetImage", other) and not policy.allowed("ecr:DescribeImages", other)
+        for write in ("ecr:PutImage", "ecr:BatchDeleteImage", "ecr:InitiateLayerUpload", "ecr:SetRepositoryPolicy"):
+            assert not policy.allowed(write, repository), write
         image_resource = template["Resources"][built.stack.get_logical_id(image.image)]
         assert image_resource["Properties"]["ImageRoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
 
@@ -279,6 +321,7 @@ def test_the_build_role_may_push_its_image_and_record_its_version_and_nothing_mo
                 )
             ),
             request("ecr:DescribeImages", repository, "record_image_version.py reads the pushed digest"),
+            request("sagemaker:ListImageVersions", image, "record_image_version.py looks for a version of the same digest"),
             request("sagemaker:CreateImageVersion", image, "record_image_version.py"),
             request("sagemaker:DescribeImageVersion", image.replace(":image/", ":image-version/") + "/7", "record_image_version.py waits"),
         ]
@@ -347,6 +390,29 @@ def test_a_project_id_no_image_name_can_hold_is_refused_naming_the_setting():
     project = ProjectIdentity(stack, "Project", project_name="churn", project_id="p--abc")
     with pytest.raises(ValueError, match=r"invalid project_id 'p--abc': expected lower-case letters and digits with single hyphens"):
         image_resource_name(project, "training")
+
+
+def test_a_project_id_parameter_with_consecutive_hyphens_is_refused_by_cloudformation_in_a_stack_with_images():
+    """The resolved case fails at synth (above); the parameter's AllowedPattern refuses ``--`` before
+    CloudFormation creates anything, and still takes every id Studio generates and the default."""
+    stack = Stack(new_app(), "Images")
+    build(stack, ["training"])
+    parameter = Template.from_stack(stack).to_json()["Parameters"]["SageMakerProjectId"]
+    assert parameter["AllowedPattern"] == IMAGE_PROJECT_ID_PATTERN
+    assert "single hyphens" in parameter["ConstraintDescription"]
+
+    def allowed(value: str) -> bool:  # CloudFormation matches the whole value
+        return re.fullmatch(parameter["AllowedPattern"], value) is not None
+
+    for good in (parameter["Default"], "p-abc123def456", "p-0a1b2c3d4e5f", "abc"):
+        assert allowed(good), good
+        assert re.fullmatch(IMAGE_NAME_PATTERN, f"sagemaker-{good}-inference") and re.fullmatch(ECR_REPOSITORY_NAME_PATTERN, f"sagemaker-{good}-inference")
+    for bad in ("p--abc123def4", "p-abc--def", "-p", "p-", "P-ABC123DEF456"):
+        assert not allowed(bad), bad
+    # A stack without images keeps ProjectIdentity's own pattern.
+    stack = Stack(new_app(), "NoImages")
+    ProjectIdentity(stack, "Project")
+    assert Template.from_stack(stack).to_json()["Parameters"]["SageMakerProjectId"]["AllowedPattern"] == PROJECT_ID_PATTERN
 
 
 def test_bad_input_is_refused_naming_the_setting():
