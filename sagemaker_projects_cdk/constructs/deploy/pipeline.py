@@ -435,11 +435,12 @@ class ModelDeployPipeline(Construct):
     # ------------------------------------------------------------------ stages in other accounts
 
     def _target_variables(self) -> dict[str, str]:
-        """``STAGE_ACCOUNTS``, ``STAGE_REGIONS`` and ``STAGE_EXECUTION_ROLE_ARNS`` for build.py:
-        one entry per stage in ``DEPLOY_STAGES`` order, empty for this account, this region,
-        the stage stack's own role. None when every stage is known to be here."""
+        """``STAGE_ACCOUNTS`` and ``STAGE_EXECUTION_ROLE_ARNS`` for build.py: one entry per
+        stage in ``DEPLOY_STAGES`` order, empty for this account and the stage stack's own
+        role. None when every stage is known to be in this account. (A stage's region is
+        this one: see ``cross_account``.)"""
         targets = [self.targets[stage.name] for stage in self.stages]
-        if not any(t.may_be_other_account or t.region for t in targets):
+        if not any(t.may_be_other_account for t in targets):
             return {}
 
         def joined(values: list[str]) -> str:
@@ -447,22 +448,18 @@ class ModelDeployPipeline(Construct):
 
         return {
             "STAGE_ACCOUNTS": joined([t.pick_string(t.account, "") for t in targets]),
-            "STAGE_REGIONS": joined([t.region for t in targets]),
             "STAGE_EXECUTION_ROLE_ARNS": joined(
                 [t.pick_string(t.role_arn(self, "endpoint"), "") if t.may_be_other_account else "" for t in targets]
             ),
         }
 
     def _stage_role_variables(self, stage: DeployStage) -> dict[str, str]:
-        """``STAGE_ROLE_ARN`` (the target's ``actions`` role, empty in this account) and
-        ``STAGE_REGION`` for a CodeBuild project that acts in the stage's account."""
+        """``STAGE_ROLE_ARN`` for a CodeBuild project that acts in the stage's account: the
+        target's ``actions`` role, empty in this account."""
         target = self.targets[stage.name]
-        variables = {}
-        if target.may_be_other_account:
-            variables["STAGE_ROLE_ARN"] = target.pick_string(target.role_arn(self, "actions"), "")
-        if target.region:
-            variables["STAGE_REGION"] = target.region
-        return variables
+        if not target.may_be_other_account:
+            return {}
+        return {"STAGE_ROLE_ARN": target.pick_string(target.role_arn(self, "actions"), "")}
 
     def _allow_assume_actions_role(self, project: codebuild.PipelineProject, stage: DeployStage, why: str) -> None:
         """``sts:AssumeRole`` on exactly the stage account's ``actions`` role, for ``project``."""
