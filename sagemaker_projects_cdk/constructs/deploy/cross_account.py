@@ -24,7 +24,7 @@ from constructs import Construct
 
 from ..._internal.validation import invalid
 from .stages import DeployStage
-from .targets import TargetRole, target_role_arn
+from .targets import TARGET_ROLE_PATH, TargetRole, target_role_arn, target_role_name
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,18 @@ class StageTarget:
         return value if isinstance(value, str) else value.to_string()
 
     def role_arn(self, scope: Construct, role: TargetRole) -> str:
-        """The ARN of a baseline role in the stage's account (meaningful only when it is another)."""
+        """The ARN of a baseline role in the stage's account (meaningful only when it is another),
+        as ``targets.py`` names it; an ``Fn::Sub`` when an account is a token (cfn-lint prefers
+        it to an ``Fn::Join`` with an empty delimiter)."""
         stack = Stack.of(scope)
-        return target_role_arn(stack, target_account=self.account, tooling_account=stack.account, role=role)
+        account = self.account
+        if Token.is_unresolved(account):
+            resolved = stack.resolve(account)
+            account = f"${{{resolved['Ref']}}}" if isinstance(resolved, dict) and set(resolved) == {"Ref"} else None
+        if account is None or (not Token.is_unresolved(self.account) and not Token.is_unresolved(stack.account)):
+            return target_role_arn(stack, target_account=self.account, tooling_account=stack.account, role=role)
+        tooling = "${AWS::AccountId}" if Token.is_unresolved(stack.account) else stack.account
+        return Fn.sub(f"arn:${{AWS::Partition}}:iam::{account}:role{TARGET_ROLE_PATH}{target_role_name(tooling, role)}")
 
 
 def stage_targets(scope: Construct, stages: Sequence[DeployStage], *, setting_names: Optional[dict[str, tuple[str, str]]] = None) -> tuple[StageTarget, ...]:
