@@ -68,9 +68,9 @@ class StageTarget:
         as ``targets.py`` names it; an ``Fn::Sub`` when an account is a token (cfn-lint prefers
         it to an ``Fn::Join`` with an empty delimiter)."""
         stack = Stack.of(scope)
-        account = self.account
-        if Token.is_unresolved(account):
-            resolved = stack.resolve(account)
+        account: Optional[str] = self.account
+        if Token.is_unresolved(self.account):
+            resolved = stack.resolve(self.account)
             account = f"${{{resolved['Ref']}}}" if isinstance(resolved, dict) and set(resolved) == {"Ref"} else None
         if account is None or (not Token.is_unresolved(self.account) and not Token.is_unresolved(stack.account)):
             return target_role_arn(stack, target_account=self.account, tooling_account=stack.account, role=role)

@@ -629,7 +629,9 @@ class ModelDeployPipeline(Construct):
         unique = list({c.logical_id: c for c in conditions if c is not None}.values())
         if len(unique) == 1:
             return unique[0]
-        return CfnCondition(self, "AnyStageInOtherAccount", expression=Fn.condition_or(*unique))
+        return CfnCondition(
+            self, "AnyStageInOtherAccount", expression=Fn.condition_or(*cast(list[Any], unique))  # a condition is an expression
+        )
 
     def _acknowledge_findings(
         self,

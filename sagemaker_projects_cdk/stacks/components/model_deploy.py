@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from aws_cdk import Annotations, CfnOutput, CfnParameter, Stack, Token
 from aws_cdk import aws_sns as sns
 
 from ..._internal.patterns import ACCOUNT_ID, REGION
 from ..._internal.validation import check_pattern, invalid
-
 from ...constructs.deploy.pipeline import ModelDeployPipeline
 from ...constructs.deploy.stages import DEFAULT_STAGES, DeployStage, check_stages
 from ...constructs.deploy.teardown import StageTeardown
@@ -85,7 +84,7 @@ def stages_with_targets(stack: Stack, settings: DeployTargetSettings, stages: tu
     value, is refused; so is the stack's own (resolved) account given as a target.
     """
     by_name = {stage.name: stage for stage in stages}
-    changes: dict[str, dict[str, str]] = {}
+    changes: dict[str, dict[str, Any]] = {}
     for name, (stage_name, field, parameter, description) in TARGET_SETTINGS.items():
         value = getattr(settings, name)
         stage = by_name.get(stage_name)
