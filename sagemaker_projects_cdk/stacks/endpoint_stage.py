@@ -301,7 +301,7 @@ class EndpointStageStack(Stack):
         key = self.storage.encryption_key.node.default_child
         assert bucket_policy is not None and isinstance(key, kms.CfnKey)
         ConditionalStatements(
-            bucket_policy.node.default_child, "PolicyDocument", bucket_policy.document  # type: ignore[arg-type]
+            bucket_policy.node.default_child, "PolicyDocument", bucket_policy.document  # type: ignore[arg-type]  # an L1 BucketPolicy is a CfnResource
         ).add(
             iam.PolicyStatement(
                 sid="CaptureByExecutionRole",

@@ -562,7 +562,7 @@ class ModelDeployPipeline(Construct):
             title = target.stage.title
 
             def principals(*roles: str, target: StageTarget = target) -> dict[str, Any]:
-                return {"ArnEquals": {"aws:PrincipalArn": [target.role_arn(self, role) for role in roles]}}  # type: ignore[arg-type]
+                return {"ArnEquals": {"aws:PrincipalArn": [target.role_arn(self, role) for role in roles]}}  # type: ignore[arg-type]  # role names are TargetRole literals
 
             account = [iam.AccountPrincipal(target.account)]
             bucket_grants.add(

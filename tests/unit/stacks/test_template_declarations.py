@@ -27,6 +27,10 @@ PARAMETER_VALUES = {
     "model_package_group_name": "churn-p-abc123def456",
     "model_artifact_bucket_name": "other-project-bucket",
     "model_artifact_key_arn": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "staging_account_id": "222222222222",
+    "prod_account_id": "333333333333",
+    "staging_region": "eu-west-1",
+    "prod_region": "",
 }
 
 
@@ -101,7 +105,8 @@ def test_the_stack_signature_lists_the_settings_for_help_and_ides():
 def test_build_deploy_settings_are_both_halves_declared_once():
     names = BuildDeploySettings.names()
     assert len(names) == len(set(names))
-    assert set(ModelBuildSettings.names()) | {"stages", "approval_topic"} == set(names)
+    targets = {"staging_account_id", "prod_account_id", "staging_region", "prod_region"}
+    assert set(ModelBuildSettings.names()) | {"stages", "approval_topic"} | targets == set(names)
 
 
 def test_readme_settings_tables_are_current():
