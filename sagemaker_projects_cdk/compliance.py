@@ -10,6 +10,7 @@ the template itself: ``checkov_skip`` writes them into the resource's ``Metadata
 
 from __future__ import annotations
 
+import json
 import re
 
 from aws_cdk import Acknowledgment, App, CfnResource, Stack, Validations
@@ -74,7 +75,10 @@ def _render(value: object) -> str:
             if isinstance(listed, dict) and set(listed) == {"Fn::Split"}:
                 separator, text = listed["Fn::Split"]
                 return f"<{_render(text)}[{separator}{index}]>"
-    raise ValueError(f"invalid ARN {value!r}: expected strings, Ref, Fn::GetAtt, Fn::Sub and Fn::Join only")
+        if fn == "Fn::If":
+            # cdk-nag prints any other function as JSON.stringify does (no spaces).
+            return json.dumps(value, separators=(",", ":"))
+    raise ValueError(f"invalid ARN {value!r}: expected strings, Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Select of Fn::Split and Fn::If only")
 
 
 #: Wildcard actions that aws-cdk-lib's own grants produce: ``grant_read``/``grant_read_write``

@@ -124,6 +124,15 @@ GIT_PARAMETERS = {
 }
 
 
+def _in_this_account(resolver: Resolver, value: Any) -> Any:
+    """An action's role in this account: a stage elsewhere (issue 13) is an ``Fn::If`` on its
+    ``<Stage>InOtherAccount`` condition, false with the templates' default (empty) targets."""
+    if isinstance(value, dict) and set(value) == {"Fn::If"}:
+        condition, other, same = value["Fn::If"]
+        return other if resolver.condition(condition) else same
+    return value
+
+
 def pipeline_checks(template: dict) -> dict[str, RoleCheck]:
     """Per role id of the template's pipelines and their event rules: what CodePipeline and EventBridge do with it."""
     declared = template.get("Parameters", {})
@@ -150,7 +159,7 @@ def pipeline_checks(template: dict) -> dict[str, RoleCheck]:
         for stage in properties["Stages"]:
             for action in stage["Actions"]:
                 kind = f"{action['ActionTypeId']['Category']}/{action['ActionTypeId']['Provider']}"
-                role_id = _role_id(action["RoleArn"])
+                role_id = _role_id(_in_this_account(resolver, action["RoleArn"]))
                 requests.append(request("sts:AssumeRole", resolver.get_att(role_id, "Arn"), f"{why} runs {action['Name']}"))
                 label = f"{role_id} ({kind} action {action['Name']})"
                 configuration = resolver.resolve(action.get("Configuration", {}))
@@ -263,6 +272,7 @@ def test_the_endpoint_model_role_may_do_what_sagemaker_does_with_it(templates, s
         "ModelPackageArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{GROUP}/3",
         "ArtifactBucketName": "sagemaker-project-p-abc123def456",
         "ArtifactKmsKeyArn": PROJECT_KEY,
+        "ExecutionRoleArn": "",  # the stage's own role (in the project's account)
         **ENDPOINT_SCENARIOS[scenario],
     }
     resolver = Resolver(template, parameters=parameters, region=REGION, account=ACCOUNT)

@@ -13,6 +13,15 @@ The template reaches the deploy repository as a checked-in file,
 A test fails when that file differs from a fresh synth. The template has no asset and no
 bootstrap reference (``BootstraplessSynthesizer``): accounts the pipeline deploys into need
 not be bootstrapped.
+
+In the project's own account the stage writes captured data to the project's bucket with its
+key and creates its model role. A stage in another account (``build.py`` leaves
+``ArtifactBucketName`` and ``ArtifactKmsKeyArn`` empty and names the target baseline's
+``endpoint`` role in ``ExecutionRoleArn``) keeps its data in its own account: the stack then
+creates a KMS key and a bucket (retained, like the project's: they hold captured requests)
+whose policies let that role write, encrypts the endpoint's volumes with that key, and
+creates no role. It still reads the model artifacts from the project's bucket, whose policies
+grant that role (the deploy pipeline's cross-account grants).
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 from aws_cdk import (
     App,
@@ -28,17 +37,23 @@ from aws_cdk import (
     CfnCondition,
     CfnOutput,
     CfnParameter,
+    CfnResource,
+    CfnRule,
+    CfnRuleAssertion,
+    CfnWaitConditionHandle,
     Duration,
     Fn,
     IStackSynthesizer,
     Stack,
 )
 from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from .._internal.patterns import BUCKET_NAME, KMS_KEY_ARN, MODEL_PACKAGE_ARN
+from .._internal.patterns import BUCKET_NAME, KMS_KEY_ARN, MODEL_PACKAGE_ARN, ROLE_ARN
+from .._internal.resource_policy import ConditionalStatements
 from ..constructs.build.execution_role import DEFAULT_IMAGE_REPOSITORIES
 from ..constructs.deploy.deployer_role import stage_iam_path
 from ..constructs.deploy.stages import STAGE_NAME_PATTERN as DEPLOY_STAGE_NAME_PATTERN
@@ -53,6 +68,7 @@ from ..constructs.endpoint import (
     TrafficStep,
 )
 from ..constructs.project.identity import ProjectIdentity
+from ..constructs.project.storage import ArtifactBucket
 
 #: Where the generated template lives in the deploy repository's seed code.
 STAGE_TEMPLATE_FILE = "endpoint-stage.template.json"
@@ -116,10 +132,50 @@ class EndpointStageStack(Stack):
         model_package_arn = p.string(
             "ModelPackageArn", "Approved model package version to serve", pattern=MODEL_PACKAGE_ARN
         )
-        bucket_name = p.string(
-            "ArtifactBucketName", "Project artifact bucket, where captured data is written", pattern=BUCKET_NAME_PATTERN
+        given_bucket_name = p.string(
+            "ArtifactBucketName",
+            "Project artifact bucket, where captured data is written; empty: a bucket this stack creates (a stage in "
+            "another account)",
+            pattern=f"({BUCKET_NAME_PATTERN})?",
+            constraint="must be a bucket name or empty",
         )
-        key_arn = p.string("ArtifactKmsKeyArn", "KMS key of the project bucket", pattern=KMS_KEY_ARN_PATTERN)
+        given_key_arn = p.string(
+            "ArtifactKmsKeyArn",
+            "KMS key of the project bucket, also encrypting the endpoint's volumes; empty with an empty bucket",
+            pattern=f"({KMS_KEY_ARN_PATTERN})?",
+            constraint="must be a KMS key ARN or empty",
+        )
+        execution_role_arn = p.string(
+            "ExecutionRoleArn",
+            "The model's execution role; empty: a role this stack creates (in another account: the endpoint role of "
+            "its target-account baseline)",
+            pattern=f"({ROLE_ARN})?",
+            constraint="must be an IAM role ARN or empty",
+        )
+        empty_bucket = Fn.condition_equals(given_bucket_name, "")
+        empty_key = Fn.condition_equals(given_key_arn, "")
+        CfnRule(
+            self,
+            "BucketAndKeyTogether",
+            assertions=[
+                CfnRuleAssertion(
+                    assert_=Fn.condition_or(
+                        Fn.condition_and(empty_bucket, empty_key),
+                        Fn.condition_and(Fn.condition_not(empty_bucket), Fn.condition_not(empty_key)),
+                    ),
+                    assert_description="ArtifactBucketName and ArtifactKmsKeyArn are given together, or both left empty",
+                )
+            ],
+        )
+        own_storage = CfnCondition(self, "StageOwnStorage", expression=empty_bucket)
+        own_role = CfnCondition(self, "StageOwnExecutionRole", expression=Fn.condition_equals(execution_role_arn, ""))
+        #: The stage's own key and bucket (created only when no bucket is given).
+        self.storage = ArtifactBucket(self, "StageStorage")
+        for child in self.storage.node.find_all():
+            if isinstance(child, CfnResource):
+                child.cfn_options.condition = own_storage
+        bucket_name = Fn.condition_if(own_storage.logical_id, self.storage.bucket.bucket_name, given_bucket_name).to_string()
+        key_arn = Fn.condition_if(own_storage.logical_id, self.storage.encryption_key.key_arn, given_key_arn).to_string()
         model_bucket_name = p.string(
             "ModelArtifactBucketName",
             "Bucket holding the model package's artifacts (its ModelDataUrl): this project's bucket or the one "
@@ -210,8 +266,60 @@ class EndpointStageStack(Stack):
                 for index, name in enumerate(sorted(DEFAULT_IMAGE_REPOSITORIES))
             ],
         )
+        self._use_given_role(own_role, execution_role_arn)
         CfnOutput(self, "EndpointName", value=self.endpoint.endpoint.attr_endpoint_name, description="Endpoint name")
         CfnOutput(self, "EndpointArn", value=self.endpoint.endpoint_arn, description="Endpoint ARN")
+
+
+    def _use_given_role(self, own_role: CfnCondition, role_arn: str) -> None:
+        """With ``ExecutionRoleArn`` given, the model runs as that role: the stack's own role and
+        its policy are not created, and the stage's own bucket and key let that role write
+        captured data (a resource-policy grant in the role's account is enough)."""
+        role = self.endpoint.role.node.default_child
+        policy = self.endpoint.policy.node.default_child
+        assert isinstance(role, CfnResource) and isinstance(policy, CfnResource)
+        for resource in (role, policy):
+            resource.cfn_options.condition = own_role
+        # DependsOn may not name a resource whose condition is false: the model and the endpoint
+        # wait for a handle that refers to the role and policy only when they exist.
+        ready = CfnWaitConditionHandle(self, "ExecutionRoleReady")
+        ready.cfn_options.metadata = {
+            "Role": Fn.condition_if(own_role.logical_id, role.ref, ""),
+            "Policy": Fn.condition_if(own_role.logical_id, policy.ref, ""),
+        }
+        self.endpoint.model.add_property_override(
+            "ExecutionRoleArn", Fn.condition_if(own_role.logical_id, role.get_att("Arn"), role_arn)
+        )
+        for resource in (self.endpoint.model, self.endpoint.endpoint):
+            resource.add_override("DependsOn", [ready.logical_id])
+
+        given_role = CfnCondition(
+            self, "StageGivenExecutionRole", expression=Fn.condition_not(cast(Any, own_role))  # a condition is an expression
+        )
+        writer = iam.ArnPrincipal(role_arn)
+        bucket_policy = self.storage.bucket.policy
+        key = self.storage.encryption_key.node.default_child
+        assert bucket_policy is not None and isinstance(key, kms.CfnKey)
+        ConditionalStatements(
+            bucket_policy.node.default_child, "PolicyDocument", bucket_policy.document  # type: ignore[arg-type]  # an L1 BucketPolicy is a CfnResource
+        ).add(
+            iam.PolicyStatement(
+                sid="CaptureByExecutionRole",
+                principals=[writer],
+                actions=["s3:PutObject"],
+                resources=[self.storage.bucket.arn_for_objects("data-capture/*")],
+            ),
+            given_role,
+        )
+        ConditionalStatements(key, "KeyPolicy", key.key_policy).add(
+            iam.PolicyStatement(
+                sid="EncryptByExecutionRole",
+                principals=[writer],
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=["*"],
+            ),
+            given_role,
+        )
 
 
 class _Parameters:
@@ -263,7 +371,14 @@ class _Parameters:
 
 def synth_stage_template(*, security_packs: bool = True) -> dict[str, Any]:
     """Synthesize ``EndpointStageStack`` alone and return its template (no path metadata)."""
-    app = App(context={"aws:cdk:enable-path-metadata": False, "aws:cdk:version-reporting": False})
+    app = App(
+        context={
+            "aws:cdk:enable-path-metadata": False,
+            "aws:cdk:version-reporting": False,
+            # The stage's own access-log bucket grants S3 log delivery by bucket policy, not ACL.
+            "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
+        }
+    )
     stack = EndpointStageStack(app, "EndpointStage")
     if security_packs:
         from ..compliance import add_security_packs

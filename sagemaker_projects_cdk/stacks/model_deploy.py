@@ -120,7 +120,11 @@ class ModelDeployStack(TemplateStack):
     The endpoints' model role may read only the model artifact bucket (and decrypt with its
     key, through S3); the build step refuses a model version whose artifacts are elsewhere,
     saying which setting to change. In another account, that bucket's and key's policies must
-    allow this project's endpoint roles (IAM path ``/sagemaker-projects/<project id>/``).
+    allow this project's endpoint roles (IAM path ``/sagemaker-projects/<project id>/``). With
+    stages in other accounts (``staging_account_id``, ``prod_account_id``), the source group's
+    policy must let those accounts' baseline ``deployer`` roles describe its versions, and the
+    source bucket and key must let their ``endpoint`` roles read (the registering project's
+    policies: this template cannot change them).
     """
 
     TEMPLATE = MODEL_DEPLOY

@@ -151,13 +151,13 @@ def register_versions(
     return arns
 
 
-def queue_endpoint_results(url: str, bodies: list[str], content_type: str = "text/csv") -> None:
-    """What moto's sagemaker-runtime returns to the next invocations, in order."""
+def queue_endpoint_results(url: str, bodies: list[str], content_type: str = "text/csv", account: str = ACCOUNT) -> None:
+    """What moto's sagemaker-runtime returns to the next invocations in ``account``, in order."""
     request = urllib.request.Request(
         f"{url}/moto-api/static/sagemaker/endpoint-results",
         data=json.dumps(
             {
-                "account_id": ACCOUNT,
+                "account_id": account,
                 "region": REGION,
                 "results": [{"Body": body, "ContentType": content_type} for body in bodies],
             }

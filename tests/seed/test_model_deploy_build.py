@@ -316,6 +316,8 @@ def test_build_picks_the_newest_approved_version_and_writes_the_stage_files(depl
         # The group is this project's: its artifacts are in the project bucket, with the project key.
         "ModelArtifactBucketName": "sagemaker-project-p-abc123def456",
         "ModelArtifactKmsKeyArn": KEY_ARN,
+        # In this account: the stage stack's own model role.
+        "ExecutionRoleArn": "",
         "InstanceType": "ml.m5.large",
         "InstanceCount": "1",
         "EnableDataCapture": "true",
@@ -405,6 +407,63 @@ def test_a_package_of_another_project_deploys_with_its_bucket_and_key(deploy_bui
     assert result.returncode == 0, result.stderr
     parameters = json.loads((out / "staging-params.json").read_text())["Parameters"]
     assert (parameters["ModelArtifactBucketName"], parameters["ModelArtifactKmsKeyArn"]) == (OTHER_BUCKET, "")
+
+
+STAGING_ACCOUNT, PROD_ACCOUNT = "222222222222", "333333333333"
+
+
+def _endpoint_role(account: str) -> str:
+    return f"arn:aws:iam::{account}:role/sagemaker-projects-cdk/sagemaker-projects-123456789012-endpoint"
+
+
+@pytest.mark.integration
+def test_stages_in_other_accounts_get_their_account_storage_and_role(deploy_build_moto, tmp_path):
+    """The version is read from this (the tooling) account's registry; each stage's parameters
+    carry its account: a stage elsewhere captures into its own stack's bucket and key (empty
+    parameters) and runs as the role named for it, and still reads the model from this bucket."""
+    url = deploy_build_moto
+    group = unique("churn-accounts-")
+    arns = register_versions(client(url, "sagemaker"), group, ["Approved"])
+    out = tmp_path / "build"
+    env = _environment(
+        url,
+        group,
+        STAGE_ACCOUNTS=f"{STAGING_ACCOUNT},",
+        STAGE_EXECUTION_ROLE_ARNS=f"{_endpoint_role(STAGING_ACCOUNT)},",
+    )
+    result = run_script(SEED / "build.py", ["--output-dir", str(out)], env)
+    assert result.returncode == 0, result.stderr
+    staging = json.loads((out / "staging-params.json").read_text())["Parameters"]
+    prod = json.loads((out / "prod-params.json").read_text())["Parameters"]
+    assert staging["ModelPackageArn"] == prod["ModelPackageArn"] == arns[0]
+    assert (staging["ArtifactBucketName"], staging["ArtifactKmsKeyArn"], staging["ExecutionRoleArn"]) == (
+        "",
+        "",
+        _endpoint_role(STAGING_ACCOUNT),
+    )
+    assert (staging["ModelArtifactBucketName"], staging["ModelArtifactKmsKeyArn"]) == (PROJECT_BUCKET, KEY_ARN)
+    assert (prod["ArtifactBucketName"], prod["ArtifactKmsKeyArn"], prod["ExecutionRoleArn"]) == (PROJECT_BUCKET, KEY_ARN, "")
+
+
+@pytest.mark.parametrize(
+    ("accounts", "roles", "expected"),
+    [
+        ("222222222222", "", "STAGE_ACCOUNTS has 1 entries, expected one per stage of DEPLOY_STAGES (staging, prod)"),
+        ("22222222222,", "x,", "STAGE_ACCOUNTS: stage staging: '22222222222' is not a 12-digit account id or empty"),
+        ("222222222222,", ",", "stage staging: STAGE_ACCOUNTS and STAGE_EXECUTION_ROLE_ARNS are given together or not at all"),
+        (
+            "222222222222,",
+            "arn:aws:iam::333333333333:role/r,",
+            "stage staging: the execution role arn:aws:iam::333333333333:role/r is not in account 222222222222",
+        ),
+    ],
+)
+def test_bad_stage_targets_are_reported_before_any_aws_call(tmp_path, accounts, roles, expected):
+    env = {**_environment("http://127.0.0.1:1", "g"), "STAGE_ACCOUNTS": accounts, "STAGE_EXECUTION_ROLE_ARNS": roles}
+    result = run_script(SEED / "build.py", ["--output-dir", str(tmp_path / "b")], env)
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert not (tmp_path / "b").exists()
 
 
 @pytest.mark.integration

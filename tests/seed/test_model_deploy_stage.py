@@ -239,3 +239,117 @@ def test_staging_tests_fail_without_test_data(deploy_stage_world, deploy_staging
     result, report = _run_staging_tests(deploy_stage_world, {**deploy_staging_endpoint, "test_data_s3_uri": None}, tmp_path)
     assert result.returncode == 1
     assert report["failures"][0].startswith("no test data: register the model package with CustomerMetadataProperties")
+
+
+# ----------------------------------------------------------------- a stage in another account
+
+TOOLING_ACCOUNT, STAGING_ACCOUNT = "123456789012", "222222222222"  # moto's default account is the tooling one
+BASELINE_PATH = "/sagemaker-projects-cdk/"
+
+
+def _baseline_role(role: str) -> str:
+    return f"arn:aws:iam::{STAGING_ACCOUNT}:role{BASELINE_PATH}sagemaker-projects-{TOOLING_ACCOUNT}-{role}"
+
+
+def _in_staging(url: str, service: str):
+    """A client acting in the staging account through its baseline's actions role (moto maps
+    assumed-role credentials to the role's account)."""
+    import boto3
+
+    credentials = client(url, "sts").assume_role(RoleArn=_baseline_role("actions"), RoleSessionName="tests")["Credentials"]
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+
+
+@pytest.fixture
+def moto_kms_keys_from_cloudformation(monkeypatch):
+    """moto 5 hands CloudFormation's ``Key``/``Value`` tags (it adds the stack's own) to KMS's
+    tagger, which expects ``TagKey``/``TagValue``, and fails every ``AWS::KMS::Key``: convert
+    them (the moto server runs in this process)."""
+    from moto.kms.models import Key
+
+    original = Key.create_from_cloudformation_json.__func__
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json.get("Properties", {})
+        tags = [{"TagKey": t.get("Key", t.get("TagKey")), "TagValue": t.get("Value", t.get("TagValue"))} for t in properties.get("Tags", [])]
+        patched = {**cloudformation_json, "Properties": {**properties, "Tags": tags}}
+        return original(cls, resource_name, patched, account_id, region_name, **kwargs)
+
+    monkeypatch.setattr(Key, "create_from_cloudformation_json", classmethod(create))
+
+
+def test_a_stage_in_another_account_deploys_there_keeps_its_data_there_and_is_tested_through_its_role(
+    deploy_stage_world, moto_kms_keys_from_cloudformation, tmp_path
+):
+    world = deploy_stage_world
+    url = world["url"]
+    assert _in_staging(url, "sts").get_caller_identity()["Account"] == STAGING_ACCOUNT
+    # The baseline's endpoint role (TargetAccountStack creates it; moto enforces no policy).
+    _in_staging(url, "iam").create_role(
+        RoleName=f"sagemaker-projects-{TOOLING_ACCOUNT}-endpoint",
+        Path=BASELINE_PATH,
+        AssumeRolePolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        ),
+    )
+    out = tmp_path / "build"
+    env = {
+        **world["env"],
+        "STAGE_ACCOUNTS": f"{STAGING_ACCOUNT},",
+        "STAGE_EXECUTION_ROLE_ARNS": f"{_baseline_role('endpoint')},",
+        # Another test of this module may have registered a newer version without test-data metadata.
+        "TEST_DATA_S3_URI": f"s3://{world['bucket']}/run-1/test/test.csv",
+    }
+    built = run_script(SEED / "build.py", ["--output-dir", str(out)], env)  # reads the tooling account's registry
+    assert built.returncode == 0, built.stderr
+
+    stack_name = f"sagemaker-{PROJECT}-{PROJECT_ID}-deploy-staging"
+    buckets_before = {b["Name"] for b in _in_staging(url, "s3").list_buckets()["Buckets"]}
+    stack = _deploy(_in_staging(url, "cloudformation"), stack_name, out, "staging")
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    resources = {
+        r["LogicalResourceId"]: r
+        for r in _in_staging(url, "cloudformation").list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
+    }
+    # Its own storage, no role of its own: the model runs as the baseline's endpoint role.
+    assert {"StageStorageKey3261DDDD", "StageStorageBucket3206B1C6"} <= set(resources)
+    assert "EndpointRole47E61C54" not in resources and "EndpointPolicyA1BBD448" not in resources
+    capture_bucket = resources["StageStorageBucket3206B1C6"]["PhysicalResourceId"]
+    assert capture_bucket in {b["Name"] for b in _in_staging(url, "s3").list_buckets()["Buckets"]} - buckets_before
+    staging_sagemaker = _in_staging(url, "sagemaker")
+    endpoint_name = _outputs(stack)["EndpointName"]
+    endpoint = staging_sagemaker.describe_endpoint(EndpointName=endpoint_name)
+    config = staging_sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    model = staging_sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    assert model["ExecutionRoleArn"] == _baseline_role("endpoint")
+    served = model["PrimaryContainer"]["ModelPackageName"]  # the tooling account's newest approved version
+    assert f"deploying {served}" in built.stdout and f":{TOOLING_ACCOUNT}:model-package/{world['group']}/" in served
+    assert config["DataCaptureConfig"]["DestinationS3Uri"] == f"s3://{capture_bucket}/data-capture"
+    # Nothing of it in the tooling account.
+    tooling_endpoints = {e["EndpointName"] for e in client(url, "sagemaker").list_endpoints()["Endpoints"]}
+    assert endpoint_name not in tooling_endpoints
+
+    # The staging tests: the endpoint through the staging role, the test set from the tooling bucket.
+    settings = json.loads((out / "staging-test.json").read_text())
+    settings["endpoint_name"] = endpoint_name
+    config_file = tmp_path / "staging-test.json"
+    config_file.write_text(json.dumps(settings))
+    queue_endpoint_results(url, [f"{i}.25" for i in range(10)] + ["\n".join(["7.5"] * 10)], account=STAGING_ACCOUNT)
+    report = tmp_path / "test-report.json"
+    result = run_script(
+        SEED / "test" / "test_endpoint.py",
+        ["--config", str(config_file), "--report", str(report)],
+        {**world["env"], "STAGE_ROLE_ARN": _baseline_role("actions")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(report.read_text())["passed"] is True
+    # Without the role, the tooling account has no such endpoint: the test fails.
+    result = run_script(SEED / "test" / "test_endpoint.py", ["--config", str(config_file), "--report", str(report)], world["env"])
+    assert result.returncode == 1

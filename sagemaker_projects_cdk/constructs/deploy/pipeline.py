@@ -12,13 +12,22 @@ puts a change record on the default event bus: the version deployed and the one 
 (which ``build.py`` read from the stage stack before), who approved it and when.
 The pipeline starts on a push to the deploy repository and, through
 :class:`ModelApprovalRule`, when a model version is approved or rejected.
+
+A stage in another account (``DeployStage.account``) is deployed with the roles of that
+account's baseline (``TargetAccountStack``, named by ``targets.py``): its CloudFormation action
+runs as the target's ``actions`` role and deploys with its ``deployer`` role, and the tests
+and the change record's snapshot of that stage assume its ``actions`` role. The tooling
+account's artifact bucket and key and the project's model package group grant those roles
+(account principals with ``aws:PrincipalArn`` conditions, never role principals: the roles
+may not exist yet). When the account is a template parameter, all of it exists only under
+the stage's ``<Stage>InOtherAccount`` condition, so a single-account deployment gets none.
 """
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, cast
+from typing import Any, Optional, Sequence, cast
 
-from aws_cdk import ArnFormat, CfnCapabilities, CfnCondition, Fn, Stack, Token
+from aws_cdk import ArnFormat, CfnCapabilities, CfnCondition, CfnResource, Fn, Stack, Token
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
@@ -32,12 +41,14 @@ from constructs import Construct
 
 from ..._internal.codebuild import COMPUTE_TYPES, acknowledge_pipeline_grants, default_policy, pipeline_project
 from ..._internal.logs import encrypted_log_group
+from ..._internal.resource_policy import ConditionalStatements
 from ..._internal.validation import check_choice, invalid
 from ...compliance import acknowledge, acknowledge_wildcards
 from ..project.identity import ProjectIdentity
 from ..registry.approval_rule import ModelApprovalRule
-from ..registry.model_package_group import IModelPackageGroup
+from ..registry.model_package_group import CROSS_ACCOUNT_READ_ACTIONS, IModelPackageGroup, ModelPackageGroup
 from ..sources.source import PipelineSource
+from .cross_account import StageTarget, stage_targets
 from .deployer_role import StageDeployerRole
 from .stages import DEFAULT_STAGES, DeployStage, check_stages, records_change
 
@@ -64,8 +75,9 @@ class ModelDeployPipeline(Construct):
     :param bucket: the artifact bucket (pipeline artifacts, data capture, test data).
     :param encryption_key: the bucket's key; also encrypts build logs and endpoint volumes.
     :param model_package_group: the group whose newest approved version is deployed.
-    :param stages: the deployment stages, in order. Default: ``DEFAULT_STAGES`` (staging,
-        tested; then a manual approval and prod).
+    :param stages: the deployment stages, in order; a stage with an ``account`` other than
+        this one is deployed with that account's baseline roles (see the module's docstring).
+        Default: ``DEFAULT_STAGES`` (staging, tested; then a manual approval and prod).
     :param approval_topic: an SNS topic told when a stage waits for approval.
         Default: none (the approval waits in the console).
     :param compute_type: CodeBuild compute type. Default: ``BUILD_GENERAL1_SMALL``.
@@ -114,6 +126,8 @@ class ModelDeployPipeline(Construct):
                 "is not supported by the deploy pipeline yet",
             )
         self._project = project
+        #: Each stage's account and region (:class:`StageTarget`), by stage name.
+        self.targets: dict[str, StageTarget] = {t.stage.name: t for t in stage_targets(self, self.stages)}
         log_group = encrypted_log_group(self, encryption_key=encryption_key, retention=log_retention)
 
         def project_for(construct_id: str, description: str, variables: dict[str, str], build_spec=None) -> codebuild.PipelineProject:
@@ -149,6 +163,8 @@ class ModelDeployPipeline(Construct):
                 **({"TESTED_STAGES": ",".join(tested)} if (tested := [s.name for s in self.stages if s.test]) else {}),
                 # build.py writes a change file for each of these stages.
                 **({"CHANGE_RECORD_STAGES": ",".join(recorded)} if (recorded := self._recorded_stage_names()) else {}),
+                # Each stage's account, region and endpoint role, when one may be elsewhere.
+                **self._target_variables(),
             },
         )
         model_package_group.grant_read(self.build_project)
@@ -168,9 +184,12 @@ class ModelDeployPipeline(Construct):
                     "SAGEMAKER_PROJECT_NAME": project.project_name,
                     "SAGEMAKER_PROJECT_ID": project.project_id,
                     "STAGE_NAME": stage.name,
+                    # The role the tests assume in the stage's account (empty: this account's).
+                    **self._stage_role_variables(stage),
                 },
                 build_spec=codebuild.BuildSpec.from_source_filename("test/buildspec.yml"),
             )
+            self._allow_assume_actions_role(test_project, stage, f"the {stage.name} tests invoke the endpoint in its account")
             test_project.add_to_role_policy(
                 iam.PolicyStatement(
                     actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
@@ -220,8 +239,13 @@ class ModelDeployPipeline(Construct):
                         "PIPELINE_NAME": self.pipeline_name,
                         # Where the approval before this stage is (none: not approved by a person).
                         **({"APPROVAL_STAGE": approval_stage, "APPROVAL_ACTION": APPROVAL_ACTION} if stage.approval else {}),
+                        # The role the snapshot assumes to read the stage's stack in its account.
+                        **self._stage_role_variables(stage),
                     },
                     build_spec=codebuild.BuildSpec.from_source_filename("change/buildspec.yml"),
+                )
+                self._allow_assume_actions_role(
+                    change_project, stage, f"the {stage.name} change record reads the stage's stack in its account"
                 )
                 # Its snapshot step reads the version the stage's stack serves before the deployment.
                 change_project.add_to_role_policy(
@@ -284,6 +308,8 @@ class ModelDeployPipeline(Construct):
                 model_package_group_name=model_package_group.model_package_group_name,
                 targets=[targets.CodePipeline(self.pipeline)],
             )
+        self._deploy_with_target_roles()
+        self._grant_targets(bucket, encryption_key, model_package_group)
         self._acknowledge_findings(project, bucket, model_package_group)
 
     def _pipeline_stages(
@@ -303,6 +329,8 @@ class ModelDeployPipeline(Construct):
             "Build": [build],
         }
         previous: Optional[DeployStage] = None
+        #: (pipeline stage index, action index, stage) of each CloudFormation deploy action.
+        self._deploy_positions: list[tuple[int, int, DeployStage]] = []
         for stage in self.stages:
             if stage.approval:
                 before = stage_actions[list(stage_actions)[-1]]
@@ -324,6 +352,7 @@ class ModelDeployPipeline(Construct):
                 )
                 deploy.append(snapshot)
             after = 3 if recorded else 2
+            self._deploy_positions.append((len(stage_actions), len(deploy), stage))
             deploy.append(self._deploy(stage, build_output, run_order=after - 1))
             if stage.test:
                 deploy.append(
@@ -402,6 +431,207 @@ class ModelDeployPipeline(Construct):
             # creates it anew, so the next run recovers without a person.
             replace_on_failure=stage.replace_on_failure,
             run_order=run_order,
+        )
+
+    # ------------------------------------------------------------------ stages in other accounts
+
+    def _target_variables(self) -> dict[str, str]:
+        """``STAGE_ACCOUNTS`` and ``STAGE_EXECUTION_ROLE_ARNS`` for build.py: one entry per
+        stage in ``DEPLOY_STAGES`` order, empty for this account and the stage stack's own
+        role. None when every stage is known to be in this account. (A stage's region is
+        this one: see ``cross_account``.)"""
+        targets = [self.targets[stage.name] for stage in self.stages]
+        if not any(t.may_be_other_account for t in targets):
+            return {}
+
+        def joined(values: list[str]) -> str:
+            return Fn.join(",", values) if any(Token.is_unresolved(v) for v in values) else ",".join(values)
+
+        return {
+            "STAGE_ACCOUNTS": joined([t.pick_string(t.account, "") for t in targets]),
+            "STAGE_EXECUTION_ROLE_ARNS": joined(
+                [t.pick_string(t.role_arn(self, "endpoint"), "") if t.may_be_other_account else "" for t in targets]
+            ),
+        }
+
+    def _stage_role_variables(self, stage: DeployStage) -> dict[str, str]:
+        """``STAGE_ROLE_ARN`` for a CodeBuild project that acts in the stage's account: the
+        target's ``actions`` role, empty in this account."""
+        target = self.targets[stage.name]
+        if not target.may_be_other_account:
+            return {}
+        return {"STAGE_ROLE_ARN": target.pick_string(target.role_arn(self, "actions"), "")}
+
+    def _allow_assume_actions_role(self, project: codebuild.PipelineProject, stage: DeployStage, why: str) -> None:
+        """``sts:AssumeRole`` on exactly the stage account's ``actions`` role, for ``project``."""
+        target = self.targets[stage.name]
+        if not target.may_be_other_account:
+            return
+        self._conditional_policy(
+            project,
+            "AssumeStageRole",
+            [iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[target.role_arn(self, "actions")])],
+            target.condition,
+            roles=[cast(iam.IRole, project.role)],
+            why=why,
+        )
+
+    def _conditional_policy(
+        self,
+        scope: Construct,
+        construct_id: str,
+        statements: list[iam.PolicyStatement],
+        condition: Optional[CfnCondition],
+        *,
+        roles: list[iam.IRole],
+        why: str,
+    ) -> iam.Policy:
+        policy = iam.Policy(scope, construct_id, statements=statements, roles=roles)
+        if condition is not None:
+            cast(iam.CfnPolicy, policy.node.default_child).cfn_options.condition = condition
+        acknowledge(
+            policy,
+            f"{why}; the inline policy exists only when the stage is in another account, belongs to this one role "
+            "and is deleted with it",
+            "HIPAA.Security-IAMNoInlinePolicy",
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+        )
+        return policy
+
+    def _deploy_with_target_roles(self) -> None:
+        """The CloudFormation action of a stage in another account runs as that account's
+        ``actions`` role and deploys with its ``deployer`` role (L1 overrides, ``Fn::If`` when
+        decided at deployment); the pipeline's role may assume the ``actions`` role."""
+        cfn_pipeline = cast(CfnResource, self.pipeline.node.default_child)
+        for stage_index, action_index, stage in self._deploy_positions:
+            target = self.targets[stage.name]
+            if not target.may_be_other_account:
+                continue
+            title = f"Deploy{stage.title}"
+            action_role = cast(
+                iam.IRole,
+                self.pipeline.node.find_child(title).node.find_child(title).node.find_child("CodePipelineActionRole"),
+            )
+            action = f"Stages.{stage_index}.Actions.{action_index}"
+            actions_role = target.role_arn(self, "actions")
+            cfn_pipeline.add_property_override(f"{action}.RoleArn", target.pick(actions_role, action_role.role_arn))
+            cfn_pipeline.add_property_override(
+                f"{action}.Configuration.RoleArn", target.pick(target.role_arn(self, "deployer"), self.deployer.role.role_arn)
+            )
+            self._conditional_policy(
+                self,
+                f"Assume{stage.title}ActionsRole",
+                [iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[actions_role])],
+                target.condition,
+                roles=[self.pipeline.role],
+                why=f"the pipeline runs the {stage.name} deployment as the target account's actions role",
+            )
+
+    def _grant_targets(self, bucket: s3.IBucket, encryption_key: kms.IKey, group: IModelPackageGroup) -> None:
+        """What the baseline roles of each other account may use here: the artifact bucket
+        (pipeline artifacts for ``actions``, model artifacts for ``endpoint``), its key, and the
+        group's versions (``deployer`` creates models from them). Account principals with
+        ``aws:PrincipalArn`` conditions: a role principal must exist when the policy is set."""
+        #: The statements granting other accounts, by resource (``bucket``, ``key``, ``group``).
+        self.target_grants: dict[str, ConditionalStatements] = {}
+        others = [self.targets[stage.name] for stage in self.stages if self.targets[stage.name].may_be_other_account]
+        if not others:
+            return
+        bucket_policy = bucket.policy if isinstance(bucket, s3.Bucket) else None
+        key_resource = encryption_key.node.default_child if isinstance(encryption_key, kms.Key) else None
+        if bucket_policy is None or not isinstance(key_resource, kms.CfnKey):
+            raise invalid(
+                "bucket",
+                bucket.bucket_name,
+                "a bucket (with its key) that this stack creates, when a stage is in another account: their policies "
+                "must grant the target accounts",
+            )
+        bucket_grants = ConditionalStatements(
+            cast(CfnResource, bucket_policy.node.default_child), "PolicyDocument", bucket_policy.document
+        )
+        key_grants = ConditionalStatements(key_resource, "KeyPolicy", key_resource.key_policy)
+        group_grants: Optional[ConditionalStatements] = None
+        if isinstance(group, ModelPackageGroup):
+            group_grants = ConditionalStatements(
+                group.resource,
+                "ModelPackageGroupPolicy",
+                group.resource.model_package_group_policy,
+                document_condition=None if group.resource.model_package_group_policy else self._any_other_account(others),
+            )
+        stack = Stack.of(self)
+        for target in others:
+            title = target.stage.title
+
+            def principals(*roles: str, target: StageTarget = target) -> dict[str, Any]:
+                return {"ArnEquals": {"aws:PrincipalArn": [target.role_arn(self, role) for role in roles]}}  # type: ignore[arg-type]  # role names are TargetRole literals
+
+            account = [iam.AccountPrincipal(target.account)]
+            bucket_grants.add(
+                iam.PolicyStatement(
+                    sid=f"{title}ReadArtifacts",
+                    principals=account,
+                    actions=["s3:GetObject", "s3:GetObjectVersion"],
+                    resources=[bucket.arn_for_objects("*")],
+                    conditions=principals("actions", "endpoint"),
+                ),
+                target.condition,
+            )
+            bucket_grants.add(
+                iam.PolicyStatement(
+                    sid=f"{title}ListArtifacts",
+                    principals=account,
+                    actions=["s3:ListBucket"],
+                    resources=[bucket.bucket_arn],
+                    conditions=principals("endpoint"),
+                ),
+                target.condition,
+            )
+            key_grants.add(
+                iam.PolicyStatement(
+                    sid=f"{title}DecryptArtifacts",
+                    principals=account,
+                    actions=["kms:Decrypt"],
+                    resources=["*"],
+                    conditions={
+                        **principals("actions", "endpoint"),
+                        "StringEquals": {"kms:ViaService": f"s3.{stack.region}.{stack.url_suffix}"},
+                    },
+                ),
+                target.condition,
+            )
+            key_grants.add(
+                iam.PolicyStatement(
+                    sid=f"{title}DescribeKey",
+                    principals=account,
+                    actions=["kms:DescribeKey"],
+                    resources=["*"],
+                    conditions=principals("actions", "endpoint"),
+                ),
+                target.condition,
+            )
+            if group_grants is not None:
+                group_grants.add(
+                    iam.PolicyStatement(
+                        sid=f"{title}ReadModelVersions",
+                        principals=account,
+                        actions=CROSS_ACCOUNT_READ_ACTIONS,
+                        resources=[group.model_package_group_arn, group.model_packages_arn],
+                        conditions=principals("deployer"),
+                    ),
+                    target.condition,
+                )
+        self.target_grants = {"bucket": bucket_grants, "key": key_grants, **({"group": group_grants} if group_grants else {})}
+
+    def _any_other_account(self, others: list[StageTarget]) -> Optional[CfnCondition]:
+        """A condition holding when any of ``others`` is in another account (None: always)."""
+        conditions = [t.condition for t in others]
+        if any(c is None for c in conditions):
+            return None
+        unique = list({c.logical_id: c for c in conditions if c is not None}.values())
+        if len(unique) == 1:
+            return unique[0]
+        return CfnCondition(
+            self, "AnyStageInOtherAccount", expression=Fn.condition_or(*cast(list[Any], unique))  # a condition is an expression
         )
 
     def _acknowledge_findings(

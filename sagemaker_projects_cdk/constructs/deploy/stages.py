@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from ..._internal.patterns import ACCOUNT_ID, REGION
 from ..._internal.validation import check_pattern, invalid
 
 #: Stage names: lower-case letters, digits and inner hyphens, 1-15 characters (they end the
@@ -39,10 +40,15 @@ class DeployStage:
         ``SageMaker Project Model Deployment``: the version deployed, the one it replaced, who
         approved it and when) for a ticketing or change-management integration.
         Default: None, meaning only the pipeline's last stage (production) records one.
-    :param account: the AWS account the stage deploys into. Default: this account (only
-        this account is supported so far).
-    :param region: the region the stage deploys into. Default: this region (only this
-        region is supported so far).
+    :param account: the AWS account the stage deploys into (12 digits, or a token such as a
+        template parameter; empty means this account). Another account runs the target-account
+        baseline (``TargetAccountStack``) first: the pipeline deploys the stage with its roles.
+        Default: the pipeline's own account.
+    :param region: the region the stage deploys into (a region name or a token; empty means
+        this region). Only the pipeline's own region is supported so far: CodePipeline needs an
+        artifact bucket and key in every region it deploys to, which one template cannot create
+        (the deploy pipeline refuses another region, naming this setting). Default: the
+        pipeline's own region.
     """
 
     name: str
@@ -60,13 +66,10 @@ class DeployStage:
             raise invalid("stage name", self.name, expected)
         if self.change_record is not None and not isinstance(self.change_record, bool):
             raise invalid(f"stage {self.name!r} change_record", self.change_record, "True, False or None (only the last stage)")
-        for setting, value in (("account", self.account), ("region", self.region)):
-            if value is not None:  # a token too: it would be silently ignored
-                raise invalid(
-                    f"stage {self.name!r} {setting}",
-                    value,
-                    "None: stages deploy into the pipeline's own account and region (other accounts are not supported yet)",
-                )
+        if self.account is not None:
+            check_pattern(f"stage {self.name!r} account", self.account, f"|{ACCOUNT_ID}", "a 12-digit AWS account id or '' (this account)")
+        if self.region is not None:
+            check_pattern(f"stage {self.name!r} region", self.region, f"|{REGION}", "an AWS region name such as 'eu-west-1' or '' (this region)")
 
     def __str__(self) -> str:
         """``staging (tested)``, ``prod (after approval)``: the stage in a sentence."""

@@ -37,6 +37,14 @@ Environment: ``MODEL_PACKAGE_GROUP_NAME``, ``SAGEMAKER_PROJECT_NAME``,
   it); each needs a ``smoke_test`` block in its configuration. Default: none checked.
 - ``CHANGE_RECORD_STAGES``: the stages whose deployments the pipeline records as change
   events (the pipeline sets it). Default: none.
+- ``STAGE_ACCOUNTS`` and ``STAGE_EXECUTION_ROLE_ARNS``: per stage of ``DEPLOY_STAGES``, in
+  its order and comma-separated, the AWS account the stage deploys into and the model role
+  its endpoint runs as there (the target-account baseline's endpoint role); empty entries (or
+  unset) mean this account and a role the stage stack creates. A stage in another account
+  keeps its captured data there: its parameters leave ``ArtifactBucketName`` and
+  ``ArtifactKmsKeyArn`` empty (the stage stack creates its own bucket and key) and name the
+  role in ``ExecutionRoleArn``; the model version and its artifacts are still read from this
+  account's registry and bucket.
 
 Usage: ``python build.py [--stages <stage> ...] [--output-dir build]`` (``--stages`` wins over
 ``DEPLOY_STAGES``)
@@ -69,6 +77,11 @@ REQUIRED_ENVIRONMENT = {
     "ARTIFACT_BUCKET": "the project's artifact bucket name",
     "ARTIFACT_KMS_KEY_ARN": "the ARN of the bucket's KMS key",
 }
+#: Per stage, in DEPLOY_STAGES order: the account and the model role of a stage in another account.
+STAGE_ACCOUNTS = "STAGE_ACCOUNTS"
+STAGE_EXECUTION_ROLE_ARNS = "STAGE_EXECUTION_ROLE_ARNS"
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
+ROLE_ARN = re.compile(r"arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}")
 #: Optional: where the model packages' artifacts are, when not in ARTIFACT_BUCKET.
 MODEL_ARTIFACT_BUCKET = "MODEL_ARTIFACT_BUCKET"
 MODEL_ARTIFACT_KMS_KEY_ARN = "MODEL_ARTIFACT_KMS_KEY_ARN"
@@ -407,15 +420,50 @@ def check_model_artifacts(package: dict[str, Any], env: dict[str, str]) -> None:
 # --------------------------------------------------------------------------- outputs
 
 
-def stage_parameters(stage: str, s: dict[str, Any], env: dict[str, str], package_arn: str) -> dict[str, str]:
-    """The template's parameters for one stage (CloudFormation wants strings)."""
+def stage_targets(environ: Mapping[str, str]) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """Per stage of ``DEPLOY_STAGES``: its ``account`` and ``execution_role_arn`` (empty: this
+    account, the stage stack's own role), from ``STAGE_ACCOUNTS`` and ``STAGE_EXECUTION_ROLE_ARNS``."""
+    stages = stages_from(environ)
+    targets = {stage: {"account": "", "execution_role_arn": ""} for stage in stages}
+    problems: list[str] = []
+    for variable, key, pattern, expected in (
+        (STAGE_ACCOUNTS, "account", ACCOUNT_ID, "a 12-digit account id or empty"),
+        (STAGE_EXECUTION_ROLE_ARNS, "execution_role_arn", ROLE_ARN, "an IAM role ARN or empty"),
+    ):
+        raw = environ.get(variable, "")
+        if not raw.strip():
+            continue
+        values = [value.strip() for value in raw.split(",")]
+        if len(values) != len(stages):
+            problems.append(f"environment: {variable} has {len(values)} entries, expected one per stage of {DEPLOY_STAGES} ({', '.join(stages)})")
+            continue
+        for stage, value in zip(stages, values):
+            if value and not pattern.fullmatch(value):
+                problems.append(f"environment: {variable}: stage {stage}: {value!r} is not {expected}")
+            targets[stage][key] = value
+    for stage, target in targets.items():
+        if bool(target["account"]) != bool(target["execution_role_arn"]):
+            problems.append(f"environment: stage {stage}: {STAGE_ACCOUNTS} and {STAGE_EXECUTION_ROLE_ARNS} are given together or not at all")
+        elif target["account"] and f":iam::{target['account']}:" not in target["execution_role_arn"]:
+            problems.append(f"environment: stage {stage}: the execution role {target['execution_role_arn']} is not in account {target['account']}")
+    return targets, problems
+
+
+def stage_parameters(
+    stage: str, s: dict[str, Any], env: dict[str, str], package_arn: str, target: Optional[Mapping[str, str]] = None
+) -> dict[str, str]:
+    """The template's parameters for one stage (CloudFormation wants strings); ``target`` is
+    the stage's account and role (see ``stage_targets``; default: this account)."""
+    elsewhere = bool(target and target.get("account"))
     values: dict[str, Any] = {
         "SageMakerProjectName": env["SAGEMAKER_PROJECT_NAME"],
         "SageMakerProjectId": env["SAGEMAKER_PROJECT_ID"],
         "StageName": stage,
         "ModelPackageArn": package_arn,
-        "ArtifactBucketName": env["ARTIFACT_BUCKET"],
-        "ArtifactKmsKeyArn": env["ARTIFACT_KMS_KEY_ARN"],
+        # A stage in another account captures data into a bucket and key of its own stack.
+        "ArtifactBucketName": "" if elsewhere else env["ARTIFACT_BUCKET"],
+        "ArtifactKmsKeyArn": "" if elsewhere else env["ARTIFACT_KMS_KEY_ARN"],
+        "ExecutionRoleArn": target["execution_role_arn"] if target and elsewhere else "",
         "ModelArtifactBucketName": env[MODEL_ARTIFACT_BUCKET],
         "ModelArtifactKmsKeyArn": env[MODEL_ARTIFACT_KMS_KEY_ARN],
         "InstanceType": s["instance_type"],
@@ -482,6 +530,8 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
     settings, problems = read_stage_configs(config_dir, stages)
     problems += untested_stage_problems(stages, settings, environ)
     env, env_problems = read_environment(stages, environ)
+    targets, target_problems = stage_targets(environ)
+    env_problems += target_problems
     template_path = config_dir / TEMPLATE_FILE
     try:
         template = json.loads(template_path.read_text(encoding="utf-8"))
@@ -524,7 +574,9 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
     outputs: dict[str, Any] = {"stages": {}}
     parameter_files: dict[str, dict[str, Any]] = {}
     for stage in stages:
-        parameters = stage_parameters(stage, settings[stage], env, package_arn)
+        parameters = stage_parameters(stage, settings[stage], env, package_arn, targets.get(stage))
+        if "ExecutionRoleArn" not in template.get("Parameters", {}) and not parameters["ExecutionRoleArn"]:
+            del parameters["ExecutionRoleArn"]  # a stage template from before stages in other accounts
         problems += check_against_template(template, f"{stage}-params.json", parameters)
         parameter_files[stage] = {
             "Parameters": parameters,

@@ -8,11 +8,12 @@ declared once.
 
 from .core import ProjectCore, ProjectSettings, RegistrySettings, add_core, add_core_outputs
 from .model_build import ModelBuildParts, ModelBuildSettings, add_model_build
-from .model_deploy import ModelDeployParts, ModelDeploySettings, add_model_deploy
+from .model_deploy import DeployTargetSettings, ModelDeployParts, ModelDeploySettings, add_model_deploy
 from .operations import OperationsParts, OperationsSettings, add_operations
 from .parts import TemplateParts
 
 __all__ = [
+    "DeployTargetSettings",
     "ModelBuildParts",
     "ModelBuildSettings",
     "ModelDeployParts",

@@ -28,13 +28,16 @@ STAGE_PARAMETERS = {
     "EnableAutoscaling", "MinCapacity", "MaxCapacity", "TargetInvocationsPerInstance", "TrafficRoutingType",
     "TrafficStepType", "TrafficStepSize", "TrafficWaitIntervalSeconds", "TerminationWaitSeconds",
     "MaximumExecutionTimeoutSeconds", "ErrorAlarmThreshold", "LatencyAlarmThresholdMs", "ModelArtifactBucketName",
-    "ModelArtifactKmsKeyArn",
+    "ModelArtifactKmsKeyArn", "ExecutionRoleArn",
 }  # fmt: skip
 #: Logical ids of the template's resources: deployed stacks update in place only while they stay.
 STAGE_LOGICAL_IDS = [
     "EndpointRole47E61C54", "EndpointPolicyA1BBD448", "EndpointModel0F230181", "EndpointConfig24AD0A28",
     "EndpointErrorsAlarm6803A3F1", "EndpointLatencyAlarm81CF0219", "Endpoint8024A810", "EndpointScalableTargetCFB7CBF0",
-    "EndpointScalableTargetInvocationsPerInstance89968664",
+    "EndpointScalableTargetInvocationsPerInstance89968664", "ExecutionRoleReady",
+    # A stage in another account: its own storage (retained, so the ids stay).
+    "StageStorageKey3261DDDD", "StageStorageAccessLogs269E208D", "StageStorageAccessLogsPolicyF086AC18",
+    "StageStorageBucket3206B1C6", "StageStorageBucketPolicy520F13CE",
 ]  # fmt: skip
 
 
@@ -64,7 +67,8 @@ def test_project_feature_flags_do_not_change_the_template(endpoint_stage_templat
 def test_template_needs_no_bootstrap_and_has_no_assets_or_metadata(endpoint_stage_template):
     text = json.dumps(endpoint_stage_template)
     assert "BootstrapVersion" not in endpoint_stage_template.get("Parameters", {})
-    assert "Rules" not in endpoint_stage_template
+    # Its one rule ties two of its parameters together; no bootstrap check.
+    assert set(endpoint_stage_template.get("Rules", {})) == {"BucketAndKeyTogether"}
     assert "CDKMetadata" not in endpoint_stage_template["Resources"]
     assert not re.search(r"AssetParameters|cdk-hnb659fds|aws:cdk:|aws:asset", text)
     # No hard-coded partition.
@@ -75,7 +79,9 @@ def test_every_setting_is_a_parameter(endpoint_stage_template):
     parameters = endpoint_stage_template["Parameters"]
     assert set(parameters) == STAGE_PARAMETERS
     required = {name for name, spec in parameters.items() if "Default" not in spec}
-    assert required == {"StageName", "ModelPackageArn", "ArtifactBucketName", "ArtifactKmsKeyArn", "ModelArtifactBucketName"}
+    assert required == {
+        "StageName", "ModelPackageArn", "ArtifactBucketName", "ArtifactKmsKeyArn", "ModelArtifactBucketName", "ExecutionRoleArn"
+    }
     assert parameters["InstanceCount"] | {} == {
         "Type": "Number",
         "Default": 1,
@@ -94,7 +100,8 @@ def test_every_setting_is_a_parameter(endpoint_stage_template):
 def test_model_artifact_parameters_accept_a_bucket_and_a_key_or_no_key(endpoint_stage_template):
     parameters = endpoint_stage_template["Parameters"]
     bucket = parameters["ModelArtifactBucketName"]["AllowedPattern"].strip("^$")
-    assert parameters["ModelArtifactBucketName"]["AllowedPattern"] == parameters["ArtifactBucketName"]["AllowedPattern"]
+    # The project bucket may also be empty: a stage in another account creates its own.
+    assert parameters["ArtifactBucketName"]["AllowedPattern"] == "^(" + bucket + ")?$"
     assert re.fullmatch(bucket, "sagemaker-project-p-0123456789ab") and not re.fullmatch(bucket, "Other_Bucket")
     key = parameters["ModelArtifactKmsKeyArn"]
     assert key["Default"] == ""
@@ -119,8 +126,14 @@ def _policy_statements(template: dict) -> dict[str, dict]:
     return by_action
 
 
+#: The bucket and key captured data goes to: the project's (parameters), or the stage stack's own.
+CAPTURE_BUCKET = {"Fn::If": ["StageOwnStorage", {"Ref": "StageStorageBucket3206B1C6"}, {"Ref": "ArtifactBucketName"}]}
+CAPTURE_KEY = {"Fn::If": ["StageOwnStorage", {"Fn::GetAtt": ["StageStorageKey3261DDDD", "Arn"]}, {"Ref": "ArtifactKmsKeyArn"}]}
+
+
 def _s3_arn(bucket_parameter: str, suffix: str = "") -> dict:
-    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::", {"Ref": bucket_parameter}, *([suffix] if suffix else [])]]}
+    bucket = CAPTURE_BUCKET if bucket_parameter == "ArtifactBucketName" else {"Ref": bucket_parameter}
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::", bucket, *([suffix] if suffix else [])]]}
 
 
 def test_model_reads_artifacts_from_the_model_artifact_bucket_and_captures_into_the_project_bucket(endpoint_stage_template):
@@ -131,11 +144,11 @@ def test_model_reads_artifacts_from_the_model_artifact_bucket_and_captures_into_
     # The project key encrypts captured data; the model artifact key (or, when empty, the project
     # key again) is for decrypting the artifacts through S3 only.
     project, artifacts = by_action["kms:Decrypt"]
-    assert project == {"Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Effect": "Allow", "Resource": {"Ref": "ArtifactKmsKeyArn"}}
+    assert project == {"Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Effect": "Allow", "Resource": CAPTURE_KEY}
     assert artifacts == {
         "Action": "kms:Decrypt",
         "Effect": "Allow",
-        "Resource": {"Fn::If": ["ModelArtifactsKmsEncrypted", {"Ref": "ModelArtifactKmsKeyArn"}, {"Ref": "ArtifactKmsKeyArn"}]},
+        "Resource": {"Fn::If": ["ModelArtifactsKmsEncrypted", {"Ref": "ModelArtifactKmsKeyArn"}, CAPTURE_KEY]},
         "Condition": {
             "StringEquals": {
                 "kms:ViaService": {"Fn::Join": ["", ["s3.", {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"}]]}
@@ -148,8 +161,8 @@ def test_model_reads_artifacts_from_the_model_artifact_bucket_and_captures_into_
         {
             "DataCaptureConfig": Match.object_like(
                 {
-                    "DestinationS3Uri": {"Fn::Join": ["", ["s3://", {"Ref": "ArtifactBucketName"}, "/data-capture"]]},
-                    "KmsKeyId": {"Ref": "ArtifactKmsKeyArn"},
+                    "DestinationS3Uri": {"Fn::Join": ["", ["s3://", CAPTURE_BUCKET, "/data-capture"]]},
+                    "KmsKeyId": CAPTURE_KEY,
                 }
             )
         },
@@ -197,7 +210,7 @@ def test_rollout_steps_and_volume_key_are_decided_by_conditions(endpoint_stage_t
     )
     template.has_resource_properties(
         "AWS::SageMaker::EndpointConfig",
-        {"KmsKeyId": {"Fn::If": [local, {"Ref": "AWS::NoValue"}, {"Ref": "ArtifactKmsKeyArn"}]}},
+        {"KmsKeyId": {"Fn::If": [local, {"Ref": "AWS::NoValue"}, CAPTURE_KEY]}},
     )
     families = re.findall(r'"Fn::Equals": \[\{"Fn::Select": \[1, \{"Fn::Split": \["\.", \{"Ref": "InstanceType"\}\]\}\]\}, "([a-z0-9-]+)"\]', json.dumps(conditions[local]))
     assert {"g5", "m5d", "p4d"} <= set(families) and "m5" not in families
@@ -211,14 +224,60 @@ def test_resource_inventory(endpoint_stage_template):
     assert types == [
         "AWS::ApplicationAutoScaling::ScalableTarget",
         "AWS::ApplicationAutoScaling::ScalingPolicy",
+        "AWS::CloudFormation::WaitConditionHandle",
         "AWS::CloudWatch::Alarm",
         "AWS::CloudWatch::Alarm",
         "AWS::IAM::ManagedPolicy",
         "AWS::IAM::Role",
+        "AWS::KMS::Key",
+        "AWS::S3::Bucket",
+        "AWS::S3::Bucket",
+        "AWS::S3::BucketPolicy",
+        "AWS::S3::BucketPolicy",
         "AWS::SageMaker::Endpoint",
         "AWS::SageMaker::EndpointConfig",
         "AWS::SageMaker::Model",
     ]
+
+
+def test_a_stage_in_another_account_keeps_its_data_there_and_runs_as_the_given_role(endpoint_stage_template):
+    """Empty bucket and key: the stack's own (retained) key and buckets; a given role: no role
+    or policy of its own, and the stage bucket and key let that role write captured data."""
+    resources = endpoint_stage_template["Resources"]
+    conditions = endpoint_stage_template["Conditions"]
+    assert conditions["StageOwnStorage"] == {"Fn::Equals": [{"Ref": "ArtifactBucketName"}, ""]}
+    assert conditions["StageOwnExecutionRole"] == {"Fn::Equals": [{"Ref": "ExecutionRoleArn"}, ""]}
+    storage = {i for i, r in resources.items() if r.get("Condition") == "StageOwnStorage"}
+    assert {resources[i]["Type"] for i in storage} == {"AWS::KMS::Key", "AWS::S3::Bucket", "AWS::S3::BucketPolicy"}
+    for logical_id in storage:
+        if resources[logical_id]["Type"] in ("AWS::KMS::Key", "AWS::S3::Bucket"):
+            assert resources[logical_id]["DeletionPolicy"] == "Retain", logical_id
+    assert {i for i, r in resources.items() if r.get("Condition") == "StageOwnExecutionRole"} == {
+        "EndpointRole47E61C54",
+        "EndpointPolicyA1BBD448",
+    }
+    model = resources["EndpointModel0F230181"]
+    assert model["Properties"]["ExecutionRoleArn"] == {
+        "Fn::If": ["StageOwnExecutionRole", {"Fn::GetAtt": ["EndpointRole47E61C54", "Arn"]}, {"Ref": "ExecutionRoleArn"}]
+    }
+    # DependsOn may not name a resource whose condition is false: a handle refers to them instead.
+    for logical_id in ("EndpointModel0F230181", "Endpoint8024A810"):
+        assert resources[logical_id]["DependsOn"] == ["ExecutionRoleReady"]
+    assert resources["ExecutionRoleReady"]["Metadata"] == {
+        "Role": {"Fn::If": ["StageOwnExecutionRole", {"Ref": "EndpointRole47E61C54"}, ""]},
+        "Policy": {"Fn::If": ["StageOwnExecutionRole", {"Ref": "EndpointPolicyA1BBD448"}, ""]},
+    }
+    given = {"Fn::If": ["StageGivenExecutionRole", Match.any_value(), {"Ref": "AWS::NoValue"}]}
+    bucket_statements = resources["StageStorageBucketPolicy520F13CE"]["Properties"]["PolicyDocument"]["Statement"]
+    (write,) = [s["Fn::If"][1] for s in bucket_statements if "Fn::If" in s]
+    assert write["Principal"] == {"AWS": {"Ref": "ExecutionRoleArn"}} and write["Action"] == "s3:PutObject"
+    key_statements = resources["StageStorageKey3261DDDD"]["Properties"]["KeyPolicy"]["Statement"]
+    (encrypt,) = [s["Fn::If"][1] for s in key_statements if "Fn::If" in s]
+    assert encrypt["Principal"] == {"AWS": {"Ref": "ExecutionRoleArn"}}
+    assert sorted(encrypt["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert given  # the shape both conditional statements have
+    rule = endpoint_stage_template["Rules"]["BucketAndKeyTogether"]
+    assert "ArtifactKmsKeyArn" in json.dumps(rule) and "ArtifactBucketName" in json.dumps(rule)
 
 
 def test_cfn_lint_reports_nothing_on_the_checked_in_template():

@@ -83,6 +83,9 @@ def test_build_step_gets_what_build_py_reads(deploy):
         "DEPLOY_STAGES",
         "TESTED_STAGES",
         "CHANGE_RECORD_STAGES",
+        # The stages' accounts and endpoint roles (empty unless StagingAccountId or ProdAccountId names another).
+        "STAGE_ACCOUNTS",
+        "STAGE_EXECUTION_ROLE_ARNS",
     }
     variables = {v["Name"]: v["Value"] for v in build["Properties"]["Environment"]["EnvironmentVariables"]}
     assert (variables["DEPLOY_STAGES"], variables["TESTED_STAGES"], variables["CHANGE_RECORD_STAGES"]) == ("staging,prod", "staging", "prod")
@@ -92,8 +95,18 @@ def test_build_step_gets_what_build_py_reads(deploy):
 
 
 def _statements(deploy: Template, role_id: str) -> list[dict]:
-    (policy,) = [p for p in deploy.find_resources("AWS::IAM::Policy").values() if {"Ref": role_id} in p["Properties"]["Roles"]]
+    """The statements of the role's policy (not those that exist only for a stage in another account)."""
+    (policy,) = [
+        p
+        for p in deploy.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"] and "InOtherAccount" not in p.get("Condition", "")
+    ]
     return policy["Properties"]["PolicyDocument"]["Statement"]
+
+
+def _here(value: dict) -> dict:
+    """A role of this account: the same-account branch of a stage's ``<Stage>InOtherAccount`` ``Fn::If``."""
+    return value["Fn::If"][2] if "Fn::If" in value else value
 
 
 def _arn(service: str, resource: list) -> dict:
@@ -144,7 +157,7 @@ def _actions(statement: dict) -> list[str]:
 
 def test_cloudformation_deploys_with_a_scoped_service_role_not_admin(deploy):
     (pipeline,) = deploy.find_resources("AWS::CodePipeline::Pipeline").values()
-    roles = {a["Configuration"]["RoleArn"]["Fn::GetAtt"][0] for s in pipeline["Properties"]["Stages"] for a in s["Actions"] if a["ActionTypeId"]["Provider"] == "CloudFormation"}
+    roles = {_here(a["Configuration"]["RoleArn"])["Fn::GetAtt"][0] for s in pipeline["Properties"]["Stages"] for a in s["Actions"] if a["ActionTypeId"]["Provider"] == "CloudFormation"}
     (deployer,) = roles
     role = deploy.find_resources("AWS::IAM::Role")[deployer]
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "cloudformation.amazonaws.com"}

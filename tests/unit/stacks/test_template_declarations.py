@@ -33,6 +33,10 @@ PARAMETER_VALUES = {
     "model_deploy_repository": "acme/churn-deploy",
     "model_deploy_branch": "release/v1",
     "git_host_url": "https://gitlab.example.com",
+    "staging_account_id": "222222222222",
+    "prod_account_id": "333333333333",
+    "staging_region": "eu-west-1",
+    "prod_region": "",
 }
 
 
@@ -107,7 +111,8 @@ def test_the_stack_signature_lists_the_settings_for_help_and_ides():
 def test_build_deploy_settings_are_both_halves_declared_once():
     names = BuildDeploySettings.names()
     assert len(names) == len(set(names))
-    assert set(ModelBuildSettings.names()) | {"stages", "approval_topic"} == set(names)
+    targets = {"staging_account_id", "prod_account_id", "staging_region", "prod_region"}
+    assert set(ModelBuildSettings.names()) | {"stages", "approval_topic"} | targets == set(names)
 
 
 def test_readme_settings_tables_are_current():

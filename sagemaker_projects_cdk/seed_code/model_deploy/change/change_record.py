@@ -28,7 +28,9 @@ step.
 Environment (the pipeline sets it): ``SAGEMAKER_PROJECT_NAME``, ``SAGEMAKER_PROJECT_ID``,
 ``STAGE_NAME``, ``PIPELINE_NAME``, ``PIPELINE_EXECUTION_ID`` (required); ``APPROVAL_STAGE``
 and ``APPROVAL_ACTION``, the pipeline stage and action of the approval before this stage
-(unset: the stage needs no approval); ``AWS_REGION`` (boto3's region).
+(unset: the stage needs no approval); ``STAGE_ROLE_ARN``, the role the snapshot assumes to
+read the stage's stack when the stage is in another account (unset or empty: this account);
+``AWS_REGION`` (boto3's region).
 
 Usage: ``python change/change_record.py [--snapshot] [--change <stage>-change.json]``
 """
@@ -208,6 +210,21 @@ def record(change_file: Path, environ: Mapping[str, str], codepipeline: Any, eve
     return entry
 
 
+def _stage_session(session: Any, role_arn: Optional[str]) -> Any:
+    """``session``, or one with ``role_arn`` assumed (the stage's account) when it is not empty."""
+    if not role_arn:
+        return session
+    import boto3
+
+    credentials = session.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="change-record")["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=session.region_name,
+    )
+
+
 def main(argv: Optional[list[str]] = None, environ: Optional[Mapping[str, str]] = None, session: Any = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--change", type=Path, help="the stage's change file (default: <STAGE_NAME>-change.json)")
@@ -223,7 +240,8 @@ def main(argv: Optional[list[str]] = None, environ: Optional[Mapping[str, str]] 
     session = session or boto3.session.Session()
     try:
         if args.snapshot:
-            print(snapshot(change_file, environ, session.client("cloudformation")))
+            # The stage's stack is in the stage's account: read it with the role the pipeline names there.
+            print(snapshot(change_file, environ, _stage_session(session, environ.get("STAGE_ROLE_ARN")).client("cloudformation")))
             return 0
         entry = record(change_file, environ, session.client("codepipeline"), session.client("events"))
     except ChangeRecordError as error:

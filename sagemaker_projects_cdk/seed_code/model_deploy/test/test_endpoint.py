@@ -12,6 +12,11 @@ staging), with boto3 only, reading the settings ``build.py`` wrote (``<stage>-te
 Test rows are the first ``rows`` lines of the test set (CSV without header) at
 ``test_data_s3_uri``; the ``label_column`` (if not null) is dropped before sending.
 
+When the stage is in another AWS account, the pipeline sets ``STAGE_ROLE_ARN`` to the role
+of that account's baseline the tests assume there (its ``actions`` role): the endpoint is
+described and invoked with it, while the test set is read with the build's own role in the
+tooling account. Unset or empty: everything runs with the build's own role.
+
 Usage: ``python test/test_endpoint.py --config <stage>-test.json [--report test-report.json]``
 """
 
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -112,14 +118,39 @@ def check_deployment(sagemaker: Any, endpoint_name: str, expected_package: str) 
     return failures
 
 
-def run(settings: dict[str, Any], session: Any) -> dict[str, Any]:
-    """Run every check; return the report, or raise TestFailure listing every failure."""
+#: The role to assume in the stage's account (set by the pipeline; empty: this account).
+STAGE_ROLE_ARN = "STAGE_ROLE_ARN"
+
+
+def stage_session(session: Any, role_arn: Optional[str], region: Optional[str] = None) -> Any:
+    """A session acting in the stage's account: ``session`` itself when ``role_arn`` is empty,
+    otherwise one with the credentials of ``role_arn`` assumed through ``session``."""
+    if not role_arn:
+        return session
+    import boto3
+
+    credentials = session.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="endpoint-tests")["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region or session.region_name,
+    )
+
+
+def run(settings: dict[str, Any], session: Any, stage: Any = None) -> dict[str, Any]:
+    """Run every check; return the report, or raise TestFailure listing every failure.
+
+    :param session: reads the test set (the tooling account).
+    :param stage: describes and invokes the endpoint (the stage's account). Default: ``session``.
+    """
+    stage = stage or session
     missing = [key for key in REQUIRED_SETTINGS if key not in settings]
     if missing:
         raise TestFailure(f"settings lack {', '.join(missing)} (is this a <stage>-test.json written by build.py?)")
     name = settings["endpoint_name"]
-    sagemaker = session.client("sagemaker")
-    runtime = session.client("sagemaker-runtime")
+    sagemaker = stage.client("sagemaker")
+    runtime = stage.client("sagemaker-runtime")
     failures = check_deployment(sagemaker, name, settings["model_package_arn"])
     if failures:  # no point invoking an endpoint that is down or stale
         raise TestFailure("\n".join(failures))
@@ -187,7 +218,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 1
     session = boto3.session.Session(region_name=settings.get("region") or None)
     try:
-        report = run(settings, session)
+        report = run(settings, session, stage_session(session, os.environ.get(STAGE_ROLE_ARN), settings.get("region")))
     except TestFailure as failure:
         lines = str(failure).splitlines()
         print(f"test_endpoint.py: endpoint tests FAILED for {settings.get('endpoint_name')}:", file=sys.stderr)

@@ -89,8 +89,10 @@ def test_bad_stage_lists_are_refused(stages, message):
     [
         ({"name": "Prod"}, "invalid stage name 'Prod': expected 1 to 15 lower-case letters, digits and inner hyphens"),
         ({"name": "a-very-long-stage-name"}, "invalid stage name 'a-very-long-stage-name'"),
-        ({"name": "prod", "account": "111122223333"}, "invalid stage 'prod' account '111122223333': expected None"),
-        ({"name": "prod", "region": "eu-west-1"}, "invalid stage 'prod' region 'eu-west-1': expected None"),
+        ({"name": "prod", "account": "11112222333"}, "invalid stage 'prod' account '11112222333': expected a 12-digit AWS account id or '' (this account)"),
+        ({"name": "prod", "account": 111122223333}, "invalid stage 'prod' account 111122223333: expected a 12-digit"),
+        ({"name": "prod", "region": "EU-WEST-1"}, "invalid stage 'prod' region 'EU-WEST-1': expected an AWS region name"),
+        ({"name": "prod", "region": "eu-west"}, "invalid stage 'prod' region 'eu-west': expected an AWS region name"),
         ({"name": "prod", "change_record": "yes"}, "invalid stage 'prod' change_record 'yes': expected True, False or None"),
     ],
 )
@@ -99,15 +101,20 @@ def test_bad_stages_are_refused(kwargs, message):
         DeployStage(**kwargs)
 
 
-def test_stage_titles_lengths_and_token_accounts_are_refused():
+def test_stage_accounts_and_regions_may_be_given_empty_or_as_tokens():
     from aws_cdk import Aws
 
+    for account in ("111122223333", "", Aws.ACCOUNT_ID):
+        assert DeployStage(name="prod", account=account).account == account
+    for region in ("eu-west-1", "us-gov-west-1", "", Aws.REGION):
+        assert DeployStage(name="prod", region=region).region == region
+
+
+def test_stage_titles_and_lengths_are_refused():
     with pytest.raises(ValueError, match="distinct titles"):
         _pipeline((DeployStage(name="a-b"), DeployStage(name="a--b")))
     with pytest.raises(ValueError, match=re.escape("invalid stage name 'a----------------b'")):
         DeployStage(name="a" + "-" * 16 + "b")
-    with pytest.raises(ValueError, match="invalid stage 'prod' account"):
-        DeployStage(name="prod", account=Aws.ACCOUNT_ID)
     with pytest.raises(ValueError, match="expected a tuple of one or more DeployStage"):
         _pipeline(DeployStage(name="prod"))
 
