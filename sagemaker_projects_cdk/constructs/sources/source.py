@@ -158,7 +158,8 @@ class ConnectionSourceAction(actions.Action):
     ``FullRepositoryId``, branch, ``DetectChanges``, ``CODEBUILD_CLONE_REF`` for a full
     clone); its role gets :func:`~.connection.connection_use_statement` (tag, repository and
     read-only conditions, both service prefixes) instead of an unconditioned
-    ``codestar-connections:UseConnection``, and reads and writes the artifact store.
+    ``codestar-connections:UseConnection``, and reads and writes the artifact store, object
+    ACLs included (``s3:PutObjectAcl``, as aws-cdk-lib's action grants).
     """
 
     def __init__(
@@ -191,8 +192,10 @@ class ConnectionSourceAction(actions.Action):
             connection_use_statement(self._connection_arn, full_names=[self._repository_id], read_only=True)
         )
         bucket.grant_read_write(role)
-        if self._full_clone:
-            bucket.grant_put_acl(role)  # CodePipeline writes the clone reference with an ACL
+        # CodePipeline uploads the source output (a zip, or the clone reference) with an ACL:
+        # without s3:PutObjectAcl the action fails "Upload to S3 failed ... Access Denied"
+        # (aws/aws-cdk#13557; aws-cdk-lib's CodeStarConnectionsSourceAction grants it always).
+        bucket.grant_put_acl(role)
         configuration: dict[str, Any] = {
             "ConnectionArn": self._connection_arn,
             "FullRepositoryId": self._repository_id,
