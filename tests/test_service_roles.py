@@ -167,20 +167,23 @@ def pipeline_checks(template: dict) -> dict[str, RoleCheck]:
                     needed += [request("s3:PutObject", artifact, said + " output"), request("kms:GenerateDataKey", key, said + " output", via_s3)]
                 elif kind == "Source/CodeStarSourceConnection":
                     # CodePipeline uses the connection (either prefix checked) to read the branch;
-                    # the connection is tagged sagemaker=true (README).
+                    # the connection is tagged sagemaker=true (README). Whether the request carries
+                    # ProviderPermissionsRequired, and with which value, is not documented: the role
+                    # must allow it with read_only, read_write, or without it.
                     connection, full_name = configuration["ConnectionArn"], configuration["FullRepositoryId"]
                     needed = [
                         request(
                             f"{service}:UseConnection",
                             connection.replace(":codeconnections:", f":{service}:"),
-                            said,
+                            f"{said} ({permissions or 'no ProviderPermissionsRequired'})",
                             {
                                 "aws:ResourceTag/sagemaker": "true",
                                 f"{service}:FullRepositoryId": full_name,
-                                f"{service}:ProviderPermissionsRequired": "read_only",
+                                **({f"{service}:ProviderPermissionsRequired": permissions} if permissions else {}),
                             },
                         )
                         for service in ("codeconnections", "codestar-connections")
+                        for permissions in ("read_only", "read_write", None)
                     ]
                     # The output is uploaded with an ACL: without s3:PutObjectAcl the action fails
                     # "Upload to S3 failed ... Access Denied" (aws/aws-cdk#13557, fixed in #13637 by

@@ -16,9 +16,11 @@ Conditions (keys from the same reference; ``UseConnection`` supports them all):
   by tagging it;
 - ``<prefix>:FullRepositoryId`` is one of the project's repositories, when the request names
   one (``...IfExists``: "applies only to UseConnection requests for access to a specific
-  repository");
-- for roles that only read, ``<prefix>:ProviderPermissionsRequired`` = ``read_only`` when the
-  request carries it (valid values: ``read_only``, ``read_write``).
+  repository").
+
+No ``<prefix>:ProviderPermissionsRequired`` condition: which value, if any, CodePipeline and
+CodeBuild put in their requests is not documented, and SageMaker's own project roles condition
+``UseConnection`` only on the tag; a wrong guess would deny the pipeline its source.
 """
 
 from __future__ import annotations
@@ -85,21 +87,14 @@ def connection_arns(connection_arn: str) -> list[str]:
     return [Fn.join(":", [parts[0], parts[1], service, parts[3], parts[4], parts[5]]) for service in SERVICES]
 
 
-def connection_use_statement(connection_arn: str, *, full_names: Sequence[str], read_only: bool) -> iam.PolicyStatement:
+def connection_use_statement(connection_arn: str, *, full_names: Sequence[str]) -> iam.PolicyStatement:
     """``UseConnection`` (both prefixes) on both spellings of ``connection_arn``, for a
-    connection tagged ``sagemaker=true``, for the repositories ``full_names``; ``read_only``:
-    for provider actions that only read."""
-    if_exists: dict[str, object] = {}
-    for service in SERVICES:
-        if read_only:
-            if_exists[f"{service}:ProviderPermissionsRequired"] = "read_only"
+    connection tagged ``sagemaker=true``, for the repositories ``full_names``."""
     conditions: dict[str, dict[str, object]] = {
         "StringEqualsIgnoreCase": {f"aws:ResourceTag/{OPT_IN_TAG}": "true"},
         # Git hosts compare repository names without case.
         "StringEqualsIgnoreCaseIfExists": {f"{service}:FullRepositoryId": list(full_names) for service in SERVICES},
     }
-    if if_exists:
-        conditions["StringEqualsIfExists"] = if_exists
     return iam.PolicyStatement(
         actions=[f"{service}:UseConnection" for service in SERVICES],
         resources=connection_arns(connection_arn),

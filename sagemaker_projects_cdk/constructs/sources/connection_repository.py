@@ -120,7 +120,7 @@ class RepositorySeeder(Construct):
     ) -> CustomResource:
         """Push ``seed_asset`` (a zipped folder) into ``repository`` when the stack is created."""
         self.project.add_to_role_policy(
-            connection_use_statement(self._connection_arn, full_names=[repository.full_name], read_only=False)
+            connection_use_statement(self._connection_arn, full_names=[repository.full_name])
         )
         self._grant_read_asset(seed_asset)
         resource = self.handler.custom_resource(

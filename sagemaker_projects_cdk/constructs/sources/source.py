@@ -102,8 +102,7 @@ class CodeConnectionsSource(PipelineSource):
         the commit id as ``CODEBUILD_RESOLVED_SOURCE_VERSION``).
 
     The pipeline's source action role may use the connection only when it is tagged
-    ``sagemaker=true``, only read (``read_only`` provider actions), and only for this
-    repository (see :func:`~.connection.connection_use_statement`); aws-cdk-lib's own
+    ``sagemaker=true``, and only for this repository (see :func:`~.connection.connection_use_statement`); aws-cdk-lib's own
     action would grant ``codestar-connections:UseConnection`` with no condition.
     """
 
@@ -143,7 +142,7 @@ class CodeConnectionsSource(PipelineSource):
     def grant_clone(self, grantee: iam.IGrantable) -> None:
         if self.full_clone:
             grantee.grant_principal.add_to_principal_policy(
-                connection_use_statement(self.connection_arn, full_names=[self.repository_id], read_only=True)
+                connection_use_statement(self.connection_arn, full_names=[self.repository_id])
             )
 
     @property
@@ -156,8 +155,8 @@ class ConnectionSourceAction(actions.Action):
 
     Its configuration is aws-cdk-lib's ``CodeStarConnectionsSourceAction``'s (connection,
     ``FullRepositoryId``, branch, ``DetectChanges``, ``CODEBUILD_CLONE_REF`` for a full
-    clone); its role gets :func:`~.connection.connection_use_statement` (tag, repository and
-    read-only conditions, both service prefixes) instead of an unconditioned
+    clone); its role gets :func:`~.connection.connection_use_statement` (tag and
+    repository conditions, both service prefixes) instead of an unconditioned
     ``codestar-connections:UseConnection``, and reads and writes the artifact store, object
     ACLs included (``s3:PutObjectAcl``, as aws-cdk-lib's action grants).
     """
@@ -189,7 +188,7 @@ class ConnectionSourceAction(actions.Action):
         self, scope: Construct, stage: codepipeline.IStage, *, bucket: s3.IBucket, role: iam.IRole
     ) -> codepipeline.ActionConfig:
         role.add_to_principal_policy(
-            connection_use_statement(self._connection_arn, full_names=[self._repository_id], read_only=True)
+            connection_use_statement(self._connection_arn, full_names=[self._repository_id])
         )
         bucket.grant_read_write(role)
         # CodePipeline uploads the source output (a zip, or the clone reference) with an ACL:
