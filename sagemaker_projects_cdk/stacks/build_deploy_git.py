@@ -71,7 +71,7 @@ class BuildDeployGitSettings(BuildDeploySettings):
     seed_repositories: bool = setting(
         True,
         doc="push the seed code into each repository when the project is created (a branch that already holds "
-        "code is left alone)",
+        "code is left alone; a missing branch is created from the default branch)",
     )
 
     def __post_init__(self) -> None:

@@ -236,7 +236,8 @@ class ConnectionSource:
     :param model_build: the model-building repository (templates with a model-build half).
     :param model_deploy: the model-deployment repository (templates with a model-deploy half).
     :param seed: push the seed code into each repository when the project is created (a
-        repository that already holds code is left alone). Default: true.
+        repository that already holds code is left alone; a missing branch is created from the
+        default branch, seeded unless that holds code). Default: true.
     :param host_url: the Git host's https address, for the repositories' association with
         the SageMaker project (``<host_url>/<full name>.git``). Default: ``https://github.com``.
 
