@@ -8,6 +8,7 @@ an AWS CodeConnections connection. A new host is a new subclass, not a pipeline 
 from __future__ import annotations
 
 import abc
+import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -21,24 +22,37 @@ from constructs import Construct
 from ..._internal.validation import check_pattern, invalid, is_unresolved
 from .connection import check_connection_arn, check_full_name, check_host_url, connection_use_statement
 
-#: Git branch names this library accepts: letters, digits, ``._/-``; no ``..``, ``//`` or
-#: trailing ``/``, ``.`` or ``.lock`` (a conservative subset of git check-ref-format).
+#: Git branch names this library accepts: 1-255 letters, digits and ``._/-``, starting with a
+#: letter, digit or ``_`` (so no ``@{``, ``~``, ``^``, ``:``, space or leading ``-``), and the
+#: rules of ``BRANCH_RULES``: a subset of what ``git check-ref-format --branch`` accepts.
 BRANCH_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,254}"
-#: ``BRANCH_PATTERN`` with its other rules, for a CloudFormation parameter's ``AllowedPattern``.
-BRANCH_ALLOWED_PATTERN = r"(?!.*\.\.)(?!.*//)(?!.*(/|\.|\.lock)$)" + BRANCH_PATTERN
+#: The rest of git's rules, each a lookahead and what it refuses.
+BRANCH_RULES: tuple[tuple[str, str], ...] = (
+    (r"(?!HEAD$)", "not 'HEAD'"),
+    (r"(?!.*\.\.)", "no '..'"),
+    (r"(?!.*//)", "no '//'"),
+    (r"(?!.*/\.)", "no path component starting with '.'"),
+    (r"(?!.*\.lock(/|$))", "no path component ending in '.lock'"),
+    (r"(?!.*[/.]$)", "not ending in '/' or '.'"),
+)
+#: ``BRANCH_PATTERN`` with ``BRANCH_RULES``, for a CloudFormation parameter's ``AllowedPattern``
+#: (the same set of names ``check_branch`` accepts).
+BRANCH_ALLOWED_PATTERN = "".join(rule for rule, _ in BRANCH_RULES) + BRANCH_PATTERN
+BRANCH_EXPECTED = (
+    "a Git branch name of 1-255 letters, digits and '._/-' starting with a letter, digit or '_' (no '@{'), "
+    + ", ".join(why for _, why in BRANCH_RULES)
+)
 
 
-def check_branch(branch: str) -> str:
-    """Check a Git branch name, raising ``ValueError`` naming the rule it breaks."""
-    expected = (
-        "a Git branch name of letters, digits and '._/-', starting with a letter, digit or '_', "
-        "without '..' or '//' and not ending in '/', '.' or '.lock'"
-    )
-    check_pattern("branch", branch, BRANCH_PATTERN, expected)
-    if not is_unresolved(branch) and (
-        ".." in branch or "//" in branch or branch.endswith(("/", ".", ".lock"))
-    ):
-        raise invalid("branch", branch, expected)
+def check_branch(branch: str, setting: str = "branch") -> str:
+    """Check a Git branch name, raising a ``ValueError`` naming ``setting``, the value and the
+    rule it breaks; a token is left to the parameter's pattern."""
+    if is_unresolved(branch):
+        return branch
+    check_pattern(setting, branch, BRANCH_PATTERN, BRANCH_EXPECTED)
+    for rule, why in BRANCH_RULES:
+        if re.match(rule, branch) is None:
+            raise invalid(setting, branch, f"{BRANCH_EXPECTED} (breaks: {why})")
     return branch
 
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from sagemaker_projects_cdk.constructs.sources.source import ConnectionSource, GitRepository
+from sagemaker_projects_cdk.constructs.sources.source import BRANCH_ALLOWED_PATTERN, ConnectionSource, GitRepository
 from sagemaker_projects_cdk.stacks import BuildDeployGitStack, BuildDeployStack, ModelBuildStack, ModelDeployStack
 from support import new_app
 
@@ -31,6 +31,8 @@ def test_the_git_template_takes_its_connection_and_repositories_as_parameters(as
     parameters = template["Parameters"]
     assert re.fullmatch(parameters["CodeConnectionArn"]["AllowedPattern"].strip("^$"), CONNECTION)
     assert not re.fullmatch(parameters["ModelBuildRepositoryFullName"]["AllowedPattern"].strip("^$"), "no-slash")
+    for part in ("ModelBuild", "ModelDeploy"):  # the same names as check_branch (test_branch_names)
+        assert parameters[f"{part}RepositoryBranch"]["AllowedPattern"] == f"^{BRANCH_ALLOWED_PATTERN}$"
     assert not re.fullmatch(parameters["ModelBuildRepositoryBranch"]["AllowedPattern"][1:-1], "a..b")
     assert parameters["ModelBuildRepositoryBranch"]["Default"] == "main"
     actions = {a["Name"] + str(i): a for i, a in enumerate(_sources(template))}
@@ -85,7 +87,9 @@ def test_every_template_takes_a_connection_source_and_creates_no_codecommit_repo
         (lambda: ConnectionSource(connection_arn=CONNECTION), "at least one GitRepository"),
         (lambda: BuildDeployGitStack(new_app(), "X", connection_arn="github"), "invalid connection_arn 'github'"),
         (lambda: BuildDeployGitStack(new_app(), "X", model_build_repository="a/b/"), "invalid model_build_repository 'a/b/'"),
-        (lambda: BuildDeployGitStack(new_app(), "X", model_deploy_branch="x.lock"), "invalid branch 'x.lock'"),
+        (lambda: BuildDeployGitStack(new_app(), "X", model_deploy_branch="x.lock"), "invalid model_deploy_branch 'x.lock'"),
+        (lambda: BuildDeployGitStack(new_app(), "X", model_build_branch="HEAD"), "invalid model_build_branch 'HEAD'"),
+        (lambda: BuildDeployGitStack(new_app(), "X", model_build_branch="a/.b"), "invalid model_build_branch 'a/.b'"),
         (lambda: BuildDeployGitStack(new_app(), "X", source=ConnectionSource(connection_arn=CONNECTION, model_build=GitRepository(full_name="o/r"))), "invalid source 'ConnectionSource'"),
         (lambda: ModelDeployStack(new_app(), "X", source=ConnectionSource(connection_arn=CONNECTION, model_build=GitRepository(full_name="o/r"))), "invalid source.model_deploy None: expected a GitRepository"),
     ],
