@@ -117,7 +117,7 @@ def _compose(stack: Stack, settings: BuildDeployGitSettings) -> TemplateParts:
             f"{prefix}RepositoryFullName",
             f"Full name (owner/repo) of the existing {title} repository",
             FULL_NAME_PATTERN,
-            constraint_description="owner/repo (GitLab: group/subgroup/repo)",
+            constraint_description="owner/repo (GitLab: group/subgroup/repo), without a trailing .git",
         )
         branch = given(
             getattr(settings, f"{part}_branch"),

@@ -30,7 +30,7 @@ from typing import Sequence
 from aws_cdk import Fn
 from aws_cdk import aws_iam as iam
 
-from ..._internal.validation import check_pattern, is_unresolved
+from ..._internal.validation import check_pattern, invalid, is_unresolved
 
 #: The two service prefixes (and ARN service names) of AWS CodeConnections.
 SERVICES = ("codeconnections", "codestar-connections")
@@ -40,8 +40,12 @@ CONNECTION_ARN_PATTERN = (
     r"arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:connection/[0-9a-f-]{36}"
 )
 #: A repository's full name on its host: ``owner/repo`` (GitLab: ``group/subgroup/repo``),
-#: segments of letters, digits and ``_.-``, none of them ``.`` or ``..``.
-FULL_NAME_PATTERN = r"(?!\.\.?(/|$))[A-Za-z0-9_.-]{1,100}(/(?!\.\.?(/|$))[A-Za-z0-9_.-]{1,100}){1,4}"
+#: segments of letters, digits and ``_.-``, none of them ``.`` or ``..``, not ending in ``.git``
+#: (any case: that is the clone URL's suffix, not part of the name CodePipeline's
+#: ``FullRepositoryId`` takes).
+FULL_NAME_PATTERN = (
+    r"(?!.*\.[Gg][Ii][Tt]$)(?!\.\.?(/|$))[A-Za-z0-9_.-]{1,100}(/(?!\.\.?(/|$))[A-Za-z0-9_.-]{1,100}){1,4}"
+)
 
 #: A Git host's https address (``https://github.com``, ``https://gitlab.example.com``).
 HOST_URL_PATTERN = r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]+)*"
@@ -61,14 +65,22 @@ def check_connection_arn(setting: str, value: str) -> str:
     )
 
 
+def check_git_suffix(setting: str, value: str) -> str:
+    """Refuse a repository name ending in ``.git`` (any case), saying to drop it."""
+    if not is_unresolved(value) and isinstance(value, str) and value.lower().endswith(".git"):
+        raise invalid(setting, value, f"the repository's name without the clone URL's '.git': drop it ({value[:-4]!r})")
+    return value
+
+
 def check_full_name(setting: str, value: str) -> str:
-    """A repository's full name ``owner/repo`` on its Git host."""
+    """A repository's full name ``owner/repo`` on its Git host (no trailing ``.git``)."""
+    check_git_suffix(setting, value)
     return check_pattern(
         setting,
         value,
         FULL_NAME_PATTERN,
         "a repository's full name 'owner/repo' (letters, digits and '_.-' around one '/'; "
-        "GitLab subgroups: 'group/subgroup/repo')",
+        "GitLab subgroups: 'group/subgroup/repo'; no trailing '.git')",
     )
 
 

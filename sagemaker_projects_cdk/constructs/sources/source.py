@@ -20,7 +20,13 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..._internal.validation import check_pattern, invalid, is_unresolved
-from .connection import check_connection_arn, check_full_name, check_host_url, connection_use_statement
+from .connection import (
+    check_connection_arn,
+    check_full_name,
+    check_git_suffix,
+    check_host_url,
+    connection_use_statement,
+)
 
 #: Git branch names this library accepts: 1-255 letters, digits and ``._/-``, starting with a
 #: letter, digit or ``_`` (so no ``@{``, ``~``, ``^``, ``:``, space or leading ``-``), and the
@@ -137,6 +143,7 @@ class CodeConnectionsSource(PipelineSource):
         else:
             for setting, value in (("owner", self.owner), ("repo", self.repo)):
                 check_pattern(setting, value or "", r"[A-Za-z0-9_.][A-Za-z0-9_./-]{0,199}", "a repository owner or name on the Git host")
+            check_git_suffix("repo", self.repo or "")
 
     @property
     def repository_id(self) -> str:
