@@ -10,6 +10,10 @@ action references for CodeCommit, CodeBuild, CloudFormation and manual approval)
 - a CodeCommit source action: ``codecommit:GetBranch``, ``GetCommit``, ``UploadArchive``,
   ``GetUploadArchiveStatus``, ``CancelUploadArchive`` on the repository, and writes its
   output artifact (``s3:PutObject``, ``kms:GenerateDataKey`` via S3);
+- a CodeConnections source action (``CodeStarSourceConnection``): ``UseConnection`` (either
+  prefix) on the connection tagged ``sagemaker=true`` for its repository, and writes its
+  output artifact, with an ACL (``s3:PutObject``, ``s3:PutObjectAcl``, ``kms:GenerateDataKey``
+  via S3; aws/aws-cdk#13557);
 - a CodeBuild action: ``codebuild:StartBuild`` and ``BatchGetBuilds`` on the project
   (``StopBuild`` when an execution is stopped);
 - a CloudFormation action (``REPLACE_ON_FAILURE`` mode, or ``CREATE_UPDATE`` without the delete): reads its input artifact
@@ -86,6 +90,7 @@ NOT_NEEDED: dict[str, dict[str, str]] = {
         "s3:PutObjectRetention": CDK_READ_WRITE,
         "s3:PutObjectTagging": CDK_READ_WRITE,
         "s3:PutObjectVersionTagging": CDK_READ_WRITE,
+        "s3:PutObjectVersionAcl": "aws-cdk-lib's grant_put_acl (s3:PutObjectAcl is needed, its version twin comes with it)",
         "kms:Decrypt": CDK_KEY,
         "kms:DescribeKey": CDK_KEY,
         "kms:Encrypt": CDK_KEY,
@@ -171,22 +176,32 @@ def pipeline_checks(template: dict) -> dict[str, RoleCheck]:
                     needed += [request("s3:PutObject", artifact, said + " output"), request("kms:GenerateDataKey", key, said + " output", via_s3)]
                 elif kind == "Source/CodeStarSourceConnection":
                     # CodePipeline uses the connection (either prefix checked) to read the branch;
-                    # the connection is tagged sagemaker=true (README).
+                    # the connection is tagged sagemaker=true (README). Whether the request carries
+                    # ProviderPermissionsRequired, and with which value, is not documented: the role
+                    # must allow it with read_only, read_write, or without it.
                     connection, full_name = configuration["ConnectionArn"], configuration["FullRepositoryId"]
                     needed = [
                         request(
                             f"{service}:UseConnection",
                             connection.replace(":codeconnections:", f":{service}:"),
-                            said,
+                            f"{said} ({permissions or 'no ProviderPermissionsRequired'})",
                             {
                                 "aws:ResourceTag/sagemaker": "true",
                                 f"{service}:FullRepositoryId": full_name,
-                                f"{service}:ProviderPermissionsRequired": "read_only",
+                                **({f"{service}:ProviderPermissionsRequired": permissions} if permissions else {}),
                             },
                         )
                         for service in ("codeconnections", "codestar-connections")
+                        for permissions in ("read_only", "read_write", None)
                     ]
-                    needed += [request("s3:PutObject", artifact, said + " output"), request("kms:GenerateDataKey", key, said + " output", via_s3)]
+                    # The output is uploaded with an ACL: without s3:PutObjectAcl the action fails
+                    # "Upload to S3 failed ... Access Denied" (aws/aws-cdk#13557, fixed in #13637 by
+                    # granting it always, zip or clone reference).
+                    needed += [
+                        request("s3:PutObject", artifact, said + " output"),
+                        request("s3:PutObjectAcl", artifact, said + " output (uploaded with an ACL)"),
+                        request("kms:GenerateDataKey", key, said + " output", via_s3),
+                    ]
                 elif kind == "Build/CodeBuild":
                     project = f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/{configuration['ProjectName']}"
                     needed = [request(f"codebuild:{a}", project, said) for a in ("StartBuild", "BatchGetBuilds", "StopBuild")]

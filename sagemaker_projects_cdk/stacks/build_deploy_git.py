@@ -18,7 +18,13 @@ from ..constructs.sources.connection import (
     check_full_name,
     check_host_url,
 )
-from ..constructs.sources.source import BRANCH_ALLOWED_PATTERN, ConnectionSource, GitRepository, check_branch
+from ..constructs.sources.source import (
+    BRANCH_ALLOWED_PATTERN,
+    BRANCH_EXPECTED,
+    ConnectionSource,
+    GitRepository,
+    check_branch,
+)
 from .build_deploy import BuildDeploySettings
 from .build_deploy import _compose as _compose_build_deploy
 from .components import TemplateParts
@@ -47,7 +53,7 @@ class BuildDeployGitSettings(BuildDeploySettings):
         None,
         doc="its branch (created when absent); the parameter's default is `branch`",
         parameter="ModelBuildRepositoryBranch",
-        check=lambda _name, value: check_branch(value),
+        check=lambda name, value: check_branch(value, name),
     )
     model_deploy_repository: Optional[str] = setting(
         None,
@@ -59,7 +65,7 @@ class BuildDeployGitSettings(BuildDeploySettings):
         None,
         doc="its branch (created when absent); the parameter's default is `branch`",
         parameter="ModelDeployRepositoryBranch",
-        check=lambda _name, value: check_branch(value),
+        check=lambda name, value: check_branch(value, name),
     )
     git_host_url: Optional[str] = setting(
         None,
@@ -71,7 +77,7 @@ class BuildDeployGitSettings(BuildDeploySettings):
     seed_repositories: bool = setting(
         True,
         doc="push the seed code into each repository when the project is created (a branch that already holds "
-        "code is left alone)",
+        "code is left alone; a missing branch is created from the default branch)",
     )
 
     def __post_init__(self) -> None:
@@ -111,7 +117,7 @@ def _compose(stack: Stack, settings: BuildDeployGitSettings) -> TemplateParts:
             f"{prefix}RepositoryFullName",
             f"Full name (owner/repo) of the existing {title} repository",
             FULL_NAME_PATTERN,
-            constraint_description="owner/repo (GitLab: group/subgroup/repo)",
+            constraint_description="owner/repo (GitLab: group/subgroup/repo), without a trailing .git",
         )
         branch = given(
             getattr(settings, f"{part}_branch"),
@@ -119,7 +125,7 @@ def _compose(stack: Stack, settings: BuildDeployGitSettings) -> TemplateParts:
             f"Branch of the {title} repository that the project seeds and its pipeline follows",
             BRANCH_ALLOWED_PATTERN,
             default=settings.branch,
-            constraint_description="a Git branch name of letters, digits and ._/-",
+            constraint_description=BRANCH_EXPECTED,
         )
         repositories[part] = GitRepository(full_name=full_name, branch=branch)
     host_url = given(

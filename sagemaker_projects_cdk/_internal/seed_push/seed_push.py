@@ -16,7 +16,10 @@ Rules:
   commit on top: the seed's files replace those of the same path, except that a .gitignore
   keeps its lines and gains the seed's;
 - a branch that already holds anything else is left alone, with a message saying so (so a
-  second run, after the seed is in, changes nothing);
+  second run, after the seed is in, changes nothing); when the branch is missing and the
+  default branch holds code, the branch is created at the default branch's commit (no new
+  commit, no existing branch changed) and the seed is not applied, with a message saying so:
+  the project's pipeline then finds the branch it follows;
 - the push is a plain fast-forward push: never ``--force``; a rejected push fails the run;
 - file modes (the executable bit), dotfiles and symbolic links of the seed are kept;
 - credentials: git asks ``--credential-helper`` (given on each command line, never written to
@@ -41,6 +44,8 @@ from typing import Optional, Sequence
 PLACEHOLDER_STEMS = frozenset({"readme", "license", "licence", "copying", ".gitignore", ".gitattributes"})
 
 SEEDED, LEFT_ALONE, UP_TO_DATE = "seeded", "left alone", "up to date"
+#: The branch was missing and was created from the default branch, which holds code: not seeded.
+CREATED_NOT_SEEDED = "created, not seeded"
 
 
 class SeedError(Exception):
@@ -111,7 +116,7 @@ def seed(
     workdir: Optional[Path] = None,
 ) -> str:
     """Seed ``branch`` of the repository at ``url`` with ``seed_directory``; return what was done
-    (``seeded``, ``left alone``, ``up to date``) after printing why."""
+    (``seeded``, ``left alone``, ``up to date``, ``created, not seeded``) after printing why."""
     check_url(url)
     if not seed_directory.is_dir():
         raise SeedError(f"seed folder {seed_directory} does not exist")
@@ -130,26 +135,51 @@ def seed(
         where = f"{_safe(url)} branch {branch}"
         others = [f for f in files if not is_placeholder(f)]
         if others:
+            shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+            if base and base != f"origin/{branch}":
+                # The branch is missing and the default branch holds code: create the branch
+                # (the pipeline follows it) at that commit, and leave the code alone.
+                commit = git("rev-parse", base).stdout.strip()
+                _push(git, where, commit, branch)
+                held = "the seed code" if _holds_seed(clone, seed_directory) else f"code ({shown})"
+                print(
+                    f"{where} was missing: created from {_branch_name(base)} at commit {commit}, which already "
+                    f"holds {held}; seed not applied"
+                )
+                return CREATED_NOT_SEEDED
             if _holds_seed(clone, seed_directory):
                 print(f"{where} already holds the seed code: nothing to do")
                 return UP_TO_DATE
-            shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
             print(f"{where} already holds code ({shown}): left alone, not seeded")
             return LEFT_ALONE
         _copy_seed(seed_directory, clone)
         git("add", "--all")
         if not git("status", "--porcelain").stdout.strip():
+            if base and base != f"origin/{branch}":
+                _push(git, where, git("rev-parse", base).stdout.strip(), branch)
+                print(f"{where} was missing: created from {_branch_name(base)}, which already holds the seed code")
+                return SEEDED
             print(f"{where} already holds the seed code: nothing to do")
             return UP_TO_DATE
         git("commit", "--quiet", "--no-verify", "-m", message)
-        pushed = git("push", "--porcelain", "origin", f"HEAD:refs/heads/{branch}", check=False)
-        if pushed.returncode != 0:
-            raise SeedError(
-                f"push to {where} was refused (it was not forced): {pushed.stderr.strip() or pushed.stdout.strip()}"
-            )
-        how = "seeded" if base == f"origin/{branch}" else f"created from {base or 'nothing'} and seeded"
+        _push(git, where, "HEAD", branch)
+        how = "seeded" if base == f"origin/{branch}" else f"created from {_branch_name(base) if base else 'nothing'} and seeded"
         print(f"{where}: {how}, commit {git('rev-parse', 'HEAD').stdout.strip()}")
         return SEEDED
+
+
+def _push(git: Git, where: str, commit: str, branch: str) -> None:
+    """A plain push of ``commit`` to ``branch`` (never forced: a fast-forward or a new branch)."""
+    pushed = git("push", "--porcelain", "origin", f"{commit}:refs/heads/{branch}", check=False)
+    if pushed.returncode != 0:
+        raise SeedError(
+            f"push to {where} was refused (it was not forced): {pushed.stderr.strip() or pushed.stdout.strip()}"
+        )
+
+
+def _branch_name(ref: str) -> str:
+    """``main`` for ``refs/remotes/origin/main`` or ``origin/main`` (for messages)."""
+    return ref.removeprefix("refs/remotes/").removeprefix("origin/")
 
 
 def _base(git: Git, branch: str) -> Optional[str]:

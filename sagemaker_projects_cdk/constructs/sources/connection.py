@@ -16,9 +16,11 @@ Conditions (keys from the same reference; ``UseConnection`` supports them all):
   by tagging it;
 - ``<prefix>:FullRepositoryId`` is one of the project's repositories, when the request names
   one (``...IfExists``: "applies only to UseConnection requests for access to a specific
-  repository");
-- for roles that only read, ``<prefix>:ProviderPermissionsRequired`` = ``read_only`` when the
-  request carries it (valid values: ``read_only``, ``read_write``).
+  repository").
+
+No ``<prefix>:ProviderPermissionsRequired`` condition: which value, if any, CodePipeline and
+CodeBuild put in their requests is not documented, and SageMaker's own project roles condition
+``UseConnection`` only on the tag; a wrong guess would deny the pipeline its source.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Sequence
 from aws_cdk import Fn
 from aws_cdk import aws_iam as iam
 
-from ..._internal.validation import check_pattern, is_unresolved
+from ..._internal.validation import check_pattern, invalid, is_unresolved
 
 #: The two service prefixes (and ARN service names) of AWS CodeConnections.
 SERVICES = ("codeconnections", "codestar-connections")
@@ -38,8 +40,12 @@ CONNECTION_ARN_PATTERN = (
     r"arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:connection/[0-9a-f-]{36}"
 )
 #: A repository's full name on its host: ``owner/repo`` (GitLab: ``group/subgroup/repo``),
-#: segments of letters, digits and ``_.-``, none of them ``.`` or ``..``.
-FULL_NAME_PATTERN = r"(?!\.\.?(/|$))[A-Za-z0-9_.-]{1,100}(/(?!\.\.?(/|$))[A-Za-z0-9_.-]{1,100}){1,4}"
+#: segments of letters, digits and ``_.-``, none of them ``.`` or ``..``, not ending in ``.git``
+#: (any case: that is the clone URL's suffix, not part of the name CodePipeline's
+#: ``FullRepositoryId`` takes).
+FULL_NAME_PATTERN = (
+    r"(?!.*\.[Gg][Ii][Tt]$)(?!\.\.?(/|$))[A-Za-z0-9_.-]{1,100}(/(?!\.\.?(/|$))[A-Za-z0-9_.-]{1,100}){1,4}"
+)
 
 #: A Git host's https address (``https://github.com``, ``https://gitlab.example.com``).
 HOST_URL_PATTERN = r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]+)*"
@@ -59,14 +65,22 @@ def check_connection_arn(setting: str, value: str) -> str:
     )
 
 
+def check_git_suffix(setting: str, value: str) -> str:
+    """Refuse a repository name ending in ``.git`` (any case), saying to drop it."""
+    if not is_unresolved(value) and isinstance(value, str) and value.lower().endswith(".git"):
+        raise invalid(setting, value, f"the repository's name without the clone URL's '.git': drop it ({value[:-4]!r})")
+    return value
+
+
 def check_full_name(setting: str, value: str) -> str:
-    """A repository's full name ``owner/repo`` on its Git host."""
+    """A repository's full name ``owner/repo`` on its Git host (no trailing ``.git``)."""
+    check_git_suffix(setting, value)
     return check_pattern(
         setting,
         value,
         FULL_NAME_PATTERN,
         "a repository's full name 'owner/repo' (letters, digits and '_.-' around one '/'; "
-        "GitLab subgroups: 'group/subgroup/repo')",
+        "GitLab subgroups: 'group/subgroup/repo'; no trailing '.git')",
     )
 
 
@@ -85,21 +99,14 @@ def connection_arns(connection_arn: str) -> list[str]:
     return [Fn.join(":", [parts[0], parts[1], service, parts[3], parts[4], parts[5]]) for service in SERVICES]
 
 
-def connection_use_statement(connection_arn: str, *, full_names: Sequence[str], read_only: bool) -> iam.PolicyStatement:
+def connection_use_statement(connection_arn: str, *, full_names: Sequence[str]) -> iam.PolicyStatement:
     """``UseConnection`` (both prefixes) on both spellings of ``connection_arn``, for a
-    connection tagged ``sagemaker=true``, for the repositories ``full_names``; ``read_only``:
-    for provider actions that only read."""
-    if_exists: dict[str, object] = {}
-    for service in SERVICES:
-        if read_only:
-            if_exists[f"{service}:ProviderPermissionsRequired"] = "read_only"
+    connection tagged ``sagemaker=true``, for the repositories ``full_names``."""
     conditions: dict[str, dict[str, object]] = {
         "StringEqualsIgnoreCase": {f"aws:ResourceTag/{OPT_IN_TAG}": "true"},
         # Git hosts compare repository names without case.
         "StringEqualsIgnoreCaseIfExists": {f"{service}:FullRepositoryId": list(full_names) for service in SERVICES},
     }
-    if if_exists:
-        conditions["StringEqualsIfExists"] = if_exists
     return iam.PolicyStatement(
         actions=[f"{service}:UseConnection" for service in SERVICES],
         resources=connection_arns(connection_arn),

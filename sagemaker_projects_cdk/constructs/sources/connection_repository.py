@@ -51,7 +51,8 @@ _BUILD_SPEC = {
 class RepositorySeeder(Construct):
     """Pushes seed code into existing repositories through one connection, once, when the
     stack is created: a CodeBuild project running ``seed_push.py`` (see its rules: an empty or
-    README-only branch gets the seed on top, a branch with code is left alone, never forced),
+    README-only branch gets the seed on top, a branch with code is left alone, a missing branch
+    is created from the default branch, never forced),
     started and awaited by one ``Custom::SeedRepository`` per repository (:meth:`seed`).
 
     :param connection_arn: the connection (tagged ``sagemaker=true``).
@@ -120,7 +121,7 @@ class RepositorySeeder(Construct):
     ) -> CustomResource:
         """Push ``seed_asset`` (a zipped folder) into ``repository`` when the stack is created."""
         self.project.add_to_role_policy(
-            connection_use_statement(self._connection_arn, full_names=[repository.full_name], read_only=False)
+            connection_use_statement(self._connection_arn, full_names=[repository.full_name])
         )
         self._grant_read_asset(seed_asset)
         resource = self.handler.custom_resource(

@@ -8,6 +8,7 @@ an AWS CodeConnections connection. A new host is a new subclass, not a pipeline 
 from __future__ import annotations
 
 import abc
+import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -19,26 +20,45 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..._internal.validation import check_pattern, invalid, is_unresolved
-from .connection import check_connection_arn, check_full_name, check_host_url, connection_use_statement
+from .connection import (
+    check_connection_arn,
+    check_full_name,
+    check_git_suffix,
+    check_host_url,
+    connection_use_statement,
+)
 
-#: Git branch names this library accepts: letters, digits, ``._/-``; no ``..``, ``//`` or
-#: trailing ``/``, ``.`` or ``.lock`` (a conservative subset of git check-ref-format).
+#: Git branch names this library accepts: 1-255 letters, digits and ``._/-``, starting with a
+#: letter, digit or ``_`` (so no ``@{``, ``~``, ``^``, ``:``, space or leading ``-``), and the
+#: rules of ``BRANCH_RULES``: a subset of what ``git check-ref-format --branch`` accepts.
 BRANCH_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,254}"
-#: ``BRANCH_PATTERN`` with its other rules, for a CloudFormation parameter's ``AllowedPattern``.
-BRANCH_ALLOWED_PATTERN = r"(?!.*\.\.)(?!.*//)(?!.*(/|\.|\.lock)$)" + BRANCH_PATTERN
+#: The rest of git's rules, each a lookahead and what it refuses.
+BRANCH_RULES: tuple[tuple[str, str], ...] = (
+    (r"(?!HEAD$)", "not 'HEAD'"),
+    (r"(?!.*\.\.)", "no '..'"),
+    (r"(?!.*//)", "no '//'"),
+    (r"(?!.*/\.)", "no path component starting with '.'"),
+    (r"(?!.*\.lock(/|$))", "no path component ending in '.lock'"),
+    (r"(?!.*[/.]$)", "not ending in '/' or '.'"),
+)
+#: ``BRANCH_PATTERN`` with ``BRANCH_RULES``, for a CloudFormation parameter's ``AllowedPattern``
+#: (the same set of names ``check_branch`` accepts).
+BRANCH_ALLOWED_PATTERN = "".join(rule for rule, _ in BRANCH_RULES) + BRANCH_PATTERN
+BRANCH_EXPECTED = (
+    "a Git branch name of 1-255 letters, digits and '._/-' starting with a letter, digit or '_' (no '@{'), "
+    + ", ".join(why for _, why in BRANCH_RULES)
+)
 
 
-def check_branch(branch: str) -> str:
-    """Check a Git branch name, raising ``ValueError`` naming the rule it breaks."""
-    expected = (
-        "a Git branch name of letters, digits and '._/-', starting with a letter, digit or '_', "
-        "without '..' or '//' and not ending in '/', '.' or '.lock'"
-    )
-    check_pattern("branch", branch, BRANCH_PATTERN, expected)
-    if not is_unresolved(branch) and (
-        ".." in branch or "//" in branch or branch.endswith(("/", ".", ".lock"))
-    ):
-        raise invalid("branch", branch, expected)
+def check_branch(branch: str, setting: str = "branch") -> str:
+    """Check a Git branch name, raising a ``ValueError`` naming ``setting``, the value and the
+    rule it breaks; a token is left to the parameter's pattern."""
+    if is_unresolved(branch):
+        return branch
+    check_pattern(setting, branch, BRANCH_PATTERN, BRANCH_EXPECTED)
+    for rule, why in BRANCH_RULES:
+        if re.match(rule, branch) is None:
+            raise invalid(setting, branch, f"{BRANCH_EXPECTED} (breaks: {why})")
     return branch
 
 
@@ -102,8 +122,7 @@ class CodeConnectionsSource(PipelineSource):
         the commit id as ``CODEBUILD_RESOLVED_SOURCE_VERSION``).
 
     The pipeline's source action role may use the connection only when it is tagged
-    ``sagemaker=true``, only read (``read_only`` provider actions), and only for this
-    repository (see :func:`~.connection.connection_use_statement`); aws-cdk-lib's own
+    ``sagemaker=true``, and only for this repository (see :func:`~.connection.connection_use_statement`); aws-cdk-lib's own
     action would grant ``codestar-connections:UseConnection`` with no condition.
     """
 
@@ -124,6 +143,7 @@ class CodeConnectionsSource(PipelineSource):
         else:
             for setting, value in (("owner", self.owner), ("repo", self.repo)):
                 check_pattern(setting, value or "", r"[A-Za-z0-9_.][A-Za-z0-9_./-]{0,199}", "a repository owner or name on the Git host")
+            check_git_suffix("repo", self.repo or "")
 
     @property
     def repository_id(self) -> str:
@@ -143,7 +163,7 @@ class CodeConnectionsSource(PipelineSource):
     def grant_clone(self, grantee: iam.IGrantable) -> None:
         if self.full_clone:
             grantee.grant_principal.add_to_principal_policy(
-                connection_use_statement(self.connection_arn, full_names=[self.repository_id], read_only=True)
+                connection_use_statement(self.connection_arn, full_names=[self.repository_id])
             )
 
     @property
@@ -156,9 +176,10 @@ class ConnectionSourceAction(actions.Action):
 
     Its configuration is aws-cdk-lib's ``CodeStarConnectionsSourceAction``'s (connection,
     ``FullRepositoryId``, branch, ``DetectChanges``, ``CODEBUILD_CLONE_REF`` for a full
-    clone); its role gets :func:`~.connection.connection_use_statement` (tag, repository and
-    read-only conditions, both service prefixes) instead of an unconditioned
-    ``codestar-connections:UseConnection``, and reads and writes the artifact store.
+    clone); its role gets :func:`~.connection.connection_use_statement` (tag and
+    repository conditions, both service prefixes) instead of an unconditioned
+    ``codestar-connections:UseConnection``, and reads and writes the artifact store, object
+    ACLs included (``s3:PutObjectAcl``, as aws-cdk-lib's action grants).
     """
 
     def __init__(
@@ -188,11 +209,13 @@ class ConnectionSourceAction(actions.Action):
         self, scope: Construct, stage: codepipeline.IStage, *, bucket: s3.IBucket, role: iam.IRole
     ) -> codepipeline.ActionConfig:
         role.add_to_principal_policy(
-            connection_use_statement(self._connection_arn, full_names=[self._repository_id], read_only=True)
+            connection_use_statement(self._connection_arn, full_names=[self._repository_id])
         )
         bucket.grant_read_write(role)
-        if self._full_clone:
-            bucket.grant_put_acl(role)  # CodePipeline writes the clone reference with an ACL
+        # CodePipeline uploads the source output (a zip, or the clone reference) with an ACL:
+        # without s3:PutObjectAcl the action fails "Upload to S3 failed ... Access Denied"
+        # (aws/aws-cdk#13557; aws-cdk-lib's CodeStarConnectionsSourceAction grants it always).
+        bucket.grant_put_acl(role)
         configuration: dict[str, Any] = {
             "ConnectionArn": self._connection_arn,
             "FullRepositoryId": self._repository_id,
@@ -234,7 +257,8 @@ class ConnectionSource:
     :param model_build: the model-building repository (templates with a model-build half).
     :param model_deploy: the model-deployment repository (templates with a model-deploy half).
     :param seed: push the seed code into each repository when the project is created (a
-        repository that already holds code is left alone). Default: true.
+        repository that already holds code is left alone; a missing branch is created from the
+        default branch, seeded unless that holds code). Default: true.
     :param host_url: the Git host's https address, for the repositories' association with
         the SageMaker project (``<host_url>/<full name>.git``). Default: ``https://github.com``.
 

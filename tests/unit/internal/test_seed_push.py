@@ -265,6 +265,43 @@ def test_a_missing_branch_is_created_from_the_default_branch(server, helper, see
     assert "bin.sh" in _tree(root, name, "release/v1")
 
 
+def _rev(root: Path, name: str, ref: str) -> str:
+    return subprocess.run(["git", "-C", str(root / name), "rev-parse", ref], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_a_missing_branch_is_created_at_a_default_branch_holding_code_without_the_seed(server, helper, seed_dir, capsys):
+    # The pipeline follows the branch: it must exist after seeding, even when the seed is not applied.
+    base, root = server
+    name = _bare(root, "codenobranch", {"README.md": "# mine\n", "train.py": "print(1)\n"})
+    main_before = _rev(root, name, "main")
+    code, output = _run(f"{base}/{name}", "dev", seed_dir, helper, capsys)
+    assert code == 0, output
+    assert (
+        f"branch dev was missing: created from main at commit {main_before}, which already holds code (train.py); "
+        "seed not applied"
+    ) in output
+    assert _rev(root, name, "dev") == main_before  # the same commit: no seed commit
+    assert _rev(root, name, "main") == main_before  # no existing branch changed
+    assert set(_tree(root, name, "dev")) == {"README.md", "train.py"}
+
+    code, output = _run(f"{base}/{name}", "dev", seed_dir, helper, capsys)  # a second run: left alone
+    assert code == 0, output
+    assert "branch dev already holds code (train.py): left alone, not seeded" in output
+    assert _rev(root, name, "dev") == main_before
+
+
+def test_a_missing_branch_is_created_at_a_default_branch_that_holds_the_seed(server, helper, seed_dir, capsys):
+    base, root = server
+    name = _bare(root, "seedednobranch")
+    code, output = _run(f"{base}/{name}", "main", seed_dir, helper, capsys)
+    assert code == 0, output
+    seeded = _rev(root, name, "main")
+    code, output = _run(f"{base}/{name}", "release", seed_dir, helper, capsys)
+    assert code == 0, output
+    assert "branch release was missing: created from main" in output and "already holds the seed code" in output
+    assert _rev(root, name, "release") == seeded
+
+
 def test_a_missing_branch_of_an_empty_repository_becomes_its_first_branch(server, helper, seed_dir, capsys):
     base, root = server
     name = _bare(root, "emptydev")

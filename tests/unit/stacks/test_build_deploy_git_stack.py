@@ -7,7 +7,12 @@ import re
 
 import pytest
 
-from sagemaker_projects_cdk.constructs.sources.source import ConnectionSource, GitRepository
+from sagemaker_projects_cdk.constructs.sources.source import (
+    BRANCH_ALLOWED_PATTERN,
+    CodeConnectionsSource,
+    ConnectionSource,
+    GitRepository,
+)
 from sagemaker_projects_cdk.stacks import BuildDeployGitStack, BuildDeployStack, ModelBuildStack, ModelDeployStack
 from support import new_app
 
@@ -30,7 +35,12 @@ def test_the_git_template_takes_its_connection_and_repositories_as_parameters(as
     assert not [r for r in template["Resources"].values() if r["Type"] == "AWS::CodeCommit::Repository"]
     parameters = template["Parameters"]
     assert re.fullmatch(parameters["CodeConnectionArn"]["AllowedPattern"].strip("^$"), CONNECTION)
-    assert not re.fullmatch(parameters["ModelBuildRepositoryFullName"]["AllowedPattern"].strip("^$"), "no-slash")
+    full_name = parameters["ModelBuildRepositoryFullName"]["AllowedPattern"][1:-1]
+    assert not re.fullmatch(full_name, "no-slash")
+    assert not re.fullmatch(full_name, "acme/x.git") and not re.fullmatch(full_name, "acme/x.Git")
+    assert re.fullmatch(full_name, "acme/x.github-io") and re.fullmatch(full_name, "group/sub/x.gitops")
+    for part in ("ModelBuild", "ModelDeploy"):  # the same names as check_branch (test_branch_names)
+        assert parameters[f"{part}RepositoryBranch"]["AllowedPattern"] == f"^{BRANCH_ALLOWED_PATTERN}$"
     assert not re.fullmatch(parameters["ModelBuildRepositoryBranch"]["AllowedPattern"][1:-1], "a..b")
     assert parameters["ModelBuildRepositoryBranch"]["Default"] == "main"
     actions = {a["Name"] + str(i): a for i, a in enumerate(_sources(template))}
@@ -81,11 +91,17 @@ def test_every_template_takes_a_connection_source_and_creates_no_codecommit_repo
     [
         (lambda: ConnectionSource(connection_arn="arn:aws:s3:::bucket", model_build=GitRepository(full_name="o/r")), "invalid connection_arn 'arn:aws:s3:::bucket'"),
         (lambda: GitRepository(full_name="just-a-name"), "invalid full_name 'just-a-name': expected a repository's full name 'owner/repo'"),
+        (lambda: GitRepository(full_name="acme/x.git"), "invalid full_name 'acme/x.git': expected the repository's name without the clone URL's '.git': drop it ('acme/x')"),
+        (lambda: GitRepository(full_name="acme/x.GIT"), "invalid full_name 'acme/x.GIT'"),
+        (lambda: BuildDeployGitStack(new_app(), "X", model_deploy_repository="acme/deploy.git"), "invalid model_deploy_repository 'acme/deploy.git'"),
+        (lambda: CodeConnectionsSource(connection_arn=CONNECTION, owner="acme", repo="x.git"), "invalid repo 'x.git': expected the repository's name without the clone URL's '.git'"),
         (lambda: GitRepository(full_name="o/r", branch="bad..branch"), "invalid branch 'bad..branch'"),
         (lambda: ConnectionSource(connection_arn=CONNECTION), "at least one GitRepository"),
         (lambda: BuildDeployGitStack(new_app(), "X", connection_arn="github"), "invalid connection_arn 'github'"),
         (lambda: BuildDeployGitStack(new_app(), "X", model_build_repository="a/b/"), "invalid model_build_repository 'a/b/'"),
-        (lambda: BuildDeployGitStack(new_app(), "X", model_deploy_branch="x.lock"), "invalid branch 'x.lock'"),
+        (lambda: BuildDeployGitStack(new_app(), "X", model_deploy_branch="x.lock"), "invalid model_deploy_branch 'x.lock'"),
+        (lambda: BuildDeployGitStack(new_app(), "X", model_build_branch="HEAD"), "invalid model_build_branch 'HEAD'"),
+        (lambda: BuildDeployGitStack(new_app(), "X", model_build_branch="a/.b"), "invalid model_build_branch 'a/.b'"),
         (lambda: BuildDeployGitStack(new_app(), "X", source=ConnectionSource(connection_arn=CONNECTION, model_build=GitRepository(full_name="o/r"))), "invalid source 'ConnectionSource'"),
         (lambda: ModelDeployStack(new_app(), "X", source=ConnectionSource(connection_arn=CONNECTION, model_build=GitRepository(full_name="o/r"))), "invalid source.model_deploy None: expected a GitRepository"),
     ],
