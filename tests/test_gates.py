@@ -43,6 +43,9 @@ UNSCOPABLE_ACTIONS = {
     "ec2:DescribeSubnets",
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeDhcpOptions",
+    # No resource type: the target baseline's deployer creates a stage's own key, only with the
+    # sagemaker:project-id tag in the request (aws:RequestTag).
+    "kms:CreateKey",
 }
 
 

@@ -19,7 +19,8 @@ key and creates its model role. A stage in another account (``build.py`` leaves
 ``ArtifactBucketName`` and ``ArtifactKmsKeyArn`` empty and names the target baseline's
 ``endpoint`` role in ``ExecutionRoleArn``) keeps its data in its own account: the stack then
 creates a KMS key and a bucket (retained, like the project's: they hold captured requests)
-whose policies let that role write, encrypts the endpoint's volumes with that key, and
+whose policies let that role write (the bucket and its access-log bucket named
+``sagemaker-projects-stage-<stack uuid>`` and ``sagemaker-projects-slogs-<stack uuid>``), encrypts the endpoint's volumes with that key, and
 creates no role. It still reads the model artifacts from the project's bucket, whose policies
 grant that role (the deploy pipeline's cross-account grants).
 """
@@ -57,6 +58,7 @@ from .._internal.resource_policy import ConditionalStatements
 from ..constructs.build.execution_role import DEFAULT_IMAGE_REPOSITORIES
 from ..constructs.deploy.deployer_role import stage_iam_path
 from ..constructs.deploy.stages import STAGE_NAME_PATTERN as DEPLOY_STAGE_NAME_PATTERN
+from ..constructs.deploy.targets import STAGE_DATA_BUCKET_PREFIX, STAGE_LOG_BUCKET_PREFIX
 from ..constructs.endpoint import (
     Autoscaling,
     BlueGreenRollout,
@@ -174,6 +176,7 @@ class EndpointStageStack(Stack):
         for child in self.storage.node.find_all():
             if isinstance(child, CfnResource):
                 child.cfn_options.condition = own_storage
+        self._name_own_buckets()
         bucket_name = Fn.condition_if(own_storage.logical_id, self.storage.bucket.bucket_name, given_bucket_name).to_string()
         key_arn = Fn.condition_if(own_storage.logical_id, self.storage.encryption_key.key_arn, given_key_arn).to_string()
         model_bucket_name = p.string(
@@ -270,6 +273,22 @@ class EndpointStageStack(Stack):
         CfnOutput(self, "EndpointName", value=self.endpoint.endpoint.attr_endpoint_name, description="Endpoint name")
         CfnOutput(self, "EndpointArn", value=self.endpoint.endpoint_arn, description="Endpoint ARN")
 
+
+    def _name_own_buckets(self) -> None:
+        """The stage's own buckets (another account only) get names unique to the stack and
+        distinct from every other ``sagemaker-*`` bucket (SageMaker's default bucket, Studio's,
+        native SageMaker Projects'): ``<prefix><stack uuid>``, the UUID being the last part of
+        ``AWS::StackId`` (36 lower-case characters), so the target baseline's roles can be
+        scoped to exactly these buckets. A bucket name has at most 63 characters."""
+        stack_uuid = Fn.select(2, Fn.split("/", self.stack_id))
+        for bucket, prefix in (
+            (self.storage.bucket, STAGE_DATA_BUCKET_PREFIX),
+            (self.storage.access_logs_bucket, STAGE_LOG_BUCKET_PREFIX),
+        ):
+            assert len(prefix) + 36 <= 63, prefix
+            cfn_bucket = bucket.node.default_child
+            assert isinstance(cfn_bucket, s3.CfnBucket)
+            cfn_bucket.bucket_name = Fn.join("", [prefix, stack_uuid])
 
     def _use_given_role(self, own_role: CfnCondition, role_arn: str) -> None:
         """With ``ExecutionRoleArn`` given, the model runs as that role: the stack's own role and

@@ -8,26 +8,54 @@ assets). It creates, with the names the tooling side derives from its own accoun
 (``constructs/deploy/targets.py``):
 
 - ``sagemaker-projects-<tooling>-actions``: trusted by the tooling account only (optionally
-  with an external id and an AWS Organizations condition); deploys the stage stacks
-  ``sagemaker-*-deploy-*`` with the deployer role, runs the staging tests;
-- ``sagemaker-projects-<tooling>-deployer``: CloudFormation's role for those stacks;
+  only by its roles tagged with a SageMaker project id, and only when it belongs to an AWS
+  Organizations organization); deploys the stage stacks ``sagemaker-*-deploy-*`` with the
+  deployer role, runs the staging tests;
+- ``sagemaker-projects-<tooling>-deployer``: CloudFormation's role for those stacks; it
+  creates no IAM role or policy (a stage stack here runs its model as the endpoint role);
 - ``sagemaker-projects-<tooling>-endpoint``: the SageMaker execution role of their models;
-- a KMS key with rotation, ``alias/sagemaker-projects-<tooling>``, for endpoint volumes and
-  captured data in this account (in the region the baseline is deployed in).
+- a KMS key with rotation, ``alias/sagemaker-projects-<tooling>``, in the region the
+  baseline is deployed in.
 
-IAM names are global: deploy it once per account (in any one region) and tooling account.
+Reach: the baseline serves *every* project of ONE tooling account (the role names carry the
+tooling account's id; a second tooling account gets a second baseline with its own roles).
+Its roles are scoped by the conventions all those projects' stage stacks follow (stack names
+``sagemaker-*-deploy-*``, the ``sagemaker:project-id`` tag, bucket names
+``sagemaker-projects-stage-<uuid>``), not by one project's id: one project's pipeline can
+deploy, describe or invoke another project's stage stack and endpoint in this account.
+Projects that must be isolated from each other belong to different tooling accounts (or
+different target accounts).
+
+IAM names are global: deploy the roles once per account (in any one region) and tooling
+account. A second baseline of the same tooling account in another region of the same
+account sets ``CreateRoles=false``: it creates only the regional resources (the key). The
+tooling side deploys stages into its own region only today (``cross_account``).
+
+The key is retained when the baseline is deleted; its alias is not: deleting and deploying
+the baseline again creates a new key, and the alias then names the new one (the old key
+stays, with the data encrypted under it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Union
 
-from aws_cdk import CfnOutput, CfnParameter, Environment, IStackSynthesizer, LegacyStackSynthesizer, Stack
+from aws_cdk import (
+    CfnCondition,
+    CfnOutput,
+    CfnParameter,
+    CfnResource,
+    Environment,
+    Fn,
+    IStackSynthesizer,
+    LegacyStackSynthesizer,
+    Stack,
+)
 from constructs import Construct
 
 from .._internal.patterns import ACCOUNT_ID
-from .._internal.validation import check_account_id
+from .._internal.validation import check_account_id, invalid
 from ..constructs.targets import (
     TargetAccountKey,
     TargetActionsRole,
@@ -35,14 +63,7 @@ from ..constructs.targets import (
     TargetEndpointRole,
     ToolingAccountTrust,
 )
-from ..constructs.targets.trust import (
-    EXTERNAL_ID_PATTERN,
-    EXTERNAL_ID_RULE,
-    ORGANIZATION_ID_PATTERN,
-    ORGANIZATION_ID_RULE,
-    check_external_id,
-    check_organization_id,
-)
+from ..constructs.targets.trust import ORGANIZATION_ID_PATTERN, ORGANIZATION_ID_RULE, check_organization_id
 from .template import TemplateSettings, setting
 
 #: The stack name ``build_app`` gives the baseline (``make synth`` writes ``cdk.out/TargetAccount.template.json``).
@@ -51,6 +72,12 @@ DESCRIPTION = (
     "Target-account baseline for SageMaker project deployments from a tooling account: the roles its deploy "
     "pipelines use here and a KMS key (sagemaker-projects-cdk); no CDK bootstrap needed"
 )
+
+
+def _check_flag(setting_name: str, value: bool) -> bool:
+    if not isinstance(value, bool):
+        raise invalid(setting_name, value, "True or False")
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,19 +91,26 @@ class TargetAccountSettings(TemplateSettings):
         parameter="ToolingAccountId",
         check=check_account_id,
     )
-    external_id: Optional[str] = setting(
-        None,
-        doc="the external id the tooling side must pass to assume the actions role (`sts:ExternalId`); empty for "
-        "none. Default: parameter `ExternalId` (empty)",
-        parameter="ExternalId",
-        check=check_external_id,
-    )
     organization_id: Optional[str] = setting(
         None,
         doc="the AWS Organizations id the tooling account must belong to (`aws:PrincipalOrgID`); empty for none. "
         "Default: parameter `OrganizationId` (empty)",
         parameter="OrganizationId",
         check=check_organization_id,
+    )
+    require_project_principal_tag: Optional[bool] = setting(
+        None,
+        doc="only the tooling account's roles tagged `sagemaker:project-id` may assume the actions role (every role "
+        "of the tooling templates that does is). Default: parameter `RequireProjectPrincipalTag` (`true`)",
+        parameter="RequireProjectPrincipalTag",
+        check=_check_flag,
+    )
+    create_roles: Optional[bool] = setting(
+        None,
+        doc="create the three roles (IAM is global: `false` for a second baseline in another region of the same "
+        "account, which then creates the key only). Default: parameter `CreateRoles` (`true`)",
+        parameter="CreateRoles",
+        check=_check_flag,
     )
 
 
@@ -85,10 +119,14 @@ class TargetAccountStack(Stack):
 
     :param tooling_account_id: the tooling account's 12-digit id. Default: a required
         ``ToolingAccountId`` parameter.
-    :param external_id: the ``sts:ExternalId`` the tooling side must pass; empty for none.
-        Default: an ``ExternalId`` parameter (empty: none).
     :param organization_id: the AWS Organizations id (``o-...``) the tooling account must
         belong to; empty for none. Default: an ``OrganizationId`` parameter (empty: none).
+    :param require_project_principal_tag: only roles carrying the ``sagemaker:project-id``
+        tag may assume the actions role (``aws:PrincipalTag``; the tooling templates' pipeline
+        role and CodeBuild roles carry it through ``ProjectIdentity``). Default: a
+        ``RequireProjectPrincipalTag`` parameter (``true``).
+    :param create_roles: create the roles; False for a second baseline in another region of
+        the same account (IAM names are global). Default: a ``CreateRoles`` parameter (``true``).
     :param synthesizer: Default: ``LegacyStackSynthesizer()``: no bootstrap version parameter
         or rule, no asset manifest, and no bootstrap role in the cloud assembly either, so
         ``cdk deploy`` uses the caller's credentials as ``aws cloudformation deploy`` does
@@ -99,6 +137,10 @@ class TargetAccountStack(Stack):
     :param description: Default: a sentence naming the baseline.
     :param stack_name: Default: the construct id.
     :param env: Default: environment-agnostic.
+
+    There is no external id setting: CodePipeline cannot pass ``sts:ExternalId`` when it
+    assumes an action's role, so requiring one would break the deploy pipeline (see
+    ``constructs/targets/trust.py``).
     """
 
     def __init__(
@@ -107,8 +149,9 @@ class TargetAccountStack(Stack):
         construct_id: str,
         *,
         tooling_account_id: Optional[str] = None,
-        external_id: Optional[str] = None,
         organization_id: Optional[str] = None,
+        require_project_principal_tag: Optional[bool] = None,
+        create_roles: Optional[bool] = None,
         synthesizer: Optional[IStackSynthesizer] = None,
         description: Optional[str] = None,
         stack_name: Optional[str] = None,
@@ -117,7 +160,10 @@ class TargetAccountStack(Stack):
         # Checked before the stack exists: bad input leaves no half-built stack in the app.
         #: The settings the baseline was built with.
         self.settings = TargetAccountSettings(
-            tooling_account_id=tooling_account_id, external_id=external_id, organization_id=organization_id
+            tooling_account_id=tooling_account_id,
+            organization_id=organization_id,
+            require_project_principal_tag=require_project_principal_tag,
+            create_roles=create_roles,
         )
         super().__init__(
             scope,
@@ -137,16 +183,6 @@ class TargetAccountStack(Stack):
                 allowed_pattern=f"^{ACCOUNT_ID}$",
                 constraint_description="must be a 12-digit AWS account id",
             ).value_as_string
-        if external_id is None:
-            external_id = CfnParameter(
-                self,
-                "ExternalId",
-                type="String",
-                description="External id the tooling account must pass to assume the actions role; empty for none",
-                allowed_pattern=f"^({EXTERNAL_ID_PATTERN})?$",
-                constraint_description=f"must be {EXTERNAL_ID_RULE}, or empty",
-                default="",
-            ).value_as_string
         if organization_id is None:
             organization_id = CfnParameter(
                 self,
@@ -157,27 +193,73 @@ class TargetAccountStack(Stack):
                 constraint_description=f"must be {ORGANIZATION_ID_RULE}, or empty",
                 default="",
             ).value_as_string
-
-        #: The tooling account and the conditions on its trust.
-        self.trust = ToolingAccountTrust(
-            self, "ToolingTrust", tooling_account=tooling_account_id, external_id=external_id, organization_id=organization_id
+        require_tag: Union[bool, str] = (
+            require_project_principal_tag
+            if require_project_principal_tag is not None
+            else self._flag(
+                "RequireProjectPrincipalTag",
+                "true: only the tooling account's roles tagged sagemaker:project-id (its project pipelines and builds) "
+                "may assume the actions role",
+            )
         )
-        #: The key for endpoint volumes and captured data.
+        roles_condition: Optional[CfnCondition] = None
+        if create_roles is None:
+            roles_condition = CfnCondition(
+                self,
+                "RolesCreated",
+                expression=Fn.condition_equals(
+                    self._flag(
+                        "CreateRoles",
+                        "false for a second baseline in another region of this account: IAM roles are global, only the "
+                        "key is regional",
+                    ),
+                    "true",
+                ),
+            )
+
+        #: The key (regional).
         self.key = TargetAccountKey(self, "Key", tooling_account=tooling_account_id)
-        #: The SageMaker execution role.
-        self.endpoint_role = TargetEndpointRole(self, "Endpoint", tooling_account=tooling_account_id, key=self.key.key)
-        #: CloudFormation's role for the stage stacks.
-        self.deployer_role = TargetDeployerRole(
-            self, "Deployer", tooling_account=tooling_account_id, key=self.key.key, endpoint_role=self.endpoint_role.role
-        )
-        #: The role the tooling account's pipelines assume.
-        self.actions_role = TargetActionsRole(self, "Actions", trust=self.trust, deployer_role=self.deployer_role.role)
+        #: The roles (None when ``create_roles`` is False).
+        self.trust: Optional[ToolingAccountTrust] = None
+        self.endpoint_role: Optional[TargetEndpointRole] = None
+        self.deployer_role: Optional[TargetDeployerRole] = None
+        self.actions_role: Optional[TargetActionsRole] = None
+        outputs: list[tuple[str, str, str, Optional[CfnCondition]]] = []
+        if create_roles is not False:
+            #: The tooling account and the conditions on its trust.
+            self.trust = ToolingAccountTrust(
+                self,
+                "ToolingTrust",
+                tooling_account=tooling_account_id,
+                organization_id=organization_id,
+                require_project_tag=require_tag,
+            )
+            #: The SageMaker execution role.
+            self.endpoint_role = TargetEndpointRole(self, "Endpoint", tooling_account=tooling_account_id)
+            #: CloudFormation's role for the stage stacks.
+            self.deployer_role = TargetDeployerRole(
+                self, "Deployer", tooling_account=tooling_account_id, endpoint_role=self.endpoint_role.role
+            )
+            #: The role the tooling account's pipelines assume.
+            self.actions_role = TargetActionsRole(self, "Actions", trust=self.trust, deployer_role=self.deployer_role.role)
+            if roles_condition is not None:
+                for part in (self.endpoint_role, self.deployer_role, self.actions_role):
+                    for child in part.node.find_all():
+                        if isinstance(child, CfnResource):
+                            child.cfn_options.condition = roles_condition
+            outputs += [
+                ("ActionsRoleArn", self.actions_role.role_arn, "Role the tooling account's deploy pipelines assume", roles_condition),
+                ("DeployerRoleArn", self.deployer_role.role_arn, "CloudFormation's role for the stage stacks", roles_condition),
+                ("EndpointRoleArn", self.endpoint_role.role_arn, "SageMaker execution role of the stages' models", roles_condition),
+            ]
+        outputs += [
+            ("KeyArn", self.key.key_arn, "KMS key of this baseline (this region)", None),
+            ("KeyAlias", self.key.alias.alias_name, "The key's alias", None),
+        ]
+        for output_id, value, text, condition in outputs:
+            CfnOutput(self, output_id, value=value, description=text, condition=condition)
 
-        for output_id, value, text in (
-            ("ActionsRoleArn", self.actions_role.role_arn, "Role the tooling account's deploy pipelines assume"),
-            ("DeployerRoleArn", self.deployer_role.role_arn, "CloudFormation's role for the stage stacks"),
-            ("EndpointRoleArn", self.endpoint_role.role_arn, "SageMaker execution role of the stages' models"),
-            ("KeyArn", self.key.key_arn, "KMS key for endpoint volumes and captured data"),
-            ("KeyAlias", self.key.alias.alias_name, "The key's alias"),
-        ):
-            CfnOutput(self, output_id, value=value, description=text)
+    def _flag(self, name: str, description: str) -> str:
+        return CfnParameter(
+            self, name, type="String", description=description, allowed_values=["true", "false"], default="true"
+        ).value_as_string

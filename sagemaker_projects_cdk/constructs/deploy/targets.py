@@ -11,6 +11,12 @@ principals, which CloudFormation and IAM refuse while the role does not exist):
   stacks with the ``deployer`` role.
 - ``deployer``: CloudFormation's service role for the stage stacks in the target account.
 - ``endpoint``: the SageMaker execution role of the target account's models and endpoints.
+
+A stage stack in a target account creates its own retained storage (a KMS key, a bucket for
+captured data and one for its access logs); the buckets are named
+``<prefix><stack uuid>`` with the prefixes ``STAGE_DATA_BUCKET_PREFIX`` and
+``STAGE_LOG_BUCKET_PREFIX``, so the baseline's roles can be scoped to exactly those buckets
+(not SageMaker's default bucket ``sagemaker-<region>-<account>`` or any other ``sagemaker-*``).
 """
 
 from __future__ import annotations
@@ -21,6 +27,12 @@ from aws_cdk import Fn, Stack, Token
 
 #: The IAM path of the baseline's roles in a target account.
 TARGET_ROLE_PATH = "/sagemaker-projects-cdk/"
+
+#: The stage stack's captured-data bucket in a target account: this prefix and the stack's
+#: UUID (the last part of ``AWS::StackId``, 36 characters): 61 characters, S3 allows 63.
+STAGE_DATA_BUCKET_PREFIX = "sagemaker-projects-stage-"
+#: The stage stack's access-log bucket in a target account: this prefix and the stack's UUID.
+STAGE_LOG_BUCKET_PREFIX = "sagemaker-projects-slogs-"
 
 TargetRole = Literal["actions", "deployer", "endpoint"]
 TARGET_ROLES: tuple[TargetRole, ...] = ("actions", "deployer", "endpoint")

@@ -5,20 +5,22 @@ from __future__ import annotations
 
 from aws_cdk import ArnFormat, Aws, Stack
 
-from ..deploy.deployer_role import stage_iam_path
+from ..deploy.targets import STAGE_DATA_BUCKET_PREFIX, STAGE_LOG_BUCKET_PREFIX
 from ..project.identity import PROJECT_ID_TAG
 
 #: The stage stacks a tooling account's deploy pipelines create: ``sagemaker-<name>-<id>-deploy-<stage>``.
 STAGE_STACK_NAMES = "sagemaker-*-deploy-*"
-#: Buckets a stage stack may create (data capture): CloudFormation names them after the
-#: stage stack (``sagemaker-...``, lower case), as SageMaker's own buckets are named.
-STAGE_BUCKET_NAMES = "sagemaker-*"
-#: The IAM path of the roles and policies every project's stage stacks create (``/sagemaker-projects/<id>/``).
-STAGE_IAM_PATHS = stage_iam_path("*").strip("/")
+#: The buckets a stage stack creates in a target account (its captured data and their access
+#: logs): ``<prefix><stack uuid>``, never SageMaker's default or another ``sagemaker-*`` bucket.
+STAGE_BUCKET_NAMES = (f"{STAGE_DATA_BUCKET_PREFIX}*", f"{STAGE_LOG_BUCKET_PREFIX}*")
+#: The captured-data buckets alone.
+STAGE_DATA_BUCKET_NAMES = f"{STAGE_DATA_BUCKET_PREFIX}*"
 #: Present on every resource a SageMaker project's stacks create (tagged by ``ProjectIdentity``).
 PROJECT_TAGGED = {"Null": {f"aws:ResourceTag/{PROJECT_ID_TAG}": "false"}}
-#: Required on every SageMaker resource the deployer creates.
+#: Required on every SageMaker resource and key the deployer creates.
 PROJECT_TAG_REQUESTED = {"Null": {f"aws:RequestTag/{PROJECT_ID_TAG}": "false"}}
+#: A resource of this account (the account the baseline is deployed in).
+IN_THIS_ACCOUNT = {"StringEquals": {"aws:ResourceAccount": Aws.ACCOUNT_ID}}
 
 
 def regional(stack: Stack, service: str, resource: str, name: str, *, account: str = Aws.ACCOUNT_ID,

@@ -6,14 +6,18 @@ tooling account's build projects assume it for what they do in the target: the s
 (describe and invoke the stage's endpoint) and the change record's snapshot (describe the
 stage stack). It may:
 
-- create, update, describe and delete stage stacks and their change sets (what CodePipeline's
-  CloudFormation action calls in each of its modes: CodePipeline user guide, "Manage the
-  CodePipeline service role", and the policy aws-cdk-lib writes for its CloudFormation actions),
-  and pass the ``deployer`` role, to CloudFormation only;
-- read objects in the tooling account's buckets (the pipeline's input artifacts, the test
-  data) and decrypt them with the tooling account's keys when S3 asks;
+- create, update, describe and delete stage stacks (what the pipeline's
+  ``CloudFormationCreateUpdateStackAction`` calls in its ``CREATE_UPDATE`` and
+  ``REPLACE_ON_FAILURE`` modes: the policy aws-cdk-lib writes for that action's role, and
+  ``DescribeStackEvents``, which CodePipeline calls for its error messages), and pass the
+  ``deployer`` role, to CloudFormation only;
+- read objects in the tooling account's buckets (the pipeline's input artifacts: the stage
+  template and its parameter file) and decrypt them with the tooling account's keys when S3
+  asks (the staging tests read the test set with their own role in the tooling account);
 - describe and invoke this account's endpoints that belong to a SageMaker project (tagged
-  with ``sagemaker:project-id``), and describe their configurations and models.
+  with ``sagemaker:project-id``), and describe their configurations and models (the staging
+  tests, ``seed_code/model_deploy/test/test_endpoint.py``); describe the stage stacks (the
+  change record's snapshot).
 
 It cannot change anything directly: every resource of a stage stack is created by
 CloudFormation with the ``deployer`` role.
@@ -30,18 +34,22 @@ from ..deploy.targets import TARGET_ROLE_PATH, target_role_name
 from ._arns import PROJECT_TAGGED, STAGE_STACK_NAMES, regional, s3_arn, via_s3
 from .trust import ToolingAccountTrust
 
-#: What CodePipeline's CloudFormation action calls on the stack in its modes (create or
-#: update, replace on failure, delete, change sets), and the change record's snapshot.
+#: What CodePipeline's CloudFormation action calls on the stack in the modes the tooling
+#: pipeline uses (create or update; replace on failure deletes a stack that failed to
+#: create), as aws-cdk-lib grants its action role (``DescribeStack*`` spelt out), and the
+#: change record's snapshot (``DescribeStacks``).
 STAGE_STACK_ACTIONS = (
     "cloudformation:CreateStack",
     "cloudformation:UpdateStack",
     "cloudformation:DeleteStack",
     "cloudformation:DescribeStacks",
     "cloudformation:DescribeStackEvents",
-    "cloudformation:CreateChangeSet",
-    "cloudformation:DescribeChangeSet",
-    "cloudformation:ExecuteChangeSet",
-    "cloudformation:DeleteChangeSet",
+    "cloudformation:DescribeStackResource",
+    "cloudformation:DescribeStackResources",
+    "cloudformation:GetTemplate",
+    "cloudformation:GetTemplateSummary",
+    "cloudformation:GetStackPolicy",
+    "cloudformation:SetStackPolicy",
 )
 
 
@@ -67,7 +75,7 @@ class TargetActionsRole(Construct):
             "deployer role, run the staging tests (sagemaker-projects-cdk)",
         )
         stacks = regional(stack, "cloudformation", "stack", f"{STAGE_STACK_NAMES}/*")
-        objects, buckets = s3_arn(stack, "*/*"), s3_arn(stack, "*")
+        objects = s3_arn(stack, "*/*")
         tooling_keys = regional(stack, "kms", "key", "*", account=tooling)
         endpoints = regional(stack, "sagemaker", "endpoint", "*")
         configs_and_models = [regional(stack, "sagemaker", "endpoint-config", "*"), regional(stack, "sagemaker", "model", "*")]
@@ -87,17 +95,11 @@ class TargetActionsRole(Construct):
                     resources=[deployer_role.role_arn],
                     conditions={"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
                 ),
-                # Pipeline artifacts (the stage template and its parameters) and test data.
+                # Pipeline artifacts (the stage template and its parameters).
                 iam.PolicyStatement(
                     sid="ToolingObjects",
                     actions=["s3:GetObject", "s3:GetObjectVersion"],
                     resources=[objects],
-                    conditions=in_tooling_account,
-                ),
-                iam.PolicyStatement(
-                    sid="ToolingBuckets",
-                    actions=["s3:GetBucketVersioning"],
-                    resources=[buckets],
                     conditions=in_tooling_account,
                 ),
                 iam.PolicyStatement(
@@ -125,11 +127,10 @@ class TargetActionsRole(Construct):
         )
         acknowledge_wildcards(
             self.policy,
-            "read-only, in the tooling account's buckets only (aws:ResourceAccount): pipeline artifacts and test "
-            "data are written at run time under keys CodePipeline and the training jobs choose; decrypt only when "
-            "S3 asks, with the tooling account's keys",
+            "read-only, in the tooling account's buckets only (aws:ResourceAccount): pipeline artifacts are written "
+            "at run time under keys CodePipeline chooses, in a bucket each project names; decrypt only when S3 asks, "
+            "with the tooling account's keys",
             objects,
-            buckets,
             tooling_keys,
         )
         acknowledge_wildcards(

@@ -2,48 +2,55 @@
 
 ``StageDeployerRole`` (``constructs/deploy/deployer_role.py``) serves one project in its own
 account and is scoped to that project's id. This role serves *every* project of one tooling
-account in a target account, so it is scoped by the conventions all of them follow instead:
+account in a target account, so it is scoped by the conventions all of them follow instead.
+What a stage stack creates in another account (``stacks/endpoint_stage.py`` with
+``ArtifactBucketName`` and ``ArtifactKmsKeyArn`` empty and ``ExecutionRoleArn`` the
+baseline's ``endpoint`` role) is what it may create:
 
-- IAM: roles and policies under the stage stacks' path ``/sagemaker-projects/<project id>/``
-  (``stage_iam_path``) only, policies attached only from that path, roles passed only to
-  SageMaker; the baseline's own roles live under ``/sagemaker-projects-cdk/``, out of reach;
+- IAM: nothing. The stage stack creates no role and no policy there; its model runs as the
+  baseline's ``endpoint`` role, which this role may pass to SageMaker only. (It may create
+  Application Auto Scaling's service-linked role for SageMaker variants, which AWS defines.)
 - SageMaker: models, endpoint configurations and endpoints are created only with a
   ``sagemaker:project-id`` tag (``ProjectIdentity`` tags every resource of a stage stack)
   and changed, read or deleted only when they carry one; model versions are read only from
   the tooling account's registry;
+- KMS: the stage's own key is created only with a ``sagemaker:project-id`` tag and managed
+  (policy, rotation, tags, grants for SageMaker's endpoint volumes) only when it carries one;
+- S3: the stage's own buckets, named ``sagemaker-projects-stage-<stack uuid>`` and
+  ``sagemaker-projects-slogs-<stack uuid>`` in this account: their configuration and policy,
+  never their objects, and never deleted (they are retained);
 - CloudWatch: the stage stacks' alarms (``sagemaker-*-deploy-*``, CloudFormation names them
   after the stack) and the target-tracking alarms Application Auto Scaling creates for an
-  endpoint variant (``TargetTracking-endpoint/*/variant/*``);
-- KMS: describe the baseline's key and the tooling account's keys, and let SageMaker create
-  grants on them for endpoint volumes (``kms:GrantIsForAWSResource``);
-- S3: the buckets a stage stack may create for captured data, named ``sagemaker-*``
-  (CloudFormation derives a generated bucket name from the stage stack's name); their
-  configuration and policy, never their objects.
+  endpoint variant (``TargetTracking-endpoint/*/variant/*``); Application Auto Scaling's
+  scalable targets and policies.
+
+The ``sagemaker:project-id`` tag condition keeps resources that are not a project's out of
+reach; it does not tell projects apart: any project of the tooling account (and any
+resource of this account tagged with a project id, such as a native SageMaker project's)
+is within reach (see ``stacks/target_account.py``).
 
 What it holds is checked against the handler permissions of the CloudFormation resource
-schemas of the stage template's resources (``tests/unit/constructs/targets/test_target_deployer_role.py``).
-Only CloudFormation may assume it, and only the ``actions`` role may pass it, for stacks
-named ``sagemaker-*-deploy-*``: what it may do is what the tooling account's deploy pipelines
-may do in this account, through their templates.
+schemas of the stage template's resources as deployed in another account
+(``tests/unit/constructs/targets/test_target_deployer_role.py``). Only CloudFormation may
+assume it, and only the ``actions`` role may pass it, for stacks named
+``sagemaker-*-deploy-*``: what it may do is what the tooling account's deploy pipelines may do
+in this account, through their templates.
 """
 
 from __future__ import annotations
 
-from typing import Optional
-
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ...compliance import acknowledge_wildcards
 from ..deploy.deployer_role import AUTOSCALING_LINKED_ROLE, AUTOSCALING_SERVICE
 from ..deploy.targets import TARGET_ROLE_PATH, target_role_name
 from ._arns import (
+    IN_THIS_ACCOUNT,
     PROJECT_TAG_REQUESTED,
     PROJECT_TAGGED,
     STAGE_BUCKET_NAMES,
-    STAGE_IAM_PATHS,
     STAGE_STACK_NAMES,
     iam_arn,
     regional,
@@ -67,13 +74,29 @@ SAGEMAKER_TAGGED_ACTIONS = (
     "sagemaker:ListTags",
 )
 
-#: What CloudFormation's S3 handlers call for a data capture bucket and its policy: create and
-#: delete it, read its whole configuration (the read handler reads every part), and set what
-#: such a bucket uses (encryption, public access block, ownership, versioning, lifecycle,
-#: access logs, tags, its policy). Never an object.
-DATA_CAPTURE_BUCKET_ACTIONS = (
-    "s3:CreateBucket",
-    "s3:DeleteBucket",
+#: What CloudFormation's KMS handlers call for the stage's own key once it exists (create,
+#: read, update; it is retained, never deleted), and the grants SageMaker creates on it for
+#: endpoint volumes.
+STAGE_KEY_ACTIONS = (
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:DisableKeyRotation",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateKeyDescription",
+)
+
+#: What CloudFormation's S3 handlers call for the stage's buckets and their policies: create
+#: them, read their whole configuration (the read handler reads every part), and set what
+#: they use (encryption, public access block, ownership, versioning, lifecycle, access logs,
+#: tags, a policy). Never an object; never a bucket deletion (they are retained).
+STAGE_BUCKET_ACTIONS = (
     "s3:ListBucket",
     "s3:PutEncryptionConfiguration",
     "s3:PutBucketPublicAccessBlock",
@@ -114,10 +137,9 @@ DATA_CAPTURE_BUCKET_ACTIONS = (
 class TargetDeployerRole(Construct):
     """``sagemaker-projects-<tooling account>-deployer``: CloudFormation's role for stage stacks.
 
-    :param tooling_account: the tooling account's id (names the role; its registry and keys).
-    :param key: the target account's key (endpoint volumes, captured data).
-    :param endpoint_role: a SageMaker execution role the stage stacks may use instead of
-        creating their own; this role may pass it to SageMaker. Default: none.
+    :param tooling_account: the tooling account's id (names the role; its registry).
+    :param endpoint_role: the SageMaker execution role the stage stacks' models run as (the
+        baseline's ``endpoint`` role); the only role this one may pass (to SageMaker only).
     """
 
     def __init__(
@@ -126,8 +148,7 @@ class TargetDeployerRole(Construct):
         construct_id: str,
         *,
         tooling_account: str,
-        key: kms.IKey,
-        endpoint_role: Optional[iam.IRole] = None,
+        endpoint_role: iam.IRole,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -141,8 +162,6 @@ class TargetDeployerRole(Construct):
             description="CloudFormation's role for the SageMaker project stage stacks a tooling account deploys "
             "here (sagemaker-projects-cdk)",
         )
-        roles = iam_arn(stack, "role", f"{STAGE_IAM_PATHS}/*")
-        policies = iam_arn(stack, "policy", f"{STAGE_IAM_PATHS}/*")
         linked_role = iam_arn(stack, "role", AUTOSCALING_LINKED_ROLE)
         sagemaker = [regional(stack, "sagemaker", r, "*") for r in ("model", "endpoint-config", "endpoint")]
         model_versions = regional(stack, "sagemaker", "model-package", "*", account=tooling_account)
@@ -151,9 +170,8 @@ class TargetDeployerRole(Construct):
             stack, "cloudwatch", "alarm", "TargetTracking-endpoint/*/variant/*", arn_format=ArnFormat.COLON_RESOURCE_NAME
         )
         scalable_targets = regional(stack, "application-autoscaling", "scalable-target", "*")
-        tooling_keys = regional(stack, "kms", "key", "*", account=tooling_account)
-        buckets = s3_arn(stack, STAGE_BUCKET_NAMES)
-        passed = [roles] + ([endpoint_role.role_arn] if endpoint_role is not None else [])
+        keys = regional(stack, "kms", "key", "*")
+        buckets = [s3_arn(stack, name) for name in STAGE_BUCKET_NAMES]
 
         #: The customer-managed policy with the permissions on the stage stacks' resources.
         self.policy = iam.ManagedPolicy(
@@ -164,46 +182,9 @@ class TargetDeployerRole(Construct):
             roles=[self.role],
             statements=[
                 iam.PolicyStatement(
-                    sid="ModelRoles",
-                    actions=[
-                        "iam:CreateRole",
-                        "iam:DeleteRole",
-                        "iam:GetRole",
-                        "iam:UpdateRole",
-                        "iam:UpdateRoleDescription",
-                        "iam:TagRole",
-                        "iam:UntagRole",
-                        "iam:ListAttachedRolePolicies",
-                        "iam:ListRolePolicies",
-                        "iam:GetRolePolicy",
-                        "iam:DeleteRolePolicy",
-                    ],
-                    resources=[roles],
-                ),
-                iam.PolicyStatement(
-                    sid="AttachModelPolicies",
-                    actions=["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
-                    resources=[roles],
-                    conditions={"ArnLike": {"iam:PolicyARN": policies}},
-                ),
-                iam.PolicyStatement(
-                    sid="ModelPolicies",
-                    actions=[
-                        "iam:CreatePolicy",
-                        "iam:DeletePolicy",
-                        "iam:GetPolicy",
-                        "iam:CreatePolicyVersion",
-                        "iam:DeletePolicyVersion",
-                        "iam:GetPolicyVersion",
-                        "iam:ListPolicyVersions",
-                        "iam:ListEntitiesForPolicy",
-                    ],
-                    resources=[policies],
-                ),
-                iam.PolicyStatement(
-                    sid="PassModelRoles",
+                    sid="PassEndpointRole",
                     actions=["iam:PassRole"],
-                    resources=passed,
+                    resources=[endpoint_role.role_arn],
                     conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
                 ),
                 iam.PolicyStatement(
@@ -268,32 +249,42 @@ class TargetDeployerRole(Construct):
                     ],
                     resources=["*"],
                 ),
-                iam.PolicyStatement(sid="Keys", actions=["kms:DescribeKey"], resources=[key.key_arn, tooling_keys]),
+                # CreateKey has no resource; KMS checks the tags it is given (the CloudFormation
+                # handler passes the template's tags to CreateKey) and TagResource for them.
                 iam.PolicyStatement(
-                    sid="KeyGrantsForSageMaker",
+                    sid="CreateStageKey", actions=["kms:CreateKey"], resources=["*"], conditions=PROJECT_TAG_REQUESTED
+                ),
+                iam.PolicyStatement(
+                    sid="TagNewStageKey", actions=["kms:TagResource"], resources=[keys], conditions=PROJECT_TAG_REQUESTED
+                ),
+                iam.PolicyStatement(
+                    sid="StageKeys",
+                    actions=list(STAGE_KEY_ACTIONS),
+                    resources=[keys],
+                    conditions=PROJECT_TAGGED,
+                ),
+                iam.PolicyStatement(
+                    sid="StageKeyGrantsForSageMaker",
                     actions=["kms:CreateGrant"],
-                    resources=[key.key_arn, tooling_keys],
-                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                    resources=[keys],
+                    conditions={**PROJECT_TAGGED, "Bool": {"kms:GrantIsForAWSResource": "true"}},
                 ),
             ],
         )
-        #: The customer-managed policy with the permissions on the stage stacks' data capture buckets.
+        #: The customer-managed policy with the permissions on the stage stacks' own buckets.
         self.bucket_policy = iam.ManagedPolicy(
             self,
             "BucketPolicy",
-            description="What CloudFormation may do for the data capture buckets of a tooling account's SageMaker projects",
+            description="What CloudFormation may do for the buckets of a tooling account's SageMaker project stages",
             path=TARGET_ROLE_PATH,
             roles=[self.role],
             statements=[
-                iam.PolicyStatement(sid="DataCaptureBuckets", actions=list(DATA_CAPTURE_BUCKET_ACTIONS), resources=[buckets])
+                # A bucket is always created in the caller's account: the name alone scopes it.
+                iam.PolicyStatement(sid="CreateStageBuckets", actions=["s3:CreateBucket"], resources=buckets),
+                iam.PolicyStatement(
+                    sid="StageBuckets", actions=list(STAGE_BUCKET_ACTIONS), resources=buckets, conditions=IN_THIS_ACCOUNT
+                ),
             ],
-        )
-        acknowledge_wildcards(
-            self.policy,
-            "CloudFormation generates the names of the stage stacks' model roles and policies; they are confined to "
-            "the stage stacks' IAM path /sagemaker-projects/<project id>/ (the baseline's roles are outside it)",
-            roles,
-            policies,
         )
         acknowledge_wildcards(
             self.policy,
@@ -311,9 +302,11 @@ class TargetDeployerRole(Construct):
         )
         acknowledge_wildcards(
             self.policy,
-            "the tooling account's keys encrypt the project artifacts a stage may still use for endpoint volumes: describe "
-            "only, and grants only when SageMaker creates them (kms:GrantIsForAWSResource)",
-            tooling_keys,
+            "a stage stack's own key gets its id from KMS: it is created only with a SageMaker project id tag, and managed "
+            "(and granted to SageMaker, kms:GrantIsForAWSResource) only when it carries one, in this account; CreateKey has "
+            "no resource type",
+            keys,
+            "*",
         )
         acknowledge_wildcards(
             self.policy,
@@ -324,9 +317,9 @@ class TargetDeployerRole(Construct):
         )
         acknowledge_wildcards(
             self.bucket_policy,
-            "CloudFormation generates a data capture bucket's name from the stage stack's name (sagemaker-...); the "
-            "bucket's configuration and policy only, never its objects",
-            buckets,
+            "a stage stack names its buckets 'sagemaker-projects-stage-<stack uuid>' and 'sagemaker-projects-slogs-<stack "
+            "uuid>' (the uuid is CloudFormation's); their configuration and policy only, in this account, never their objects",
+            *buckets,
         )
 
     @property

@@ -4,24 +4,29 @@ It mirrors what a stage stack's own model role holds (``constructs/endpoint/_pol
 for every project of one tooling account: SageMaker pulls the model's image (AWS's
 algorithm and framework repositories, and the tooling account's own), reads the model
 artifacts from the tooling account's buckets (decrypting through S3 with its keys), writes
-captured data to ``sagemaker-*`` buckets of this account with the baseline's key, writes the
-endpoint's logs and metrics, and reads the stage stacks' rollback alarms during a blue/green
-update.
+captured data to the stage stacks' own buckets of this account (``sagemaker-projects-stage-
+<stack uuid>``), writes the endpoint's logs and metrics, and reads the stage stacks' rollback
+alarms during a blue/green update.
+
+It holds no permission on a key of this account: a stage stack's own key names this role in
+its key policy (encrypt captured data, ``EncryptByExecutionRole`` in
+``stacks/endpoint_stage.py``), which is enough within one account, and the endpoint's volumes
+are encrypted through a grant SageMaker creates with the caller's (the ``deployer`` role's)
+permissions when it creates the endpoint, not with this role's.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from aws_cdk import ArnFormat, Aws, Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ...compliance import acknowledge_wildcards
 from ..build.execution_role import DEFAULT_IMAGE_REPOSITORIES
 from ..deploy.targets import TARGET_ROLE_PATH, target_role_name
-from ._arns import STAGE_BUCKET_NAMES, STAGE_STACK_NAMES, regional, s3_arn, via_s3
+from ._arns import IN_THIS_ACCOUNT, STAGE_DATA_BUCKET_NAMES, STAGE_STACK_NAMES, regional, s3_arn, via_s3
 
 
 class TargetEndpointRole(Construct):
@@ -29,7 +34,6 @@ class TargetEndpointRole(Construct):
 
     :param tooling_account: the tooling account's id (names the role; its buckets, keys and
         image repositories).
-    :param key: the target account's key (captured data).
     :param image_repositories: the names of AWS-owned ECR repositories the models' images
         come from (in AWS's per-region accounts). Default: ``sagemaker-xgboost``, the seed
         model's image. Every repository of the tooling account may be pulled from as well.
@@ -41,7 +45,6 @@ class TargetEndpointRole(Construct):
         construct_id: str,
         *,
         tooling_account: str,
-        key: kms.IKey,
         image_repositories: Sequence[str] = DEFAULT_IMAGE_REPOSITORIES,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -60,7 +63,7 @@ class TargetEndpointRole(Construct):
             stack, "logs", "log-group", "/aws/sagemaker/Endpoints/*", arn_format=ArnFormat.COLON_RESOURCE_NAME
         )
         artifacts, artifact_buckets = s3_arn(stack, "*/*"), s3_arn(stack, "*")
-        captured = s3_arn(stack, f"{STAGE_BUCKET_NAMES}/*")
+        captured = s3_arn(stack, f"{STAGE_DATA_BUCKET_NAMES}/*")
         tooling_keys = regional(stack, "kms", "key", "*", account=tooling_account)
         tooling_images = regional(stack, "ecr", "repository", "*", account=tooling_account)
         aws_images = [regional(stack, "ecr", "repository", name, account="*") for name in sorted(image_repositories)]
@@ -98,9 +101,8 @@ class TargetEndpointRole(Construct):
                     sid="CapturedData",
                     actions=["s3:PutObject"],
                     resources=[captured],
-                    conditions={"StringEquals": {"aws:ResourceAccount": Aws.ACCOUNT_ID}},
+                    conditions=IN_THIS_ACCOUNT,
                 ),
-                iam.PolicyStatement(sid="TargetKey", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn]),
                 iam.PolicyStatement(sid="ImageToken", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
                 iam.PolicyStatement(
                     sid="Images",
@@ -125,8 +127,8 @@ class TargetEndpointRole(Construct):
         )
         acknowledge_wildcards(
             self.policy,
-            "SageMaker writes captured data under keys it chooses, into the stage stacks' buckets of this account "
-            "(named after the stage stack, sagemaker-...); write-only",
+            "SageMaker writes captured data under keys it chooses, into the stage stacks' own buckets of this account "
+            "(sagemaker-projects-stage-<stack uuid>); write-only",
             captured,
         )
         acknowledge_wildcards(

@@ -1,4 +1,4 @@
-"""The target account's KMS key for what stage stacks keep there: endpoint volumes and captured data."""
+"""The baseline's KMS key in a target account (one per region the baseline is deployed in)."""
 
 from __future__ import annotations
 
@@ -20,10 +20,13 @@ def target_key_alias(tooling_account: str) -> str:
 class TargetAccountKey(Construct):
     """A customer-managed key with yearly rotation, retained when the baseline is deleted.
 
-    Its key policy is KMS's default (the account decides through IAM): the baseline's
-    ``deployer`` role may describe it and let SageMaker create grants on it (endpoint
-    volumes), and its ``endpoint`` role may encrypt and decrypt with it (captured data).
-    It lives in the region the baseline is deployed in.
+    Its key policy is KMS's default (the account decides through IAM); none of the
+    baseline's roles may use it. Today's stage template does not use it either: a stage stack
+    in a target account creates its own retained key for its captured data and endpoint
+    volumes (``stacks/endpoint_stage.py``). It lives in the region the baseline is deployed in.
+
+    The key is retained when the baseline is deleted, its alias is not: deploying the
+    baseline again creates a new key and the alias then names it.
 
     :param tooling_account: the tooling account's id (names the alias).
     """

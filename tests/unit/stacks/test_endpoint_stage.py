@@ -280,6 +280,38 @@ def test_a_stage_in_another_account_keeps_its_data_there_and_runs_as_the_given_r
     assert "ArtifactKmsKeyArn" in json.dumps(rule) and "ArtifactBucketName" in json.dumps(rule)
 
 
+def test_a_stage_in_another_account_names_its_buckets_after_its_stack_uuid(endpoint_stage_template):
+    """Every bucket the stage creates (its own storage only) is named <prefix><stack uuid>, a
+    valid bucket name of at most 63 characters, distinct prefixes, none like SageMaker's own
+    buckets (sagemaker-<region>-<account>, Studio's, native projects'): the target baseline's
+    roles are scoped to exactly these prefixes."""
+    from iam_eval import Resolver
+    from sagemaker_projects_cdk.constructs.deploy.targets import STAGE_DATA_BUCKET_PREFIX, STAGE_LOG_BUCKET_PREFIX
+
+    resources = endpoint_stage_template["Resources"]
+    buckets = {i: r for i, r in resources.items() if r["Type"] == "AWS::S3::Bucket"}
+    assert all(r.get("Condition") == "StageOwnStorage" for r in buckets.values())
+    stack_id = "arn:aws:cloudformation:eu-west-1:123456789012:stack/sagemaker-churn-p-abc123def456-deploy-staging/" \
+        "0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+
+    class StackResolver(Resolver):
+        def pseudo(self, name: str):
+            return stack_id if name == "AWS::StackId" else super().pseudo(name)
+
+    resolver = StackResolver(endpoint_stage_template)
+    names = {i: resolver.resolve(r["Properties"]["BucketName"]) for i, r in buckets.items()}
+    assert names == {
+        "StageStorageBucket3206B1C6": f"{STAGE_DATA_BUCKET_PREFIX}0a1b2c3d-4e5f-6789-abcd-ef0123456789",
+        "StageStorageAccessLogs269E208D": f"{STAGE_LOG_BUCKET_PREFIX}0a1b2c3d-4e5f-6789-abcd-ef0123456789",
+    }
+    bucket_name = re.compile(r"(?!xn--)(?!sthree-)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+    for name in names.values():
+        assert bucket_name.fullmatch(name) and len(name) <= 63 and ".." not in name, name
+    assert STAGE_DATA_BUCKET_PREFIX != STAGE_LOG_BUCKET_PREFIX
+    assert not any(p.startswith(q) for p in (STAGE_DATA_BUCKET_PREFIX, STAGE_LOG_BUCKET_PREFIX)
+                   for q in ("sagemaker-eu-", "sagemaker-us-", "sagemaker-project-", "sagemaker-studio"))
+
+
 def test_cfn_lint_reports_nothing_on_the_checked_in_template():
     result = subprocess.run(
         [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", "--", str(STAGE_TEMPLATE_PATH)],

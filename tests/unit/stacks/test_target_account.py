@@ -49,7 +49,7 @@ def test_needs_no_bootstrap_and_no_assets(synthesized):
     assert "BootstrapVersion" not in text and "Rules" not in template
     assert "cdk-" not in text and "hnb659fds" not in text
     assert "aws:cdk:asset" not in text and not any("Asset" in name for name in template["Parameters"])
-    assert set(template["Parameters"]) == {"ToolingAccountId", "ExternalId", "OrganizationId"}
+    assert set(template["Parameters"]) == {"ToolingAccountId", "OrganizationId", "RequireProjectPrincipalTag", "CreateRoles"}
     assert not any("Metadata" in r and set(r["Metadata"]) - {"checkov", "aws:cdk:path"} for r in template["Resources"].values())
     assert "CDKMetadata" not in template["Resources"]
     # Nor does the cloud assembly name a bootstrap role, bucket or asset: `cdk deploy` uses the caller's credentials.
@@ -71,20 +71,22 @@ def test_tooling_account_is_a_required_parameter(synthesized):
     parameters = template["Parameters"]
     assert "Default" not in parameters["ToolingAccountId"]
     assert parameters["ToolingAccountId"]["AllowedPattern"] == "^[0-9]{12}$"
-    assert parameters["ExternalId"]["Default"] == "" and parameters["OrganizationId"]["Default"] == ""
+    assert parameters["OrganizationId"]["Default"] == ""
     assert parameters["OrganizationId"]["AllowedPattern"] == "^(o-[a-z0-9]{10,32})?$"
+    for flag in ("RequireProjectPrincipalTag", "CreateRoles"):
+        assert parameters[flag]["Default"] == "true" and parameters[flag]["AllowedValues"] == ["true", "false"]
+
+
+TAGGED_CALLER = {"Null": {"aws:PrincipalTag/sagemaker:project-id": "false"}}
 
 
 @pytest.mark.parametrize(
     ("parameters", "condition"),
     [
-        ({}, None),
-        ({"ExternalId": "pipeline-2024"}, {"StringEquals": {"sts:ExternalId": "pipeline-2024"}}),
-        ({"OrganizationId": ORG}, {"StringEquals": {"aws:PrincipalOrgID": ORG}}),
-        (
-            {"ExternalId": "pipeline-2024", "OrganizationId": ORG},
-            {"StringEquals": {"sts:ExternalId": "pipeline-2024", "aws:PrincipalOrgID": ORG}},
-        ),
+        ({}, TAGGED_CALLER),
+        ({"RequireProjectPrincipalTag": "false"}, None),
+        ({"OrganizationId": ORG}, {"StringEquals": {"aws:PrincipalOrgID": ORG}, **TAGGED_CALLER}),
+        ({"OrganizationId": ORG, "RequireProjectPrincipalTag": "false"}, {"StringEquals": {"aws:PrincipalOrgID": ORG}}),
     ],
 )
 def test_only_the_tooling_account_is_trusted_with_the_conditions_given(synthesized, parameters, condition):
@@ -99,13 +101,17 @@ def test_only_the_tooling_account_is_trusted_with_the_conditions_given(synthesiz
     ("settings", "condition"),
     [
         ({}, None),
-        ({"external_id": ""}, None),
-        ({"external_id": "pipeline-2024"}, {"StringEquals": {"sts:ExternalId": "pipeline-2024"}}),
-        ({"organization_id": ORG, "external_id": "x1"}, {"StringEquals": {"sts:ExternalId": "x1", "aws:PrincipalOrgID": ORG}}),
+        ({"organization_id": ""}, None),
+        ({"require_project_principal_tag": True}, TAGGED_CALLER),
+        ({"organization_id": ORG, "require_project_principal_tag": True}, {"StringEquals": {"aws:PrincipalOrgID": ORG}, **TAGGED_CALLER}),
     ],
 )
 def test_given_settings_become_plain_values(tmp_path, settings, condition):
-    template, _ = _synth(tmp_path, tooling_account_id=TOOLING, **{"external_id": "", "organization_id": "", **settings})
+    template, _ = _synth(
+        tmp_path,
+        tooling_account_id=TOOLING,
+        **{"organization_id": "", "require_project_principal_tag": False, "create_roles": True, **settings},
+    )
     assert "Parameters" not in template and "Conditions" not in template
     (role,) = [r for k, r in template["Resources"].items() if k.startswith("ActionsRole")]
     (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
@@ -170,8 +176,8 @@ def test_the_key_rotates_and_is_kept(synthesized):
     [
         ({"tooling_account_id": "12345"}, r"invalid tooling_account_id '12345': expected a 12-digit AWS account id"),
         ({"tooling_account_id": "1234567890123"}, r"invalid tooling_account_id '1234567890123'"),
-        ({"tooling_account_id": TOOLING, "external_id": "x"}, r"invalid external_id 'x': expected 2 to 1224 letters"),
-        ({"tooling_account_id": TOOLING, "external_id": "has space"}, r"invalid external_id 'has space'"),
+        ({"tooling_account_id": TOOLING, "require_project_principal_tag": "yes"}, r"invalid require_project_principal_tag 'yes': expected True or False"),
+        ({"tooling_account_id": TOOLING, "create_roles": 1}, r"invalid create_roles 1: expected True or False"),
         ({"tooling_account_id": TOOLING, "organization_id": "org-1234567890"}, r"invalid organization_id 'org-1234567890': expected an AWS Organizations id"),
         ({"tooling_account_id": TOOLING, "organization_id": "o-short"}, r"invalid organization_id 'o-short'"),
         ({"tooling_account_id": TOOLING, "organization_id": "o-ABCDEF12345"}, r"invalid organization_id 'o-ABCDEF12345'"),
@@ -182,3 +188,61 @@ def test_bad_input_is_refused_naming_the_setting(settings, message):
     with pytest.raises(ValueError, match=message):
         TargetAccountStack(app, "Bad", **settings)
     assert app.node.try_find_child("Bad") is None
+
+
+def test_there_is_no_external_id(synthesized):
+    """CodePipeline cannot pass sts:ExternalId when it assumes an action's RoleArn: a trust
+    requiring one would make the actions role unusable for the deploy pipeline."""
+    import inspect
+
+    template, _ = synthesized
+    assert "ExternalId" not in json.dumps(template)
+    assert "external_id" not in inspect.signature(TargetAccountStack.__init__).parameters
+
+
+def test_the_tooling_roles_that_assume_the_actions_role_carry_the_project_tag(tmp_path):
+    """RequireProjectPrincipalTag (default true) holds for every role of the tooling templates
+    that may assume a stage's actions role: the pipeline's role (CodePipeline assumes the role
+    of a stage's CloudFormation action with it) and the tests' and change record's CodeBuild roles."""
+    from sagemaker_projects_cdk.stacks import BuildDeployGitStack, ModelDeployStack
+
+    app = new_app(tmp_path)
+    stacks = [ModelDeployStack(app, "ModelDeploy"), BuildDeployGitStack(app, "BuildDeployGit")]
+    app.synth()
+    for stack in stacks:
+        template = json.loads((tmp_path / f"{stack.artifact_id}.template.json").read_text())
+        resources = template["Resources"]
+        assumers = {
+            role["Ref"]
+            for resource in resources.values()
+            if resource["Type"] == "AWS::IAM::Policy"
+            for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+            if "sts:AssumeRole" in json.dumps(statement["Action"]) and "-actions" in json.dumps(statement["Resource"])
+            for role in resource["Properties"]["Roles"]
+        }
+        assert len(assumers) >= 3, (stack.artifact_id, assumers)  # the pipeline, the staging tests, the change record
+        assert any("PipelineRole" in a for a in assumers)
+        for role_id in assumers:
+            tags = {t["Key"] for t in resources[role_id]["Properties"].get("Tags", [])}
+            assert "sagemaker:project-id" in tags, (stack.artifact_id, role_id)
+
+
+@pytest.mark.parametrize("how", ["parameter", "setting"])
+def test_a_second_region_creates_the_key_only(tmp_path, how):
+    """IAM roles are global: a second baseline of the same tooling account in another region of
+    the same account creates its regional resources (the key) and no role."""
+    if how == "setting":
+        template, _ = _synth(tmp_path, tooling_account_id=TOOLING, create_roles=False)
+        resources = template["Resources"]
+        outputs = template["Outputs"]
+    else:
+        template, _ = _synth(tmp_path)
+        resolver = Resolver(template, parameters={"ToolingAccountId": TOOLING, "CreateRoles": "false"}, account=TARGET)
+        resources = {
+            k: r for k, r in template["Resources"].items() if "Condition" not in r or resolver.condition(r["Condition"])
+        }
+        outputs = {k: o for k, o in template["Outputs"].items() if "Condition" not in o or resolver.condition(o["Condition"])}
+        every_role = [r for r in template["Resources"].values() if r["Type"].startswith("AWS::IAM::")]
+        assert every_role and all(r.get("Condition") == "RolesCreated" for r in every_role)
+    assert sorted(r["Type"] for r in resources.values()) == ["AWS::KMS::Alias", "AWS::KMS::Key"]
+    assert set(outputs) == {"KeyArn", "KeyAlias"}

@@ -1,12 +1,15 @@
 """The target account's deployer role: what CloudFormation's handlers need for the stage template.
 
 As ``tests/unit/constructs/deploy/test_deployer_role.py`` does for a project's own deployer:
-for every resource type of the endpoint stage template, and of the data capture bucket a
-stage stack may create in its own account (``ANTICIPATED``), the role must allow every
-create, read, update and delete handler permission (tests/cfn_roles.py) on the resources a
-stage stack of *any* project of the tooling account names, but those listed with the reason
-they are not needed, and nothing else but the documented extras. Its conditions (the project
-tag on SageMaker resources, grants for AWS services only) are evaluated with iam_eval.
+for every resource type of the endpoint stage template *as a stage in another account
+deploys it* (``ArtifactBucketName`` and ``ArtifactKmsKeyArn`` empty, ``ExecutionRoleArn`` the
+baseline's ``endpoint`` role: conditions resolved, so the stage's own role and policy are
+absent and its own key and buckets present), the role must allow every create, read, update
+and delete handler permission (tests/cfn_roles.py) on the resources a stage stack of *any*
+project of the tooling account names, but those listed with the reason they are not needed,
+and nothing else but the documented extras. Its conditions (the project tag on SageMaker
+resources and keys, this account for buckets, grants for AWS services only) are evaluated
+with iam_eval; so is what it may not do: create or change any IAM role or policy.
 """
 
 from __future__ import annotations
@@ -36,24 +39,20 @@ PARAMETERS = {"ToolingAccountId": TOOLING}
 PROJECT_NAME, PROJECT_ID, STAGE = "churn", "p-abc123def456", "staging"
 STACK_NAME = f"sagemaker-{PROJECT_NAME}-{PROJECT_ID}-deploy-{STAGE}"
 ENDPOINT_NAME = f"{PROJECT_NAME}-{PROJECT_ID}-{STAGE}"
-#: Resources a stage stack may create in its own account besides today's stage template:
-#: the bucket captured data is written to, and its policy (issue 13).
-ANTICIPATED = [{"Type": "AWS::S3::Bucket"}, {"Type": "AWS::S3::BucketPolicy"}]
+BASELINE_ENDPOINT_ROLE = f"arn:{PARTITION}:iam::{ACCOUNT}:role/sagemaker-projects-cdk/sagemaker-projects-{TOOLING}-endpoint"
+#: The stage template's parameters as build.py writes them for a stage in another account.
+STAGE_IN_OTHER_ACCOUNT = {
+    "StageName": STAGE,
+    "ModelPackageArn": f"arn:{PARTITION}:sagemaker:{REGION}:{TOOLING}:model-package/{PROJECT_NAME}-{PROJECT_ID}/3",
+    "ArtifactBucketName": "",
+    "ArtifactKmsKeyArn": "",
+    "ExecutionRoleArn": BASELINE_ENDPOINT_ROLE,
+    "ModelArtifactBucketName": f"sagemaker-project-{PROJECT_ID}",
+    "ModelArtifactKmsKeyArn": f"arn:{PARTITION}:kms:{REGION}:{TOOLING}:key/0b1c2d3e-project-key",
+}
 
-_UNUSED_BUCKET_FEATURE = "the data capture bucket does not use this S3 feature"
+_UNUSED_BUCKET_FEATURE = "the stage's buckets do not use this S3 feature"
 NOT_NEEDED = {
-    **dict.fromkeys(
-        ["iam:AttachGroupPolicy", "iam:AttachUserPolicy", "iam:DetachGroupPolicy", "iam:DetachUserPolicy"],
-        "the stage template attaches its policy to its role only",
-    ),
-    **dict.fromkeys(
-        ["iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary"],
-        "the stage template's role has no permissions boundary",
-    ),
-    "iam:PutRolePolicy": "the stage template's role has no inline policy; the deployer must not write arbitrary inline "
-    "permissions into project roles",
-    "iam:UpdateAssumeRolePolicy": "the stage template's role trusts sagemaker.amazonaws.com, a constant; the deployer must "
-    "not make project roles assumable by anyone else",
     **dict.fromkeys(
         ["application-autoscaling:PutScheduledAction", "application-autoscaling:DeleteScheduledAction"],
         "the stage template's scalable target has no scheduled actions",
@@ -81,19 +80,19 @@ NOT_NEEDED = {
         ["s3tables:CreateNamespace", "s3tables:CreateTable", "s3tables:CreateTableBucket", "s3tables:GetTable",
          "s3tables:GetTableMetadataLocation", "s3tables:PutTableBucketPolicy", "s3tables:PutTableEncryption",
          "s3tables:PutTablePolicy", "s3tables:UpdateTableMetadataLocation"],
-        "S3 metadata tables (S3 Tables) are not configured on the data capture bucket",
+        "S3 metadata tables (S3 Tables) are not configured on the stage's buckets",
     ),
     **dict.fromkeys(
         ["s3:PutBucketAcl", "s3:PutObjectAcl"],
-        "the data capture bucket enforces bucket-owner ownership: ACLs are disabled",
+        "the stage's buckets grant no ACL (bucket-owner ownership; log delivery by bucket policy)",
     ),
     "s3:DeleteObject": "only for a metadata table configuration; the deployer never touches captured data",
-    "s3:DeleteBucketEncryption": "the data capture bucket is always KMS-encrypted; its encryption is replaced, never removed",
-    "s3:DeleteBucketLifecycle": "the data capture bucket's lifecycle rules are replaced, never removed",
+    "s3:DeleteBucketEncryption": "the stage's buckets are always encrypted; their encryption is replaced, never removed",
+    "s3:DeleteBucketLifecycle": "the stage's buckets' lifecycle rules are replaced, never removed",
 }
 #: Handler permissions needed by some of the types but not by this one, and why.
 NOT_NEEDED_FOR = {
-    ("iam:PassRole", "AWS::S3::Bucket"): "only to pass a replication role: the data capture bucket is not replicated",
+    ("iam:PassRole", "AWS::S3::Bucket"): "only to pass a replication role: the stage's buckets are not replicated",
 }
 EXTRAS = {
     "sagemaker:DescribeModelPackage": "CreateModel from a model package (ModelPackageName) reads the version as the caller, "
@@ -105,9 +104,8 @@ EXTRAS = {
 }
 
 SAGEMAKER = f"arn:{PARTITION}:sagemaker:{REGION}:{ACCOUNT}"
-ROLE = f"arn:{PARTITION}:iam::{ACCOUNT}:role/sagemaker-projects/{PROJECT_ID}/{STACK_NAME}-EndpointRole47E61C54-1A2B3C4D5E6F"
-POLICY = f"arn:{PARTITION}:iam::{ACCOUNT}:policy/sagemaker-projects/{PROJECT_ID}/{STACK_NAME}-EndpointPolicyA1BBD448-1A2B3C4D5E6F"
-BASELINE_ENDPOINT_ROLE = f"arn:{PARTITION}:iam::{ACCOUNT}:role/sagemaker-projects-cdk/sagemaker-projects-{TOOLING}-endpoint"
+#: Types without a resource schema (no handler permissions): the handle the model waits on.
+UNTYPED = ["AWS::CloudFormation::WaitConditionHandle"]
 LINKED_ROLE = (
     f"arn:{PARTITION}:iam::{ACCOUNT}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
     "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
@@ -118,17 +116,21 @@ TRACKING_ALARM = (
     "AlarmHigh-01234567-89ab-cdef-0123-456789abcdef"
 )
 SCALABLE_TARGET = f"arn:{PARTITION}:application-autoscaling:{REGION}:{ACCOUNT}:scalable-target/056f3a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d"
-#: CloudFormation names a bucket after its stack and logical id, lower case, 63 characters at most.
-BUCKET = f"arn:{PARTITION}:s3:::{STACK_NAME[:40]}-capturebucket-1a2b3c4d5e6f"
+#: The stage stack's own buckets: <prefix><stack uuid> (stacks/endpoint_stage.py).
+STACK_UUID = "0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+BUCKET = f"arn:{PARTITION}:s3:::sagemaker-projects-stage-{STACK_UUID}"
+LOG_BUCKET = f"arn:{PARTITION}:s3:::sagemaker-projects-slogs-{STACK_UUID}"
+#: The stage stack's own key (tagged with the project id like every resource of the stack).
+STAGE_KEY = f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT}:key/1c2d3e4f-stage-key"
 TOOLING_KEY = f"arn:{PARTITION}:kms:{REGION}:{TOOLING}:key/0b1c2d3e-project-key"
+TAGGED = {"aws:ResourceTag/sagemaker:project-id": PROJECT_ID}
 TARGETS: dict[str, dict[str, str]] = {
-    "AWS::IAM::Role": {"iam": ROLE, "iam:AttachRolePolicy": ROLE},
-    "AWS::IAM::ManagedPolicy": {"iam": POLICY, "iam:AttachRolePolicy": ROLE, "iam:DetachRolePolicy": ROLE},
-    "AWS::SageMaker::Model": {"sagemaker": f"{SAGEMAKER}:model/endpointmodel-1a2b3c4d5e6f", "iam:PassRole": ROLE},
+    "AWS::KMS::Key": {"kms": STAGE_KEY, "kms:CreateKey": "*"},
+    "AWS::SageMaker::Model": {"sagemaker": f"{SAGEMAKER}:model/endpointmodel-1a2b3c4d5e6f", "iam:PassRole": BASELINE_ENDPOINT_ROLE},
     "AWS::SageMaker::EndpointConfig": {
         "sagemaker": f"{SAGEMAKER}:endpoint-config/endpointconfig-1a2b3c4d5e6f",
-        "kms:DescribeKey": "<keys>",
-        "iam:PassRole": ROLE,
+        "kms:DescribeKey": STAGE_KEY,
+        "iam:PassRole": BASELINE_ENDPOINT_ROLE,
     },
     "AWS::SageMaker::Endpoint": {"sagemaker": f"{SAGEMAKER}:endpoint/{ENDPOINT_NAME.lower()}"},
     "AWS::CloudWatch::Alarm": {"cloudwatch": ALARM},
@@ -144,19 +146,29 @@ TARGETS: dict[str, dict[str, str]] = {
         "application-autoscaling:DescribeScalingPolicies": "*",
         "cloudwatch:GetMetricData": "*",
     },
-    "AWS::S3::Bucket": {"s3": BUCKET},
-    "AWS::S3::BucketPolicy": {"s3": BUCKET},
+    "AWS::S3::Bucket": {"s3": "<buckets>"},
+    "AWS::S3::BucketPolicy": {"s3": "<buckets>"},
 }
 EXTRA_TARGETS = {
     "sagemaker:DescribeModelPackage": f"arn:{PARTITION}:sagemaker:{REGION}:{TOOLING}:model-package/{PROJECT_NAME}-{PROJECT_ID}/3",
-    "kms:CreateGrant": "<keys>",
+    "kms:CreateGrant": STAGE_KEY,
     "sagemaker:UpdateEndpointWeightsAndCapacities": f"{SAGEMAKER}:endpoint/{ENDPOINT_NAME.lower()}",
 }
 
 
 @pytest.fixture(scope="module")
 def stage_resources() -> list[dict]:
-    return list(json.loads(STAGE_TEMPLATE_PATH.read_text())["Resources"].values()) + ANTICIPATED
+    """The stage template's resources that exist when a stage in another account deploys it."""
+    template = json.loads(STAGE_TEMPLATE_PATH.read_text())
+    resolver = Resolver(template, parameters=STAGE_IN_OTHER_ACCOUNT, account=ACCOUNT)
+    return [r for r in template["Resources"].values() if "Condition" not in r or resolver.condition(r["Condition"])]
+
+
+def test_the_stage_in_another_account_creates_its_storage_and_no_iam(stage_resources):
+    types = sorted(r["Type"] for r in stage_resources)
+    assert not [t for t in types if t.startswith("AWS::IAM::")]
+    assert types.count("AWS::KMS::Key") == 1 and types.count("AWS::S3::Bucket") == 2
+    assert "AWS::ApplicationAutoScaling::ScalableTarget" in types and "AWS::SageMaker::Endpoint" in types
 
 
 def _documents(template: dict) -> list[dict]:
@@ -169,10 +181,9 @@ def _documents(template: dict) -> list[dict]:
     ]
 
 
-def _keys(template: dict) -> list[str]:
-    """The baseline's key and a tooling account's project key."""
+def _baseline_key(template: dict) -> str:
     (key_id,) = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::KMS::Key"]
-    return [Resolver(template, parameters=PARAMETERS).get_att(key_id, "Arn"), TOOLING_KEY]
+    return Resolver(template, parameters=PARAMETERS).get_att(key_id, "Arn")
 
 
 def _policy(template: dict) -> Policy:
@@ -182,7 +193,7 @@ def _policy(template: dict) -> Policy:
 
 
 def test_deployer_allows_every_handler_permission_of_the_stage_template(baseline, stage_resources):
-    needed = needed_permissions(stage_resources)
+    needed = needed_permissions(stage_resources, untyped=UNTYPED)
     assert not missing(needed, granted_actions(_documents(baseline)), NOT_NEEDED)
 
 
@@ -191,14 +202,14 @@ def test_deployer_allows_them_on_the_resources_any_stage_stack_names(baseline, s
     wrong = []
     checks = [
         (action, resource_type, TARGETS[resource_type].get(action) or TARGETS[resource_type][action.split(":")[0]])
-        for action, resource_types in sorted(needed_permissions(stage_resources).items())
+        for action, resource_types in sorted(needed_permissions(stage_resources, untyped=UNTYPED).items())
         if action not in NOT_NEEDED
         for resource_type in sorted(resource_types)
         if (action, resource_type) not in NOT_NEEDED_FOR
     ]
     checks += [(action, "extra", arn) for action, arn in EXTRA_TARGETS.items()]
     for action, resource_type, arn in checks:
-        for target in _keys(baseline) if arn == "<keys>" else [arn]:
+        for target in [BUCKET, LOG_BUCKET] if arn == "<buckets>" else [arn]:
             if not statements_allowing(documents, action, target, baseline, PARAMETERS):
                 wrong.append(f"{action} on {target} ({resource_type})")
     assert not wrong, "\n".join(wrong)
@@ -210,9 +221,9 @@ def test_deployer_holds_nothing_unexplained(baseline, stage_resources):
 
 
 def test_the_explanations_are_current(stage_resources):
-    assert not stale(NOT_NEEDED, set(needed_permissions(stage_resources)))
+    assert not stale(NOT_NEEDED, set(needed_permissions(stage_resources, untyped=UNTYPED)))
     assert not stale(EXTRAS, set(EXTRA_TARGETS))
-    needed = needed_permissions(stage_resources)
+    needed = needed_permissions(stage_resources, untyped=UNTYPED)
     assert all(t in needed.get(a, set()) for a, t in NOT_NEEDED_FOR)
     assert not set(EXTRAS) & listed_permissions({r["Type"] for r in stage_resources})
 
@@ -233,35 +244,88 @@ def test_sagemaker_resources_must_carry_a_project_id(baseline):
         assert not policy.allowed(action, endpoint, {}), f"{action} on an endpoint that is not a project's"
 
 
-def test_key_grants_only_for_aws_services(baseline):
+def test_keys_only_the_stage_stacks_own(baseline):
+    """A key is created only with the project tag; it is managed and granted to SageMaker
+    (endpoint volumes) only when it carries one: not the baseline's key, not the tooling keys."""
     policy = _policy(baseline)
-    for key in _keys(baseline):
-        assert policy.allowed("kms:CreateGrant", key, {"kms:GrantIsForAWSResource": True})
-        assert not policy.allowed("kms:CreateGrant", key, {"kms:GrantIsForAWSResource": False})
-    assert not policy.allowed("kms:CreateGrant", "arn:aws:kms:us-east-1:999999999999:key/other", {"kms:GrantIsForAWSResource": True})
-    assert not policy.allowed("kms:Decrypt", TOOLING_KEY, {})
+    requested = {"aws:RequestTag/sagemaker:project-id": PROJECT_ID}
+    assert policy.allowed("kms:CreateKey", "*", requested)
+    assert not policy.allowed("kms:CreateKey", "*", {})
+    assert policy.allowed("kms:TagResource", STAGE_KEY, requested)
+    for action in ("kms:PutKeyPolicy", "kms:EnableKeyRotation", "kms:DescribeKey", "kms:GetKeyPolicy"):
+        assert policy.allowed(action, STAGE_KEY, TAGGED), action
+        assert not policy.allowed(action, STAGE_KEY, {}), f"{action} on a key that is not a project's"
+        assert not policy.allowed(action, _baseline_key(baseline), {}), f"{action} on the baseline's key"
+    assert policy.allowed("kms:CreateGrant", STAGE_KEY, {**TAGGED, "kms:GrantIsForAWSResource": True})
+    assert not policy.allowed("kms:CreateGrant", STAGE_KEY, {**TAGGED, "kms:GrantIsForAWSResource": False})
+    assert not policy.allowed("kms:CreateGrant", _baseline_key(baseline), {"kms:GrantIsForAWSResource": True})
+    for action in ("kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt"):
+        assert not policy.allowed(action, TOOLING_KEY, {**TAGGED, "kms:GrantIsForAWSResource": True}), action
+    for action in ("kms:ScheduleKeyDeletion", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"):
+        assert not policy.allowed(action, STAGE_KEY, TAGGED), action
 
 
-def test_deployer_cannot_touch_the_baseline_or_other_iam(baseline):
+@pytest.mark.parametrize(
+    "action",
+    ["iam:CreateRole", "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:AttachRolePolicy", "iam:PutRolePolicy",
+     "iam:UpdateAssumeRolePolicy", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:TagRole",
+     "iam:CreateUser", "iam:CreateAccessKey"],
+)
+@pytest.mark.parametrize(
+    "arn",
+    [
+        f"arn:{PARTITION}:iam::{ACCOUNT}:role/sagemaker-projects/{PROJECT_ID}/backdoor",
+        f"arn:{PARTITION}:iam::{ACCOUNT}:role/admin",
+        f"arn:{PARTITION}:iam::{ACCOUNT}:role/sagemaker-projects-cdk/sagemaker-projects-{TOOLING}-deployer",
+        f"arn:{PARTITION}:iam::{ACCOUNT}:policy/sagemaker-projects/{PROJECT_ID}/backdoor",
+        f"arn:{PARTITION}:iam::{ACCOUNT}:user/backdoor",
+    ],
+)
+def test_the_deployer_may_not_create_or_change_any_iam_role_or_policy(baseline, action, arn):
+    assert not _policy(baseline).allowed(action, arn, {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"})
+
+
+def test_the_deployer_holds_no_iam_action_but_passing_the_endpoint_role_and_the_autoscaling_linked_role(baseline):
+    granted = {a for a in granted_actions(_documents(baseline)) if a.startswith("iam:")}
+    assert granted == {"iam:PassRole", "iam:CreateServiceLinkedRole"}
     policy = _policy(baseline)
-    baseline_role = f"arn:{PARTITION}:iam::{ACCOUNT}:role/sagemaker-projects-cdk/sagemaker-projects-{TOOLING}-deployer"
+    passed = {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    assert policy.allowed("iam:PassRole", BASELINE_ENDPOINT_ROLE, passed)
+    assert not policy.allowed("iam:PassRole", BASELINE_ENDPOINT_ROLE, {"iam:PassedToService": "lambda.amazonaws.com"})
+    for other in ("sagemaker-projects/p-abc/any-role", "any-role", f"sagemaker-projects-cdk/sagemaker-projects-{TOOLING}-deployer"):
+        assert not policy.allowed("iam:PassRole", f"arn:{PARTITION}:iam::{ACCOUNT}:role/{other}", passed), other
+    assert not policy.allowed(
+        "iam:CreateServiceLinkedRole", LINKED_ROLE, {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}
+    )
+
+
+def test_the_deployer_reaches_only_the_stage_stacks_buckets(baseline):
+    policy = _policy(baseline)
+    here = {"aws:ResourceAccount": ACCOUNT}
+    for bucket in (BUCKET, LOG_BUCKET):
+        assert policy.allowed("s3:CreateBucket", bucket, {})
+        assert policy.allowed("s3:PutBucketPolicy", bucket, here)
+        assert not policy.allowed("s3:PutBucketPolicy", bucket, {"aws:ResourceAccount": "999999999999"})
+        assert not policy.allowed("s3:DeleteBucket", bucket, here), "the stage's buckets are retained"
+        assert not policy.allowed("s3:GetObject", f"{bucket}/data-capture/x.jsonl", here)
+    for other in (
+        f"sagemaker-{REGION}-{ACCOUNT}",  # SageMaker's default bucket
+        f"sagemaker-project-{PROJECT_ID}",  # a native SageMaker project's
+        f"sagemaker-studio-{ACCOUNT}-abcdef",  # Studio's
+        "other-bucket",
+    ):
+        for action in ("s3:CreateBucket", "s3:PutBucketPolicy", "s3:PutEncryptionConfiguration", "s3:PutBucketLogging"):
+            assert not policy.allowed(action, f"arn:{PARTITION}:s3:::{other}", here), (action, other)
+
+
+def test_deployer_cannot_touch_the_baseline_or_other_resources(baseline):
+    policy = _policy(baseline)
     for action, arn in (
-        ("iam:DeleteRole", baseline_role),
-        ("iam:AttachRolePolicy", baseline_role),
-        ("iam:CreateRole", f"arn:{PARTITION}:iam::{ACCOUNT}:role/admin"),
-        ("iam:CreatePolicy", f"arn:{PARTITION}:iam::{ACCOUNT}:policy/admin"),
-        ("iam:PassRole", f"arn:{PARTITION}:iam::{ACCOUNT}:role/any-role"),
-        ("s3:PutBucketPolicy", f"arn:{PARTITION}:s3:::other-bucket"),
-        ("s3:GetObject", f"{BUCKET}/data-capture/x.jsonl"),
         ("cloudwatch:DeleteAlarms", f"arn:{PARTITION}:cloudwatch:{REGION}:{ACCOUNT}:alarm:billing"),
+        ("sagemaker:DeleteEndpoint", f"{SAGEMAKER}:endpoint/not-a-project"),
+        ("kms:PutKeyPolicy", _baseline_key(baseline)),
     ):
         assert not policy.allowed(action, arn, {}), (action, arn)
-    attach = {"iam:PolicyARN": POLICY}
-    assert policy.allowed("iam:AttachRolePolicy", ROLE, attach)
-    assert not policy.allowed("iam:AttachRolePolicy", ROLE, {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"})
-    passed = {"iam:PassedToService": "sagemaker.amazonaws.com"}
-    assert policy.allowed("iam:PassRole", ROLE, passed) and policy.allowed("iam:PassRole", BASELINE_ENDPOINT_ROLE, passed)
-    assert not policy.allowed("iam:PassRole", ROLE, {"iam:PassedToService": "lambda.amazonaws.com"})
 
 
 def test_deployer_policies_fit_in_iam_managed_policies(baseline):

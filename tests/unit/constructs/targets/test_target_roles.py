@@ -1,16 +1,16 @@
 """The baseline's actions and endpoint roles may do what runs with them, and not much more.
 
 The actions role (``sagemaker-projects-<tooling>-actions``), as the tooling account's
-pipelines use it (CodePipeline user guide, "Manage the CodePipeline service role" and the
-CloudFormation action reference; aws-cdk-lib's CloudFormation actions): CodePipeline's
-CloudFormation action reads its input artifact from the tooling account's artifact bucket
-(decrypting through S3 with the tooling key) and, on the stage stack, calls
-``DescribeStacks``, ``CreateStack``, ``UpdateStack``, ``DescribeStackEvents``, ``DeleteStack``
-(replace on failure) and, in its change-set modes, ``CreateChangeSet``, ``DescribeChangeSet``,
-``ExecuteChangeSet``, ``DeleteChangeSet``, passing the deployer role to CloudFormation; the
-staging tests (``seed_code/model_deploy/test/test_endpoint.py``) describe the endpoint, its
-configuration and model, invoke it and read the test set; the change record's snapshot
-describes the stage stack.
+pipelines use it (CodePipeline user guide, the CloudFormation action reference; aws-cdk-lib's
+``CloudFormationCreateUpdateStackAction``, the only CloudFormation action the tooling pipeline
+uses, in its CREATE_UPDATE and REPLACE_ON_FAILURE modes): CodePipeline's CloudFormation action
+reads its input artifacts from the tooling account's artifact bucket (decrypting through S3
+with the tooling key) and, on the stage stack, calls ``DescribeStacks``, ``CreateStack``,
+``UpdateStack``, ``DescribeStackEvents`` (its error messages) and ``DeleteStack`` (replace on
+failure), passing the deployer role to CloudFormation; the staging tests
+(``seed_code/model_deploy/test/test_endpoint.py``) describe the endpoint, its configuration
+and model and invoke it (the test set is read with the build's own role in the tooling
+account, not with this one); the change record's snapshot describes the stage stack.
 
 The endpoint role (``sagemaker-projects-<tooling>-endpoint``), as SageMaker uses a model's
 execution role (as ``tests/test_service_roles.py`` checks the stage stack's own model role):
@@ -39,9 +39,15 @@ VIA_S3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
 #: The XGBoost image's registry account in us-east-1 (SageMaker's algorithm images).
 XGBOOST_ACCOUNT = "683313688378"
 
+_CDK_GRANT = "aws-cdk-lib grants it to the role of a CloudFormationCreateUpdateStackAction (DescribeStack*, GetTemplate*, " \
+    "GetStackPolicy, SetStackPolicy), as the same-account branch of the tooling pipeline holds it"
 ACTIONS_NOT_NEEDED = {
     "s3:GetObjectVersion": "AWS's default CodePipeline service role policy reads artifact versions (a versioned store)",
-    "s3:GetBucketVersioning": "AWS's default CodePipeline service role policy reads the artifact store's versioning",
+    **dict.fromkeys(
+        [f"cloudformation:{a}" for a in ("DescribeStackResource", "DescribeStackResources", "GetTemplate",
+                                         "GetTemplateSummary", "GetStackPolicy", "SetStackPolicy")],
+        _CDK_GRANT,
+    ),
 }
 ENDPOINT_NOT_NEEDED = {
     "s3:ListBucket": "lets SageMaker tell a missing model artifact (404) from a denied one (403)",
@@ -56,10 +62,8 @@ def _role(template: dict, prefix: str) -> tuple[Resolver, str]:
 
 def _actions_requests(deployer_arn: str) -> list:
     said = "CodePipeline's CloudFormation action"
-    calls = ("DescribeStacks", "CreateStack", "UpdateStack", "DescribeStackEvents", "DeleteStack",
-             "CreateChangeSet", "DescribeChangeSet", "ExecuteChangeSet", "DeleteChangeSet")
+    calls = ("DescribeStacks", "CreateStack", "UpdateStack", "DescribeStackEvents", "DeleteStack")
     artifact = f"arn:aws:s3:::{TOOLING_BUCKET}/sagemaker-churn-p-abc123/BuildArtif/xyz789"
-    test_data = f"arn:aws:s3:::{TOOLING_BUCKET}/churn-p-abc123def456/exec-1/test/test.csv"
     return [
         *(request(f"cloudformation:{call}", STACK_ARN, said) for call in calls),
         request("iam:PassRole", deployer_arn, said, {"iam:PassedToService": "cloudformation.amazonaws.com"}),
@@ -69,7 +73,6 @@ def _actions_requests(deployer_arn: str) -> list:
         request("sagemaker:InvokeEndpoint", ENDPOINT, "staging tests", TAGGED),
         request("sagemaker:DescribeEndpointConfig", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint-config/endpointconfig-1a2b", "staging tests", TAGGED),
         request("sagemaker:DescribeModel", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/endpointmodel-1a2b", "staging tests", TAGGED),
-        request("s3:GetObject", test_data, "staging tests' test set", IN_TOOLING),
         request("cloudformation:DescribeStacks", STACK_ARN, "change record snapshot"),
     ]
 
@@ -96,6 +99,8 @@ def test_the_actions_role_may_do_what_the_tooling_pipelines_do_here(baseline):
         ("kms:Decrypt", TOOLING_KEY, {}),
         ("sagemaker:InvokeEndpoint", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/not-a-project", {}),
         ("sagemaker:DeleteEndpoint", ENDPOINT, TAGGED),
+        ("cloudformation:CreateChangeSet", STACK_ARN, {}),
+        ("s3:GetBucketVersioning", f"arn:aws:s3:::{TOOLING_BUCKET}", IN_TOOLING),
     ],
 )
 def test_the_actions_role_may_not(baseline, action, resource, context):
@@ -112,11 +117,14 @@ def test_the_deployer_is_passed_to_cloudformation_only(baseline):
     assert not policy.allowed("iam:PassRole", deployer, {"iam:PassedToService": "lambda.amazonaws.com"})
 
 
-def _endpoint_requests(key_arn: str) -> list:
+CAPTURE_BUCKET = "sagemaker-projects-stage-0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+
+
+def _endpoint_requests() -> list:
     name = "churn-p-abc123def456-staging"
     group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/sagemaker/Endpoints/{name}"
     stream = f"{group}:log-stream:AllTraffic/i-0123456789abcdef0"
-    capture = f"arn:aws:s3:::{STACK}-capturebucket-1a2b3c/data-capture/{name}/AllTraffic/2025/01/01/00/capture.jsonl"
+    capture = f"arn:aws:s3:::{CAPTURE_BUCKET}/data-capture/{name}/AllTraffic/2025/01/01/00/capture.jsonl"
     alarm = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{STACK}-EndpointErrorsAlarm6803A3F1-1A2B3C4D5E6F"
     images = [f"arn:aws:ecr:{REGION}:{XGBOOST_ACCOUNT}:repository/sagemaker-xgboost", f"arn:aws:ecr:{REGION}:{TOOLING}:repository/churn-inference"]
     return [
@@ -128,8 +136,9 @@ def _endpoint_requests(key_arn: str) -> list:
         ),
         request("s3:GetObject", f"arn:aws:s3:::{TOOLING_BUCKET}/churn/exec-1/train/job/output/model.tar.gz", "ModelDataUrl", IN_TOOLING),
         request("kms:Decrypt", TOOLING_KEY, "ModelDataUrl (SSE-KMS)", VIA_S3),
+        # The stage key's policy grants this role GenerateDataKey and Decrypt (EncryptByExecutionRole): a key
+        # policy naming a principal of the key's account needs no identity policy.
         request("s3:PutObject", capture, "data capture", {"aws:ResourceAccount": ACCOUNT}),
-        request("kms:GenerateDataKey", key_arn, "data capture (SSE-KMS)", VIA_S3),
         request("logs:CreateLogGroup", f"{group}:log-stream:", "logs"),
         request("logs:DescribeLogStreams", f"{group}:log-stream:", "logs"),
         request("logs:CreateLogStream", stream, "logs"),
@@ -141,10 +150,8 @@ def _endpoint_requests(key_arn: str) -> list:
 
 def test_the_endpoint_role_may_do_what_sagemaker_does_with_it(baseline):
     resolver, role_id = _role(baseline, "EndpointRole")
-    (key_id,) = [k for k, r in baseline["Resources"].items() if r["Type"] == "AWS::KMS::Key"]
     check = RoleCheck(
-        f"target-account {role_id}", role_policy_with_managed(resolver, role_id),
-        _endpoint_requests(resolver.get_att(key_id, "Arn")), ENDPOINT_NOT_NEEDED,
+        f"target-account {role_id}", role_policy_with_managed(resolver, role_id), _endpoint_requests(), ENDPOINT_NOT_NEEDED,
     )
     assert missing(check) == []
     assert unneeded(check) == []
@@ -160,8 +167,27 @@ def test_the_endpoint_role_may_do_what_sagemaker_does_with_it(baseline):
         ("ecr:BatchGetImage", f"arn:aws:ecr:{REGION}:999999999999:repository/someone-else", {}),
         ("cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": "Billing"}),
         ("logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/f:log-stream:x", {}),
+        # SageMaker's default bucket, a native SageMaker project's, Studio's, the stage's access logs.
+        ("s3:PutObject", f"arn:aws:s3:::sagemaker-{REGION}-{ACCOUNT}/x.jsonl", {"aws:ResourceAccount": ACCOUNT}),
+        ("s3:PutObject", "arn:aws:s3:::sagemaker-project-p-abc123def456/x.jsonl", {"aws:ResourceAccount": ACCOUNT}),
+        ("s3:PutObject", f"arn:aws:s3:::sagemaker-studio-{ACCOUNT}-abc/x", {"aws:ResourceAccount": ACCOUNT}),
+        ("s3:PutObject", "arn:aws:s3:::sagemaker-projects-slogs-0a1b2c3d-4e5f-6789-abcd-ef0123456789/x", {"aws:ResourceAccount": ACCOUNT}),
+        # A stage bucket's name in another account.
+        ("s3:PutObject", f"arn:aws:s3:::{CAPTURE_BUCKET}/x.jsonl", {"aws:ResourceAccount": "999999999999"}),
     ],
 )
 def test_the_endpoint_role_may_not(baseline, action, resource, context):
     resolver, role_id = _role(baseline, "EndpointRole")
     assert not role_policy_with_managed(resolver, role_id).allowed(action, resource, context)
+
+
+def test_the_endpoint_role_uses_no_key_of_this_account_directly(baseline):
+    """Captured data: the stage key's policy grants the role; endpoint volumes: a grant
+    SageMaker creates with the deployer's permissions. The baseline's key is out of reach."""
+    resolver, role_id = _role(baseline, "EndpointRole")
+    policy = role_policy_with_managed(resolver, role_id)
+    (key_id,) = [k for k, r in baseline["Resources"].items() if r["Type"] == "AWS::KMS::Key"]
+    for key in (resolver.get_att(key_id, "Arn"), f"arn:aws:kms:{REGION}:{ACCOUNT}:key/stage-key"):
+        for action in ("kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant"):
+            for context in ({}, VIA_S3):
+                assert not policy.allowed(action, key, context), (action, key, context)
