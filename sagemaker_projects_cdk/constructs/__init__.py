@@ -18,7 +18,6 @@ from .registry.model_package_group import IModelPackageGroup, ImportedModelPacka
 from .sources.seeded_repository import SeededRepository, seed_code_path
 from .sources.source import CodeCommitSource, CodeConnectionsSource, PipelineSource
 from .targets import (
-    TargetAccountKey,
     TargetActionsRole,
     TargetDeployerRole,
     TargetEndpointRole,
@@ -52,7 +51,6 @@ __all__ = [
     "ServerlessVariant",
     "StageDeployerRole",
     "StageTeardown",
-    "TargetAccountKey",
     "TargetActionsRole",
     "TargetDeployerRole",
     "TargetEndpointRole",

@@ -13,9 +13,10 @@ assets). It creates, with the names the tooling side derives from its own accoun
   deployer role, runs the staging tests;
 - ``sagemaker-projects-<tooling>-deployer``: CloudFormation's role for those stacks; it
   creates no IAM role or policy (a stage stack here runs its model as the endpoint role);
-- ``sagemaker-projects-<tooling>-endpoint``: the SageMaker execution role of their models;
-- a KMS key with rotation, ``alias/sagemaker-projects-<tooling>``, in the region the
-  baseline is deployed in.
+- ``sagemaker-projects-<tooling>-endpoint``: the SageMaker execution role of their models.
+
+It creates no KMS key: a stage stack in a target account creates its own retained key for its
+captured data and endpoint volumes (``stacks/endpoint_stage.py``).
 
 Reach: the baseline serves *every* project of ONE tooling account (the role names carry the
 tooling account's id; a second tooling account gets a second baseline with its own roles).
@@ -26,14 +27,10 @@ deploy, describe or invoke another project's stage stack and endpoint in this ac
 Projects that must be isolated from each other belong to different tooling accounts (or
 different target accounts).
 
-IAM names are global: deploy the roles once per account (in any one region) and tooling
-account. A second baseline of the same tooling account in another region of the same
-account sets ``CreateRoles=false``: it creates only the regional resources (the key). The
-tooling side deploys stages into its own region only today (``cross_account``).
-
-The key is retained when the baseline is deleted; its alias is not: deleting and deploying
-the baseline again creates a new key, and the alias then names the new one (the old key
-stays, with the data encrypted under it).
+Deploy it once per target account and tooling account, in any one region: it holds only IAM
+roles, whose names are global (a second copy in another region of the same account would fail
+on names that exist), and their policies name the stage resources of every region. The tooling
+side deploys stages into its own region only today (``cross_account``).
 """
 
 from __future__ import annotations
@@ -42,12 +39,9 @@ from dataclasses import dataclass
 from typing import Optional, Union
 
 from aws_cdk import (
-    CfnCondition,
     CfnOutput,
     CfnParameter,
-    CfnResource,
     Environment,
-    Fn,
     IStackSynthesizer,
     LegacyStackSynthesizer,
     Stack,
@@ -57,7 +51,6 @@ from constructs import Construct
 from .._internal.patterns import ACCOUNT_ID
 from .._internal.validation import check_account_id, invalid
 from ..constructs.targets import (
-    TargetAccountKey,
     TargetActionsRole,
     TargetDeployerRole,
     TargetEndpointRole,
@@ -70,7 +63,7 @@ from .template import TemplateSettings, setting
 TARGET_ACCOUNT_STACK_NAME = "sagemaker-projects-target-account"
 DESCRIPTION = (
     "Target-account baseline for SageMaker project deployments from a tooling account: the roles its deploy "
-    "pipelines use here and a KMS key (sagemaker-projects-cdk); no CDK bootstrap needed"
+    "pipelines use here (sagemaker-projects-cdk); no CDK bootstrap needed"
 )
 
 
@@ -105,13 +98,6 @@ class TargetAccountSettings(TemplateSettings):
         parameter="RequireProjectPrincipalTag",
         check=_check_flag,
     )
-    create_roles: Optional[bool] = setting(
-        None,
-        doc="create the three roles (IAM is global: `false` for a second baseline in another region of the same "
-        "account, which then creates the key only). Default: parameter `CreateRoles` (`true`)",
-        parameter="CreateRoles",
-        check=_check_flag,
-    )
 
 
 class TargetAccountStack(Stack):
@@ -125,8 +111,6 @@ class TargetAccountStack(Stack):
         tag may assume the actions role (``aws:PrincipalTag``; the tooling templates' pipeline
         role and CodeBuild roles carry it through ``ProjectIdentity``). Default: a
         ``RequireProjectPrincipalTag`` parameter (``true``).
-    :param create_roles: create the roles; False for a second baseline in another region of
-        the same account (IAM names are global). Default: a ``CreateRoles`` parameter (``true``).
     :param synthesizer: Default: ``LegacyStackSynthesizer()``: no bootstrap version parameter
         or rule, no asset manifest, and no bootstrap role in the cloud assembly either, so
         ``cdk deploy`` uses the caller's credentials as ``aws cloudformation deploy`` does
@@ -151,7 +135,6 @@ class TargetAccountStack(Stack):
         tooling_account_id: Optional[str] = None,
         organization_id: Optional[str] = None,
         require_project_principal_tag: Optional[bool] = None,
-        create_roles: Optional[bool] = None,
         synthesizer: Optional[IStackSynthesizer] = None,
         description: Optional[str] = None,
         stack_name: Optional[str] = None,
@@ -163,7 +146,6 @@ class TargetAccountStack(Stack):
             tooling_account_id=tooling_account_id,
             organization_id=organization_id,
             require_project_principal_tag=require_project_principal_tag,
-            create_roles=create_roles,
         )
         super().__init__(
             scope,
@@ -202,62 +184,28 @@ class TargetAccountStack(Stack):
                 "may assume the actions role",
             )
         )
-        roles_condition: Optional[CfnCondition] = None
-        if create_roles is None:
-            roles_condition = CfnCondition(
-                self,
-                "RolesCreated",
-                expression=Fn.condition_equals(
-                    self._flag(
-                        "CreateRoles",
-                        "false for a second baseline in another region of this account: IAM roles are global, only the "
-                        "key is regional",
-                    ),
-                    "true",
-                ),
-            )
-
-        #: The key (regional).
-        self.key = TargetAccountKey(self, "Key", tooling_account=tooling_account_id)
-        #: The roles (None when ``create_roles`` is False).
-        self.trust: Optional[ToolingAccountTrust] = None
-        self.endpoint_role: Optional[TargetEndpointRole] = None
-        self.deployer_role: Optional[TargetDeployerRole] = None
-        self.actions_role: Optional[TargetActionsRole] = None
-        outputs: list[tuple[str, str, str, Optional[CfnCondition]]] = []
-        if create_roles is not False:
-            #: The tooling account and the conditions on its trust.
-            self.trust = ToolingAccountTrust(
-                self,
-                "ToolingTrust",
-                tooling_account=tooling_account_id,
-                organization_id=organization_id,
-                require_project_tag=require_tag,
-            )
-            #: The SageMaker execution role.
-            self.endpoint_role = TargetEndpointRole(self, "Endpoint", tooling_account=tooling_account_id)
-            #: CloudFormation's role for the stage stacks.
-            self.deployer_role = TargetDeployerRole(
-                self, "Deployer", tooling_account=tooling_account_id, endpoint_role=self.endpoint_role.role
-            )
-            #: The role the tooling account's pipelines assume.
-            self.actions_role = TargetActionsRole(self, "Actions", trust=self.trust, deployer_role=self.deployer_role.role)
-            if roles_condition is not None:
-                for part in (self.endpoint_role, self.deployer_role, self.actions_role):
-                    for child in part.node.find_all():
-                        if isinstance(child, CfnResource):
-                            child.cfn_options.condition = roles_condition
-            outputs += [
-                ("ActionsRoleArn", self.actions_role.role_arn, "Role the tooling account's deploy pipelines assume", roles_condition),
-                ("DeployerRoleArn", self.deployer_role.role_arn, "CloudFormation's role for the stage stacks", roles_condition),
-                ("EndpointRoleArn", self.endpoint_role.role_arn, "SageMaker execution role of the stages' models", roles_condition),
-            ]
-        outputs += [
-            ("KeyArn", self.key.key_arn, "KMS key of this baseline (this region)", None),
-            ("KeyAlias", self.key.alias.alias_name, "The key's alias", None),
-        ]
-        for output_id, value, text, condition in outputs:
-            CfnOutput(self, output_id, value=value, description=text, condition=condition)
+        #: The tooling account and the conditions on its trust.
+        self.trust = ToolingAccountTrust(
+            self,
+            "ToolingTrust",
+            tooling_account=tooling_account_id,
+            organization_id=organization_id,
+            require_project_tag=require_tag,
+        )
+        #: The SageMaker execution role.
+        self.endpoint_role = TargetEndpointRole(self, "Endpoint", tooling_account=tooling_account_id)
+        #: CloudFormation's role for the stage stacks.
+        self.deployer_role = TargetDeployerRole(
+            self, "Deployer", tooling_account=tooling_account_id, endpoint_role=self.endpoint_role.role
+        )
+        #: The role the tooling account's pipelines assume.
+        self.actions_role = TargetActionsRole(self, "Actions", trust=self.trust, deployer_role=self.deployer_role.role)
+        for output_id, value, text in (
+            ("ActionsRoleArn", self.actions_role.role_arn, "Role the tooling account's deploy pipelines assume"),
+            ("DeployerRoleArn", self.deployer_role.role_arn, "CloudFormation's role for the stage stacks"),
+            ("EndpointRoleArn", self.endpoint_role.role_arn, "SageMaker execution role of the stages' models"),
+        ):
+            CfnOutput(self, output_id, value=value, description=text)
 
     def _flag(self, name: str, description: str) -> str:
         return CfnParameter(

@@ -8,14 +8,11 @@ The contract with the tooling side (role path and names, ``target_role_arn``) is
 from .actions_role import TargetActionsRole
 from .deployer_role import TargetDeployerRole
 from .endpoint_role import TargetEndpointRole
-from .key import TargetAccountKey, target_key_alias
 from .trust import ToolingAccountTrust
 
 __all__ = [
-    "TargetAccountKey",
     "TargetActionsRole",
     "TargetDeployerRole",
     "TargetEndpointRole",
     "ToolingAccountTrust",
-    "target_key_alias",
 ]

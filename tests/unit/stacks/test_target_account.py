@@ -49,7 +49,7 @@ def test_needs_no_bootstrap_and_no_assets(synthesized):
     assert "BootstrapVersion" not in text and "Rules" not in template
     assert "cdk-" not in text and "hnb659fds" not in text
     assert "aws:cdk:asset" not in text and not any("Asset" in name for name in template["Parameters"])
-    assert set(template["Parameters"]) == {"ToolingAccountId", "OrganizationId", "RequireProjectPrincipalTag", "CreateRoles"}
+    assert set(template["Parameters"]) == {"ToolingAccountId", "OrganizationId", "RequireProjectPrincipalTag"}
     assert not any("Metadata" in r and set(r["Metadata"]) - {"checkov", "aws:cdk:path"} for r in template["Resources"].values())
     assert "CDKMetadata" not in template["Resources"]
     # Nor does the cloud assembly name a bootstrap role, bucket or asset: `cdk deploy` uses the caller's credentials.
@@ -73,8 +73,8 @@ def test_tooling_account_is_a_required_parameter(synthesized):
     assert parameters["ToolingAccountId"]["AllowedPattern"] == "^[0-9]{12}$"
     assert parameters["OrganizationId"]["Default"] == ""
     assert parameters["OrganizationId"]["AllowedPattern"] == "^(o-[a-z0-9]{10,32})?$"
-    for flag in ("RequireProjectPrincipalTag", "CreateRoles"):
-        assert parameters[flag]["Default"] == "true" and parameters[flag]["AllowedValues"] == ["true", "false"]
+    flag = parameters["RequireProjectPrincipalTag"]
+    assert flag["Default"] == "true" and flag["AllowedValues"] == ["true", "false"]
 
 
 TAGGED_CALLER = {"Null": {"aws:PrincipalTag/sagemaker:project-id": "false"}}
@@ -110,7 +110,7 @@ def test_given_settings_become_plain_values(tmp_path, settings, condition):
     template, _ = _synth(
         tmp_path,
         tooling_account_id=TOOLING,
-        **{"organization_id": "", "require_project_principal_tag": False, "create_roles": True, **settings},
+        **{"organization_id": "", "require_project_principal_tag": False, **settings},
     )
     assert "Parameters" not in template and "Conditions" not in template
     (role,) = [r for k, r in template["Resources"].items() if k.startswith("ActionsRole")]
@@ -133,10 +133,7 @@ def test_roles_are_where_the_tooling_side_looks_for_them(synthesized):
         )
         assert resolver.get_att(role_id, "Arn") == expected
         assert resolver.resolve(outputs[f"{role.capitalize()}RoleArn"]["Value"]) == expected
-    (alias_id,) = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::KMS::Alias"]
-    assert outputs["KeyAlias"]["Value"] == {"Ref": alias_id}
-    assert resolver.resolve(template["Resources"][alias_id]["Properties"]["AliasName"]) == f"alias/sagemaker-projects-{TOOLING}"
-    assert "KeyArn" in outputs
+    assert set(outputs) == {f"{role.capitalize()}RoleArn" for role in TARGET_ROLES}
 
 
 def test_who_may_assume_which_role(synthesized):
@@ -164,11 +161,15 @@ def test_no_wildcard_action_and_no_inline_policy(synthesized):
             assert not [a for a in actions if a == "*" or a.endswith(":*") or "*" in a], (logical_id, actions)
 
 
-def test_the_key_rotates_and_is_kept(synthesized):
+def test_holds_only_iam_roles_and_their_policies_unconditionally(synthesized):
+    """IAM names are global: the baseline is deployed once per target account (in any one
+    region), always creates its three roles and nothing regional; a stage stack creates its own
+    key. (Its conditions shape the actions role's trust only.)"""
     template, _ = synthesized
-    (key,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::KMS::Key"]
-    assert key["Properties"]["EnableKeyRotation"] is True
-    assert key["DeletionPolicy"] == "Retain" and key["UpdateReplacePolicy"] == "Retain"
+    assert {r["Type"] for r in template["Resources"].values()} == {"AWS::IAM::Role", "AWS::IAM::ManagedPolicy"}
+    assert len([r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]) == len(TARGET_ROLES)
+    assert not [k for k, r in {**template["Resources"], **template["Outputs"]}.items() if "Condition" in r]
+    assert set(template["Outputs"]) == {f"{role.capitalize()}RoleArn" for role in TARGET_ROLES}
 
 
 @pytest.mark.parametrize(
@@ -177,7 +178,7 @@ def test_the_key_rotates_and_is_kept(synthesized):
         ({"tooling_account_id": "12345"}, r"invalid tooling_account_id '12345': expected a 12-digit AWS account id"),
         ({"tooling_account_id": "1234567890123"}, r"invalid tooling_account_id '1234567890123'"),
         ({"tooling_account_id": TOOLING, "require_project_principal_tag": "yes"}, r"invalid require_project_principal_tag 'yes': expected True or False"),
-        ({"tooling_account_id": TOOLING, "create_roles": 1}, r"invalid create_roles 1: expected True or False"),
+        ({"tooling_account_id": TOOLING, "require_project_principal_tag": 1}, r"invalid require_project_principal_tag 1: expected True or False"),
         ({"tooling_account_id": TOOLING, "organization_id": "org-1234567890"}, r"invalid organization_id 'org-1234567890': expected an AWS Organizations id"),
         ({"tooling_account_id": TOOLING, "organization_id": "o-short"}, r"invalid organization_id 'o-short'"),
         ({"tooling_account_id": TOOLING, "organization_id": "o-ABCDEF12345"}, r"invalid organization_id 'o-ABCDEF12345'"),
@@ -225,24 +226,3 @@ def test_the_tooling_roles_that_assume_the_actions_role_carry_the_project_tag(tm
         for role_id in assumers:
             tags = {t["Key"] for t in resources[role_id]["Properties"].get("Tags", [])}
             assert "sagemaker:project-id" in tags, (stack.artifact_id, role_id)
-
-
-@pytest.mark.parametrize("how", ["parameter", "setting"])
-def test_a_second_region_creates_the_key_only(tmp_path, how):
-    """IAM roles are global: a second baseline of the same tooling account in another region of
-    the same account creates its regional resources (the key) and no role."""
-    if how == "setting":
-        template, _ = _synth(tmp_path, tooling_account_id=TOOLING, create_roles=False)
-        resources = template["Resources"]
-        outputs = template["Outputs"]
-    else:
-        template, _ = _synth(tmp_path)
-        resolver = Resolver(template, parameters={"ToolingAccountId": TOOLING, "CreateRoles": "false"}, account=TARGET)
-        resources = {
-            k: r for k, r in template["Resources"].items() if "Condition" not in r or resolver.condition(r["Condition"])
-        }
-        outputs = {k: o for k, o in template["Outputs"].items() if "Condition" not in o or resolver.condition(o["Condition"])}
-        every_role = [r for r in template["Resources"].values() if r["Type"].startswith("AWS::IAM::")]
-        assert every_role and all(r.get("Condition") == "RolesCreated" for r in every_role)
-    assert sorted(r["Type"] for r in resources.values()) == ["AWS::KMS::Alias", "AWS::KMS::Key"]
-    assert set(outputs) == {"KeyArn", "KeyAlias"}

@@ -123,6 +123,8 @@ LOG_BUCKET = f"arn:{PARTITION}:s3:::sagemaker-projects-slogs-{STACK_UUID}"
 #: The stage stack's own key (tagged with the project id like every resource of the stack).
 STAGE_KEY = f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT}:key/1c2d3e4f-stage-key"
 TOOLING_KEY = f"arn:{PARTITION}:kms:{REGION}:{TOOLING}:key/0b1c2d3e-project-key"
+#: Another key of the target account, not a project's (no project tag).
+OTHER_KEY = f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT}:key/2d3e4f5a-other-key"
 TAGGED = {"aws:ResourceTag/sagemaker:project-id": PROJECT_ID}
 TARGETS: dict[str, dict[str, str]] = {
     "AWS::KMS::Key": {"kms": STAGE_KEY, "kms:CreateKey": "*"},
@@ -179,11 +181,6 @@ def _documents(template: dict) -> list[dict]:
         for k, r in template["Resources"].items()
         if r["Type"] == "AWS::IAM::ManagedPolicy" and k.startswith("Deployer")
     ]
-
-
-def _baseline_key(template: dict) -> str:
-    (key_id,) = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::KMS::Key"]
-    return Resolver(template, parameters=PARAMETERS).get_att(key_id, "Arn")
 
 
 def _policy(template: dict) -> Policy:
@@ -246,7 +243,7 @@ def test_sagemaker_resources_must_carry_a_project_id(baseline):
 
 def test_keys_only_the_stage_stacks_own(baseline):
     """A key is created only with the project tag; it is managed and granted to SageMaker
-    (endpoint volumes) only when it carries one: not the baseline's key, not the tooling keys."""
+    (endpoint volumes) only when it carries one: not the account's other keys, not the tooling keys."""
     policy = _policy(baseline)
     requested = {"aws:RequestTag/sagemaker:project-id": PROJECT_ID}
     assert policy.allowed("kms:CreateKey", "*", requested)
@@ -255,10 +252,10 @@ def test_keys_only_the_stage_stacks_own(baseline):
     for action in ("kms:PutKeyPolicy", "kms:EnableKeyRotation", "kms:DescribeKey", "kms:GetKeyPolicy"):
         assert policy.allowed(action, STAGE_KEY, TAGGED), action
         assert not policy.allowed(action, STAGE_KEY, {}), f"{action} on a key that is not a project's"
-        assert not policy.allowed(action, _baseline_key(baseline), {}), f"{action} on the baseline's key"
+        assert not policy.allowed(action, OTHER_KEY, {}), f"{action} on another key of the account"
     assert policy.allowed("kms:CreateGrant", STAGE_KEY, {**TAGGED, "kms:GrantIsForAWSResource": True})
     assert not policy.allowed("kms:CreateGrant", STAGE_KEY, {**TAGGED, "kms:GrantIsForAWSResource": False})
-    assert not policy.allowed("kms:CreateGrant", _baseline_key(baseline), {"kms:GrantIsForAWSResource": True})
+    assert not policy.allowed("kms:CreateGrant", OTHER_KEY, {"kms:GrantIsForAWSResource": True})
     for action in ("kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt"):
         assert not policy.allowed(action, TOOLING_KEY, {**TAGGED, "kms:GrantIsForAWSResource": True}), action
     for action in ("kms:ScheduleKeyDeletion", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"):
@@ -323,7 +320,7 @@ def test_deployer_cannot_touch_the_baseline_or_other_resources(baseline):
     for action, arn in (
         ("cloudwatch:DeleteAlarms", f"arn:{PARTITION}:cloudwatch:{REGION}:{ACCOUNT}:alarm:billing"),
         ("sagemaker:DeleteEndpoint", f"{SAGEMAKER}:endpoint/not-a-project"),
-        ("kms:PutKeyPolicy", _baseline_key(baseline)),
+        ("kms:PutKeyPolicy", OTHER_KEY),
     ):
         assert not policy.allowed(action, arn, {}), (action, arn)
 
