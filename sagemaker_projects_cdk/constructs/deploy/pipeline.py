@@ -48,7 +48,7 @@ from ..project.identity import ProjectIdentity
 from ..registry.approval_rule import ModelApprovalRule
 from ..registry.model_package_group import CROSS_ACCOUNT_READ_ACTIONS, IModelPackageGroup, ModelPackageGroup
 from ..sources.source import PipelineSource
-from .cross_account import StageTarget, stage_targets
+from .cross_account import StageTarget, role_policy_statements, stage_targets
 from .deployer_role import StageDeployerRole
 from .stages import DEFAULT_STAGES, DeployStage, check_stages, records_change
 
@@ -503,6 +503,7 @@ class ModelDeployPipeline(Construct):
         ``actions`` role and deploys with its ``deployer`` role (L1 overrides, ``Fn::If`` when
         decided at deployment); the pipeline's role may assume the ``actions`` role."""
         cfn_pipeline = cast(CfnResource, self.pipeline.node.default_child)
+        pipeline_grants: Optional[ConditionalStatements] = None
         for stage_index, action_index, stage in self._deploy_positions:
             target = self.targets[stage.name]
             if not target.may_be_other_account:
@@ -518,14 +519,15 @@ class ModelDeployPipeline(Construct):
             cfn_pipeline.add_property_override(
                 f"{action}.Configuration.RoleArn", target.pick(target.role_arn(self, "deployer"), self.deployer.role.role_arn)
             )
-            self._conditional_policy(
-                self,
-                f"Assume{stage.title}ActionsRole",
-                [iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[actions_role])],
-                target.condition,
-                roles=[self.pipeline.role],
-                why=f"the pipeline runs the {stage.name} deployment as the target account's actions role",
-            )
+            # In the role's default policy, which the pipeline depends on: CodePipeline refuses
+            # to create or update a pipeline whose role may not assume an action's role.
+            assume = iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[actions_role])
+            if target.condition is None:
+                self.pipeline.role.add_to_principal_policy(assume)
+            else:
+                if pipeline_grants is None:
+                    pipeline_grants = role_policy_statements(self.pipeline.role)
+                pipeline_grants.add(assume, target.condition)
 
     def _grant_targets(self, bucket: s3.IBucket, encryption_key: kms.IKey, group: IModelPackageGroup) -> None:
         """What the baseline roles of each other account may use here: the artifact bucket

@@ -169,17 +169,6 @@ def test_every_principal_an_action_uses_in_another_account_is_granted(matrix, ca
         for action in ("sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages"):
             assert deployer_roles <= _granted(policy, action), action
 
-    # The pipeline's role may assume exactly those actions roles.
-    pipeline_role = next(iter(_of_type(template, "AWS::CodePipeline::Pipeline").values()))  # any pipeline: roles below
-    assumed = {
-        _key(s["Resource"])
-        for r in _of_type(template, "AWS::IAM::Policy").values()
-        for s in r["Properties"]["PolicyDocument"]["Statement"]
-        if s["Action"] == "sts:AssumeRole" and "-actions" in _key(s["Resource"])
-    }
-    assert action_roles <= assumed
-    assert pipeline_role
-
     # The other side: every account principal in those policies names a role the pipeline uses
     # (its actions and deployer roles, or the endpoint roles it hands to build.py).
     variables = {
@@ -195,6 +184,79 @@ def test_every_principal_an_action_uses_in_another_account_is_granted(matrix, ca
                 assert "AWS" in statement["Principal"] and ":root" in _key(statement["Principal"]), (
                     "an account principal, never a role that may not exist yet"
                 )
+
+
+def _deploy_pipeline(template: dict) -> tuple[str, dict]:
+    """The deploy pipeline (the one whose actions may run in other accounts): logical id, resource."""
+    (found,) = [(i, r) for i, r in _of_type(template, "AWS::CodePipeline::Pipeline").items() if "-actions" in _key(r)]
+    return found
+
+
+def _created_before(template: dict, logical_id: str) -> set[str]:
+    """Every resource CloudFormation creates before ``logical_id``: its ``DependsOn``, ``Ref``
+    and ``Fn::GetAtt`` targets, transitively."""
+    resources = template["Resources"]
+
+    def direct(resource: dict) -> set[str]:
+        found = set(_as_list(resource.get("DependsOn", [])))
+
+        def walk(value: Any) -> None:
+            if isinstance(value, dict):
+                if set(value) == {"Ref"} and value["Ref"] in resources:
+                    found.add(value["Ref"])
+                elif set(value) == {"Fn::GetAtt"}:
+                    found.add(value["Fn::GetAtt"][0])
+                for v in value.values():
+                    walk(v)
+            elif isinstance(value, list):
+                for v in value:
+                    walk(v)
+
+        walk(resource.get("Properties", {}))
+        return found
+
+    seen: set[str] = set()
+    pending = [logical_id]
+    while pending:
+        for dependency in direct(resources[pending.pop()]) - seen:
+            seen.add(dependency)
+            pending.append(dependency)
+    return seen
+
+
+def _assume_grants(template: dict, role_id: str, role_arn: Any) -> list[str]:
+    """The IAM policies of ``role_id`` that allow ``sts:AssumeRole`` on ``role_arn``."""
+    return [
+        policy_id
+        for policy_id, policy in _of_type(template, "AWS::IAM::Policy").items()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        and any(
+            s["Effect"] == "Allow" and s["Action"] == "sts:AssumeRole" and _key(role_arn) in map(_key, _as_list(s["Resource"]))
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        )
+    ]
+
+
+@pytest.mark.parametrize("case", ["two-accounts", "three-accounts", "three-accounts-env-agnostic", "parameters"])
+def test_the_pipeline_is_created_after_its_role_may_assume_the_actions_roles(matrix, case):
+    """CodePipeline checks, when it creates or updates a pipeline, that the pipeline's role may
+    assume each action's ``RoleArn`` (InvalidStructureException "... is not authorized to
+    perform AssumeRole" otherwise): the grant is attached to the pipeline's role, in a policy
+    CloudFormation creates before the pipeline, also when it exists only under a condition."""
+    raw = matrix[case][0]
+    pipeline_id, pipeline = _deploy_pipeline(raw)
+    role_id = pipeline["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    assert raw["Resources"][role_id]["Type"] == "AWS::IAM::Role"
+    before = _created_before(raw, pipeline_id)
+    template = collapse(raw, True)
+    actions = _cross_account_actions(template)
+    assert len(actions) == 2
+    for action in actions:
+        granting = _assume_grants(template, role_id, action["RoleArn"])
+        assert granting, f"the pipeline's role may assume {action['RoleArn']}"
+        assert set(granting) <= before, f"{granting} is created before the pipeline"
+        # The grant exists whenever the action uses the role: not under a condition of its own.
+        assert all("Condition" not in raw["Resources"][g] for g in granting)
 
 
 @pytest.mark.parametrize("case", ["three-accounts", "parameters"])
