@@ -46,7 +46,12 @@ from ..._internal.validation import check_choice, invalid
 from ...compliance import acknowledge, acknowledge_wildcards
 from ..project.identity import ProjectIdentity
 from ..registry.approval_rule import ModelApprovalRule
-from ..registry.model_package_group import CROSS_ACCOUNT_READ_ACTIONS, IModelPackageGroup, ModelPackageGroup
+from ..registry.model_package_group import (
+    CROSS_ACCOUNT_DEPLOY_ACTIONS,
+    CROSS_ACCOUNT_READ_ACTIONS,
+    IModelPackageGroup,
+    ModelPackageGroup,
+)
 from ..sources.source import PipelineSource
 from .cross_account import StageTarget, role_policy_statements, stage_targets
 from .deployer_role import StageDeployerRole
@@ -532,7 +537,7 @@ class ModelDeployPipeline(Construct):
     def _grant_targets(self, bucket: s3.IBucket, encryption_key: kms.IKey, group: IModelPackageGroup) -> None:
         """What the baseline roles of each other account may use here: the artifact bucket
         (pipeline artifacts for ``actions``, model artifacts for ``endpoint``), its key, and the
-        group's versions (``deployer`` creates models from them). Account principals with
+        group's versions (``deployer`` reads them and creates models from them). Account principals with
         ``aws:PrincipalArn`` conditions: a role principal must exist when the policy is set."""
         #: The statements granting other accounts, by resource (``bucket``, ``key``, ``group``).
         self.target_grants: dict[str, ConditionalStatements] = {}
@@ -618,6 +623,20 @@ class ModelDeployPipeline(Construct):
                         principals=account,
                         actions=CROSS_ACCOUNT_READ_ACTIONS,
                         resources=[group.model_package_group_arn, group.model_packages_arn],
+                        conditions=principals("deployer"),
+                    ),
+                    target.condition,
+                )
+                # The stage stack's model names the version (PrimaryContainer.ModelPackageName):
+                # CloudFormation, as the deployer, creates the model from it. The model's
+                # execution role (``endpoint``) reads the version's artifacts (bucket and key
+                # above), not the version itself.
+                group_grants.add(
+                    iam.PolicyStatement(
+                        sid=f"{title}CreateModelsFromVersions",
+                        principals=account,
+                        actions=CROSS_ACCOUNT_DEPLOY_ACTIONS,
+                        resources=[group.model_packages_arn],
                         conditions=principals("deployer"),
                     ),
                     target.condition,

@@ -168,6 +168,15 @@ def test_every_principal_an_action_uses_in_another_account_is_granted(matrix, ca
         policy = group["Properties"]["ModelPackageGroupPolicy"]
         for action in ("sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages"):
             assert deployer_roles <= _granted(policy, action), action
+        # The stage's model is created from the version (PrimaryContainer.ModelPackageName) by
+        # the deployer: CreateModel on the group's versions, not on the group.
+        assert deployer_roles <= _granted(policy, "sagemaker:CreateModel")
+        creates = [s for s in policy["Statement"] if "sagemaker:CreateModel" in _as_list(s["Action"])]
+        assert all(
+            "model-package/" in _key(r) and "model-package-group" not in _key(r) for s in creates for r in _as_list(s["Resource"])
+        )
+        # The model's execution role (endpoint) reads artifacts, not versions.
+        assert not any("-endpoint" in arn for s in policy["Statement"] for arn in _principal_arns(s))
 
     # The other side: every account principal in those policies names a role the pipeline uses
     # (its actions and deployer roles, or the endpoint roles it hands to build.py).
