@@ -25,7 +25,7 @@ the stage's ``<Stage>InOtherAccount`` condition, so a single-account deployment 
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, cast
+from typing import Any, Mapping, Optional, Sequence, cast
 
 from aws_cdk import ArnFormat, CfnCapabilities, CfnCondition, CfnResource, Fn, Stack, Token
 from aws_cdk import aws_codebuild as codebuild
@@ -96,6 +96,9 @@ class ModelDeployPipeline(Construct):
     :param model_artifact_key_arn: the KMS key of those artifacts (may be a token; empty means
         not KMS-encrypted, or this project's key for this project's bucket).
         Default: empty.
+    :param target_setting_names: per stage name, the names of the settings its account and
+        region came from (a template's ``prod_account_id``, ``prod_region``), which an error
+        about them names. Default: ``stage '<name>' account`` and ``stage '<name>' region``.
     """
 
     def __init__(
@@ -116,6 +119,7 @@ class ModelDeployPipeline(Construct):
         trigger_on_approval: bool = True,
         model_artifact_bucket_name: Optional[str] = None,
         model_artifact_key_arn: Optional[str] = None,
+        target_setting_names: Optional[Mapping[str, tuple[str, str]]] = None,
     ) -> None:
         super().__init__(scope, construct_id)
         check_choice("compute_type", compute_type, COMPUTE_TYPES)
@@ -132,7 +136,9 @@ class ModelDeployPipeline(Construct):
             )
         self._project = project
         #: Each stage's account and region (:class:`StageTarget`), by stage name.
-        self.targets: dict[str, StageTarget] = {t.stage.name: t for t in stage_targets(self, self.stages)}
+        self.targets: dict[str, StageTarget] = {
+            t.stage.name: t for t in stage_targets(self, self.stages, setting_names=dict(target_setting_names or {}))
+        }
         log_group = encrypted_log_group(self, encryption_key=encryption_key, retention=log_retention)
 
         def project_for(construct_id: str, description: str, variables: dict[str, str], build_spec=None) -> codebuild.PipelineProject:

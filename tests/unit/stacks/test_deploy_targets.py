@@ -345,7 +345,12 @@ def test_accounts_given_with_a_known_stack_account_need_no_condition(matrix):
         (
             {"env": Environment(account=TOOLING, region=REGION)},
             {"prod_region": "us-east-1"},
-            f"invalid stage 'prod' region 'us-east-1': expected '' (empty) or the pipeline's own region {REGION}",
+            f"invalid prod_region 'us-east-1': expected '' (empty) or the pipeline's own region {REGION}",
+        ),
+        (
+            {"env": Environment(account=TOOLING, region=REGION)},
+            {"stages": (DeployStage(name="staging", region="us-east-1"),)},
+            f"invalid stage 'staging' region 'us-east-1': expected '' (empty) or the pipeline's own region {REGION}",
         ),
         (
             {},
