@@ -268,6 +268,54 @@ def test_the_pipeline_is_created_after_its_role_may_assume_the_actions_roles(mat
         assert all("Condition" not in raw["Resources"][g] for g in granting)
 
 
+def _teardown(template: dict) -> tuple[str, dict]:
+    (found,) = _of_type(template, "Custom::StageTeardown").items()
+    return found
+
+
+@pytest.mark.parametrize("case", ["two-accounts", "three-accounts", "three-accounts-env-agnostic", "parameters"])
+def test_deleting_the_project_deletes_each_stage_stack_in_its_account_with_the_pipelines_roles(matrix, case):
+    """The teardown deletes a stage stack in another account as the role the pipeline deploys
+    it with (the target's actions role) and with the deployer role it was deployed with; its
+    function may assume exactly those actions roles, granted before the custom resource exists
+    (and so still granted when CloudFormation deletes it)."""
+    raw = matrix[case][0]
+    template = collapse(raw, True)
+    teardown_id, teardown = _teardown(template)
+    stages = teardown["Properties"]["Stages"]
+    actions = _cross_account_actions(template)
+    assert [s["StackName"] for s in stages] == [a["Configuration"]["StackName"] for a in actions]
+    assert [_key(s["AssumeRoleArn"]) for s in stages] == [_key(a["RoleArn"]) for a in actions]
+    assert [_key(s["DeployerRoleArn"]) for s in stages] == [_key(a["Configuration"]["RoleArn"]) for a in actions]
+
+    function = template["Resources"][teardown["Properties"]["ServiceToken"]["Fn::GetAtt"][0]]
+    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    before = _created_before(raw, teardown_id)
+    granted: set[str] = set()
+    for policy_id, policy in _of_type(template, "AWS::IAM::Policy").items():
+        if {"Ref": role_id} not in policy["Properties"]["Roles"]:
+            continue
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if "sts:AssumeRole" in _as_list(statement["Action"]):
+                assert policy_id in before and "Condition" not in raw["Resources"][policy_id]
+                granted |= {_key(r) for r in _as_list(statement["Resource"])}
+    assert granted == {_key(s["AssumeRoleArn"]) for s in stages}
+
+
+def test_a_single_account_teardown_assumes_no_role(matrix):
+    """Targets left empty (the parameters read as this account), or no targets at all: every
+    stage stack is deleted here with this account's deployer role, and nothing is assumed."""
+    for template in (matrix["single-account"][0], collapse(matrix["parameters"][0], False)):
+        _teardown_id, teardown = _teardown(template)
+        (deployer,) = [i for i in _of_type(template, "AWS::IAM::Role") if i.startswith("ModelDeployDeployerRole")]
+        assert [(s["AssumeRoleArn"], s["DeployerRoleArn"]) for s in teardown["Properties"]["Stages"]] == [
+            ("", {"Fn::GetAtt": [deployer, "Arn"]})
+        ] * 2
+        assert "sts:AssumeRole" not in _key(
+            [p for p in _of_type(template, "AWS::IAM::Policy").values() if "StageTeardown" in _key(p["Properties"]["Roles"])]
+        )
+
+
 @pytest.mark.parametrize("case", ["three-accounts", "parameters"])
 def test_the_staging_tests_assume_exactly_the_staging_actions_role(matrix, case):
     template = collapse(matrix[case][0], True)
