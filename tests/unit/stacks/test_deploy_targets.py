@@ -333,6 +333,22 @@ def test_the_staging_tests_assume_exactly_the_staging_actions_role(matrix, case)
     assert assumed, "the test project may assume the staging actions role"
 
 
+def test_the_tooling_side_passes_no_external_id():
+    """CodePipeline cannot pass an external id when it assumes an action's role, so the
+    baseline's actions role takes none: nothing on the tooling side (templates, the deploy
+    seed's scripts that assume it) may expect or send one."""
+    seed = REPO / "sagemaker_projects_cdk" / "seed_code" / "model_deploy"
+    sources = [*seed.rglob("*.py"), *seed.rglob("*.yml"), *(REPO / "sagemaker_projects_cdk" / "constructs" / "deploy").glob("*.py")]
+    assert sources
+    for source in sources:
+        assert not re.search(r"external.?id", source.read_text(), re.IGNORECASE), source
+
+
+@pytest.mark.parametrize("case", list(MATRIX))
+def test_no_template_mentions_an_external_id(matrix, case):
+    assert not re.search(r"external.?id", _key(matrix[case][0]), re.IGNORECASE)
+
+
 def test_single_account_templates_are_unchanged_but_for_the_parameters(matrix):
     """The default template (targets as parameters), read with every new condition false, is
     the single-account template plus the four parameters and the empty target variables."""
