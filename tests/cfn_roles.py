@@ -82,10 +82,13 @@ def as_list(value) -> list:
 
 
 def allow_statements(documents: Iterable[dict]) -> Iterator[dict]:
+    """The Allow statements of ``documents``, both branches of a conditional one
+    (``{"Fn::If": [condition, statement, {"Ref": "AWS::NoValue"}]}``, a stage in another account)."""
     for document in documents:
         for statement in document["Statement"]:
-            if statement["Effect"] == "Allow":
-                yield statement
+            for branch in statement["Fn::If"][1:] if set(statement) == {"Fn::If"} else [statement]:
+                if branch != {"Ref": "AWS::NoValue"} and branch["Effect"] == "Allow":
+                    yield branch
 
 
 def granted_actions(documents: Iterable[dict]) -> set[str]:

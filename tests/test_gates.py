@@ -59,9 +59,19 @@ def _allow_statements(template: dict):
         if resource["Type"] == "AWS::IAM::Role":
             documents.extend(policy["PolicyDocument"] for policy in props.get("Policies", []))
         for document in documents:
-            for statement in document["Statement"]:
+            for statement in _branches(document["Statement"]):
                 if statement["Effect"] == "Allow":
                     yield logical_id, statement
+
+
+def _branches(statements):
+    """The statements of a ``Statement`` list, both branches of a conditional one
+    (``{"Fn::If": [condition, statement, {"Ref": "AWS::NoValue"}]}``, a stage in another account)."""
+    for statement in statements:
+        if set(statement) == {"Fn::If"}:
+            yield from _branches([s for s in statement["Fn::If"][1:] if s != {"Ref": "AWS::NoValue"}])
+        else:
+            yield statement
 
 
 def _as_list(value):

@@ -1,10 +1,13 @@
 """The project's lifecycle custom resources, run by AWS Lambda's Python runtime (boto3 included).
 
 ``teardown``  (``Custom::StageTeardown``): on Delete while the project stack itself is being
-    deleted, deletes the project's endpoint stage stacks (``StackNames``) with the current
-    deployer role (``DeployerRoleArn``) and waits until they are gone; stacks that do not exist
-    are skipped. CloudFormation also sends Delete when it rolls back an update that added the
-    resource, or cleans up after a replacement: then the stage stacks (prod's endpoint) stay.
+    deleted, deletes the project's endpoint stage stacks (``Stages``: each stage's
+    ``StackName``, ``AssumeRoleArn`` and ``DeployerRoleArn``) and waits until they are gone;
+    stacks that do not exist are skipped. A stage in another account is deleted there, as the
+    target account's ``actions`` role (``AssumeRoleArn``, empty for this account), and every
+    stage with its current deployer role (``DeployerRoleArn``, this account's or the target's).
+    CloudFormation also sends Delete when it rolls back an update that added the resource, or
+    cleans up after a replacement: then the stage stacks (prod's endpoint) stay.
 ``precheck``  (``Custom::RetainedResourceCheck``): on Create, fails with what to do when a
     fixed-name resource that the template retains on deletion (``RepositoryNames``,
     ``ModelPackageGroupName``) exists already. Update and Delete pass: an update's rollback
@@ -20,6 +23,7 @@ import json
 import time
 import traceback
 import urllib.request
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import boto3  # type: ignore[import-untyped]  # boto3 ships no type information
@@ -31,6 +35,8 @@ POLL_SECONDS = 15
 MARGIN_MILLIS = 60_000
 #: CloudFormation's response body is limited to 4 KB.
 _MAX_REASON = 3000
+#: The session name of the teardown in a target account (its CloudTrail records show it).
+SESSION_NAME = "sagemaker-project-teardown"
 
 Event = dict[str, Any]
 
@@ -57,12 +63,9 @@ def _teardown(event: Event, context: Any) -> str:
     if status != "DELETE_IN_PROGRESS":
         # An update's rollback or clean-up removes this resource: the project lives on.
         return f"the project stack is not being deleted ({status}): its stage stacks stay"
-    properties = event["ResourceProperties"]
-    names = list(properties.get("StackNames", []))
-    delete_stacks(
-        cfn, names, role_arn=properties.get("DeployerRoleArn") or None, remaining_millis=context.get_remaining_time_in_millis
-    )
-    return f"deleted {', '.join(names) or 'no stacks'}"
+    stacks = stage_stacks(list(event["ResourceProperties"].get("Stages", [])), here=cfn)
+    delete_stacks(stacks, remaining_millis=context.get_remaining_time_in_millis)
+    return f"deleted {', '.join(stack.label for stack in stacks) or 'no stacks'}"
 
 
 def _precheck(event: Event, _context: Any) -> str:
@@ -82,6 +85,60 @@ def _precheck(event: Event, _context: Any) -> str:
 
 
 # --- Stage stacks ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageStack:
+    """A stage stack to delete: its name, a CloudFormation client of its account, the service
+    role its deletion uses (None: the one the stack recorded), and its account when it is
+    another one (for messages)."""
+
+    name: str
+    cloudformation: Any
+    role_arn: Optional[str] = None
+    account: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} in account {self.account}" if self.account else self.name
+
+
+def stage_stacks(stages: list[dict[str, str]], *, here: Any) -> list[StageStack]:
+    """The ``Stages`` property as :class:`StageStack`: a stage whose ``AssumeRoleArn`` is not
+    empty is reached through that role (one session per role), the others through ``here``."""
+    clients: dict[str, Any] = {"": here}
+    stacks = []
+    for stage in stages:
+        assume = stage.get("AssumeRoleArn") or ""
+        if assume not in clients:
+            clients[assume] = assumed_client("cloudformation", assume, stack_name=stage["StackName"])
+        stacks.append(
+            StageStack(
+                name=stage["StackName"],
+                cloudformation=clients[assume],
+                role_arn=stage.get("DeployerRoleArn") or None,
+                account=assume.split(":")[4] if assume else "",
+            )
+        )
+    return stacks
+
+
+def assumed_client(service: str, role_arn: str, *, stack_name: str) -> Any:
+    """A client of ``service`` acting as ``role_arn`` (in its account, this region)."""
+    try:
+        credentials = boto3.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=SESSION_NAME)["Credentials"]
+    except ClientError as error:
+        raise Failed(
+            f"could not assume {role_arn} to delete the stage stack {stack_name} in its account: {error}. Deploy the "
+            "target-account baseline there again (it holds that role), then delete the project stack again; to "
+            "leave the stage stack there instead, delete the project stack again retaining this resource"
+        ) from error
+    return boto3.client(
+        service,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
 
 
 def project_stack_status(cfn: Any, stack_id: str) -> str:
@@ -104,48 +161,49 @@ def describe_stack(cfn: Any, name: str) -> Optional[dict[str, Any]]:
 
 
 def delete_stacks(
-    cfn: Any,
-    names: list[str],
+    stacks: list[StageStack],
     *,
-    role_arn: Optional[str] = None,
     remaining_millis: Callable[[], int],
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
-    """Delete the stacks ``names`` and wait until they are gone.
+    """Delete ``stacks`` (each in its account) and wait until they are gone.
 
     A stack that is being created or updated (a deployment still running) is deleted once it
     settles; one already in ``DELETE_FAILED``, or waiting for a change set's review, is deleted
-    (again). ``role_arn``: the service role the deletion uses, instead of the one the stack
-    recorded (which an upgrade of the project may have replaced). Raises :class:`Failed` with the
-    stack's status reason when its deletion fails, or when the function would time out first.
+    (again). Each deletion uses the stack's ``role_arn`` as service role, instead of the one the
+    stack recorded (which an upgrade of the project may have replaced). Raises :class:`Failed`
+    with the stack's status reason when its deletion fails, or when the function would time out
+    first.
     """
     requested: set[str] = set()
-    pending = list(dict.fromkeys(names))
+    pending = list({stack.label: stack for stack in stacks}.values())
     while True:
-        waiting: list[tuple[str, str]] = []
-        for name in pending:
-            stack = describe_stack(cfn, name)
+        waiting: list[tuple[StageStack, str]] = []
+        for target in pending:
+            stack = describe_stack(target.cloudformation, target.name)
             if stack is None:
                 continue
             status = stack["StackStatus"]
-            if status == "DELETE_FAILED" and name in requested:
+            if status == "DELETE_FAILED" and target.label in requested:
                 reason = stack.get("StackStatusReason") or "CloudFormation gave no reason"
                 raise Failed(
-                    f"stage stack {name} could not be deleted: {reason} (see the stack's events); fix the cause, "
-                    "then delete the project stack again"
+                    f"stage stack {target.label} could not be deleted: {reason} (see the stack's events); fix the "
+                    "cause, then delete the project stack again"
                 )
             if not status.endswith("_IN_PROGRESS") or status == "REVIEW_IN_PROGRESS":
-                print(f"deleting stack {name} ({status})")
-                cfn.delete_stack(StackName=name, **({"RoleARN": role_arn} if role_arn else {}))
-                requested.add(name)
+                print(f"deleting stack {target.label} ({status})")
+                target.cloudformation.delete_stack(
+                    StackName=target.name, **({"RoleARN": target.role_arn} if target.role_arn else {})
+                )
+                requested.add(target.label)
                 status = "DELETE_IN_PROGRESS"
-            waiting.append((name, status))
+            waiting.append((target, status))
         if not waiting:
             return
         if remaining_millis() < MARGIN_MILLIS + POLL_SECONDS * 1000:
-            states = ", ".join(f"{name} ({status})" for name, status in waiting)
+            states = ", ".join(f"{target.label} ({status})" for target, status in waiting)
             raise Failed(f"stage stacks still not deleted when the function had to stop: {states}; delete the project stack again to keep waiting")
-        pending = [name for name, _ in waiting]
+        pending = [target for target, _ in waiting]
         sleep(POLL_SECONDS)
 
 

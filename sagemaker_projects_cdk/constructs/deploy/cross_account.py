@@ -17,11 +17,13 @@ checked at deployment by a template rule ``<Stage>RegionIsThisRegion``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union, cast
 
-from aws_cdk import Aws, CfnCondition, CfnRule, CfnRuleAssertion, Fn, Stack, Token
+from aws_cdk import Aws, CfnCondition, CfnResource, CfnRule, CfnRuleAssertion, Fn, Stack, Token
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from ..._internal.resource_policy import ConditionalStatements
 from ..._internal.validation import invalid
 from .stages import DeployStage
 from .targets import TARGET_ROLE_PATH, TargetRole, target_role_arn, target_role_name
@@ -76,6 +78,23 @@ class StageTarget:
             return target_role_arn(stack, target_account=self.account, tooling_account=stack.account, role=role)
         tooling = "${AWS::AccountId}" if Token.is_unresolved(stack.account) else stack.account
         return Fn.sub(f"arn:${{AWS::Partition}}:iam::{account}:role{TARGET_ROLE_PATH}{target_role_name(tooling, role)}")
+
+
+def role_policy_statements(role: iam.IRole) -> ConditionalStatements:
+    """Statements in ``role``'s default policy that hold only under a condition (a stage in
+    another account decided at deployment), as ``Fn::If`` entries of its ``Statement`` list.
+
+    A separate conditional policy would be a resource of its own, which CloudFormation may
+    create after a resource that needs the grant at creation: CodePipeline checks that its role
+    may assume each action's ``RoleArn`` when the pipeline is created or updated, and
+    aws-cdk-lib makes the pipeline (like a custom resource of ``LifecycleFunction``) depend on
+    its role's default policy only. Call it once per role (a second one would replace the first's
+    statements); the role must have a default policy already.
+    """
+    policy = role.node.find_child("DefaultPolicy")
+    if not isinstance(policy, iam.Policy):
+        raise TypeError(f"{role.node.path}/DefaultPolicy is not an iam.Policy")
+    return ConditionalStatements(cast(CfnResource, policy.node.default_child), "PolicyDocument", policy.document)
 
 
 def stage_targets(scope: Construct, stages: Sequence[DeployStage], *, setting_names: Optional[dict[str, tuple[str, str]]] = None) -> tuple[StageTarget, ...]:

@@ -25,7 +25,7 @@ the stage's ``<Stage>InOtherAccount`` condition, so a single-account deployment 
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, cast
+from typing import Any, Mapping, Optional, Sequence, cast
 
 from aws_cdk import ArnFormat, CfnCapabilities, CfnCondition, CfnResource, Fn, Stack, Token
 from aws_cdk import aws_codebuild as codebuild
@@ -46,9 +46,14 @@ from ..._internal.validation import check_choice, invalid
 from ...compliance import acknowledge, acknowledge_wildcards
 from ..project.identity import ProjectIdentity
 from ..registry.approval_rule import ModelApprovalRule
-from ..registry.model_package_group import CROSS_ACCOUNT_READ_ACTIONS, IModelPackageGroup, ModelPackageGroup
+from ..registry.model_package_group import (
+    CROSS_ACCOUNT_DEPLOY_ACTIONS,
+    CROSS_ACCOUNT_READ_ACTIONS,
+    IModelPackageGroup,
+    ModelPackageGroup,
+)
 from ..sources.source import PipelineSource
-from .cross_account import StageTarget, stage_targets
+from .cross_account import StageTarget, role_policy_statements, stage_targets
 from .deployer_role import StageDeployerRole
 from .stages import DEFAULT_STAGES, DeployStage, check_stages, records_change
 
@@ -91,6 +96,9 @@ class ModelDeployPipeline(Construct):
     :param model_artifact_key_arn: the KMS key of those artifacts (may be a token; empty means
         not KMS-encrypted, or this project's key for this project's bucket).
         Default: empty.
+    :param target_setting_names: per stage name, the names of the settings its account and
+        region came from (a template's ``prod_account_id``, ``prod_region``), which an error
+        about them names. Default: ``stage '<name>' account`` and ``stage '<name>' region``.
     """
 
     def __init__(
@@ -111,6 +119,7 @@ class ModelDeployPipeline(Construct):
         trigger_on_approval: bool = True,
         model_artifact_bucket_name: Optional[str] = None,
         model_artifact_key_arn: Optional[str] = None,
+        target_setting_names: Optional[Mapping[str, tuple[str, str]]] = None,
     ) -> None:
         super().__init__(scope, construct_id)
         check_choice("compute_type", compute_type, COMPUTE_TYPES)
@@ -127,7 +136,9 @@ class ModelDeployPipeline(Construct):
             )
         self._project = project
         #: Each stage's account and region (:class:`StageTarget`), by stage name.
-        self.targets: dict[str, StageTarget] = {t.stage.name: t for t in stage_targets(self, self.stages)}
+        self.targets: dict[str, StageTarget] = {
+            t.stage.name: t for t in stage_targets(self, self.stages, setting_names=dict(target_setting_names or {}))
+        }
         log_group = encrypted_log_group(self, encryption_key=encryption_key, retention=log_retention)
 
         def project_for(construct_id: str, description: str, variables: dict[str, str], build_spec=None) -> codebuild.PipelineProject:
@@ -503,6 +514,7 @@ class ModelDeployPipeline(Construct):
         ``actions`` role and deploys with its ``deployer`` role (L1 overrides, ``Fn::If`` when
         decided at deployment); the pipeline's role may assume the ``actions`` role."""
         cfn_pipeline = cast(CfnResource, self.pipeline.node.default_child)
+        pipeline_grants: Optional[ConditionalStatements] = None
         for stage_index, action_index, stage in self._deploy_positions:
             target = self.targets[stage.name]
             if not target.may_be_other_account:
@@ -518,19 +530,20 @@ class ModelDeployPipeline(Construct):
             cfn_pipeline.add_property_override(
                 f"{action}.Configuration.RoleArn", target.pick(target.role_arn(self, "deployer"), self.deployer.role.role_arn)
             )
-            self._conditional_policy(
-                self,
-                f"Assume{stage.title}ActionsRole",
-                [iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[actions_role])],
-                target.condition,
-                roles=[self.pipeline.role],
-                why=f"the pipeline runs the {stage.name} deployment as the target account's actions role",
-            )
+            # In the role's default policy, which the pipeline depends on: CodePipeline refuses
+            # to create or update a pipeline whose role may not assume an action's role.
+            assume = iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[actions_role])
+            if target.condition is None:
+                self.pipeline.role.add_to_principal_policy(assume)
+            else:
+                if pipeline_grants is None:
+                    pipeline_grants = role_policy_statements(self.pipeline.role)
+                pipeline_grants.add(assume, target.condition)
 
     def _grant_targets(self, bucket: s3.IBucket, encryption_key: kms.IKey, group: IModelPackageGroup) -> None:
         """What the baseline roles of each other account may use here: the artifact bucket
         (pipeline artifacts for ``actions``, model artifacts for ``endpoint``), its key, and the
-        group's versions (``deployer`` creates models from them). Account principals with
+        group's versions (``deployer`` reads them and creates models from them). Account principals with
         ``aws:PrincipalArn`` conditions: a role principal must exist when the policy is set."""
         #: The statements granting other accounts, by resource (``bucket``, ``key``, ``group``).
         self.target_grants: dict[str, ConditionalStatements] = {}
@@ -616,6 +629,20 @@ class ModelDeployPipeline(Construct):
                         principals=account,
                         actions=CROSS_ACCOUNT_READ_ACTIONS,
                         resources=[group.model_package_group_arn, group.model_packages_arn],
+                        conditions=principals("deployer"),
+                    ),
+                    target.condition,
+                )
+                # The stage stack's model names the version (PrimaryContainer.ModelPackageName):
+                # CloudFormation, as the deployer, creates the model from it. The model's
+                # execution role (``endpoint``) reads the version's artifacts (bucket and key
+                # above), not the version itself.
+                group_grants.add(
+                    iam.PolicyStatement(
+                        sid=f"{title}CreateModelsFromVersions",
+                        principals=account,
+                        actions=CROSS_ACCOUNT_DEPLOY_ACTIONS,
+                        resources=[group.model_packages_arn],
                         conditions=principals("deployer"),
                     ),
                     target.condition,

@@ -20,12 +20,15 @@ def check_group_name(setting: str, value: str) -> str:
     return check_pattern(setting, value, GROUP_NAME_PATTERN, "1 to 63 letters, digits and inner hyphens")
 
 
-#: What another account may do with this group's models: find them and deploy them.
+#: What another account may do to find this group's models and read their versions.
 CROSS_ACCOUNT_READ_ACTIONS = [
     "sagemaker:DescribeModelPackageGroup",
     "sagemaker:DescribeModelPackage",
     "sagemaker:ListModelPackages",
 ]
+#: What another account's deployer also needs on the group's versions (``model-package/<group>/*``):
+#: a SageMaker model whose container names a version (``ModelPackageName``) is created from it.
+CROSS_ACCOUNT_DEPLOY_ACTIONS = ["sagemaker:CreateModel"]
 
 
 @runtime_checkable

@@ -115,6 +115,20 @@ def stages_with_targets(stack: Stack, settings: DeployTargetSettings, stages: tu
     return tuple(dataclasses.replace(stage, **changes[stage.name]) if stage.name in changes else stage for stage in stages)
 
 
+def target_setting_names(stages: tuple[DeployStage, ...]) -> dict[str, tuple[str, str]]:
+    """Per stage name, the settings its account and region come from: a target setting
+    (``prod_account_id``) where :func:`stages_with_targets` applies one (the stage names no
+    account or region of its own), else the stage's own field (``stage 'prod' account``)."""
+    names: dict[str, tuple[str, str]] = {}
+    for stage in stages:
+        found = {field: f"stage {stage.name!r} {field}" for field in ("account", "region")}
+        for name, (stage_name, field, _parameter, _description) in TARGET_SETTINGS.items():
+            if stage_name == stage.name and getattr(stage, field) is None:
+                found[field] = name
+        names[stage.name] = (found["account"], found["region"])
+    return names
+
+
 @dataclass(frozen=True, kw_only=True)
 class ModelDeploySettings(DeployTargetSettings, ProjectSettings):
     """Settings of the model-deploy half."""
@@ -191,6 +205,7 @@ def add_model_deploy(
         compute_type=settings.compute_type,
         model_artifact_bucket_name=model_artifact_bucket_name,
         model_artifact_key_arn=model_artifact_key_arn,
+        target_setting_names=target_setting_names(settings.stages),
     )
     teardown = StageTeardown(stack, "StageTeardown", pipeline=pipeline, encryption_key=core.artifacts.encryption_key)
     after_seeding(pipeline.pipeline, repository)

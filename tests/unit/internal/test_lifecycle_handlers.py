@@ -64,20 +64,25 @@ def event(request_type: str, properties: dict, *, old: dict | None = None, physi
     return found
 
 
-def live_stacks() -> set[str]:
+def here(names: list[str]) -> list[dict[str, str]]:
+    """The teardown's ``Stages`` for stacks of this account, deleted with the role they recorded."""
+    return [{"StackName": name, "AssumeRoleArn": "", "DeployerRoleArn": ""} for name in names]
+
+
+def live_stacks(cfn: Any = None) -> set[str]:
     import boto3
 
-    stacks = boto3.client("cloudformation").describe_stacks()["Stacks"]
+    stacks = (cfn or boto3.client("cloudformation")).describe_stacks()["Stacks"]
     return {s["StackName"] for s in stacks if s["StackStatus"] != "DELETE_COMPLETE"}
 
 
-def create_stage_stacks(names: list[str]) -> None:
+def create_stage_stacks(names: list[str], cfn: Any = None) -> None:
     import boto3
 
-    cfn = boto3.client("cloudformation")
+    cfn = cfn or boto3.client("cloudformation")
     for name in names:
         cfn.create_stack(StackName=name, TemplateBody=STAGE_TEMPLATE)
-    assert set(names) <= live_stacks()
+    assert set(names) <= live_stacks(cfn)
 
 
 # --- Teardown --------------------------------------------------------------------------------
@@ -98,7 +103,7 @@ def project_status(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 def test_teardown_deletes_every_stage_stack_and_reports_success(aws, responses, project_status):
     create_stage_stacks([*STAGES, "sagemaker-other-p-2-deploy-prod"])
-    index.teardown(event("Delete", {"StackNames": STAGES}, physical_id="kept-id"), Context())
+    index.teardown(event("Delete", {"Stages": here(STAGES)}, physical_id="kept-id"), Context())
     (response,) = responses
     assert response["Status"] == "SUCCESS", response["Reason"]
     assert response["PhysicalResourceId"] == "kept-id"
@@ -115,7 +120,7 @@ def test_teardown_keeps_the_stage_stacks_when_an_update_removes_it(aws, response
     cleans up after replacing it: the project lives on, and so must prod's endpoint."""
     create_stage_stacks(STAGES)
     project_status["now"] = status
-    index.teardown(event("Delete", {"StackNames": STAGES}, physical_id="kept-id"), Context())
+    index.teardown(event("Delete", {"Stages": here(STAGES)}, physical_id="kept-id"), Context())
     (response,) = responses
     assert response["Status"] == "SUCCESS", response["Reason"]
     assert set(STAGES) <= live_stacks()
@@ -125,22 +130,106 @@ def test_teardown_deletes_with_the_current_deployer_role(monkeypatch):
     """The role a stage stack recorded may be gone (an upgrade replaced the deployer role)."""
     fake = FakeCloudFormation({STAGES[0]: [("UPDATE_COMPLETE", ""), ("DELETE_COMPLETE", "")]})
     role = "arn:aws:iam::123456789012:role/sagemaker-project-deployers/Deployer-1"
-    index.delete_stacks(fake, STAGES[:1], role_arn=role, remaining_millis=lambda: 900_000, sleep=lambda _s: None)
+    index.delete_stacks([index.StageStack(STAGES[0], fake, role)], remaining_millis=lambda: 900_000, sleep=lambda _s: None)
     assert (fake.deleted, fake.roles) == (STAGES[:1], [role])
 
 
 def test_a_stage_stack_waiting_for_review_is_deleted():
     fake = FakeCloudFormation({STAGES[0]: [("REVIEW_IN_PROGRESS", ""), ("DELETE_COMPLETE", "")]})
-    index.delete_stacks(fake, STAGES[:1], remaining_millis=lambda: 900_000, sleep=lambda _s: None)
+    index.delete_stacks([index.StageStack(STAGES[0], fake)], remaining_millis=lambda: 900_000, sleep=lambda _s: None)
     assert fake.deleted == STAGES[:1]
 
 
 def test_teardown_skips_stage_stacks_that_do_not_exist(aws, responses, project_status):
     create_stage_stacks(STAGES[:1])  # prod was never deployed
-    index.teardown(event("Delete", {"StackNames": STAGES}, physical_id="kept-id"), Context())
+    index.teardown(event("Delete", {"Stages": here(STAGES)}, physical_id="kept-id"), Context())
     (response,) = responses
     assert response["Status"] == "SUCCESS", response["Reason"]
     assert live_stacks() == set()
+
+
+TARGET = "222222222222"
+#: The target account's baseline roles, named as the tooling side names them (targets.py).
+TARGET_ACTIONS = f"arn:aws:iam::{TARGET}:role/sagemaker-projects-cdk/sagemaker-projects-123456789012-actions"
+TARGET_DEPLOYER = f"arn:aws:iam::{TARGET}:role/sagemaker-projects-cdk/sagemaker-projects-123456789012-deployer"
+HERE_DEPLOYER = "arn:aws:iam::123456789012:role/sagemaker-project-deployers/Deployer-1"
+
+
+def assumed_cloudformation(role_arn: str) -> Any:
+    """A CloudFormation client in the account of ``role_arn`` (moto serves each account apart)."""
+    import boto3
+
+    credentials = boto3.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="test")["Credentials"]
+    return boto3.client(
+        "cloudformation",
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, dict]]:
+    """The handler's AssumeRole and DeleteStack calls: (operation, the caller's account, parameters)."""
+    import boto3
+
+    recorded: list[tuple[str, str, dict]] = []
+    real = boto3.client
+
+    def client(service: str, **kwargs: Any) -> Any:
+        made = real(service, **kwargs)
+        caller = real("sts", **kwargs).get_caller_identity()["Account"]
+        for operation in ("AssumeRole", "DeleteStack"):
+            made.meta.events.register(
+                f"provide-client-params.{service}.{operation}",
+                lambda params, operation=operation, **_: recorded.append((operation, caller, dict(params))),
+            )
+        return made
+
+    monkeypatch.setattr(index.boto3, "client", client)
+    return recorded
+
+
+def test_teardown_deletes_a_stage_stack_in_another_account_as_its_actions_role(aws, responses, project_status, calls):
+    """Staging here, prod in the target account: prod is deleted there (after assuming the
+    target's actions role, with its deployer role), and nothing of the same name here or of
+    another project there is touched."""
+    target = assumed_cloudformation(TARGET_ACTIONS)
+    create_stage_stacks([STAGES[1], "sagemaker-other-p-2-deploy-prod"], target)
+    create_stage_stacks(STAGES)  # a prod stack of the same name here too: not the stage's
+    stages = [
+        {"StackName": STAGES[0], "AssumeRoleArn": "", "DeployerRoleArn": HERE_DEPLOYER},
+        {"StackName": STAGES[1], "AssumeRoleArn": TARGET_ACTIONS, "DeployerRoleArn": TARGET_DEPLOYER},
+    ]
+    calls.clear()  # the arrangement's own
+    index.teardown(event("Delete", {"Stages": stages}, physical_id="kept-id"), Context())
+    (response,) = responses
+    assert response["Status"] == "SUCCESS", response["Reason"]
+    assert STAGES[1] in response["Reason"] and TARGET in response["Reason"]
+    assert live_stacks(target) == {"sagemaker-other-p-2-deploy-prod"}
+    assert live_stacks() == {STAGES[1]}
+    # One session in the target account, as its actions role; each deletion with its account's deployer.
+    assert [(caller, params["RoleArn"]) for operation, caller, params in calls if operation == "AssumeRole"] == [
+        ("123456789012", TARGET_ACTIONS)
+    ]
+    deletions = {(caller, params["StackName"], params.get("RoleARN")) for operation, caller, params in calls if operation == "DeleteStack"}
+    assert deletions == {("123456789012", STAGES[0], HERE_DEPLOYER), (TARGET, STAGES[1], TARGET_DEPLOYER)}
+
+
+def test_teardown_says_what_to_do_when_the_target_role_cannot_be_assumed(monkeypatch):
+    from botocore.exceptions import ClientError
+
+    class DeniedSts:
+        def assume_role(self, **_kwargs: str) -> dict:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized"}}, "AssumeRole")
+
+    monkeypatch.setattr(index.boto3, "client", lambda service, **_: DeniedSts())
+    stage = {"StackName": STAGES[1], "AssumeRoleArn": TARGET_ACTIONS, "DeployerRoleArn": TARGET_DEPLOYER}
+    with pytest.raises(index.Failed) as failure:
+        index.stage_stacks([stage], here=None)
+    message = str(failure.value)
+    assert f"could not assume {TARGET_ACTIONS} to delete the stage stack {STAGES[1]}" in message
+    assert "target-account baseline" in message and "retaining this resource" in message
 
 
 @pytest.mark.parametrize("request_type", ["Create", "Update"])
@@ -148,11 +237,11 @@ def test_teardown_does_nothing_on_create_and_update_and_keeps_a_stable_physical_
     create_stage_stacks(STAGES)
     physical_id = "sagemaker-churn-p-1-project-StageTeardown97273258"
     if request_type == "Create":
-        index.teardown(event("Create", {"StackNames": STAGES}), Context())
-        index.teardown(event("Create", {"StackNames": STAGES}), Context())
+        index.teardown(event("Create", {"Stages": here(STAGES)}), Context())
+        index.teardown(event("Create", {"Stages": here(STAGES)}), Context())
     else:
         index.teardown(
-            event("Update", {"StackNames": STAGES[:1]}, old={"StackNames": STAGES}, physical_id=physical_id), Context()
+            event("Update", {"Stages": here(STAGES[:1])}, old={"Stages": here(STAGES)}, physical_id=physical_id), Context()
         )
     assert {r["Status"] for r in responses} == {"SUCCESS"}
     assert {r["PhysicalResourceId"] for r in responses} == {physical_id}
@@ -186,7 +275,7 @@ def test_a_failing_stage_deletion_fails_the_teardown_with_the_stacks_reason(aws,
         }
     )
     monkeypatch.setattr(index.boto3, "client", lambda service: fake)
-    index.teardown(event("Delete", {"StackNames": STAGES}, physical_id="kept-id"), Context())
+    index.teardown(event("Delete", {"Stages": here(STAGES)}, physical_id="kept-id"), Context())
     (response,) = responses
     assert response["Status"] == "FAILED"
     assert response["PhysicalResourceId"] == "kept-id"
@@ -197,13 +286,13 @@ def test_a_failing_stage_deletion_fails_the_teardown_with_the_stacks_reason(aws,
 
 def test_a_stage_stack_still_deploying_is_deleted_once_it_settles():
     fake = FakeCloudFormation({STAGES[0]: [("UPDATE_IN_PROGRESS", ""), ("UPDATE_ROLLBACK_COMPLETE", ""), ("DELETE_COMPLETE", "")]})
-    index.delete_stacks(fake, STAGES[:1], remaining_millis=lambda: 900_000, sleep=lambda _s: None)
+    index.delete_stacks([index.StageStack(STAGES[0], fake)], remaining_millis=lambda: 900_000, sleep=lambda _s: None)
     assert fake.deleted == STAGES[:1]
 
 
 def test_a_stage_stack_already_delete_failed_is_deleted_again():
     fake = FakeCloudFormation({STAGES[0]: [("DELETE_FAILED", "earlier"), ("DELETE_COMPLETE", "")]})
-    index.delete_stacks(fake, STAGES[:1], remaining_millis=lambda: 900_000, sleep=lambda _s: None)
+    index.delete_stacks([index.StageStack(STAGES[0], fake)], remaining_millis=lambda: 900_000, sleep=lambda _s: None)
     assert fake.deleted == STAGES[:1]
 
 
@@ -211,7 +300,7 @@ def test_the_teardown_answers_before_the_function_times_out():
     fake = FakeCloudFormation({STAGES[0]: [("CREATE_COMPLETE", ""), ("DELETE_IN_PROGRESS", "")]})
     remaining = iter([900_000, 60_000])
     with pytest.raises(index.Failed, match=rf"still not deleted .*{STAGES[0]} \(DELETE_IN_PROGRESS\).*again to keep waiting"):
-        index.delete_stacks(fake, STAGES[:1], remaining_millis=lambda: next(remaining), sleep=lambda _s: None)
+        index.delete_stacks([index.StageStack(STAGES[0], fake)], remaining_millis=lambda: next(remaining), sleep=lambda _s: None)
 
 
 def test_an_unexpected_error_is_still_reported_to_cloudformation(aws, responses, project_status, monkeypatch):
@@ -219,7 +308,7 @@ def test_an_unexpected_error_is_still_reported_to_cloudformation(aws, responses,
         raise RuntimeError("no endpoint for the region")
 
     monkeypatch.setattr(index.boto3, "client", broken)
-    index.teardown(event("Delete", {"StackNames": STAGES}, physical_id="kept-id"), Context())
+    index.teardown(event("Delete", {"Stages": here(STAGES)}, physical_id="kept-id"), Context())
     (response,) = responses
     assert response["Status"] == "FAILED"
     assert response["Reason"] == "RuntimeError: no endpoint for the region"

@@ -168,17 +168,15 @@ def test_every_principal_an_action_uses_in_another_account_is_granted(matrix, ca
         policy = group["Properties"]["ModelPackageGroupPolicy"]
         for action in ("sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages"):
             assert deployer_roles <= _granted(policy, action), action
-
-    # The pipeline's role may assume exactly those actions roles.
-    pipeline_role = next(iter(_of_type(template, "AWS::CodePipeline::Pipeline").values()))  # any pipeline: roles below
-    assumed = {
-        _key(s["Resource"])
-        for r in _of_type(template, "AWS::IAM::Policy").values()
-        for s in r["Properties"]["PolicyDocument"]["Statement"]
-        if s["Action"] == "sts:AssumeRole" and "-actions" in _key(s["Resource"])
-    }
-    assert action_roles <= assumed
-    assert pipeline_role
+        # The stage's model is created from the version (PrimaryContainer.ModelPackageName) by
+        # the deployer: CreateModel on the group's versions, not on the group.
+        assert deployer_roles <= _granted(policy, "sagemaker:CreateModel")
+        creates = [s for s in policy["Statement"] if "sagemaker:CreateModel" in _as_list(s["Action"])]
+        assert all(
+            "model-package/" in _key(r) and "model-package-group" not in _key(r) for s in creates for r in _as_list(s["Resource"])
+        )
+        # The model's execution role (endpoint) reads artifacts, not versions.
+        assert not any("-endpoint" in arn for s in policy["Statement"] for arn in _principal_arns(s))
 
     # The other side: every account principal in those policies names a role the pipeline uses
     # (its actions and deployer roles, or the endpoint roles it hands to build.py).
@@ -197,6 +195,127 @@ def test_every_principal_an_action_uses_in_another_account_is_granted(matrix, ca
                 )
 
 
+def _deploy_pipeline(template: dict) -> tuple[str, dict]:
+    """The deploy pipeline (the one whose actions may run in other accounts): logical id, resource."""
+    (found,) = [(i, r) for i, r in _of_type(template, "AWS::CodePipeline::Pipeline").items() if "-actions" in _key(r)]
+    return found
+
+
+def _created_before(template: dict, logical_id: str) -> set[str]:
+    """Every resource CloudFormation creates before ``logical_id``: its ``DependsOn``, ``Ref``
+    and ``Fn::GetAtt`` targets, transitively."""
+    resources = template["Resources"]
+
+    def direct(resource: dict) -> set[str]:
+        found = set(_as_list(resource.get("DependsOn", [])))
+
+        def walk(value: Any) -> None:
+            if isinstance(value, dict):
+                if set(value) == {"Ref"} and value["Ref"] in resources:
+                    found.add(value["Ref"])
+                elif set(value) == {"Fn::GetAtt"}:
+                    found.add(value["Fn::GetAtt"][0])
+                for v in value.values():
+                    walk(v)
+            elif isinstance(value, list):
+                for v in value:
+                    walk(v)
+
+        walk(resource.get("Properties", {}))
+        return found
+
+    seen: set[str] = set()
+    pending = [logical_id]
+    while pending:
+        for dependency in direct(resources[pending.pop()]) - seen:
+            seen.add(dependency)
+            pending.append(dependency)
+    return seen
+
+
+def _assume_grants(template: dict, role_id: str, role_arn: Any) -> list[str]:
+    """The IAM policies of ``role_id`` that allow ``sts:AssumeRole`` on ``role_arn``."""
+    return [
+        policy_id
+        for policy_id, policy in _of_type(template, "AWS::IAM::Policy").items()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        and any(
+            s["Effect"] == "Allow" and s["Action"] == "sts:AssumeRole" and _key(role_arn) in map(_key, _as_list(s["Resource"]))
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        )
+    ]
+
+
+@pytest.mark.parametrize("case", ["two-accounts", "three-accounts", "three-accounts-env-agnostic", "parameters"])
+def test_the_pipeline_is_created_after_its_role_may_assume_the_actions_roles(matrix, case):
+    """CodePipeline checks, when it creates or updates a pipeline, that the pipeline's role may
+    assume each action's ``RoleArn`` (InvalidStructureException "... is not authorized to
+    perform AssumeRole" otherwise): the grant is attached to the pipeline's role, in a policy
+    CloudFormation creates before the pipeline, also when it exists only under a condition."""
+    raw = matrix[case][0]
+    pipeline_id, pipeline = _deploy_pipeline(raw)
+    role_id = pipeline["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    assert raw["Resources"][role_id]["Type"] == "AWS::IAM::Role"
+    before = _created_before(raw, pipeline_id)
+    template = collapse(raw, True)
+    actions = _cross_account_actions(template)
+    assert len(actions) == 2
+    for action in actions:
+        granting = _assume_grants(template, role_id, action["RoleArn"])
+        assert granting, f"the pipeline's role may assume {action['RoleArn']}"
+        assert set(granting) <= before, f"{granting} is created before the pipeline"
+        # The grant exists whenever the action uses the role: not under a condition of its own.
+        assert all("Condition" not in raw["Resources"][g] for g in granting)
+
+
+def _teardown(template: dict) -> tuple[str, dict]:
+    (found,) = _of_type(template, "Custom::StageTeardown").items()
+    return found
+
+
+@pytest.mark.parametrize("case", ["two-accounts", "three-accounts", "three-accounts-env-agnostic", "parameters"])
+def test_deleting_the_project_deletes_each_stage_stack_in_its_account_with_the_pipelines_roles(matrix, case):
+    """The teardown deletes a stage stack in another account as the role the pipeline deploys
+    it with (the target's actions role) and with the deployer role it was deployed with; its
+    function may assume exactly those actions roles, granted before the custom resource exists
+    (and so still granted when CloudFormation deletes it)."""
+    raw = matrix[case][0]
+    template = collapse(raw, True)
+    teardown_id, teardown = _teardown(template)
+    stages = teardown["Properties"]["Stages"]
+    actions = _cross_account_actions(template)
+    assert [s["StackName"] for s in stages] == [a["Configuration"]["StackName"] for a in actions]
+    assert [_key(s["AssumeRoleArn"]) for s in stages] == [_key(a["RoleArn"]) for a in actions]
+    assert [_key(s["DeployerRoleArn"]) for s in stages] == [_key(a["Configuration"]["RoleArn"]) for a in actions]
+
+    function = template["Resources"][teardown["Properties"]["ServiceToken"]["Fn::GetAtt"][0]]
+    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    before = _created_before(raw, teardown_id)
+    granted: set[str] = set()
+    for policy_id, policy in _of_type(template, "AWS::IAM::Policy").items():
+        if {"Ref": role_id} not in policy["Properties"]["Roles"]:
+            continue
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if "sts:AssumeRole" in _as_list(statement["Action"]):
+                assert policy_id in before and "Condition" not in raw["Resources"][policy_id]
+                granted |= {_key(r) for r in _as_list(statement["Resource"])}
+    assert granted == {_key(s["AssumeRoleArn"]) for s in stages}
+
+
+def test_a_single_account_teardown_assumes_no_role(matrix):
+    """Targets left empty (the parameters read as this account), or no targets at all: every
+    stage stack is deleted here with this account's deployer role, and nothing is assumed."""
+    for template in (matrix["single-account"][0], collapse(matrix["parameters"][0], False)):
+        _teardown_id, teardown = _teardown(template)
+        (deployer,) = [i for i in _of_type(template, "AWS::IAM::Role") if i.startswith("ModelDeployDeployerRole")]
+        assert [(s["AssumeRoleArn"], s["DeployerRoleArn"]) for s in teardown["Properties"]["Stages"]] == [
+            ("", {"Fn::GetAtt": [deployer, "Arn"]})
+        ] * 2
+        assert "sts:AssumeRole" not in _key(
+            [p for p in _of_type(template, "AWS::IAM::Policy").values() if "StageTeardown" in _key(p["Properties"]["Roles"])]
+        )
+
+
 @pytest.mark.parametrize("case", ["three-accounts", "parameters"])
 def test_the_staging_tests_assume_exactly_the_staging_actions_role(matrix, case):
     template = collapse(matrix[case][0], True)
@@ -212,6 +331,22 @@ def test_the_staging_tests_assume_exactly_the_staging_actions_role(matrix, case)
         if s["Action"] == "sts:AssumeRole" and _key(s["Resource"]) == role
     ]
     assert assumed, "the test project may assume the staging actions role"
+
+
+def test_the_tooling_side_passes_no_external_id():
+    """CodePipeline cannot pass an external id when it assumes an action's role, so the
+    baseline's actions role takes none: nothing on the tooling side (templates, the deploy
+    seed's scripts that assume it) may expect or send one."""
+    seed = REPO / "sagemaker_projects_cdk" / "seed_code" / "model_deploy"
+    sources = [*seed.rglob("*.py"), *seed.rglob("*.yml"), *(REPO / "sagemaker_projects_cdk" / "constructs" / "deploy").glob("*.py")]
+    assert sources
+    for source in sources:
+        assert not re.search(r"external.?id", source.read_text(), re.IGNORECASE), source
+
+
+@pytest.mark.parametrize("case", list(MATRIX))
+def test_no_template_mentions_an_external_id(matrix, case):
+    assert not re.search(r"external.?id", _key(matrix[case][0]), re.IGNORECASE)
 
 
 def test_single_account_templates_are_unchanged_but_for_the_parameters(matrix):
@@ -274,7 +409,12 @@ def test_accounts_given_with_a_known_stack_account_need_no_condition(matrix):
         (
             {"env": Environment(account=TOOLING, region=REGION)},
             {"prod_region": "us-east-1"},
-            f"invalid stage 'prod' region 'us-east-1': expected '' (empty) or the pipeline's own region {REGION}",
+            f"invalid prod_region 'us-east-1': expected '' (empty) or the pipeline's own region {REGION}",
+        ),
+        (
+            {"env": Environment(account=TOOLING, region=REGION)},
+            {"stages": (DeployStage(name="staging", region="us-east-1"),)},
+            f"invalid stage 'staging' region 'us-east-1': expected '' (empty) or the pipeline's own region {REGION}",
         ),
         (
             {},

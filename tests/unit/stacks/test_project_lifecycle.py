@@ -50,7 +50,7 @@ def test_named_retained_resources_are_created_after_the_check_of_their_names(ass
 def test_deleting_a_deploy_project_deletes_its_stage_stacks_first(assembly, template_id):
     template = assembly.templates[template_id]
     ((teardown_id, teardown),) = of_type(template, "Custom::StageTeardown").items()
-    names = teardown["Properties"]["StackNames"]
+    names = [stage["StackName"] for stage in teardown["Properties"]["Stages"]]
     assert [n["Fn::Join"][1][-1] for n in names] == ["-deploy-staging", "-deploy-prod"]
     deployer = {k for k in template["Resources"] if k.startswith("ModelDeployDeployer")}
     assert len(deployer) == 2 and deployer <= set(teardown["DependsOn"])

@@ -24,7 +24,12 @@ def test_teardown_names_every_stage_stack_and_is_deleted_before_the_deployer_rol
     stack, teardown, resources = _synth()
     (logical_id,) = [k for k, r in resources.items() if r["Type"] == STAGE_TEARDOWN_RESOURCE_TYPE]
     resource = resources[logical_id]
-    assert resource["Properties"]["StackNames"] == ["sagemaker-churn-p-abc123def456-deploy-qa", "sagemaker-churn-p-abc123def456-deploy-prod"]
+    names = ["sagemaker-churn-p-abc123def456-deploy-qa", "sagemaker-churn-p-abc123def456-deploy-prod"]
+    (deployer_role,) = [k for k, r in resources.items() if k.startswith("ModelDeployDeployerRole")]
+    # Both stages in this account: no role to assume, this account's deployer role.
+    assert resource["Properties"]["Stages"] == [
+        {"StackName": name, "AssumeRoleArn": "", "DeployerRoleArn": {"Fn::GetAtt": [deployer_role, "Arn"]}} for name in names
+    ]
     deployer = [k for k, r in resources.items() if k.startswith("ModelDeployDeployer")]
     assert {resources[k]["Type"] for k in deployer} == {"AWS::IAM::Role", "AWS::IAM::ManagedPolicy"}
     # CloudFormation deletes a resource before what it depends on: the stage stacks go while
@@ -36,7 +41,7 @@ def test_teardown_names_every_stage_stack_and_is_deleted_before_the_deployer_rol
     # The pipeline is deleted first, so it cannot deploy a stage again meanwhile.
     (pipeline,) = [k for k, r in resources.items() if r["Type"] == "AWS::CodePipeline::Pipeline"]
     assert logical_id in resources[pipeline]["DependsOn"]
-    assert teardown.stack_names == resource["Properties"]["StackNames"]
+    assert teardown.stack_names == names
 
 
 def test_teardown_function_may_only_delete_the_stage_stacks_with_the_deployer_role():
