@@ -208,7 +208,15 @@ class TargetDeployerRole(Construct):
                 iam.PolicyStatement(
                     sid="ManageTagged", actions=list(SAGEMAKER_TAGGED_ACTIONS), resources=sagemaker, conditions=PROJECT_TAGGED
                 ),
-                iam.PolicyStatement(sid="ModelVersions", actions=["sagemaker:DescribeModelPackage"], resources=[model_versions]),
+                # The stage's model names a tooling-account version (PrimaryContainer.ModelPackageName):
+                # the project's group policy allows the same two actions on its versions. Whether
+                # SageMaker authorizes CreateModel against the version as well is not documented;
+                # granting it here costs nothing (the version's own account decides too).
+                iam.PolicyStatement(
+                    sid="ModelVersions",
+                    actions=["sagemaker:DescribeModelPackage", "sagemaker:CreateModel"],
+                    resources=[model_versions],
+                ),
                 iam.PolicyStatement(
                     sid="RollbackAlarms",
                     actions=[

@@ -201,10 +201,22 @@ def test_there_is_no_external_id(synthesized):
     assert "external_id" not in inspect.signature(TargetAccountStack.__init__).parameters
 
 
+def _statements(statements: list) -> list:
+    """Policy statements, each branch of a conditional (``Fn::If``) statement as one of them."""
+    flat = []
+    for statement in statements:
+        if set(statement) == {"Fn::If"}:
+            flat.extend(branch for branch in statement["Fn::If"][1:] if isinstance(branch, dict) and "Action" in branch)
+        else:
+            flat.append(statement)
+    return flat
+
+
 def test_the_tooling_roles_that_assume_the_actions_role_carry_the_project_tag(tmp_path):
     """RequireProjectPrincipalTag (default true) holds for every role of the tooling templates
     that may assume a stage's actions role: the pipeline's role (CodePipeline assumes the role
-    of a stage's CloudFormation action with it) and the tests' and change record's CodeBuild roles."""
+    of a stage's CloudFormation action with it), the tests' and change record's CodeBuild roles,
+    and the stage teardown function (it deletes stage stacks in target accounts)."""
     from sagemaker_projects_cdk.stacks import BuildDeployGitStack, ModelDeployStack
 
     app = new_app(tmp_path)
@@ -217,11 +229,12 @@ def test_the_tooling_roles_that_assume_the_actions_role_carry_the_project_tag(tm
             role["Ref"]
             for resource in resources.values()
             if resource["Type"] == "AWS::IAM::Policy"
-            for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+            for statement in _statements(resource["Properties"]["PolicyDocument"]["Statement"])
             if "sts:AssumeRole" in json.dumps(statement["Action"]) and "-actions" in json.dumps(statement["Resource"])
             for role in resource["Properties"]["Roles"]
         }
-        assert len(assumers) >= 3, (stack.artifact_id, assumers)  # the pipeline, the staging tests, the change record
+        # the pipeline, the staging tests, the change record, the stage teardown
+        assert len(assumers) >= 4, (stack.artifact_id, assumers)
         assert any("PipelineRole" in a for a in assumers)
         for role_id in assumers:
             tags = {t["Key"] for t in resources[role_id]["Properties"].get("Tags", [])}
