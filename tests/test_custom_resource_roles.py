@@ -62,12 +62,14 @@ TYPES_BY_TEMPLATE = {
     "build-deploy-git": {
         "Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown", "Custom::SeedRepository",
     },
+    "image-build-deploy": {"Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown"},
     "studio/model-build": {"Custom::RetainedResourceCheck", "Custom::ProjectDataset"},
     "studio/model-deploy": {"Custom::RetainedResourceCheck", "Custom::StageTeardown"},
     "studio/build-deploy": {"Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown"},
     "studio/build-deploy-git": {
         "Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown", "Custom::SeedRepository",
     },
+    "studio/image-build-deploy": {"Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown"},
     "studio": {"Custom::StudioS3Template", "Custom::CDKBucketDeployment"},
 }
 
