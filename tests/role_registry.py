@@ -13,9 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: Template names (``role_checks.all_templates``) by group, as regular expressions.
-PROJECTS = r"(studio/)?(model-build|model-deploy|build-deploy|build-deploy-git)"
-BUILDING = r"(studio/)?(model-build|build-deploy|build-deploy-git)"
-DEPLOYING = r"(studio/)?(model-deploy|build-deploy|build-deploy-git)"
+PROJECTS = r"(studio/)?(model-build|model-deploy|build-deploy|build-deploy-git|image-build-deploy)"
+BUILDING = r"(studio/)?(model-build|build-deploy|build-deploy-git|image-build-deploy)"
+DEPLOYING = r"(studio/)?(model-deploy|build-deploy|build-deploy-git|image-build-deploy)"
+IMAGES = r"(studio/)?image-build-deploy"
+_IMAGE_TYPE = r"(Processing|Training|Inference)"
 _ID = r"[0-9A-F]{8}"
 
 
@@ -36,6 +38,7 @@ _SERVICE = "tests/test_service_roles.py::"
 _SEED = "tests/seed/test_role_sufficiency.py::"
 _PRODUCTS = "tests/test_role_coverage.py::test_the_studio_products_roles_are_the_checked_templates_roles"
 _TARGETS = "tests/unit/constructs/targets/"
+_IMAGES = "tests/test_image_template_roles.py::"
 
 CLAIMS = [
     Claim(
@@ -115,17 +118,33 @@ CLAIMS = [
         "the CloudFormation handler permissions of the product templates' resources (cfn-lint's schemas)",
     ),
     Claim(
-        rf"(ModelBuild|ModelDeploy)PipelineRole{_ID}", PROJECTS,
+        rf"(ModelBuildRole|ModelDeployBuildRole|ModelDeployTestStagingRole|ModelDeployRecordChangeProdRole|ModelDeployDeployerRole){_ID}",
+        IMAGES,
+        _IMAGES + "test_the_build_deploy_roles_have_build_deploys_policies_in_the_image_template",
+        "resolved with the same parameters, the same policies as in build-deploy, where they are checked",
+    ),
+    Claim(
+        rf"{_IMAGE_TYPE}ImageRole{_ID}", IMAGES,
+        _IMAGES + "test_the_image_roles_may_read_their_repository_only",
+        "what SageMaker may do with an image's role: log in to ECR, pull and describe its own repository's images",
+    ),
+    Claim(
+        rf"{_IMAGE_TYPE}ImageBuildRole{_ID}", IMAGES,
+        _IMAGES + "test_the_image_build_roles_may_push_and_record_their_image",
+        "the buildspec's docker login, pull and push, and record_image_version.py's calls, per image type",
+    ),
+    Claim(
+        rf"(ModelBuild|ModelDeploy|{_IMAGE_TYPE}ImageBuild)PipelineRole{_ID}", PROJECTS,
         _SERVICE + "test_the_codepipeline_and_eventbridge_roles_may_do_what_the_services_do",
         "CodePipeline's service role: assume each action's role, the artifact store (CodePipeline docs)",
     ),
     Claim(
-        rf"(ModelBuild|ModelDeploy)Pipeline\w+CodePipelineActionRole{_ID}", PROJECTS,
+        rf"(ModelBuild|ModelDeploy|{_IMAGE_TYPE}ImageBuild)Pipeline\w+CodePipelineActionRole{_ID}", PROJECTS,
         _SERVICE + "test_the_codepipeline_and_eventbridge_roles_may_do_what_the_services_do",
         "what the action's type calls (CodeCommit source, CodeBuild, CloudFormation, approval; CodePipeline docs)",
     ),
     Claim(
-        rf"(ModelBuild|ModelDeploy)PipelineEventsRole{_ID}", PROJECTS,
+        rf"(ModelBuild|ModelDeploy|{_IMAGE_TYPE}ImageBuild)PipelineEventsRole{_ID}", PROJECTS,
         _SERVICE + "test_the_codepipeline_and_eventbridge_roles_may_do_what_the_services_do",
         "EventBridge starting the target pipeline of each rule that uses the role",
     ),

@@ -20,6 +20,7 @@ STATEFUL_TYPES = (
     "AWS::KMS::Key",
     "AWS::CodeCommit::Repository",
     "AWS::SageMaker::ModelPackageGroup",
+    "AWS::ECR::Repository",
 )
 
 
@@ -45,6 +46,7 @@ TEMPLATE_FACTS: dict[str, TemplateFacts] = {
             **_ARTIFACTS,
             "AWS::CodeCommit::Repository": frozenset({"ModelBuildRepositoryF9382855"}),
             "AWS::SageMaker::ModelPackageGroup": frozenset({"ModelPackageGroupF5073685"}),
+            "AWS::ECR::Repository": frozenset(),
         },
         copies_dataset=True,
     ),
@@ -54,6 +56,7 @@ TEMPLATE_FACTS: dict[str, TemplateFacts] = {
             "AWS::CodeCommit::Repository": frozenset({"ModelDeployRepository8A62656E"}),
             # It deploys the versions of another project's group (a parameter).
             "AWS::SageMaker::ModelPackageGroup": frozenset(),
+            "AWS::ECR::Repository": frozenset(),
         },
         copies_dataset=False,
     ),
@@ -62,6 +65,7 @@ TEMPLATE_FACTS: dict[str, TemplateFacts] = {
             **_ARTIFACTS,
             "AWS::CodeCommit::Repository": frozenset({"ModelBuildRepositoryF9382855", "ModelDeployRepository8A62656E"}),
             "AWS::SageMaker::ModelPackageGroup": frozenset({"ModelPackageGroupF5073685"}),
+            "AWS::ECR::Repository": frozenset(),
         },
         copies_dataset=True,
     ),
@@ -71,6 +75,27 @@ TEMPLATE_FACTS: dict[str, TemplateFacts] = {
             **_ARTIFACTS,
             "AWS::CodeCommit::Repository": frozenset(),
             "AWS::SageMaker::ModelPackageGroup": frozenset({"ModelPackageGroupF5073685"}),
+            "AWS::ECR::Repository": frozenset(),
+        },
+        copies_dataset=True,
+    ),
+    # build-deploy's, and per image type its Dockerfile's repository and its ECR repository.
+    "image-build-deploy": TemplateFacts(
+        pinned_logical_ids={
+            **_ARTIFACTS,
+            "AWS::CodeCommit::Repository": frozenset(
+                {
+                    "ModelBuildRepositoryF9382855",
+                    "ModelDeployRepository8A62656E",
+                    "ProcessingImageCodeRepository971C1ECA",
+                    "TrainingImageCodeRepository19D3C9B6",
+                    "InferenceImageCodeRepositoryF266FB94",
+                }
+            ),
+            "AWS::SageMaker::ModelPackageGroup": frozenset({"ModelPackageGroupF5073685"}),
+            "AWS::ECR::Repository": frozenset(
+                {"ProcessingImageRepositoryACEECF99", "TrainingImageRepository01A93933", "InferenceImageRepository3575B74B"}
+            ),
         },
         copies_dataset=True,
     ),

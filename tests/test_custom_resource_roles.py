@@ -39,6 +39,7 @@ from role_checks import (  # first: puts tests/seed (call_recorder) on the path
 
 from call_recorder import IamRequest, copy_object_requests, iam_requests, install, read_calls  # noqa: E402  (isort: after role_checks)
 from iam_eval import Policy, Resolver, role_policy_documents  # noqa: E402
+from sagemaker_projects_cdk.stacks import TEMPLATES  # noqa: E402
 from support import moto_environment
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
@@ -62,12 +63,14 @@ TYPES_BY_TEMPLATE = {
     "build-deploy-git": {
         "Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown", "Custom::SeedRepository",
     },
+    "image-build-deploy": {"Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown"},
     "studio/model-build": {"Custom::RetainedResourceCheck", "Custom::ProjectDataset"},
     "studio/model-deploy": {"Custom::RetainedResourceCheck", "Custom::StageTeardown"},
     "studio/build-deploy": {"Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown"},
     "studio/build-deploy-git": {
         "Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown", "Custom::SeedRepository",
     },
+    "studio/image-build-deploy": {"Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown"},
     "studio": {"Custom::StudioS3Template", "Custom::CDKBucketDeployment"},
 }
 
@@ -300,7 +303,7 @@ def test_the_s3_templates_role_may_copy_tag_and_delete_every_template(templates)
     role_id = the_one(template, "AWS::IAM::Role", "StudioS3TemplatesRole")
     function_id = function_of_role(template, role_id)
     resources = [i for i, r in template["Resources"].items() if r["Type"] == "Custom::StudioS3Template"]
-    assert len(resources) == 4
+    assert len(resources) == len(TEMPLATES)
     requests = function_log_requests(resolver, function_id)
     for resource_id in resources:
         calls = sdk_calls(resolver, resource_id)

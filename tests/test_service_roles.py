@@ -243,8 +243,8 @@ def pipeline_checks(template: dict) -> dict[str, RoleCheck]:
 
 
 PIPELINE_TEMPLATES = [
-    "model-build", "model-deploy", "build-deploy", "build-deploy-git",
-    "studio/model-build", "studio/model-deploy", "studio/build-deploy", "studio/build-deploy-git",
+    "model-build", "model-deploy", "build-deploy", "build-deploy-git", "image-build-deploy",
+    "studio/model-build", "studio/model-deploy", "studio/build-deploy", "studio/build-deploy-git", "studio/image-build-deploy",
 ]
 
 

@@ -13,13 +13,14 @@ from .build_deploy import BUILD_DEPLOY, BuildDeploySettings, BuildDeployStack
 from .build_deploy_git import BUILD_DEPLOY_GIT, BuildDeployGitSettings, BuildDeployGitStack
 from .components import ModelBuildSettings, ModelDeploySettings, TemplateParts
 from .endpoint_stage import EndpointStageStack
+from .image_build_deploy import IMAGE_BUILD_DEPLOY, ImageBuildDeploySettings, ImageBuildDeployStack
 from .model_build import MODEL_BUILD, ModelBuildStack
 from .model_deploy import MODEL_DEPLOY, ModelDeployStack, SourceModelDeploySettings
 from .target_account import TargetAccountSettings, TargetAccountStack
 from .template import Template, TemplateSettings, TemplateStack, settings_table
 
 TEMPLATES: dict[str, type[TemplateStack]] = {
-    stack.TEMPLATE.template_id: stack for stack in (ModelBuildStack, ModelDeployStack, BuildDeployStack, BuildDeployGitStack)
+    stack.TEMPLATE.template_id: stack for stack in (ModelBuildStack, ModelDeployStack, BuildDeployStack, BuildDeployGitStack, ImageBuildDeployStack)
 }
 
 __all__ = [
@@ -33,6 +34,9 @@ __all__ = [
     "BuildDeploySettings",
     "BuildDeployStack",
     "EndpointStageStack",
+    "IMAGE_BUILD_DEPLOY",
+    "ImageBuildDeploySettings",
+    "ImageBuildDeployStack",
     "ModelBuildSettings",
     "ModelBuildStack",
     "ModelDeploySettings",

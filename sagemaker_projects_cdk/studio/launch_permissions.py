@@ -33,7 +33,8 @@ class Permissions:
     delete: tuple[str, ...] = ()
     #: Roles this type hands to a service (``iam:PassRole`` with ``iam:PassedToService``).
     passes_role_to: tuple[str, ...] = ()
-    #: KMS actions the service makes as the caller with the resource's key (through the service).
+    #: KMS actions the service (``service``) makes as the caller with the resource's key: granted
+    #: only through that service (``kms:ViaService``).
     key_actions: tuple[str, ...] = ()
     #: Actions that IAM cannot scope to a resource (granted on ``*``).
     unscoped: tuple[str, ...] = ()
@@ -94,6 +95,28 @@ PERMISSIONS: dict[str, Permissions] = {
         # CodeCommit encrypts the first commit with the repository's customer key as the caller.
         key_actions=("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"),
         unscoped=("codecommit:ListRepositories",),
+    ),
+    "AWS::ECR::Repository": Permissions(
+        "ecr",
+        (
+            "ecr:CreateRepository", "ecr:DescribeRepositories", "ecr:PutLifecyclePolicy", "ecr:GetLifecyclePolicy",
+            "ecr:DeleteLifecyclePolicy", "ecr:SetRepositoryPolicy", "ecr:GetRepositoryPolicy",
+            "ecr:DeleteRepositoryPolicy", "ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability",
+            "ecr:TagResource", "ecr:UntagResource", "ecr:ListTagsForResource",
+        ),
+        delete=("ecr:DeleteRepository",),
+        # A repository encrypted with a customer key: ECR creates (and on deletion retires) its
+        # grant on the key as the caller.
+        key_actions=("kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant"),
+    ),
+    "AWS::SageMaker::Image": Permissions(
+        "sagemaker",
+        (
+            "sagemaker:CreateImage", "sagemaker:DescribeImage", "sagemaker:UpdateImage", "sagemaker:AddTags",
+            "sagemaker:DeleteTags", "sagemaker:ListTags",
+        ),
+        delete=("sagemaker:DeleteImage",),
+        passes_role_to=("sagemaker.amazonaws.com",),
     ),
     "AWS::CodeBuild::Project": Permissions(
         # A legacy resource type: no schema; the calls of its handler.

@@ -77,7 +77,7 @@ class LaunchRole(Construct):
         actions: dict[str, set[str]] = {}
         unscoped: set[str] = set(TEMPLATE_ACTIONS)
         passed_to: set[str] = set()
-        key_actions: set[str] = set()
+        key_actions: dict[str, set[str]] = {}
         for resource_type in sorted(resource_types):
             permissions = PERMISSIONS[resource_type]
             service_actions = actions.setdefault(permissions.service, set())
@@ -86,9 +86,10 @@ class LaunchRole(Construct):
                 service_actions.update(permissions.delete)
             unscoped.update(permissions.unscoped)
             passed_to.update(permissions.passes_role_to)
-            key_actions.update(permissions.key_actions)
+            if permissions.key_actions:
+                key_actions.setdefault(permissions.service, set()).update(permissions.key_actions)
 
-        # Two customer-managed policies, as one would exceed IAM's 6,144 characters: running
+        # Customer-managed policies, as one would exceed IAM's 6,144 characters: running
         # the stacks (CloudFormation, IAM, KMS, assets) and the resources the templates create.
         # Each entry: (statement, why its resources are no narrower).
         stack_part: list[tuple[iam.PolicyStatement, str]] = [
@@ -120,13 +121,19 @@ class LaunchRole(Construct):
             ),
         ]
         resource_part: list[tuple[iam.PolicyStatement, str]] = []
+        # A third policy once the resources outgrow one (the image template's ECR and SageMaker
+        # images): SageMaker's, ECR's and the connections' statements.
+        sagemaker_part: list[tuple[iam.PolicyStatement, str]] = []
         attach = actions.get("iam", set()) & {"iam:AttachRolePolicy", "iam:DetachRolePolicy"}
         for service in sorted(actions):
             resources_of, reason = _SCOPES[service]
             statement = iam.PolicyStatement(
                 sid=f"Manage{service.title()}", actions=sorted(actions[service] - attach), resources=resources_of(stack)
             )
-            (stack_part if service in ("iam", "kms") else resource_part).append((statement, reason))
+            if service in ("iam", "kms"):
+                stack_part.append((statement, reason))
+            else:
+                (sagemaker_part if service in SAGEMAKER_PART_SERVICES else resource_part).append((statement, reason))
         if attach:
             allowed = [_arn(stack, "iam", "policy/*")] + [
                 stack.format_arn(service="iam", region="", account="aws", resource="policy", resource_name=name)
@@ -144,17 +151,17 @@ class LaunchRole(Construct):
                     "AWS-managed policies the templates name can be attached",
                 )
             )
-        if key_actions:
+        for service, service_key_actions in sorted(key_actions.items()):
+            title, why, when = _KEY_USERS[service]
             stack_part.append(
                 (
                     iam.PolicyStatement(
-                        sid="UseKeysThroughCodeCommit",
-                        actions=sorted(key_actions),
+                        sid=f"UseKeysThrough{title}",
+                        actions=sorted(service_key_actions),
                         resources=[_arn(stack, "kms", "key/*")],
-                        conditions={"StringEquals": {"kms:ViaService": f"codecommit.{stack.region}.amazonaws.com"}},
+                        conditions={"StringEquals": {"kms:ViaService": f"{service}.{stack.region}.amazonaws.com"}},
                     ),
-                    "the repositories' keys are created at launch with random ids; CodeCommit uses "
-                    "them as the caller for the first commit, and only through CodeCommit",
+                    f"the {why} keys are created at launch with random ids; {title} uses them as the caller{when}",
                 )
             )
         if passed_to:
@@ -189,7 +196,7 @@ class LaunchRole(Construct):
         if resource_types & CONNECTION_TYPES:
             # One statement per prefix: a request carries only its own prefix's condition keys.
             for service in SERVICES:
-                resource_part.append(
+                sagemaker_part.append(
                     (
                         iam.PolicyStatement(
                             sid=f"Pass{service.title().replace('-', '')}ToCodePipeline",
@@ -222,6 +229,14 @@ class LaunchRole(Construct):
             self._policy("StackPolicy", "Run the SageMaker project templates' stacks", stack_part),
             self._policy("ResourcePolicy", "Create, update and delete the SageMaker project templates' resources", resource_part),
         ]
+        if sagemaker_part:
+            self.policies.append(
+                self._policy(
+                    "SageMakerResourcePolicy",
+                    "Create, update and delete the SageMaker project templates' SageMaker and ECR resources, pass connections",
+                    sagemaker_part,
+                )
+            )
 
     def _policy(self, construct_id: str, description: str, part: list[tuple[iam.PolicyStatement, str]]) -> iam.ManagedPolicy:
         """A managed policy of the role, with every wildcard resource acknowledged with its reason."""
@@ -244,6 +259,10 @@ def _arn(stack: Stack, service: str, resource: str) -> str:
         return stack.format_arn(service="s3", region="", account="", resource=resource)
     region = "" if service == "iam" else None
     return stack.format_arn(service=service, region=region, resource=resource, arn_format=ArnFormat.NO_RESOURCE_NAME)
+
+
+#: The services whose statements go to the third policy (IAM's 6,144 characters per policy).
+SAGEMAKER_PART_SERVICES = frozenset({"sagemaker", "ecr"})
 
 
 #: Where each service's handler actions apply, and why no narrower.
@@ -279,10 +298,25 @@ _SCOPES: dict[str, tuple[Callable[[Stack], list[str]], str]] = {
     ),
     "logs": (lambda s: [_arn(s, "logs", "log-group:*")], "CloudFormation generates the log group names"),
     "sagemaker": (
-        lambda s: [_arn(s, "sagemaker", "model-package-group/*"), _arn(s, "sagemaker", "code-repository/sagemaker-*")],
-        "model package groups are named <project>-<id>, code repositories sagemaker-<id>-<part>, after the "
-        "project created in Studio",
+        lambda s: [
+            _arn(s, "sagemaker", "model-package-group/*"),
+            _arn(s, "sagemaker", "code-repository/sagemaker-*"),
+            _arn(s, "sagemaker", "image/sagemaker-*"),
+        ],
+        "model package groups are named <project>-<id>, code repositories sagemaker-<id>-<part>, images "
+        "sagemaker-<id>-<type>, after the project created in Studio",
     ),
+    "ecr": (
+        lambda s: [_arn(s, "ecr", "repository/sagemaker-*")],
+        "image repositories are named sagemaker-<id>-<type> after the project created in Studio",
+    ),
+}
+
+
+#: Services that use a resource's key as the caller: their name in statement ids and reasons.
+_KEY_USERS = {
+    "codecommit": ("CodeCommit", "repositories'", " for the first commit, and only through CodeCommit"),
+    "ecr": ("ECR", "image repositories'", " to create and retire its grant on the key, and only through ECR"),
 }
 
 

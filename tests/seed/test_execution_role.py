@@ -227,7 +227,10 @@ def derived_requests(definition: dict[str, Any]) -> list:
 
 
 @pytest.mark.seed
-@pytest.mark.parametrize("name", ["model-build", "build-deploy", "studio/model-build", "studio/build-deploy"])
+@pytest.mark.parametrize(
+    "name",
+    ["model-build", "build-deploy", "image-build-deploy", "studio/model-build", "studio/build-deploy", "studio/image-build-deploy"],
+)
 def test_the_execution_role_may_do_what_sagemaker_does_for_every_step(assembly, built_pipeline, name):
     template = all_templates(assembly)[name]
     role_id = the_one(template, "AWS::IAM::Role", "ModelBuildExecutionRole")

@@ -214,7 +214,17 @@ class ImageBuildPipeline(Construct):
             return events.Schedule.rate(Duration.days(days))
         # EventBridge wants "rate(1 day)" but "rate(N days)" for more: a token needs both.
         text = Token.as_string(days)
-        daily = CfnCondition(self, "RebuildDaily", expression=Fn.condition_equals(text, "1"))
+        stack = Stack.of(self)
+        resolved = stack.resolve(days)
+        daily: CfnCondition
+        if isinstance(resolved, dict) and set(resolved) == {"Ref"}:
+            # One condition per parameter, shared by every image type's pipeline (cfn-lint W9053).
+            found = stack.node.try_find_child(f"{resolved['Ref']}IsOne")
+            daily = found if isinstance(found, CfnCondition) else CfnCondition(
+                stack, f"{resolved['Ref']}IsOne", expression=Fn.condition_equals(text, "1")
+            )
+        else:
+            daily = CfnCondition(self, "RebuildDaily", expression=Fn.condition_equals(text, "1"))
         return events.Schedule.expression(
             Token.as_string(Fn.condition_if(daily.logical_id, "rate(1 day)", Fn.join("", ["rate(", text, " days)"])))
         )

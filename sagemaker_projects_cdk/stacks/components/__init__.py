@@ -7,6 +7,7 @@ declared once.
 """
 
 from .core import ProjectCore, ProjectSettings, RegistrySettings, add_core, add_core_outputs
+from .images import ImageParts, ImageSettings, ImageTypeParts, add_images
 from .model_build import ModelBuildParts, ModelBuildSettings, add_model_build
 from .model_deploy import DeployTargetSettings, ModelDeployParts, ModelDeploySettings, add_model_deploy
 from .operations import OperationsParts, OperationsSettings, add_operations
@@ -14,6 +15,9 @@ from .parts import TemplateParts
 
 __all__ = [
     "DeployTargetSettings",
+    "ImageParts",
+    "ImageSettings",
+    "ImageTypeParts",
     "ModelBuildParts",
     "ModelBuildSettings",
     "ModelDeployParts",
@@ -26,6 +30,7 @@ __all__ = [
     "TemplateParts",
     "add_core",
     "add_core_outputs",
+    "add_images",
     "add_model_build",
     "add_model_deploy",
     "add_operations",

@@ -76,6 +76,8 @@ def add_operations(stack: Stack, core: ProjectCore, settings: OperationsSettings
     if parts.model_build is not None:
         codepipelines.append(parts.model_build.pipeline.pipeline.pipeline_name)
         sagemaker_pipeline = project.name_id
+    if parts.images is not None:
+        codepipelines.extend(p.pipeline.pipeline_name for p in parts.images.pipelines)
     if parts.model_deploy is not None:
         codepipelines.append(parts.model_deploy.pipeline.pipeline.pipeline_name)
         stages = [stage.name for stage in parts.model_deploy.pipeline.stages]

@@ -9,6 +9,7 @@ from ...constructs.project.identity import ProjectIdentity
 from ...constructs.project.storage import ArtifactBucket
 from ...constructs.registry.model_package_group import IModelPackageGroup
 from .core import ProjectCore
+from .images import ImageParts
 from .model_build import ModelBuildParts
 from .model_deploy import ModelDeployParts
 from .operations import OperationsParts
@@ -28,6 +29,8 @@ class TemplateParts:
     model_deploy: Optional[ModelDeployParts] = None
     #: The notification topic and rules, and the dashboard (``add_operations``, composed last).
     operations: Optional[OperationsParts] = None
+    #: The project's custom images (``add_images``).
+    images: Optional[ImageParts] = None
 
     @classmethod
     def of(
@@ -36,6 +39,7 @@ class TemplateParts:
         *,
         model_build: Optional[ModelBuildParts] = None,
         model_deploy: Optional[ModelDeployParts] = None,
+        images: Optional[ImageParts] = None,
     ) -> TemplateParts:
         """The core's parts and the given components'."""
-        return cls(core.project, core.artifacts, core.model_package_group, model_build, model_deploy)
+        return cls(core.project, core.artifacts, core.model_package_group, model_build, model_deploy, images=images)

@@ -14,7 +14,7 @@ from aws_cdk.assertions import Template
 
 from sagemaker_projects_cdk.constructs import DeployStage
 from sagemaker_projects_cdk.constructs.project.identity import JOB_BASE_NAME_MAX_LENGTH, ProjectIdentity
-from sagemaker_projects_cdk.stacks import BuildDeployStack
+from sagemaker_projects_cdk.stacks import BuildDeployStack, ImageBuildDeployStack
 from support import REPO, new_app
 
 LONGEST_STAGE = "s" * 15
@@ -36,8 +36,9 @@ LONGEST = [("n" * 32, "p-" + "a" * 12), ("n" * 26, "p-" + "b" * 18)]
 
 
 def generated_names(name: str, project_id: str) -> dict[str, tuple[int, int]]:
-    """What the build-deploy template (a superset of the others) names, as (length, limit)."""
-    stack = BuildDeployStack(
+    """What the image-build-deploy template (a superset of the others: build-deploy and every
+    image type) names, as (length, limit)."""
+    stack = ImageBuildDeployStack(
         new_app(),
         "Longest",
         project_name=name,
@@ -60,6 +61,11 @@ def generated_names(name: str, project_id: str) -> dict[str, tuple[int, int]]:
                 stack_name = action.get("Configuration", {}).get("StackName")
                 if stack_name:
                     names[f"stage stack {stack_name}"] = (len(stack_name), 128)
+    for repository in values("AWS::ECR::Repository", "RepositoryName"):
+        names[f"ECR repository {repository}"] = (len(repository), 256)
+    for image in values("AWS::SageMaker::Image", "ImageName"):
+        names[f"SageMaker image {image}"] = (len(image), 63)
+    assert len([n for n in names if n.startswith(("ECR", "SageMaker image"))]) == 6
     (group,) = values("AWS::SageMaker::ModelPackageGroup", "ModelPackageGroupName")
     names["model package group"] = (len(group), 63)
     variables = {

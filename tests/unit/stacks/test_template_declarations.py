@@ -37,6 +37,7 @@ PARAMETER_VALUES = {
     "prod_account_id": "333333333333",
     "staging_region": "eu-west-1",
     "prod_region": "",
+    "image_rebuild_days": 7,
 }
 
 

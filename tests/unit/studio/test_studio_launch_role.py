@@ -46,7 +46,7 @@ NOT_NEEDED = {
     "iam:PassRole": "granted by its own statement, limited by iam:PassedToService",
     **dict.fromkeys(
         ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
-         "elasticfilesystem:DescribeMountTargets", "s3files:ListMountTargets", "kms:CreateGrant",
+         "elasticfilesystem:DescribeMountTargets", "s3files:ListMountTargets",
          "lambda:AssociateRuntimeAlias", "lambda:PassCapacityProvider", "lambda:PutFunctionScalingConfig",
          "lambda:PutFunctionCodeSigningConfig", "lambda:DeleteFunctionCodeSigningConfig"],
         "function features the templates do not set (VPC, file systems, customer keys, runtime aliases, "
@@ -132,8 +132,8 @@ def test_role_holds_nothing_unexplained(product_resources, granted):
 def test_role_cannot_delete_what_the_templates_retain(product_resources, granted):
     retained = {r["Type"] for r in product_resources if r.get("DeletionPolicy") == "Retain"}
     deleted = {r["Type"] for r in product_resources if r.get("DeletionPolicy") != "Retain"}
-    assert {"AWS::S3::Bucket", "AWS::KMS::Key", "AWS::CodeCommit::Repository", "AWS::SageMaker::ModelPackageGroup"} <= retained - deleted
-    for action in ("s3:DeleteBucket", "kms:ScheduleKeyDeletion", "codecommit:DeleteRepository", "sagemaker:DeleteModelPackageGroup", "logs:DeleteLogGroup"):
+    assert {"AWS::S3::Bucket", "AWS::KMS::Key", "AWS::CodeCommit::Repository", "AWS::SageMaker::ModelPackageGroup", "AWS::ECR::Repository"} <= retained - deleted
+    for action in ("s3:DeleteBucket", "kms:ScheduleKeyDeletion", "codecommit:DeleteRepository", "sagemaker:DeleteModelPackageGroup", "logs:DeleteLogGroup", "ecr:DeleteRepository"):
         assert action not in granted
 
 
@@ -157,7 +157,7 @@ def test_each_policy_fits_in_an_iam_managed_policy(launch_policies):
             return [resolved(v) for v in value]
         return value
 
-    assert len(launch_policies) == 2
+    assert len(launch_policies) == 3
     for document in launch_policies:
         assert len(re.sub(r"\s", "", json.dumps(resolved(document)))) < 6144
 
@@ -171,6 +171,7 @@ def test_role_passes_roles_only_to_the_services_the_templates_configure(launch_p
                 "codepipeline.amazonaws.com",
                 "events.amazonaws.com",
                 "lambda.amazonaws.com",
+                "sagemaker.amazonaws.com",
             ]
         }
     }
@@ -188,6 +189,17 @@ def test_role_attaches_only_this_accounts_policies_and_the_aws_managed_ones_the_
 def test_key_use_is_limited_to_codecommit(launch_policies):
     (statement,) = [s for d in launch_policies for s in d["Statement"] if s.get("Sid") == "UseKeysThroughCodeCommit"]
     assert statement["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Join"][1][0] == "codecommit."
+
+
+def test_ecr_may_create_and_retire_its_grant_on_the_project_key_and_nothing_else(launch_policies):
+    """kms:CreateGrant is granted for one reason: CreateRepository with a customer key (the image
+    template) creates ECR's grant as the caller. Only through ECR: a function's customer key, which
+    the templates never set, still gets no grant."""
+    (statement,) = [s for d in launch_policies for s in d["Statement"] if s.get("Sid") == "UseKeysThroughECR"]
+    assert statement["Action"] == ["kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant"]
+    assert statement["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Join"][1][0] == "ecr."
+    grants = [s for d in launch_policies for s in d["Statement"] if "kms:CreateGrant" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+    assert grants == [statement]
 
 
 def test_unknown_resource_type_needs_an_existing_launch_role():
@@ -224,5 +236,5 @@ def test_role_passes_the_stage_deployer_roles_to_cloudformation_only(admin, laun
         for k, r in json.loads(path.read_text())["Resources"].items()
         if r["Type"] == "AWS::IAM::Role" and "DeployerRole" in k
     ]
-    assert len(deployers) == 3
+    assert len(deployers) == 4  # model-deploy, build-deploy, build-deploy-git, image-build-deploy
     assert {r["Properties"]["Path"] for r in deployers} == {"/sagemaker-project-deployers/"}

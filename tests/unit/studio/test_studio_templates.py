@@ -17,6 +17,8 @@ from aws_cdk.assertions import Template
 from test_gates import UNSCOPABLE_ACTIONS, _allow_statements, _as_list
 
 from sagemaker_projects_cdk.app import STUDIO_STACK_ID, stack_id
+from sagemaker_projects_cdk.constructs.images.naming import IMAGE_PROJECT_ID_PATTERN
+from sagemaker_projects_cdk.constructs.images.pipeline import REGION_RULE_ID as BASE_IMAGE_REGION_RULE
 from sagemaker_projects_cdk.constructs.project.identity import (
     PROJECT_ID_PARAMETER_MAX_LENGTH,
     PROJECT_ID_PATTERN,
@@ -80,7 +82,8 @@ def test_product_template_declares_the_project_parameters_as_studio_passes_them(
         "String",
         1,
         PROJECT_ID_PARAMETER_MAX_LENGTH,
-        PROJECT_ID_PATTERN,
+        # The image template names ECR repositories and SageMaker images after the id: no "--".
+        IMAGE_PROJECT_ID_PATTERN if resources(products[template_id], "AWS::ECR::Repository") else PROJECT_ID_PATTERN,
     )
 
 
@@ -90,8 +93,10 @@ def test_product_template_needs_no_cdk_bootstrap(assembly, products, template_id
     for mark in BOOTSTRAP_MARKS:
         assert mark not in text, mark
     template = products[template_id]
-    # No bootstrap check; the deploy templates' rules keep each stage in this region (issue 13).
-    assert all(name.endswith("RegionIsThisRegion") or "RegionIsThisRegion" in name for name in template.get("Rules", {}))
+    # No bootstrap check; the deploy templates' rules keep each stage in this region (issue 13),
+    # the image template's refuses a Region without AWS's base images.
+    allowed = ("RegionIsThisRegion", BASE_IMAGE_REGION_RULE)
+    assert all(any(a in name for a in allowed) for name in template.get("Rules", {}))
     assert not [p for p in template["Parameters"].values() if p["Type"].startswith("AWS::SSM::Parameter")]
 
 
