@@ -50,7 +50,7 @@ from ..deploy._stage_permissions import (
     alarm_and_autoscaling_statements,
     linked_role_statements,
 )
-from ..deploy.targets import TARGET_ROLE_PATH, target_role_name
+from ..deploy.targets import TARGET_ROLE_PATH
 from ._arns import (
     IN_THIS_ACCOUNT,
     PROJECT_TAG_REQUESTED,
@@ -61,6 +61,7 @@ from ._arns import (
     regional,
     s3_arn,
 )
+from ._role import target_service_role
 
 #: The SageMaker calls of the stage stacks' model, endpoint configuration and endpoint on
 #: resources that already carry a project id.
@@ -158,12 +159,11 @@ class TargetDeployerRole(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         #: The role.
-        self.role = iam.Role(
+        self.role = target_service_role(
             self,
-            "Role",
-            role_name=target_role_name(tooling_account, "deployer"),
-            path=TARGET_ROLE_PATH,
-            assumed_by=iam.ServicePrincipal("cloudformation.amazonaws.com"),
+            tooling_account=tooling_account,
+            role="deployer",
+            service="cloudformation.amazonaws.com",
             description="CloudFormation's role for the SageMaker project stage stacks a tooling account deploys "
             "here (sagemaker-projects-cdk)",
         )
