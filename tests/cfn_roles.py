@@ -35,6 +35,46 @@ PSEUDO_PARAMETERS = {
 }
 
 
+#: Application Auto Scaling's service-linked role for SageMaker variants, in the sample account.
+LINKED_ROLE = (
+    f"arn:{PARTITION}:iam::{ACCOUNT}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+)
+#: A scalable target of a SageMaker variant (Application Auto Scaling generates the id).
+SCALABLE_TARGET = f"arn:{PARTITION}:application-autoscaling:{REGION}:{ACCOUNT}:scalable-target/056f3a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d"
+
+
+def stage_alarms(stack_name: str, endpoint_name: str) -> tuple[str, str]:
+    """The ARNs of a stage stack's errors alarm (CloudFormation names it after the stack) and of
+    an alarm Application Auto Scaling creates for its endpoint variant's target-tracking policy."""
+    alarm = f"arn:{PARTITION}:cloudwatch:{REGION}:{ACCOUNT}:alarm:{stack_name}-EndpointErrorsAlarm6803A3F1-1A2B3C4D5E6F"
+    tracking_alarm = (
+        f"arn:{PARTITION}:cloudwatch:{REGION}:{ACCOUNT}:alarm:TargetTracking-endpoint/{endpoint_name}/variant/AllTraffic-"
+        "AlarmHigh-01234567-89ab-cdef-0123-456789abcdef"
+    )
+    return alarm, tracking_alarm
+
+
+def autoscaling_targets(*, alarm: str, tracking_alarm: str) -> dict[str, dict[str, str]]:
+    """The resource each handler permission of the stage template's alarm and autoscaling types
+    acts on (by action, else by service prefix; ``*``: an action IAM cannot scope)."""
+    return {
+        "AWS::CloudWatch::Alarm": {"cloudwatch": alarm},
+        "AWS::ApplicationAutoScaling::ScalableTarget": {
+            "application-autoscaling": SCALABLE_TARGET,
+            "application-autoscaling:DescribeScalableTargets": "*",
+            "application-autoscaling:DescribeScheduledActions": "*",
+            "cloudwatch": tracking_alarm,
+            "iam": LINKED_ROLE,
+        },
+        "AWS::ApplicationAutoScaling::ScalingPolicy": {
+            "application-autoscaling": SCALABLE_TARGET,
+            "application-autoscaling:DescribeScalingPolicies": "*",
+            "cloudwatch:GetMetricData": "*",
+        },
+    }
+
+
 @cache
 def _provider_index() -> dict[str, str]:
     return json.loads((SCHEMAS / "providers" / "us-east-1.json").read_text())

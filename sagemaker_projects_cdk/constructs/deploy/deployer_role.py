@@ -22,9 +22,15 @@ from ...compliance import acknowledge_wildcards
 from ..project.identity import PROJECT_ID_TAG, ProjectIdentity
 from ..registry.model_package_group import IModelPackageGroup
 
-AUTOSCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
-#: The service-linked role Application Auto Scaling uses for SageMaker variants.
-AUTOSCALING_LINKED_ROLE = f"aws-service-role/{AUTOSCALING_SERVICE}/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+# The constants stay importable from here (re-exported), where they were first defined.
+from ._stage_permissions import AUTOSCALING_LINKED_ROLE as AUTOSCALING_LINKED_ROLE
+from ._stage_permissions import AUTOSCALING_SERVICE as AUTOSCALING_SERVICE
+from ._stage_permissions import (
+    acknowledge_autoscaling_wildcards,
+    alarm_and_autoscaling_statements,
+    linked_role_statements,
+)
+
 #: The IAM path of the deployer roles (the Service Catalog launch role may pass only these to
 #: CloudFormation); outside every project's ``stage_iam_path``, so a deployer cannot change itself.
 DEPLOYER_ROLE_PATH = "/sagemaker-project-deployers/"
@@ -145,15 +151,7 @@ class StageDeployerRole(Construct):
                     resources=[roles],
                     conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
                 ),
-                iam.PolicyStatement(
-                    sid="AutoscalingLinkedRole",
-                    actions=["iam:CreateServiceLinkedRole"],
-                    resources=[linked_role],
-                    conditions={"StringEquals": {"iam:AWSServiceName": AUTOSCALING_SERVICE}},
-                ),
-                # The scalable target names the service-linked role (RoleARN), which is how
-                # CloudFormation creates it in an account that lacks it; its handler passes it.
-                iam.PolicyStatement(sid="PassAutoscalingLinkedRole", actions=["iam:PassRole"], resources=[linked_role]),
+                *linked_role_statements(linked_role),
                 iam.PolicyStatement(
                     sid="CreateTaggedModelsAndConfigs",
                     actions=["sagemaker:CreateModel", "sagemaker:CreateEndpointConfig"],
@@ -200,46 +198,8 @@ class StageDeployerRole(Construct):
                     actions=["sagemaker:DescribeModelPackage"],
                     resources=[model_package_group.model_packages_arn],
                 ),
-                iam.PolicyStatement(
-                    sid="RollbackAlarms",
-                    actions=[
-                        "cloudwatch:PutMetricAlarm",
-                        "cloudwatch:DeleteAlarms",
-                        "cloudwatch:DescribeAlarms",
-                        "cloudwatch:TagResource",
-                        "cloudwatch:UntagResource",
-                        "cloudwatch:ListTagsForResource",
-                    ],
-                    resources=[alarms],
-                ),
-                iam.PolicyStatement(
-                    sid="TargetTrackingAlarms",
-                    actions=["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms"],
-                    resources=[tracking_alarms],
-                ),
-                iam.PolicyStatement(
-                    sid="Autoscaling",
-                    actions=[
-                        "application-autoscaling:RegisterScalableTarget",
-                        "application-autoscaling:DeregisterScalableTarget",
-                        "application-autoscaling:PutScalingPolicy",
-                        "application-autoscaling:DeleteScalingPolicy",
-                        "application-autoscaling:TagResource",
-                        "application-autoscaling:UntagResource",
-                        "application-autoscaling:ListTagsForResource",
-                    ],
-                    resources=[scalable_targets],
-                ),
-                iam.PolicyStatement(
-                    sid="DescribeAutoscaling",
-                    actions=[
-                        "application-autoscaling:DescribeScalableTargets",
-                        "application-autoscaling:DescribeScalingPolicies",
-                        "application-autoscaling:DescribeScheduledActions",
-                        # The scaling policy's handler reads metric data (no resource type).
-                        "cloudwatch:GetMetricData",
-                    ],
-                    resources=["*"],
+                *alarm_and_autoscaling_statements(
+                    alarms=alarms, tracking_alarms=tracking_alarms, scalable_targets=scalable_targets
                 ),
                 iam.PolicyStatement(
                     sid="ProjectKey",
@@ -271,13 +231,7 @@ class StageDeployerRole(Construct):
             tracking_alarms,
             model_package_group.model_packages_arn,
         )
-        acknowledge_wildcards(
-            self.policy,
-            "Application Auto Scaling names scalable targets with generated ids; its Describe* "
-            "calls and CloudWatch's GetMetricData have no resource type",
-            scalable_targets,
-            "*",
-        )
+        acknowledge_autoscaling_wildcards(self.policy, scalable_targets)
 
     @property
     def role_arn(self) -> str:

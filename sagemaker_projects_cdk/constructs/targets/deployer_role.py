@@ -44,8 +44,13 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ...compliance import acknowledge_wildcards
-from ..deploy.deployer_role import AUTOSCALING_LINKED_ROLE, AUTOSCALING_SERVICE
-from ..deploy.targets import TARGET_ROLE_PATH, target_role_name
+from ..deploy._stage_permissions import (
+    AUTOSCALING_LINKED_ROLE,
+    acknowledge_autoscaling_wildcards,
+    alarm_and_autoscaling_statements,
+    linked_role_statements,
+)
+from ..deploy.targets import TARGET_ROLE_PATH
 from ._arns import (
     IN_THIS_ACCOUNT,
     PROJECT_TAG_REQUESTED,
@@ -56,6 +61,7 @@ from ._arns import (
     regional,
     s3_arn,
 )
+from ._role import target_service_role
 
 #: The SageMaker calls of the stage stacks' model, endpoint configuration and endpoint on
 #: resources that already carry a project id.
@@ -153,12 +159,11 @@ class TargetDeployerRole(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         #: The role.
-        self.role = iam.Role(
+        self.role = target_service_role(
             self,
-            "Role",
-            role_name=target_role_name(tooling_account, "deployer"),
-            path=TARGET_ROLE_PATH,
-            assumed_by=iam.ServicePrincipal("cloudformation.amazonaws.com"),
+            tooling_account=tooling_account,
+            role="deployer",
+            service="cloudformation.amazonaws.com",
             description="CloudFormation's role for the SageMaker project stage stacks a tooling account deploys "
             "here (sagemaker-projects-cdk)",
         )
@@ -187,13 +192,7 @@ class TargetDeployerRole(Construct):
                     resources=[endpoint_role.role_arn],
                     conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
                 ),
-                iam.PolicyStatement(
-                    sid="AutoscalingLinkedRole",
-                    actions=["iam:CreateServiceLinkedRole"],
-                    resources=[linked_role],
-                    conditions={"StringEquals": {"iam:AWSServiceName": AUTOSCALING_SERVICE}},
-                ),
-                iam.PolicyStatement(sid="PassAutoscalingLinkedRole", actions=["iam:PassRole"], resources=[linked_role]),
+                *linked_role_statements(linked_role),
                 iam.PolicyStatement(
                     sid="CreateTagged",
                     actions=[
@@ -217,45 +216,8 @@ class TargetDeployerRole(Construct):
                     actions=["sagemaker:DescribeModelPackage", "sagemaker:CreateModel"],
                     resources=[model_versions],
                 ),
-                iam.PolicyStatement(
-                    sid="RollbackAlarms",
-                    actions=[
-                        "cloudwatch:PutMetricAlarm",
-                        "cloudwatch:DeleteAlarms",
-                        "cloudwatch:DescribeAlarms",
-                        "cloudwatch:TagResource",
-                        "cloudwatch:UntagResource",
-                        "cloudwatch:ListTagsForResource",
-                    ],
-                    resources=[alarms],
-                ),
-                iam.PolicyStatement(
-                    sid="TargetTrackingAlarms",
-                    actions=["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms"],
-                    resources=[tracking_alarms],
-                ),
-                iam.PolicyStatement(
-                    sid="Autoscaling",
-                    actions=[
-                        "application-autoscaling:RegisterScalableTarget",
-                        "application-autoscaling:DeregisterScalableTarget",
-                        "application-autoscaling:PutScalingPolicy",
-                        "application-autoscaling:DeleteScalingPolicy",
-                        "application-autoscaling:TagResource",
-                        "application-autoscaling:UntagResource",
-                        "application-autoscaling:ListTagsForResource",
-                    ],
-                    resources=[scalable_targets],
-                ),
-                iam.PolicyStatement(
-                    sid="DescribeAutoscaling",
-                    actions=[
-                        "application-autoscaling:DescribeScalableTargets",
-                        "application-autoscaling:DescribeScalingPolicies",
-                        "application-autoscaling:DescribeScheduledActions",
-                        "cloudwatch:GetMetricData",
-                    ],
-                    resources=["*"],
+                *alarm_and_autoscaling_statements(
+                    alarms=alarms, tracking_alarms=tracking_alarms, scalable_targets=scalable_targets
                 ),
                 # CreateKey has no resource; KMS checks the tags it is given (the CloudFormation
                 # handler passes the template's tags to CreateKey) and TagResource for them.
@@ -316,13 +278,7 @@ class TargetDeployerRole(Construct):
             keys,
             "*",
         )
-        acknowledge_wildcards(
-            self.policy,
-            "Application Auto Scaling names scalable targets with generated ids; its Describe* calls and CloudWatch's "
-            "GetMetricData have no resource type",
-            scalable_targets,
-            "*",
-        )
+        acknowledge_autoscaling_wildcards(self.policy, scalable_targets)
         acknowledge_wildcards(
             self.bucket_policy,
             "a stage stack names its buckets 'sagemaker-projects-stage-<stack uuid>' and 'sagemaker-projects-slogs-<stack "

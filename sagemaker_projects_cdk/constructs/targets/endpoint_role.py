@@ -25,8 +25,9 @@ from constructs import Construct
 
 from ...compliance import acknowledge_wildcards
 from ..build.execution_role import DEFAULT_IMAGE_REPOSITORIES
-from ..deploy.targets import TARGET_ROLE_PATH, target_role_name
+from ..deploy.targets import TARGET_ROLE_PATH
 from ._arns import IN_THIS_ACCOUNT, STAGE_DATA_BUCKET_NAMES, STAGE_STACK_NAMES, regional, s3_arn, via_s3
+from ._role import target_service_role
 
 
 class TargetEndpointRole(Construct):
@@ -50,12 +51,11 @@ class TargetEndpointRole(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         #: The role.
-        self.role = iam.Role(
+        self.role = target_service_role(
             self,
-            "Role",
-            role_name=target_role_name(tooling_account, "endpoint"),
-            path=TARGET_ROLE_PATH,
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            tooling_account=tooling_account,
+            role="endpoint",
+            service="sagemaker.amazonaws.com",
             description="Execution role of the SageMaker models that a tooling account's projects deploy here "
             "(sagemaker-projects-cdk)",
         )

@@ -16,12 +16,14 @@ from cfn_roles import (
     ACCOUNT,
     PARTITION,
     REGION,
+    autoscaling_targets,
     granted_actions,
     listed_permissions,
     missing,
     needed_permissions,
     policy_length,
     resolve,
+    stage_alarms,
     stale,
     statements_allowing,
     unexplained,
@@ -78,17 +80,8 @@ EXTRAS = {
 SAGEMAKER = f"arn:{PARTITION}:sagemaker:{REGION}:{ACCOUNT}"
 ROLE = f"arn:{PARTITION}:iam::{ACCOUNT}:role/sagemaker-projects/{PROJECT_ID}/{STACK_NAME}-EndpointRole47E61C54-1A2B3C4D5E6F"
 POLICY = f"arn:{PARTITION}:iam::{ACCOUNT}:policy/sagemaker-projects/{PROJECT_ID}/{STACK_NAME}-EndpointPolicyA1BBD448-1A2B3C4D5E6F"
-LINKED_ROLE = (
-    f"arn:{PARTITION}:iam::{ACCOUNT}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
-    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
-)
-ALARM = f"arn:{PARTITION}:cloudwatch:{REGION}:{ACCOUNT}:alarm:{STACK_NAME}-EndpointErrorsAlarm6803A3F1-1A2B3C4D5E6F"
-#: The alarms Application Auto Scaling creates for a target-tracking policy.
-TRACKING_ALARM = (
-    f"arn:{PARTITION}:cloudwatch:{REGION}:{ACCOUNT}:alarm:TargetTracking-endpoint/{ENDPOINT_NAME}/variant/AllTraffic-"
-    "AlarmHigh-01234567-89ab-cdef-0123-456789abcdef"
-)
-SCALABLE_TARGET = f"arn:{PARTITION}:application-autoscaling:{REGION}:{ACCOUNT}:scalable-target/056f3a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d"
+#: The stage stack's errors alarm and a target-tracking alarm of its endpoint's variant.
+ALARM, TRACKING_ALARM = stage_alarms(STACK_NAME, ENDPOINT_NAME)
 
 #: The resource each handler permission acts on, per resource type: by action, else by
 #: service prefix ("*": an action IAM cannot scope).
@@ -102,19 +95,7 @@ TARGETS: dict[str, dict[str, str]] = {
         "iam:PassRole": ROLE,
     },
     "AWS::SageMaker::Endpoint": {"sagemaker": f"{SAGEMAKER}:endpoint/{ENDPOINT_NAME}"},
-    "AWS::CloudWatch::Alarm": {"cloudwatch": ALARM},
-    "AWS::ApplicationAutoScaling::ScalableTarget": {
-        "application-autoscaling": SCALABLE_TARGET,
-        "application-autoscaling:DescribeScalableTargets": "*",
-        "application-autoscaling:DescribeScheduledActions": "*",
-        "cloudwatch": TRACKING_ALARM,
-        "iam": LINKED_ROLE,
-    },
-    "AWS::ApplicationAutoScaling::ScalingPolicy": {
-        "application-autoscaling": SCALABLE_TARGET,
-        "application-autoscaling:DescribeScalingPolicies": "*",
-        "cloudwatch:GetMetricData": "*",
-    },
+    **autoscaling_targets(alarm=ALARM, tracking_alarm=TRACKING_ALARM),
 }
 #: Extras' resources.
 EXTRA_TARGETS = {

@@ -19,13 +19,16 @@ import json
 import pytest
 from cfn_roles import (
     ACCOUNT,
+    LINKED_ROLE,
     PARTITION,
     REGION,
+    autoscaling_targets,
     granted_actions,
     listed_permissions,
     missing,
     needed_permissions,
     policy_length,
+    stage_alarms,
     stale,
     statements_allowing,
     unexplained,
@@ -106,16 +109,8 @@ EXTRAS = {
 SAGEMAKER = f"arn:{PARTITION}:sagemaker:{REGION}:{ACCOUNT}"
 #: Types without a resource schema (no handler permissions): the handle the model waits on.
 UNTYPED = ["AWS::CloudFormation::WaitConditionHandle"]
-LINKED_ROLE = (
-    f"arn:{PARTITION}:iam::{ACCOUNT}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
-    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
-)
-ALARM = f"arn:{PARTITION}:cloudwatch:{REGION}:{ACCOUNT}:alarm:{STACK_NAME}-EndpointErrorsAlarm6803A3F1-1A2B3C4D5E6F"
-TRACKING_ALARM = (
-    f"arn:{PARTITION}:cloudwatch:{REGION}:{ACCOUNT}:alarm:TargetTracking-endpoint/{ENDPOINT_NAME}/variant/AllTraffic-"
-    "AlarmHigh-01234567-89ab-cdef-0123-456789abcdef"
-)
-SCALABLE_TARGET = f"arn:{PARTITION}:application-autoscaling:{REGION}:{ACCOUNT}:scalable-target/056f3a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d"
+#: The stage stack's errors alarm and a target-tracking alarm of its endpoint's variant.
+ALARM, TRACKING_ALARM = stage_alarms(STACK_NAME, ENDPOINT_NAME)
 #: The stage stack's own buckets: <prefix><stack uuid> (stacks/endpoint_stage.py).
 STACK_UUID = "0a1b2c3d-4e5f-6789-abcd-ef0123456789"
 BUCKET = f"arn:{PARTITION}:s3:::sagemaker-projects-stage-{STACK_UUID}"
@@ -135,19 +130,7 @@ TARGETS: dict[str, dict[str, str]] = {
         "iam:PassRole": BASELINE_ENDPOINT_ROLE,
     },
     "AWS::SageMaker::Endpoint": {"sagemaker": f"{SAGEMAKER}:endpoint/{ENDPOINT_NAME.lower()}"},
-    "AWS::CloudWatch::Alarm": {"cloudwatch": ALARM},
-    "AWS::ApplicationAutoScaling::ScalableTarget": {
-        "application-autoscaling": SCALABLE_TARGET,
-        "application-autoscaling:DescribeScalableTargets": "*",
-        "application-autoscaling:DescribeScheduledActions": "*",
-        "cloudwatch": TRACKING_ALARM,
-        "iam": LINKED_ROLE,
-    },
-    "AWS::ApplicationAutoScaling::ScalingPolicy": {
-        "application-autoscaling": SCALABLE_TARGET,
-        "application-autoscaling:DescribeScalingPolicies": "*",
-        "cloudwatch:GetMetricData": "*",
-    },
+    **autoscaling_targets(alarm=ALARM, tracking_alarm=TRACKING_ALARM),
     "AWS::S3::Bucket": {"s3": "<buckets>"},
     "AWS::S3::BucketPolicy": {"s3": "<buckets>"},
 }

@@ -1,0 +1,101 @@
+"""Statements both stage deployer roles hold: a project's own (``deployer_role.py``) and a
+target account's (``targets/deployer_role.py``).
+
+An endpoint stage stack creates the same autoscaling and alarms wherever it is deployed; the
+two roles differ only in how narrowly the ARNs are scoped (one project, or every project of
+a tooling account), so the ARNs are the parameters.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_iam as iam
+
+from ...compliance import acknowledge_wildcards
+
+AUTOSCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
+#: The service-linked role Application Auto Scaling uses for SageMaker variants.
+AUTOSCALING_LINKED_ROLE = f"aws-service-role/{AUTOSCALING_SERVICE}/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+
+
+def linked_role_statements(linked_role: str) -> list[iam.PolicyStatement]:
+    """Create Application Auto Scaling's service-linked role for SageMaker variants, and pass it.
+
+    :param linked_role: the ARN of ``AUTOSCALING_LINKED_ROLE`` in the deploying account.
+    """
+    return [
+        iam.PolicyStatement(
+            sid="AutoscalingLinkedRole",
+            actions=["iam:CreateServiceLinkedRole"],
+            resources=[linked_role],
+            conditions={"StringEquals": {"iam:AWSServiceName": AUTOSCALING_SERVICE}},
+        ),
+        # The scalable target names the service-linked role (RoleARN), which is how
+        # CloudFormation creates it in an account that lacks it; its handler passes it.
+        iam.PolicyStatement(sid="PassAutoscalingLinkedRole", actions=["iam:PassRole"], resources=[linked_role]),
+    ]
+
+
+def alarm_and_autoscaling_statements(
+    *, alarms: str, tracking_alarms: str, scalable_targets: str
+) -> list[iam.PolicyStatement]:
+    """The stage stacks' rollback alarms, their target-tracking alarms and autoscaling.
+
+    :param alarms: the ARN pattern of the stage stacks' rollback alarms.
+    :param tracking_alarms: the ARN pattern of the alarms Application Auto Scaling creates for a
+        target-tracking policy (``TargetTracking-endpoint/<endpoint>/variant/<variant>-...``).
+    :param scalable_targets: the ARN pattern of the scalable targets.
+    """
+    return [
+        iam.PolicyStatement(
+            sid="RollbackAlarms",
+            actions=[
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
+                "cloudwatch:ListTagsForResource",
+            ],
+            resources=[alarms],
+        ),
+        iam.PolicyStatement(
+            sid="TargetTrackingAlarms",
+            actions=["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms"],
+            resources=[tracking_alarms],
+        ),
+        iam.PolicyStatement(
+            sid="Autoscaling",
+            actions=[
+                "application-autoscaling:RegisterScalableTarget",
+                "application-autoscaling:DeregisterScalableTarget",
+                "application-autoscaling:PutScalingPolicy",
+                "application-autoscaling:DeleteScalingPolicy",
+                "application-autoscaling:TagResource",
+                "application-autoscaling:UntagResource",
+                "application-autoscaling:ListTagsForResource",
+            ],
+            resources=[scalable_targets],
+        ),
+        iam.PolicyStatement(
+            sid="DescribeAutoscaling",
+            actions=[
+                "application-autoscaling:DescribeScalableTargets",
+                "application-autoscaling:DescribeScalingPolicies",
+                "application-autoscaling:DescribeScheduledActions",
+                # The scaling policy's handler reads metric data (no resource type).
+                "cloudwatch:GetMetricData",
+            ],
+            resources=["*"],
+        ),
+    ]
+
+
+def acknowledge_autoscaling_wildcards(policy: iam.ManagedPolicy, scalable_targets: str) -> None:
+    """Acknowledge the wildcards of ``alarm_and_autoscaling_statements``' autoscaling statements."""
+    acknowledge_wildcards(
+        policy,
+        "Application Auto Scaling names scalable targets with generated ids; its Describe* "
+        "calls and CloudWatch's GetMetricData have no resource type",
+        scalable_targets,
+        "*",
+    )
