@@ -47,7 +47,8 @@ IMAGE_BUILD_DEPLOY = Template(
     description="SageMaker project: image building, model building and model deployment (sagemaker-projects-cdk)",
     summary="build-deploy, and per custom image (processing, training, inference: any of them) an ECR repository, "
     "a SageMaker image, a CodeCommit repository seeded with a Dockerfile and a pipeline that builds it on every "
-    "push and every N days; a new image version starts the model build",
+    "push and every N days; a new image version starts the model build (which does not use the project's "
+    "images yet: it still runs AWS's)",
     settings=ImageBuildDeploySettings,
     compose=_compose,
 )
