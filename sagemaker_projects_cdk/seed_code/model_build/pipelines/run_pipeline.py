@@ -18,6 +18,13 @@ latest approved version's baseline (the parameters' defaults), except a check wh
 baseline that version lacks (registered before the checks existed), which is skipped and
 registers its new baseline.
 
+In a project that builds its own images (the image-build-deploy template), the build's
+``SAGEMAKER_IMAGE_NAMES`` lists them (``processing=<SageMaker image name>,training=<name>``):
+the processing and training jobs then run the newest created version of each (its
+``BaseImage``, the pushed image by digest), through the ``ProcessingImageUri`` and
+``TrainingImageUri`` parameters; a type without a created version yet runs AWS's image, and
+a line says so.
+
 Exit status: 0 when the execution succeeded, 1 when it failed, stopped or timed out
 (the reason is printed) or the input data could not be read, 2 when the configuration is
 incomplete or the input data object does not exist.
@@ -130,6 +137,79 @@ def drift_check_parameters(sagemaker_client: Any, group: str) -> Dict[str, str]:
         )
     if len(missing) < len(BASELINE_PATHS):
         print(f"drift checks: comparing with the baselines of approved version {arn}")
+    return parameters
+
+
+#: The image type of each pipeline parameter run_pipeline may set from SAGEMAKER_IMAGE_NAMES.
+IMAGE_PARAMETERS: Dict[str, str] = {
+    "processing": settings.PROCESSING_IMAGE_PARAMETER,
+    "training": settings.TRAINING_IMAGE_PARAMETER,
+}
+
+
+def parse_image_names(value: str) -> Dict[str, str]:
+    """``processing=<name>,training=<name>`` as a dict; raises ConfigError on anything else."""
+    names: Dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        image_type, sep, name = item.partition("=")
+        image_type, name = image_type.strip(), name.strip()
+        if not sep or not name or image_type not in IMAGE_PARAMETERS or image_type in names:
+            raise ConfigError(
+                f"invalid SAGEMAKER_IMAGE_NAMES {value!r}: expected comma-separated "
+                f"<type>=<SageMaker image name>, each type once, types among {', '.join(IMAGE_PARAMETERS)}"
+            )
+        names[image_type] = name
+    return names
+
+
+def newest_created_image(sagemaker_client: Any, image_name: str) -> Optional[Tuple[int, str]]:
+    """The version number and ``BaseImage`` of the image's newest version in status
+    ``CREATED``, or None when it has none (versions still being created, or failed, are
+    passed over).
+
+    Raises:
+        RegistryError: the versions could not be listed or described.
+    """
+    request: Dict[str, Any] = {"ImageName": image_name, "SortBy": "VERSION", "SortOrder": "DESCENDING"}
+    try:
+        while True:
+            page = sagemaker_client.list_image_versions(**request)
+            for summary in page.get("ImageVersions", []):
+                if summary.get("ImageVersionStatus") != "CREATED":
+                    continue
+                described = sagemaker_client.describe_image_version(
+                    ImageName=image_name, Version=summary["Version"]
+                )
+                return int(summary["Version"]), str(described["BaseImage"])
+            if not page.get("NextToken"):
+                return None
+            request["NextToken"] = page["NextToken"]
+    except Exception as error:  # botocore's ClientError, without importing botocore here
+        raise RegistryError(
+            f"cannot read the versions of SageMaker image {image_name} "
+            f"(sagemaker:ListImageVersions, sagemaker:DescribeImageVersion): {_error_code(error)}: {error}"
+        ) from error
+
+
+def image_parameters(sagemaker_client: Any, image_names: Mapping[str, str]) -> Dict[str, str]:
+    """The image parameters an execution starts with: for each type the project builds, the
+    newest created version of its image; a type without one keeps AWS's image (the default).
+
+    Raises:
+        RegistryError: as ``newest_created_image``.
+    """
+    parameters: Dict[str, str] = {}
+    for image_type, image_name in image_names.items():
+        newest = newest_created_image(sagemaker_client, image_name)
+        if newest is None:
+            print(
+                f"images: SageMaker image {image_name} has no created version yet: the {image_type} "
+                "jobs run AWS's image"
+            )
+            continue
+        version, uri = newest
+        parameters[IMAGE_PARAMETERS[image_type]] = uri
+        print(f"images: the {image_type} jobs run version {version} of SageMaker image {image_name}: {uri}")
     return parameters
 
 
@@ -298,8 +378,10 @@ def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, str]] = None) -> int:
     """Run the CLI; ``environ`` defaults to ``os.environ``."""
     args = _parse_args(argv)
+    env = os.environ if environ is None else environ
     try:
-        config = ProjectConfig.from_env(os.environ if environ is None else environ)
+        config = ProjectConfig.from_env(env)
+        image_names = parse_image_names(env.get("SAGEMAKER_IMAGE_NAMES", ""))
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -339,9 +421,9 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
     if not config.source_commit:
         print("note: CODEBUILD_RESOLVED_SOURCE_VERSION is not set: no commit id is recorded")
     try:
-        parameters.update(
-            drift_check_parameters(boto_session.client("sagemaker"), config.model_package_group_name)
-        )
+        sagemaker_client = boto_session.client("sagemaker")
+        parameters.update(drift_check_parameters(sagemaker_client, config.model_package_group_name))
+        parameters.update(image_parameters(sagemaker_client, image_names))
     except RegistryError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -82,6 +82,9 @@ def test_parameters_and_defaults(definition: Dict[str, Any]) -> None:
         "SourceCommitId": "not-recorded",
         "InputDataVersionId": "not-recorded",
         "InputDataETag": "not-recorded",
+        # Images: AWS's XGBoost image, unless run_pipeline sets the project's own.
+        "ProcessingImageUri": defaults["TrainingImageUri"],
+        "TrainingImageUri": defaults["ProcessingImageUri"],
         # Drift checks: compare with the latest approved version's baselines by default;
         # run_pipeline skips them and registers new baselines until one is approved.
         **{
@@ -137,10 +140,9 @@ def test_training_uses_the_shared_hyperparameters(definition: Dict[str, Any]) ->
     arguments = steps_by_name(definition)[settings.TRAIN_STEP]["Arguments"]
     assert arguments["HyperParameters"] == {k: str(v) for k, v in settings.HYPERPARAMETERS.items()}
     assert arguments["OutputDataConfig"]["KmsKeyId"] == KMS_KEY
-    assert (
-        "sagemaker-xgboost:" + settings.XGBOOST_FRAMEWORK_VERSION
-        in (arguments["AlgorithmSpecification"]["TrainingImage"])
-    )
+    assert arguments["AlgorithmSpecification"]["TrainingImage"] == {"Get": "Parameters.TrainingImageUri"}
+    defaults = {p["Name"]: p.get("DefaultValue") for p in definition["Parameters"]}
+    assert "sagemaker-xgboost:" + settings.XGBOOST_FRAMEWORK_VERSION in defaults["TrainingImageUri"]
 
 
 def test_registration_targets_the_project_group_with_metrics(definition: Dict[str, Any]) -> None:

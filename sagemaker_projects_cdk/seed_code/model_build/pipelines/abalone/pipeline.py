@@ -255,7 +255,7 @@ class _PrefixedTrainingStep(TrainingStep):
 
 def lineage_metadata(
     *,
-    image_uri: str,
+    image_uri: Any,
     hyperparameters: Dict[str, Any],
     input_data: Any,
     source_commit: Any,
@@ -264,13 +264,16 @@ def lineage_metadata(
 ) -> Dict[str, Any]:
     """The lineage entries of a registered version's customer metadata (see settings.py).
 
-    The training image and hyperparameters are fixed in the definition; the others are
-    pipeline parameters or execution variables, resolved when the execution registers.
+    The hyperparameters are fixed in the definition; the training image (the
+    ``TrainingImageUri`` parameter, or a fixed URI) and the others are pipeline parameters or
+    execution variables, resolved when the execution registers.
 
     Raises:
         ValueError: a fixed key or value that CreateModelPackage would reject.
     """
-    fixed = {settings.TRAINING_IMAGE_METADATA_KEY: image_uri}
+    fixed: Dict[str, str] = {}
+    if isinstance(image_uri, str):
+        fixed[settings.TRAINING_IMAGE_METADATA_KEY] = image_uri
     for name, value in hyperparameters.items():
         fixed[settings.HYPERPARAMETER_METADATA_PREFIX + name] = str(value)
     for key, value in fixed.items():
@@ -283,6 +286,7 @@ def lineage_metadata(
         settings.INPUT_DATA_METADATA_KEY: input_data,
         settings.INPUT_DATA_VERSION_METADATA_KEY: input_data_version,
         settings.INPUT_DATA_ETAG_METADATA_KEY: input_data_etag,
+        settings.TRAINING_IMAGE_METADATA_KEY: image_uri,
         **fixed,
         settings.PIPELINE_EXECUTION_METADATA_KEY: ExecutionVariables.PIPELINE_EXECUTION_ARN,
     }
@@ -408,8 +412,16 @@ def get_pipeline(
             },
         }
 
+    # AWS's XGBoost image. The processing and training jobs run the image their parameter
+    # names: AWS's by default; run_pipeline sets the newest version of the project's own
+    # image when the project builds one (SAGEMAKER_IMAGE_NAMES). The registered model and
+    # the batch transform keep AWS's image: the deployment accounts pull AWS's images only.
     image_uri = image_uris.retrieve(
         framework="xgboost", region=region, version=settings.XGBOOST_FRAMEWORK_VERSION
+    )
+    processing_image, training_image = (
+        ParameterString(name=name, default_value=image_uri)
+        for name in (settings.PROCESSING_IMAGE_PARAMETER, settings.TRAINING_IMAGE_PARAMETER)
     )
     code = code_artifacts(artifact_bucket, pipeline_name)
     run_root: Tuple[Any, ...] = (
@@ -421,7 +433,7 @@ def get_pipeline(
     def processor(job: str, instance_count: Any) -> ScriptProcessor:
         return ScriptProcessor(
             role=role_arn,
-            image_uri=image_uri,
+            image_uri=processing_image,
             command=["python3"],
             instance_type=processing_type,
             instance_count=instance_count,
@@ -515,7 +527,7 @@ def get_pipeline(
     # 2. Train with the built-in XGBoost algorithm.
     train_job = f"{job_prefix}-train"
     trainer = ModelTrainer(
-        training_image=image_uri,
+        training_image=training_image,
         role=role_arn,
         base_job_name=train_job,
         sagemaker_session=session,
@@ -673,7 +685,7 @@ def get_pipeline(
     metadata = {
         settings.TEST_DATA_METADATA_KEY: test_data_uri,
         **lineage_metadata(
-            image_uri=image_uri,
+            image_uri=training_image,
             hyperparameters=settings.HYPERPARAMETERS,
             input_data=input_data,
             source_commit=source_commit,
@@ -772,6 +784,8 @@ def get_pipeline(
         source_commit,
         data_version,
         data_etag,
+        processing_image,
+        training_image,
         *(parameter for check in check_parameters.values() for parameter in check.values()),
     ]
     return Pipeline(
