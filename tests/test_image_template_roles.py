@@ -58,7 +58,59 @@ def test_the_build_deploy_roles_have_build_deploys_policies_in_the_image_templat
         assert role_id in roles(build_deploy), role_id
         here = role_policy_with_managed(_resolver(images), role_id)
         there = role_policy_with_managed(_resolver(build_deploy), role_id)
-        assert [s.document for s in here.sources] == [s.document for s in there.sources], role_id
+        assert [_without_image_grants(s.document) for s in here.sources] == [s.document for s in there.sources], role_id
+
+
+def _without_image_grants(document: dict) -> dict:
+    """The document less what the image template adds to the model build's role (reading the
+    project's image versions; checked by test_the_model_build_may_use_the_processing_and_training_images)."""
+    statements = [
+        s for s in document["Statement"]
+        if not any(":image/" in r or ":image-version/" in r for r in _list(s.get("Resource")))
+    ]
+    return {**document, "Statement": statements}
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_model_build_may_use_the_processing_and_training_images(templates, name):
+    """run_pipeline reads the newest version of the processing and training images, and the
+    jobs the SageMaker pipeline starts pull them; the inference image stays AWS's (the
+    deployment stages' model role pulls AWS's images only), so neither role gets it."""
+    template = templates[name]
+    resolver = _resolver(template)
+    build = role_policy_with_managed(resolver, _role(template, "ModelBuildRole"))
+    execution = role_policy_with_managed(resolver, _role(template, "ModelBuildExecutionRole"))
+    for image_type in IMAGE_TYPES:
+        image = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:image/sagemaker-{PROJECT_ID}-{image_type}"
+        version = image.replace(":image/", ":image-version/") + "/3"
+        repository = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/sagemaker-{PROJECT_ID}-{image_type}"
+        used = image_type != "inference"
+        assert build.allowed("sagemaker:ListImageVersions", image) is used, image_type
+        assert build.allowed("sagemaker:DescribeImageVersion", version) is used, image_type
+        assert not build.allowed("sagemaker:CreateImageVersion", image)
+        for action in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"):
+            assert execution.allowed(action, repository) is used, (image_type, action)
+        assert not execution.allowed("ecr:PutImage", repository)
+    assert execution.allowed("ecr:GetAuthorizationToken", "*")
+    variables = {
+        v["Name"]: v["Value"]
+        for v in template["Resources"][_build_project(template)]["Properties"]["Environment"]["EnvironmentVariables"]
+    }
+    resolved = resolver.resolve(variables["SAGEMAKER_IMAGE_NAMES"])
+    assert resolved == f"processing=sagemaker-{PROJECT_ID}-processing,training=sagemaker-{PROJECT_ID}-training"
+
+
+def _build_project(template: dict) -> str:
+    (found,) = [
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::CodeBuild::Project" and re.fullmatch(r"ModelBuild[0-9A-F]{8}", logical_id)
+    ]
+    return found
 
 
 @pytest.mark.parametrize("name", NAMES)

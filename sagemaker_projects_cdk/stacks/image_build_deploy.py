@@ -20,7 +20,13 @@ from .components import (
     add_model_deploy,
     add_operations,
 )
-from .components.images import ImageSettings, add_images, grant_pull_to_stage_accounts
+from .components.images import (
+    ImageSettings,
+    add_images,
+    grant_model_build_images,
+    grant_pull_to_stage_accounts,
+    model_build_image_environment,
+)
 from .template import Template, TemplateStack
 
 
@@ -31,9 +37,12 @@ class ImageBuildDeploySettings(ImageSettings, ModelDeploySettings, ModelBuildSet
 
 def _compose(stack: Stack, settings: ImageBuildDeploySettings) -> TemplateParts:
     core = add_core(stack, settings)
-    model_build = add_model_build(stack, core, settings)
+    model_build = add_model_build(
+        stack, core, settings, environment=model_build_image_environment(core.project, settings.image_types)
+    )
     model_deploy = add_model_deploy(stack, core, settings)
     images = add_images(stack, core, settings, model_build_pipeline=model_build.pipeline.pipeline)
+    grant_model_build_images(images, model_build.pipeline)
     grant_pull_to_stage_accounts(images, model_deploy.pipeline)
     add_core_outputs(stack, core)
     parts = TemplateParts.of(core, model_build=model_build, model_deploy=model_deploy, images=images)

@@ -19,8 +19,11 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 
+from ..._internal.codebuild import default_policy
 from ..._internal.resource_policy import ConditionalStatements
 from ..._internal.validation import Problems, check_whole, invalid
+from ...compliance import acknowledge_wildcards
+from ...constructs.build.pipeline import ModelBuildPipeline
 from ...constructs.deploy.pipeline import ModelDeployPipeline
 from ...constructs.images import (
     IMAGE_TYPES,
@@ -29,9 +32,11 @@ from ...constructs.images import (
     ImageVersionRule,
     SageMakerImage,
     check_image_types,
+    image_resource_name,
 )
 from ...constructs.images.pipeline import REBUILD_DAYS_RANGE
 from ...constructs.images.repository import CROSS_ACCOUNT_PULL_SID, MAX_IMAGE_COUNT_RANGE, PULL_ACTIONS
+from ...constructs.project.identity import ProjectIdentity
 from ...constructs.sources.seeded_repository import SeededRepository, seed_code_path
 from ..template import setting
 from .core import ProjectCore, ProjectSettings
@@ -201,6 +206,45 @@ def add_images(
         targets=[targets.CodePipeline(model_build_pipeline)] if model_build_pipeline is not None else [],
     )
     return ImageParts(built, rule)
+
+
+#: The image types the model build runs from the project's images: its processing and training
+#: jobs. The registered model keeps AWS's inference image: the deployment stages' model role
+#: pulls AWS's images only.
+MODEL_BUILD_IMAGE_TYPES = ("processing", "training")
+#: The model build's variable that names them (``pipelines/run_pipeline.py`` reads it).
+MODEL_BUILD_IMAGES_VARIABLE = "SAGEMAKER_IMAGE_NAMES"
+
+
+def model_build_image_environment(project: ProjectIdentity, image_types: Sequence[str]) -> dict[str, str]:
+    """The model build's environment naming the project's images it runs:
+    ``SAGEMAKER_IMAGE_NAMES=processing=<image name>,training=<image name>`` for those of
+    :data:`MODEL_BUILD_IMAGE_TYPES` the project builds; empty when it builds neither."""
+    names = [f"{t}={image_resource_name(project, t)}" for t in MODEL_BUILD_IMAGE_TYPES if t in image_types]
+    return {MODEL_BUILD_IMAGES_VARIABLE: ",".join(names)} if names else {}
+
+
+def grant_model_build_images(images: ImageParts, model_build: ModelBuildPipeline) -> None:
+    """Let the model build use the images :func:`model_build_image_environment` names: its
+    CodeBuild role reads their versions (``run_pipeline`` picks the newest created one), and
+    the SageMaker execution role pulls them (the processing and training jobs run them; it
+    already has ``ecr:GetAuthorizationToken``)."""
+    for image_type in MODEL_BUILD_IMAGE_TYPES:
+        parts = images.types.get(image_type)
+        if parts is None:
+            continue
+        parts.image.grant_read_versions(model_build.build_project)
+        model_build.execution_role.policy.add_statements(
+            iam.PolicyStatement(actions=list(PULL_ACTIONS), resources=[parts.repository.repository_arn])
+        )
+    versions = [images.types[t].image.image_versions_arn for t in MODEL_BUILD_IMAGE_TYPES if t in images.types]
+    if versions:
+        acknowledge_wildcards(
+            default_policy(model_build.build_project),
+            "image versions get their numbers when the image build creates them; run_pipeline describes "
+            "the newest of this project's images only",
+            *versions,
+        )
 
 
 def grant_pull_to_stage_accounts(images: ImageParts, deploy: ModelDeployPipeline) -> Optional[ConditionalStatements]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping, Optional
 
 from aws_cdk import CfnOutput, Stack
 
@@ -41,9 +42,14 @@ class ModelBuildParts:
     pipeline: ModelBuildPipeline
 
 
-def add_model_build(stack: Stack, core: ProjectCore, settings: ModelBuildSettings) -> ModelBuildParts:
+def add_model_build(
+    stack: Stack, core: ProjectCore, settings: ModelBuildSettings, *, environment: Optional[Mapping[str, str]] = None
+) -> ModelBuildParts:
     """The abalone data set in the project's bucket, the repository seeded with the SageMaker
-    pipeline, and the CodePipeline that upserts and runs it on every push."""
+    pipeline, and the CodePipeline that upserts and runs it on every push.
+
+    :param environment: extra environment variables of the model build. Default: none.
+    """
     artifacts = core.artifacts
     dataset = ProjectDataset(
         stack,
@@ -72,6 +78,7 @@ def add_model_build(stack: Stack, core: ProjectCore, settings: ModelBuildSetting
         processing_instance_type=settings.processing_instance_type,
         training_instance_type=settings.training_instance_type,
         compute_type=settings.compute_type,
+        environment=environment,
     )
     after_seeding(pipeline.pipeline, repository)
     CfnOutput(stack, "ModelBuildRepositoryName", value=repository.source.description)
