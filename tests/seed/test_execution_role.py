@@ -37,7 +37,7 @@ account, project, bucket, key, role).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 from role_checks import RoleCheck, all_templates, missing, request, role_policy_with_managed, the_one, unneeded
@@ -89,8 +89,10 @@ def _s3(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def derived_requests(definition: dict[str, Any]) -> list:
-    parameters = parameter_defaults(definition)
+def derived_requests(definition: dict[str, Any], images: Optional[dict[str, str]] = None) -> list:
+    """The requests of an execution with the parameters' defaults, or with ``images`` (a
+    project's own ProcessingImageUri / TrainingImageUri, as run_pipeline sets them)."""
+    parameters = {**parameter_defaults(definition), **(images or {})}
     arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}"
     via_s3 = {
         "kms:ViaService": f"s3.{REGION}.amazonaws.com",
@@ -98,12 +100,15 @@ def derived_requests(definition: dict[str, Any]) -> list:
         "kms:EncryptionContext:aws:s3:arn": f"arn:aws:s3:::{BUCKET}",
     }
     found = []
-    training_image = all_steps(definition)["TrainAbaloneModel"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"]
+    # The model of the transform and the Clarify checks: AWS's image, whatever the training job ran.
+    (model_image,) = [
+        s["Arguments"]["PrimaryContainer"]["Image"] for s in all_steps(definition).values() if s["Type"] == "Model"
+    ]
 
     def ecr_pulls(image: str, why: str) -> list:
         registry, _, rest = image.partition("/")
         image_account, region = registry.split(".")[0], registry.split(".")[3]
-        repository = rest.split(":")[0]
+        repository = rest.split("@")[0].split(":")[0]
         pulls = [request("ecr:GetAuthorizationToken", "*", f"{why} image")]
         for action in ("BatchCheckLayerAvailability", "GetDownloadUrlForLayer", "BatchGetImage"):
             pulls.append(request(f"ecr:{action}", f"arn:aws:ecr:{region}:{image_account}:repository/{repository}", f"{why} image"))
@@ -141,7 +146,7 @@ def derived_requests(definition: dict[str, Any]) -> list:
                 output = arguments["TransformOutput"]
                 writes(f"{output['S3OutputPath']}/test.csv.out", output["KmsKeyId"], f"{why} output")
                 found.append(request("kms:CreateGrant", arguments["TransformResources"]["VolumeKmsKeyId"], f"{why} volume"))
-                image = training_image
+                image = model_image
                 group = "/aws/sagemaker/TransformJobs"
                 stream = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:log-stream:{job.lower()}-{SUFFIX}/i-0123456789abcdef0"
                 group_only = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:log-stream:"
@@ -178,7 +183,7 @@ def derived_requests(definition: dict[str, Any]) -> list:
                     request("logs:CreateLogStream", f"{endpoint_logs}:log-stream:AllTraffic/i-0123", f"{why} endpoint logs"),
                     request("logs:PutLogEvents", f"{endpoint_logs}:log-stream:AllTraffic/i-0123", f"{why} endpoint logs"),
                 ]
-                found += ecr_pulls(training_image, f"{why} temporary endpoint")
+                found += ecr_pulls(model_image, f"{why} temporary endpoint")
             if kind == "ProcessingJob":
                 image = arguments["AppSpecification"]["ImageUri"]
                 volume_key = arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"]
@@ -234,6 +239,14 @@ def derived_requests(definition: dict[str, Any]) -> list:
 def test_the_execution_role_may_do_what_sagemaker_does_for_every_step(assembly, built_pipeline, name):
     template = all_templates(assembly)[name]
     role_id = the_one(template, "AWS::IAM::Role", "ModelBuildExecutionRole")
+    # image-build-deploy: the project's ECR repositories, and the executions that run its images.
+    repositories = {
+        (logical_id, "Arn"): f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/sagemaker-{PROJECT_ID}-{image_type}"
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::ECR::Repository"
+        for image_type in ("processing", "training", "inference")
+        if logical_id.startswith(image_type.capitalize())
+    }
     resolver = Resolver(
         template,
         parameters={"SageMakerProjectName": PROJECT_NAME, "SageMakerProjectId": PROJECT_ID},
@@ -241,11 +254,20 @@ def test_the_execution_role_may_do_what_sagemaker_does_for_every_step(assembly, 
         attributes={
             (the_one(template, "AWS::KMS::Key", "ArtifactsKey"), "Arn"): KMS_KEY_ARN,
             (role_id, "Arn"): ROLE_ARN,
+            **repositories,
         },
         region=REGION,
         account=ACCOUNT,
     )
     requests = derived_requests(built_pipeline.definition)
+    if repositories:
+        project_images = {
+            f"{image_type.capitalize()}ImageUri": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/sagemaker-{PROJECT_ID}-{image_type}@sha256:{'a' * 64}"
+            for image_type in ("processing", "training")
+        }
+        requests += derived_requests(built_pipeline.definition, project_images)
+        pulled = {r.resource for r in requests if r.action == "ecr:BatchGetImage"}
+        assert {f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/sagemaker-{PROJECT_ID}-{t}" for t in ("processing", "training")} <= pulled
     assert {r.action for r in requests} >= {
         "sagemaker:CreateProcessingJob",
         "sagemaker:CreateTrainingJob",
