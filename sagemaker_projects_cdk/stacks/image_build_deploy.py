@@ -56,8 +56,9 @@ IMAGE_BUILD_DEPLOY = Template(
     description="SageMaker project: image building, model building and model deployment (sagemaker-projects-cdk)",
     summary="build-deploy, and per custom image (processing, training, inference: any of them) an ECR repository, "
     "a SageMaker image, a CodeCommit repository seeded with a Dockerfile and a pipeline that builds it on every "
-    "push and every N days; a new image version starts the model build (which does not use the project's "
-    "images yet: it still runs AWS's)",
+    "push and every N days; a new image version starts the model build, whose processing and training jobs run "
+    "the newest version of the project's processing and training images (the registered model keeps AWS's "
+    "inference image)",
     settings=ImageBuildDeploySettings,
     compose=_compose,
 )
@@ -68,7 +69,9 @@ class ImageBuildDeployStack(TemplateStack):
     SageMaker images: for each of ``image_types``, an ECR repository, a SageMaker image, a
     CodeCommit repository seeded with a Dockerfile starting from AWS's XGBoost image, and a
     pipeline that builds, pushes and records a new image version on every push and every
-    ``image_rebuild_days``. A new image version starts the model build.
+    ``image_rebuild_days``. A new image version starts the model build, whose processing and
+    training jobs run the newest created version of the project's processing and training
+    images (AWS's until one exists); the registered model keeps AWS's inference image.
 
     Settings: ``ImageBuildDeploySettings``; any other keyword is an ``aws_cdk.Stack`` property.
     """

@@ -18,13 +18,15 @@ The chain, image -> model build -> deploy:
 
 1. an :class:`ImageVersionRule` on "SageMaker Image Version State Change" (``CREATED``, matched
    in any case) for the project's images starts the model-build pipeline;
-2. not yet built (issue 17 stays open for it): the model-build seed is to read the newest
-   version of each image the project has (``SageMakerImage.grant_read_versions`` on its role)
-   and use it for the processing step, the training step and the registered model's inference
-   container, falling back to AWS's images for types the project does not build. Today the
-   new version starts a model build that still runs AWS's images;
-3. an approved model version deploys as today; once the registered model names the project's
-   inference image, endpoints in the staging and production accounts pull it from the tooling
+2. the model build's ``SAGEMAKER_IMAGE_NAMES`` names the processing and training images; its
+   seed (``run_pipeline``) reads the newest created version of each
+   (``SageMakerImage.grant_read_versions`` on its role) and runs the processing and training
+   jobs with it, through the pipeline's ``ProcessingImageUri`` and ``TrainingImageUri``
+   parameters; a type without a version, or not built, runs AWS's image. The SageMaker
+   execution role pulls those repositories. The registered model keeps AWS's inference image:
+   the own-account endpoint stage's role pulls AWS's images only;
+3. an approved model version deploys as in build-deploy; once the registered model names the
+   project's inference image (not yet), endpoints in the staging and production accounts pull it from the tooling
    account's repository (``ImageRepository.grant_pull_to_accounts``, or the template's
    per-stage grant naming each target account's ``endpoint`` role).
 
