@@ -156,6 +156,16 @@ def test_requirement_modules_are_the_import_names_of_the_named_distributions():
     assert _requirement_modules("not-installed-here>=1") == {"not_installed_here"}
 
 
+def _image(built: BuiltPipeline, value: object) -> str:
+    """An image URI as a job runs it by default: a pipeline parameter (``{"Get": "Parameters.X"}``,
+    e.g. ``ProcessingImageUri``, which the image template's build fills in) is its default value."""
+    if isinstance(value, dict) and set(value) == {"Get"} and str(value["Get"]).startswith("Parameters."):
+        name = value["Get"].split(".", 1)[1]
+        return next(p["DefaultValue"] for p in built.definition["Parameters"] if p["Name"] == name)
+    assert isinstance(value, str), value
+    return value
+
+
 def _scripts_run_by_processing_steps(built: BuiltPipeline) -> dict[str, set[str]]:
     """Each processing script of the model-build pipeline (by file name) and the images it runs in."""
     runs: dict[str, set[str]] = {}
@@ -165,7 +175,7 @@ def _scripts_run_by_processing_steps(built: BuiltPipeline) -> dict[str, set[str]
         inputs = [i["S3Input"]["S3Uri"] for i in step["Arguments"].get("ProcessingInputs", []) if "S3Input" in i]
         inputs = {uri for uri in inputs if isinstance(uri, str)}  # the others are pipeline expressions
         for uri in set(built.code_uris.values()) & inputs:
-            runs.setdefault(uri.rsplit("/", 1)[1], set()).add(step["Arguments"]["AppSpecification"]["ImageUri"])
+            runs.setdefault(uri.rsplit("/", 1)[1], set()).add(_image(built, step["Arguments"]["AppSpecification"]["ImageUri"]))
     return runs
 
 
@@ -196,10 +206,12 @@ def test_the_model_builds_processing_scripts_run_on_the_processing_base_image_an
 
 def test_the_model_build_trains_and_registers_on_the_training_and_inference_base_images(built_pipeline: BuiltPipeline):
     steps = all_steps(built_pipeline.definition).values()
-    training = {s["Arguments"]["AlgorithmSpecification"]["TrainingImage"] for s in steps if s["Type"] == "Training"}
+    training = {
+        _image(built_pipeline, s["Arguments"]["AlgorithmSpecification"]["TrainingImage"]) for s in steps if s["Type"] == "Training"
+    }
     assert training == {_base_image_uri("training")}
     registered = {
-        container["Image"]
+        _image(built_pipeline, container["Image"])
         for s in steps
         if s["Type"] == "RegisterModel"
         for container in s["Arguments"]["InferenceSpecification"]["Containers"]
