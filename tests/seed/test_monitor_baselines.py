@@ -45,11 +45,12 @@ def test_the_registered_explainability_config_is_rewritten_for_the_deployed_mode
     registered = json.loads(built_pipeline.staged[uri])
     # The SDK leaves the model out: the check's model was a pipeline step's, gone by now.
     assert "model_name" not in registered.get("predictor", {})
-    rewritten = build.explainability_config_for(registered, "churn-p-abc123def456-staging-model", uri)
+    rewritten = build.explainability_config_for(registered, "churn-p-abc123def456-staging-model", uri, "p-abc123def456-clarify")
     assert rewritten["predictor"]["model_name"] == "churn-p-abc123def456-staging-model"
     assert rewritten["methods"]["shap"] == registered["methods"]["shap"]
     assert rewritten["headers"] == registered["headers"] and "rings" not in rewritten["headers"]
-    assert {key: value for key, value in rewritten["predictor"].items() if key != "model_name"} == registered["predictor"]
+    # The shadow endpoints keep the names the model-build checks give theirs: <project id>-clarify.
+    assert rewritten["predictor"] == {**registered["predictor"], "model_name": "churn-p-abc123def456-staging-model"}
 
 
 def test_the_registered_bias_config_is_a_monitoring_analysis_config(built_pipeline: BuiltPipeline) -> None:

@@ -548,12 +548,17 @@ def test_baseline_files_that_are_not_what_the_checks_write_are_refused(aws: Any,
 
 
 def test_explainability_config_rewrite() -> None:
-    rewritten = build.explainability_config_for(
-        {**EXPLAINABILITY_CONFIG, "predictor": {"endpoint_name": "other"}}, "m-1", "s3://b/k"
-    )
-    assert rewritten["predictor"] == {"model_name": "m-1", "content_type": "text/csv", "accept_type": "text/csv"}
+    registered = {**EXPLAINABILITY_CONFIG, "predictor": {"endpoint_name": "other", "endpoint_name_prefix": "x"}}
+    rewritten = build.explainability_config_for(registered, "m-1", "s3://b/k", "p-1-clarify")
+    assert rewritten["predictor"] == {
+        "model_name": "m-1",
+        "endpoint_name_prefix": "p-1-clarify",
+        "content_type": "text/csv",
+        "accept_type": "text/csv",
+    }
+    assert registered["predictor"]["endpoint_name"] == "other"  # the registered one is left as it was
     with pytest.raises(build.BuildError, match="has no 'methods.shap' section"):
-        build.explainability_config_for({"methods": {"report": {}}}, "m-1", "s3://b/k")
+        build.explainability_config_for({"methods": {"report": {}}}, "m-1", "s3://b/k", "p-1-clarify")
 
 
 @pytest.mark.parametrize("containers, package", [(True, True), (False, False)])

@@ -569,12 +569,13 @@ def merge_bias_constraints(pre: Optional[Dict[str, Any]], post: Dict[str, Any], 
     return merged
 
 
-def explainability_config_for(config: Any, model_name: str, uri: str) -> Dict[str, Any]:
+def explainability_config_for(config: Any, model_name: str, uri: str, endpoint_prefix: str) -> Dict[str, Any]:
     """The registered explainability analysis configuration, run against ``model_name``.
 
     The model-build pipeline registers it without ``predictor.model_name``: the model it
     checked was temporary. A monitoring job's SHAP analysis serves the deployed model on a
-    shadow endpoint and needs its name there.
+    shadow endpoint and needs its name there; the shadow endpoint is named from
+    ``endpoint_prefix`` (``<project id>-clarify``, the names the monitoring role may create).
     """
     if not isinstance(config, dict) or not isinstance((config.get("methods") or {}).get("shap"), dict):
         raise BuildError(
@@ -585,10 +586,16 @@ def explainability_config_for(config: Any, model_name: str, uri: str) -> Dict[st
     predictor = dict(predictor) if isinstance(predictor, dict) else {}
     predictor.pop("endpoint_name", None)  # a shadow endpoint of model_name, not an existing one
     predictor["model_name"] = model_name
+    predictor["endpoint_name_prefix"] = endpoint_prefix
     predictor.setdefault("content_type", "text/csv")
     predictor.setdefault("accept_type", "text/csv")
     rewritten["predictor"] = predictor
     return rewritten
+
+
+def clarify_endpoint_prefix(env: Mapping[str, str]) -> str:
+    """``<project id>-clarify``: how the explainability jobs' shadow endpoints are named (as the model-build checks name theirs)."""
+    return f"{env['SAGEMAKER_PROJECT_ID']}-clarify"
 
 
 def canonical(value: Any) -> bytes:
@@ -677,7 +684,8 @@ def plan_stage(
         )
         if require_endpoint:
             raise BuildError(
-                message.replace("every monitor", "with --require-endpoints this is an error; every monitor", 1)
+                f"endpoint {name} does not exist yet, and --require-endpoints makes that an error: deploy stage {stage} with the "
+                "model-deploy pipeline, then run this pipeline again once the endpoint is InService"
             ) from None
         notes.append(message)
         return finish(stage, parameters, {}, env, notes)
@@ -744,7 +752,9 @@ def plan_stage(
     if "explainability" in monitors:
         config_uri = baseline_uri(baselines, "Explainability", "ConfigFile")
         config = read_s3_json(s3, config_uri, "explainability analysis configuration")
-        files[EXPLAINABILITY_CONFIG_FILE] = canonical(explainability_config_for(config, endpoint["model_name"], config_uri))
+        files[EXPLAINABILITY_CONFIG_FILE] = canonical(
+            explainability_config_for(config, endpoint["model_name"], config_uri, clarify_endpoint_prefix(env))
+        )
         parameters["ExplainabilityBaselineConstraintsUri"] = baseline_uri(baselines, "Explainability", "Constraints")
     for monitor in monitors:
         parameters[ENABLE_PARAMETERS[monitor]] = "true"
