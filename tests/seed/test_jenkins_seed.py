@@ -438,12 +438,29 @@ def _job_parameters(root: Node, job: Node) -> dict[str, Node]:
     return parameters  # type: ignore[return-value]
 
 
+def _resolved_setting(root: Node, node: Node) -> Optional[tuple[str, Optional[str]]]:
+    """The ``setting(...)`` a value is (directly, or the local variable it names was set to)."""
+    setting = _setting(node)
+    if setting is None and node.type == "identifier":
+        setting = _setting(_local_values(root).get(text(node)))
+    return setting
+
+
 def _source_variable(root: Node, default: Node) -> Optional[str]:
-    """The seed job variable a parameter's default comes from (directly or through a local)."""
-    setting = _setting(default)
-    if setting is None and default.type == "identifier":
-        setting = _setting(_local_values(root).get(text(default)))
+    """The seed job variable a parameter's default comes from."""
+    setting = _resolved_setting(root, default)
     return setting[0] if setting else None
+
+
+def test_the_dsl_blocks_read_no_seed_variable_themselves():
+    # The values are read into locals first: inside a Job DSL block a name is looked up on the
+    # DSL context before the script, so the blocks use the locals only.
+    root = tree(SEED_JOB)
+    for block in [
+        *_jobs(root).values(),
+        *(_local_values(root)[name] for name in ("projectParameters", "fromRepository", "pollRepository")),
+    ]:
+        assert not [node for node in walk(block) if _setting(node) is not None], text(block)[:60]
 
 
 def test_the_seed_job_names_the_two_jobs():
@@ -459,10 +476,18 @@ def test_the_seed_job_names_the_two_jobs():
     for job, repository in (("buildJobName", "MODEL_BUILD"), ("deployJobName", "MODEL_DEPLOY")):
         ((_, arguments),) = list(calls(jobs[job], "fromRepository"))
         _, url, branch = arguments
-        assert (_setting(url), _setting(branch)) == ((f"{repository}_REPOSITORY_URL", None), (f"{repository}_BRANCH", "'main'"))
+        assert (_resolved_setting(root, url), _resolved_setting(root, branch)) == (
+            (f"{repository}_REPOSITORY_URL", None),
+            (f"{repository}_BRANCH", "'main'"),
+        )
     scm = values["fromRepository"]
     assert [literal(a[0]) for _, a in calls(scm, "scriptPath")] == ["Jenkinsfile"]
-    assert [_setting(a[0]) for _, a in calls(scm, "credentials")] == [("GIT_CREDENTIALS_ID", None)]
+    assert [_resolved_setting(root, a[0]) for _, a in calls(scm, "credentials")] == [("GIT_CREDENTIALS_ID", None)]
+    # Both jobs poll their repository on the seed job's schedule.
+    for job in jobs.values():
+        assert [text(a[0]) for _, a in calls(job, "pollRepository")] == ["delegate"]
+    (schedule,) = [a[0] for _, a in calls(values["pollRepository"], "scmpoll_spec")]
+    assert _resolved_setting(root, schedule) == ("SCM_POLL_SCHEDULE", "'H/5 * * * *'")
     assert [text(a[0]) for _, a in calls(scm, "url")] == ["repositoryUrl"]
 
 

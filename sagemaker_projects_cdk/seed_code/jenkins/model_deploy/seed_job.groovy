@@ -38,8 +38,24 @@ if (missing) {
     throw new IllegalArgumentException("missing seed job parameter(s) ${missing.join(', ')}: set them to the project stack's outputs (see seed_code/jenkins/README.md)")
 }
 
+// Every value is read here, once: the DSL blocks below use these locals only, so no name in
+// them is looked up on a Job DSL context.
 def projectName = setting('SAGEMAKER_PROJECT_NAME')
 def projectId = setting('SAGEMAKER_PROJECT_ID')
+def region = setting('AWS_REGION')
+def artifactBucket = setting('ARTIFACT_BUCKET')
+def artifactKeyArn = setting('ARTIFACT_KMS_KEY_ARN')
+def modelPackageGroupName = setting('MODEL_PACKAGE_GROUP_NAME')
+def jenkinsRoleArn = setting('AWS_ROLE_ARN')
+def sessionSeconds = setting('AWS_SESSION_SECONDS', '3600')
+def pipelineRoleArn = setting('SAGEMAKER_PIPELINE_ROLE_ARN')
+def deployerRoleArn = setting('DEPLOYER_ROLE_ARN')
+def prodApprovers = setting('PROD_APPROVERS', '')
+def gitCredentialsId = setting('GIT_CREDENTIALS_ID')
+def buildRepositoryUrl = setting('MODEL_BUILD_REPOSITORY_URL')
+def buildBranch = setting('MODEL_BUILD_BRANCH', 'main')
+def deployRepositoryUrl = setting('MODEL_DEPLOY_REPOSITORY_URL')
+def deployBranch = setting('MODEL_DEPLOY_BRANCH', 'main')
 def buildJobName = setting('BUILD_JOB_NAME', "${projectName}-${projectId}-model-build")
 def deployJobName = setting('DEPLOY_JOB_NAME', "${projectName}-${projectId}-model-deploy")
 def pollSchedule = setting('SCM_POLL_SCHEDULE', 'H/5 * * * *')
@@ -49,12 +65,12 @@ def projectParameters = { context ->
     context.with {
         stringParam('SAGEMAKER_PROJECT_NAME', projectName, 'The SageMaker project name.')
         stringParam('SAGEMAKER_PROJECT_ID', projectId, 'The SageMaker project id.')
-        stringParam('AWS_REGION', setting('AWS_REGION'), "The project's AWS region.")
-        stringParam('ARTIFACT_BUCKET', setting('ARTIFACT_BUCKET'), "The project's artifact bucket.")
-        stringParam('ARTIFACT_KMS_KEY_ARN', setting('ARTIFACT_KMS_KEY_ARN'), "The ARN of the artifact bucket's KMS key.")
-        stringParam('MODEL_PACKAGE_GROUP_NAME', setting('MODEL_PACKAGE_GROUP_NAME'), "The project's model package group.")
-        stringParam('AWS_ROLE_ARN', setting('AWS_ROLE_ARN'), "The project's Jenkins role, assumed with Jenkins's own AWS identity (withAWS).")
-        stringParam('AWS_SESSION_SECONDS', setting('AWS_SESSION_SECONDS', '3600'), "How long the role's credentials last, in seconds (at most 3600 when Jenkins's own identity is a role session).")
+        stringParam('AWS_REGION', region, "The project's AWS region.")
+        stringParam('ARTIFACT_BUCKET', artifactBucket, "The project's artifact bucket.")
+        stringParam('ARTIFACT_KMS_KEY_ARN', artifactKeyArn, "The ARN of the artifact bucket's KMS key.")
+        stringParam('MODEL_PACKAGE_GROUP_NAME', modelPackageGroupName, "The project's model package group.")
+        stringParam('AWS_ROLE_ARN', jenkinsRoleArn, "The project's Jenkins role, assumed with Jenkins's own AWS identity (withAWS).")
+        stringParam('AWS_SESSION_SECONDS', sessionSeconds, "How long the role's credentials last, in seconds (at most 3600 when Jenkins's own identity is a role session).")
     }
 }
 
@@ -66,7 +82,7 @@ def fromRepository = { context, String repositoryUrl, String branchName ->
                 git {
                     remote {
                         url(repositoryUrl)
-                        credentials(setting('GIT_CREDENTIALS_ID'))
+                        credentials(gitCredentialsId)
                     }
                     branch(branchName)
                 }
@@ -77,13 +93,9 @@ def fromRepository = { context, String repositoryUrl, String branchName ->
     }
 }
 
-pipelineJob(buildJobName) {
-    description("SageMaker project ${projectName} (${projectId}): model build. Runs the model-build repository's tests, then creates or updates, starts and waits for the project's SageMaker pipeline. Created by the seed job (seed_job.groovy).")
-    parameters {
-        projectParameters(delegate)
-        stringParam('SAGEMAKER_PIPELINE_ROLE_ARN', setting('SAGEMAKER_PIPELINE_ROLE_ARN'), "The SageMaker pipeline's execution role.")
-    }
-    properties {
+/** Polls the job's repository (SCMTrigger); a push webhook to /git/notifyCommit polls at once. */
+def pollRepository = { context ->
+    context.with {
         pipelineTriggers {
             triggers {
                 pollSCM {
@@ -92,8 +104,19 @@ pipelineJob(buildJobName) {
             }
         }
     }
+}
+
+pipelineJob(buildJobName) {
+    description("SageMaker project ${projectName} (${projectId}): model build. Runs the model-build repository's tests, then creates or updates, starts and waits for the project's SageMaker pipeline. Created by the seed job (seed_job.groovy).")
+    parameters {
+        projectParameters(delegate)
+        stringParam('SAGEMAKER_PIPELINE_ROLE_ARN', pipelineRoleArn, "The SageMaker pipeline's execution role.")
+    }
+    properties {
+        pollRepository(delegate)
+    }
     definition {
-        fromRepository(delegate, setting('MODEL_BUILD_REPOSITORY_URL'), setting('MODEL_BUILD_BRANCH', 'main'))
+        fromRepository(delegate, buildRepositoryUrl, buildBranch)
     }
 }
 
@@ -102,19 +125,13 @@ pipelineJob(deployJobName) {
     parameters {
         stringParam('MODEL_PACKAGE_ARN', '', "The model version to deploy: an approved version of the project's model package group (the approval rule passes it). Empty: the newest approved version.")
         projectParameters(delegate)
-        stringParam('DEPLOYER_ROLE_ARN', setting('DEPLOYER_ROLE_ARN'), 'The role CloudFormation deploys the stage stacks as.')
-        stringParam('PROD_APPROVERS', setting('PROD_APPROVERS', ''), 'Who may approve the prod deployment (Jenkins users or groups, comma-separated). Empty: anyone who may build this job.')
+        stringParam('DEPLOYER_ROLE_ARN', deployerRoleArn, 'The role CloudFormation deploys the stage stacks as.')
+        stringParam('PROD_APPROVERS', prodApprovers, 'Who may approve the prod deployment (Jenkins users or groups, comma-separated). Empty: anyone who may build this job.')
     }
     properties {
-        pipelineTriggers {
-            triggers {
-                pollSCM {
-                    scmpoll_spec(pollSchedule)
-                }
-            }
-        }
+        pollRepository(delegate)
     }
     definition {
-        fromRepository(delegate, setting('MODEL_DEPLOY_REPOSITORY_URL'), setting('MODEL_DEPLOY_BRANCH', 'main'))
+        fromRepository(delegate, deployRepositoryUrl, deployBranch)
     }
 }
