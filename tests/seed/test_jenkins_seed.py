@@ -576,3 +576,20 @@ def test_the_readme_lists_the_plugins_and_every_file():
     for path in GROOVY_FILES:
         assert f"`{path.relative_to(JENKINS)}`" in readme
     assert "buildspec" in readme and "stay in the" in readme
+
+
+def test_the_model_build_job_derives_what_codebuild_is_given():
+    # The model-build CodeBuild project's variables (constructs/build/pipeline.py) that the job
+    # derives from its parameters instead of receiving them.
+    from sagemaker_projects_cdk.constructs.build.pipeline import DATASET_FILE, DATASET_PREFIX
+
+    block = pipeline_block(tree(BUILD_JENKINSFILE))
+    ((_, (environment,)),) = list(calls(block, "environment"))
+    derived = {
+        text(node.child_by_field_name("left")): literal(node.child_by_field_name("right"))
+        for node in walk(environment)
+        if node.type == "assignment_expression"
+    }
+    name_id = "${params.SAGEMAKER_PROJECT_NAME}-${params.SAGEMAKER_PROJECT_ID}"  # ProjectIdentity.name_id
+    assert derived["SAGEMAKER_PROJECT_NAME_ID"] == derived["SAGEMAKER_PIPELINE_NAME"] == name_id
+    assert derived["INPUT_DATA_URL"] == f"s3://${{params.ARTIFACT_BUCKET}}/{DATASET_PREFIX}{DATASET_FILE}"
