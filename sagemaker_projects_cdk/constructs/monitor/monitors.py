@@ -536,7 +536,8 @@ class ModelMonitors(Construct):
                     sid="Metrics",
                     actions=["cloudwatch:PutMetricData"],
                     resources=["*"],
-                    conditions={"StringLike": {"cloudwatch:namespace": ["aws/sagemaker/Endpoints/*"]}},
+                    # The docs write the namespaces with and without a leading slash.
+                    conditions={"StringLike": {"cloudwatch:namespace": ["aws/sagemaker/Endpoints/*", "/aws/sagemaker/Endpoints/*"]}},
                 ),
             ]
         )
