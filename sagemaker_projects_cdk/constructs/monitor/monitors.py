@@ -243,6 +243,13 @@ class ModelMonitors(Construct):
         return CfnCondition(self, condition_id, expression=Fn.condition_and(*cast(list[Any], conditions)))
 
     @staticmethod
+    def _optional(properties: dict[str, Any], key: str, on: _On, value: Any) -> dict[str, Any]:
+        """``properties`` with ``key``: ``value`` when ``on``, ``Fn::If`` on a condition, absent when off."""
+        if on is not False:
+            properties[key] = ModelMonitors._if(on, value)
+        return properties
+
+    @staticmethod
     def _if(on: _On, value: Any, otherwise: Any = Aws.NO_VALUE) -> Any:
         if isinstance(on, CfnCondition):
             return Fn.condition_if(on.logical_id, value, otherwise)
@@ -251,18 +258,15 @@ class ModelMonitors(Construct):
     # ------------------------------------------------------------------ job definitions
 
     def _cluster(self) -> dict[str, Any]:
-        return {
-            "ClusterConfig": {
-                "InstanceCount": self._resources.instance_count,
-                "InstanceType": self._resources.instance_type,
-                "VolumeSizeInGB": self._resources.volume_size_in_gb,
-                "VolumeKmsKeyId": self._if(self._key_given, self._key_arn),
-            }
+        cluster = {
+            "InstanceCount": self._resources.instance_count,
+            "InstanceType": self._resources.instance_type,
+            "VolumeSizeInGB": self._resources.volume_size_in_gb,
         }
+        return {"ClusterConfig": self._optional(cluster, "VolumeKmsKeyId", self._key_given, self._key_arn)}
 
     def _output(self) -> dict[str, Any]:
-        return {
-            "KmsKeyId": self._if(self._key_given, self._key_arn),
+        return self._optional({}, "KmsKeyId", self._key_given, self._key_arn) | {
             "MonitoringOutputs": [
                 {"S3Output": {"LocalPath": OUTPUT_PATH, "S3Uri": self._output_s3_uri, "S3UploadMode": "EndOfJob"}}
             ],
@@ -537,7 +541,9 @@ class ModelMonitors(Construct):
                     actions=["cloudwatch:PutMetricData"],
                     resources=["*"],
                     # The docs write the namespaces with and without a leading slash.
-                    conditions={"StringLike": {"cloudwatch:namespace": ["aws/sagemaker/Endpoints/*", "/aws/sagemaker/Endpoints/*"]}},
+                    conditions={
+                        "StringLike": {"cloudwatch:namespace": ["aws/sagemaker/Endpoints/*", "/aws/sagemaker/Endpoints/*"]}
+                    },
                 ),
             ]
         )

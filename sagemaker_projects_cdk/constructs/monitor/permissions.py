@@ -35,7 +35,8 @@ SCHEDULE_ACTIONS = (
     "sagemaker:UpdateMonitoringSchedule",
     "sagemaker:DeleteMonitoringSchedule",
 )
-TAG_ACTIONS = ("sagemaker:AddTags", "sagemaker:DeleteTags", "sagemaker:ListTags")
+#: Tags given at creation need sagemaker:AddTags; the handlers read them back.
+TAG_ACTIONS = ("sagemaker:AddTags", "sagemaker:ListTags")
 ALARM_ACTIONS = (
     "cloudwatch:PutMetricAlarm",
     "cloudwatch:DeleteAlarms",
@@ -107,7 +108,7 @@ def monitor_deployer_statements(
     statements = [
         iam.PolicyStatement(
             sid="MonitorJobDefinitions",
-            actions=[*JOB_DEFINITION_ACTIONS, "sagemaker:AddTags", "sagemaker:ListTags"],
+            actions=[*JOB_DEFINITION_ACTIONS, *TAG_ACTIONS],
             resources=definitions,
         ),
         iam.PolicyStatement(sid="MonitoringSchedules", actions=[*SCHEDULE_ACTIONS, *TAG_ACTIONS], resources=[schedules]),
