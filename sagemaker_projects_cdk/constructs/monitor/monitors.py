@@ -496,7 +496,7 @@ class ModelMonitors(Construct):
         self.role, self.policy = role, policy
         if isinstance(own, CfnCondition):
             # Given a role (a token): create this one only when it is empty.
-            create = CfnCondition(self, "CreateRole", expression=Fn.condition_not(own))  # type: ignore[arg-type]
+            create = CfnCondition(self, "CreateRole", expression=Fn.condition_not(own))  # type: ignore[arg-type]  # a condition is an expression
             for resource in (role.node.default_child, policy.node.default_child):
                 assert isinstance(resource, CfnResource)
                 resource.cfn_options.condition = create

@@ -101,7 +101,7 @@ def document() -> dict:
         created_policies=f"arn:{PARTITION}:iam::{ACCOUNT}:policy{PATH}*",
     )  # fmt: skip
     policy = iam.ManagedPolicy(stack, "Policy", statements=statements)
-    return json.loads(json.dumps(stack.resolve((policy.node.default_child).policy_document)))  # type: ignore[union-attr]
+    return json.loads(json.dumps(stack.resolve((policy.node.default_child).policy_document)))  # type: ignore[union-attr]  # an L1 ManagedPolicy
 
 
 def _colon():
