@@ -154,6 +154,11 @@ CLAIMS = [
         "what SageMaker does with the model's role: image, ModelDataUrl, captured data, logs, metrics, rollback alarms",
     ),
     Claim(
+        rf"MonitorsRole{_ID}", "monitor-stage",
+        "tests/unit/stacks/test_monitor_stage.py::test_the_monitoring_role_may_do_what_model_monitor_does_with_it",
+        "what Model Monitor's jobs do with the role: captured data, baselines, ground truth, reports, logs, metrics, Clarify's shadow endpoint",
+    ),
+    Claim(
         rf"ActionsRole{_ID}", "target-account",
         _TARGETS + "test_target_roles.py::test_the_actions_role_may_do_what_the_tooling_pipelines_do_here",
         "CodePipeline's CloudFormation action in each mode, the staging tests and the change record's snapshot (iam_eval)",
@@ -161,11 +166,12 @@ CLAIMS = [
     Claim(
         rf"DeployerRole{_ID}", "target-account",
         _TARGETS + "test_target_deployer_role.py::test_deployer_allows_every_handler_permission_of_the_stage_template",
-        "the CloudFormation handler permissions of the stage template's resources and a data capture bucket (cfn-lint's schemas)",
+        "the CloudFormation handler permissions of the endpoint and monitor stage templates' resources (cfn-lint's schemas)",
     ),
     Claim(
         rf"EndpointRole{_ID}", "target-account",
         _TARGETS + "test_target_roles.py::test_the_endpoint_role_may_do_what_sagemaker_does_with_it",
-        "what SageMaker does with a model's role: tooling image and artifacts, captured data here, logs, metrics, alarms",
+        "what SageMaker does with a model's role: tooling image and artifacts, captured data here, logs, metrics, alarms; "
+        "Model Monitor's jobs of the monitor stage stacks",
     ),
 ]
