@@ -169,6 +169,9 @@ def add_images(
             max_image_count=settings.images_kept,
             empty_on_delete=settings.empty_on_delete,
         )
+        # Retained by default under a fixed name: a redeployment with the same project id would
+        # fail with ECR's "already exists" (and an emptied one may outlive a failed deletion).
+        core.retained_check.add_image_repository(repository.repository, image_resource_name(project, image_type))
         if pull_account_ids:
             repository.grant_pull_to_accounts(pull_account_ids)
         image = SageMakerImage(stack, prefix, project=project, repository=repository)

@@ -175,3 +175,29 @@ def test_the_model_build_names_the_images_it_runs_and_its_execution_role_pulls_e
         assert (repository is not None) is (image_type in types)
         if repository is not None:
             assert json.dumps({"Fn::GetAtt": [repository, "Arn"]}) in policies, image_type
+
+
+def test_the_retained_ecr_repositories_are_checked_before_they_are_created(template):
+    """ECR repositories keep fixed names (``sagemaker-<id>-<type>``) and are retained by default:
+    the retained-resource check names them, may describe exactly them, and they wait for it."""
+    (check_id,) = _of_type(template, "Custom::RetainedResourceCheck")
+    names = template["Resources"][check_id]["Properties"]["ImageRepositoryNames"]
+    repositories = _of_type(template, "AWS::ECR::Repository")
+    assert sorted(map(json.dumps, names)) == sorted(json.dumps(r["Properties"]["RepositoryName"]) for r in repositories.values())
+    for repository in repositories.values():
+        assert check_id in repository["DependsOn"]
+    policies = [
+        s
+        for p in _of_type(template, "AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if isinstance(s, dict) and s.get("Action") == "ecr:DescribeRepositories"
+    ]
+    (statement,) = policies
+    arns = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    assert len(arns) == 3
+    for arn in arns:
+        text = json.dumps(arn)
+        # Built from the name, not the repository's Arn attribute (which would be a cycle).
+        assert ":repository/sagemaker-" in text and '{"Ref": "SageMakerProjectId"}' in text
+        assert "*" not in text and "GetAtt" not in text
+    assert sorted(a["Fn::Join"][1][-1] for a in arns) == ["-inference", "-processing", "-training"]
