@@ -34,7 +34,7 @@ from ...constructs.images import (
     check_image_types,
     image_resource_name,
 )
-from ...constructs.images.pipeline import REBUILD_DAYS_RANGE
+from ...constructs.images.pipeline import REBUILD_DAYS_PATTERN, REBUILD_DAYS_RANGE
 from ...constructs.images.repository import CROSS_ACCOUNT_PULL_SID, MAX_IMAGE_COUNT_RANGE, PULL_ACTIONS
 from ...constructs.project.identity import ProjectIdentity
 from ...constructs.sources.seeded_repository import SeededRepository, seed_code_path
@@ -143,18 +143,20 @@ def add_images(
     """
     if not settings.image_types:
         return ImageParts()
-    rebuild_days: Optional[Union[int, float]] = settings.image_rebuild_days
+    rebuild_days: Optional[Union[int, str]] = settings.image_rebuild_days
     if rebuild_days is None:
+        # A String with a pattern, not a Number: CloudFormation takes 1.5 or 1.0 for a Number
+        # (EventBridge refuses "rate(1.5 days)", and "1.0" is not "1" to the daily condition).
         low, high = REBUILD_DAYS_RANGE
         rebuild_days = CfnParameter(
             stack,
             "ImageRebuildDays",
-            type="Number",
-            default=30,
-            min_value=low,
-            max_value=high,
+            type="String",
+            default="30",
+            allowed_pattern=REBUILD_DAYS_PATTERN,
+            constraint_description=f"a whole number of days from {low} to {high}, without leading zeros or decimals",
             description="Rebuild each custom image every this many days, on the newest patch of AWS's base image",
-        ).value_as_number
+        ).value_as_string
     project = core.project
     key = core.artifacts.encryption_key
     built: dict[str, ImageTypeParts] = {}

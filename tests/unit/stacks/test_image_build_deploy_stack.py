@@ -61,7 +61,7 @@ def test_a_new_image_version_starts_the_model_build_pipeline(template):
 
 def test_every_image_is_rebuilt_on_the_parameters_schedule(template):
     parameter = template["Parameters"]["ImageRebuildDays"]
-    assert (parameter["Type"], parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == ("Number", 30, 1, 365)
+    assert (parameter["Type"], parameter["Default"]) == ("String", "30")
     schedules = [r for r in _of_type(template, "AWS::Events::Rule").values() if "ScheduleExpression" in r["Properties"]]
     assert len(schedules) == 3
     assert list(template["Conditions"]).count("ImageRebuildDaysIsOne") == 1
@@ -125,6 +125,34 @@ def test_a_connection_source_with_images_is_refused_naming_source():
     # Without images it is build-deploy on a Git host.
     stack = ImageBuildDeployStack(new_app(), "GitNoImages", source=source, image_types=())
     assert not Template.from_stack(stack).find_resources("AWS::ECR::Repository")
+
+
+def test_the_rebuild_parameter_takes_only_whole_days_that_eventbridge_and_the_daily_condition_understand(template):
+    """A Number parameter took 1.5 ("rate(1.5 days)": EventBridge refuses it) and 1.0 or 01 (not
+    "1" to the ImageRebuildDaysIsOne condition: "rate(1.0 days)"). CloudFormation matches the
+    whole value against AllowedPattern."""
+    import re
+
+    parameter = template["Parameters"]["ImageRebuildDays"]
+    assert "MinValue" not in parameter and "MaxValue" not in parameter
+    pattern = parameter["AllowedPattern"]
+    assert pattern.startswith("^") and pattern.endswith("$")
+    accepted = [str(n) for n in range(1, 366)]
+    for value in accepted:
+        assert re.fullmatch(pattern, value), value
+    for value in ("0", "1.5", "1.0", "366", "01", "007", "", "-1", "1e2", " 7", "1000"):
+        assert re.fullmatch(pattern, value) is None, value
+        assert re.match(pattern, value) is None, value
+    assert re.fullmatch(pattern, parameter["Default"])
+    assert "whole number of days from 1 to 365" in parameter["ConstraintDescription"]
+    # The daily condition compares the parameter's text with "1": the only spelling of one day.
+    assert template["Conditions"]["ImageRebuildDaysIsOne"] == {"Fn::Equals": [{"Ref": "ImageRebuildDays"}, "1"]}
+
+
+@pytest.mark.parametrize("value", [1.5, "7", 7.0, True])
+def test_a_resolved_rebuild_period_that_is_not_a_whole_number_is_refused_at_synth(value):
+    with pytest.raises(ValueError, match=r"image_rebuild_days.*a whole number from 1 to 365"):
+        ImageBuildDeployStack(App(), "Bad", image_rebuild_days=value)
 
 
 @pytest.mark.parametrize(
