@@ -21,9 +21,9 @@ no resource type. Build logs are encrypted with the project key.
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Optional, Union, cast
 
-from aws_cdk import Aws, CfnCondition, CfnMapping, CfnRule, Duration, Fn, Stack, Token
+from aws_cdk import Aws, CfnCondition, CfnMapping, CfnResource, CfnRule, Duration, Fn, Stack, Token
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
@@ -196,6 +196,10 @@ class ImageBuildPipeline(Construct):
                 ),
             ],
         )
+        # CodePipeline starts a run when the pipeline is created: its build records a version of
+        # the SageMaker image, which must exist by then ("image does not exist" otherwise).
+        # Nothing else orders them (the build names the image by its name, not by a reference).
+        cast(CfnResource, self.pipeline.node.default_child).add_dependency(image.image)
         #: The rebuild schedule (None without ``rebuild_every_days``).
         self.schedule_rule: Optional[events.Rule] = None
         if rebuild_every_days is not None:

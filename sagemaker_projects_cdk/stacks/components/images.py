@@ -210,6 +210,11 @@ def add_images(
         description="Starts the model build when a new version of one of the project's images is created",
         targets=[targets.CodePipeline(model_build_pipeline)] if model_build_pipeline is not None else [],
     )
+    # Each image pipeline's first run (CodePipeline starts one on creation) records the first
+    # image version: the rule must exist by then, or that version starts no model build.
+    rule_resource = cast(CfnResource, rule.rule.node.default_child)
+    for parts in built.values():
+        cast(CfnResource, parts.pipeline.pipeline.node.default_child).add_dependency(rule_resource)
     return ImageParts(built, rule)
 
 

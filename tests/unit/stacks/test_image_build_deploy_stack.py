@@ -229,3 +229,25 @@ def test_the_retained_ecr_repositories_are_checked_before_they_are_created(templ
         assert ":repository/sagemaker-" in text and '{"Ref": "SageMakerProjectId"}' in text
         assert "*" not in text and "GetAtt" not in text
     assert sorted(a["Fn::Join"][1][-1] for a in arns) == ["-inference", "-processing", "-training"]
+
+
+@pytest.mark.parametrize("types", [("training",), ("processing", "training", "inference")])
+def test_each_image_pipeline_waits_for_its_image_and_the_new_version_rule(types):
+    """CodePipeline starts a run when a pipeline is created; that run's build creates a version of
+    the pipeline's SageMaker image, which must exist ("image does not exist" otherwise), and the
+    version's event must find the rule that starts the model build (otherwise the first version
+    starts none)."""
+    stack = ImageBuildDeployStack(new_app(), "Images", image_types=types)
+    template = Template.from_stack(stack).to_json()
+    (rule_id,) = [
+        i for i, r in _of_type(template, "AWS::Events::Rule").items() if "SageMaker Image Version State Change" in json.dumps(r)
+    ]
+    for image_type, parts in stack.images.types.items():
+        pipeline_id = stack.resolve(parts.pipeline.pipeline.node.default_child.logical_id)
+        image_id = stack.resolve(parts.image.image.logical_id)
+        depends_on = template["Resources"][pipeline_id].get("DependsOn", [])
+        assert image_id in depends_on, (image_type, depends_on)
+        assert rule_id in depends_on, (image_type, depends_on)
+        # Its own image only.
+        others = [stack.resolve(p.image.image.logical_id) for t, p in stack.images.types.items() if t != image_type]
+        assert not set(others) & set(depends_on)
