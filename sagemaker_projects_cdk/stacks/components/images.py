@@ -72,7 +72,8 @@ class ImageSettings(ProjectSettings):
     images_kept: int = setting(
         100,
         doc="how many images each ECR repository keeps (1-10000); older ones expire, and a model version that still "
-        "names one can no longer be deployed",
+        "names one can no longer be deployed, nor can an endpoint already running it scale out or replace an "
+        "instance (SageMaker pulls the image for every instance it starts)",
         check=_check_whole(*MAX_IMAGE_COUNT_RANGE),
     )
     empty_on_delete: bool = setting(
@@ -273,7 +274,8 @@ def grant_pull_to_stage_accounts(images: ImageParts, deploy: ModelDeployPipeline
     them holds. The endpoint role's own policy allows the pull of any of the tooling account's
     repositories; ECR decrypts with its own grant on the project key (pullers need no KMS).
     The written policy replaces aws-cdk-lib's (``add_to_resource_policy``, ``grant_pull_to_accounts``):
-    use one or the other. Returns the statements of the last repository (None when no stage may be elsewhere).
+    use one or the other (after ``add_images(pull_account_ids=...)``, or before
+    ``grant_pull_to_accounts``, a ``ValueError`` names both). Returns the statements of the last repository (None when no stage may be elsewhere).
     """
     others = [deploy.targets[stage.name] for stage in deploy.stages if deploy.targets[stage.name].may_be_other_account]
     if not others or not images.types:
@@ -293,6 +295,7 @@ def grant_pull_to_stage_accounts(images: ImageParts, deploy: ModelDeployPipeline
             )
     grants: Optional[ConditionalStatements] = None
     for parts in images.types.values():
+        parts.repository.claim_repository_policy("grant_pull_to_stage_accounts")
         resource = cast(ecr.CfnRepository, parts.repository.repository.node.default_child)
         grants = ConditionalStatements(cast(CfnResource, resource), "RepositoryPolicyText", None, document_condition=document_condition)
         for target in others:

@@ -255,3 +255,74 @@ def test_each_image_pipeline_waits_for_its_image_and_the_new_version_rule(types)
         # Its own image only.
         others = [stack.resolve(p.image.image.logical_id) for t, p in stack.images.types.items() if t != image_type]
         assert not set(others) & set(depends_on)
+
+
+def _composed_by_hand(pull_account_ids):
+    """image-build-deploy's composition, with add_images' own pull_account_ids."""
+    from aws_cdk import Stack
+
+    from sagemaker_projects_cdk.stacks.components.core import add_core
+    from sagemaker_projects_cdk.stacks.components.images import add_images, grant_pull_to_stage_accounts
+    from sagemaker_projects_cdk.stacks.components.model_build import add_model_build
+    from sagemaker_projects_cdk.stacks.components.model_deploy import add_model_deploy
+    from sagemaker_projects_cdk.stacks.image_build_deploy import ImageBuildDeploySettings
+
+    stack = Stack(new_app(), "ByHand", env=Environment(account="111122223333", region="eu-west-1"))
+    settings = ImageBuildDeploySettings(staging_account_id=STAGING, prod_account_id=PROD, image_types=("inference",))
+    core = add_core(stack, settings)
+    model_build = add_model_build(stack, core, settings)
+    model_deploy = add_model_deploy(stack, core, settings)
+    images = add_images(stack, core, settings, model_build_pipeline=model_build.pipeline.pipeline, pull_account_ids=pull_account_ids)
+    return stack, images, lambda: grant_pull_to_stage_accounts(images, model_deploy.pipeline)
+
+
+def test_two_cross_account_pull_grants_on_one_repository_are_refused_naming_both():
+    """Each writes the whole repository policy: the second silently replaced the first's statements."""
+    _, images, stage_grants = _composed_by_hand([STAGING])
+    with pytest.raises(ValueError, match=r"grant_pull_to_stage_accounts would replace the statements grant_pull_to_accounts \(add_images\(pull_account_ids=\.\.\.\)\) wrote"):
+        stage_grants()
+    # The other order: the stage grants first, then the repository's own.
+    _, images, stage_grants = _composed_by_hand([])
+    stage_grants()
+    with pytest.raises(ValueError, match=r"grant_pull_to_accounts \(add_images\(pull_account_ids=\.\.\.\)\) would replace the statements grant_pull_to_stage_accounts wrote"):
+        images.types["inference"].repository.grant_pull_to_accounts(["999988887777"])
+    # Either alone still works, and grants nothing to nobody (an empty list claims nothing).
+    stack, images, _ = _composed_by_hand(["999988887777"])
+    images.types["inference"].repository.grant_pull_to_accounts([])
+    (repository,) = _of_type(Template.from_stack(stack).to_json(), "AWS::ECR::Repository").values()
+    assert "999988887777" in json.dumps(repository["Properties"]["RepositoryPolicyText"])
+
+
+def test_the_readme_names_the_image_pipeline_and_not_its_generated_codebuild_project():
+    """The README's image table once gave the pipeline's name to the CodeBuild project too, whose
+    name CloudFormation generates (as for every CodeBuild project here)."""
+    from support import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Custom images (image-build-deploy)", 1)[1].split("\n\n")[2]
+    rows = {line.split("|")[1].strip(): line.split("|")[2].strip() for line in section.splitlines() if line.startswith("| ")}
+    assert rows["CodePipeline"] == "`sagemaker-<name>-<id>-<type>-imagebuild`"
+    assert "`" not in rows["privileged CodeBuild project"], rows
+    stack = ImageBuildDeployStack(new_app(), "Named", project_name="churn", project_id="p-1")
+    template = Template.from_stack(stack).to_json()
+    for image_type, parts in stack.images.types.items():
+        pipeline = template["Resources"][stack.resolve(parts.pipeline.pipeline.node.default_child.logical_id)]
+        assert pipeline["Properties"]["Name"] == f"sagemaker-churn-p-1-{image_type}-imagebuild"
+        build = template["Resources"][stack.resolve(parts.pipeline.build_project.node.default_child.logical_id)]
+        assert "Name" not in build["Properties"]
+
+
+def test_the_images_kept_documentation_says_an_expired_image_breaks_running_endpoints_too():
+    """SageMaker pulls a model's image whenever it starts an instance: an endpoint whose image expired
+    cannot scale out or replace a failed instance, besides no new deployment of that model version."""
+    from sagemaker_projects_cdk.constructs.images import repository
+    from sagemaker_projects_cdk.stacks.components.images import ImageSettings
+    from support import REPO
+
+    doc = ImageSettings.__dataclass_fields__["images_kept"].metadata
+    texts = [" ".join(str(v) for v in doc.values()), repository.__doc__ or "", (REPO / "README.md").read_text(encoding="utf-8")]
+    for text in texts:
+        flat = " ".join(text.split())
+        assert "scale out" in flat and "replace" in flat and "instance" in flat, text[:200]
+    readme_row = next(line for line in texts[2].splitlines() if line.startswith("| `images_kept`"))
+    assert "scale out" in readme_row
