@@ -221,6 +221,7 @@ class ImageBuildPipeline(Construct):
 
     def _rate(self, days: Union[int, float, str]) -> events.Schedule:
         if not is_unresolved(days):
+            assert not isinstance(days, str)  # check_whole refuses a resolved string
             return events.Schedule.rate(Duration.days(days))
         # EventBridge wants "rate(1 day)" but "rate(N days)" for more: a token needs both.
         text = Token.as_string(days)
