@@ -65,7 +65,8 @@ class ImageSettings(ProjectSettings):
     image_rebuild_days: Optional[int] = setting(
         None,
         doc="rebuild every image from its branch's newest commit every this many days (1-365), on the newest patch "
-        "of AWS's base image; the parameter's default is 30",
+        "of AWS's base image; the parameter's default is 30, and it takes whole numbers written plainly (not 1.5, "
+        "1.0 or 01)",
         parameter="ImageRebuildDays",
         check=_check_whole(*REBUILD_DAYS_RANGE),
     )
