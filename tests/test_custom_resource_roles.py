@@ -198,6 +198,8 @@ def _stage_stacks(boto3: Any, properties: dict) -> None:
 def _retained(boto3: Any, properties: dict) -> None:
     for name in properties["RepositoryNames"]:
         boto3.client("codecommit", region_name=REGION).create_repository(repositoryName=name)
+    for name in properties.get("ImageRepositoryNames", []):
+        boto3.client("ecr", region_name=REGION).create_repository(repositoryName=name)
     if properties.get("ModelPackageGroupName"):
         boto3.client("sagemaker", region_name=REGION).create_model_package_group(
             ModelPackageGroupName=properties["ModelPackageGroupName"]
@@ -232,6 +234,9 @@ def test_the_retained_resource_check_role_may_make_every_call_of_its_function(te
     assert ("GetRepository" in operations) == bool(properties.get("RepositoryNames"))
     checks_group = "ModelPackageGroupName" in properties
     assert ("DescribeModelPackageGroup" in operations) == checks_group
+    # The image template's ECR repositories (retained by default) are checked too.
+    assert ("DescribeRepositories" in operations) == name.endswith("image-build-deploy")
+    assert bool(properties.get("ImageRepositoryNames")) == name.endswith("image-build-deploy")
     assert [m for check in checks for m in missing(check)] == []
     assert unneeded(together(checks[:2])) == []
 

@@ -187,6 +187,13 @@ def iam_requests(call: Mapping[str, Any], account: str) -> list[IamRequest]:
             add("iam:PassRole", params["RoleARN"], {"iam:PassedToService": "cloudformation.amazonaws.com"})
     elif service == "codecommit" and operation == "GetRepository":
         add("codecommit:GetRepository", f"arn:aws:codecommit:{region}:{account}:{params['repositoryName']}")
+    elif service == "ecr" and operation == "DescribeRepositories":
+        # One authorization per named repository (the account's registry unless registryId says).
+        registry = params.get("registryId") or account
+        for name in params.get("repositoryNames") or []:
+            add("ecr:DescribeRepositories", f"arn:aws:ecr:{region}:{registry}:repository/{name}")
+        if not params.get("repositoryNames"):
+            add("ecr:DescribeRepositories", f"arn:aws:ecr:{region}:{registry}:repository/*")
     elif service == "codepipeline" and operation == "ListActionExecutions":
         add("codepipeline:ListActionExecutions", f"arn:aws:codepipeline:{region}:{account}:{params['pipelineName']}")
     elif service == "events" and operation == "PutEvents":

@@ -9,8 +9,8 @@
     CloudFormation also sends Delete when it rolls back an update that added the resource, or
     cleans up after a replacement: then the stage stacks (prod's endpoint) stay.
 ``precheck``  (``Custom::RetainedResourceCheck``): on Create, fails with what to do when a
-    fixed-name resource that the template retains on deletion (``RepositoryNames``,
-    ``ModelPackageGroupName``) exists already. Update and Delete pass: an update's rollback
+    fixed-name resource that the template retains on deletion (``RepositoryNames``: CodeCommit,
+    ``ImageRepositoryNames``: ECR, ``ModelPackageGroupName``) exists already. Update and Delete pass: an update's rollback
     sends the stack's own names back, which exist.
 
 Each handler answers CloudFormation itself (a PUT to the pre-signed ``ResponseURL``), always,
@@ -78,6 +78,8 @@ def _precheck(event: Event, _context: Any) -> str:
         boto3.client("sagemaker"),
         repositories=list(new.get("RepositoryNames", [])),
         model_package_group=new.get("ModelPackageGroupName") or None,
+        ecr=boto3.client("ecr") if new.get("ImageRepositoryNames") else None,
+        image_repositories=list(new.get("ImageRepositoryNames", [])),
     )
     if found:
         raise Failed(existing_resources_message(found))
@@ -211,9 +213,16 @@ def delete_stacks(
 
 
 def existing_resources(
-    codecommit: Any, sagemaker: Any, *, repositories: list[str], model_package_group: Optional[str]
+    codecommit: Any,
+    sagemaker: Any,
+    *,
+    repositories: list[str],
+    model_package_group: Optional[str],
+    ecr: Any = None,
+    image_repositories: Optional[list[str]] = None,
 ) -> list[str]:
-    """Descriptions of the named resources that exist, e.g. ``CodeCommit repository 'x'``."""
+    """Descriptions of the named resources that exist, e.g. ``CodeCommit repository 'x'``
+    (``ecr`` is needed only with ``image_repositories``)."""
     found = []
     for name in repositories:
         try:
@@ -231,6 +240,15 @@ def existing_resources(
                 raise
         else:
             found.append(f"model package group '{model_package_group}'")
+    for name in image_repositories or []:
+        # One name per call: DescribeRepositories fails as a whole when one of several is missing.
+        try:
+            ecr.describe_repositories(repositoryNames=[name])
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "RepositoryNotFoundException":
+                continue
+            raise
+        found.append(f"ECR repository '{name}'")
     return found
 
 
@@ -242,6 +260,11 @@ def existing_resources_message(found: list[str]) -> str:
         f"{'it' if len(found) == 1 else 'them'} under the same name: deploy with a new project id "
         "(cdk deploy --parameters SageMakerProjectId=<new id>, or project_id=...), or delete "
         f"{'it' if len(found) == 1 else 'them'} first if no longer needed (README: 'Deleting a project')"
+        + (
+            "; an ECR repository with its images: aws ecr delete-repository --force --repository-name <name>"
+            if any(f.startswith("ECR repository") for f in found)
+            else ""
+        )
     )
 
 

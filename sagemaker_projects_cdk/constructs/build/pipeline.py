@@ -49,6 +49,14 @@ class ModelBuildPipeline(Construct):
         5-2160. Default: 120.
     :param log_retention: how long build logs are kept. Default: one year.
     :param environment: extra environment variables for the build. Default: none.
+    :param execution_mode: how CodePipeline handles a start while an execution runs. Default:
+        ``SUPERSEDED`` (CodePipeline's default for V2, set explicitly): the running execution
+        finishes, and of the starts that arrive meanwhile only the newest runs after it. Every
+        execution builds from the newest commit and, in the image template, the newest image
+        versions, so a burst of starts (several new image versions at once, or SageMaker's
+        duplicate events) costs at most one more model build, not one each. ``QUEUED`` would run
+        every start in turn; ``PARALLEL`` would run them at once, upserting and starting the same
+        SageMaker pipeline concurrently.
     """
 
     def __init__(
@@ -69,6 +77,7 @@ class ModelBuildPipeline(Construct):
         build_timeout_minutes: int = 120,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         environment: Optional[Mapping[str, str]] = None,
+        execution_mode: codepipeline.ExecutionMode = codepipeline.ExecutionMode.SUPERSEDED,
     ) -> None:
         super().__init__(scope, construct_id)
         check_instance_type("processing_instance_type", processing_instance_type)
@@ -125,6 +134,7 @@ class ModelBuildPipeline(Construct):
             "Pipeline",
             pipeline_name=project.resource_name("modelbuild"),
             pipeline_type=codepipeline.PipelineType.V2,
+            execution_mode=execution_mode,
             artifact_bucket=bucket,
             restart_execution_on_update=True,
             stages=[

@@ -34,7 +34,7 @@ IMAGE_NAME_PATTERN = r"[a-zA-Z0-9]([-.]?[a-zA-Z0-9]){0,62}"
 IMAGE_NAME_MAX_LENGTH = 63
 #: The project ids both rules accept inside ``sagemaker-<id>-<type>``: ``ProjectIdentity``'s
 #: pattern without consecutive hyphens (Studio's ``p-`` and 12 characters always match).
-IMAGE_PROJECT_ID_PATTERN = r"^[a-z0-9](-?[a-z0-9])*"
+IMAGE_PROJECT_ID_PATTERN = r"^[a-z0-9](-?[a-z0-9])*$"
 IMAGE_PROJECT_ID_CONSTRAINT = (
     "lower-case letters and digits with single hyphens between them: the project's ECR repositories "
     "and SageMaker images are named sagemaker-<project id>-<type>"

@@ -21,9 +21,9 @@ no resource type. Build logs are encrypted with the project key.
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Optional, Union, cast
 
-from aws_cdk import Aws, CfnCondition, CfnMapping, CfnRule, Duration, Fn, Stack, Token
+from aws_cdk import Aws, CfnCondition, CfnMapping, CfnResource, CfnRule, Duration, Fn, Stack, Token
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
@@ -48,6 +48,10 @@ from .repository import PULL_ACTIONS, ImageRepository
 #: ``rebuild_every_days``: EventBridge rates are whole days here; a year at most (a base image
 #: a year old has missed every patch since).
 REBUILD_DAYS_RANGE = (1, 365)
+#: The same as a CloudFormation ``AllowedPattern`` for a String parameter: a whole number 1-365
+#: written plainly (a Number parameter would take ``1.5``, which EventBridge refuses as
+#: ``rate(1.5 days)``, and ``1.0`` or ``01``, which are not ``1`` to ``Fn::Equals``).
+REBUILD_DAYS_PATTERN = r"^([1-9]|[1-9][0-9]|[12][0-9][0-9]|3[0-5][0-9]|36[0-5])$"
 #: What pushing to the repository takes besides pulling (ECR's push actions), and reading the
 #: pushed digest back.
 PUSH_ACTIONS = ("ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage")
@@ -100,7 +104,9 @@ class ImageBuildPipeline(Construct):
     :param bucket: the artifact bucket (pipeline artifacts).
     :param encryption_key: the project key; encrypts build logs and artifacts.
     :param rebuild_every_days: rebuild from the branch's newest commit every this many days,
-        1-365 (a token, e.g. a parameter, is allowed). Default: 30. None: no schedule, pushes only.
+        1-365. A token (e.g. a parameter) is allowed; it must resolve to a whole number written
+        plainly (``1``, not ``1.0`` or ``01``: a String parameter with ``REBUILD_DAYS_PATTERN``
+        as ``AllowedPattern``). Default: 30. None: no schedule, pushes only.
     :param compute_type: CodeBuild compute type. Default: ``BUILD_GENERAL1_SMALL`` (2 vCPUs,
         3 GB: enough for ``docker build`` of an image that adds Python packages).
     :param build_image: CodeBuild image (must run Docker). Default: ``aws/codebuild/standard:7.0``.
@@ -119,7 +125,7 @@ class ImageBuildPipeline(Construct):
         image: SageMakerImage,
         bucket: s3.IBucket,
         encryption_key: kms.IKey,
-        rebuild_every_days: Optional[Union[int, float]] = 30,
+        rebuild_every_days: Optional[Union[int, float, str]] = 30,
         compute_type: str = "BUILD_GENERAL1_SMALL",
         build_image: codebuild.IBuildImage = codebuild.LinuxBuildImage.STANDARD_7_0,
         build_timeout_minutes: int = 60,
@@ -190,6 +196,10 @@ class ImageBuildPipeline(Construct):
                 ),
             ],
         )
+        # CodePipeline starts a run when the pipeline is created: its build records a version of
+        # the SageMaker image, which must exist by then ("image does not exist" otherwise).
+        # Nothing else orders them (the build names the image by its name, not by a reference).
+        cast(CfnResource, self.pipeline.node.default_child).add_dependency(image.image)
         #: The rebuild schedule (None without ``rebuild_every_days``).
         self.schedule_rule: Optional[events.Rule] = None
         if rebuild_every_days is not None:
@@ -209,8 +219,9 @@ class ImageBuildPipeline(Construct):
         assert role is not None  # a PipelineProject always has one
         return role
 
-    def _rate(self, days: Union[int, float]) -> events.Schedule:
+    def _rate(self, days: Union[int, float, str]) -> events.Schedule:
         if not is_unresolved(days):
+            assert not isinstance(days, str)  # check_whole refuses a resolved string
             return events.Schedule.rate(Duration.days(days))
         # EventBridge wants "rate(1 day)" but "rate(N days)" for more: a token needs both.
         text = Token.as_string(days)

@@ -18,14 +18,17 @@ Removal                    RETAIN; ``empty_on_delete=True`` deletes the reposito
 Other accounts             none; ``grant_pull_to_accounts`` adds them to the repository policy
 =========================  ================================================================
 
-Expiring an image breaks what still names it: a SageMaker image version and any model version
-registered with it. Keep ``max_image_count`` above the number of rebuilds a registered model
-may stay deployable for (at one rebuild every 30 days, 100 images cover about 8 years).
+Expiring an image breaks what still names it: a SageMaker image version, any model version
+registered with it (no new deployment), and an endpoint already running it: SageMaker pulls the
+image for every instance it starts, so such an endpoint can no longer scale out or replace an
+instance (a failed one, or during maintenance) although it keeps serving on the ones it has.
+Keep ``max_image_count`` above the number of rebuilds a registered model may stay deployed or
+deployable for (at one rebuild every 30 days, 100 images cover about 8 years).
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_ecr as ecr
@@ -54,6 +57,8 @@ class ImageRepository(Construct):
     :param image_type: ``processing``, ``training`` or ``inference``.
     :param encryption_key: the project key that encrypts the images.
     :param max_image_count: how many images the lifecycle policy keeps (1-10000). Default: 100.
+        An expired image breaks new deployments of the model versions naming it, and the scale-out
+        and instance replacement of endpoints running it.
     :param empty_on_delete: delete the repository, images included, when the stack is deleted.
         Default: False (the repository is retained, with its images, and a new stack of the same
         project cannot be created while it exists).
@@ -80,6 +85,7 @@ class ImageRepository(Construct):
 
         #: The image type this repository holds.
         self.image_type = image_type
+        self._policy_writer: Optional[str] = None
         #: The repository.
         self.repository = ecr.Repository(
             self,
@@ -123,6 +129,19 @@ class ImageRepository(Construct):
         """Let a principal of this account pull the images (and get an ECR login token)."""
         return self.repository.grant_pull(grantee)
 
+    def claim_repository_policy(self, writer: str) -> None:
+        """Record that ``writer`` (a description of a method, shown in errors) writes this
+        repository's policy. Two writers would silently replace each other's statements (one
+        through aws-cdk-lib's policy document, the other by overriding ``RepositoryPolicyText``):
+        the second one of another name gets a ``ValueError`` naming both."""
+        if self._policy_writer is not None and self._policy_writer != writer:
+            raise ValueError(
+                f"invalid repository policy of {self.node.path}: {writer} would replace the statements "
+                f"{self._policy_writer} wrote (each writes the whole RepositoryPolicyText); expected one of them "
+                "only: let other accounts pull through one"
+            )
+        self._policy_writer = writer
+
     def grant_pull_to_accounts(self, account_ids: Sequence[str]) -> None:
         """Let principals of other accounts pull the images: a repository policy statement naming
         each account (``arn:<partition>:iam::<account>:root``), never a role that may not exist yet.
@@ -136,6 +155,7 @@ class ImageRepository(Construct):
         accounts = list(dict.fromkeys(check_account_id("account_ids", a) for a in account_ids))
         if not accounts:
             return
+        self.claim_repository_policy("grant_pull_to_accounts (add_images(pull_account_ids=...))")
         result = self.repository.add_to_resource_policy(
             iam.PolicyStatement(
                 sid=CROSS_ACCOUNT_PULL_SID,

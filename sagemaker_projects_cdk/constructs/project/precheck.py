@@ -1,10 +1,11 @@
 """A deployment that would collide with resources an earlier one retained fails at once, saying what to do.
 
-The CodeCommit repositories (``sagemaker-<name>-<id>-<seed>``) and the model package group
-(``<name>-<id>``) have fixed names and are retained when the stack is deleted. Deploying the
+The CodeCommit repositories (``sagemaker-<name>-<id>-<seed>``), the model package group
+(``<name>-<id>``) and, in the image template, the ECR repositories (``sagemaker-<id>-<type>``)
+have fixed names and are retained when the stack is deleted. Deploying the
 same template again with the same project name and id (``cdk destroy`` then ``cdk deploy``
 with the default parameters, whose project id is derived from the stack's path) would
-otherwise fail midway with CodeCommit's or SageMaker's "already exists" and roll back.
+otherwise fail midway with CodeCommit's, SageMaker's or ECR's "already exists" and roll back.
 :class:`RetainedResourceCheck` is created first (the named resources depend on it) and fails
 the deployment with the names and the choices: a new project id, or deleting them.
 
@@ -35,7 +36,8 @@ class RetainedResourceCheck(Construct):
 
     :param encryption_key: encrypts the function's logs (the project key).
 
-    Add what to check with :meth:`add_repository` and :meth:`add_model_package_group`: each
+    Add what to check with :meth:`add_repository`, :meth:`add_image_repository` and
+    :meth:`add_model_package_group`: each
     resource then depends on the check. Create checks every name; Update only names that
     changed (a renamed project); Delete does nothing (and keeps what exists).
     """
@@ -43,6 +45,7 @@ class RetainedResourceCheck(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, encryption_key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
         self._repositories: list[str] = []
+        self._image_repositories: list[str] = []
         #: The function that looks the names up.
         self.handler = LifecycleFunction(
             self,
@@ -64,6 +67,20 @@ class RetainedResourceCheck(Construct):
         self._grant(
             ["codecommit:GetRepository"],
             [Stack.of(self).format_arn(service="codecommit", resource=repository_name)],
+        )
+        repository.node.add_dependency(self.resource)
+
+    def add_image_repository(self, repository: IConstruct, repository_name: str) -> None:
+        """Check that no ECR repository ``repository_name`` exists before ``repository`` (the
+        construct that creates it) is created.
+
+        ``ecr:DescribeRepositories`` is granted on the repository's ARN built from the name (the
+        repository's own ``Arn`` attribute would make the check depend on what it checks)."""
+        self._image_repositories.append(repository_name)
+        self._override("ImageRepositoryNames", list(self._image_repositories))
+        self._grant(
+            ["ecr:DescribeRepositories"],
+            [Stack.of(self).format_arn(service="ecr", resource="repository", resource_name=repository_name)],
         )
         repository.node.add_dependency(self.resource)
 

@@ -34,7 +34,7 @@ from ...constructs.images import (
     check_image_types,
     image_resource_name,
 )
-from ...constructs.images.pipeline import REBUILD_DAYS_RANGE
+from ...constructs.images.pipeline import REBUILD_DAYS_PATTERN, REBUILD_DAYS_RANGE
 from ...constructs.images.repository import CROSS_ACCOUNT_PULL_SID, MAX_IMAGE_COUNT_RANGE, PULL_ACTIONS
 from ...constructs.project.identity import ProjectIdentity
 from ...constructs.sources.seeded_repository import SeededRepository, seed_code_path
@@ -65,14 +65,16 @@ class ImageSettings(ProjectSettings):
     image_rebuild_days: Optional[int] = setting(
         None,
         doc="rebuild every image from its branch's newest commit every this many days (1-365), on the newest patch "
-        "of AWS's base image; the parameter's default is 30",
+        "of AWS's base image; the parameter's default is 30, and it takes whole numbers written plainly (not 1.5, "
+        "1.0 or 01)",
         parameter="ImageRebuildDays",
         check=_check_whole(*REBUILD_DAYS_RANGE),
     )
     images_kept: int = setting(
         100,
         doc="how many images each ECR repository keeps (1-10000); older ones expire, and a model version that still "
-        "names one can no longer be deployed",
+        "names one can no longer be deployed, nor can an endpoint already running it scale out or replace an "
+        "instance (SageMaker pulls the image for every instance it starts)",
         check=_check_whole(*MAX_IMAGE_COUNT_RANGE),
     )
     empty_on_delete: bool = setting(
@@ -143,18 +145,20 @@ def add_images(
     """
     if not settings.image_types:
         return ImageParts()
-    rebuild_days: Optional[Union[int, float]] = settings.image_rebuild_days
+    rebuild_days: Optional[Union[int, str]] = settings.image_rebuild_days
     if rebuild_days is None:
+        # A String with a pattern, not a Number: CloudFormation takes 1.5 or 1.0 for a Number
+        # (EventBridge refuses "rate(1.5 days)", and "1.0" is not "1" to the daily condition).
         low, high = REBUILD_DAYS_RANGE
         rebuild_days = CfnParameter(
             stack,
             "ImageRebuildDays",
-            type="Number",
-            default=30,
-            min_value=low,
-            max_value=high,
+            type="String",
+            default="30",
+            allowed_pattern=REBUILD_DAYS_PATTERN,
+            constraint_description=f"a whole number of days from {low} to {high}, without leading zeros or decimals",
             description="Rebuild each custom image every this many days, on the newest patch of AWS's base image",
-        ).value_as_number
+        ).value_as_string
     project = core.project
     key = core.artifacts.encryption_key
     built: dict[str, ImageTypeParts] = {}
@@ -169,6 +173,9 @@ def add_images(
             max_image_count=settings.images_kept,
             empty_on_delete=settings.empty_on_delete,
         )
+        # Retained by default under a fixed name: a redeployment with the same project id would
+        # fail with ECR's "already exists" (and an emptied one may outlive a failed deletion).
+        core.retained_check.add_image_repository(repository.repository, image_resource_name(project, image_type))
         if pull_account_ids:
             repository.grant_pull_to_accounts(pull_account_ids)
         image = SageMakerImage(stack, prefix, project=project, repository=repository)
@@ -205,6 +212,11 @@ def add_images(
         description="Starts the model build when a new version of one of the project's images is created",
         targets=[targets.CodePipeline(model_build_pipeline)] if model_build_pipeline is not None else [],
     )
+    # Each image pipeline's first run (CodePipeline starts one on creation) records the first
+    # image version: the rule must exist by then, or that version starts no model build.
+    rule_resource = cast(CfnResource, rule.rule.node.default_child)
+    for parts in built.values():
+        cast(CfnResource, parts.pipeline.pipeline.node.default_child).add_dependency(rule_resource)
     return ImageParts(built, rule)
 
 
@@ -263,7 +275,8 @@ def grant_pull_to_stage_accounts(images: ImageParts, deploy: ModelDeployPipeline
     them holds. The endpoint role's own policy allows the pull of any of the tooling account's
     repositories; ECR decrypts with its own grant on the project key (pullers need no KMS).
     The written policy replaces aws-cdk-lib's (``add_to_resource_policy``, ``grant_pull_to_accounts``):
-    use one or the other. Returns the statements of the last repository (None when no stage may be elsewhere).
+    use one or the other (after ``add_images(pull_account_ids=...)``, or before
+    ``grant_pull_to_accounts``, a ``ValueError`` names both). Returns the statements of the last repository (None when no stage may be elsewhere).
     """
     others = [deploy.targets[stage.name] for stage in deploy.stages if deploy.targets[stage.name].may_be_other_account]
     if not others or not images.types:
@@ -283,6 +296,7 @@ def grant_pull_to_stage_accounts(images: ImageParts, deploy: ModelDeployPipeline
             )
     grants: Optional[ConditionalStatements] = None
     for parts in images.types.values():
+        parts.repository.claim_repository_policy("grant_pull_to_stage_accounts")
         resource = cast(ecr.CfnRepository, parts.repository.repository.node.default_child)
         grants = ConditionalStatements(cast(CfnResource, resource), "RepositoryPolicyText", None, document_condition=document_condition)
         for target in others:

@@ -372,3 +372,62 @@ def test_precheck_keeps_everything_on_delete(aws, responses):
 
     assert boto3.client("codecommit").get_repository(repositoryName=REPOSITORIES[0])
     assert boto3.client("sagemaker").describe_model_package_group(ModelPackageGroupName=GROUP)
+
+
+IMAGE_REPOSITORIES = ["sagemaker-p-1-processing", "sagemaker-p-1-training", "sagemaker-p-1-inference"]
+WITH_IMAGES = {**CHECKED, "ImageRepositoryNames": IMAGE_REPOSITORIES}
+
+
+def test_precheck_passes_when_no_ecr_repository_has_the_names(aws, responses):
+    import boto3
+
+    boto3.client("ecr").create_repository(repositoryName="sagemaker-p-2-processing")  # another project's
+    index.precheck(event("Create", WITH_IMAGES), Context())
+    (response,) = responses
+    assert response["Status"] == "SUCCESS", response["Reason"]
+
+
+def test_precheck_fails_when_an_ecr_repository_exists_naming_it_and_how_to_delete_it(aws, responses):
+    """The image template's ECR repositories are retained (with their images) by default: a
+    second deployment with the same project id would fail at ECR's CreateRepository midway."""
+    import boto3
+
+    boto3.client("ecr").create_repository(repositoryName=IMAGE_REPOSITORIES[1])
+    index.precheck(event("Create", WITH_IMAGES), Context())
+    (response,) = responses
+    assert response["Status"] == "FAILED"
+    reason = response["Reason"]
+    assert reason.startswith(f"ECR repository '{IMAGE_REPOSITORIES[1]}' exists from an earlier deployment"), reason
+    assert IMAGE_REPOSITORIES[0] not in reason and IMAGE_REPOSITORIES[2] not in reason
+    assert "--parameters SageMakerProjectId=<new id>" in reason
+    assert "aws ecr delete-repository --force --repository-name <name>" in reason
+
+
+def test_precheck_names_ecr_repositories_with_the_other_retained_resources(aws, responses):
+    import boto3
+
+    create_retained(REPOSITORIES[:1], None)
+    for name in IMAGE_REPOSITORIES[::2]:
+        boto3.client("ecr").create_repository(repositoryName=name)
+    index.precheck(event("Create", WITH_IMAGES), Context())
+    (response,) = responses
+    assert response["Status"] == "FAILED"
+    assert response["Reason"].startswith(
+        f"CodeCommit repository '{REPOSITORIES[0]}' and ECR repository '{IMAGE_REPOSITORIES[0]}' and "
+        f"ECR repository '{IMAGE_REPOSITORIES[2]}' exist"
+    ), response["Reason"]
+
+
+def test_precheck_reports_an_ecr_error_other_than_not_found(aws, responses, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    class Denied:
+        def describe_repositories(self, **_: object) -> None:
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}, "DescribeRepositories")
+
+    real = index.boto3.client
+    monkeypatch.setattr(index.boto3, "client", lambda service, *a, **k: Denied() if service == "ecr" else real(service, *a, **k))
+    index.precheck(event("Create", WITH_IMAGES), Context())
+    (response,) = responses
+    assert response["Status"] == "FAILED"
+    assert "AccessDeniedException" in response["Reason"]

@@ -57,11 +57,15 @@ def test_a_new_image_version_starts_the_model_build_pipeline(template):
     (target,) = rule["Properties"]["Targets"]
     (model_build,) = [i for i in _of_type(template, "AWS::CodePipeline::Pipeline") if i.startswith("ModelBuildPipeline")]
     assert {"Ref": model_build} in target["Arn"]["Fn::Join"][1]
+    # Several versions (and SageMaker's duplicate events) may arrive at once: the starts that wait
+    # behind a running model build collapse into the newest one, not a build each.
+    properties = template["Resources"][model_build]["Properties"]
+    assert (properties["PipelineType"], properties["ExecutionMode"]) == ("V2", "SUPERSEDED")
 
 
 def test_every_image_is_rebuilt_on_the_parameters_schedule(template):
     parameter = template["Parameters"]["ImageRebuildDays"]
-    assert (parameter["Type"], parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == ("Number", 30, 1, 365)
+    assert (parameter["Type"], parameter["Default"]) == ("String", "30")
     schedules = [r for r in _of_type(template, "AWS::Events::Rule").values() if "ScheduleExpression" in r["Properties"]]
     assert len(schedules) == 3
     assert list(template["Conditions"]).count("ImageRebuildDaysIsOne") == 1
@@ -127,6 +131,34 @@ def test_a_connection_source_with_images_is_refused_naming_source():
     assert not Template.from_stack(stack).find_resources("AWS::ECR::Repository")
 
 
+def test_the_rebuild_parameter_takes_only_whole_days_that_eventbridge_and_the_daily_condition_understand(template):
+    """A Number parameter took 1.5 ("rate(1.5 days)": EventBridge refuses it) and 1.0 or 01 (not
+    "1" to the ImageRebuildDaysIsOne condition: "rate(1.0 days)"). CloudFormation matches the
+    whole value against AllowedPattern."""
+    import re
+
+    parameter = template["Parameters"]["ImageRebuildDays"]
+    assert "MinValue" not in parameter and "MaxValue" not in parameter
+    pattern = parameter["AllowedPattern"]
+    assert pattern.startswith("^") and pattern.endswith("$")
+    accepted = [str(n) for n in range(1, 366)]
+    for value in accepted:
+        assert re.fullmatch(pattern, value), value
+    for value in ("0", "1.5", "1.0", "366", "01", "007", "", "-1", "1e2", " 7", "1000"):
+        assert re.fullmatch(pattern, value) is None, value
+        assert re.match(pattern, value) is None, value
+    assert re.fullmatch(pattern, parameter["Default"])
+    assert "whole number of days from 1 to 365" in parameter["ConstraintDescription"]
+    # The daily condition compares the parameter's text with "1": the only spelling of one day.
+    assert template["Conditions"]["ImageRebuildDaysIsOne"] == {"Fn::Equals": [{"Ref": "ImageRebuildDays"}, "1"]}
+
+
+@pytest.mark.parametrize("value", [1.5, "7", 7.0, True])
+def test_a_resolved_rebuild_period_that_is_not_a_whole_number_is_refused_at_synth(value):
+    with pytest.raises(ValueError, match=r"image_rebuild_days.*a whole number from 1 to 365"):
+        ImageBuildDeployStack(App(), "Bad", image_rebuild_days=value)
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
@@ -175,3 +207,122 @@ def test_the_model_build_names_the_images_it_runs_and_its_execution_role_pulls_e
         assert (repository is not None) is (image_type in types)
         if repository is not None:
             assert json.dumps({"Fn::GetAtt": [repository, "Arn"]}) in policies, image_type
+
+
+def test_the_retained_ecr_repositories_are_checked_before_they_are_created(template):
+    """ECR repositories keep fixed names (``sagemaker-<id>-<type>``) and are retained by default:
+    the retained-resource check names them, may describe exactly them, and they wait for it."""
+    (check_id,) = _of_type(template, "Custom::RetainedResourceCheck")
+    names = template["Resources"][check_id]["Properties"]["ImageRepositoryNames"]
+    repositories = _of_type(template, "AWS::ECR::Repository")
+    assert sorted(map(json.dumps, names)) == sorted(json.dumps(r["Properties"]["RepositoryName"]) for r in repositories.values())
+    for repository in repositories.values():
+        assert check_id in repository["DependsOn"]
+    policies = [
+        s
+        for p in _of_type(template, "AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if isinstance(s, dict) and s.get("Action") == "ecr:DescribeRepositories"
+    ]
+    (statement,) = policies
+    arns = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    assert len(arns) == 3
+    for arn in arns:
+        text = json.dumps(arn)
+        # Built from the name, not the repository's Arn attribute (which would be a cycle).
+        assert ":repository/sagemaker-" in text and '{"Ref": "SageMakerProjectId"}' in text
+        assert "*" not in text and "GetAtt" not in text
+    assert sorted(a["Fn::Join"][1][-1] for a in arns) == ["-inference", "-processing", "-training"]
+
+
+@pytest.mark.parametrize("types", [("training",), ("processing", "training", "inference")])
+def test_each_image_pipeline_waits_for_its_image_and_the_new_version_rule(types):
+    """CodePipeline starts a run when a pipeline is created; that run's build creates a version of
+    the pipeline's SageMaker image, which must exist ("image does not exist" otherwise), and the
+    version's event must find the rule that starts the model build (otherwise the first version
+    starts none)."""
+    stack = ImageBuildDeployStack(new_app(), "Images", image_types=types)
+    template = Template.from_stack(stack).to_json()
+    (rule_id,) = [
+        i for i, r in _of_type(template, "AWS::Events::Rule").items() if "SageMaker Image Version State Change" in json.dumps(r)
+    ]
+    for image_type, parts in stack.images.types.items():
+        pipeline_id = stack.resolve(parts.pipeline.pipeline.node.default_child.logical_id)
+        image_id = stack.resolve(parts.image.image.logical_id)
+        depends_on = template["Resources"][pipeline_id].get("DependsOn", [])
+        assert image_id in depends_on, (image_type, depends_on)
+        assert rule_id in depends_on, (image_type, depends_on)
+        # Its own image only.
+        others = [stack.resolve(p.image.image.logical_id) for t, p in stack.images.types.items() if t != image_type]
+        assert not set(others) & set(depends_on)
+
+
+def _composed_by_hand(pull_account_ids):
+    """image-build-deploy's composition, with add_images' own pull_account_ids."""
+    from aws_cdk import Stack
+
+    from sagemaker_projects_cdk.stacks.components.core import add_core
+    from sagemaker_projects_cdk.stacks.components.images import add_images, grant_pull_to_stage_accounts
+    from sagemaker_projects_cdk.stacks.components.model_build import add_model_build
+    from sagemaker_projects_cdk.stacks.components.model_deploy import add_model_deploy
+    from sagemaker_projects_cdk.stacks.image_build_deploy import ImageBuildDeploySettings
+
+    stack = Stack(new_app(), "ByHand", env=Environment(account="111122223333", region="eu-west-1"))
+    settings = ImageBuildDeploySettings(staging_account_id=STAGING, prod_account_id=PROD, image_types=("inference",))
+    core = add_core(stack, settings)
+    model_build = add_model_build(stack, core, settings)
+    model_deploy = add_model_deploy(stack, core, settings)
+    images = add_images(stack, core, settings, model_build_pipeline=model_build.pipeline.pipeline, pull_account_ids=pull_account_ids)
+    return stack, images, lambda: grant_pull_to_stage_accounts(images, model_deploy.pipeline)
+
+
+def test_two_cross_account_pull_grants_on_one_repository_are_refused_naming_both():
+    """Each writes the whole repository policy: the second silently replaced the first's statements."""
+    _, images, stage_grants = _composed_by_hand([STAGING])
+    with pytest.raises(ValueError, match=r"grant_pull_to_stage_accounts would replace the statements grant_pull_to_accounts \(add_images\(pull_account_ids=\.\.\.\)\) wrote"):
+        stage_grants()
+    # The other order: the stage grants first, then the repository's own.
+    _, images, stage_grants = _composed_by_hand([])
+    stage_grants()
+    with pytest.raises(ValueError, match=r"grant_pull_to_accounts \(add_images\(pull_account_ids=\.\.\.\)\) would replace the statements grant_pull_to_stage_accounts wrote"):
+        images.types["inference"].repository.grant_pull_to_accounts(["999988887777"])
+    # Either alone still works, and grants nothing to nobody (an empty list claims nothing).
+    stack, images, _ = _composed_by_hand(["999988887777"])
+    images.types["inference"].repository.grant_pull_to_accounts([])
+    (repository,) = _of_type(Template.from_stack(stack).to_json(), "AWS::ECR::Repository").values()
+    assert "999988887777" in json.dumps(repository["Properties"]["RepositoryPolicyText"])
+
+
+def test_the_readme_names_the_image_pipeline_and_not_its_generated_codebuild_project():
+    """The README's image table once gave the pipeline's name to the CodeBuild project too, whose
+    name CloudFormation generates (as for every CodeBuild project here)."""
+    from support import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Custom images (image-build-deploy)", 1)[1].split("\n\n")[2]
+    rows = {line.split("|")[1].strip(): line.split("|")[2].strip() for line in section.splitlines() if line.startswith("| ")}
+    assert rows["CodePipeline"] == "`sagemaker-<name>-<id>-<type>-imagebuild`"
+    assert "`" not in rows["privileged CodeBuild project"], rows
+    stack = ImageBuildDeployStack(new_app(), "Named", project_name="churn", project_id="p-1")
+    template = Template.from_stack(stack).to_json()
+    for image_type, parts in stack.images.types.items():
+        pipeline = template["Resources"][stack.resolve(parts.pipeline.pipeline.node.default_child.logical_id)]
+        assert pipeline["Properties"]["Name"] == f"sagemaker-churn-p-1-{image_type}-imagebuild"
+        build = template["Resources"][stack.resolve(parts.pipeline.build_project.node.default_child.logical_id)]
+        assert "Name" not in build["Properties"]
+
+
+def test_the_images_kept_documentation_says_an_expired_image_breaks_running_endpoints_too():
+    """SageMaker pulls a model's image whenever it starts an instance: an endpoint whose image expired
+    cannot scale out or replace a failed instance, besides no new deployment of that model version."""
+    from sagemaker_projects_cdk.constructs.images import repository
+    from sagemaker_projects_cdk.stacks.components.images import ImageSettings
+    from support import REPO
+
+    doc = ImageSettings.__dataclass_fields__["images_kept"].metadata
+    texts = [" ".join(str(v) for v in doc.values()), repository.__doc__ or "", (REPO / "README.md").read_text(encoding="utf-8")]
+    for text in texts:
+        flat = " ".join(text.split())
+        assert "scale out" in flat and "replace" in flat and "instance" in flat, text[:200]
+    readme_row = next(line for line in texts[2].splitlines() if line.startswith("| `images_kept`"))
+    assert "scale out" in readme_row

@@ -109,6 +109,8 @@ def test_pipeline_is_v2_and_builds_with_a_current_image_and_encrypted_logs(templ
         "AWS::CodePipeline::Pipeline",
         {
             "PipelineType": "V2",
+            # Explicit (V2's default): a burst of starts runs the current execution and the newest one.
+            "ExecutionMode": "SUPERSEDED",
             "Name": {"Fn::Join": ["", ["sagemaker-", {"Ref": "SageMakerProjectName"}, "-", {"Ref": "SageMakerProjectId"}, "-modelbuild"]]},
             "ArtifactStore": Match.object_like({"EncryptionKey": Match.object_like({"Type": "KMS"})}),
             "Stages": [Match.object_like({"Name": "Source"}), Match.object_like({"Name": "Build"})],

@@ -13,6 +13,7 @@ RETAINED_TYPES = (
     "AWS::CodeCommit::Repository",
     "AWS::SageMaker::ModelPackageGroup",
     "AWS::Logs::LogGroup",
+    "AWS::ECR::Repository",  # image-build-deploy's, by default (empty_on_delete=False)
 )
 
 
@@ -26,11 +27,13 @@ def test_named_retained_resources_are_created_after_the_check_of_their_names(ass
     ((check_id, check),) = of_type(template, "Custom::RetainedResourceCheck").items()
     repositories = of_type(template, "AWS::CodeCommit::Repository")
     groups = of_type(template, "AWS::SageMaker::ModelPackageGroup")
+    images = of_type(template, "AWS::ECR::Repository")
     # A template on a Git host (through a connection) creates no CodeCommit repository.
     assert bool(repositories) != ("CodeConnectionArn" in template.get("Parameters", {}))
-    for resource in [*repositories.values(), *groups.values()]:
+    for resource in [*repositories.values(), *groups.values(), *images.values()]:
         assert check_id in resource["DependsOn"]
     assert check["Properties"].get("RepositoryNames", []) == [r["Properties"]["RepositoryName"] for r in repositories.values()]
+    assert check["Properties"].get("ImageRepositoryNames", []) == [r["Properties"]["RepositoryName"] for r in images.values()]
     if groups:
         (group,) = groups.values()
         assert check["Properties"]["ModelPackageGroupName"] == group["Properties"]["ModelPackageGroupName"]
@@ -43,6 +46,7 @@ def test_named_retained_resources_are_created_after_the_check_of_their_names(ass
     for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
         actions.update(statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
     expected = {"logs:CreateLogStream", "logs:PutLogEvents"} | ({"codecommit:GetRepository"} if repositories else set())
+    expected |= {"ecr:DescribeRepositories"} if images else set()
     assert actions == expected | ({"sagemaker:DescribeModelPackageGroup"} if groups else set())
 
 

@@ -409,6 +409,9 @@ def test_a_project_id_parameter_with_consecutive_hyphens_is_refused_by_cloudform
         assert re.fullmatch(IMAGE_NAME_PATTERN, f"sagemaker-{good}-inference") and re.fullmatch(ECR_REPOSITORY_NAME_PATTERN, f"sagemaker-{good}-inference")
     for bad in ("p--abc123def4", "p-abc--def", "-p", "p-", "P-ABC123DEF456"):
         assert not allowed(bad), bad
+        # Anchored at both ends like the template's other patterns: a checker that matches a
+        # prefix (re.match, JavaScript's test) refuses it too.
+        assert re.match(parameter["AllowedPattern"], bad) is None, bad
     # A stack without images keeps ProjectIdentity's own pattern.
     stack = Stack(new_app(), "NoImages")
     ProjectIdentity(stack, "Project")
