@@ -728,7 +728,7 @@ def _source_artifact_reads(
     return grants
 
 
-def _sagemaker_arn(scope: Construct, resource: str) -> str:
+def _sagemaker_arn(scope: IConstruct, resource: str) -> str:
     return Stack.of(scope).format_arn(
         service="sagemaker", resource=resource, resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
     )
