@@ -109,10 +109,10 @@ def _parameter(stack: Stack, name: str, description: str, pattern: str, **option
     ).value_as_string
 
 
-def connection_source(stack: Stack, settings: GitRepositoriesSettings, *, branch: str) -> ConnectionSource:
+def connection_source(stack: Stack, settings: GitRepositoriesSettings, *, default_branch: str) -> ConnectionSource:
     """The connection and repositories of ``settings``, each a CloudFormation parameter when
     not given (declared before the project's resources: Studio shows parameters in template
-    order); ``branch`` is the branch parameters' default."""
+    order); ``default_branch`` is the branch parameters' default."""
 
     def given(value: Optional[str], name: str, description: str, pattern: str, **options: Any) -> str:
         return value if value is not None else _parameter(stack, name, description, pattern, **options)
@@ -139,7 +139,7 @@ def connection_source(stack: Stack, settings: GitRepositoriesSettings, *, branch
             f"{prefix}RepositoryBranch",
             f"Branch of the {title} repository that the project seeds and its pipeline follows",
             BRANCH_ALLOWED_PATTERN,
-            default=branch,
+            default=default_branch,
             constraint_description=BRANCH_EXPECTED,
         )
         repositories[part] = GitRepository(full_name=full_name, branch=branch)
@@ -160,7 +160,7 @@ def connection_source(stack: Stack, settings: GitRepositoriesSettings, *, branch
 
 
 def _compose(stack: Stack, settings: BuildDeployGitSettings) -> TemplateParts:
-    source = connection_source(stack, settings, branch=settings.branch)
+    source = connection_source(stack, settings, default_branch=settings.branch)
     build_deploy = BuildDeploySettings(
         **{name: getattr(settings, name) for name in BuildDeploySettings.names() if name != "source"}, source=source
     )

@@ -161,7 +161,7 @@ def _parameter(stack: Stack, name: str, description: str, **options: Any) -> Any
 
 def _compose(stack: Stack, settings: BuildDeployJenkinsSettings) -> TemplateParts:
     # Parameters first (Studio shows them in template order): the repositories', then Jenkins's.
-    source = connection_source(stack, settings, branch=settings.branch)
+    source = connection_source(stack, settings, default_branch=settings.branch)
     url = settings.jenkins_url or _parameter(
         stack,
         "JenkinsUrl",
