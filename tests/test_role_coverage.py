@@ -74,13 +74,13 @@ def test_an_unclaimed_role_is_reported_with_how_to_add_a_check():
 SHARED_PARAMETERS = {"SageMakerProjectName": "churn", "SageMakerProjectId": "p-abc123def456"}
 
 
-@pytest.mark.parametrize("template_id", ["model-build", "model-deploy", "build-deploy"])
+@pytest.mark.parametrize("template_id", ["model-build", "model-deploy", "build-deploy", "build-deploy-jenkins"])
 def test_the_studio_products_roles_are_the_checked_templates_roles(templates, template_id):
     """The product template's CodeBuild (build, endpoint tests, change record) and deployer roles have, resolved with the same
     parameters, the same policies as the standalone template's, which the seed and deployer
     tests check: the product differs from it only in where its assets are."""
     product, standalone = templates[f"studio/{template_id}"], templates[template_id]
-    compared = [r for r in roles(product) if re.match(r"(ModelBuildRole|ModelDeployBuildRole|ModelDeployTestStagingRole|ModelDeployDeployerRole|ModelDeployRecordChangeProdRole)[0-9A-F]{8}$", r)]
+    compared = [r for r in roles(product) if re.match(r"(ModelBuildRole|ModelDeployBuildRole|ModelDeployTestStagingRole|ModelDeployDeployerRole|ModelDeployRecordChangeProdRole|JenkinsRole|JenkinsTriggerDestinationEventsRole)[0-9A-F]{8}$", r)]
     assert compared and set(compared) <= set(roles(standalone))
 
     def documents(template: dict, role_id: str) -> list[dict]:

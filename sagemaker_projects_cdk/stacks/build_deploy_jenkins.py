@@ -115,14 +115,13 @@ class JenkinsSettings(ModelBuildSettings):
     )
     jenkins_subnet_ids: Optional[tuple[str, ...]] = setting(
         None,
-        doc="with `vpc`: the subnets of the trigger's function (they reach Jenkins)",
-        parameter="JenkinsSubnetIds",
+        doc="with `vpc` (required): the subnets of the trigger's function, which reach Jenkins and Secrets Manager; "
+        "synth-time",
         check=check_ids("subnet", "subnet"),
     )
     jenkins_security_group_ids: Optional[tuple[str, ...]] = setting(
         None,
-        doc="with `vpc`: the function's security groups (Jenkins lets them in on https)",
-        parameter="JenkinsSecurityGroupIds",
+        doc="with `vpc` (required): the function's security groups (Jenkins lets them in on https); synth-time",
         check=check_ids("security group", "sg"),
     )
 
@@ -139,10 +138,12 @@ class JenkinsSettings(ModelBuildSettings):
                 raise invalid("jenkins_oidc_subject", None, "the exact sub claim of Jenkins's tokens, with jenkins_oidc_provider_arn")
         elif self.jenkins_oidc_subject is not None:
             raise invalid("jenkins_oidc_subject", self.jenkins_oidc_subject, "no value without jenkins_oidc_provider_arn")
-        if self.jenkins_reachability != "vpc":
-            for name in ("jenkins_subnet_ids", "jenkins_security_group_ids"):
-                if getattr(self, name) is not None:
-                    raise invalid(name, getattr(self, name), "no value unless jenkins_reachability is 'vpc'")
+        for name in ("jenkins_subnet_ids", "jenkins_security_group_ids"):
+            value = getattr(self, name)
+            if self.jenkins_reachability != "vpc" and value is not None:
+                raise invalid(name, value, "no value unless jenkins_reachability is 'vpc'")
+            if self.jenkins_reachability == "vpc" and value is None:
+                raise invalid(name, value, "the ids the trigger's function runs in, with jenkins_reachability 'vpc'")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -199,18 +200,8 @@ def _compose(stack: Stack, settings: BuildDeployJenkinsSettings) -> TemplatePart
             allowed_pattern=f"^{PRINCIPAL_ROLE_ARN_PATTERN}$",
             constraint_description="arn:aws:iam::<account>:role/<name>",
         ).value_as_string
-    subnet_ids: Optional[list[str]] = None
-    security_group_ids: Optional[list[str]] = None
-    if settings.jenkins_reachability == "vpc":
-        subnet_ids = list(settings.jenkins_subnet_ids or ()) or _parameter(
-            stack, "JenkinsSubnetIds", "Subnets of the function that calls Jenkins", type="List<AWS::EC2::Subnet::Id>"
-        ).value_as_list
-        security_group_ids = list(settings.jenkins_security_group_ids or ()) or _parameter(
-            stack,
-            "JenkinsSecurityGroupIds",
-            "Security groups of the function that calls Jenkins",
-            type="List<AWS::EC2::SecurityGroup::Id>",
-        ).value_as_list
+    subnet_ids = list(settings.jenkins_subnet_ids) if settings.jenkins_subnet_ids is not None else None
+    security_group_ids = list(settings.jenkins_security_group_ids) if settings.jenkins_security_group_ids is not None else None
 
     core = add_core(stack, settings)
     project, artifacts = core.project, core.artifacts

@@ -798,7 +798,6 @@ def stage_stack_deploy_statements(
                 "cloudformation:CreateChangeSet",
                 "cloudformation:DescribeChangeSet",
                 "cloudformation:ExecuteChangeSet",
-                "cloudformation:DeleteChangeSet",
             ],
             resources=[stage_stack_arn(scope, project, stage) for stage in stages],
         ),

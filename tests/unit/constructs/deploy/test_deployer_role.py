@@ -103,7 +103,7 @@ EXTRA_TARGETS = {
     "kms:CreateGrant": "<project key>",
     "sagemaker:UpdateEndpointWeightsAndCapacities": f"{SAGEMAKER}:endpoint/{ENDPOINT_NAME}",
 }
-DEPLOYING_TEMPLATES = ("model-deploy", "build-deploy")
+DEPLOYING_TEMPLATES = ("model-deploy", "build-deploy", "build-deploy-jenkins")
 
 
 #: Stage-template conditions that never hold when this deployer deploys the stage: in the
