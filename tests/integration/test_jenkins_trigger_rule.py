@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_model_approval_rule import _receive, state_change_event
 
 from iam_eval import Resolver
-from test_model_approval_rule import _receive, state_change_event
 
 pytestmark = pytest.mark.integration
 
