@@ -339,10 +339,17 @@ def test_the_jenkins_trigger_role_may_invoke_its_api_destination_only(templates)
     """EventBridge calls an API destination target as the target's role: ``events:InvokeApiDestination``
     on that destination (EventBridge user guide, "API destinations": permissions)."""
     template = templates["build-deploy-jenkins"]
-    resolver = Resolver(template, parameters={"SageMakerProjectName": "churn", "SageMakerProjectId": "p-abc123def456"}, region=REGION, account=ACCOUNT)
     role_id = the_one(template, "AWS::IAM::Role", "JenkinsTriggerDestinationEventsRole")
     destination_id = the_one(template, "AWS::Events::ApiDestination", "JenkinsTriggerDestination")
-    destination = resolver.resolve({"Fn::GetAtt": [destination_id, "Arn"]})
+    # EventBridge names a destination <name>/<uuid> (CloudFormation generates the name).
+    destination = f"arn:aws:events:{REGION}:{ACCOUNT}:api-destination/BuildDeployJenkins-Destination-1A2B3C/0b7e4f3a-1c2d-4e5f"
+    resolver = Resolver(
+        template,
+        parameters={"SageMakerProjectName": "churn", "SageMakerProjectId": "p-abc123def456"},
+        attributes={(destination_id, "Arn"): destination},
+        region=REGION,
+        account=ACCOUNT,
+    )
     # The rule's one target is the destination, invoked as this role.
     (rule_id,) = [i for i, r in template["Resources"].items() if r["Type"] == "AWS::Events::Rule" and i.startswith("JenkinsTrigger")]
     (target,) = template["Resources"][rule_id]["Properties"]["Targets"]
@@ -357,4 +364,4 @@ def test_the_jenkins_trigger_role_may_invoke_its_api_destination_only(templates)
     )
     assert missing(check) == []
     assert unneeded(check) == []
-    assert not check.policy.allowed("events:InvokeApiDestination", destination.replace(destination.rsplit("/", 2)[-2], "other"))
+    assert not check.policy.allowed("events:InvokeApiDestination", destination.replace("Destination-1A2B3C", "Other-4D5E6F"))

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from aws_cdk import CfnOutput, CfnParameter, Stack
+from aws_cdk import Aws, CfnCondition, CfnOutput, CfnParameter, Fn, Stack, Token
 from constructs import Construct
 
 from .._internal.validation import check_choice, invalid
@@ -73,7 +73,7 @@ class JenkinsSettings(ModelBuildSettings):
     jenkins_deploy_job_name: Optional[str] = setting(
         None,
         doc="the Jenkins deploy job the trigger starts (the seed job creates it): letters, digits, `.`, `_`, `-`; "
-        "the parameter's default is `sagemaker-model-deploy`",
+        "the parameter's default is empty: `<project name>-<project id>-model-deploy`, the seed job's default",
         parameter="JenkinsDeployJobName",
         check=check_job_name,
     )
@@ -160,6 +160,18 @@ def _parameter(stack: Stack, name: str, description: str, **options: Any) -> Any
     return CfnParameter(stack, name, description=description, **options)
 
 
+def default_deploy_job_name(name_id: str) -> str:
+    """The seed job's default name of the deploy job: ``<project name>-<project id>-model-deploy``."""
+    return f"{name_id}-model-deploy"
+
+
+def _deploy_job_name(stack: Stack, name_id: str, parameter: Optional[str]) -> str:
+    """The parameter's value, or the seed job's default name when it is empty."""
+    assert parameter is not None
+    empty = CfnCondition(stack, "JenkinsDeployJobNameIsDefault", expression=Fn.condition_equals(parameter, ""))
+    return Token.as_string(Fn.condition_if(empty.logical_id, default_deploy_job_name(name_id), parameter))
+
+
 def _compose(stack: Stack, settings: BuildDeployJenkinsSettings) -> TemplateParts:
     # Parameters first (Studio shows them in template order): the repositories', then Jenkins's.
     source = connection_source(stack, settings, default_branch=settings.branch)
@@ -171,15 +183,18 @@ def _compose(stack: Stack, settings: BuildDeployJenkinsSettings) -> TemplatePart
         allowed_pattern=f"^{JENKINS_URL_PATTERN}$",
         constraint_description=JENKINS_URL_EXPECTED,
     ).value_as_string
-    job_name = settings.jenkins_deploy_job_name or _parameter(
-        stack,
-        "JenkinsDeployJobName",
-        "The Jenkins deploy job an approved model version starts (the seed job creates it)",
-        type="String",
-        default="sagemaker-model-deploy",
-        allowed_pattern=f"^{JOB_NAME_PATTERN}$",
-        constraint_description=JOB_NAME_EXPECTED,
-    ).value_as_string
+    job_parameter: Optional[str] = None
+    if settings.jenkins_deploy_job_name is None:
+        job_parameter = _parameter(
+            stack,
+            "JenkinsDeployJobName",
+            "The Jenkins deploy job an approved model version starts (empty: <project name>-<project id>-model-deploy, "
+            "the seed job's default name)",
+            type="String",
+            default="",
+            allowed_pattern=f"^$|^{JOB_NAME_PATTERN}$",
+            constraint_description="empty, or " + JOB_NAME_EXPECTED,
+        ).value_as_string
     secret_arn = settings.jenkins_credentials_secret_arn or _parameter(
         stack,
         "JenkinsCredentialsSecretArn",
@@ -205,6 +220,7 @@ def _compose(stack: Stack, settings: BuildDeployJenkinsSettings) -> TemplatePart
 
     core = add_core(stack, settings)
     project, artifacts = core.project, core.artifacts
+    job_name = settings.jenkins_deploy_job_name or _deploy_job_name(stack, project.name_id, job_parameter)
     dataset = ProjectDataset(
         stack,
         "Dataset",
@@ -279,8 +295,13 @@ def _compose(stack: Stack, settings: BuildDeployJenkinsSettings) -> TemplatePart
         "DeployerRoleArn": deployer.role_arn,
         "StagingStackName": stage_stack_name(project, "staging"),
         "ProdStackName": stage_stack_name(project, "prod"),
+        "Region": Aws.REGION,
         "ModelBuildRepositoryName": repositories["model_build"].description,
         "ModelDeployRepositoryName": repositories["model_deploy"].description,
+        "ModelBuildRepositoryUrl": f"{source.host_url}/{repositories['model_build'].repository.full_name}.git",
+        "ModelDeployRepositoryUrl": f"{source.host_url}/{repositories['model_deploy'].repository.full_name}.git",
+        "ModelBuildBranch": repositories["model_build"].repository.branch,
+        "ModelDeployBranch": repositories["model_deploy"].repository.branch,
         "DatasetS3Url": dataset.s3_url,
         "DeployJobName": job_name,
         "JenkinsTriggerDeadLetterQueueUrl": trigger.dead_letter_queue.queue_url,

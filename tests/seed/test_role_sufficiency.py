@@ -521,7 +521,6 @@ JENKINS_NOT_CALLED = {
     "sagemaker:DescribePipeline": NOT_CALLED_BY_THE_SEED["model build"]["sagemaker:DescribePipeline"],
     "sagemaker:ListPipelineExecutionSteps": NOT_CALLED_BY_THE_SEED["model build"]["sagemaker:ListPipelineExecutionSteps"],
     "sagemaker:StopPipelineExecution": NOT_CALLED_BY_THE_SEED["model build"]["sagemaker:StopPipelineExecution"],
-    "cloudformation:DescribeStackEvents": "the Jenkinsfile prints a failed stage deployment's events (why it failed)",
 }
 #: ``aws cloudformation deploy --role-arn <deployer> ...`` of one stage stack: what the CLI calls.
 STAGE_DEPLOY_ACTIONS = (
@@ -540,6 +539,11 @@ def _stage_deploy_requests(resolver: Resolver, template: dict) -> list[IamReques
         why = f"aws cloudformation deploy of the {stage} stack"
         found += [IamRequest(action, stack, {}, why) for action in STAGE_DEPLOY_ACTIONS]
         found.append(IamRequest("iam:PassRole", deployer, {"iam:PassedToService": "cloudformation.amazonaws.com"}, why + " (--role-arn)"))
+        if stage == "staging":
+            # A staging stack whose creation failed (ROLLBACK_COMPLETE) is deleted first, as the deployer.
+            replace = f"aws cloudformation delete-stack of the failed {stage} stack"
+            found.append(IamRequest("cloudformation:DeleteStack", stack, {}, replace))
+            found.append(IamRequest("iam:PassRole", deployer, {"iam:PassedToService": "cloudformation.amazonaws.com"}, replace))
     return found
 
 
@@ -604,6 +608,9 @@ def test_the_jenkins_role_may_make_every_call_of_the_jenkinsfiles(assembly, depl
     assert not build_policy.allowed("sagemaker:StartPipelineExecution", f"arn:aws:sagemaker:{BUILD_REGION}:{ACCOUNT}:pipeline/other-p-0ther0project")
     (pass_deployer,) = [r for r in deploy_requests if r.action == "iam:PassRole"][:1]
     assert not deploy_policy.allowed("iam:PassRole", pass_deployer.resource, {"iam:PassedToService": "sagemaker.amazonaws.com"})
+    # Prod waits for a person: its stack is never deleted by Jenkins.
+    prod = next(r.resource for r in deploy_requests if r.resource.endswith("-deploy-prod/4f2a9c1d-0b8f-4a2e-9c3d-1e2f3a4b5c6d"))
+    assert not deploy_policy.allowed("cloudformation:DeleteStack", prod)
 
 
 def test_the_source_test_data_grants_exist_only_for_a_given_bucket_and_key(assembly):

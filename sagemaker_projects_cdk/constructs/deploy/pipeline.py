@@ -785,16 +785,22 @@ def acknowledge_stage_test(policy: IConstruct, project: ProjectIdentity, stage: 
 
 
 def stage_stack_deploy_statements(
-    scope: Construct, project: ProjectIdentity, stages: Sequence[str], deployer_role_arn: str
+    scope: Construct,
+    project: ProjectIdentity,
+    stages: Sequence[str],
+    deployer_role_arn: str,
+    *,
+    replaceable_stages: Sequence[str] = (),
 ) -> list[iam.PolicyStatement]:
     """Deploy the stages' stacks with CloudFormation change sets (``aws cloudformation
-    deploy``) as ``deployer_role_arn``, which only CloudFormation may be passed. What a
-    pipeline's CloudFormation action role holds, for a runner outside CodePipeline."""
-    return [
+    deploy``) as ``deployer_role_arn``, which only CloudFormation may be passed; delete the stack
+    of a stage in ``replaceable_stages`` (one whose creation failed, ``ROLLBACK_COMPLETE``, is
+    replaced, as the pipeline's CloudFormation action does). What a pipeline's CloudFormation
+    action role holds, for a runner outside CodePipeline."""
+    statements = [
         iam.PolicyStatement(
             actions=[
                 "cloudformation:DescribeStacks",
-                "cloudformation:DescribeStackEvents",
                 "cloudformation:CreateChangeSet",
                 "cloudformation:DescribeChangeSet",
                 "cloudformation:ExecuteChangeSet",
@@ -807,3 +813,11 @@ def stage_stack_deploy_statements(
             conditions={"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
         ),
     ]
+    if replaceable_stages:
+        statements.append(
+            iam.PolicyStatement(
+                actions=["cloudformation:DeleteStack"],
+                resources=[stage_stack_arn(scope, project, stage) for stage in replaceable_stages],
+            )
+        )
+    return statements

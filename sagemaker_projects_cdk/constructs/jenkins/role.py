@@ -60,6 +60,8 @@ class JenkinsRole(Construct):
     :param oidc_audience: their ``aud``. Default: ``sts.amazonaws.com``.
     :param stages: the stages whose stacks Jenkins deploys. Default: staging and prod.
     :param tested_stages: the stages whose endpoints Jenkins tests. Default: staging.
+    :param replaceable_stages: the stages whose stack Jenkins deletes when its creation failed
+        (``ROLLBACK_COMPLETE``) before deploying it anew. Default: staging.
     :param max_session_duration: Default: two hours (one, whatever this says, when chained).
     """
 
@@ -79,6 +81,7 @@ class JenkinsRole(Construct):
         oidc_audience: str = "sts.amazonaws.com",
         stages: Sequence[str] = ("staging", "prod"),
         tested_stages: Sequence[str] = ("staging",),
+        replaceable_stages: Sequence[str] = ("staging",),
         max_session_duration: Optional[Duration] = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -103,9 +106,9 @@ class JenkinsRole(Construct):
                 oidc_provider_arn,
                 conditions={"StringEquals": {f"{issuer}:sub": oidc_subject, f"{issuer}:aud": oidc_audience}},
             )
-        unknown = [s for s in tested_stages if s not in stages]
-        if unknown:
-            raise invalid("tested_stages", tuple(tested_stages), f"stages among {tuple(stages)}")
+        for name, chosen in (("tested_stages", tested_stages), ("replaceable_stages", replaceable_stages)):
+            if any(s not in stages for s in chosen):
+                raise invalid(name, tuple(chosen), f"stages among {tuple(stages)}")
         #: The role.
         self.role = iam.Role(
             self,
@@ -129,7 +132,9 @@ class JenkinsRole(Construct):
             for statement in stage_test_statements(self, project, stage):
                 role.add_to_principal_policy(statement)
         # The stage deployments (aws cloudformation deploy --role-arn <deployer>).
-        for statement in stage_stack_deploy_statements(self, project, list(stages), deployer_role_arn):
+        for statement in stage_stack_deploy_statements(
+            self, project, list(stages), deployer_role_arn, replaceable_stages=list(replaceable_stages)
+        ):
             role.add_to_principal_policy(statement)
 
         policy = role.node.find_child("DefaultPolicy")

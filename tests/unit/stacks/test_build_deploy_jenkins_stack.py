@@ -79,12 +79,29 @@ def test_the_trigger_calls_the_deploy_job_with_basic_auth_from_the_named_secret(
         }
     (destination,) = _of_type(template, "AWS::Events::ApiDestination").values()
     assert destination["Properties"]["HttpMethod"] == "POST"
+    # The job's name: the parameter, or when empty the seed job's default <name>-<id>-model-deploy.
     assert destination["Properties"]["InvocationEndpoint"] == {
-        "Fn::Join": ["", [{"Ref": "JenkinsUrl"}, "/job/", {"Ref": "JenkinsDeployJobName"}, "/buildWithParameters"]]
+        "Fn::Join": [
+            "",
+            [
+                {"Ref": "JenkinsUrl"},
+                "/job/",
+                {
+                    "Fn::If": [
+                        "JenkinsDeployJobNameIsDefault",
+                        {"Fn::Join": ["", [{"Ref": "SageMakerProjectName"}, "-", {"Ref": "SageMakerProjectId"}, "-model-deploy"]]},
+                        {"Ref": "JenkinsDeployJobName"},
+                    ]
+                },
+                "/buildWithParameters",
+            ],
+        ]
     }
+    assert template["Conditions"]["JenkinsDeployJobNameIsDefault"] == {"Fn::Equals": [{"Ref": "JenkinsDeployJobName"}, ""]}
     parameters = template["Parameters"]
     assert parameters["JenkinsUrl"]["AllowedPattern"] == f"^{JENKINS_URL_PATTERN}$"
-    assert parameters["JenkinsDeployJobName"]["AllowedPattern"] == f"^{JOB_NAME_PATTERN}$"
+    assert parameters["JenkinsDeployJobName"]["AllowedPattern"] == f"^$|^{JOB_NAME_PATTERN}$"
+    assert parameters["JenkinsDeployJobName"]["Default"] == ""
     assert parameters["JenkinsCredentialsSecretArn"]["AllowedPattern"] == f"^{SECRET_ARN_PATTERN}$"
     assert "NoEcho" not in parameters["JenkinsCredentialsSecretArn"]  # an ARN, not a secret
     assert not re.fullmatch(JENKINS_URL_PATTERN, "http://jenkins.example.com")
@@ -143,7 +160,8 @@ def test_the_outputs_hold_what_the_seed_job_fills_in(template):
     assert {
         "JenkinsRoleArn", "ProjectName", "ProjectId", "SageMakerPipelineName", "SageMakerPipelineRoleArn", "ArtifactBucketName",
         "ArtifactKmsKeyArn", "ModelPackageGroupName", "DeployerRoleArn", "StagingStackName", "ProdStackName", "DatasetS3Url",
-        "DeployJobName", "ModelBuildRepositoryName", "ModelDeployRepositoryName",
+        "DeployJobName", "ModelBuildRepositoryName", "ModelDeployRepositoryName", "Region", "ModelBuildRepositoryUrl",
+        "ModelDeployRepositoryUrl", "ModelBuildBranch", "ModelDeployBranch",
     } <= set(template["Outputs"])
 
 
