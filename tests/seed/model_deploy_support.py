@@ -71,7 +71,7 @@ def aws_environment(url: str, **extra: str) -> dict[str, str]:
         key: value
         for key, value in os.environ.items()
         if not key.startswith("AWS_")
-        and key not in ("MODEL_PACKAGE_GROUP_NAME", "TEST_DATA_S3_URI", "MODEL_ARTIFACT_BUCKET", "MODEL_ARTIFACT_KMS_KEY_ARN")
+        and key not in ("MODEL_PACKAGE_GROUP_NAME", "MODEL_PACKAGE_ARN", "TEST_DATA_S3_URI", "MODEL_ARTIFACT_BUCKET", "MODEL_ARTIFACT_KMS_KEY_ARN")
     }
     env.update(
         AWS_ACCESS_KEY_ID="testing",

@@ -4,7 +4,8 @@ Runs in CodeBuild (``buildspec.yml``) with boto3 only. It
 
 1. checks every stage configuration file (``<stage>-config.json``) and the environment,
    reporting every problem in one message;
-2. finds the newest *approved* version in the project's model package group, and checks
+2. finds the newest *approved* version in the project's model package group (or the version
+   ``MODEL_PACKAGE_ARN`` names, which must be an approved version of that group), and checks
    that its model artifacts are in the bucket the endpoint may read them from;
 3. writes, into the output directory, what the pipeline's later actions read:
 
@@ -31,6 +32,10 @@ Environment: ``MODEL_PACKAGE_GROUP_NAME``, ``SAGEMAKER_PROJECT_NAME``,
   KMS-encrypted).
 - ``TEST_DATA_S3_URI``: the endpoint tests' data, overriding the model package's
   ``TestDataS3Uri`` metadata.
+- ``MODEL_PACKAGE_ARN``: the model version to deploy instead of the newest approved one (a
+  job started by the approval of that version passes it, e.g. Jenkins's deploy job). It must
+  be a version of ``MODEL_PACKAGE_GROUP_NAME`` and Approved; unset or empty: the newest
+  approved version.
 - ``DEPLOY_STAGES``: the deployment stages, comma-separated and in order, as the pipeline
   deploys them (the pipeline sets it). Default: ``DEFAULT_STAGES``.
 - ``TESTED_STAGES``: the stages the pipeline tests after deploying them (the pipeline sets
@@ -85,6 +90,11 @@ ROLE_ARN = re.compile(r"arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([\w+=,.@-]+/)*[\w
 #: Optional: where the model packages' artifacts are, when not in ARTIFACT_BUCKET.
 MODEL_ARTIFACT_BUCKET = "MODEL_ARTIFACT_BUCKET"
 MODEL_ARTIFACT_KMS_KEY_ARN = "MODEL_ARTIFACT_KMS_KEY_ARN"
+#: Optional: the model version to deploy (default: the newest approved version of the group).
+MODEL_PACKAGE_ARN = "MODEL_PACKAGE_ARN"
+#: ``arn:<partition>:sagemaker:<region>:<account>:model-package/<group>/<version>``: a version
+#: of a model package group (SageMaker keeps the group's case in model package ARNs).
+VERSIONED_PACKAGE_ARN = re.compile(r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/([a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/([0-9]+)")
 #: What the stage template accepts (``EndpointStageStack``'s patterns).
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+")
@@ -314,6 +324,21 @@ def read_environment(stages: list[str], environ: dict[str, str]) -> tuple[dict[s
             "('arn:<partition>:kms:<region>:<account>:key/<key id>'; not an alias); leave it empty when the "
             "model artifacts are not KMS-encrypted"
         )
+    env[MODEL_PACKAGE_ARN] = environ.get(MODEL_PACKAGE_ARN, "").strip()
+    if env[MODEL_PACKAGE_ARN]:
+        match = VERSIONED_PACKAGE_ARN.fullmatch(env[MODEL_PACKAGE_ARN])
+        if match is None:
+            problems.append(
+                f"environment: {MODEL_PACKAGE_ARN} {env[MODEL_PACKAGE_ARN]!r} is not the ARN of a model package version "
+                "('arn:<partition>:sagemaker:<region>:<account>:model-package/<group>/<version>'); leave it empty to "
+                "deploy the newest approved version"
+            )
+        elif env["MODEL_PACKAGE_GROUP_NAME"] and match.group(1) != env["MODEL_PACKAGE_GROUP_NAME"]:
+            problems.append(
+                f"environment: {MODEL_PACKAGE_ARN} {env[MODEL_PACKAGE_ARN]!r} is a version of model package group "
+                f"{match.group(1)!r}, not of this project's group {env['MODEL_PACKAGE_GROUP_NAME']!r} "
+                "(MODEL_PACKAGE_GROUP_NAME)"
+            )
     for stage in stages:
         if not re.fullmatch(r"[a-z](-*[a-z0-9]){0,14}", stage):
             problems.append(f"stages: invalid stage name {stage!r}: expected 1 to 15 lower-case letters, digits and inner hyphens")
@@ -361,6 +386,28 @@ def newest_approved_package(sagemaker: Any, group: str, region: str) -> dict[str
             "the approval starts this pipeline again."
         )
     return sagemaker.describe_model_package(ModelPackageName=approved[0]["ModelPackageArn"])
+
+
+def requested_package(sagemaker: Any, group: str, arn: str, region: str) -> dict[str, Any]:
+    """Version ``arn`` (``MODEL_PACKAGE_ARN``, a version of ``group``: ``read_environment``
+    checked its name), described, when it exists and is Approved; BuildError otherwise."""
+    try:
+        package = sagemaker.describe_model_package(ModelPackageName=arn)
+    except sagemaker.exceptions.ClientError as error:
+        raise BuildError(
+            f"model package {arn} ({MODEL_PACKAGE_ARN}) was not found in region {region} "
+            f"({error.response['Error']['Message']}); pass the ARN of an approved version of model package group "
+            f"{group!r}, or leave {MODEL_PACKAGE_ARN} empty to deploy the newest approved version."
+        ) from error
+    status = package.get("ModelApprovalStatus", "Unknown")
+    if status != "Approved":
+        raise BuildError(
+            f"model package {arn} ({MODEL_PACKAGE_ARN}) is {status}, not Approved; only approved versions are "
+            "deployed. Approve it in SageMaker Studio (Models > Model registry > the version > Update status > "
+            f"Approved) or with 'aws sagemaker update-model-package --model-package-arn {arn} "
+            "--model-approval-status Approved'."
+        )
+    return package
 
 
 def stage_stack_name(env: Mapping[str, str], stage: str) -> str:
@@ -546,9 +593,12 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
 
     session = session or boto3.session.Session()
     region = session.region_name
-    package = newest_approved_package(
-        session.client("sagemaker"), env["MODEL_PACKAGE_GROUP_NAME"], region or "(none set: set AWS_REGION)"
-    )
+    sagemaker = session.client("sagemaker")
+    where = region or "(none set: set AWS_REGION)"
+    if env[MODEL_PACKAGE_ARN]:
+        package = requested_package(sagemaker, env["MODEL_PACKAGE_GROUP_NAME"], env[MODEL_PACKAGE_ARN], where)
+    else:
+        package = newest_approved_package(sagemaker, env["MODEL_PACKAGE_GROUP_NAME"], where)
     package_arn = package["ModelPackageArn"]
     check_model_artifacts(package, env)
     supported = package.get("InferenceSpecification", {}).get("SupportedRealtimeInferenceInstanceTypes") or []
