@@ -54,6 +54,25 @@ from .components import ModelBuildSettings, TemplateParts, add_core, add_core_ou
 from .components.core import add_connection_repository
 from .template import Template, TemplateStack, setting
 
+#: The seed job's parameters (seed_code/jenkins/model_deploy/seed_job.groovy) -> the stack output
+#: that holds each value (GIT_CREDENTIALS_ID is Jenkins's own: the id of the repositories' credentials).
+SEED_JOB_OUTPUTS = {
+    "SAGEMAKER_PROJECT_NAME": "ProjectName",
+    "SAGEMAKER_PROJECT_ID": "ProjectId",
+    "AWS_REGION": "Region",
+    "ARTIFACT_BUCKET": "ArtifactBucketName",
+    "ARTIFACT_KMS_KEY_ARN": "ArtifactKmsKeyArn",
+    "MODEL_PACKAGE_GROUP_NAME": "ModelPackageGroupName",
+    "AWS_ROLE_ARN": "JenkinsRoleArn",
+    "SAGEMAKER_PIPELINE_ROLE_ARN": "SageMakerPipelineRoleArn",
+    "DEPLOYER_ROLE_ARN": "DeployerRoleArn",
+    "MODEL_BUILD_REPOSITORY_URL": "ModelBuildRepositoryUrl",
+    "MODEL_DEPLOY_REPOSITORY_URL": "ModelDeployRepositoryUrl",
+    "MODEL_BUILD_BRANCH": "ModelBuildBranch",
+    "MODEL_DEPLOY_BRANCH": "ModelDeployBranch",
+    "DEPLOY_JOB_NAME": "DeployJobName",
+}
+
 #: The stages the deploy Jenkinsfile deploys, in order; the first is tested, the second approved.
 JENKINS_STAGES = ("staging", "prod")
 JENKINS_TESTED_STAGES = ("staging",)

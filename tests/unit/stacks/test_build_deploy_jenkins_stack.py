@@ -205,3 +205,22 @@ def test_names_fit_their_limits_for_the_longest_project():
     assert len(alarm["Properties"]["AlarmName"]) <= 255
     for output in ("StagingStackName", "ProdStackName"):
         assert len(template["Outputs"][output]["Value"]) <= 128
+
+
+def test_the_outputs_fill_every_value_the_seed_job_requires(template):
+    """seed_job.groovy fails naming a missing value; each one it requires is an output (but the
+    Git credentials' id, which is Jenkins's own), and the deploy job it creates by default is the
+    one the trigger starts."""
+    from sagemaker_projects_cdk.stacks.build_deploy_jenkins import SEED_JOB_OUTPUTS
+
+    script = (SEED_CODE_ROOT / "jenkins" / "model_deploy" / "seed_job.groovy").read_text()
+    (required,) = re.findall(r"def required = \[(.*?)\]", script, re.DOTALL)
+    names = set(re.findall(r"'([A-Z_]+)'", required))
+    assert names - set(SEED_JOB_OUTPUTS) == {"GIT_CREDENTIALS_ID"}
+    optional = set(re.findall(r"setting\('([A-Z_]+)', ", script))
+    assert set(SEED_JOB_OUTPUTS) - names <= optional
+    assert set(SEED_JOB_OUTPUTS.values()) <= set(template["Outputs"])
+    assert 'def deployJobName = setting(\'DEPLOY_JOB_NAME\', "${projectName}-${projectId}-model-deploy")' in script
+    assert template["Outputs"]["DeployJobName"]["Value"]["Fn::If"][1] == {
+        "Fn::Join": ["", [{"Ref": "SageMakerProjectName"}, "-", {"Ref": "SageMakerProjectId"}, "-model-deploy"]]
+    }
