@@ -15,7 +15,7 @@ from dataclasses import dataclass
 #: Template names (``role_checks.all_templates``) by group, as regular expressions.
 PROJECTS = r"(studio/)?(model-build|model-deploy|build-deploy|build-deploy-git|image-build-deploy|build-deploy-jenkins)"
 BUILDING = r"(studio/)?(model-build|build-deploy|build-deploy-git|image-build-deploy|build-deploy-jenkins)"
-DEPLOYING = r"(studio/)?(model-deploy|build-deploy|build-deploy-git|image-build-deploy)"
+DEPLOYING = r"(studio/)?(model-deploy|build-deploy|build-deploy-git|image-build-deploy|build-deploy-jenkins)"
 IMAGES = r"(studio/)?image-build-deploy"
 _IMAGE_TYPE = r"(Processing|Training|Inference)"
 _ID = r"[0-9A-F]{8}"

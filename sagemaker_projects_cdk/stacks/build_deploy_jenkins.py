@@ -12,7 +12,8 @@ model-build repository creates both Jenkins jobs with this stack's outputs.
 
 Staging and prod are in this account: a stage in another account would need the
 target-account baseline to trust the Jenkins role (it trusts the tooling account's roles
-tagged with the project id, which this role is), which is not wired yet.
+tagged with the project id, which this role is), which is not wired yet. Deleting the project
+deletes the stage stacks (``StageTeardown``), after the Jenkins role.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ..constructs.build.execution_role import SageMakerExecutionRole
 from ..constructs.build.pipeline import DATASET_FILE, DATASET_PREFIX
 from ..constructs.deploy.deployer_role import StageDeployerRole
 from ..constructs.deploy.pipeline import stage_stack_name
+from ..constructs.deploy.teardown import StageTeardown
 from ..constructs.jenkins import JenkinsDeployTrigger, JenkinsRole, dead_letter_alarm_name
 from ..constructs.jenkins.values import (
     JENKINS_URL_EXPECTED,
@@ -290,6 +292,17 @@ def _compose(stack: Stack, settings: BuildDeployJenkinsSettings) -> TemplatePart
         stages=JENKINS_STAGES,
         tested_stages=JENKINS_TESTED_STAGES,
     )
+    # Deleting the project deletes the stage stacks Jenkins deployed (with the deployer role),
+    # after the Jenkins role, so Jenkins cannot deploy a stage again meanwhile.
+    teardown = StageTeardown(
+        stack,
+        "StageTeardown",
+        encryption_key=artifacts.encryption_key,
+        deployer=deployer,
+        project=project,
+        stage_names=JENKINS_STAGES,
+    )
+    jenkins.node.add_dependency(teardown.resource)
     trigger = JenkinsDeployTrigger(
         stack,
         "JenkinsTrigger",

@@ -224,3 +224,18 @@ def test_the_outputs_fill_every_value_the_seed_job_requires(template):
     assert template["Outputs"]["DeployJobName"]["Value"]["Fn::If"][1] == {
         "Fn::Join": ["", [{"Ref": "SageMakerProjectName"}, "-", {"Ref": "SageMakerProjectId"}, "-model-deploy"]]
     }
+
+
+def test_deleting_the_project_deletes_the_stage_stacks_jenkins_deployed(template):
+    (teardown_id, teardown), = _of_type(template, "Custom::StageTeardown").items()
+    stages = teardown["Properties"]["Stages"]
+    assert [s["StackName"] for s in stages] == [
+        {"Fn::Join": ["", ["sagemaker-", {"Ref": "SageMakerProjectName"}, "-", {"Ref": "SageMakerProjectId"}, f"-deploy-{stage}"]]}
+        for stage in ("staging", "prod")
+    ]
+    deployer = next(i for i in _of_type(template, "AWS::IAM::Role") if i.startswith("ModelDeployDeployerRole"))
+    assert all(s["DeployerRoleArn"] == {"Fn::GetAtt": [deployer, "Arn"]} and s["AssumeRoleArn"] == "" for s in stages)
+    # Deleted before the deployer role, after the Jenkins role (Jenkins cannot deploy a stage meanwhile).
+    assert deployer in teardown["DependsOn"]
+    (jenkins_role,) = [r for i, r in _of_type(template, "AWS::IAM::Role").items() if i.startswith("JenkinsRole")]
+    assert teardown_id in jenkins_role["DependsOn"]
