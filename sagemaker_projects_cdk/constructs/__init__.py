@@ -9,6 +9,7 @@ from .deploy.teardown import StageTeardown
 from .endpoint.endpoint import ModelEndpoint
 from .endpoint.rollout import BlueGreenRollout, RollbackAlarms, TrafficShift, TrafficStep
 from .endpoint.settings import Autoscaling, DataCapture, InstanceVariant, ServerlessVariant
+from .jenkins import JenkinsDeployTrigger, JenkinsRole
 from .project.dataset import ProjectDataset
 from .project.identity import ProjectIdentity
 from .project.precheck import RetainedResourceCheck
@@ -36,6 +37,8 @@ __all__ = [
     "IModelPackageGroup",
     "ImportedModelPackageGroup",
     "InstanceVariant",
+    "JenkinsDeployTrigger",
+    "JenkinsRole",
     "ModelApprovalRule",
     "ModelBuildPipeline",
     "ModelDeployPipeline",
