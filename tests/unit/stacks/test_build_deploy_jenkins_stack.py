@@ -239,3 +239,64 @@ def test_deleting_the_project_deletes_the_stage_stacks_jenkins_deployed(template
     assert deployer in teardown["DependsOn"]
     (jenkins_role,) = [r for i, r in _of_type(template, "AWS::IAM::Role").items() if i.startswith("JenkinsRole")]
     assert teardown_id in jenkins_role["DependsOn"]
+
+
+def test_the_vpc_functions_role_may_do_what_lambda_and_the_handler_do_and_no_more():
+    """What runs as the function's role (Lambda developer guide: VPC networking needs the
+    network-interface calls, an asynchronous dead-letter queue sqs:SendMessage; the handler reads
+    the secret; the function writes its log group; SQS encrypts with the project key)."""
+    from iam_eval import Policy, Resolver, role_policy_documents
+    from role_checks import RoleCheck, missing, request, unneeded
+
+    stack = BuildDeployJenkinsStack(
+        new_app(), "Vpc", jenkins_reachability="vpc", jenkins_subnet_ids=SUBNETS, jenkins_security_group_ids=GROUPS
+    )
+    template = Template.from_stack(stack).to_json()
+    region, account = "us-east-1", "123456789012"
+    secret = f"arn:aws:secretsmanager:{region}:{account}:secret:jenkins/churn-AbCdEf"
+    key = f"arn:aws:kms:{region}:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    (function_id,) = [i for i in _of_type(template, "AWS::Lambda::Function") if i.startswith("JenkinsTrigger")]
+    role_id = template["Resources"][function_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+    (log_group_id,) = [i for i in _of_type(template, "AWS::Logs::LogGroup") if i.startswith("JenkinsTrigger")]
+    (queue_id,) = _of_type(template, "AWS::SQS::Queue")
+    (key_id,) = _of_type(template, "AWS::KMS::Key")
+    queue = f"arn:aws:sqs:{region}:{account}:sagemaker-churn-p-abc123def456-jenkins-trigger-dlq"
+    resolver = Resolver(
+        template,
+        parameters={
+            "SageMakerProjectName": "churn",
+            "SageMakerProjectId": "p-abc123def456",
+            "JenkinsCredentialsSecretArn": secret,
+            "CodeConnectionArn": "arn:aws:codeconnections:us-east-1:123456789012:connection/0b7e4f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
+            "ModelBuildRepositoryFullName": "acme/churn-build",
+            "ModelDeployRepositoryFullName": "acme/churn-deploy",
+            "JenkinsUrl": "https://jenkins.example.com",
+            "JenkinsPrincipalRoleArn": "arn:aws:iam::123456789012:role/jenkins-controller",
+        },
+        attributes={(queue_id, "Arn"): queue, (key_id, "Arn"): key},
+        region=region,
+        account=account,
+    )
+    log_group = resolver.resolve({"Fn::GetAtt": [log_group_id, "Arn"]})
+    interface = f"arn:aws:ec2:{region}:{account}:network-interface/eni-0123456789abcdef0"
+    subnet = f"arn:aws:ec2:{region}:{account}:subnet/{SUBNETS[0]}"
+    group = f"arn:aws:ec2:{region}:{account}:security-group/{GROUPS[0]}"
+    requests = [
+        request("logs:CreateLogStream", log_group, "the function's logs"),
+        request("logs:PutLogEvents", log_group, "the function's logs"),
+        request("secretsmanager:GetSecretValue", secret, "index.py reads the Jenkins user and token"),
+        *(request("ec2:CreateNetworkInterface", arn, "Lambda attaches the function to the subnet") for arn in (interface, subnet, group)),
+        request("ec2:DescribeNetworkInterfaces", "*", "Lambda manages the function's network interfaces"),
+        request("ec2:DescribeSubnets", "*", "Lambda reads the subnets"),
+        request("ec2:DescribeSecurityGroups", "*", "Lambda reads the security groups"),
+        request("ec2:DeleteNetworkInterface", interface, "Lambda removes an interface it no longer needs"),
+        request("ec2:AssignPrivateIpAddresses", interface, "Lambda scales the interface"),
+        request("ec2:UnassignPrivateIpAddresses", interface, "Lambda scales the interface"),
+        request("sqs:SendMessage", queue, "Lambda dead-letters a failed asynchronous invocation"),
+        request("kms:GenerateDataKey", key, "SQS encrypts the dead letter with the project key"),
+        request("kms:Decrypt", key, "SQS reuses a data key of the project key"),
+    ]
+    check = RoleCheck("the VPC trigger function's role", Policy(role_policy_documents(resolver, role_id)), requests)
+    assert missing(check) == []
+    assert unneeded(check) == []
+    assert not check.policy.allowed("secretsmanager:GetSecretValue", secret.replace("jenkins/churn", "other"))
