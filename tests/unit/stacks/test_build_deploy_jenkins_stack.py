@@ -245,8 +245,9 @@ def test_the_vpc_functions_role_may_do_what_lambda_and_the_handler_do_and_no_mor
     """What runs as the function's role (Lambda developer guide: VPC networking needs the
     network-interface calls, an asynchronous dead-letter queue sqs:SendMessage; the handler reads
     the secret; the function writes its log group; SQS encrypts with the project key)."""
-    from iam_eval import Policy, Resolver, role_policy_documents
     from role_checks import RoleCheck, missing, request, unneeded
+
+    from iam_eval import Policy, Resolver, role_policy_documents
 
     stack = BuildDeployJenkinsStack(
         new_app(), "Vpc", jenkins_reachability="vpc", jenkins_subnet_ids=SUBNETS, jenkins_security_group_ids=GROUPS
