@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: Template names (``role_checks.all_templates``) by group, as regular expressions.
-PROJECTS = r"(studio/)?(model-build|model-deploy|build-deploy|build-deploy-git|image-build-deploy)"
-BUILDING = r"(studio/)?(model-build|build-deploy|build-deploy-git|image-build-deploy)"
-DEPLOYING = r"(studio/)?(model-deploy|build-deploy|build-deploy-git|image-build-deploy)"
+PROJECTS = r"(studio/)?(model-build|model-deploy|build-deploy|build-deploy-git|image-build-deploy|build-deploy-jenkins)"
+BUILDING = r"(studio/)?(model-build|build-deploy|build-deploy-git|image-build-deploy|build-deploy-jenkins)"
+DEPLOYING = r"(studio/)?(model-deploy|build-deploy|build-deploy-git|image-build-deploy|build-deploy-jenkins)"
 IMAGES = r"(studio/)?image-build-deploy"
 _IMAGE_TYPE = r"(Processing|Training|Inference)"
 _ID = r"[0-9A-F]{8}"
@@ -52,12 +52,12 @@ CLAIMS = [
         "the stage teardown's handler run in moto (stage stacks present and absent), calls recorded",
     ),
     Claim(
-        rf"RepositorySeederHandlerRole{_ID}", r"(studio/)?build-deploy-git",
+        rf"RepositorySeederHandlerRole{_ID}", r"(studio/)?build-deploy-(git|jenkins)",
         _CUSTOM + "test_the_seeding_handler_role_may_start_wait_for_and_stop_the_build",
         "seeding.py's CodeBuild calls (StartBuild, BatchGetBuilds, StopBuild) on the seeding project, and its logs",
     ),
     Claim(
-        rf"RepositorySeederBuildRole{_ID}", r"(studio/)?build-deploy-git",
+        rf"RepositorySeederBuildRole{_ID}", r"(studio/)?build-deploy-(git|jenkins)",
         _CUSTOM + "test_the_seeding_build_role_may_read_the_seeds_and_push_through_the_connection",
         "the seeding build: its S3 source and logs, aws s3 cp of each seed, git pull and push through the connection",
     ),
@@ -102,13 +102,29 @@ CLAIMS = [
         "change_record.py's calls in moto after the prod deployment, recorded",
     ),
     Claim(
-        rf"ModelDeployDeployerRole{_ID}", "model-deploy|build-deploy|build-deploy-git",
+        rf"ModelDeployDeployerRole{_ID}", "model-deploy|build-deploy|build-deploy-git|build-deploy-jenkins",
         "tests/unit/constructs/deploy/test_deployer_role.py::test_deployer_allows_every_handler_permission_of_the_stage_template",
         "the CloudFormation handler permissions of the stage template's resources (cfn-lint's schemas)",
     ),
     Claim(
         rf"(ModelBuildRole|ModelDeployBuildRole|ModelDeployTestStagingRole|ModelDeployRecordChangeProdRole|ModelDeployDeployerRole){_ID}",
         r"studio/(model-build|model-deploy|build-deploy|build-deploy-git)",
+        _PRODUCTS,
+        "resolved with the same parameters, the same policies as in the standalone template, where they are checked",
+    ),
+    Claim(
+        rf"JenkinsRole{_ID}", "build-deploy-jenkins",
+        _SEED + "test_the_jenkins_role_may_make_every_call_of_the_jenkinsfiles",
+        "run_pipeline.py, build.py and test_endpoint.py's recorded calls, and aws cloudformation deploy's, as Jenkins runs them",
+    ),
+    Claim(
+        rf"JenkinsTriggerDestinationEventsRole{_ID}", "build-deploy-jenkins",
+        _SERVICE + "test_the_jenkins_trigger_role_may_invoke_its_api_destination_only",
+        "EventBridge invoking the rule's API destination (EventBridge docs: events:InvokeApiDestination)",
+    ),
+    Claim(
+        rf"(JenkinsRole|JenkinsTriggerDestinationEventsRole|ModelDeployDeployerRole){_ID}",
+        r"studio/build-deploy-jenkins",
         _PRODUCTS,
         "resolved with the same parameters, the same policies as in the standalone template, where they are checked",
     ),

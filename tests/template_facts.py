@@ -79,6 +79,16 @@ TEMPLATE_FACTS: dict[str, TemplateFacts] = {
         },
         copies_dataset=True,
     ),
+    # build-deploy-git's repositories and group, run by Jenkins: no CodeCommit repository.
+    "build-deploy-jenkins": TemplateFacts(
+        pinned_logical_ids={
+            **_ARTIFACTS,
+            "AWS::CodeCommit::Repository": frozenset(),
+            "AWS::SageMaker::ModelPackageGroup": frozenset({"ModelPackageGroupF5073685"}),
+            "AWS::ECR::Repository": frozenset(),
+        },
+        copies_dataset=True,
+    ),
     # build-deploy's, and per image type its Dockerfile's repository and its ECR repository.
     "image-build-deploy": TemplateFacts(
         pinned_logical_ids={

@@ -64,6 +64,9 @@ TYPES_BY_TEMPLATE = {
         "Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown", "Custom::SeedRepository",
     },
     "image-build-deploy": {"Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown"},
+    "build-deploy-jenkins": {
+        "Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown", "Custom::SeedRepository",
+    },
     "studio/model-build": {"Custom::RetainedResourceCheck", "Custom::ProjectDataset"},
     "studio/model-deploy": {"Custom::RetainedResourceCheck", "Custom::StageTeardown"},
     "studio/build-deploy": {"Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown"},
@@ -71,6 +74,9 @@ TYPES_BY_TEMPLATE = {
         "Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown", "Custom::SeedRepository",
     },
     "studio/image-build-deploy": {"Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown"},
+    "studio/build-deploy-jenkins": {
+        "Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown", "Custom::SeedRepository",
+    },
     "studio": {"Custom::StudioS3Template", "Custom::CDKBucketDeployment"},
 }
 

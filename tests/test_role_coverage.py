@@ -72,19 +72,36 @@ def test_an_unclaimed_role_is_reported_with_how_to_add_a_check():
 
 #: Parameters both a product template and its standalone template are resolved with.
 SHARED_PARAMETERS = {"SageMakerProjectName": "churn", "SageMakerProjectId": "p-abc123def456"}
+#: build-deploy-jenkins's parameters without a default.
+JENKINS_PARAMETERS = {
+    "CodeConnectionArn": "arn:aws:codeconnections:us-east-1:123456789012:connection/0b7e4f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
+    "ModelBuildRepositoryFullName": "acme/churn-build",
+    "ModelDeployRepositoryFullName": "acme/churn-deploy",
+    "JenkinsUrl": "https://jenkins.example.com",
+    "JenkinsCredentialsSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:jenkins/churn-AbCdEf",
+    "JenkinsPrincipalRoleArn": "arn:aws:iam::123456789012:role/jenkins-controller",
+}
 
 
-@pytest.mark.parametrize("template_id", ["model-build", "model-deploy", "build-deploy"])
+@pytest.mark.parametrize("template_id", ["model-build", "model-deploy", "build-deploy", "build-deploy-jenkins"])
 def test_the_studio_products_roles_are_the_checked_templates_roles(templates, template_id):
     """The product template's CodeBuild (build, endpoint tests, change record) and deployer roles have, resolved with the same
     parameters, the same policies as the standalone template's, which the seed and deployer
     tests check: the product differs from it only in where its assets are."""
     product, standalone = templates[f"studio/{template_id}"], templates[template_id]
-    compared = [r for r in roles(product) if re.match(r"(ModelBuildRole|ModelDeployBuildRole|ModelDeployTestStagingRole|ModelDeployDeployerRole|ModelDeployRecordChangeProdRole)[0-9A-F]{8}$", r)]
+    compared = [r for r in roles(product) if re.match(r"(ModelBuildRole|ModelDeployBuildRole|ModelDeployTestStagingRole|ModelDeployDeployerRole|ModelDeployRecordChangeProdRole|JenkinsRole|JenkinsTriggerDestinationEventsRole)[0-9A-F]{8}$", r)]
     assert compared and set(compared) <= set(roles(standalone))
 
     def documents(template: dict, role_id: str) -> list[dict]:
-        resolver = Resolver(template, parameters=SHARED_PARAMETERS)
+        declared = template.get("Parameters", {})
+        given = {k: v for k, v in {**SHARED_PARAMETERS, **JENKINS_PARAMETERS}.items() if k in declared}
+        # EventBridge generates an API destination's ARN (the Jenkins trigger's): a sample value.
+        destinations = {
+            (i, "Arn"): f"arn:aws:events:us-east-1:123456789012:api-destination/{i}/0b7e4f3a"
+            for i, r in template["Resources"].items()
+            if r["Type"] == "AWS::Events::ApiDestination"
+        }
+        resolver = Resolver(template, parameters=given, attributes=destinations)
         return sorted((dict(s.document) for s in role_policy_documents(resolver, role_id)), key=repr)
 
     for role_id in compared:

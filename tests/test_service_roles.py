@@ -39,7 +39,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from role_checks import RoleCheck, all_templates, missing, request, role_policy_with_managed, unneeded
+from role_checks import RoleCheck, all_templates, missing, request, role_policy_with_managed, the_one, unneeded
 
 from call_recorder import SAMPLE_STACK_ID  # noqa: I001  (on the path once role_checks is imported)
 from iam_eval import Resolver
@@ -346,3 +346,38 @@ def test_the_endpoint_model_role_may_do_what_sagemaker_does_with_it(templates, s
     assert check.policy.allowed("ecr:BatchGetImage", f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{own_image}") is bool(own_image)
     # Another bucket's objects are not readable.
     assert not check.policy.allowed("s3:GetObject", "arn:aws:s3:::another-bucket/model.tar.gz")
+
+
+# ----------------------------------------------------------------- the Jenkins trigger's EventBridge role
+
+
+def test_the_jenkins_trigger_role_may_invoke_its_api_destination_only(templates):
+    """EventBridge calls an API destination target as the target's role: ``events:InvokeApiDestination``
+    on that destination (EventBridge user guide, "API destinations": permissions)."""
+    template = templates["build-deploy-jenkins"]
+    role_id = the_one(template, "AWS::IAM::Role", "JenkinsTriggerDestinationEventsRole")
+    destination_id = the_one(template, "AWS::Events::ApiDestination", "JenkinsTriggerDestination")
+    # EventBridge names a destination <name>/<uuid> (CloudFormation generates the name).
+    destination = f"arn:aws:events:{REGION}:{ACCOUNT}:api-destination/BuildDeployJenkins-Destination-1A2B3C/0b7e4f3a-1c2d-4e5f"
+    resolver = Resolver(
+        template,
+        parameters={"SageMakerProjectName": "churn", "SageMakerProjectId": "p-abc123def456"},
+        attributes={(destination_id, "Arn"): destination},
+        region=REGION,
+        account=ACCOUNT,
+    )
+    # The rule's one target is the destination, invoked as this role.
+    (rule_id,) = [i for i, r in template["Resources"].items() if r["Type"] == "AWS::Events::Rule" and i.startswith("JenkinsTrigger")]
+    (target,) = template["Resources"][rule_id]["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [destination_id, "Arn"]}
+    assert target["RoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    trust = template["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert [s["Principal"] for s in trust] == [{"Service": "events.amazonaws.com"}]
+    check = RoleCheck(
+        "the Jenkins trigger's EventBridge role",
+        role_policy_with_managed(resolver, role_id),
+        [request("events:InvokeApiDestination", destination, "EventBridge delivering an approval to Jenkins")],
+    )
+    assert missing(check) == []
+    assert unneeded(check) == []
+    assert not check.policy.allowed("events:InvokeApiDestination", destination.replace("Destination-1A2B3C", "Other-4D5E6F"))

@@ -20,6 +20,7 @@ from .monitor import (
     ViolationAlarm,
     monitor_deployer_statements,
 )
+from .jenkins import JenkinsDeployTrigger, JenkinsRole
 from .project.dataset import ProjectDataset
 from .project.identity import ProjectIdentity
 from .project.precheck import RetainedResourceCheck
@@ -49,6 +50,8 @@ __all__ = [
     "IModelPackageGroup",
     "ImportedModelPackageGroup",
     "InstanceVariant",
+    "JenkinsDeployTrigger",
+    "JenkinsRole",
     "ModelApprovalRule",
     "ModelAttributes",
     "ModelBiasMonitor",

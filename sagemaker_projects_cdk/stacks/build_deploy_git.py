@@ -28,14 +28,13 @@ from ..constructs.sources.source import (
 from .build_deploy import BuildDeploySettings
 from .build_deploy import _compose as _compose_build_deploy
 from .components import TemplateParts
-from .template import Template, TemplateStack, setting
+from .template import Template, TemplateSettings, TemplateStack, setting
 
 
 @dataclass(frozen=True, kw_only=True)
-class BuildDeployGitSettings(BuildDeploySettings):
-    """Settings of the build-deploy-git template: build-deploy's, and the connection and
-    repositories (each a CloudFormation parameter when not given). ``source`` is not one of
-    them: give ``connection_arn`` and the repositories instead."""
+class GitRepositoriesSettings(TemplateSettings):
+    """The connection and the two repositories of a template whose code is on a Git host
+    (each a CloudFormation parameter when not given): build-deploy-git's, build-deploy-jenkins's."""
 
     connection_arn: Optional[str] = setting(
         None,
@@ -80,14 +79,27 @@ class BuildDeployGitSettings(BuildDeploySettings):
         "code is left alone; a missing branch is created from the default branch)",
     )
 
+
+def refuse_source(settings: TemplateSettings, template_id: str) -> None:
+    """A template with ``GitRepositoriesSettings`` takes no ``source``: a ValueError naming it."""
+    source = getattr(settings, "source", None)
+    if source is not None:
+        raise invalid(
+            "source",
+            type(source).__name__,
+            f"None: {template_id} takes connection_arn, model_build_repository, model_build_branch, "
+            "model_deploy_repository and model_deploy_branch (or use build-deploy with source=...)",
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildDeployGitSettings(GitRepositoriesSettings, BuildDeploySettings):
+    """Settings of the build-deploy-git template: build-deploy's, and the connection and
+    repositories (each a CloudFormation parameter when not given). ``source`` is not one of
+    them: give ``connection_arn`` and the repositories instead."""
+
     def __post_init__(self) -> None:
-        if self.source is not None:
-            raise invalid(
-                "source",
-                type(self.source).__name__,
-                "None: build-deploy-git takes connection_arn, model_build_repository, model_build_branch, "
-                "model_deploy_repository and model_deploy_branch (or use build-deploy with source=...)",
-            )
+        refuse_source(self, "build-deploy-git")
         super().__post_init__()
 
 
@@ -97,11 +109,14 @@ def _parameter(stack: Stack, name: str, description: str, pattern: str, **option
     ).value_as_string
 
 
-def _compose(stack: Stack, settings: BuildDeployGitSettings) -> TemplateParts:
+def connection_source(stack: Stack, settings: GitRepositoriesSettings, *, default_branch: str) -> ConnectionSource:
+    """The connection and repositories of ``settings``, each a CloudFormation parameter when
+    not given (declared before the project's resources: Studio shows parameters in template
+    order); ``default_branch`` is the branch parameters' default."""
+
     def given(value: Optional[str], name: str, description: str, pattern: str, **options: Any) -> str:
         return value if value is not None else _parameter(stack, name, description, pattern, **options)
 
-    # Declared before the project's resources: Studio shows the parameters in template order.
     connection_arn = given(
         settings.connection_arn,
         "CodeConnectionArn",
@@ -124,7 +139,7 @@ def _compose(stack: Stack, settings: BuildDeployGitSettings) -> TemplateParts:
             f"{prefix}RepositoryBranch",
             f"Branch of the {title} repository that the project seeds and its pipeline follows",
             BRANCH_ALLOWED_PATTERN,
-            default=settings.branch,
+            default=default_branch,
             constraint_description=BRANCH_EXPECTED,
         )
         repositories[part] = GitRepository(full_name=full_name, branch=branch)
@@ -135,13 +150,17 @@ def _compose(stack: Stack, settings: BuildDeployGitSettings) -> TemplateParts:
         HOST_URL_PATTERN,
         default="https://github.com",
     )
-    source = ConnectionSource(
+    return ConnectionSource(
         connection_arn=connection_arn,
         model_build=repositories["model_build"],
         model_deploy=repositories["model_deploy"],
         seed=settings.seed_repositories,
         host_url=host_url,
     )
+
+
+def _compose(stack: Stack, settings: BuildDeployGitSettings) -> TemplateParts:
+    source = connection_source(stack, settings, default_branch=settings.branch)
     build_deploy = BuildDeploySettings(
         **{name: getattr(settings, name) for name in BuildDeploySettings.names() if name != "source"}, source=source
     )

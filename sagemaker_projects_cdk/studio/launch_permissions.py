@@ -18,7 +18,12 @@ from ..constructs.project.dataset import DATASET_RESOURCE_TYPE
 from ..constructs.project.precheck import RETAINED_CHECK_RESOURCE_TYPE
 from ..constructs.sources.connection_repository import SEED_RESOURCE_TYPE
 
-__all__ = ["CONNECTION_TYPES", "NO_PERMISSIONS", "PERMISSIONS", "STACK_ACTIONS", "TEMPLATE_ACTIONS", "Permissions"]
+__all__ = [
+    "CONNECTION_TYPES",
+    "EVENTS_CONNECTION_LINKED_ROLE",
+    "EVENTS_CONNECTION_SERVICE",
+    "EVENTS_CONNECTION_TYPES",
+    "NO_PERMISSIONS", "PERMISSIONS", "STACK_ACTIONS", "TEMPLATE_ACTIONS", "Permissions"]
 
 
 @dataclass(frozen=True)
@@ -233,6 +238,35 @@ PERMISSIONS: dict[str, Permissions] = {
         ),
         delete=("cloudwatch:DeleteDashboards",),
     ),
+    "AWS::CloudWatch::Alarm": Permissions(
+        "cloudwatch",
+        (
+            "cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:TagResource",
+            "cloudwatch:UntagResource", "cloudwatch:ListTagsForResource",
+        ),
+        delete=("cloudwatch:DeleteAlarms",),
+    ),
+    "AWS::SQS::Queue": Permissions(
+        "sqs",
+        (
+            "sqs:CreateQueue", "sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:SetQueueAttributes", "sqs:TagQueue",
+            "sqs:UntagQueue", "sqs:ListQueueTags",
+        ),
+        delete=("sqs:DeleteQueue",),
+    ),
+    "AWS::SQS::QueuePolicy": Permissions("sqs", ("sqs:SetQueueAttributes",)),
+    # EventBridge keeps a connection's credentials in a secret of its own (events!connection/...),
+    # created and updated as the caller (see LaunchRole's EventBridgeConnectionSecrets).
+    "AWS::Events::Connection": Permissions(
+        "events",
+        ("events:CreateConnection", "events:DescribeConnection", "events:UpdateConnection"),
+        delete=("events:DeleteConnection",),
+    ),
+    "AWS::Events::ApiDestination": Permissions(
+        "events",
+        ("events:CreateApiDestination", "events:DescribeApiDestination", "events:UpdateApiDestination"),
+        delete=("events:DeleteApiDestination",),
+    ),
     # aws-cdk-lib's BucketDeployment: CloudFormation invokes its function as the caller.
     "Custom::CDKBucketDeployment": Permissions("lambda", ("lambda:InvokeFunction",)),
     DATASET_RESOURCE_TYPE: Permissions("lambda", ("lambda:InvokeFunction",)),
@@ -245,6 +279,13 @@ PERMISSIONS: dict[str, Permissions] = {
 #: CodePipeline's CreatePipeline and UpdatePipeline then check that the caller may pass the
 #: connection (``PassConnection``, both prefixes) to CodePipeline.
 CONNECTION_TYPES = frozenset({"AWS::SageMaker::CodeRepository"})
+
+#: Resource types whose credentials CloudFormation resolves from a secret the user names
+#: (``{{resolve:secretsmanager:...}}``) and EventBridge copies into a secret of its own.
+EVENTS_CONNECTION_TYPES = frozenset({"AWS::Events::Connection"})
+#: EventBridge's service-linked role for API destinations (created by the first connection).
+EVENTS_CONNECTION_SERVICE = "apidestinations.events.amazonaws.com"
+EVENTS_CONNECTION_LINKED_ROLE = f"aws-service-role/{EVENTS_CONNECTION_SERVICE}/AWSServiceRoleForAmazonEventBridgeApiDestinations"
 
 #: Resource types that only document a stack (no API call).
 NO_PERMISSIONS = frozenset({"AWS::CDK::Metadata"})

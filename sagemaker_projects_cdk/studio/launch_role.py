@@ -30,7 +30,16 @@ from .._internal.validation import invalid
 from ..compliance import acknowledge, nag_resource, wildcard_finding
 from ..constructs.deploy.deployer_role import DEPLOYER_ROLE_PATH, StageDeployerRole
 from ..constructs.sources.connection import OPT_IN_TAG, SERVICES
-from .launch_permissions import CONNECTION_TYPES, NO_PERMISSIONS, PERMISSIONS, STACK_ACTIONS, TEMPLATE_ACTIONS
+from .launch_permissions import (
+    CONNECTION_TYPES,
+    EVENTS_CONNECTION_LINKED_ROLE,
+    EVENTS_CONNECTION_SERVICE,
+    EVENTS_CONNECTION_TYPES,
+    NO_PERMISSIONS,
+    PERMISSIONS,
+    STACK_ACTIONS,
+    TEMPLATE_ACTIONS,
+)
 
 SERVICE_CATALOG = "servicecatalog.amazonaws.com"
 #: Service Catalog names the stacks it provisions ``SC-<account>-pp-<provisioned product id>``.
@@ -211,6 +220,50 @@ class LaunchRole(Construct):
                         "sagemaker=true, and only to CodePipeline",
                     )
                 )
+        if resource_types & EVENTS_CONNECTION_TYPES:
+            resource_part.append(
+                (
+                    iam.PolicyStatement(
+                        sid="EventBridgeConnectionSecrets",
+                        actions=[
+                            "secretsmanager:CreateSecret",
+                            "secretsmanager:GetSecretValue",
+                            "secretsmanager:PutSecretValue",
+                            "secretsmanager:UpdateSecret",
+                        ],
+                        resources=[_arn(stack, "secretsmanager", "secret:events!connection/*")],
+                    ),
+                    "EventBridge names the secret of a connection events!connection/<connection>/<id> and creates "
+                    "and updates it as the caller",
+                )
+            )
+            resource_part.append(
+                (
+                    iam.PolicyStatement(
+                        sid="ResolveTaggedSecrets",
+                        actions=["secretsmanager:GetSecretValue"],
+                        resources=[_arn(stack, "secretsmanager", "secret:*")],
+                        conditions={"StringEqualsIgnoreCase": {f"aws:ResourceTag/{OPT_IN_TAG}": "true"}},
+                    ),
+                    "CloudFormation resolves the credentials of a connection from the secret chosen when the project "
+                    "is created ({{resolve:secretsmanager:...}}); only secrets tagged sagemaker=true",
+                )
+            )
+            stack_part.append(
+                (
+                    iam.PolicyStatement(
+                        sid="EventBridgeApiDestinationsLinkedRole",
+                        actions=["iam:CreateServiceLinkedRole"],
+                        resources=[
+                            stack.format_arn(
+                                service="iam", region="", resource="role", resource_name=EVENTS_CONNECTION_LINKED_ROLE
+                            )
+                        ],
+                        conditions={"StringEquals": {"iam:AWSServiceName": EVENTS_CONNECTION_SERVICE}},
+                    ),
+                    "EventBridge's service-linked role for connections, created by the first one in the account",
+                )
+            )
         if asset_bucket is not None:
             stack_part.append(
                 (
@@ -278,15 +331,25 @@ _SCOPES: dict[str, tuple[Callable[[Stack], list[str]], str]] = {
         lambda s: [_arn(s, "codepipeline", "sagemaker-*")],
         "pipelines are named sagemaker-<project>-<id>-<suffix> after the project created in Studio",
     ),
-    "events": (lambda s: [_arn(s, "events", "rule/*")], "CloudFormation generates the rule names"),
+    "events": (
+        lambda s: [_arn(s, "events", "rule/*"), _arn(s, "events", "connection/*"), _arn(s, "events", "api-destination/*")],
+        "CloudFormation generates the rule, connection and API destination names",
+    ),
+    "sqs": (
+        lambda s: [_arn(s, "sqs", "sagemaker-*")],
+        "queues are named sagemaker-<project>-<id>-<suffix> after the project created in Studio",
+    ),
     "sns": (
         lambda s: [_arn(s, "sns", "sagemaker-*")],
         "topics (and their subscriptions) are named sagemaker-<project>-<id>-<suffix> after the project created in Studio",
     ),
     "cloudwatch": (
         # Dashboards are global: their ARNs have no region.
-        lambda s: [s.format_arn(service="cloudwatch", region="", resource="dashboard", resource_name="sagemaker-*")],
-        "dashboards are named sagemaker-<project>-<id>-<suffix> after the project created in Studio",
+        lambda s: [
+            s.format_arn(service="cloudwatch", region="", resource="dashboard", resource_name="sagemaker-*"),
+            s.format_arn(service="cloudwatch", resource="alarm", resource_name="sagemaker-*", arn_format=ArnFormat.COLON_RESOURCE_NAME),
+        ],
+        "dashboards and alarms are named sagemaker-<project>-<id>-<suffix> after the project created in Studio",
     ),
     "iam": (
         lambda s: [_arn(s, "iam", "role/*"), _arn(s, "iam", "policy/*")],

@@ -237,7 +237,16 @@ def derived_requests(definition: dict[str, Any], images: Optional[dict[str, str]
 @pytest.mark.seed
 @pytest.mark.parametrize(
     "name",
-    ["model-build", "build-deploy", "image-build-deploy", "studio/model-build", "studio/build-deploy", "studio/image-build-deploy"],
+    [
+        "model-build",
+        "build-deploy",
+        "image-build-deploy",
+        "build-deploy-jenkins",
+        "studio/model-build",
+        "studio/build-deploy",
+        "studio/image-build-deploy",
+        "studio/build-deploy-jenkins",
+    ],
 )
 def test_the_execution_role_may_do_what_sagemaker_does_for_every_step(assembly, built_pipeline, name):
     template = all_templates(assembly)[name]

@@ -107,6 +107,28 @@ NOT_CALLED_BY_THE_SEED: dict[str, dict[str, str]] = {
 }
 
 
+#: The Jenkins template's parameters without defaults (sample values).
+JENKINS_PARAMETERS = {
+    "CodeConnectionArn": "arn:aws:codeconnections:us-east-1:123456789012:connection/0b7e4f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
+    "ModelBuildRepositoryFullName": "acme/churn-build",
+    "ModelDeployRepositoryFullName": "acme/churn-deploy",
+    "JenkinsUrl": "https://jenkins.example.com",
+    "JenkinsCredentialsSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:jenkins/sagemaker-AbCdEf",
+    "JenkinsPrincipalRoleArn": "arn:aws:iam::123456789012:role/jenkins-controller",
+}
+#: The model build's environment variable -> the Jenkins template's output the seed job reads it from.
+JENKINS_OUTPUTS = {
+    "SAGEMAKER_PROJECT_NAME": "ProjectName",
+    "SAGEMAKER_PROJECT_ID": "ProjectId",
+    "SAGEMAKER_PIPELINE_NAME": "SageMakerPipelineName",
+    "SAGEMAKER_PIPELINE_ROLE_ARN": "SageMakerPipelineRoleArn",
+    "MODEL_PACKAGE_GROUP_NAME": "ModelPackageGroupName",
+    "ARTIFACT_BUCKET": "ArtifactBucketName",
+    "ARTIFACT_KMS_KEY_ARN": "ArtifactKmsKeyArn",
+    "INPUT_DATA_URL": "DatasetS3Url",
+}
+
+
 def codebuild_project(template: dict, prefix: str) -> tuple[str, str]:
     """(project logical id, its role's logical id) of the one CodeBuild project named ``prefix...``."""
     (project_id,) = [
@@ -150,7 +172,7 @@ def missing_permissions(run: RoleRun) -> list[str]:
 
 
 def unneeded_grants(run: RoleRun) -> list[str]:
-    listed = {**NOT_CALLED_BY_THE_SEED[run.kind], **dict(run.also_not_called)}
+    listed = {**(JENKINS_NOT_CALLED if run.kind == "jenkins" else NOT_CALLED_BY_THE_SEED[run.kind]), **dict(run.also_not_called)}
     problems = []
     for pattern, statement in run.policy.allowed_actions():
         needed = any(action_matches(pattern, r.action) for r in run.requests)
@@ -408,18 +430,19 @@ def test_a_standalone_deploy_projects_tests_read_the_source_projects_test_data(d
 # ----------------------------------------------------------------- model build: run_pipeline
 
 
-@pytest.mark.seed
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
-@pytest.mark.filterwarnings("ignore:Running within a PipelineSession:UserWarning")
-@pytest.mark.parametrize("template_id", ["model-build", "build-deploy"])
-def test_the_model_build_role_may_make_every_call_of_run_pipeline(assembly, template_id, monkeypatch, tmp_path):
+#: The region the model build runs in (the SageMaker SDK's images are looked up for it).
+BUILD_REGION = "eu-west-1"
+
+
+def _record_run_pipeline(template: dict, monkeypatch, tmp_path) -> tuple[list[IamRequest], Resolver]:
+    """run_pipeline's IAM requests, run twice as the CodeBuild project of ``template`` runs it
+    (create, then update and start with an approved version), and the resolver used."""
     import boto3
     from moto import mock_aws
 
     from pipelines import run_pipeline
 
-    region = "eu-west-1"
-    template = assembly.templates[template_id]
+    region = BUILD_REGION
     moto_environment(monkeypatch, tmp_path, region)
     log = tmp_path / "calls.jsonl"
     with mock_aws():
@@ -464,7 +487,16 @@ def test_the_model_build_role_may_make_every_call_of_run_pipeline(assembly, temp
             assert run_pipeline.main(["--poll-seconds", "0"], environ=environ) == 0
         finally:
             uninstall()
-    requests = [r for call in read_calls(log) for r in iam_requests(call, ACCOUNT)]
+    return [r for call in read_calls(log) for r in iam_requests(call, ACCOUNT)], resolver
+
+
+@pytest.mark.seed
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:Running within a PipelineSession:UserWarning")
+@pytest.mark.parametrize("template_id", ["model-build", "build-deploy"])
+def test_the_model_build_role_may_make_every_call_of_run_pipeline(assembly, template_id, monkeypatch, tmp_path):
+    template = assembly.templates[template_id]
+    requests, resolver = _record_run_pipeline(template, monkeypatch, tmp_path)
     run = _role_run(template_id, template, resolver, "ModelBuild", "model build", requests)
     assert {r.action for r in requests} >= {
         "sagemaker:CreatePipeline",
@@ -476,6 +508,109 @@ def test_the_model_build_role_may_make_every_call_of_run_pipeline(assembly, temp
     }
     assert missing_permissions(run) == []
     assert unneeded_grants(run) == []
+
+
+# ----------------------------------------------------------------- build-deploy-jenkins: the Jenkins role
+
+#: The Jenkins role's actions that neither the seed's scripts nor the stage deployments call, and why.
+JENKINS_NOT_CALLED = {
+    **_READ_WRITE,
+    "kms:Encrypt": CDK_KEY,
+    "kms:ReEncrypt*": CDK_KEY,
+    "kms:DescribeKey": CDK_KEY,
+    "sagemaker:DescribePipeline": NOT_CALLED_BY_THE_SEED["model build"]["sagemaker:DescribePipeline"],
+    "sagemaker:ListPipelineExecutionSteps": NOT_CALLED_BY_THE_SEED["model build"]["sagemaker:ListPipelineExecutionSteps"],
+    "sagemaker:StopPipelineExecution": NOT_CALLED_BY_THE_SEED["model build"]["sagemaker:StopPipelineExecution"],
+}
+#: ``aws cloudformation deploy --role-arn <deployer> ...`` of one stage stack: what the CLI calls.
+STAGE_DEPLOY_ACTIONS = (
+    "cloudformation:DescribeStacks",  # does the stack exist (CREATE or UPDATE change set), and the waiter
+    "cloudformation:CreateChangeSet",
+    "cloudformation:DescribeChangeSet",  # the change set waiter
+    "cloudformation:ExecuteChangeSet",
+)
+
+
+def _stage_deploy_requests(resolver: Resolver, template: dict) -> list[IamRequest]:
+    deployer = resolver.resolve({"Fn::GetAtt": [logical_id(template, "AWS::IAM::Role", "ModelDeployDeployerRole"), "Arn"]})
+    found = []
+    for stage in ("staging", "prod"):
+        stack = f"arn:aws:cloudformation:{resolver.region}:{ACCOUNT}:stack/sagemaker-{PROJECT}-{PROJECT_ID}-deploy-{stage}/4f2a9c1d-0b8f-4a2e-9c3d-1e2f3a4b5c6d"
+        why = f"aws cloudformation deploy of the {stage} stack"
+        found += [IamRequest(action, stack, {}, why) for action in STAGE_DEPLOY_ACTIONS]
+        found.append(IamRequest("iam:PassRole", deployer, {"iam:PassedToService": "cloudformation.amazonaws.com"}, why + " (--role-arn)"))
+        if stage == "staging":
+            # A staging stack whose creation failed (ROLLBACK_COMPLETE) is deleted first, as the deployer.
+            replace = f"aws cloudformation delete-stack of the failed {stage} stack"
+            found.append(IamRequest("cloudformation:DeleteStack", stack, {}, replace))
+            found.append(IamRequest("iam:PassRole", deployer, {"iam:PassedToService": "cloudformation.amazonaws.com"}, replace))
+    return found
+
+
+@pytest.mark.seed
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:Running within a PipelineSession:UserWarning")
+def test_the_jenkins_role_may_make_every_call_of_the_jenkinsfiles(assembly, deploy_runs, monkeypatch, tmp_path):
+    """The Jenkinsfiles run the same entry points with the same values as build-deploy's CodeBuild
+    projects (the seed job fills them from the stack's outputs): run_pipeline (the model build),
+    build.py and test_endpoint.py (the deployment), and aws cloudformation deploy of each stage
+    stack as the deployer role. The Jenkins role must allow every recorded call; no more than them
+    but the grants listed in JENKINS_NOT_CALLED."""
+    jenkins, build_deploy = assembly.templates["build-deploy-jenkins"], assembly.templates["build-deploy"]
+    role_id = logical_id(jenkins, "AWS::IAM::Role", "JenkinsRole")
+
+    # The model build, with build-deploy's model-build environment (the same project, region, bucket and key).
+    build_requests, build_resolver = _record_run_pipeline(build_deploy, monkeypatch, tmp_path)
+    key_arn = build_resolver.attributes[(logical_id(build_deploy, "AWS::KMS::Key", "ArtifactsKey"), "Arn")]
+    resolved = Resolver(
+        jenkins,
+        parameters={**JENKINS_PARAMETERS, "SageMakerProjectName": "abalone", "SageMakerProjectId": PROJECT_ID},
+        physical_ids={logical_id(jenkins, "AWS::S3::Bucket", "ArtifactsBucket"): PROJECT_BUCKET},
+        attributes={(logical_id(jenkins, "AWS::KMS::Key", "ArtifactsKey"), "Arn"): key_arn},
+        region=BUILD_REGION,
+        account=ACCOUNT,
+    )
+    # What the seed job gives the model build is what CodeBuild's environment holds in build-deploy.
+    environment = codebuild_environment(build_resolver, codebuild_project(build_deploy, "ModelBuild")[0])
+    for variable, output in JENKINS_OUTPUTS.items():
+        assert resolved.resolve(jenkins["Outputs"][output]["Value"]) == environment[variable], (variable, output)
+    build_policy = Policy(role_policy_documents(resolved, role_id))
+
+    # The deployment: build-deploy's recorded build.py and staging tests (same project, bucket and key).
+    build, test, _ = deploy_runs["build-deploy"]
+    deploy_key = next(r.resource for r in build.requests + test.requests if r.action.startswith("kms:"))
+    deploy_resolver = Resolver(
+        jenkins,
+        parameters={**JENKINS_PARAMETERS, "SageMakerProjectName": PROJECT, "SageMakerProjectId": PROJECT_ID},
+        physical_ids={logical_id(jenkins, "AWS::S3::Bucket", "ArtifactsBucket"): PROJECT_BUCKET},
+        attributes={(logical_id(jenkins, "AWS::KMS::Key", "ArtifactsKey"), "Arn"): deploy_key},
+        region=REGION,
+        account=ACCOUNT,
+    )
+    deploy_requests = build.requests + test.requests + _stage_deploy_requests(deploy_resolver, jenkins)
+    deploy_policy = Policy(role_policy_documents(deploy_resolver, role_id))
+
+    runs = [
+        RoleRun(f"build-deploy-jenkins role {role_id} (model build)", "jenkins", build_policy, build_requests),
+        RoleRun(f"build-deploy-jenkins role {role_id} (deployment)", "jenkins", deploy_policy, deploy_requests),
+    ]
+    problems = [m for run in runs for m in missing_permissions(run)]
+    assert problems == [], "\n".join(problems)
+    # Unneeded: an action neither run needs (each run's policy is the same role, resolved per region).
+    all_requests = build_requests + deploy_requests
+    combined = RoleRun(f"build-deploy-jenkins role {role_id}", "jenkins", deploy_policy, all_requests)
+    problems = unneeded_grants(combined)
+    assert problems == [], "\n".join(problems)
+    # Scoped to this project: not another project's pipeline, stage stacks or deployer role.
+    assert not deploy_policy.allowed(
+        "cloudformation:ExecuteChangeSet", f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/sagemaker-other-p-0ther0project-deploy-prod/x"
+    )
+    assert not build_policy.allowed("sagemaker:StartPipelineExecution", f"arn:aws:sagemaker:{BUILD_REGION}:{ACCOUNT}:pipeline/other-p-0ther0project")
+    (pass_deployer,) = [r for r in deploy_requests if r.action == "iam:PassRole"][:1]
+    assert not deploy_policy.allowed("iam:PassRole", pass_deployer.resource, {"iam:PassedToService": "sagemaker.amazonaws.com"})
+    # Prod waits for a person: its stack is never deleted by Jenkins.
+    prod = next(r.resource for r in deploy_requests if r.resource.endswith("-deploy-prod/4f2a9c1d-0b8f-4a2e-9c3d-1e2f3a4b5c6d"))
+    assert not deploy_policy.allowed("cloudformation:DeleteStack", prod)
 
 
 def test_the_source_test_data_grants_exist_only_for_a_given_bucket_and_key(assembly):

@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from ..._internal.codebuild import COMPUTE_TYPES, acknowledge_pipeline_grants, default_policy, pipeline_project
 from ..._internal.logs import encrypted_log_group
@@ -163,70 +163,89 @@ class ModelBuildPipeline(Construct):
             reason="granted by aws-cdk-lib's CodePipeline and CodeBuild constructs: read and "
             "write pipeline artifacts in this project's bucket with its key",
         )
-        build_policy = default_policy(self.build_project)
-        acknowledge_wildcards(
-            build_policy,
-            "the SageMaker pipeline of a project Studio names is matched as '*-<project id>'; "
-            "execution ids are generated at run time",
-            *(
-                arn
-                for pipeline_arn in project.sagemaker_arn("pipeline")
-                for arn in (pipeline_arn, f"{pipeline_arn}/execution/*")
-                if "*" in arn
-            ),
-        )
+        acknowledge_run_sagemaker_pipeline(default_policy(self.build_project), project)
 
     def _grant_read_approved_baselines(self, model_package_group: IModelPackageGroup) -> None:
         """run_pipeline finds the group's latest approved version and reads which drift
         baselines it has, to choose how the pipeline's checks run."""
         role = self.build_project.role
         assert role is not None
-        role.add_to_principal_policy(iam.PolicyStatement(actions=["sagemaker:ListModelPackages"], resources=["*"]))
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["sagemaker:DescribeModelPackage"], resources=[model_package_group.model_packages_arn]
-            )
-        )
-        acknowledge_wildcards(
-            default_policy(self.build_project),
-            "run_pipeline lists the group's approved versions (ListModelPackages has no resource type) "
-            "and describes the latest (version numbers are assigned at registration)",
-            "*",
-            model_package_group.model_packages_arn,
-        )
+        for statement in read_approved_baselines_statements(model_package_group):
+            role.add_to_principal_policy(statement)
+        acknowledge_read_approved_baselines(default_policy(self.build_project), model_package_group)
 
     def _grant_run_sagemaker_pipeline(self, project: ProjectIdentity) -> None:
         # The artifact bucket and key are granted by the pipeline's CodeBuild action.
         role = self.build_project.role
         assert role is not None
-        pipeline_arns = project.sagemaker_arn("pipeline")
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "sagemaker:CreatePipeline",
-                    "sagemaker:UpdatePipeline",
-                    "sagemaker:DescribePipeline",
-                    "sagemaker:StartPipelineExecution",
-                    "sagemaker:AddTags",
-                    "sagemaker:ListTags",
-                ],
-                resources=pipeline_arns,
-            )
-        )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "sagemaker:DescribePipelineExecution",
-                    "sagemaker:ListPipelineExecutionSteps",
-                    "sagemaker:StopPipelineExecution",
-                ],
-                resources=[f"{arn}/execution/*" for arn in pipeline_arns],
-            )
-        )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["iam:PassRole"],
-                resources=[self.execution_role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            )
-        )
+        for statement in run_sagemaker_pipeline_statements(project, self.execution_role.role_arn):
+            role.add_to_principal_policy(statement)
+
+
+# The statements a model build's runner holds (CodeBuild's role here; a Jenkins role in
+# build-deploy-jenkins), besides read and write on the artifact bucket and its key.
+
+
+def run_sagemaker_pipeline_statements(project: ProjectIdentity, execution_role_arn: str) -> list[iam.PolicyStatement]:
+    """Upsert, start, watch and stop the project's SageMaker pipeline; pass it its execution role."""
+    pipeline_arns = project.sagemaker_arn("pipeline")
+    return [
+        iam.PolicyStatement(
+            actions=[
+                "sagemaker:CreatePipeline",
+                "sagemaker:UpdatePipeline",
+                "sagemaker:DescribePipeline",
+                "sagemaker:StartPipelineExecution",
+                "sagemaker:AddTags",
+                "sagemaker:ListTags",
+            ],
+            resources=pipeline_arns,
+        ),
+        iam.PolicyStatement(
+            actions=[
+                "sagemaker:DescribePipelineExecution",
+                "sagemaker:ListPipelineExecutionSteps",
+                "sagemaker:StopPipelineExecution",
+            ],
+            resources=[f"{arn}/execution/*" for arn in pipeline_arns],
+        ),
+        iam.PolicyStatement(
+            actions=["iam:PassRole"],
+            resources=[execution_role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        ),
+    ]
+
+
+def acknowledge_run_sagemaker_pipeline(policy: IConstruct, project: ProjectIdentity) -> None:
+    """Acknowledge, on ``policy``, the wildcards of :func:`run_sagemaker_pipeline_statements`."""
+    acknowledge_wildcards(
+        policy,
+        "the SageMaker pipeline of a project Studio names is matched as '*-<project id>'; "
+        "execution ids are generated at run time",
+        *(
+            arn
+            for pipeline_arn in project.sagemaker_arn("pipeline")
+            for arn in (pipeline_arn, f"{pipeline_arn}/execution/*")
+            if "*" in arn
+        ),
+    )
+
+
+def read_approved_baselines_statements(model_package_group: IModelPackageGroup) -> list[iam.PolicyStatement]:
+    """List the group's versions (ListModelPackages has no resource type) and describe them."""
+    return [
+        iam.PolicyStatement(actions=["sagemaker:ListModelPackages"], resources=["*"]),
+        iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[model_package_group.model_packages_arn]),
+    ]
+
+
+def acknowledge_read_approved_baselines(policy: IConstruct, model_package_group: IModelPackageGroup) -> None:
+    """Acknowledge, on ``policy``, the wildcards of :func:`read_approved_baselines_statements`."""
+    acknowledge_wildcards(
+        policy,
+        "run_pipeline lists the group's approved versions (ListModelPackages has no resource type) "
+        "and describes the latest (version numbers are assigned at registration)",
+        "*",
+        model_package_group.model_packages_arn,
+    )

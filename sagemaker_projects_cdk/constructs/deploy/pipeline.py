@@ -37,7 +37,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from ..._internal.codebuild import COMPUTE_TYPES, acknowledge_pipeline_grants, default_policy, pipeline_project
 from ..._internal.logs import encrypted_log_group
@@ -201,19 +201,8 @@ class ModelDeployPipeline(Construct):
                 build_spec=codebuild.BuildSpec.from_source_filename("test/buildspec.yml"),
             )
             self._allow_assume_actions_role(test_project, stage, f"the {stage.name} tests invoke the endpoint in its account")
-            test_project.add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
-                    resources=project.sagemaker_arn("endpoint", f"-{stage.name}"),
-                )
-            )
-            test_project.add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=["sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"],
-                    resources=[_sagemaker_arn(self, "endpoint-config"), _sagemaker_arn(self, "model")],
-                    conditions={"StringEquals": {"aws:ResourceTag/sagemaker:project-id": project.project_id}},
-                )
-            )
+            for statement in stage_test_statements(self, project, stage.name):
+                test_project.add_to_role_policy(statement)
             bucket.grant_read(test_project)
             for grant_id, statements, condition, wildcard_reason in test_data_reads:
                 # A PipelineProject always has its role (it creates one when none is given).
@@ -415,12 +404,7 @@ class ModelDeployPipeline(Construct):
 
     def _stage_stack_arn(self, stage: str) -> str:
         """The ARN of a stage's stack, any stack id."""
-        return Stack.of(self).format_arn(
-            service="cloudformation",
-            resource="stack",
-            resource_name=f"{self.stage_stack_name(stage)}/*",
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
+        return stage_stack_arn(self, self._project, stage)
 
     def _recorded_stage_names(self) -> list[str]:
         """The stages whose deployments are recorded as change events, in order."""
@@ -690,18 +674,7 @@ class ModelDeployPipeline(Construct):
             model_package_group.model_packages_arn,
         )
         for name, test_project in self.test_projects.items():
-            test_policy = default_policy(test_project)
-            acknowledge_wildcards(
-                test_policy,
-                f"the {name} tests read the endpoint's model and config, whose names CloudFormation "
-                "generates; limited to resources tagged with this project's id",
-                *(_sagemaker_arn(self, r) for r in ("endpoint-config", "model")),
-            )
-            wildcard_endpoints = [arn for arn in project.sagemaker_arn("endpoint", f"-{name}") if "*" in arn]
-            if wildcard_endpoints:
-                acknowledge_wildcards(
-                    test_policy, f"a project Studio names is matched as '*-<project id>-{name}'", *wildcard_endpoints
-                )
+            acknowledge_stage_test(default_policy(test_project), project, name)
 
 
 def _source_artifact_reads(
@@ -755,8 +728,96 @@ def _source_artifact_reads(
     return grants
 
 
-def _sagemaker_arn(scope: Construct, resource: str) -> str:
+def _sagemaker_arn(scope: IConstruct, resource: str) -> str:
     return Stack.of(scope).format_arn(
         service="sagemaker", resource=resource, resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
     )
 
+
+
+# The statements of a stage's runners (CodeBuild's roles here; a Jenkins role in
+# build-deploy-jenkins).
+
+
+def stage_stack_name(project: ProjectIdentity, stage: str) -> str:
+    """``sagemaker-<name>-<id>-deploy-<stage>``: the stack of a stage's endpoint."""
+    return project.resource_name(f"deploy-{stage}")
+
+
+def stage_stack_arn(scope: Construct, project: ProjectIdentity, stage: str) -> str:
+    """The ARN of a stage's stack (this account and region), any stack id."""
+    return Stack.of(scope).format_arn(
+        service="cloudformation",
+        resource="stack",
+        resource_name=f"{stage_stack_name(project, stage)}/*",
+        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+    )
+
+
+def stage_test_statements(scope: Construct, project: ProjectIdentity, stage: str) -> list[iam.PolicyStatement]:
+    """What the seed's endpoint tests call on a stage in this account: describe and invoke its
+    endpoint, describe its configuration and model (tagged with the project id). The test set
+    is read from the artifact bucket (grant that separately)."""
+    return [
+        iam.PolicyStatement(
+            actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
+            resources=project.sagemaker_arn("endpoint", f"-{stage}"),
+        ),
+        iam.PolicyStatement(
+            actions=["sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"],
+            resources=[_sagemaker_arn(scope, "endpoint-config"), _sagemaker_arn(scope, "model")],
+            conditions={"StringEquals": {"aws:ResourceTag/sagemaker:project-id": project.project_id}},
+        ),
+    ]
+
+
+def acknowledge_stage_test(policy: IConstruct, project: ProjectIdentity, stage: str) -> None:
+    """Acknowledge, on ``policy``, the wildcards of :func:`stage_test_statements`."""
+    acknowledge_wildcards(
+        policy,
+        f"the {stage} tests read the endpoint's model and config, whose names CloudFormation "
+        "generates; limited to resources tagged with this project's id",
+        *(_sagemaker_arn(policy, r) for r in ("endpoint-config", "model")),
+    )
+    wildcard_endpoints = [arn for arn in project.sagemaker_arn("endpoint", f"-{stage}") if "*" in arn]
+    if wildcard_endpoints:
+        acknowledge_wildcards(policy, f"a project Studio names is matched as '*-<project id>-{stage}'", *wildcard_endpoints)
+
+
+def stage_stack_deploy_statements(
+    scope: Construct,
+    project: ProjectIdentity,
+    stages: Sequence[str],
+    deployer_role_arn: str,
+    *,
+    replaceable_stages: Sequence[str] = (),
+) -> list[iam.PolicyStatement]:
+    """Deploy the stages' stacks with CloudFormation change sets (``aws cloudformation
+    deploy``) as ``deployer_role_arn``, which only CloudFormation may be passed; delete the stack
+    of a stage in ``replaceable_stages`` (one whose creation failed, ``ROLLBACK_COMPLETE``, is
+    replaced, as the pipeline's CloudFormation action does). What a pipeline's CloudFormation
+    action role holds, for a runner outside CodePipeline."""
+    statements = [
+        iam.PolicyStatement(
+            actions=[
+                "cloudformation:DescribeStacks",
+                "cloudformation:CreateChangeSet",
+                "cloudformation:DescribeChangeSet",
+                "cloudformation:ExecuteChangeSet",
+            ],
+            resources=[stage_stack_arn(scope, project, stage) for stage in stages],
+        ),
+        iam.PolicyStatement(
+            actions=["iam:PassRole"],
+            resources=[deployer_role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
+        ),
+    ]
+    if replaceable_stages:
+        statements.append(
+            iam.PolicyStatement(
+                actions=["cloudformation:DeleteStack"],
+                resources=[stage_stack_arn(scope, project, stage) for stage in replaceable_stages],
+            )
+        )
+    return statements

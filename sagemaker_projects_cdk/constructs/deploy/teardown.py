@@ -17,7 +17,7 @@ pipeline's, at deployment when the account is a parameter (``Fn::If`` on
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from aws_cdk import ArnFormat, Aws, Stack
 from aws_cdk import aws_iam as iam
@@ -27,19 +27,26 @@ from constructs import Construct
 from ..._internal.lifecycle import LifecycleFunction
 from ..._internal.resource_policy import ConditionalStatements
 from ...compliance import acknowledge_wildcards
+from ..project.identity import ProjectIdentity
 from .cross_account import StageTarget, role_policy_statements
-from .pipeline import ModelDeployPipeline
+from .deployer_role import StageDeployerRole
+from .pipeline import ModelDeployPipeline, stage_stack_name
+from .stages import DeployStage
 
 #: The CloudFormation type of the teardown (Service Catalog launch roles are built per type).
 STAGE_TEARDOWN_RESOURCE_TYPE = "Custom::StageTeardown"
 
 
 class StageTeardown(Construct):
-    """Deletes ``pipeline``'s stage stacks when the stack holding it is deleted.
+    """Deletes ``pipeline``'s stage stacks (or, without a pipeline, the stacks of ``stage_names``
+    that ``deployer`` deploys for ``project`` in this account) when the stack holding it is deleted.
 
     :param pipeline: the deploy pipeline; its stages name the stacks and their accounts, and
         its deployer role (their service role in this account) is deleted only after them.
     :param encryption_key: encrypts the function's logs (the project key).
+    :param deployer: without ``pipeline``: the stage stacks' deployer role.
+    :param project: without ``pipeline``: the project (names the stage stacks).
+    :param stage_names: without ``pipeline``: the stages, all in this account.
 
     Create and Update do nothing. On Delete while the project stack is being deleted (not when
     an update rolls back), each stage stack that exists is deleted with the current deployer
@@ -50,16 +57,33 @@ class StageTeardown(Construct):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, pipeline: ModelDeployPipeline, encryption_key: kms.IKey
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        encryption_key: kms.IKey,
+        pipeline: Optional[ModelDeployPipeline] = None,
+        deployer: Optional[StageDeployerRole] = None,
+        project: Optional[ProjectIdentity] = None,
+        stage_names: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        targets = [pipeline.targets[stage.name] for stage in pipeline.stages]
-        #: The stage stacks' names, in stage order.
-        self.stack_names = [pipeline.stage_stack_name(stage.name) for stage in pipeline.stages]
+        if pipeline is not None:
+            targets = [pipeline.targets[stage.name] for stage in pipeline.stages]
+            #: The stage stacks' names, in stage order.
+            self.stack_names = [pipeline.stage_stack_name(stage.name) for stage in pipeline.stages]
+            deployer = pipeline.deployer
+        elif deployer is not None and project is not None and stage_names:
+            # Stages deployed outside a pipeline (Jenkins), all in this account.
+            targets = [StageTarget(DeployStage(name=name), "", "", False) for name in stage_names]
+            self.stack_names = [stage_stack_name(project, name) for name in stage_names]
+        else:
+            raise TypeError("StageTeardown: give pipeline, or deployer, project and stage_names")
+        self._deployer = deployer
         #: Each stage's stack name, the role to assume in its account (empty: this account) and
         #: the deployer role its deletion uses (``Fn::If`` when decided at deployment).
-        self.stages = [self._stage(pipeline, target, name) for target, name in zip(targets, self.stack_names, strict=True)]
+        self.stages = [self._stage(target, name) for target, name in zip(targets, self.stack_names, strict=True)]
         #: The function that deletes them.
         self.handler = LifecycleFunction(
             self,
@@ -87,7 +111,7 @@ class StageTeardown(Construct):
             self.handler.role.add_to_principal_policy(
                 iam.PolicyStatement(
                     actions=["iam:PassRole"],
-                    resources=[pipeline.deployer.role_arn],
+                    resources=[deployer.role_arn],
                     conditions={"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
                 )
             )
@@ -120,16 +144,17 @@ class StageTeardown(Construct):
             self, "Resource", resource_type=STAGE_TEARDOWN_RESOURCE_TYPE, properties={"Stages": self.stages}
         )
         # Deleted before the deployer role and its policy, which delete the stage stacks' resources...
-        self.resource.node.add_dependency(pipeline.deployer)
+        self.resource.node.add_dependency(deployer)
         # ... and after the pipeline, which could otherwise deploy a stage again meanwhile.
-        pipeline.pipeline.node.add_dependency(self.resource)
+        if pipeline is not None:
+            pipeline.pipeline.node.add_dependency(self.resource)
 
-    def _stage(self, pipeline: ModelDeployPipeline, target: StageTarget, stack_name: str) -> dict[str, Any]:
+    def _stage(self, target: StageTarget, stack_name: str) -> dict[str, Any]:
         """``StackName``, ``AssumeRoleArn`` and ``DeployerRoleArn`` of one stage (see the handler)."""
         if not target.may_be_other_account:
-            return {"StackName": stack_name, "AssumeRoleArn": "", "DeployerRoleArn": pipeline.deployer.role_arn}
+            return {"StackName": stack_name, "AssumeRoleArn": "", "DeployerRoleArn": self._deployer.role_arn}
         return {
             "StackName": stack_name,
             "AssumeRoleArn": target.pick_string(target.role_arn(self, "actions"), ""),
-            "DeployerRoleArn": target.pick_string(target.role_arn(self, "deployer"), pipeline.deployer.role_arn),
+            "DeployerRoleArn": target.pick_string(target.role_arn(self, "deployer"), self._deployer.role_arn),
         }

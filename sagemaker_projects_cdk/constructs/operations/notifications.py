@@ -256,6 +256,32 @@ def endpoint_alarm(project: ProjectIdentity, alarm_name_prefix: str) -> Message:
     )
 
 
+def trigger_failed(project: ProjectIdentity, alarm_name: str, what: str) -> Message:
+    """The alarm on a trigger's dead-letter queue fired: an event could not start ``what``
+    (e.g. "the Jenkins deploy job") and waits in the queue."""
+    return Message(
+        kind="trigger-failed",
+        description=f"Tells the project's topic when an approval could not start {what}",
+        event_pattern={
+            "source": ["aws.cloudwatch"],
+            "detail-type": ["CloudWatch Alarm State Change"],
+            "detail": {"alarmName": [alarm_name], "state": {"value": ["ALARM"]}},
+        },
+        input_paths={"alarm": "$.detail.alarmName", "reason": "$.detail.state.reason", **_COMMON_PATHS},
+        template=_lines(
+            f"[{project.project_name}] A model approval could not start {what}",
+            "",
+            f"What: the approved version's event is in the trigger's dead-letter queue: {what} did not accept it "
+            "(unreachable, refused the credentials, or kept failing). Start it by hand with the version's ARN, and "
+            "look at the queue's message for the event.",
+            _project_line(project),
+            "Why: <reason>",
+            _WHERE,
+            "Alarm: https://<region>.console.aws.amazon.com/cloudwatch/home?region=<region>#alarmsV2:alarm/<alarm>",
+        ),
+    )
+
+
 def check_emails(setting: str, value: Sequence[str]) -> tuple[str, ...]:
     """A tuple of email addresses (tokens are left to CloudFormation)."""
     if isinstance(value, str) or not isinstance(value, (tuple, list)):

@@ -4,10 +4,13 @@ and the seeding that pushes the project's seed code into it when the project is 
 
 from __future__ import annotations
 
+import fnmatch
+import shutil
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional, Sequence
 
-from aws_cdk import ArnFormat, CustomResource, Duration, Stack
+import jsii
+from aws_cdk import ArnFormat, AssetHashType, BundlingOptions, CustomResource, DockerImage, Duration, ILocalBundling, Stack
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -46,6 +49,47 @@ _BUILD_SPEC = {
         }
     },
 }
+
+
+@jsii.implements(ILocalBundling)
+class _Overlay:
+    """Copies folders into the asset's output, each over the previous (local bundling: no Docker)."""
+
+    def __init__(self, directories: Sequence[Path]) -> None:
+        self._directories = list(directories)
+
+    def try_bundle(self, output_dir: str, *_options: Any, **_keywords: Any) -> bool:
+        patterns = [p.removeprefix("**/").removesuffix("/**") for p in SEED_EXCLUDES]
+
+        def ignore(_folder: str, names: list[str]) -> set[str]:
+            return {name for name in names if any(fnmatch.fnmatch(name, p) for p in patterns)}
+
+        for directory in self._directories:
+            shutil.copytree(directory, output_dir, dirs_exist_ok=True, ignore=ignore)
+        return True
+
+
+def seed_asset(scope: Construct, construct_id: str, *, seed_directory: Path, overlay: Optional[Path] = None) -> s3_assets.Asset:
+    """The zipped seed of a repository: ``seed_directory``, and with ``overlay`` that folder's
+    files on top of it (a file of both is the overlay's). Caches are left out."""
+    if overlay is None:
+        return s3_assets.Asset(scope, construct_id, path=str(seed_directory), exclude=SEED_EXCLUDES)
+    for name, folder in (("seed_directory", seed_directory), ("overlay", overlay)):
+        if not folder.is_dir():
+            raise ValueError(f"invalid {name} {str(folder)!r}: expected a folder of seed code")
+    return s3_assets.Asset(
+        scope,
+        construct_id,
+        path=str(seed_directory),
+        exclude=SEED_EXCLUDES,
+        # The hash of what is zipped (the seed with the overlay), so a change to either is a new asset.
+        asset_hash_type=AssetHashType.OUTPUT,
+        bundling=BundlingOptions(
+            # Never run: the local bundling always succeeds (an image is required all the same).
+            image=DockerImage.from_registry("local-overlay-only"),
+            local=_Overlay([seed_directory, overlay]),
+        ),
+    )
 
 
 class RepositorySeeder(Construct):
@@ -215,6 +259,8 @@ class ConnectionRepository(Construct):
     :param seeder: pushes ``seed_directory`` into the repository when the stack is created.
         Default: no seeding.
     :param seed_directory: the seed code (with ``seeder``).
+    :param seed_overlay: a folder whose files are pushed over ``seed_directory``'s (e.g. the
+        Jenkins pipelines over the model-build seed). Default: none.
 
     Attributes: ``source`` (the pipeline source), ``code_repository`` (the
     ``AWS::SageMaker::CodeRepository`` Studio lists under the project), ``seeding`` (the
@@ -233,6 +279,7 @@ class ConnectionRepository(Construct):
         host_url: str = "https://github.com",
         seeder: Optional[RepositorySeeder] = None,
         seed_directory: Optional[Path] = None,
+        seed_overlay: Optional[Path] = None,
     ) -> None:
         super().__init__(scope, construct_id)
         check_connection_arn("connection_arn", connection_arn)
@@ -258,8 +305,8 @@ class ConnectionRepository(Construct):
         if seeder is not None:
             if seed_directory is None:
                 raise TypeError("ConnectionRepository: a seeder needs a seed_directory")
-            seed_asset = s3_assets.Asset(self, "Seed", path=str(seed_directory), exclude=SEED_EXCLUDES)
-            self.seeding = seeder.seed(self, "Seeding", repository=repository, seed_asset=seed_asset)
+            seed = seed_asset(self, "Seed", seed_directory=seed_directory, overlay=seed_overlay)
+            self.seeding = seeder.seed(self, "Seeding", repository=repository, seed_asset=seed)
 
     @property
     def description(self) -> str:

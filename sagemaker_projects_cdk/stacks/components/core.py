@@ -172,10 +172,18 @@ def add_seeded_repository(
 
 
 def add_connection_repository(
-    stack: Stack, core: ProjectCore, source: ConnectionSource, *, seed: str, construct_id: str, compute_type: str
+    stack: Stack,
+    core: ProjectCore,
+    source: ConnectionSource,
+    *,
+    seed: str,
+    construct_id: str,
+    compute_type: str,
+    overlay: Optional[str] = None,
 ) -> ConnectionRepository:
     """``source``'s repository of ``seed`` (the stack's one ``RepositorySeeder`` pushes the seed
-    folder into it when ``source.seed``)."""
+    folder into it when ``source.seed``, with the files of the seed folder ``overlay`` on top,
+    e.g. ``jenkins/model_build``)."""
     seeder = None
     if source.seed:
         found = stack.node.try_find_child("RepositorySeeder")
@@ -196,6 +204,7 @@ def add_connection_repository(
         host_url=source.host_url,
         seeder=seeder,
         seed_directory=seed_code_path(seed) if seeder is not None else None,
+        seed_overlay=seed_code_path(overlay) if seeder is not None and overlay is not None else None,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from aws_cdk import ArnFormat, CfnOutput, Stack
 
@@ -58,9 +58,23 @@ class OperationsParts:
     dashboard: ProjectDashboard
 
 
-def add_operations(stack: Stack, core: ProjectCore, settings: OperationsSettings, parts: TemplateParts) -> TemplateParts:
+def add_operations(
+    stack: Stack,
+    core: ProjectCore,
+    settings: OperationsSettings,
+    parts: TemplateParts,
+    *,
+    sagemaker_pipeline_name: Optional[str] = None,
+    endpoint_stages: Sequence[str] = (),
+) -> TemplateParts:
     """The project's topic, one rule per kind of message its parts call for, and its
-    dashboard; returns ``parts`` with ``operations`` set. Compose it last."""
+    dashboard; returns ``parts`` with ``operations`` set. Compose it last.
+
+    :param sagemaker_pipeline_name: the SageMaker pipeline a model build outside the parts
+        runs (e.g. Jenkins's). Default: the model-build part's, if any.
+    :param endpoint_stages: the stages whose endpoints a deployment outside the parts creates
+        (e.g. Jenkins's). Default: the model-deploy part's, if any.
+    """
     project = core.project
     notifications = ProjectNotifications(
         stack,
@@ -71,8 +85,8 @@ def add_operations(stack: Stack, core: ProjectCore, settings: OperationsSettings
         topic_arns=settings.notification_topic_arns,
     )
     codepipelines = []
-    sagemaker_pipeline = None
-    stages: list[str] = []
+    sagemaker_pipeline = sagemaker_pipeline_name
+    stages: list[str] = list(endpoint_stages)
     if parts.model_build is not None:
         codepipelines.append(parts.model_build.pipeline.pipeline.pipeline_name)
         sagemaker_pipeline = project.name_id
@@ -81,7 +95,8 @@ def add_operations(stack: Stack, core: ProjectCore, settings: OperationsSettings
     if parts.model_deploy is not None:
         codepipelines.append(parts.model_deploy.pipeline.pipeline.pipeline_name)
         stages = [stage.name for stage in parts.model_deploy.pipeline.stages]
-    notifications.notify(pipeline_failed(project, codepipelines))
+    if codepipelines:  # an event pattern may not hold an empty list
+        notifications.notify(pipeline_failed(project, codepipelines))
     if sagemaker_pipeline is not None:
         arn = stack.format_arn(
             service="sagemaker", resource="pipeline", resource_name=sagemaker_pipeline, arn_format=ArnFormat.SLASH_RESOURCE_NAME
@@ -94,6 +109,7 @@ def add_operations(stack: Stack, core: ProjectCore, settings: OperationsSettings
         deploy = parts.model_deploy.pipeline
         if any(stage.approval for stage in deploy.stages):
             notifications.notify(approval_waiting(project, deploy.pipeline.pipeline_name))
+    if stages:
         notifications.notify(endpoint_alarm(project, project.resource_name("deploy-")))
     dashboard = ProjectDashboard(
         stack,

@@ -38,6 +38,10 @@ PARAMETER_VALUES = {
     "staging_region": "eu-west-1",
     "prod_region": "",
     "image_rebuild_days": 7,
+    "jenkins_url": "https://ci.example.com/jenkins",
+    "jenkins_deploy_job_name": "churn-model-deploy",
+    "jenkins_credentials_secret_arn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:jenkins/churn-AbCdEf",
+    "jenkins_role_arn": "arn:aws:iam::111122223333:role/jenkins-controller",
 }
 
 

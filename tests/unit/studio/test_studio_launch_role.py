@@ -205,15 +205,16 @@ def test_ecr_may_create_and_retire_its_grant_on_the_project_key_and_nothing_else
 def test_unknown_resource_type_needs_an_existing_launch_role():
     from aws_cdk import Stack
     from aws_cdk import aws_servicecatalog as servicecatalog
-    from aws_cdk import aws_sqs as sqs
+    from aws_cdk import aws_sns as sns  # noqa: F401 (a known type beside the unknown one)
+    from aws_cdk import aws_stepfunctions as stepfunctions
 
     from sagemaker_projects_cdk.studio.launch_role import LaunchRole
     from support import new_app
 
     stack = Stack(new_app(), "Admin")
     product = servicecatalog.ProductStack(stack, "Product")
-    sqs.Queue(product, "Queue")
-    with pytest.raises(ValueError, match=r"invalid resource type 'AWS::SQS::Queue': expected one the launch role knows .* pass an existing launch role"):
+    stepfunctions.CfnActivity(product, "Activity", name="x")
+    with pytest.raises(ValueError, match=r"invalid resource type 'AWS::StepFunctions::Activity': expected one the launch role knows .* pass an existing launch role"):
         LaunchRole(stack, "LaunchRole", product_stacks=[product])
 
 
@@ -236,5 +237,30 @@ def test_role_passes_the_stage_deployer_roles_to_cloudformation_only(admin, laun
         for k, r in json.loads(path.read_text())["Resources"].items()
         if r["Type"] == "AWS::IAM::Role" and "DeployerRole" in k
     ]
-    assert len(deployers) == 4  # model-deploy, build-deploy, build-deploy-git, image-build-deploy
+    # model-deploy, build-deploy, build-deploy-git, image-build-deploy; build-deploy-jenkins's
+    # (Jenkins passes it to CloudFormation, the launch role never does).
+    assert len(deployers) == 5
     assert {r["Properties"]["Path"] for r in deployers} == {"/sagemaker-project-deployers/"}
+
+
+def test_role_resolves_only_secrets_tagged_for_sagemaker_and_manages_eventbridges_own(launch_policies):
+    """build-deploy-jenkins's connection: CloudFormation resolves its credentials from the secret the
+    project names ({{resolve:secretsmanager:...}}, as the caller), and EventBridge creates and updates
+    the connection's own secret (events!connection/...) as the caller."""
+    from cfn_roles import ACCOUNT, PARTITION, REGION, statements_allowing
+
+    secret = f"arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT}:secret:jenkins/churn-AbCdEf"
+    (resolve,) = [s for d in launch_policies for s in d["Statement"] if s.get("Sid") == "ResolveTaggedSecrets"]
+    assert resolve["Action"] == "secretsmanager:GetSecretValue"
+    # Only a secret tagged sagemaker=true (the convention of the connections the templates use).
+    assert resolve["Condition"] == {"StringEqualsIgnoreCase": {"aws:ResourceTag/sagemaker": "true"}}
+    assert statements_allowing([{"Statement": [resolve]}], "secretsmanager:GetSecretValue", secret)
+    (own,) = [s for d in launch_policies for s in d["Statement"] if s.get("Sid") == "EventBridgeConnectionSecrets"]
+    own_secret = f"arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT}:secret:events!connection/JenkinsTriggerConnection/0b7e4f3a"
+    assert statements_allowing([{"Statement": [own]}], "secretsmanager:CreateSecret", own_secret)
+    assert not statements_allowing([{"Statement": [own]}], "secretsmanager:GetSecretValue", secret)
+    # No other statement reads secrets.
+    readers = [s for d in launch_policies for s in d["Statement"] if "secretsmanager:GetSecretValue" in s["Action"]]
+    assert sorted(s["Sid"] for s in readers) == ["EventBridgeConnectionSecrets", "ResolveTaggedSecrets"]
+    (linked,) = [s for d in launch_policies for s in d["Statement"] if s.get("Sid") == "EventBridgeApiDestinationsLinkedRole"]
+    assert linked["Condition"] == {"StringEquals": {"iam:AWSServiceName": "apidestinations.events.amazonaws.com"}}

@@ -59,8 +59,8 @@ def test_every_template_key_that_encrypts_a_repository_allows_codecommit(assembl
         keys = _key_statements(Template.from_json(template))
         repositories = Template.from_json(template).find_resources("AWS::CodeCommit::Repository").values()
         used = {r["Properties"]["KmsKeyId"]["Fn::GetAtt"][0] for r in repositories}
-        # build-deploy-git's code is on a Git host: no repository, and no CodeCommit statement.
-        assert bool(used) != template_id.endswith("-git"), template_id
+        # build-deploy-git's and build-deploy-jenkins's code is on a Git host: no repository, and no CodeCommit statement.
+        assert bool(used) != template_id.endswith(("-git", "-jenkins")), template_id
         if not used:
             assert not [s for ss in keys.values() for s in ss if s.get("Sid") == CODECOMMIT_STATEMENT_SID], template_id
         for logical_id in used:
