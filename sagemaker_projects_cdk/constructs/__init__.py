@@ -9,6 +9,7 @@ from .deploy.teardown import StageTeardown
 from .endpoint.endpoint import ModelEndpoint
 from .endpoint.rollout import BlueGreenRollout, RollbackAlarms, TrafficShift, TrafficStep
 from .endpoint.settings import Autoscaling, DataCapture, InstanceVariant, ServerlessVariant
+from .jenkins import JenkinsDeployTrigger, JenkinsRole
 from .monitor import (
     DataQualityMonitor,
     ExplainabilityMonitor,
@@ -20,7 +21,6 @@ from .monitor import (
     ViolationAlarm,
     monitor_deployer_statements,
 )
-from .jenkins import JenkinsDeployTrigger, JenkinsRole
 from .project.dataset import ProjectDataset
 from .project.identity import ProjectIdentity
 from .project.precheck import RetainedResourceCheck
