@@ -2,10 +2,12 @@
 
 from .endpoint import MODEL_PACKAGE_ARN_PATTERN, MODEL_PACKAGE_TAG, ModelEndpoint
 from .rollout import BlueGreenRollout, RollbackAlarms, TrafficShift, TrafficStep
-from .settings import Autoscaling, DataCapture, InstanceVariant, ServerlessVariant
+from .settings import AsyncInference, Autoscaling, BacklogScaling, DataCapture, InstanceVariant, ServerlessVariant
 
 __all__ = [
+    "AsyncInference",
     "Autoscaling",
+    "BacklogScaling",
     "BlueGreenRollout",
     "DataCapture",
     "InstanceVariant",
