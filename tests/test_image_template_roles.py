@@ -76,10 +76,11 @@ def _list(value: object) -> list:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_the_model_build_may_use_the_processing_and_training_images(templates, name):
-    """run_pipeline reads the newest version of the processing and training images, and the
-    jobs the SageMaker pipeline starts pull them; the inference image stays AWS's (the
-    deployment stages' model role pulls AWS's images only), so neither role gets it."""
+def test_the_model_build_may_use_the_projects_images(templates, name):
+    """run_pipeline reads the newest version of the processing, training and inference images,
+    and the execution role pulls them: the jobs the SageMaker pipeline starts run the
+    processing and training images, and the models it creates (batch transform, Clarify) and
+    registers run the inference image."""
     template = templates[name]
     resolver = _resolver(template)
     build = role_policy_with_managed(resolver, _role(template, "ModelBuildRole"))
@@ -88,12 +89,11 @@ def test_the_model_build_may_use_the_processing_and_training_images(templates, n
         image = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:image/sagemaker-{PROJECT_ID}-{image_type}"
         version = image.replace(":image/", ":image-version/") + "/3"
         repository = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/sagemaker-{PROJECT_ID}-{image_type}"
-        used = image_type != "inference"
-        assert build.allowed("sagemaker:ListImageVersions", image) is used, image_type
-        assert build.allowed("sagemaker:DescribeImageVersion", version) is used, image_type
+        assert build.allowed("sagemaker:ListImageVersions", image), image_type
+        assert build.allowed("sagemaker:DescribeImageVersion", version), image_type
         assert not build.allowed("sagemaker:CreateImageVersion", image)
         for action in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"):
-            assert execution.allowed(action, repository) is used, (image_type, action)
+            assert execution.allowed(action, repository), (image_type, action)
         assert not execution.allowed("ecr:PutImage", repository)
     assert execution.allowed("ecr:GetAuthorizationToken", "*")
     variables = {
@@ -101,7 +101,7 @@ def test_the_model_build_may_use_the_processing_and_training_images(templates, n
         for v in template["Resources"][_build_project(template)]["Properties"]["Environment"]["EnvironmentVariables"]
     }
     resolved = resolver.resolve(variables["SAGEMAKER_IMAGE_NAMES"])
-    assert resolved == f"processing=sagemaker-{PROJECT_ID}-processing,training=sagemaker-{PROJECT_ID}-training"
+    assert resolved == ",".join(f"{t}=sagemaker-{PROJECT_ID}-{t}" for t in ("processing", "training", "inference"))
 
 
 def _build_project(template: dict) -> str:

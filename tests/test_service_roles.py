@@ -271,6 +271,12 @@ SOURCE_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/source-key"
 ENDPOINT_SCENARIOS = {
     "own bucket and key": {"ModelArtifactBucketName": "sagemaker-project-p-abc123def456", "ModelArtifactKmsKeyArn": ""},
     "source bucket and key": {"ModelArtifactBucketName": "sagemaker-project-p-0ther0project", "ModelArtifactKmsKeyArn": SOURCE_KEY},
+    # image-build-deploy: the registered model runs the project's inference image (build.py names its repository).
+    "the project's own image": {
+        "ModelArtifactBucketName": "sagemaker-project-p-abc123def456",
+        "ModelArtifactKmsKeyArn": "",
+        "ModelImageRepositoryName": "sagemaker-p-abc123def456-inference",
+    },
 }
 ENDPOINT_NOT_NEEDED = {
     "s3:ListBucket": "lets SageMaker tell a missing model artifact (404) from a denied one (403)",
@@ -304,10 +310,16 @@ def test_the_endpoint_model_role_may_do_what_sagemaker_does_with_it(templates, s
     capture_bucket, _, capture_prefix = config["DataCaptureConfig"]["DestinationS3Uri"][len("s3://") :].partition("/")
     group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/sagemaker/Endpoints/{name}"
     stream = f"{group}:log-stream:AllTraffic/i-0123456789abcdef0"
+    own_image = parameters.get("ModelImageRepositoryName")
+    image_repository = (
+        f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{own_image}"
+        if own_image
+        else f"arn:aws:ecr:{REGION}:{XGBOOST_ACCOUNT}:repository/sagemaker-xgboost"
+    )
     requests = [
         request("ecr:GetAuthorizationToken", "*", "image"),
         *(
-            request(f"ecr:{a}", f"arn:aws:ecr:{REGION}:{XGBOOST_ACCOUNT}:repository/sagemaker-xgboost", "image")
+            request(f"ecr:{a}", image_repository, "image")
             for a in ("BatchCheckLayerAvailability", "GetDownloadUrlForLayer", "BatchGetImage")
         ),
         request("s3:GetObject", f"arn:aws:s3:::{artifacts_bucket}/{GROUP}/exec-1/train/job/output/model.tar.gz", "ModelDataUrl"),
@@ -328,5 +340,9 @@ def test_the_endpoint_model_role_may_do_what_sagemaker_does_with_it(templates, s
     check = RoleCheck(f"endpoint-stage {role_id} ({scenario})", role_policy_with_managed(resolver, role_id), requests, ENDPOINT_NOT_NEEDED)
     assert missing(check) == []
     assert unneeded(check) == []
+    # This account's repositories: the one named only, and none without a name.
+    other_repository = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/sagemaker-p-0ther0project-inference"
+    assert not check.policy.allowed("ecr:BatchGetImage", other_repository)
+    assert check.policy.allowed("ecr:BatchGetImage", f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{own_image}") is bool(own_image)
     # Another bucket's objects are not readable.
     assert not check.policy.allowed("s3:GetObject", "arn:aws:s3:::another-bucket/model.tar.gz")

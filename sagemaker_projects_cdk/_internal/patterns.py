@@ -55,6 +55,11 @@ MODEL_PACKAGE_GROUP_NAME = SAGEMAKER_NAME
 #: An endpoint's or a production variant's name.
 ENDPOINT_NAME = SAGEMAKER_NAME
 
+# ------------------------------------------------------------------ ECR
+
+#: A private ECR repository's name (ECR's rule; namespaces separated by ``/``).
+ECR_REPOSITORY_NAME = r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"
+
 #: A 12-digit AWS account id.
 ACCOUNT_ID = r"[0-9]{12}"
 

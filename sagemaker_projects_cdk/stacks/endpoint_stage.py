@@ -53,7 +53,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from .._internal.patterns import BUCKET_NAME, KMS_KEY_ARN, MODEL_PACKAGE_ARN, ROLE_ARN
+from .._internal.patterns import BUCKET_NAME, ECR_REPOSITORY_NAME, KMS_KEY_ARN, MODEL_PACKAGE_ARN, ROLE_ARN
 from .._internal.resource_policy import ConditionalStatements
 from ..constructs.build.execution_role import DEFAULT_IMAGE_REPOSITORIES
 from ..constructs.deploy.deployer_role import stage_iam_path
@@ -93,7 +93,9 @@ class EndpointStageStack(Stack):
     ``ArtifactBucketName``, ``ArtifactKmsKeyArn`` (this project's bucket and key: captured
     data), ``ModelArtifactBucketName``, ``ModelArtifactKmsKeyArn`` (where the model package's
     artifacts are read from, often another project's bucket, and the key that encrypts them;
-    an empty key means they are not KMS-encrypted), ``InstanceType``, ``InstanceCount``,
+    an empty key means they are not KMS-encrypted), ``ModelImageRepositoryName`` (the private
+    ECR repository of this account and region holding the model's image, which the stack's own
+    model role may then pull besides AWS's images; empty by default), ``InstanceType``, ``InstanceCount``,
     ``EnableDataCapture``, ``DataCaptureSamplingPercentage``, ``EnableAutoscaling``,
     ``MinCapacity``, ``MaxCapacity``, ``TargetInvocationsPerInstance``,
     ``TrafficRoutingType``, ``TrafficStepType``, ``TrafficStepSize``,
@@ -242,6 +244,50 @@ class EndpointStageStack(Stack):
             ),
         )
 
+        # The model's images: AWS's (AWS-owned repositories in per-region AWS accounts), and
+        # the repository build.py names when the model package's image is in this account's
+        # ECR (a project's own image). IAM has no optional statement or resource: without one,
+        # its entry names AWS's first repository again, and so grants nothing more. An
+        # identity policy is enough in the repository's own account, and ECR decrypts with its
+        # own grant on the repository's key; a given role (another account) pulls through that
+        # account's grants and the repository policy.
+        images = [
+            ecr.Repository.from_repository_attributes(
+                self,
+                f"Images{index}",
+                repository_name=name,
+                repository_arn=self.format_arn(service="ecr", account="*", resource="repository", resource_name=name),
+            )
+            for index, name in enumerate(sorted(DEFAULT_IMAGE_REPOSITORIES))
+        ]
+        image_repository = p.string(
+            "ModelImageRepositoryName",
+            "Private ECR repository, in this account and region, of the model package's inference image (a "
+            "project's own image), which the stack's own model role may then pull; empty: AWS's images only",
+            pattern=f"({ECR_REPOSITORY_NAME})?",
+            default="",
+            constraint="must be an ECR repository name or empty",
+            max_length=256,
+        )
+        own_image = CfnCondition(
+            self, "ModelImageInThisAccount", expression=Fn.condition_not(Fn.condition_equals(image_repository, ""))
+        )
+        # First: the project's feature flags (cdk.json) minimize policies, which orders resources
+        # as they render, and the checked-in template must be the same with or without them.
+        images.insert(
+            0,
+            ecr.Repository.from_repository_attributes(
+                self,
+                "ModelImage",
+                repository_name=image_repository,
+                repository_arn=Fn.condition_if(
+                    own_image.logical_id,
+                    self.format_arn(service="ecr", resource="repository", resource_name=image_repository),
+                    images[0].repository_arn,
+                ).to_string(),
+            ),
+        )
+
         #: The endpoint.
         self.endpoint = ModelEndpoint(
             self,
@@ -258,16 +304,7 @@ class EndpointStageStack(Stack):
             data_capture=capture,
             autoscaling=autoscaling,
             rollout=rollout,
-            # The seed model's images: AWS-owned repositories in per-region AWS accounts.
-            image_repositories=[
-                ecr.Repository.from_repository_attributes(
-                    self,
-                    f"Images{index}",
-                    repository_name=name,
-                    repository_arn=self.format_arn(service="ecr", account="*", resource="repository", resource_name=name),
-                )
-                for index, name in enumerate(sorted(DEFAULT_IMAGE_REPOSITORIES))
-            ],
+            image_repositories=images,
         )
         self._use_given_role(own_role, execution_role_arn)
         CfnOutput(self, "EndpointName", value=self.endpoint.endpoint.attr_endpoint_name, description="Endpoint name")

@@ -56,9 +56,9 @@ IMAGE_BUILD_DEPLOY = Template(
     description="SageMaker project: image building, model building and model deployment (sagemaker-projects-cdk)",
     summary="build-deploy, and per custom image (processing, training, inference: any of them) an ECR repository, "
     "a SageMaker image, a CodeCommit repository seeded with a Dockerfile and a pipeline that builds it on every "
-    "push and every N days; a new image version starts the model build, whose processing and training jobs run "
-    "the newest version of the project's processing and training images (the registered model keeps AWS's "
-    "inference image)",
+    "push and every N days; a new image version starts the model build, whose processing and training jobs and "
+    "registered model run the newest version of the project's processing, training and inference images, and "
+    "the deploy stages (in other accounts too) pull the inference image",
     settings=ImageBuildDeploySettings,
     compose=_compose,
 )
@@ -70,8 +70,11 @@ class ImageBuildDeployStack(TemplateStack):
     CodeCommit repository seeded with a Dockerfile starting from AWS's XGBoost image, and a
     pipeline that builds, pushes and records a new image version on every push and every
     ``image_rebuild_days``. A new image version starts the model build, whose processing and
-    training jobs run the newest created version of the project's processing and training
-    images (AWS's until one exists); the registered model keeps AWS's inference image.
+    training jobs and models (registered, batch transform, Clarify) run the newest created
+    version of the project's processing, training and inference images (AWS's until one
+    exists); the deployment stages pull the inference image: the own-account stage's model
+    role through the stage template's ``ModelImageRepositoryName``, the other accounts'
+    ``endpoint`` roles through the repositories' policies.
 
     Settings: ``ImageBuildDeploySettings``; any other keyword is an ``aws_cdk.Stack`` property.
     """

@@ -117,10 +117,12 @@ def register_versions(
     *,
     metadata: dict[str, str] | None = None,
     artifact_bucket: str = PROJECT_BUCKET,
+    image: str = f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:1.7-1",
 ) -> list[str]:
     """Register one version per status (oldest first) in ``group``; returns their ARNs.
 
-    Their model data is ``s3://<artifact_bucket>/<group>/model.tar.gz``.
+    Their model data is ``s3://<artifact_bucket>/<group>/model.tar.gz``; their image ``image``
+    (default: AWS's XGBoost image).
     """
     sagemaker.create_model_package_group(ModelPackageGroupName=group)
     arns = []
@@ -133,7 +135,7 @@ def register_versions(
                 InferenceSpecification={
                     "Containers": [
                         {
-                            "Image": f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:1.7-1",
+                            "Image": image,
                             "ModelDataUrl": f"s3://{artifact_bucket}/{group}/model.tar.gz",
                         }
                     ],

@@ -91,7 +91,8 @@ def _s3(uri: str) -> tuple[str, str]:
 
 def derived_requests(definition: dict[str, Any], images: Optional[dict[str, str]] = None) -> list:
     """The requests of an execution with the parameters' defaults, or with ``images`` (a
-    project's own ProcessingImageUri / TrainingImageUri, as run_pipeline sets them)."""
+    project's own ProcessingImageUri / TrainingImageUri / InferenceImageUri, as run_pipeline
+    sets them)."""
     parameters = {**parameter_defaults(definition), **(images or {})}
     arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}"
     via_s3 = {
@@ -100,9 +101,11 @@ def derived_requests(definition: dict[str, Any], images: Optional[dict[str, str]
         "kms:EncryptionContext:aws:s3:arn": f"arn:aws:s3:::{BUCKET}",
     }
     found = []
-    # The model of the transform and the Clarify checks: AWS's image, whatever the training job ran.
+    # The model of the transform and the Clarify checks: the InferenceImageUri parameter's image.
     (model_image,) = [
-        s["Arguments"]["PrimaryContainer"]["Image"] for s in all_steps(definition).values() if s["Type"] == "Model"
+        resolve(s["Arguments"], parameters)["PrimaryContainer"]["Image"]
+        for s in all_steps(definition).values()
+        if s["Type"] == "Model"
     ]
 
     def ecr_pulls(image: str, why: str) -> list:
@@ -263,11 +266,11 @@ def test_the_execution_role_may_do_what_sagemaker_does_for_every_step(assembly, 
     if repositories:
         project_images = {
             f"{image_type.capitalize()}ImageUri": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/sagemaker-{PROJECT_ID}-{image_type}@sha256:{'a' * 64}"
-            for image_type in ("processing", "training")
+            for image_type in ("processing", "training", "inference")
         }
         requests += derived_requests(built_pipeline.definition, project_images)
         pulled = {r.resource for r in requests if r.action == "ecr:BatchGetImage"}
-        assert {f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/sagemaker-{PROJECT_ID}-{t}" for t in ("processing", "training")} <= pulled
+        assert {f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/sagemaker-{PROJECT_ID}-{t}" for t in ("processing", "training", "inference")} <= pulled
     assert {r.action for r in requests} >= {
         "sagemaker:CreateProcessingJob",
         "sagemaker:CreateTrainingJob",

@@ -272,6 +272,44 @@ def test_artifacts_spread_over_buckets_cannot_be_served_from_one():
     assert "An endpoint reads model artifacts from one S3 bucket: register a version whose artifacts are all in one bucket" in message
 
 
+#: An image the project built: in this account's ECR (the package's account and region), by digest.
+OWN_IMAGE = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/sagemaker-p-abc123def456-inference@sha256:{'b' * 64}"
+
+
+@pytest.mark.parametrize(
+    ("images", "expected"),
+    [
+        ([OWN_IMAGE], "sagemaker-p-abc123def456-inference"),
+        ([OWN_IMAGE, OWN_IMAGE.split("@")[0] + ":v2"], "sagemaker-p-abc123def456-inference"),
+        (["123456789012.dkr.ecr.us-east-1.amazonaws.com/team/serving:1.0"], "team/serving"),
+        # AWS's image (the stage role pulls those already), another account's, another region's.
+        (["683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"], ""),
+        ([OWN_IMAGE.replace("123456789012", "210987654321")], ""),
+        ([OWN_IMAGE.replace("us-east-1", "eu-west-1")], ""),
+        (["public.ecr.aws/x/y:1"], ""),
+    ],
+)
+def test_the_packages_image_repository_in_this_account(images, expected):
+    assert build.own_image_repository(_package(*({"Image": image} for image in images))) == expected
+
+
+def test_images_in_two_repositories_of_this_account_are_refused():
+    second = OWN_IMAGE.replace("-inference@", "-other@")
+    with pytest.raises(build.BuildError, match="images of 2 ECR repositories of this account .*-inference, .*-other"):
+        build.own_image_repository(_package({"Image": OWN_IMAGE}, {"Image": second}))
+
+
+def test_only_stages_in_this_account_name_the_image_repository():
+    settings = build.check_stage_config("staging-config.json", _config())[0]
+    env = {**_environment("http://x", "g"), "MODEL_ARTIFACT_BUCKET": PROJECT_BUCKET, "MODEL_ARTIFACT_KMS_KEY_ARN": KEY_ARN}
+    arn = _package()["ModelPackageArn"]
+    here = build.stage_parameters("staging", settings, env, arn, None, "sagemaker-p-abc123def456-inference")
+    elsewhere = build.stage_parameters(
+        "staging", settings, env, arn, {"account": "222222222222", "execution_role_arn": _endpoint_role("222222222222")}, "r"
+    )
+    assert (here["ModelImageRepositoryName"], elsewhere["ModelImageRepositoryName"]) == ("sagemaker-p-abc123def456-inference", "")
+
+
 # ----------------------------------------------------------------- model registry (moto)
 
 
@@ -316,8 +354,9 @@ def test_build_picks_the_newest_approved_version_and_writes_the_stage_files(depl
         # The group is this project's: its artifacts are in the project bucket, with the project key.
         "ModelArtifactBucketName": "sagemaker-project-p-abc123def456",
         "ModelArtifactKmsKeyArn": KEY_ARN,
-        # In this account: the stage stack's own model role.
+        # In this account: the stage stack's own model role; AWS's image, no repository of this account.
         "ExecutionRoleArn": "",
+        "ModelImageRepositoryName": "",
         "InstanceType": "ml.m5.large",
         "InstanceCount": "1",
         "EnableDataCapture": "true",
@@ -443,6 +482,52 @@ def test_stages_in_other_accounts_get_their_account_storage_and_role(deploy_buil
     )
     assert (staging["ModelArtifactBucketName"], staging["ModelArtifactKmsKeyArn"]) == (PROJECT_BUCKET, KEY_ARN)
     assert (prod["ArtifactBucketName"], prod["ArtifactKmsKeyArn"], prod["ExecutionRoleArn"]) == (PROJECT_BUCKET, KEY_ARN, "")
+
+
+@pytest.mark.integration
+def test_a_version_on_the_projects_own_image_names_its_repository_for_the_stages_here(deploy_build_moto, tmp_path):
+    """The image-build-deploy model build registers the project's inference image: the stage
+    in this account names its repository (the stage stack's own role pulls it), the stage in
+    another account does not (its role pulls through the repository policy)."""
+    url = deploy_build_moto
+    group = unique("churn-own-image-")
+    arns = register_versions(client(url, "sagemaker"), group, ["Approved"], image=OWN_IMAGE)
+    out = tmp_path / "build"
+    env = _environment(
+        url, group, STAGE_ACCOUNTS=f"{STAGING_ACCOUNT},", STAGE_EXECUTION_ROLE_ARNS=f"{_endpoint_role(STAGING_ACCOUNT)},"
+    )
+    result = run_script(SEED / "build.py", ["--output-dir", str(out)], env)
+    assert result.returncode == 0, result.stderr
+    assert f"deploying {arns[0]}" in result.stdout
+    staging = json.loads((out / "staging-params.json").read_text())["Parameters"]
+    prod = json.loads((out / "prod-params.json").read_text())["Parameters"]
+    assert (staging["ModelImageRepositoryName"], prod["ModelImageRepositoryName"]) == ("", "sagemaker-p-abc123def456-inference")
+
+
+@pytest.mark.integration
+def test_a_stage_template_without_the_image_parameter_is_refused_for_a_projects_image(deploy_build_moto, tmp_path):
+    """A deploy repository seeded before projects built their own images: its template cannot
+    let the model role pull the image, so nothing is written (AWS's images still deploy)."""
+    url = deploy_build_moto
+    seed = copy_seed(tmp_path / "seed")
+    template_path = seed / "endpoint-stage.template.json"
+    template = json.loads(template_path.read_text())
+    del template["Parameters"]["ModelImageRepositoryName"]
+    template_path.write_text(json.dumps(template))
+    out = tmp_path / "build"
+    aws_group = unique("churn-old-template-")
+    register_versions(client(url, "sagemaker"), aws_group, ["Approved"])
+    result = run_script(SEED / "build.py", ["--output-dir", str(out), "--config-dir", str(seed)], _environment(url, aws_group))
+    assert result.returncode == 0, result.stderr
+    assert "ModelImageRepositoryName" not in json.loads((out / "staging-params.json").read_text())["Parameters"]
+
+    group = unique("churn-old-template-own-")
+    register_versions(client(url, "sagemaker"), group, ["Approved"], image=OWN_IMAGE)
+    out = tmp_path / "build-own"
+    result = run_script(SEED / "build.py", ["--output-dir", str(out), "--config-dir", str(seed)], _environment(url, group))
+    assert result.returncode == 1
+    assert "has no parameter ModelImageRepositoryName, so the staging endpoint's model role could not pull" in result.stderr
+    assert "'sagemaker-p-abc123def456-inference'" in result.stderr and not out.exists()
 
 
 @pytest.mark.parametrize(

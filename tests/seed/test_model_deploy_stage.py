@@ -169,6 +169,34 @@ def test_a_package_of_another_project_is_served_from_its_bucket_with_its_key(dep
         ]
 
 
+def test_a_version_on_the_projects_own_image_deploys_with_a_role_that_pulls_it(deploy_stage_world, deploy_staging_endpoint, tmp_path):
+    """The model build registered the project's inference image (in this account's ECR): the
+    deployed stage role pulls that repository and AWS's images, and no other repository."""
+    world = deploy_stage_world
+    url = world["url"]
+    sagemaker = client(url, "sagemaker")
+    repository = f"sagemaker-{PROJECT_ID}-inference"
+    image = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{repository}@sha256:{'c' * 64}"
+    group = unique("churn-own-image-")
+    package = register_versions(sagemaker, group, ["Approved"], artifact_bucket=world["bucket"], image=image)[0]
+    out = tmp_path / "build"
+    env = {**world["env"], "MODEL_PACKAGE_GROUP_NAME": group}
+    built = run_script(SEED / "build.py", ["--output-dir", str(out), "--stages", "staging"], env)
+    assert built.returncode == 0, built.stderr
+    stack_name = "own-image-deploy-staging"
+    stack = _deploy(client(url, "cloudformation"), stack_name, out, "staging")
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert _served_package(sagemaker, _outputs(stack)["EndpointName"]) == package
+    (pull,) = _model_policy(url, stack_name)["ecr:BatchGetImage"]
+    assert pull["Resource"] == [
+        f"arn:aws:ecr:us-east-1:123456789012:repository/{repository}",
+        "arn:aws:ecr:us-east-1:*:repository/sagemaker-xgboost",
+    ]
+    # Without a repository of this account (AWS's image), the entry repeats AWS's repository.
+    (pull,) = _model_policy(url, "sagemaker-churn-tests-deploy-staging")["ecr:BatchGetImage"]
+    assert pull["Resource"] == ["arn:aws:ecr:us-east-1:*:repository/sagemaker-xgboost"] * 2
+
+
 def register_versions_more(sagemaker, group: str, status: str) -> str:
     """One more version in an existing group."""
     return sagemaker.create_model_package(

@@ -1,7 +1,8 @@
-"""The model build runs the project's own processing and training images (image-build-deploy):
-run_pipeline picks the newest created version of each image SAGEMAKER_IMAGE_NAMES lists
-(botocore's Stubber: moto has no image versions), and the pipeline definition runs the jobs
-with the ProcessingImageUri and TrainingImageUri parameters."""
+"""The model build runs the project's own processing, training and inference images
+(image-build-deploy): run_pipeline picks the newest created version of each image
+SAGEMAKER_IMAGE_NAMES lists (botocore's Stubber: moto has no image versions), and the pipeline
+definition runs the jobs and the models (registered, and the one the batch transform and
+Clarify serve) with the ProcessingImageUri, TrainingImageUri and InferenceImageUri parameters."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def test_the_newest_created_version_is_picked_and_failed_or_creating_ones_skippe
         parameters = run_pipeline.image_parameters(client, {"training": IMAGE})
         stub.assert_no_pending_responses()
     assert parameters == {"TrainingImageUri": f"{REPOSITORY}@{DIGEST}"}
-    assert f"the training jobs run version 3 of SageMaker image {IMAGE}" in capsys.readouterr().out
+    assert f"the training job runs version 3 of SageMaker image {IMAGE}" in capsys.readouterr().out
 
 
 def test_the_next_page_is_read_when_the_first_has_no_created_version() -> None:
@@ -86,7 +87,7 @@ def test_an_image_without_a_created_version_falls_back_to_awss(capsys: pytest.Ca
         assert run_pipeline.image_parameters(client, {"training": IMAGE, "processing": "sagemaker-x-processing"}) == {}
         stub.assert_no_pending_responses()
     out = capsys.readouterr().out
-    assert f"SageMaker image {IMAGE} has no created version yet: the training jobs run AWS's image" in out
+    assert f"SageMaker image {IMAGE} has no created version yet: the training job runs AWS's image" in out
     assert "SageMaker image sagemaker-x-processing has no created version yet: the processing jobs run AWS's image" in out
 
 
@@ -101,7 +102,7 @@ def test_an_image_the_build_may_not_read_names_the_missing_permission() -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["training", "training=", "inference=x", "training=a,training=b", "=x"]
+    "value", ["training", "training=", "serving=x", "training=a,training=b", "=x"]
 )
 def test_a_bad_image_list_is_a_configuration_error(value: str) -> None:
     from pipelines import run_pipeline
@@ -116,6 +117,7 @@ def test_the_image_list_parses_and_an_empty_one_means_awss_images() -> None:
 
     assert run_pipeline.parse_image_names("") == {}
     assert run_pipeline.parse_image_names("processing=p, training=t") == {"processing": "p", "training": "t"}
+    assert run_pipeline.parse_image_names("inference=i") == {"inference": "i"}
 
 
 class _Pipeline:
@@ -155,12 +157,13 @@ def _run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, environ: dict[str, str
 
 
 def test_the_execution_starts_with_the_projects_images(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    environ = {**PROJECT_ENVIRONMENT, "SAGEMAKER_IMAGE_NAMES": "processing=p-image,training=t-image"}
-    picked: dict[str, Any] = {"p-image": (2, "p@sha256:1"), "t-image": None}
+    environ = {**PROJECT_ENVIRONMENT, "SAGEMAKER_IMAGE_NAMES": "processing=p-image,training=t-image,inference=i-image"}
+    picked: dict[str, Any] = {"p-image": (2, "p@sha256:1"), "t-image": None, "i-image": (7, "i@sha256:2")}
     status, started = _run(monkeypatch, tmp_path, environ, picked)
     assert status == 0
-    assert picked["asked"] == ["p-image", "t-image"]
+    assert picked["asked"] == ["p-image", "t-image", "i-image"]
     assert started[0]["ProcessingImageUri"] == "p@sha256:1"
+    assert started[0]["InferenceImageUri"] == "i@sha256:2"
     assert "TrainingImageUri" not in started[0]
 
 
@@ -169,22 +172,22 @@ def test_without_the_image_list_no_image_is_looked_up(monkeypatch: pytest.Monkey
     status, started = _run(monkeypatch, tmp_path, dict(PROJECT_ENVIRONMENT), picked)
     assert status == 0
     assert picked["asked"] == []
-    assert not {"ProcessingImageUri", "TrainingImageUri"} & set(started[0])
+    assert not {"ProcessingImageUri", "TrainingImageUri", "InferenceImageUri"} & set(started[0])
 
 
 def test_a_bad_image_list_stops_the_build_before_any_call(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     picked: dict[str, Any] = {}
-    environ = {**PROJECT_ENVIRONMENT, "SAGEMAKER_IMAGE_NAMES": "inference=i"}
+    environ = {**PROJECT_ENVIRONMENT, "SAGEMAKER_IMAGE_NAMES": "serving=i"}
     status, started = _run(monkeypatch, tmp_path, environ, picked)
     assert (status, started, picked["asked"]) == (2, [], [])
     assert "SAGEMAKER_IMAGE_NAMES" in capsys.readouterr().err
 
 
-def test_the_jobs_run_the_image_parameters_and_the_model_keeps_awss_image(built_pipeline: BuiltPipeline) -> None:
+def test_the_jobs_and_the_models_run_the_image_parameters(built_pipeline: BuiltPipeline) -> None:
     definition = built_pipeline.definition
     defaults = {p["Name"]: p.get("DefaultValue") for p in definition["Parameters"]}
     aws_image = defaults["ProcessingImageUri"]
-    assert defaults["TrainingImageUri"] == aws_image
+    assert defaults["TrainingImageUri"] == defaults["InferenceImageUri"] == aws_image
     assert "sagemaker-xgboost" in aws_image
     steps = {}
 
@@ -197,6 +200,7 @@ def test_the_jobs_run_the_image_parameters_and_the_model_keeps_awss_image(built_
     collect(definition["Steps"])
     processing = {"Get": "Parameters.ProcessingImageUri"}
     training = {"Get": "Parameters.TrainingImageUri"}
+    inference = {"Get": "Parameters.InferenceImageUri"}
     assert steps["PreprocessAbaloneData"]["Arguments"]["AppSpecification"]["ImageUri"] == processing
     assert steps["EvaluateAbaloneModel"]["Arguments"]["AppSpecification"]["ImageUri"] == processing
     assert steps["TrainAbaloneModel"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"] == training
@@ -204,5 +208,11 @@ def test_the_jobs_run_the_image_parameters_and_the_model_keeps_awss_image(built_
     assert registers, sorted(steps)
     for register in registers:
         request = register["Arguments"]
-        assert [c["Image"] for c in request["InferenceSpecification"]["Containers"]] == [aws_image]
+        assert [c["Image"] for c in request["InferenceSpecification"]["Containers"]] == [inference]
         assert request["CustomerMetadataProperties"]["TrainingImage"] == training
+    # The model the batch transform and the Clarify checks serve (they name it, not an image).
+    (model,) = [s for s in steps.values() if s["Type"] == "Model"]
+    assert model["Arguments"]["PrimaryContainer"]["Image"] == inference
+    model_name = {"Get": f"Steps.{model['Name']}.ModelName"}
+    transforms = [s for s in steps.values() if s["Type"] == "Transform"]
+    assert [t["Arguments"]["ModelName"] for t in transforms] == [model_name]

@@ -18,16 +18,17 @@ The chain, image -> model build -> deploy:
 
 1. an :class:`ImageVersionRule` on "SageMaker Image Version State Change" (``CREATED``, matched
    in any case) for the project's images starts the model-build pipeline;
-2. the model build's ``SAGEMAKER_IMAGE_NAMES`` names the processing and training images; its
-   seed (``run_pipeline``) reads the newest created version of each
+2. the model build's ``SAGEMAKER_IMAGE_NAMES`` names the project's images; its seed
+   (``run_pipeline``) reads the newest created version of each
    (``SageMakerImage.grant_read_versions`` on its role) and runs the processing and training
-   jobs with it, through the pipeline's ``ProcessingImageUri`` and ``TrainingImageUri``
+   jobs, and the models it creates (batch transform, Clarify) and registers, with it, through
+   the pipeline's ``ProcessingImageUri``, ``TrainingImageUri`` and ``InferenceImageUri``
    parameters; a type without a version, or not built, runs AWS's image. The SageMaker
-   execution role pulls those repositories. The registered model keeps AWS's inference image:
-   the own-account endpoint stage's role pulls AWS's images only;
-3. an approved model version deploys as in build-deploy; once the registered model names the
-   project's inference image (not yet), endpoints in the staging and production accounts pull it from the tooling
-   account's repository (``ImageRepository.grant_pull_to_accounts``, or the template's
+   execution role pulls those repositories;
+3. an approved model version deploys as in build-deploy: the deploy build names the inference
+   image's repository in the own-account stage's ``ModelImageRepositoryName`` (its model role
+   then pulls it), and endpoints in the staging and production accounts pull it from the
+   tooling account's repository (``ImageRepository.grant_pull_to_accounts``, or the template's
    per-stage grant naming each target account's ``endpoint`` role).
 
 Resources are named ``sagemaker-<project id>-<type>`` (see :mod:`.naming`).

@@ -46,6 +46,12 @@ Environment: ``MODEL_PACKAGE_GROUP_NAME``, ``SAGEMAKER_PROJECT_NAME``,
   role in ``ExecutionRoleArn``; the model version and its artifacts are still read from this
   account's registry and bucket.
 
+When the version's inference image is in a private ECR repository of this account and region
+(a project's own image, e.g. the image-build-deploy template's), each stage in this account
+names that repository in ``ModelImageRepositoryName``: the stage stack's own model role may then
+pull it (it pulls AWS's images in any case). A stage in another account leaves it empty: its
+role pulls through that account's grants and the repository policy.
+
 Usage: ``python build.py [--stages <stage> ...] [--output-dir build]`` (``--stages`` wins over
 ``DEPLOY_STAGES``)
 """
@@ -92,6 +98,11 @@ KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-
 #: and path style (``s3[.-<region>].amazonaws.com/<bucket>``).
 S3_VIRTUAL_HOST = re.compile(r"https://([a-z0-9][a-z0-9.-]*[a-z0-9])\.s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?(?:/.*)?")
 S3_PATH_STYLE = re.compile(r"https://s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?/([^/]+)(?:/.*)?")
+
+#: A private ECR image: ``<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:<tag>|@<digest>]``.
+ECR_IMAGE = re.compile(r"([0-9]{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([a-z0-9._/-]+?)(?::[\w.-]+|@sha256:[0-9a-f]{64})?")
+#: The stage template's parameter naming that repository (``EndpointStageStack``).
+IMAGE_REPOSITORY_PARAMETER = "ModelImageRepositoryName"
 
 #: SageMaker instance families (the library's ``_validation.INSTANCE_FAMILIES``; a test keeps
 #: the two lists equal).
@@ -417,6 +428,30 @@ def check_model_artifacts(package: dict[str, Any], env: dict[str, str]) -> None:
     )
 
 
+def own_image_repository(package: dict[str, Any]) -> str:
+    """The private ECR repository, in the package's own account and region (this account's
+    registry), holding the package's inference image; "" when its images are elsewhere (AWS's,
+    which the stage's model role pulls already).
+
+    Raises:
+        BuildError: its containers' images are in several of this account's repositories (the
+            stage template lets the model role pull one).
+    """
+    _, _, _, region, account, _ = package["ModelPackageArn"].split(":", 5)
+    names = set()
+    for container in package.get("InferenceSpecification", {}).get("Containers", []):
+        match = ECR_IMAGE.fullmatch(container.get("Image", ""))
+        if match and match.group(1) == account and match.group(2) == region:
+            names.add(match.group(3))
+    if len(names) > 1:
+        raise BuildError(
+            f"model package {package['ModelPackageArn']} runs images of {len(names)} ECR repositories of this "
+            f"account ({', '.join(sorted(names))}), but the stage template lets the endpoint's model role pull "
+            "one: register a version whose containers' images are in one repository of this account (or AWS's)"
+        )
+    return names.pop() if names else ""
+
+
 # --------------------------------------------------------------------------- outputs
 
 
@@ -450,10 +485,17 @@ def stage_targets(environ: Mapping[str, str]) -> tuple[dict[str, dict[str, str]]
 
 
 def stage_parameters(
-    stage: str, s: dict[str, Any], env: dict[str, str], package_arn: str, target: Optional[Mapping[str, str]] = None
+    stage: str,
+    s: dict[str, Any],
+    env: dict[str, str],
+    package_arn: str,
+    target: Optional[Mapping[str, str]] = None,
+    image_repository: str = "",
 ) -> dict[str, str]:
     """The template's parameters for one stage (CloudFormation wants strings); ``target`` is
-    the stage's account and role (see ``stage_targets``; default: this account)."""
+    the stage's account and role (see ``stage_targets``; default: this account);
+    ``image_repository`` the model's image repository in this account (``own_image_repository``),
+    which only a stage in this account names."""
     elsewhere = bool(target and target.get("account"))
     values: dict[str, Any] = {
         "SageMakerProjectName": env["SAGEMAKER_PROJECT_NAME"],
@@ -464,6 +506,8 @@ def stage_parameters(
         "ArtifactBucketName": "" if elsewhere else env["ARTIFACT_BUCKET"],
         "ArtifactKmsKeyArn": "" if elsewhere else env["ARTIFACT_KMS_KEY_ARN"],
         "ExecutionRoleArn": target["execution_role_arn"] if target and elsewhere else "",
+        # The stage stack's own model role pulls the model's image from this account's repository.
+        IMAGE_REPOSITORY_PARAMETER: "" if elsewhere else image_repository,
         "ModelArtifactBucketName": env[MODEL_ARTIFACT_BUCKET],
         "ModelArtifactKmsKeyArn": env[MODEL_ARTIFACT_KMS_KEY_ARN],
         "InstanceType": s["instance_type"],
@@ -551,6 +595,7 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
     )
     package_arn = package["ModelPackageArn"]
     check_model_artifacts(package, env)
+    image_repository = own_image_repository(package)
     supported = package.get("InferenceSpecification", {}).get("SupportedRealtimeInferenceInstanceTypes") or []
     for stage in stages:
         if supported and settings[stage]["instance_type"] not in supported:
@@ -574,9 +619,17 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
     outputs: dict[str, Any] = {"stages": {}}
     parameter_files: dict[str, dict[str, Any]] = {}
     for stage in stages:
-        parameters = stage_parameters(stage, settings[stage], env, package_arn, targets.get(stage))
+        parameters = stage_parameters(stage, settings[stage], env, package_arn, targets.get(stage), image_repository)
         if "ExecutionRoleArn" not in template.get("Parameters", {}) and not parameters["ExecutionRoleArn"]:
             del parameters["ExecutionRoleArn"]  # a stage template from before stages in other accounts
+        if IMAGE_REPOSITORY_PARAMETER not in template.get("Parameters", {}):
+            if parameters.pop(IMAGE_REPOSITORY_PARAMETER):  # a stage template from before projects' own images
+                problems.append(
+                    f"{TEMPLATE_FILE}: has no parameter {IMAGE_REPOSITORY_PARAMETER}, so the {stage} endpoint's model "
+                    f"role could not pull {package_arn}'s image from this account's ECR repository "
+                    f"{image_repository!r}: replace {TEMPLATE_FILE} with the one of the current sagemaker-projects-cdk "
+                    "model-deploy seed"
+                )
         problems += check_against_template(template, f"{stage}-params.json", parameters)
         parameter_files[stage] = {
             "Parameters": parameters,

@@ -208,18 +208,18 @@ def add_images(
     return ImageParts(built, rule)
 
 
-#: The image types the model build runs from the project's images: its processing and training
-#: jobs. The registered model keeps AWS's inference image: the deployment stages' model role
-#: pulls AWS's images only.
-MODEL_BUILD_IMAGE_TYPES = ("processing", "training")
+#: The image types the model build runs from the project's images: all of them. Its processing
+#: jobs, its training job, and its models (registered, and the one the batch transform and
+#: Clarify serve) run the newest version of the processing, training and inference image.
+MODEL_BUILD_IMAGE_TYPES = IMAGE_TYPES
 #: The model build's variable that names them (``pipelines/run_pipeline.py`` reads it).
 MODEL_BUILD_IMAGES_VARIABLE = "SAGEMAKER_IMAGE_NAMES"
 
 
 def model_build_image_environment(project: ProjectIdentity, image_types: Sequence[str]) -> dict[str, str]:
     """The model build's environment naming the project's images it runs:
-    ``SAGEMAKER_IMAGE_NAMES=processing=<image name>,training=<image name>`` for those of
-    :data:`MODEL_BUILD_IMAGE_TYPES` the project builds; empty when it builds neither."""
+    ``SAGEMAKER_IMAGE_NAMES=processing=<image name>,training=<image name>,inference=<image name>``
+    for those of :data:`MODEL_BUILD_IMAGE_TYPES` the project builds; empty when it builds none."""
     names = [f"{t}={image_resource_name(project, t)}" for t in MODEL_BUILD_IMAGE_TYPES if t in image_types]
     return {MODEL_BUILD_IMAGES_VARIABLE: ",".join(names)} if names else {}
 
@@ -227,8 +227,11 @@ def model_build_image_environment(project: ProjectIdentity, image_types: Sequenc
 def grant_model_build_images(images: ImageParts, model_build: ModelBuildPipeline) -> None:
     """Let the model build use the images :func:`model_build_image_environment` names: its
     CodeBuild role reads their versions (``run_pipeline`` picks the newest created one), and
-    the SageMaker execution role pulls them (the processing and training jobs run them; it
-    already has ``ecr:GetAuthorizationToken``)."""
+    the SageMaker execution role pulls them (the processing and training jobs run them, and the
+    models it creates and registers run the inference image; it already has
+    ``ecr:GetAuthorizationToken``). The deployment stages pull the inference image too: the
+    own-account stage's model role through the stage template's ``ModelImageRepositoryName``
+    (filled by the deploy build), other accounts' through :func:`grant_pull_to_stage_accounts`."""
     for image_type in MODEL_BUILD_IMAGE_TYPES:
         parts = images.types.get(image_type)
         if parts is None:

@@ -12,6 +12,7 @@ import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Match, Template
 
+from iam_eval import ACCOUNT, REGION, role_policy
 from sagemaker_projects_cdk.compliance import add_security_packs
 from sagemaker_projects_cdk.stacks.endpoint_stage import (
     REGENERATE_COMMAND,
@@ -28,7 +29,7 @@ STAGE_PARAMETERS = {
     "EnableAutoscaling", "MinCapacity", "MaxCapacity", "TargetInvocationsPerInstance", "TrafficRoutingType",
     "TrafficStepType", "TrafficStepSize", "TrafficWaitIntervalSeconds", "TerminationWaitSeconds",
     "MaximumExecutionTimeoutSeconds", "ErrorAlarmThreshold", "LatencyAlarmThresholdMs", "ModelArtifactBucketName",
-    "ModelArtifactKmsKeyArn", "ExecutionRoleArn",
+    "ModelArtifactKmsKeyArn", "ExecutionRoleArn", "ModelImageRepositoryName",
 }  # fmt: skip
 #: Logical ids of the template's resources: deployed stacks update in place only while they stay.
 STAGE_LOGICAL_IDS = [
@@ -238,6 +239,49 @@ def test_resource_inventory(endpoint_stage_template):
         "AWS::SageMaker::EndpointConfig",
         "AWS::SageMaker::Model",
     ]
+
+
+STAGE_REQUIRED = {
+    "StageName": "staging",
+    "ModelPackageArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/abalone-p-0123456789ab/3",
+    "ArtifactBucketName": "sagemaker-project-p-0123456789ab",
+    "ArtifactKmsKeyArn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab",
+    "ModelArtifactBucketName": "sagemaker-project-p-0123456789ab",
+    "ExecutionRoleArn": "",
+}
+
+
+def test_the_own_model_role_pulls_the_named_repository_of_this_account_and_awss_images(endpoint_stage_template):
+    """ModelImageRepositoryName (build.py: the model package's image is in this account's ECR)
+    adds a pull of that one repository, in this account and region; empty, the role pulls AWS's
+    images only. No repository pattern has a wildcard but the account of AWS's images."""
+    spec = endpoint_stage_template["Parameters"]["ModelImageRepositoryName"]
+    assert spec["Default"] == ""
+    pattern = spec["AllowedPattern"].strip("^$")
+    for good in ("", "sagemaker-p-0123456789ab-inference", "team/model.serve_1"):
+        assert re.fullmatch(pattern, good), good
+    for bad in ("Upper", "a*", "-a", "a/", "arn:aws:ecr:eu-west-1:123456789012:repository/a"):
+        assert not re.fullmatch(pattern, bad), bad
+    repository = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/sagemaker-p-0123456789ab-inference"
+    aws_image = f"arn:aws:ecr:{REGION}:683313688378:repository/sagemaker-xgboost"
+    pulls = ("ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage")
+    for name, pulled in (("", False), ("sagemaker-p-0123456789ab-inference", True)):
+        policy = role_policy(
+            endpoint_stage_template, "EndpointRole47E61C54", parameters={**STAGE_REQUIRED, "ModelImageRepositoryName": name}
+        )
+        for action in pulls:
+            assert policy.allowed(action, aws_image), (name, action)
+            assert policy.allowed(action, repository) is pulled, (name, action)
+            assert not policy.allowed(action, f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/sagemaker-p-0ther-inference")
+            assert not policy.allowed(action, repository.replace(ACCOUNT, "210987654321"))
+            assert not policy.allowed(action, repository.replace(REGION, "eu-central-1"))
+        assert policy.allowed("ecr:GetAuthorizationToken", "*")
+        assert not policy.allowed("ecr:PutImage", repository)
+    (statement,) = _policy_statements(endpoint_stage_template)["ecr:BatchGetImage"]
+    # No optional resource in IAM: without a name, its entry repeats AWS's first repository.
+    optional, aws_repository = statement["Resource"]
+    assert optional["Fn::If"][0] == "ModelImageInThisAccount" and optional["Fn::If"][2] == aws_repository
+    assert ":repository/*" not in json.dumps(statement)
 
 
 def test_a_stage_in_another_account_keeps_its_data_there_and_runs_as_the_given_role(endpoint_stage_template):

@@ -19,11 +19,12 @@ baseline that version lacks (registered before the checks existed), which is ski
 registers its new baseline.
 
 In a project that builds its own images (the image-build-deploy template), the build's
-``SAGEMAKER_IMAGE_NAMES`` lists them (``processing=<SageMaker image name>,training=<name>``):
-the processing and training jobs then run the newest created version of each (its
-``BaseImage``, the pushed image by digest), through the ``ProcessingImageUri`` and
-``TrainingImageUri`` parameters; a type without a created version yet runs AWS's image, and
-a line says so.
+``SAGEMAKER_IMAGE_NAMES`` lists them (``processing=<SageMaker image name>,training=<name>,
+inference=<name>``): the processing jobs, the training job and the model (registered, and
+served by the batch transform and Clarify) then run the newest created version of each (its
+``BaseImage``, the pushed image by digest), through the ``ProcessingImageUri``,
+``TrainingImageUri`` and ``InferenceImageUri`` parameters; a type without a created version
+yet runs AWS's image, and a line says so.
 
 Exit status: 0 when the execution succeeded, 1 when it failed, stopped or timed out
 (the reason is printed) or the input data could not be read, 2 when the configuration is
@@ -144,6 +145,13 @@ def drift_check_parameters(sagemaker_client: Any, group: str) -> Dict[str, str]:
 IMAGE_PARAMETERS: Dict[str, str] = {
     "processing": settings.PROCESSING_IMAGE_PARAMETER,
     "training": settings.TRAINING_IMAGE_PARAMETER,
+    "inference": settings.INFERENCE_IMAGE_PARAMETER,
+}
+#: What runs each type's image, for the lines run_pipeline prints.
+IMAGE_USERS: Dict[str, str] = {
+    "processing": "the processing jobs run",
+    "training": "the training job runs",
+    "inference": "the model (registered, batch transform, Clarify) runs",
 }
 
 
@@ -193,7 +201,7 @@ def newest_created_image(sagemaker_client: Any, image_name: str) -> Optional[Tup
 
 def image_parameters(sagemaker_client: Any, image_names: Mapping[str, str]) -> Dict[str, str]:
     """The image parameters an execution starts with: for each type the project builds, the
-    newest created version of its image; a type without one keeps AWS's image (the default).
+    newest created version of its image; a type without one runs AWS's image (the default).
 
     Raises:
         RegistryError: as ``newest_created_image``.
@@ -203,13 +211,13 @@ def image_parameters(sagemaker_client: Any, image_names: Mapping[str, str]) -> D
         newest = newest_created_image(sagemaker_client, image_name)
         if newest is None:
             print(
-                f"images: SageMaker image {image_name} has no created version yet: the {image_type} "
-                "jobs run AWS's image"
+                f"images: SageMaker image {image_name} has no created version yet: "
+                f"{IMAGE_USERS[image_type]} AWS's image"
             )
             continue
         version, uri = newest
         parameters[IMAGE_PARAMETERS[image_type]] = uri
-        print(f"images: the {image_type} jobs run version {version} of SageMaker image {image_name}: {uri}")
+        print(f"images: {IMAGE_USERS[image_type]} version {version} of SageMaker image {image_name}: {uri}")
     return parameters
 
 

@@ -84,7 +84,8 @@ def test_parameters_and_defaults(definition: Dict[str, Any]) -> None:
         "InputDataETag": "not-recorded",
         # Images: AWS's XGBoost image, unless run_pipeline sets the project's own.
         "ProcessingImageUri": defaults["TrainingImageUri"],
-        "TrainingImageUri": defaults["ProcessingImageUri"],
+        "TrainingImageUri": defaults["InferenceImageUri"],
+        "InferenceImageUri": defaults["ProcessingImageUri"],
         # Drift checks: compare with the latest approved version's baselines by default;
         # run_pipeline skips them and registers new baselines until one is approved.
         **{

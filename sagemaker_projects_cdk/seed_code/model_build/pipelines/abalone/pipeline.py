@@ -412,16 +412,20 @@ def get_pipeline(
             },
         }
 
-    # AWS's XGBoost image. The processing and training jobs run the image their parameter
+    # AWS's XGBoost image. The processing jobs, the training job and the model (registered,
+    # and the one the batch transform and Clarify serve) run the image their parameter
     # names: AWS's by default; run_pipeline sets the newest version of the project's own
-    # image when the project builds one (SAGEMAKER_IMAGE_NAMES). The registered model and
-    # the batch transform keep AWS's image: the deployment accounts pull AWS's images only.
+    # image when the project builds one (SAGEMAKER_IMAGE_NAMES).
     image_uri = image_uris.retrieve(
         framework="xgboost", region=region, version=settings.XGBOOST_FRAMEWORK_VERSION
     )
-    processing_image, training_image = (
+    processing_image, training_image, inference_image = (
         ParameterString(name=name, default_value=image_uri)
-        for name in (settings.PROCESSING_IMAGE_PARAMETER, settings.TRAINING_IMAGE_PARAMETER)
+        for name in (
+            settings.PROCESSING_IMAGE_PARAMETER,
+            settings.TRAINING_IMAGE_PARAMETER,
+            settings.INFERENCE_IMAGE_PARAMETER,
+        )
     )
     code = code_artifacts(artifact_bucket, pipeline_name)
     run_root: Tuple[Any, ...] = (
@@ -564,7 +568,7 @@ def get_pipeline(
         name=settings.CREATE_MODEL_STEP,
         step_args=ModelBuilder(
             s3_model_data_url=model_data,
-            image_uri=image_uri,
+            image_uri=inference_image,
             role_arn=role_arn,
             sagemaker_session=session,
             dependencies={},
@@ -700,7 +704,7 @@ def get_pipeline(
         )
     model = ModelBuilder(
         s3_model_data_url=model_data,
-        image_uri=image_uri,
+        image_uri=inference_image,
         role_arn=role_arn,
         sagemaker_session=session,
         # The default ({"auto": True}) makes register() resolve a code bucket through
@@ -786,6 +790,7 @@ def get_pipeline(
         data_etag,
         processing_image,
         training_image,
+        inference_image,
         *(parameter for check in check_parameters.values() for parameter in check.values()),
     ]
     return Pipeline(

@@ -46,10 +46,12 @@ HYPERPARAMETER_METADATA_PREFIX = "Hyperparameter."  # one key per hyperparameter
 PIPELINE_EXECUTION_METADATA_KEY = "PipelineExecutionArn"  # the execution that registered it
 # The value of a lineage parameter nobody set (an execution started from Studio, say).
 NOT_RECORDED = "not-recorded"
-# The container images of the processing and training jobs (default: AWS's XGBoost image);
-# run_pipeline sets them to the project's own images when it builds them.
+# The container images of the processing jobs, the training job and the model (registered,
+# and served by the batch transform and Clarify); default: AWS's XGBoost image. run_pipeline
+# sets them to the project's own images when it builds them.
 PROCESSING_IMAGE_PARAMETER = "ProcessingImageUri"
 TRAINING_IMAGE_PARAMETER = "TrainingImageUri"
+INFERENCE_IMAGE_PARAMETER = "InferenceImageUri"
 # The pipeline parameters run_pipeline sets at start for the lineage metadata.
 SOURCE_COMMIT_PARAMETER = "SourceCommitId"
 INPUT_DATA_VERSION_PARAMETER = "InputDataVersionId"
