@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence, Union
 
-from aws_cdk import ArnFormat, Aws, CfnCondition, Fn, Names, Stack, Tags
+from aws_cdk import ArnFormat, Aws, CfnCondition, CfnResource, Fn, Names, Stack, Tags
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -232,10 +232,12 @@ class BatchTransform(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            role=self.starter_role,
+            # By ARN: the RoleArn reference orders the two already (a DependsOn would repeat it).
+            role=iam.Role.from_role_arn(self, "StarterRoleArn", self.starter_role.role_arn, mutable=False),
             definition_body=sfn.DefinitionBody.from_string(stack.to_json_string(self._definition(stack))),
         )
-        self.state_machine.node.add_dependency(self.starter_policy)
+        # The role's policy exists before the state machine can use it (the role is referenced already).
+        _cfn(self.state_machine).add_dependency(_cfn(self.starter_policy))
 
         #: The role EventBridge starts executions as.
         self.trigger_role = iam.Role(
@@ -289,8 +291,8 @@ class BatchTransform(Construct):
                 },
                 targets=[target],
             )
-            # The model and the state machine exist before the stack can complete.
-            self.deploy_rule.node.add_dependency(self.state_machine, self.trigger_policy)
+            # EventBridge may start the state machine once the rule exists (it refers to the machine).
+            self.deploy_rule.add_dependency(_cfn(self.trigger_policy))
         self._acknowledge(artifacts_bucket)
 
     # ------------------------------------------------------------------ public API
@@ -505,3 +507,9 @@ class BatchTransform(Construct):
             "AwsSolutions-SF1",
             "AwsSolutions-SF2",
         )
+
+
+def _cfn(construct: Construct) -> CfnResource:
+    child = construct.node.default_child
+    assert isinstance(child, CfnResource)
+    return child
