@@ -192,7 +192,8 @@ class AsyncStageStack(Stack):
 class BatchStageStack(Stack):
     """One deployment stage's batch transform, every setting a parameter.
 
-    Each run reads ``s3://<bucket>/batch-transform/<stage>/input/`` and writes
+    Each run reads ``s3://<bucket>/batch-transform/<stage>/input/`` (a test run, started with
+    ``{"test_run": "<folder>"}``, reads ``.../test-input/<folder>/``) and writes
     ``.../output/<execution name>/``; a run starts on ``Schedule`` (empty: none) and after each
     deployment of the stage. Transform jobs are named ``<project id>-<uuid>``. Parameters beyond
     the common ones: ``InstanceType``, ``InstanceCount``, ``MaxPayloadInMB``, ``SplitType``,
@@ -259,6 +260,7 @@ class BatchStageStack(Stack):
             settings=settings,
             input_prefix=f"{base}/input",
             output_prefix=f"{base}/output",
+            test_input_prefix=f"{base}/test-input",
             schedule=schedule,
             job_name_prefix=project.project_id,
             model_artifacts_bucket=s3.Bucket.from_bucket_name(self, "ModelArtifactBucket", inputs.model_bucket_name),
@@ -275,7 +277,7 @@ class BatchStageStack(Stack):
             policy=self.transform.policy,
             dependents=(self.transform.model,),
             writes={"OutputByExecutionRole": [f"{base}/output/*"]},
-            reads={"InputByExecutionRole": [f"{base}/input/*"]},
+            reads={"InputByExecutionRole": [f"{base}/input/*", f"{base}/test-input/*"]},
         )
         # The state machine passes whichever role the model runs as.
         role = self.transform.role.node.default_child

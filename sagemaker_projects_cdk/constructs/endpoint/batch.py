@@ -107,6 +107,10 @@ class BatchTransform(Construct):
     :param settings: instances, payload, split, join and strategy. Default: ``TransformSettings()``.
     :param input_prefix: the key prefix read (every object below it). Default: ``batch-transform/input``.
     :param output_prefix: the key prefix written, one folder per run. Default: ``batch-transform/output``.
+    :param test_input_prefix: a prefix for test runs: an execution started with the input
+        ``{"test_run": "<folder>"}`` reads ``<test_input_prefix>/<folder>/`` instead of the input
+        prefix (the deploy pipeline's staging test), and writes to the output prefix as any run.
+        Default: none (every run reads the input prefix).
     :param schedule: an EventBridge schedule expression (``rate(1 day)``, ``cron(0 2 * * ? *)``)
         or a token, empty meaning none. Default: none (runs after deployments only).
     :param run_on_deploy: run when the stack holding this construct is created or updated.
@@ -135,6 +139,7 @@ class BatchTransform(Construct):
         settings: Optional[TransformSettings] = None,
         input_prefix: str = "batch-transform/input",
         output_prefix: str = "batch-transform/output",
+        test_input_prefix: Optional[str] = None,
         schedule: Optional[str] = None,
         run_on_deploy: bool = True,
         job_name_prefix: Optional[str] = None,
@@ -153,7 +158,10 @@ class BatchTransform(Construct):
         )
         if not isinstance(settings, TransformSettings):
             problems.add("settings", settings, "a TransformSettings")
-        for setting, prefix in (("input_prefix", input_prefix), ("output_prefix", output_prefix)):
+        prefixes = [("input_prefix", input_prefix), ("output_prefix", output_prefix)]
+        if test_input_prefix is not None:
+            prefixes.append(("test_input_prefix", test_input_prefix))
+        for setting, prefix in prefixes:
             problems.check(check_pattern, setting, prefix, KEY_PREFIX, "an S3 key prefix without leading or trailing '/'")
         if not any(is_unresolved(p) for p in (input_prefix, output_prefix)):
             if input_prefix == output_prefix or output_prefix.startswith(input_prefix + "/"):
@@ -175,6 +183,8 @@ class BatchTransform(Construct):
         self.key: kms.IKey = key or bucket.encryption_key  # type: ignore[assignment]  # checked above
         self.bucket = bucket
         self.input_prefix = input_prefix
+        self.test_input_prefix = test_input_prefix
+        self._read_prefixes = [input_prefix] + ([test_input_prefix] if test_input_prefix is not None else [])
         self.output_prefix = output_prefix
         #: Transform jobs are named ``<job_name_prefix>-<uuid>``.
         self.job_name_prefix: str = job_name_prefix or Names.unique_resource_name(self, max_length=26, separator="-")
@@ -352,11 +362,13 @@ class BatchTransform(Construct):
                 conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/TransformJobs"}},
             ),
             iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[self.key.key_arn]),
-            iam.PolicyStatement(actions=["s3:GetObject"], resources=[self.bucket.arn_for_objects(f"{self.input_prefix}/*")]),
+            iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[self.bucket.arn_for_objects(f"{p}/*") for p in self._read_prefixes]
+            ),
             iam.PolicyStatement(
                 actions=["s3:ListBucket"],
                 resources=[self.bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{self.input_prefix}/*", self.input_prefix]}},
+                conditions={"StringLike": {"s3:prefix": [v for p in self._read_prefixes for v in (f"{p}/*", p)]}},
             ),
             iam.PolicyStatement(
                 actions=["s3:PutObject", "s3:AbortMultipartUpload"],
@@ -430,18 +442,34 @@ class BatchTransform(Construct):
             "TransformResources": resources,
             "DataProcessing": {"JoinSource": s.join_source},
         }
-        return {
+        task = f"arn:{stack.partition}:states:::sagemaker:createTransformJob.sync"
+        states: dict[str, Any] = {"Transform": {"Type": "Task", "Resource": task, "Parameters": parameters, "End": True}}
+        definition: dict[str, Any] = {
             "Comment": "Runs one SageMaker batch transform of the deployed model and waits for it",
             "StartAt": "Transform",
-            "States": {
-                "Transform": {
-                    "Type": "Task",
-                    "Resource": f"arn:{stack.partition}:states:::sagemaker:createTransformJob.sync",
-                    "Parameters": parameters,
-                    "End": True,
-                }
-            },
+            "States": states,
         }
+        if self.test_input_prefix is not None:
+            test_input = dict(parameters["TransformInput"])
+            test_input["DataSource"] = {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri.$": f"States.Format('s3://{bucket}/{self.test_input_prefix}/{{}}/', $.test_run)",
+                }
+            }
+            states["TestInput"] = {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.test_run", "IsPresent": True, "Next": "TransformTestInput"}],
+                "Default": "Transform",
+            }
+            states["TransformTestInput"] = {
+                "Type": "Task",
+                "Resource": task,
+                "Parameters": {**parameters, "TransformInput": test_input},
+                "End": True,
+            }
+            definition["StartAt"] = "TestInput"
+        return definition
 
     def _assemble_with(self, s: TransformSettings) -> Any:
         if not is_unresolved(s.split_type):
@@ -473,7 +501,7 @@ class BatchTransform(Construct):
             self.policy,
             "a transform reads every object under its input prefix and writes objects named after them "
             "under its output prefix; read-only and write-only respectively",
-            self.bucket.arn_for_objects(f"{self.input_prefix}/*"),
+            *(self.bucket.arn_for_objects(f"{p}/*") for p in self._read_prefixes),
             self.bucket.arn_for_objects(f"{self.output_prefix}/*"),
         )
         acknowledge_wildcards(

@@ -292,3 +292,28 @@ def test_grant_start_lets_an_operator_start_and_follow_runs_only(cases):
     )
     assert _actions(statements[1]) == ["states:DescribeExecution"]
     assert ":execution:" in json.dumps(statements[1]["Resource"])
+
+
+def test_a_test_run_reads_its_own_folder_under_the_test_prefix():
+    stack = Stack(App(), "TestRuns")
+    key = kms.Key(stack, "K", enable_key_rotation=True)
+    bucket = s3.Bucket.from_bucket_attributes(stack, "B", bucket_name="project-bucket", encryption_key=key)
+    transform = BatchTransform(
+        stack, "T", model_package_arn=PACKAGE, bucket=bucket, test_input_prefix="batch-transform/test-input", job_name_prefix="p-abc"
+    )
+    c = SimpleNamespace(stack=stack, resources=Template.from_stack(stack).to_json()["Resources"])
+    definition = _definition(c, transform)
+    assert definition["StartAt"] == "TestInput"
+    choice = definition["States"]["TestInput"]
+    assert choice["Choices"] == [{"Variable": "$.test_run", "IsPresent": True, "Next": "TransformTestInput"}]
+    assert choice["Default"] == "Transform"
+    scheduled = definition["States"]["Transform"]["Parameters"]
+    tested = definition["States"]["TransformTestInput"]["Parameters"]
+    assert tested["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri.$"] == (
+        "States.Format('s3://project-bucket/batch-transform/test-input/{}/', $.test_run)"
+    )
+    # Everything else is the scheduled run's.
+    assert {k: v for k, v in tested.items() if k != "TransformInput"} == {k: v for k, v in scheduled.items() if k != "TransformInput"}
+    statements = c.resources[stack.get_logical_id(transform.policy.node.default_child)]["Properties"]["PolicyDocument"]["Statement"]
+    reads = json.dumps([s["Resource"] for s in statements if s["Action"] == "s3:GetObject"])
+    assert "batch-transform/test-input/*" in reads and "batch-transform/input/*" in reads
