@@ -263,6 +263,8 @@ class BatchStageStack(Stack):
             test_input_prefix=f"{base}/test-input",
             schedule=schedule,
             job_name_prefix=project.project_id,
+            # The deployers may manage state machines and rules named after the project only.
+            resource_name_prefix=f"{project.project_id}-{inputs.stage}",
             model_artifacts_bucket=s3.Bucket.from_bucket_name(self, "ModelArtifactBucket", inputs.model_bucket_name),
             model_artifacts_key=kms.Key.from_key_arn(self, "ModelArtifactKey", inputs.model_key),
             image_repositories=images,

@@ -115,6 +115,9 @@ class BatchTransform(Construct):
         or a token, empty meaning none. Default: none (runs after deployments only).
     :param run_on_deploy: run when the stack holding this construct is created or updated.
         Default: True.
+    :param resource_name_prefix: names the state machine ``<prefix>-transform`` and the rules
+        ``<prefix>-schedule`` and ``<prefix>-deployed`` (at most 40 characters), so a deployer can
+        be limited to them. Default: names CloudFormation generates.
     :param job_name_prefix: transform jobs are named ``<prefix>-<uuid>`` (at most 26
         characters; the state machine may start only jobs so named). Default: a name unique to
         this construct's path.
@@ -143,6 +146,7 @@ class BatchTransform(Construct):
         schedule: Optional[str] = None,
         run_on_deploy: bool = True,
         job_name_prefix: Optional[str] = None,
+        resource_name_prefix: Optional[str] = None,
         model_artifacts_bucket: Optional[s3.IBucket] = None,
         model_artifacts_key: Optional[kms.IKey] = None,
         role: Optional[iam.IRole] = None,
@@ -169,6 +173,11 @@ class BatchTransform(Construct):
         if schedule is not None and not is_unresolved(schedule) and schedule != "":
             problems.check(
                 check_pattern, "schedule", schedule, SCHEDULE_EXPRESSION, "a schedule expression 'rate(1 day)' or 'cron(0 2 * * ? *)'"
+            )
+        if resource_name_prefix is not None:
+            problems.check(
+                check_pattern, "resource_name_prefix", resource_name_prefix, r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,39}",
+                "1 to 40 letters, digits and inner hyphens",
             )
         if job_name_prefix is not None:
             problems.check(check_pattern, "job_name_prefix", job_name_prefix, JOB_NAME_PREFIX, "1 to 26 letters, digits and inner hyphens")
@@ -242,12 +251,13 @@ class BatchTransform(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
+            state_machine_name=f"{resource_name_prefix}-transform" if resource_name_prefix else None,
             # By ARN: the RoleArn reference orders the two already (a DependsOn would repeat it).
             role=iam.Role.from_role_arn(self, "StarterRoleArn", self.starter_role.role_arn, mutable=False),
             definition_body=sfn.DefinitionBody.from_string(stack.to_json_string(self._definition(stack))),
         )
         # The role's policy exists before the state machine can use it (the role is referenced already).
-        _cfn(self.state_machine).add_dependency(_cfn(self.starter_policy))
+        _cfn(self.state_machine).add_resource_dependency(_cfn(self.starter_policy))
 
         #: The role EventBridge starts executions as.
         self.trigger_role = iam.Role(
@@ -276,6 +286,7 @@ class BatchTransform(Construct):
             self.schedule_rule = events.CfnRule(
                 self,
                 "Schedule",
+                name=f"{resource_name_prefix}-schedule" if resource_name_prefix else None,
                 description="Runs a SageMaker batch transform on its schedule",
                 schedule_expression=schedule,
                 targets=[target],
@@ -290,6 +301,7 @@ class BatchTransform(Construct):
             self.deploy_rule = events.CfnRule(
                 self,
                 "AfterDeployment",
+                name=f"{resource_name_prefix}-deployed" if resource_name_prefix else None,
                 description="Runs a SageMaker batch transform when its stack has been created or updated",
                 event_pattern={
                     "source": ["aws.cloudformation"],
@@ -302,7 +314,7 @@ class BatchTransform(Construct):
                 targets=[target],
             )
             # EventBridge may start the state machine once the rule exists (it refers to the machine).
-            self.deploy_rule.add_dependency(_cfn(self.trigger_policy))
+            self.deploy_rule.add_resource_dependency(_cfn(self.trigger_policy))
         self._acknowledge(artifacts_bucket)
 
     # ------------------------------------------------------------------ public API
