@@ -6,9 +6,10 @@ from .deploy.deployer_role import StageDeployerRole
 from .deploy.pipeline import ModelDeployPipeline
 from .deploy.stages import DEFAULT_STAGES, DeployStage
 from .deploy.teardown import StageTeardown
+from .endpoint.batch import BatchTransform, TransformSettings
 from .endpoint.endpoint import ModelEndpoint
 from .endpoint.rollout import BlueGreenRollout, RollbackAlarms, TrafficShift, TrafficStep
-from .endpoint.settings import Autoscaling, DataCapture, InstanceVariant, ServerlessVariant
+from .endpoint.settings import AsyncInference, Autoscaling, BacklogScaling, DataCapture, InstanceVariant, ServerlessVariant
 from .project.dataset import ProjectDataset
 from .project.identity import ProjectIdentity
 from .project.precheck import RetainedResourceCheck
@@ -26,7 +27,10 @@ from .targets import (
 
 __all__ = [
     "ArtifactBucket",
+    "AsyncInference",
     "Autoscaling",
+    "BacklogScaling",
+    "BatchTransform",
     "BlueGreenRollout",
     "CodeCommitSource",
     "CodeConnectionsSource",
@@ -49,6 +53,7 @@ __all__ = [
     "SageMakerExecutionRole",
     "SeededRepository",
     "ServerlessVariant",
+    "TransformSettings",
     "StageDeployerRole",
     "StageTeardown",
     "TargetActionsRole",

@@ -184,3 +184,15 @@ def test_stages_of_different_kinds_are_refused_before_anything_is_written(kinds_
     assert result.returncode == 1
     assert "every stage serves the same way; found staging: async, prod: batch" in result.stderr
     assert not out.exists()
+
+
+def test_a_batch_stage_in_another_account_is_refused_before_aws_is_called(tmp_path):
+    config_dir = _seed(tmp_path, BATCH, {k: v for k, v in BATCH.items() if k != "smoke_test"})
+    environ = {
+        "MODEL_PACKAGE_GROUP_NAME": "g", "SAGEMAKER_PROJECT_NAME": "churn", "SAGEMAKER_PROJECT_ID": "p-abc123def456",
+        "ARTIFACT_BUCKET": PROJECT_BUCKET, "ARTIFACT_KMS_KEY_ARN": KEY_ARN, "DEPLOY_STAGES": "staging,prod",
+        "STAGE_ACCOUNTS": ",210987654321",
+        "STAGE_EXECUTION_ROLE_ARNS": ",arn:aws:iam::210987654321:role/sagemaker-projects/endpoint",
+    }  # fmt: skip
+    with pytest.raises(build.BuildError, match="prod-config.json: kind: a batch stage deploys to this account only"):
+        build.build(["staging", "prod"], config_dir, tmp_path / "out", environ, session=object())

@@ -744,6 +744,12 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
             "kind: the pipeline deploys one stage template to every stage, so every stage serves the same way; found "
             + ", ".join(f"{stage}: {k}" for stage, k in kinds.items())
         )
+    for stage, stage_kind in kinds.items():
+        if stage_kind == "batch" and targets.get(stage, {}).get("account"):
+            problems.append(
+                f"{stage}-config.json: kind: a batch stage deploys to this account only (the target account's "
+                "deployer creates no IAM roles, which the batch stage needs); use 'async' or 'realtime' there"
+            )
     template_file = KIND_TEMPLATES[kind]
     template_path = config_dir / template_file
     try:
