@@ -156,3 +156,22 @@ def test_the_image_pipelines_failures_reach_the_project_topic(template):
     failed = [r for r in _of_type(template, "AWS::Events::Rule").values() if "CodePipeline Pipeline Execution State Change" in json.dumps(r)]
     watched = [p for r in failed for p in r["Properties"]["EventPattern"]["detail"].get("pipeline", [])]
     assert sorted(map(str, watched)) == sorted(map(str, pipelines))
+
+
+@pytest.mark.parametrize("types", [(), ("inference",), ("processing", "training"), ("processing", "training", "inference")])
+def test_the_model_build_names_the_images_it_runs_and_its_execution_role_pulls_exactly_those(types):
+    stack = ImageBuildDeployStack(new_app(), "Names", image_types=types, project_name="churn", project_id="p-abc123def456")
+    template = Template.from_stack(stack).to_json()
+    (build,) = [
+        r for i, r in _of_type(template, "AWS::CodeBuild::Project").items() if i.startswith("ModelBuild") and "Image" not in i
+    ]
+    variables = {v["Name"]: v["Value"] for v in build["Properties"]["Environment"]["EnvironmentVariables"]}
+    expected = ",".join(f"{t}=sagemaker-p-abc123def456-{t}" for t in types)
+    assert variables.get("SAGEMAKER_IMAGE_NAMES") == (expected or None)
+    # The execution role's pulls of the project's repositories: one per type built.
+    policies = json.dumps([r for i, r in _of_type(template, "AWS::IAM::ManagedPolicy").items() if "ExecutionRole" in i])
+    for image_type in ("processing", "training", "inference"):
+        (repository,) = [i for i in _of_type(template, "AWS::ECR::Repository") if i.startswith(image_type.capitalize())] or [None]
+        assert (repository is not None) is (image_type in types)
+        if repository is not None:
+            assert json.dumps({"Fn::GetAtt": [repository, "Arn"]}) in policies, image_type
