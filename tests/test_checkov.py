@@ -53,7 +53,13 @@ def scanned_templates(outdir: Path) -> list[Path]:
     """The templates of the TEMPLATES stacks, the StudioTemplates stack and its product
     templates, the target-account baseline, and the endpoint stage's template that the deploy
     pipeline deploys."""
-    return [*sorted(outdir.glob("*.template.json")), ENDPOINT_STAGE_TEMPLATE]
+    return [
+        *sorted(outdir.glob("*.template.json")),
+        ENDPOINT_STAGE_TEMPLATE,
+        # The asynchronous and batch stages' templates, beside it.
+        ENDPOINT_STAGE_TEMPLATE.with_name("async-stage.template.json"),
+        ENDPOINT_STAGE_TEMPLATE.with_name("batch-stage.template.json"),
+    ]
 
 
 @pytest.fixture(scope="module")
