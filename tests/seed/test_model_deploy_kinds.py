@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,68 @@ def test_a_batch_stage_in_another_account_is_refused_before_aws_is_called(tmp_pa
     }  # fmt: skip
     with pytest.raises(build.BuildError, match="prod-config.json: kind: a batch stage deploys to this account only"):
         build.build(["staging", "prod"], config_dir, tmp_path / "out", environ, session=object())
+
+
+def _deploy(cfn, stack: str, out: Path, stage: str) -> dict:
+    config = json.loads((out / f"{stage}-params.json").read_text())
+    cfn.create_stack(
+        StackName=stack,
+        TemplateBody=(out / build.TEMPLATE_FILE).read_text(),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in config["Parameters"].items()],
+        Tags=[{"Key": k, "Value": v} for k, v in config["Tags"].items()],
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+    )
+    return cfn.describe_stacks(StackName=stack)["Stacks"][0]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("config", [ASYNC, BATCH], ids=["async", "batch"])
+def test_the_written_stage_deploys_in_moto(kinds_moto, tmp_path, config):
+    """What build.py writes deploys as CloudFormation deploys it (moto: the stack completes and
+    creates the model; what moto implements of each kind's resources is created)."""
+    group = unique("churn-deploy-")
+    s3, kms = client(kinds_moto, "s3"), client(kinds_moto, "kms")
+    s3.create_bucket(Bucket=PROJECT_BUCKET)
+    key_arn = kms.create_key(Description="project key")["KeyMetadata"]["Arn"]
+    register_versions(client(kinds_moto, "sagemaker"), group, ["Approved"], metadata={"TestDataS3Uri": "s3://b/t.csv"})
+    config_dir = _seed(tmp_path, config, {k: v for k, v in config.items() if k != "smoke_test"})
+    out = tmp_path / "build"
+    environment = _environment(kinds_moto, group) | {"ARTIFACT_KMS_KEY_ARN": key_arn}
+    result = run_script(SEED / "build.py", ["--config-dir", str(config_dir), "--output-dir", str(out)], environment)
+    assert result.returncode == 0, result.stderr
+    cfn = client(kinds_moto, "cloudformation")
+    stack = _deploy(cfn, unique("sagemaker-churn-deploy-staging-"), out, "staging")
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    created = {r.get("ResourceType") for r in cfn.list_stack_resources(StackName=stack["StackName"])["StackResourceSummaries"]}
+    assert "AWS::SageMaker::Model" in created
+    outputs = {o["OutputKey"] for o in stack.get("Outputs", [])}
+    if config["kind"] == "async":
+        assert {"AWS::SageMaker::Endpoint", "AWS::SNS::Topic"} <= created
+        assert {"EndpointName", "SuccessTopicArn", "ErrorTopicArn"} <= outputs
+    else:
+        assert {"AWS::StepFunctions::StateMachine", "AWS::Events::Rule"} <= created
+        assert "StateMachineArn" in outputs
+    if config["kind"] == "async":
+        # The staging test against the deployed endpoint: moto writes each queued answer to S3.
+        rows = ["0,1,2", "1,3,4", "0,5,6"]
+        s3.put_object(Bucket=PROJECT_BUCKET, Key="test/test.csv", Body=("\n".join(rows) + "\n").encode())
+        settings = json.loads((out / "staging-test.json").read_text())
+        settings["test_data_s3_uri"] = f"s3://{PROJECT_BUCKET}/test/test.csv"
+        # moto names CloudFormation's endpoints itself (it ignores EndpointName): use the stack's.
+        settings["endpoint_name"] = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}["EndpointName"]
+        (out / "staging-test.json").write_text(json.dumps(settings))
+        request = urllib.request.Request(
+            f"{kinds_moto}/moto-api/static/sagemaker/async-endpoint-results",
+            data=json.dumps({"results": [{"data": "0.5"} for _ in rows]}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        urllib.request.urlopen(request, timeout=10).close()
+        tested = run_script(
+            SEED / "test" / "test_endpoint.py",
+            ["--config", str(out / "staging-test.json"), "--report", str(out / "report.json")],
+            environment,
+        )
+        assert tested.returncode == 0, tested.stderr
+        report = json.loads((out / "report.json").read_text())
+        assert report["passed"] and report["kind"] == "async" and report["rows"] == len(rows)
