@@ -139,6 +139,9 @@ class Resolver:
             return f"arn:{self.partition}:iam::{self.account}:policy{path}{self._prop(name, 'ManagedPolicyName') or name}"
         if kind == "AWS::SNS::Topic":
             return f"arn:{self.partition}:sns:{self.region}:{self.account}:{self._prop(name, 'TopicName') or name}"
+        if kind == "AWS::StepFunctions::StateMachine":
+            machine = self._prop(name, "StateMachineName") or name
+            return f"arn:{self.partition}:states:{self.region}:{self.account}:stateMachine:{machine}"
         raise EvalError(f"Ref to {name} of type {kind}: no sample value known")
 
     def get_att(self, name: str, attribute: str) -> Any:

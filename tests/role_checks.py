@@ -55,6 +55,8 @@ def all_templates(assembly: Any) -> dict[str, dict]:
         found[f"studio/{template_id}"] = json.loads(path.read_text())
     found["endpoint-stage"] = json.loads(ENDPOINT_STAGE.read_text())
     found["monitor-stage"] = json.loads(MONITOR_STAGE.read_text())
+    for kind in ("async", "batch"):
+        found[f"{kind}-stage"] = json.loads((ENDPOINT_STAGE.parent / f"{kind}-stage.template.json").read_text())
     found["target-account"] = target_account_template(assembly)
     return found
 

@@ -175,6 +175,17 @@ CLAIMS = [
         "what Model Monitor's jobs do with the role: captured data, baselines, ground truth, reports, logs, metrics, Clarify's shadow endpoint",
     ),
     Claim(
+        rf"EndpointRole{_ID}", "async-stage",
+        "tests/unit/stacks/test_serving_stages.py::test_async_model_role_reads_requests_writes_answers_and_publishes",
+        "an asynchronous endpoint's queue: read requests, write answers and failures, publish to both topics, the key (iam_eval)",
+    ),
+    Claim(
+        rf"Transform(Role|StarterRole|TriggerRole){_ID}", "batch-stage",
+        "tests/unit/stacks/test_serving_stages.py::test_batch_roles_are_least_privilege",
+        "the transform job's reads and writes, the state machine's CreateTransformJob on the project's jobs, "
+        "EventBridge's StartExecution (iam_eval)",
+    ),
+    Claim(
         rf"ActionsRole{_ID}", "target-account",
         _TARGETS + "test_target_roles.py::test_the_actions_role_may_do_what_the_tooling_pipelines_do_here",
         "CodePipeline's CloudFormation action in each mode, the staging tests and the change record's snapshot (iam_eval)",

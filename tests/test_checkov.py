@@ -53,9 +53,15 @@ def run_checkov(files: list[Path], cwd: Path) -> list[dict]:
 
 def scanned_templates(outdir: Path) -> list[Path]:
     """The templates of the TEMPLATES stacks, the StudioTemplates stack and its product
-    templates, the target-account baseline, and the endpoint and monitor stage templates that the
-    deploy and monitor pipelines deploy."""
-    return [*sorted(outdir.glob("*.template.json")), ENDPOINT_STAGE_TEMPLATE, MONITOR_STAGE_TEMPLATE]
+    templates, the target-account baseline, and the stage templates that the deploy and monitor
+    pipelines deploy (endpoint, asynchronous, batch, monitor)."""
+    return [
+        *sorted(outdir.glob("*.template.json")),
+        ENDPOINT_STAGE_TEMPLATE,
+        ENDPOINT_STAGE_TEMPLATE.with_name("async-stage.template.json"),
+        ENDPOINT_STAGE_TEMPLATE.with_name("batch-stage.template.json"),
+        MONITOR_STAGE_TEMPLATE,
+    ]
 
 
 @pytest.fixture(scope="module")

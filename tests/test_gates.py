@@ -131,6 +131,20 @@ def test_iam_has_no_wildcard_action_and_scopes_resources(assembly, template_id):
             assert set(actions) <= UNSCOPABLE_ACTIONS, f"{logical_id}: {actions} on Resource '*'"
 
 
+@pytest.mark.parametrize("name", ["endpoint-stage", "async-stage", "batch-stage"])
+def test_the_stage_templates_have_no_wildcard_action_and_scope_resources(name):
+    """The deploy seed's checked-in stage templates (one per way to serve) pass the same IAM gate."""
+    template = json.loads((REPO / "sagemaker_projects_cdk" / "seed_code" / "model_deploy" / f"{name}.template.json").read_text())
+    statements = list(_allow_statements(template))
+    assert statements, "expected IAM policies in the template"
+    for logical_id, statement in statements:
+        actions = _as_list(statement["Action"])
+        for action in actions:
+            assert action != "*" and not action.endswith(":*"), f"{logical_id}: wildcard action {action}"
+        if "*" in _as_list(statement["Resource"]):
+            assert set(actions) <= UNSCOPABLE_ACTIONS, f"{logical_id}: {actions} on Resource '*'"
+
+
 def test_synth_is_deterministic(assembly, tmp_path):
     again = synth_all(tmp_path)
     for template_id, path in assembly.files.items():

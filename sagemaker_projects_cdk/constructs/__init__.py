@@ -6,9 +6,10 @@ from .deploy.deployer_role import StageDeployerRole
 from .deploy.pipeline import ModelDeployPipeline
 from .deploy.stages import DEFAULT_STAGES, DeployStage
 from .deploy.teardown import StageTeardown
+from .endpoint.batch import BatchTransform, TransformSettings
 from .endpoint.endpoint import ModelEndpoint
 from .endpoint.rollout import BlueGreenRollout, RollbackAlarms, TrafficShift, TrafficStep
-from .endpoint.settings import Autoscaling, DataCapture, InstanceVariant, ServerlessVariant
+from .endpoint.settings import AsyncInference, Autoscaling, BacklogScaling, DataCapture, InstanceVariant, ServerlessVariant
 from .jenkins import JenkinsDeployTrigger, JenkinsRole
 from .monitor import (
     DataQualityMonitor,
@@ -38,7 +39,10 @@ from .targets import (
 
 __all__ = [
     "ArtifactBucket",
+    "AsyncInference",
     "Autoscaling",
+    "BacklogScaling",
+    "BatchTransform",
     "BlueGreenRollout",
     "CodeCommitSource",
     "CodeConnectionsSource",
@@ -70,6 +74,7 @@ __all__ = [
     "SageMakerExecutionRole",
     "SeededRepository",
     "ServerlessVariant",
+    "TransformSettings",
     "StageDeployerRole",
     "StageTeardown",
     "TargetActionsRole",

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, cast
+from typing import Any, Mapping, Optional, Sequence, cast
 
 from aws_cdk import (
     App,
@@ -126,80 +127,13 @@ class EndpointStageStack(Stack):
             stack_name=stack_name,
             analytics_reporting=False,
         )
-        project = ProjectIdentity(self, "Project")
         p = _Parameters(self)
-
-        # DeployStage's rule: the pattern alone allows more than 15 characters through hyphens.
-        stage = p.string(
-            "StageName", "Deployment stage, the endpoint name's suffix", pattern=STAGE_NAME_PATTERN, max_length=15
-        )
-        model_package_arn = p.string(
-            "ModelPackageArn", "Approved model package version to serve", pattern=MODEL_PACKAGE_ARN
-        )
-        given_bucket_name = p.string(
-            "ArtifactBucketName",
-            "Project artifact bucket, where captured data is written; empty: a bucket this stack creates (a stage in "
-            "another account)",
-            pattern=f"({BUCKET_NAME_PATTERN})?",
-            constraint="must be a bucket name or empty",
-        )
-        given_key_arn = p.string(
-            "ArtifactKmsKeyArn",
-            "KMS key of the project bucket, also encrypting the endpoint's volumes; empty with an empty bucket",
-            pattern=f"({KMS_KEY_ARN_PATTERN})?",
-            constraint="must be a KMS key ARN or empty",
-        )
-        execution_role_arn = p.string(
-            "ExecutionRoleArn",
-            "The model's execution role; empty: a role this stack creates (in another account: the endpoint role of "
-            "its target-account baseline)",
-            pattern=f"({ROLE_ARN})?",
-            constraint="must be an IAM role ARN or empty",
-        )
-        empty_bucket = Fn.condition_equals(given_bucket_name, "")
-        empty_key = Fn.condition_equals(given_key_arn, "")
-        CfnRule(
-            self,
-            "BucketAndKeyTogether",
-            assertions=[
-                CfnRuleAssertion(
-                    assert_=Fn.condition_or(
-                        Fn.condition_and(empty_bucket, empty_key),
-                        Fn.condition_and(Fn.condition_not(empty_bucket), Fn.condition_not(empty_key)),
-                    ),
-                    assert_description="ArtifactBucketName and ArtifactKmsKeyArn are given together, or both left empty",
-                )
-            ],
-        )
-        own_storage = CfnCondition(self, "StageOwnStorage", expression=empty_bucket)
-        own_role = CfnCondition(self, "StageOwnExecutionRole", expression=Fn.condition_equals(execution_role_arn, ""))
+        inputs = stage_inputs(self, p)
+        project, stage, model_package_arn = inputs.project, inputs.stage, inputs.model_package_arn
         #: The stage's own key and bucket (created only when no bucket is given).
-        self.storage = ArtifactBucket(self, "StageStorage")
-        for child in self.storage.node.find_all():
-            if isinstance(child, CfnResource):
-                child.cfn_options.condition = own_storage
-        self._name_own_buckets()
-        bucket_name = Fn.condition_if(own_storage.logical_id, self.storage.bucket.bucket_name, given_bucket_name).to_string()
-        key_arn = Fn.condition_if(own_storage.logical_id, self.storage.encryption_key.key_arn, given_key_arn).to_string()
-        model_bucket_name = p.string(
-            "ModelArtifactBucketName",
-            "Bucket holding the model package's artifacts (its ModelDataUrl): this project's bucket or the one "
-            "of the project that registered the package",
-            pattern=BUCKET_NAME_PATTERN,
-        )
-        model_key_arn = p.string(
-            "ModelArtifactKmsKeyArn",
-            "KMS key encrypting the model artifacts; empty when they are not KMS-encrypted (S3-managed keys)",
-            pattern=f"({KMS_KEY_ARN_PATTERN})?",
-            default="",
-            constraint="must be a KMS key ARN or empty",
-        )
-        # IAM has no optional statement: without a key, the decrypt grant names the project key,
-        # which the role may use already, so it grants nothing more.
-        model_key_given = CfnCondition(
-            self, "ModelArtifactsKmsEncrypted", expression=Fn.condition_not(Fn.condition_equals(model_key_arn, ""))
-        )
-        model_key = Fn.condition_if(model_key_given.logical_id, model_key_arn, key_arn).to_string()
+        self.storage = inputs.storage
+        bucket_name, key_arn = inputs.bucket_name, inputs.key_arn
+        model_bucket_name, model_key = inputs.model_bucket_name, inputs.model_key
 
         variant = InstanceVariant(
             instance_type=p.string(
@@ -244,49 +178,7 @@ class EndpointStageStack(Stack):
             ),
         )
 
-        # The model's images: AWS's (AWS-owned repositories in per-region AWS accounts), and
-        # the repository build.py names when the model package's image is in this account's
-        # ECR (a project's own image). IAM has no optional statement or resource: without one,
-        # its entry names AWS's first repository again, and so grants nothing more. An
-        # identity policy is enough in the repository's own account, and ECR decrypts with its
-        # own grant on the repository's key; a given role (another account) pulls through that
-        # account's grants and the repository policy.
-        images = [
-            ecr.Repository.from_repository_attributes(
-                self,
-                f"Images{index}",
-                repository_name=name,
-                repository_arn=self.format_arn(service="ecr", account="*", resource="repository", resource_name=name),
-            )
-            for index, name in enumerate(sorted(DEFAULT_IMAGE_REPOSITORIES))
-        ]
-        image_repository = p.string(
-            "ModelImageRepositoryName",
-            "Private ECR repository, in this account and region, of the model package's inference image (a "
-            "project's own image), which the stack's own model role may then pull; empty: AWS's images only",
-            pattern=f"({ECR_REPOSITORY_NAME})?",
-            default="",
-            constraint="must be an ECR repository name or empty",
-            max_length=256,
-        )
-        own_image = CfnCondition(
-            self, "ModelImageInThisAccount", expression=Fn.condition_not(Fn.condition_equals(image_repository, ""))
-        )
-        # First: the project's feature flags (cdk.json) minimize policies, which orders resources
-        # as they render, and the checked-in template must be the same with or without them.
-        images.insert(
-            0,
-            ecr.Repository.from_repository_attributes(
-                self,
-                "ModelImage",
-                repository_name=image_repository,
-                repository_arn=Fn.condition_if(
-                    own_image.logical_id,
-                    self.format_arn(service="ecr", resource="repository", resource_name=image_repository),
-                    images[0].repository_arn,
-                ).to_string(),
-            ),
-        )
+        images = stage_images(self, p)
 
         #: The endpoint.
         self.endpoint = ModelEndpoint(
@@ -306,76 +198,265 @@ class EndpointStageStack(Stack):
             rollout=rollout,
             image_repositories=images,
         )
-        self._use_given_role(own_role, execution_role_arn)
+        use_given_role(
+            self,
+            self.storage,
+            inputs.own_role,
+            inputs.execution_role_arn,
+            role=self.endpoint.role,
+            policy=self.endpoint.policy,
+            dependents=(self.endpoint.model, self.endpoint.endpoint),
+            writes={"CaptureByExecutionRole": ["data-capture/*"]},
+        )
         CfnOutput(self, "EndpointName", value=self.endpoint.endpoint.attr_endpoint_name, description="Endpoint name")
         CfnOutput(self, "EndpointArn", value=self.endpoint.endpoint_arn, description="Endpoint ARN")
 
 
-    def _name_own_buckets(self) -> None:
-        """The stage's own buckets (another account only) get names unique to the stack and
-        distinct from every other ``sagemaker-*`` bucket (SageMaker's default bucket, Studio's,
-        native SageMaker Projects'): ``<prefix><stack uuid>``, the UUID being the last part of
-        ``AWS::StackId`` (36 lower-case characters), so the target baseline's roles can be
-        scoped to exactly these buckets. A bucket name has at most 63 characters."""
-        stack_uuid = Fn.select(2, Fn.split("/", self.stack_id))
-        for bucket, prefix in (
-            (self.storage.bucket, STAGE_DATA_BUCKET_PREFIX),
-            (self.storage.access_logs_bucket, STAGE_LOG_BUCKET_PREFIX),
-        ):
-            assert len(prefix) + 36 <= 63, prefix
-            cfn_bucket = bucket.node.default_child
-            assert isinstance(cfn_bucket, s3.CfnBucket)
-            cfn_bucket.bucket_name = Fn.join("", [prefix, stack_uuid])
+def _name_own_buckets(stack: Stack, storage: ArtifactBucket) -> None:
+    """The stage's own buckets (another account only) get names unique to the stack and
+    distinct from every other ``sagemaker-*`` bucket (SageMaker's default bucket, Studio's,
+    native SageMaker Projects'): ``<prefix><stack uuid>``, the UUID being the last part of
+    ``AWS::StackId`` (36 lower-case characters), so the target baseline's roles can be
+    scoped to exactly these buckets. A bucket name has at most 63 characters."""
+    stack_uuid = Fn.select(2, Fn.split("/", stack.stack_id))
+    for bucket, prefix in (
+        (storage.bucket, STAGE_DATA_BUCKET_PREFIX),
+        (storage.access_logs_bucket, STAGE_LOG_BUCKET_PREFIX),
+    ):
+        assert len(prefix) + 36 <= 63, prefix
+        cfn_bucket = bucket.node.default_child
+        assert isinstance(cfn_bucket, s3.CfnBucket)
+        cfn_bucket.bucket_name = Fn.join("", [prefix, stack_uuid])
 
-    def _use_given_role(self, own_role: CfnCondition, role_arn: str) -> None:
-        """With ``ExecutionRoleArn`` given, the model runs as that role: the stack's own role and
-        its policy are not created, and the stage's own bucket and key let that role write
-        captured data (a resource-policy grant in the role's account is enough)."""
-        role = self.endpoint.role.node.default_child
-        policy = self.endpoint.policy.node.default_child
-        assert isinstance(role, CfnResource) and isinstance(policy, CfnResource)
-        for resource in (role, policy):
-            resource.cfn_options.condition = own_role
-        # DependsOn may not name a resource whose condition is false: the model and the endpoint
-        # wait for a handle that refers to the role and policy only when they exist.
-        ready = CfnWaitConditionHandle(self, "ExecutionRoleReady")
-        ready.cfn_options.metadata = {
-            "Role": Fn.condition_if(own_role.logical_id, role.ref, ""),
-            "Policy": Fn.condition_if(own_role.logical_id, policy.ref, ""),
-        }
-        self.endpoint.model.add_property_override(
-            "ExecutionRoleArn", Fn.condition_if(own_role.logical_id, role.get_att("Arn"), role_arn)
-        )
-        for resource in (self.endpoint.model, self.endpoint.endpoint):
-            resource.add_override("DependsOn", [ready.logical_id])
+def use_given_role(
+    stack: Stack,
+    storage: ArtifactBucket,
+    own_role: CfnCondition,
+    role_arn: str,
+    *,
+    role: iam.IRole,
+    policy: iam.ManagedPolicy,
+    dependents: Sequence[CfnResource],
+    writes: Mapping[str, Sequence[str]],
+    reads: Optional[Mapping[str, Sequence[str]]] = None,
+) -> None:
+    """With ``ExecutionRoleArn`` given, the model runs as that role: the stack's own role and
+    its policy are not created, and the stage's own bucket and key let that role write
+    what ``writes`` and ``reads`` name (a resource-policy grant in the role's account is enough);
+    ``dependents`` (the model first) wait for the role."""
+    cfn_role = role.node.default_child
+    cfn_policy = policy.node.default_child
+    assert isinstance(cfn_role, CfnResource) and isinstance(cfn_policy, CfnResource)
+    for resource in (cfn_role, cfn_policy):
+        resource.cfn_options.condition = own_role
+    # DependsOn may not name a resource whose condition is false: the model and the endpoint
+    # wait for a handle that refers to the role and policy only when they exist.
+    ready = CfnWaitConditionHandle(stack, "ExecutionRoleReady")
+    ready.cfn_options.metadata = {
+        "Role": Fn.condition_if(own_role.logical_id, cfn_role.ref, ""),
+        "Policy": Fn.condition_if(own_role.logical_id, cfn_policy.ref, ""),
+    }
+    # The first dependent is the model, which runs as the role.
+    dependents[0].add_property_override(
+        "ExecutionRoleArn", Fn.condition_if(own_role.logical_id, cfn_role.get_att("Arn"), role_arn)
+    )
+    for resource in dependents:
+        resource.add_override("DependsOn", [ready.logical_id])
 
-        given_role = CfnCondition(
-            self, "StageGivenExecutionRole", expression=Fn.condition_not(cast(Any, own_role))  # a condition is an expression
+    given_role = CfnCondition(
+        stack, "StageGivenExecutionRole", expression=Fn.condition_not(cast(Any, own_role))  # a condition is an expression
+    )
+    writer = iam.ArnPrincipal(role_arn)
+    bucket_policy = storage.bucket.policy
+    key = storage.encryption_key.node.default_child
+    assert bucket_policy is not None and isinstance(key, kms.CfnKey)
+    statements = ConditionalStatements(
+        bucket_policy.node.default_child, "PolicyDocument", bucket_policy.document  # type: ignore[arg-type]  # an L1 BucketPolicy is a CfnResource
+    )
+    for actions, grants in ((["s3:PutObject"], writes), (["s3:GetObject"], reads or {})):
+        for sid, prefixes in grants.items():
+            statements.add(
+                iam.PolicyStatement(
+                    sid=sid,
+                    principals=[writer],
+                    actions=actions,
+                    resources=[storage.bucket.arn_for_objects(prefix) for prefix in prefixes],
+                ),
+                given_role,
+            )
+    ConditionalStatements(key, "KeyPolicy", key.key_policy).add(
+        iam.PolicyStatement(
+            sid="EncryptByExecutionRole",
+            principals=[writer],
+            actions=["kms:GenerateDataKey", "kms:Decrypt"],
+            resources=["*"],
+        ),
+        given_role,
+    )
+
+
+@dataclass(frozen=True)
+class StageInputs:
+    """What every stage template (endpoint, asynchronous, batch) declares first: the project,
+    the stage, the model version, the stage's bucket and key (given, or its own in another
+    account), the model role (given, or its own) and where the artifacts are read from."""
+
+    project: ProjectIdentity
+    stage: str
+    model_package_arn: str
+    execution_role_arn: str
+    own_role: CfnCondition
+    storage: ArtifactBucket
+    bucket_name: str
+    key_arn: str
+    model_bucket_name: str
+    model_key: str
+
+
+def stage_inputs(
+    stack: Stack,
+    p: _Parameters,
+    *,
+    named: str = "endpoint",
+    serve: str = "serve",
+    written: str = "captured data",
+    volumes: str = "endpoint's",
+) -> StageInputs:
+    """Declare the common parameters, conditions and the stage's own storage in ``stack``
+    (the words name what the stage is, in the parameters' descriptions)."""
+    project = ProjectIdentity(stack, "Project")
+
+    # DeployStage's rule: the pattern alone allows more than 15 characters through hyphens.
+    stage = p.string(
+        "StageName", f"Deployment stage, the {named} name's suffix", pattern=STAGE_NAME_PATTERN, max_length=15
+    )
+    model_package_arn = p.string(
+        "ModelPackageArn", f"Approved model package version to {serve}", pattern=MODEL_PACKAGE_ARN
+    )
+    given_bucket_name = p.string(
+        "ArtifactBucketName",
+        f"Project artifact bucket, where {written} is written; empty: a bucket this stack creates (a stage in "
+        "another account)",
+        pattern=f"({BUCKET_NAME_PATTERN})?",
+        constraint="must be a bucket name or empty",
+    )
+    given_key_arn = p.string(
+        "ArtifactKmsKeyArn",
+        f"KMS key of the project bucket, also encrypting the {volumes} volumes; empty with an empty bucket",
+        pattern=f"({KMS_KEY_ARN_PATTERN})?",
+        constraint="must be a KMS key ARN or empty",
+    )
+    execution_role_arn = p.string(
+        "ExecutionRoleArn",
+        "The model's execution role; empty: a role this stack creates (in another account: the endpoint role of "
+        "its target-account baseline)",
+        pattern=f"({ROLE_ARN})?",
+        constraint="must be an IAM role ARN or empty",
+    )
+    empty_bucket = Fn.condition_equals(given_bucket_name, "")
+    empty_key = Fn.condition_equals(given_key_arn, "")
+    CfnRule(
+        stack,
+        "BucketAndKeyTogether",
+        assertions=[
+            CfnRuleAssertion(
+                assert_=Fn.condition_or(
+                    Fn.condition_and(empty_bucket, empty_key),
+                    Fn.condition_and(Fn.condition_not(empty_bucket), Fn.condition_not(empty_key)),
+                ),
+                assert_description="ArtifactBucketName and ArtifactKmsKeyArn are given together, or both left empty",
+            )
+        ],
+    )
+    own_storage = CfnCondition(stack, "StageOwnStorage", expression=empty_bucket)
+    own_role = CfnCondition(stack, "StageOwnExecutionRole", expression=Fn.condition_equals(execution_role_arn, ""))
+    # The stage's own key and bucket (created only when no bucket is given).
+    storage = ArtifactBucket(stack, "StageStorage")
+    for child in storage.node.find_all():
+        if isinstance(child, CfnResource):
+            child.cfn_options.condition = own_storage
+    _name_own_buckets(stack, storage)
+    bucket_name = Fn.condition_if(own_storage.logical_id, storage.bucket.bucket_name, given_bucket_name).to_string()
+    key_arn = Fn.condition_if(own_storage.logical_id, storage.encryption_key.key_arn, given_key_arn).to_string()
+    model_bucket_name = p.string(
+        "ModelArtifactBucketName",
+        "Bucket holding the model package's artifacts (its ModelDataUrl): this project's bucket or the one "
+        "of the project that registered the package",
+        pattern=BUCKET_NAME_PATTERN,
+    )
+    model_key_arn = p.string(
+        "ModelArtifactKmsKeyArn",
+        "KMS key encrypting the model artifacts; empty when they are not KMS-encrypted (S3-managed keys)",
+        pattern=f"({KMS_KEY_ARN_PATTERN})?",
+        default="",
+        constraint="must be a KMS key ARN or empty",
+    )
+    # IAM has no optional statement: without a key, the decrypt grant names the project key,
+    # which the role may use already, so it grants nothing more.
+    model_key_given = CfnCondition(
+        stack, "ModelArtifactsKmsEncrypted", expression=Fn.condition_not(Fn.condition_equals(model_key_arn, ""))
+    )
+    model_key = Fn.condition_if(model_key_given.logical_id, model_key_arn, key_arn).to_string()
+    return StageInputs(
+        project=project,
+        stage=stage,
+        model_package_arn=model_package_arn,
+        execution_role_arn=execution_role_arn,
+        own_role=own_role,
+        storage=storage,
+        bucket_name=bucket_name,
+        key_arn=key_arn,
+        model_bucket_name=model_bucket_name,
+        model_key=model_key,
+    )
+
+
+def stage_images(stack: Stack, p: _Parameters) -> list[ecr.IRepository]:
+    """The ECR repositories a stage's model may pull from (declares ``ModelImageRepositoryName``)."""
+    # The model's images: AWS's (AWS-owned repositories in per-region AWS accounts), and
+    # the repository build.py names when the model package's image is in this account's
+    # ECR (a project's own image). IAM has no optional statement or resource: without one,
+    # its entry names AWS's first repository again, and so grants nothing more. An
+    # identity policy is enough in the repository's own account, and ECR decrypts with its
+    # own grant on the repository's key; a given role (another account) pulls through that
+    # account's grants and the repository policy.
+    images = [
+        ecr.Repository.from_repository_attributes(
+            stack,
+            f"Images{index}",
+            repository_name=name,
+            repository_arn=stack.format_arn(service="ecr", account="*", resource="repository", resource_name=name),
         )
-        writer = iam.ArnPrincipal(role_arn)
-        bucket_policy = self.storage.bucket.policy
-        key = self.storage.encryption_key.node.default_child
-        assert bucket_policy is not None and isinstance(key, kms.CfnKey)
-        ConditionalStatements(
-            bucket_policy.node.default_child, "PolicyDocument", bucket_policy.document  # type: ignore[arg-type]  # an L1 BucketPolicy is a CfnResource
-        ).add(
-            iam.PolicyStatement(
-                sid="CaptureByExecutionRole",
-                principals=[writer],
-                actions=["s3:PutObject"],
-                resources=[self.storage.bucket.arn_for_objects("data-capture/*")],
-            ),
-            given_role,
-        )
-        ConditionalStatements(key, "KeyPolicy", key.key_policy).add(
-            iam.PolicyStatement(
-                sid="EncryptByExecutionRole",
-                principals=[writer],
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=["*"],
-            ),
-            given_role,
-        )
+        for index, name in enumerate(sorted(DEFAULT_IMAGE_REPOSITORIES))
+    ]
+    image_repository = p.string(
+        "ModelImageRepositoryName",
+        "Private ECR repository, in this account and region, of the model package's inference image (a "
+        "project's own image), which the stack's own model role may then pull; empty: AWS's images only",
+        pattern=f"({ECR_REPOSITORY_NAME})?",
+        default="",
+        constraint="must be an ECR repository name or empty",
+        max_length=256,
+    )
+    own_image = CfnCondition(
+        stack, "ModelImageInThisAccount", expression=Fn.condition_not(Fn.condition_equals(image_repository, ""))
+    )
+    # First: the project's feature flags (cdk.json) minimize policies, which orders resources
+    # as they render, and the checked-in template must be the same with or without them.
+    images.insert(
+        0,
+        ecr.Repository.from_repository_attributes(
+            stack,
+            "ModelImage",
+            repository_name=image_repository,
+            repository_arn=Fn.condition_if(
+                own_image.logical_id,
+                stack.format_arn(service="ecr", resource="repository", resource_name=image_repository),
+                images[0].repository_arn,
+            ).to_string(),
+        ),
+    )
+    return images
 
 
 class _Parameters:
@@ -425,8 +506,11 @@ class _Parameters:
         ).value_as_number
 
 
-def synth_stage_template(*, security_packs: bool = True) -> dict[str, Any]:
-    """Synthesize ``EndpointStageStack`` alone and return its template (no path metadata)."""
+def synth_stage_template(
+    *, security_packs: bool = True, stack_class: Optional[type[Stack]] = None, construct_id: str = "EndpointStage"
+) -> dict[str, Any]:
+    """Synthesize ``stack_class`` (default ``EndpointStageStack``) alone and return its template
+    (no path metadata)."""
     app = App(
         context={
             "aws:cdk:enable-path-metadata": False,
@@ -435,7 +519,7 @@ def synth_stage_template(*, security_packs: bool = True) -> dict[str, Any]:
             "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
         }
     )
-    stack = EndpointStageStack(app, "EndpointStage")
+    stack = (stack_class or EndpointStageStack)(app, construct_id)
     if security_packs:
         from ..compliance import add_security_packs
 

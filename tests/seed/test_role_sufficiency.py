@@ -72,6 +72,22 @@ _READ_WRITE = {
     "s3:PutObjectTagging": CDK_BUCKET_RW,
     "s3:PutObjectVersionTagging": CDK_BUCKET_RW,
 }
+#: The staging tests of an asynchronous or a batch stage (test_endpoint.py's run_async and
+#: run_batch, tested in test_model_deploy_kinds_staging.py); these scenarios deploy real-time stages.
+_QUEUE_TESTS = dict.fromkeys(
+    [
+        "sagemaker:InvokeEndpointAsync",
+        "s3:PutObject",
+        "kms:GenerateDataKey",
+        "states:StartExecution",
+        "states:DescribeExecution",
+        "states:StopExecution",
+        "cloudformation:DescribeStacks",
+        "cloudformation:DescribeStackResource",
+    ],
+    "an asynchronous or batch stage's staging test (run_async, run_batch); these scenarios test a real-time stage",
+)
+
 NOT_CALLED_BY_THE_SEED: dict[str, dict[str, str]] = {
     "deploy build": {
         **_CODEBUILD,
@@ -86,6 +102,7 @@ NOT_CALLED_BY_THE_SEED: dict[str, dict[str, str]] = {
         "kms:GenerateDataKey*": CDK_KEY,
         "s3:GetBucket*": CDK_BUCKET_READ,
         "s3:List*": CDK_BUCKET_READ,
+        **_QUEUE_TESTS,
     },
     "deploy change record": {
         **_CODEBUILD,

@@ -99,3 +99,76 @@ def acknowledge_autoscaling_wildcards(policy: iam.ManagedPolicy, scalable_target
         scalable_targets,
         "*",
     )
+
+
+def async_topic_statements(*, topics: str) -> list[iam.PolicyStatement]:
+    """An asynchronous stage's SNS success and error topics and their policies.
+
+    :param topics: the ARN pattern of the stage stacks' topics (CloudFormation names them
+        ``<stack name>-<logical id>-<suffix>``).
+    """
+    return [
+        iam.PolicyStatement(
+            sid="AsyncTopics",
+            actions=[
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:GetTopicAttributes",
+                "sns:SetTopicAttributes",
+                "sns:TagResource",
+                "sns:UntagResource",
+                "sns:ListTagsForResource",
+                "sns:GetDataProtectionPolicy",
+                "sns:PutDataProtectionPolicy",
+                # The read handler lists a topic's subscriptions (the stage template adds none).
+                "sns:ListSubscriptionsByTopic",
+            ],
+            resources=[topics],
+        )
+    ]
+
+
+def batch_statements(*, state_machines: str, rules: str, roles: str) -> list[iam.PolicyStatement]:
+    """A batch stage's state machine, its EventBridge rules and the roles they run as.
+
+    :param state_machines: the ARN pattern of the stage stacks' state machines.
+    :param rules: the ARN pattern of their rules.
+    :param roles: the ARN pattern of the roles the stage stacks create (passed to Step
+        Functions and EventBridge only).
+    """
+    return [
+        iam.PolicyStatement(
+            sid="BatchStateMachines",
+            actions=[
+                "states:CreateStateMachine",
+                "states:DeleteStateMachine",
+                "states:DescribeStateMachine",
+                "states:UpdateStateMachine",
+                "states:TagResource",
+                "states:UntagResource",
+                "states:ListTagsForResource",
+            ],
+            resources=[state_machines],
+        ),
+        iam.PolicyStatement(
+            sid="BatchRules",
+            actions=[
+                "events:PutRule",
+                "events:DeleteRule",
+                "events:DescribeRule",
+                "events:PutTargets",
+                "events:RemoveTargets",
+                "events:ListTargetsByRule",
+                "events:TagResource",
+                "events:UntagResource",
+                "events:ListTagsForResource",
+            ],
+            resources=[rules],
+        ),
+        iam.PolicyStatement(
+            sid="PassBatchRoles",
+            actions=["iam:PassRole"],
+            resources=[roles],
+            conditions={"StringEquals": {"iam:PassedToService": ["states.amazonaws.com", "events.amazonaws.com"]}},
+        ),
+    ]

@@ -28,6 +28,8 @@ from ._stage_permissions import AUTOSCALING_SERVICE as AUTOSCALING_SERVICE
 from ._stage_permissions import (
     acknowledge_autoscaling_wildcards,
     alarm_and_autoscaling_statements,
+    async_topic_statements,
+    batch_statements,
     linked_role_statements,
 )
 
@@ -98,6 +100,13 @@ class StageDeployerRole(Construct):
         scalable_targets = stack.format_arn(
             service="application-autoscaling", resource="scalable-target", resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
         )
+        # Asynchronous stages: SNS topics CloudFormation names after the stage stack. Batch
+        # stages: a state machine and rules named '<project id>-<stage>-...'.
+        topics = stack.format_arn(service="sns", resource=f"sagemaker-*{project_id}-deploy-*")
+        state_machines = stack.format_arn(
+            service="states", resource="stateMachine", resource_name=f"{project_id}-*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+        rules = stack.format_arn(service="events", resource="rule", resource_name=f"{project_id}-*")
         tagged = {"StringEquals": {f"aws:RequestTag/{PROJECT_ID_TAG}": project_id}}
         owned = {"StringEquals": {f"aws:ResourceTag/{PROJECT_ID_TAG}": project_id}}
 
@@ -230,6 +239,30 @@ class StageDeployerRole(Construct):
             alarms,
             tracking_alarms,
             model_package_group.model_packages_arn,
+        )
+        #: What the asynchronous and batch stage templates need besides (one managed policy
+        #: holds at most 6,144 characters).
+        self.serving_policy = iam.ManagedPolicy(
+            self,
+            "ServingPolicy",
+            roles=[self.role],
+            statements=[
+                *async_topic_statements(topics=topics),
+                *batch_statements(state_machines=state_machines, rules=rules, roles=roles),
+            ],
+        )
+        acknowledge_wildcards(
+            self.serving_policy,
+            "CloudFormation generates the names of the stage stack's roles; they are confined to this project's IAM path",
+            roles,
+        )
+        acknowledge_wildcards(
+            self.serving_policy,
+            "asynchronous stages' topics are named after their stage stacks 'sagemaker-<project>-deploy-<stage>-...'; "
+            "batch stages' state machines and rules '<project id>-<stage>-...'",
+            topics,
+            state_machines,
+            rules,
         )
         acknowledge_autoscaling_wildcards(self.policy, scalable_targets)
 

@@ -204,6 +204,7 @@ class ModelDeployPipeline(Construct):
             for statement in stage_test_statements(self, project, stage.name):
                 test_project.add_to_role_policy(statement)
             bucket.grant_read(test_project)
+            self._allow_queue_tests(test_project, stage, project, bucket, encryption_key)
             for grant_id, statements, condition, wildcard_reason in test_data_reads:
                 # A PipelineProject always has its role (it creates one when none is given).
                 read = iam.Policy(test_project, grant_id, statements=statements, roles=[cast(iam.IRole, test_project.role)])
@@ -396,6 +397,62 @@ class ModelDeployPipeline(Construct):
             additional_information=f"Approve to deploy the model{done} to {stage.name}.",
             notification_topic=topic,
             run_order=run_order,
+        )
+
+    def _allow_queue_tests(
+        self,
+        test_project: codebuild.PipelineProject,
+        stage: DeployStage,
+        project: ProjectIdentity,
+        bucket: s3.IBucket,
+        encryption_key: kms.IKey,
+    ) -> None:
+        """What the staging tests of an asynchronous or a batch stage do (test/test_endpoint.py):
+        submit requests under the endpoint's input prefix and read the answers (bucket.grant_read
+        covers reading), or upload test rows and run the stage's state machine (named
+        ``<project id>-<stage>-transform``); and read the stage stack's outputs."""
+        stack = Stack.of(self)
+        machine = f"{project.project_id}-{stage.name}-transform"
+        writes = [
+            bucket.arn_for_objects(f"async-inference/*-{stage.name}/input/*"),
+            bucket.arn_for_objects(f"batch-transform/{stage.name}/test-input/*"),
+        ]
+        executions = stack.format_arn(
+            service="states", resource="execution", resource_name=f"{machine}:*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+        statements = [
+            iam.PolicyStatement(actions=["sagemaker:InvokeEndpointAsync"], resources=project.sagemaker_arn("endpoint", f"-{stage.name}")),
+            iam.PolicyStatement(actions=["s3:PutObject"], resources=writes),
+            iam.PolicyStatement(actions=["kms:GenerateDataKey"], resources=[encryption_key.key_arn]),
+            iam.PolicyStatement(
+                actions=["states:StartExecution"],
+                resources=[
+                    stack.format_arn(
+                        service="states", resource="stateMachine", resource_name=machine, arn_format=ArnFormat.COLON_RESOURCE_NAME
+                    )
+                ],
+            ),
+            iam.PolicyStatement(actions=["states:DescribeExecution", "states:StopExecution"], resources=[executions]),
+            iam.PolicyStatement(
+                actions=["cloudformation:DescribeStacks", "cloudformation:DescribeStackResource"],
+                resources=[self._stage_stack_arn(stage.name)],
+            ),
+        ]
+        policy = iam.ManagedPolicy(
+            test_project,
+            "QueueTests",
+            description=f"The {stage.name} tests of an asynchronous or batch stage: requests, test runs, stack outputs",
+            statements=statements,
+            roles=[cast(iam.IRole, test_project.role)],
+        )
+        acknowledge_wildcards(
+            policy,
+            f"test requests and rows get keys per run under the {stage.name} stage's input prefixes (write-only); "
+            "runs are named per test; the stage stack's id is generated",
+            *writes,
+            executions,
+            self._stage_stack_arn(stage.name),
+            *(arn for arn in project.sagemaker_arn("endpoint", f"-{stage.name}") if "*" in arn),
         )
 
     def stage_stack_name(self, stage: str) -> str:

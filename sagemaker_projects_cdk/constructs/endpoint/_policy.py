@@ -10,7 +10,7 @@ The construct creates the ``iam.ManagedPolicy`` from them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -225,3 +225,27 @@ def _log_group_arn(stack: Stack, endpoint_name: str) -> str:
         resource_name=f"/aws/sagemaker/Endpoints/{endpoint_name}:*",
         arn_format=ArnFormat.COLON_RESOURCE_NAME,
     )
+
+
+def async_statements(
+    *, bucket: s3.IBucket, locations: Any, topics: Sequence[Any], wildcards: dict[str, list[str]]
+) -> list[iam.PolicyStatement]:
+    """What an asynchronous endpoint's model needs: read the requests under the input prefix,
+    write responses and failures under theirs, publish to the notification topics. The reasons
+    the object keys are wildcards are added to ``wildcards``."""
+    requests = bucket.arn_for_objects(f"{locations.input}/*")
+    answers = [bucket.arn_for_objects(f"{locations.output}/*"), bucket.arn_for_objects(f"{locations.failure}/*")]
+    statements = [
+        iam.PolicyStatement(actions=["s3:GetObject"], resources=[requests]),
+        iam.PolicyStatement(actions=["s3:PutObject"], resources=answers),
+    ]
+    wildcards[
+        "clients choose the keys of asynchronous requests under the endpoint's input prefix (read-only there)"
+    ] = [requests]
+    wildcards[
+        "SageMaker names each asynchronous response and failure object after the request's inference id; "
+        "write-only, under this endpoint's output and failure prefixes"
+    ] = answers
+    if topics:
+        statements.append(iam.PolicyStatement(actions=["sns:Publish"], resources=[t.topic_arn for t in topics]))
+    return statements

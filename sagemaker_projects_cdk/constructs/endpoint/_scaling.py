@@ -6,14 +6,17 @@ invocations per instance, behind a CloudFormation condition when ``enabled`` is 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
-from aws_cdk import CfnCondition, Fn, Stack
+from aws_cdk import CfnCondition, CfnResource, Duration, Fn, Stack, Token
 from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
+from constructs import Construct
 
 from ..._internal.validation import is_unresolved
-from .settings import Autoscaling
+from .settings import Autoscaling, BacklogScaling
 
 if TYPE_CHECKING:
     from .endpoint import ModelEndpoint
@@ -63,3 +66,95 @@ def scale_variant(endpoint: ModelEndpoint, settings: Autoscaling) -> appscaling.
         for construct in (target, policy):
             construct.node.default_child.cfn_options.condition = condition  # type: ignore[union-attr]  # an L2's CfnResource
     return target
+
+
+def scale_backlog(endpoint: ModelEndpoint, settings: BacklogScaling) -> appscaling.ScalableTarget:
+    """The scalable target of an asynchronous endpoint's variant, tracking the backlog per
+    instance, with a step-scaling policy that adds the first instance when requests wait and
+    none runs (``HasBacklogWithoutCapacity``) when ``min_capacity`` may be 0."""
+    stack = Stack.of(endpoint)
+    target = appscaling.ScalableTarget(
+        endpoint,
+        "ScalableTarget",
+        service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
+        resource_id=f"endpoint/{endpoint.endpoint_name}/variant/{endpoint.variant_name}",
+        scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+        min_capacity=settings.min_capacity,
+        max_capacity=settings.max_capacity,
+        role=iam.Role.from_role_arn(
+            endpoint,
+            "ScalingRole",
+            stack.format_arn(service="iam", region="", resource="role", resource_name=_SCALING_ROLE),
+            mutable=False,
+        ),
+    )
+    target.node.add_dependency(endpoint.endpoint)
+    # The backlog metrics have the endpoint as their only dimension.
+    dimensions = {"EndpointName": endpoint.endpoint_name}
+    tracking = target.scale_to_track_metric(
+        "BacklogPerInstance",
+        target_value=settings.target_backlog_per_instance,
+        custom_metric=cloudwatch.Metric(
+            namespace="AWS/SageMaker",
+            metric_name="ApproximateBacklogSizePerInstance",
+            dimensions_map=dimensions,
+            statistic="Average",
+        ),
+        scale_in_cooldown=settings.scale_in_cooldown,
+        scale_out_cooldown=settings.scale_out_cooldown,
+    )
+    enabled = None
+    if is_unresolved(settings.enabled):
+        enabled = CfnCondition(endpoint, "AutoscalingEnabled", expression=Fn.condition_equals(settings.enabled, "true"))
+        for scaling in (target, tracking):
+            _default_child(scaling).cfn_options.condition = enabled
+    from_zero = settings.scales_from_zero
+    if from_zero is not False:
+        step = appscaling.StepScalingAction(
+            endpoint,
+            "ScaleFromZero",
+            scaling_target=target,
+            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+            metric_aggregation_type=appscaling.MetricAggregationType.AVERAGE,
+            cooldown=settings.scale_out_cooldown,
+        )
+        step.add_adjustment(adjustment=1, lower_bound=0)
+        alarm = cloudwatch.Alarm(
+            endpoint,
+            "BacklogWithoutCapacityAlarm",
+            alarm_description=(
+                f"Requests wait at asynchronous SageMaker endpoint {endpoint.endpoint_name} and no instance runs: "
+                "scale out from zero"
+            ),
+            metric=cloudwatch.Metric(
+                namespace="AWS/SageMaker",
+                metric_name="HasBacklogWithoutCapacity",
+                dimensions_map=dimensions,
+                statistic="Average",
+                period=Duration.minutes(1),
+            ),
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=2,
+            treat_missing_data=cloudwatch.TreatMissingData.MISSING,
+        )
+        alarm.add_alarm_action(cloudwatch_actions.ApplicationScalingAction(step))
+        endpoint.scale_from_zero_alarm = alarm
+        zero_expression = Fn.condition_equals(Token.as_string(settings.min_capacity), "0")
+        condition: Optional[CfnCondition] = enabled
+        if from_zero is None and enabled is not None:
+            condition = CfnCondition(
+                endpoint, "ScalesFromZero", expression=Fn.condition_and(enabled, zero_expression)  # type: ignore[arg-type]  # a condition is an expression
+            )
+        elif from_zero is None:
+            condition = CfnCondition(endpoint, "ScalesFromZero", expression=zero_expression)
+        if condition is not None:
+            for zero_scaling in (step, alarm):
+                _default_child(zero_scaling).cfn_options.condition = condition
+    return target
+
+
+def _default_child(construct: Construct) -> CfnResource:
+    child = construct.node.default_child
+    assert isinstance(child, CfnResource)
+    return child

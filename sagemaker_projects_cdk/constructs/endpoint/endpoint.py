@@ -22,19 +22,21 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from ..._internal.patterns import MODEL_PACKAGE_ARN
 from ..._internal.validation import Problems, check_pattern, is_unresolved, whole_seconds
 from ...compliance import acknowledge
 from ._alarms import rollback_alarms
-from ._policy import describe_alarms_statement, model_needs, subnet_selection
-from ._scaling import scale_variant
+from ._policy import async_statements, describe_alarms_statement, model_needs, subnet_selection
+from ._scaling import scale_backlog, scale_variant
 from .rollout import BlueGreenRollout, TrafficShift
 from .settings import (
     LOCAL_STORAGE_FAMILIES,
     NAME_PATTERN,
     NAME_RULE,
+    AsyncInference,
     Autoscaling,
     DataCapture,
     InstanceVariant,
@@ -103,6 +105,11 @@ class ModelEndpoint(Construct):
     :param iam_path: the IAM path of the role and policy this construct creates, e.g.
         ``/sagemaker-projects/<project id>/`` so that a deployer can be limited to that path.
         Default: ``/``.
+    :param async_inference: serve asynchronously (``AsyncInference``): requests and responses
+        in ``bucket`` under ``<prefix>/<endpoint name>/``, SNS success and error topics
+        encrypted with ``key``, autoscaling on the backlog down to zero. Needs an
+        ``InstanceVariant`` and a ``bucket``; ``autoscaling`` is then not accepted (the
+        backlog scaling is ``async_inference.scaling``). Default: none (real-time).
     """
 
     def __init__(
@@ -128,6 +135,7 @@ class ModelEndpoint(Construct):
         image_repositories: Sequence[ecr.IRepository] = (),
         alarm_actions: Sequence[cloudwatch.IAlarmAction] = (),
         iam_path: Optional[str] = None,
+        async_inference: Optional[AsyncInference] = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._alarm_actions = list(alarm_actions)
@@ -153,6 +161,7 @@ class ModelEndpoint(Construct):
             vpc=vpc,
             vpc_subnets=vpc_subnets,
             security_groups=security_groups,
+            async_inference=async_inference,
         )
 
         #: The endpoint's name.
@@ -167,6 +176,8 @@ class ModelEndpoint(Construct):
         )
         #: The rollout settings, or None.
         self.rollout: Optional[BlueGreenRollout] = rollout
+        #: The asynchronous inference settings, or None (real-time).
+        self.async_inference: Optional[AsyncInference] = async_inference
         #: The KMS key of volumes and captured data.
         self.key: kms.IKey = key or (bucket.encryption_key if bucket and bucket.encryption_key else None) or kms.Key(
             self, "Key", enable_key_rotation=True, description="Encrypts a SageMaker endpoint's volumes and captured data"
@@ -200,6 +211,21 @@ class ModelEndpoint(Construct):
             vpc=vpc,
             vpc_subnets=vpc_subnets,
         )
+        #: The SNS topics SageMaker notifies of answered and failed asynchronous requests
+        #: (None without ``async_inference`` or its notifications).
+        self.success_topic: Optional[sns.Topic] = None
+        self.error_topic: Optional[sns.Topic] = None
+        if async_inference is not None:
+            assert bucket is not None  # _check
+            self._async_locations(bucket, async_inference)
+            self._needs.statements.extend(
+                async_statements(
+                    bucket=bucket,
+                    locations=self._async,
+                    topics=[t for t in (self.success_topic, self.error_topic) if t is not None],
+                    wildcards=self._needs.wildcards,
+                )
+            )
         #: The customer-managed policy holding what the model needs, attached to ``role``.
         self.policy = iam.ManagedPolicy(
             self,
@@ -230,6 +256,7 @@ class ModelEndpoint(Construct):
             production_variants=[self._production_variant(variant)],
             kms_key_id=self._volume_key(variant),
             data_capture_config=self._data_capture_config(bucket),
+            async_inference_config=self._async_inference_config(),
         )
 
         #: The rollback alarms (empty without a rollout or alarms).
@@ -260,6 +287,11 @@ class ModelEndpoint(Construct):
         self.scalable_target: Optional[appscaling.ScalableTarget] = None
         if autoscaling is not None and autoscaling.enabled is not False:
             self.scalable_target = scale_variant(self, autoscaling)
+        #: The alarm that scales an asynchronous endpoint out from zero instances, or None.
+        self.scale_from_zero_alarm: Optional[cloudwatch.Alarm] = None
+        if async_inference is not None and async_inference.scaling is not None:
+            if async_inference.scaling.enabled is not False:
+                self.scalable_target = scale_backlog(self, async_inference.scaling)
         self._acknowledge()
 
     # ------------------------------------------------------------------ public API
@@ -270,12 +302,45 @@ class ModelEndpoint(Construct):
         return self.endpoint.ref
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let ``grantee`` call ``InvokeEndpoint`` (and its streaming form) on this endpoint only."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
-            resource_arns=[self.endpoint_arn],
+        """Let ``grantee`` call ``InvokeEndpoint`` (and its streaming form) on this endpoint only;
+        for an asynchronous endpoint, ``InvokeEndpointAsync``, uploading requests under the input
+        prefix and reading responses and failures (with the key)."""
+        if self.async_inference is None:
+            return iam.Grant.add_to_principal(
+                grantee=grantee,
+                actions=["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+                resource_arns=[self.endpoint_arn],
+            )
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sagemaker:InvokeEndpointAsync"], resource_arns=[self.endpoint_arn]
         )
+        bucket = self._async_bucket
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=["s3:PutObject"], resource_arns=[bucket.arn_for_objects(f"{self._async.input}/*")]
+        )
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:GetObject"],
+            resource_arns=[bucket.arn_for_objects(f"{self._async.output}/*"), bucket.arn_for_objects(f"{self._async.failure}/*")],
+        )
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=["kms:Decrypt", "kms:GenerateDataKey"], resource_arns=[self.key.key_arn]
+        )
+        return grant
+
+    @property
+    def async_input_s3_uri(self) -> str:
+        """Where clients upload asynchronous requests (``s3://<bucket>/<prefix>/<endpoint>/input``)."""
+        if self.async_inference is None:
+            raise ValueError("invalid async_input_s3_uri of a real-time endpoint: expected an endpoint with async_inference")
+        return self._async_bucket.s3_url_for_object(self._async.input)
+
+    @property
+    def async_output_s3_uri(self) -> str:
+        """Where SageMaker writes asynchronous responses."""
+        if self.async_inference is None:
+            raise ValueError("invalid async_output_s3_uri of a real-time endpoint: expected an endpoint with async_inference")
+        return self._async_bucket.s3_url_for_object(self._async.output)
 
     def metric(
         self, metric_name: str, *, statistic: str = "Sum", period: Optional[Duration] = None
@@ -331,6 +396,7 @@ class ModelEndpoint(Construct):
         vpc: Optional[ec2.IVpc],
         vpc_subnets: Optional[ec2.SubnetSelection],
         security_groups: Optional[Sequence[ec2.ISecurityGroup]],
+        async_inference: Optional[AsyncInference] = None,
     ) -> None:
         problems = Problems()
         problems.check(
@@ -377,6 +443,8 @@ class ModelEndpoint(Construct):
                     )
             if rollout is not None:
                 rollout.traffic.check_fleet(problems, count)
+        if async_inference is not None:
+            _check_async(problems, async_inference, variant=variant, bucket=bucket, autoscaling=autoscaling)
         problems.raise_if_any()
 
     # ------------------------------------------------------------------ resources
@@ -468,6 +536,53 @@ class ModelEndpoint(Construct):
             ),
         )
 
+    def _async_locations(self, bucket: s3.IBucket, settings: AsyncInference) -> None:
+        """The request, response and failure prefixes, and the notification topics."""
+        base = f"{settings.prefix}/{self.endpoint_name}"
+        self._async_bucket = bucket
+        self._async = _AsyncPrefixes(input=f"{base}/input", output=f"{base}/output", failure=f"{base}/failure")
+        if settings.notifications:
+            self.success_topic = sns.Topic(
+                self,
+                "SuccessTopic",
+                display_name="Answered asynchronous inference requests",
+                master_key=self.key,
+                enforce_ssl=True,
+            )
+            self.error_topic = sns.Topic(
+                self,
+                "ErrorTopic",
+                display_name="Failed asynchronous inference requests",
+                master_key=self.key,
+                enforce_ssl=True,
+            )
+
+    def _async_inference_config(self) -> Optional[sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty]:
+        settings = self.async_inference
+        if settings is None:
+            return None
+        bucket = self._async_bucket
+        notification = None
+        if self.success_topic is not None and self.error_topic is not None:
+            notification = sagemaker.CfnEndpointConfig.AsyncInferenceNotificationConfigProperty(
+                success_topic=self.success_topic.topic_arn, error_topic=self.error_topic.topic_arn
+            )
+        return sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty(
+            client_config=(
+                sagemaker.CfnEndpointConfig.AsyncInferenceClientConfigProperty(
+                    max_concurrent_invocations_per_instance=settings.max_concurrent_invocations_per_instance
+                )
+                if settings.max_concurrent_invocations_per_instance is not None
+                else None
+            ),
+            output_config=sagemaker.CfnEndpointConfig.AsyncInferenceOutputConfigProperty(
+                s3_output_path=bucket.s3_url_for_object(self._async.output),
+                s3_failure_path=bucket.s3_url_for_object(self._async.failure),
+                kms_key_id=self.key.key_arn,
+                notification_config=notification,
+            ),
+        )
+
     def _deployment_config(
         self, rollout: Optional[BlueGreenRollout]
     ) -> Optional[sagemaker.CfnEndpoint.DeploymentConfigProperty]:
@@ -529,6 +644,42 @@ class ModelEndpoint(Construct):
                     "HIPAA.Security-CloudWatchAlarmAction",
                     "NIST.800.53.R5-CloudWatchAlarmAction",
                 )
+
+
+class _AsyncPrefixes:
+    """The key prefixes of an asynchronous endpoint's requests, responses and failures."""
+
+    def __init__(self, *, input: str, output: str, failure: str) -> None:  # noqa: A002 - SageMaker's word
+        self.input = input
+        self.output = output
+        self.failure = failure
+
+
+def _check_async(
+    problems: Problems,
+    settings: AsyncInference,
+    *,
+    variant: Variant,
+    bucket: Optional[s3.IBucket],
+    autoscaling: Optional[Autoscaling],
+) -> None:
+    if not isinstance(settings, AsyncInference):
+        problems.add("async_inference", settings, "an AsyncInference")
+        return
+    if not isinstance(variant, InstanceVariant):
+        problems.add("async_inference", "with a ServerlessVariant", "an InstanceVariant (serverless endpoints cannot be asynchronous)")
+        return
+    if bucket is None:
+        problems.add("async_inference", "without bucket", "a bucket for the requests, responses and failures")
+    if autoscaling is not None:
+        problems.add(
+            "autoscaling", "given with async_inference", "none: an asynchronous endpoint scales on its backlog (async_inference.scaling)"
+        )
+    scaling = settings.scaling
+    count = variant.initial_instance_count
+    if scaling is not None and not any(is_unresolved(v) for v in (count, scaling.max_capacity)):
+        if count > scaling.max_capacity:
+            problems.add("initial_instance_count", count, f"at most async_inference.scaling max_capacity ({scaling.max_capacity})")
 
 
 def _seconds_or_none(value: Optional[Duration]) -> Optional[Union[int, float]]:

@@ -197,3 +197,87 @@ class Autoscaling:
         if not isinstance(self.enabled, bool) and not is_unresolved(self.enabled):
             problems.add("enabled", self.enabled, "True, False or a token")
         problems.raise_if_any()
+
+
+@dataclass(frozen=True, kw_only=True)
+class BacklogScaling:
+    """Autoscaling of an asynchronous endpoint on its queue, down to zero instances.
+
+    A target-tracking policy holds ``ApproximateBacklogSizePerInstance`` (queued requests per
+    instance) at ``target_backlog_per_instance``; with ``min_capacity`` 0 a step-scaling policy,
+    driven by an alarm on ``HasBacklogWithoutCapacity``, adds the first instance as soon as a
+    request waits with none running (target tracking alone would wait for the backlog to pass
+    the target).
+
+    :param min_capacity: fewest instances; 0 lets the endpoint scale to zero. Default: 0.
+    :param max_capacity: most instances, at least 1 and ``min_capacity``. Default: 2.
+    :param target_backlog_per_instance: queued requests per instance to hold. Default: 5.
+    :param scale_in_cooldown: wait after a scale-in. Default: 10 minutes.
+    :param scale_out_cooldown: wait after a scale-out. Default: 5 minutes.
+    :param enabled: whether to register the variant at all; a ``"true"``/``"false"`` token adds a
+        CloudFormation condition. Default: True.
+    """
+
+    min_capacity: Union[int, float] = 0
+    max_capacity: Union[int, float] = 2
+    target_backlog_per_instance: Union[int, float] = 5
+    scale_in_cooldown: Duration = field(default_factory=lambda: Duration.minutes(10))
+    scale_out_cooldown: Duration = field(default_factory=lambda: Duration.minutes(5))
+    enabled: Union[bool, str] = True
+
+    def __post_init__(self) -> None:
+        problems = Problems()
+        check_whole(problems, "min_capacity", self.min_capacity, 0, 1000)
+        check_whole(problems, "max_capacity", self.max_capacity, 1, 1000)
+        if isinstance(self.min_capacity, int) and isinstance(self.max_capacity, int):
+            if not any(is_unresolved(v) for v in (self.min_capacity, self.max_capacity)) and self.max_capacity < self.min_capacity:
+                problems.add("max_capacity", self.max_capacity, f"at least min_capacity ({self.min_capacity})")
+        problems.check(check_range, "target_backlog_per_instance", self.target_backlog_per_instance, 0.1, 1_000_000)
+        check_seconds(problems, "scale_in_cooldown", self.scale_in_cooldown, 0, 86400)
+        check_seconds(problems, "scale_out_cooldown", self.scale_out_cooldown, 0, 86400)
+        if not isinstance(self.enabled, bool) and not is_unresolved(self.enabled):
+            problems.add("enabled", self.enabled, "True, False or a token")
+        problems.raise_if_any()
+
+    @property
+    def scales_from_zero(self) -> Optional[bool]:
+        """True when ``min_capacity`` is 0; None when it is a token (decided at deploy time)."""
+        return None if is_unresolved(self.min_capacity) else self.min_capacity == 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class AsyncInference:
+    """Asynchronous inference: requests are queued, read from S3 and answered into S3.
+
+    Clients upload a request under ``<prefix>/<endpoint name>/input/`` in the endpoint's bucket
+    and call ``InvokeEndpointAsync``; SageMaker writes the response under ``.../output/`` (or the
+    error under ``.../failure/``), encrypted with the endpoint's key, and publishes to the success
+    or error SNS topic (both KMS-encrypted with that key).
+
+    :param max_concurrent_invocations_per_instance: requests one instance works on at once,
+        1 to 1000. Default: SageMaker's choice for the container.
+    :param prefix: key prefix in the endpoint's bucket. Default: ``async-inference``.
+    :param notifications: create the success and error topics. Default: True.
+    :param scaling: autoscaling on the backlog, down to zero. Default: ``BacklogScaling()``
+        (0 to 2 instances); None keeps ``initial_instance_count`` instances.
+    """
+
+    max_concurrent_invocations_per_instance: Optional[Union[int, float]] = None
+    prefix: str = "async-inference"
+    notifications: bool = True
+    scaling: Optional[BacklogScaling] = field(default_factory=BacklogScaling)
+
+    def __post_init__(self) -> None:
+        problems = Problems()
+        if self.max_concurrent_invocations_per_instance is not None:
+            check_whole(
+                problems, "max_concurrent_invocations_per_instance", self.max_concurrent_invocations_per_instance, 1, 1000
+            )
+        problems.check(
+            check_pattern, "prefix", self.prefix, KEY_PREFIX, "an S3 key prefix without leading or trailing '/'"
+        )
+        if not isinstance(self.notifications, bool):
+            problems.add("notifications", self.notifications, "True or False")
+        if self.scaling is not None and not isinstance(self.scaling, BacklogScaling):
+            problems.add("scaling", self.scaling, "a BacklogScaling or None")
+        problems.raise_if_any()

@@ -52,6 +52,7 @@ from ..deploy._stage_permissions import (
     AUTOSCALING_LINKED_ROLE,
     acknowledge_autoscaling_wildcards,
     alarm_and_autoscaling_statements,
+    async_topic_statements,
     linked_role_statements,
 )
 from ..deploy.targets import TARGET_ROLE_PATH
@@ -314,6 +315,22 @@ class TargetDeployerRole(Construct):
             "*",
         )
         acknowledge_autoscaling_wildcards(self.policy, scalable_targets)
+        # An asynchronous stage's SNS topics, named by CloudFormation after the stage stack.
+        topics = stack.format_arn(service="sns", region="*", resource=STAGE_STACK_NAMES)
+        #: The customer-managed policy with the permissions on asynchronous stages' topics.
+        self.serving_policy = iam.ManagedPolicy(
+            self,
+            "ServingPolicy",
+            description="What CloudFormation may do for the SNS topics of a tooling account's asynchronous SageMaker stages",
+            path=TARGET_ROLE_PATH,
+            roles=[self.role],
+            statements=async_topic_statements(topics=topics),
+        )
+        acknowledge_wildcards(
+            self.serving_policy,
+            "CloudFormation names an asynchronous stage's topics after its stage stack 'sagemaker-<project>-deploy-<stage>-...'",
+            topics,
+        )
         acknowledge_wildcards(
             self.bucket_policy,
             "a stage stack names its buckets 'sagemaker-projects-stage-<stack uuid>' and 'sagemaker-projects-slogs-<stack "

@@ -74,6 +74,22 @@ from typing import Any, Callable, Mapping, Optional
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE_FILE = "endpoint-stage.template.json"
+#: How a stage serves (its configuration's ``kind``) and the template each kind deploys. The
+#: pipeline deploys ``TEMPLATE_FILE`` for every stage: build.py writes the kind's template there.
+KIND_TEMPLATES = {
+    "realtime": TEMPLATE_FILE,
+    "async": "async-stage.template.json",
+    "batch": "batch-stage.template.json",
+}
+SPLIT_TYPES = ("None", "Line", "RecordIO", "TFRecord")
+JOIN_SOURCES = ("None", "Input")
+BATCH_STRATEGIES = ("MultiRecord", "SingleRecord")
+#: An EventBridge schedule expression (``BatchTransform``'s ``SCHEDULE_EXPRESSION``; a test keeps them equal).
+SCHEDULE_EXPRESSION = re.compile(
+    r"rate\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\)"
+    r"|cron\([^\s()]+( [^\s()]+){5}\)"
+)
+MIME_TYPE = re.compile(r"[\w.+-]+/[\w.+-]+")
 #: The stages when neither --stages nor DEPLOY_STAGES says (the pipeline's default stages).
 DEFAULT_STAGES = ("staging", "prod")
 DEPLOY_STAGES = "DEPLOY_STAGES"
@@ -190,16 +206,29 @@ def _instance_type_ok(value: str) -> bool:
     return match is not None and match.group(1) in INSTANCE_FAMILIES
 
 
-TOP_LEVEL_KEYS = {"instance_type", "instance_count", "data_capture", "autoscaling", "rollout", "alarms", "smoke_test"}
+TOP_LEVEL_KEYS = {"kind", "instance_type", "instance_count", "data_capture", "autoscaling", "rollout", "alarms", "smoke_test"}
+ASYNC_KEYS = {"kind", "instance_type", "instance_count", "max_concurrent_invocations_per_instance", "data_capture", "autoscaling", "smoke_test"}
+BATCH_KEYS = {
+    "kind", "instance_type", "instance_count", "max_payload_mb", "split_type", "join_source", "batch_strategy",
+    "content_type", "schedule", "smoke_test",
+}  # fmt: skip
 
 
 def check_stage_config(source: str, config: Any) -> tuple[Optional[dict[str, Any]], list[str]]:
     """Validate one stage configuration; return (normalized settings or None, problems)."""
     if not isinstance(config, dict):
         return None, [f"{source}: the file must hold a JSON object, found {type(config).__name__}"]
+    kind = config.get("kind", "realtime")
+    if kind not in KIND_TEMPLATES:
+        expected = ", ".join(repr(k) for k in KIND_TEMPLATES)
+        return None, [f"{source}: kind: invalid {kind!r}: expected one of {expected} (default 'realtime')"]
+    if kind == "async":
+        return check_async_config(source, config)
+    if kind == "batch":
+        return check_batch_config(source, config)
     c = Checker(source, config)
     c.unknown_keys("", TOP_LEVEL_KEYS)
-    s: dict[str, Any] = {}
+    s: dict[str, Any] = {"kind": "realtime"}
     s["instance_type"] = c.get(
         "instance_type", "str", _instance_type_ok, "an instance type 'ml.<family>.<size>' of a known family, e.g. 'ml.m5.large'"
     )
@@ -272,6 +301,81 @@ def check_stage_config(source: str, config: Any) -> tuple[Optional[dict[str, Any
                 "max_latency_ms": c.get("smoke_test.max_latency_ms", "int", *_whole(1, 60000)),
                 "label_column": label,
             }
+    return (s if not c.problems else None), c.problems
+
+
+def _data_capture(c: Checker, s: dict[str, Any]) -> None:
+    c.unknown_keys("data_capture", {"enabled", "sampling_percentage"})
+    if c.get("data_capture", "object") is not None:
+        s["capture_enabled"] = c.get("data_capture.enabled", "bool")
+        s["capture_percentage"] = c.get("data_capture.sampling_percentage", "int", *_whole(0, 100))
+
+
+def _queue_smoke_test(c: Checker, config: dict[str, Any], s: dict[str, Any]) -> None:
+    """An asynchronous or batch stage's test: ``rows`` sent, the answers awaited ``timeout_seconds``."""
+    if "smoke_test" not in config:
+        return
+    c.unknown_keys("smoke_test", {"rows", "timeout_seconds", "label_column"})
+    if c.get("smoke_test", "object") is not None:
+        label = config["smoke_test"].get("label_column")
+        if label is not None and (isinstance(label, bool) or not isinstance(label, int) or label < 0):
+            c.problem("smoke_test.label_column", f"invalid {label!r}: expected a column index (0 for the first) or null")
+        s["smoke_test"] = {
+            "rows": c.get("smoke_test.rows", "int", *_whole(1, 1000)),
+            "timeout_seconds": c.get("smoke_test.timeout_seconds", "int", *_whole(60, 7200)),
+            "label_column": label,
+        }
+
+
+def check_async_config(source: str, config: dict[str, Any]) -> tuple[Optional[dict[str, Any]], list[str]]:
+    """An asynchronous endpoint stage (``"kind": "async"``)."""
+    c = Checker(source, config)
+    c.unknown_keys("", ASYNC_KEYS)
+    s: dict[str, Any] = {"kind": "async"}
+    s["instance_type"] = c.get(
+        "instance_type", "str", _instance_type_ok, "an instance type 'ml.<family>.<size>' of a known family, e.g. 'ml.m5.large'"
+    )
+    s["instance_count"] = c.get("instance_count", "int", *_whole(1, 1000))
+    s["max_concurrency"] = c.get("max_concurrent_invocations_per_instance", "int", *_whole(1, 1000))
+    _data_capture(c, s)
+    c.unknown_keys("autoscaling", {"enabled", "min_capacity", "max_capacity", "target_backlog_per_instance"})
+    if c.get("autoscaling", "object") is not None:
+        s["scaling_enabled"] = c.get("autoscaling.enabled", "bool")
+        s["min_capacity"] = c.get("autoscaling.min_capacity", "int", *_whole(0, 1000))
+        s["max_capacity"] = c.get("autoscaling.max_capacity", "int", *_whole(1, 1000))
+        s["target_backlog"] = c.get(
+            "autoscaling.target_backlog_per_instance", "number", lambda v: 1 <= v <= 1_000_000, "a number from 1 to 1000000"
+        )
+        low, high, count = s["min_capacity"], s["max_capacity"], s["instance_count"]
+        if None not in (low, high) and high < low:
+            c.problem("autoscaling.max_capacity", f"invalid {high}: expected at least min_capacity ({low})")
+        elif s["scaling_enabled"] and None not in (high, count) and count > high:
+            c.problem("instance_count", f"invalid {count}: expected at most autoscaling max_capacity ({high})")
+    _queue_smoke_test(c, config, s)
+    return (s if not c.problems else None), c.problems
+
+
+def check_batch_config(source: str, config: dict[str, Any]) -> tuple[Optional[dict[str, Any]], list[str]]:
+    """A batch transform stage (``"kind": "batch"``)."""
+    c = Checker(source, config)
+    c.unknown_keys("", BATCH_KEYS)
+    s: dict[str, Any] = {"kind": "batch"}
+    s["instance_type"] = c.get(
+        "instance_type", "str", _instance_type_ok, "an instance type 'ml.<family>.<size>' of a known family, e.g. 'ml.m5.large'"
+    )
+    s["instance_count"] = c.get("instance_count", "int", *_whole(1, 100))
+    s["max_payload_mb"] = c.get("max_payload_mb", "int", *_whole(0, 100))
+    s["split_type"] = c.get("split_type", "str", lambda v: v in SPLIT_TYPES, "one of " + ", ".join(SPLIT_TYPES))
+    s["join_source"] = c.get("join_source", "str", lambda v: v in JOIN_SOURCES, "one of " + ", ".join(JOIN_SOURCES))
+    s["batch_strategy"] = c.get("batch_strategy", "str", lambda v: v in BATCH_STRATEGIES, "one of " + ", ".join(BATCH_STRATEGIES))
+    s["content_type"] = c.get("content_type", "str", lambda v: MIME_TYPE.fullmatch(v) is not None, "a MIME type such as 'text/csv'")
+    s["schedule"] = c.get(
+        "schedule",
+        "str",
+        lambda v: v == "" or SCHEDULE_EXPRESSION.fullmatch(v) is not None,
+        "a schedule expression such as 'rate(1 day)' or 'cron(0 2 * * ? *)', or '' for runs after deployments only",
+    )
+    _queue_smoke_test(c, config, s)
     return (s if not c.problems else None), c.problems
 
 
@@ -557,6 +661,38 @@ def stage_parameters(
         IMAGE_REPOSITORY_PARAMETER: "" if elsewhere else image_repository,
         "ModelArtifactBucketName": env[MODEL_ARTIFACT_BUCKET],
         "ModelArtifactKmsKeyArn": env[MODEL_ARTIFACT_KMS_KEY_ARN],
+        **_kind_parameters(s),
+    }
+    return {key: (str(value).lower() if isinstance(value, bool) else str(value)) for key, value in values.items()}
+
+
+def _kind_parameters(s: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of the stage's kind (its template's own)."""
+    kind = s.get("kind", "realtime")
+    if kind == "async":
+        return {
+            "InstanceType": s["instance_type"],
+            "InstanceCount": s["instance_count"],
+            "MaxConcurrentInvocationsPerInstance": s["max_concurrency"],
+            "EnableDataCapture": s["capture_enabled"],
+            "DataCaptureSamplingPercentage": s["capture_percentage"],
+            "EnableAutoscaling": s["scaling_enabled"],
+            "MinCapacity": s["min_capacity"],
+            "MaxCapacity": s["max_capacity"],
+            "TargetBacklogPerInstance": s["target_backlog"],
+        }
+    if kind == "batch":
+        return {
+            "InstanceType": s["instance_type"],
+            "InstanceCount": s["instance_count"],
+            "MaxPayloadInMB": s["max_payload_mb"],
+            "SplitType": s["split_type"],
+            "JoinSource": s["join_source"],
+            "BatchStrategy": s["batch_strategy"],
+            "ContentType": s["content_type"],
+            "Schedule": s["schedule"],
+        }
+    return {
         "InstanceType": s["instance_type"],
         "InstanceCount": s["instance_count"],
         "EnableDataCapture": s["capture_enabled"],
@@ -574,17 +710,18 @@ def stage_parameters(
         "ErrorAlarmThreshold": s["error_threshold"],
         "LatencyAlarmThresholdMs": s["latency_threshold_ms"],
     }
-    return {key: (str(value).lower() if isinstance(value, bool) else str(value)) for key, value in values.items()}
 
 
-def check_against_template(template: dict[str, Any], source: str, parameters: dict[str, str]) -> list[str]:
+def check_against_template(
+    template: dict[str, Any], source: str, parameters: dict[str, str], template_file: str = TEMPLATE_FILE
+) -> list[str]:
     """Every parameter is declared, every required one given, and each meets its constraints."""
     declared = template.get("Parameters", {})
-    problems = [f"{source}: parameter {name} is not in {TEMPLATE_FILE}" for name in parameters if name not in declared]
+    problems = [f"{source}: parameter {name} is not in {template_file}" for name in parameters if name not in declared]
     for name, spec in declared.items():
         if name not in parameters:
             if "Default" not in spec:
-                problems.append(f"{source}: parameter {name} is required by {TEMPLATE_FILE} but not written")
+                problems.append(f"{source}: parameter {name} is required by {template_file} but not written")
             continue
         value = parameters[name]
         if "AllowedValues" in spec and value not in spec["AllowedValues"]:
@@ -598,11 +735,35 @@ def check_against_template(template: dict[str, Any], source: str, parameters: di
     return problems
 
 
-def smoke_test_settings(stage: str, s: dict[str, Any], env: dict[str, str], package: dict[str, Any], region: str, environ: dict[str, str]) -> dict[str, Any]:
+def smoke_test_settings(
+    stage: str,
+    s: dict[str, Any],
+    env: dict[str, str],
+    package: dict[str, Any],
+    region: str,
+    environ: dict[str, str],
+    target: Optional[Mapping[str, str]] = None,
+) -> dict[str, Any]:
     spec = package.get("InferenceSpecification", {})
     metadata = package.get("CustomerMetadataProperties", {}) or {}
+    endpoint_name = f"{env['SAGEMAKER_PROJECT_NAME']}-{env['SAGEMAKER_PROJECT_ID']}-{stage}"
+    kind = s.get("kind", "realtime")
+    # Where the test writes its requests and reads the answers (a stage in this account: the
+    # project bucket; in another account the stack's own bucket, which the test finds there).
+    queue: dict[str, Any] = {}
+    if kind in ("async", "batch"):
+        elsewhere = bool(target and target.get("account"))
+        queue = {"stack_name": stage_stack_name(env, stage), "bucket": "" if elsewhere else env["ARTIFACT_BUCKET"]}
+    if kind == "async":
+        queue["input_prefix"] = f"async-inference/{endpoint_name}/input"
+    elif kind == "batch":
+        queue["test_input_prefix"] = f"batch-transform/{stage}/test-input"
+        queue["output_prefix"] = f"batch-transform/{stage}/output"
     return {
-        "endpoint_name": f"{env['SAGEMAKER_PROJECT_NAME']}-{env['SAGEMAKER_PROJECT_ID']}-{stage}",
+        # A real-time stage's settings stay as they were (the test's default kind).
+        **({"kind": kind} if kind != "realtime" else {}),
+        **queue,
+        "endpoint_name": endpoint_name,
         "region": region,
         "model_package_arn": package["ModelPackageArn"],
         "content_type": (spec.get("SupportedContentTypes") or ["text/csv"])[0],
@@ -623,12 +784,26 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
     env, env_problems = read_environment(stages, environ)
     targets, target_problems = stage_targets(environ)
     env_problems += target_problems
-    template_path = config_dir / TEMPLATE_FILE
+    kinds = {stage: settings[stage].get("kind", "realtime") for stage in stages if stage in settings}
+    kind = next(iter(kinds.values()), "realtime")
+    if len(set(kinds.values())) > 1:
+        problems.append(
+            "kind: the pipeline deploys one stage template to every stage, so every stage serves the same way; found "
+            + ", ".join(f"{stage}: {k}" for stage, k in kinds.items())
+        )
+    for stage, stage_kind in kinds.items():
+        if stage_kind == "batch" and targets.get(stage, {}).get("account"):
+            problems.append(
+                f"{stage}-config.json: kind: a batch stage deploys to this account only (the target account's "
+                "deployer creates no IAM roles, which the batch stage needs); use 'async' or 'realtime' there"
+            )
+    template_file = KIND_TEMPLATES[kind]
+    template_path = config_dir / template_file
     try:
         template = json.loads(template_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
         template = None
-        problems.append(f"{TEMPLATE_FILE}: cannot be read as JSON ({error})")
+        problems.append(f"{template_file}: cannot be read as JSON ({error})")
     problems += env_problems
     if problems:
         raise BuildError(_listing("the deployment configuration is invalid; nothing was written", problems))
@@ -646,12 +821,18 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
     package_arn = package["ModelPackageArn"]
     check_model_artifacts(package, env)
     image_repository = own_image_repository(package)
-    supported = package.get("InferenceSpecification", {}).get("SupportedRealtimeInferenceInstanceTypes") or []
+    # Batch transforms run on the package's transform instance types, endpoints on its real-time ones.
+    supported_key, use = (
+        ("SupportedTransformInstanceTypes", "batch transform")
+        if kind == "batch"
+        else ("SupportedRealtimeInferenceInstanceTypes", "real-time inference")
+    )
+    supported = package.get("InferenceSpecification", {}).get(supported_key) or []
     for stage in stages:
         if supported and settings[stage]["instance_type"] not in supported:
             problems.append(
                 f"{stage}-config.json: instance_type {settings[stage]['instance_type']!r} is not one that "
-                f"{package_arn} supports for real-time inference ({', '.join(supported)})"
+                f"{package_arn} supports for {use} ({', '.join(supported)})"
             )
 
     recorded = {stage.strip() for stage in environ.get(CHANGE_RECORD_STAGES, "").split(",") if stage.strip()}
@@ -680,7 +861,7 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
                     f"{image_repository!r}: replace {TEMPLATE_FILE} with the one of the current sagemaker-projects-cdk "
                     "model-deploy seed"
                 )
-        problems += check_against_template(template, f"{stage}-params.json", parameters)
+        problems += check_against_template(template, f"{stage}-params.json", parameters, template_file)
         parameter_files[stage] = {
             "Parameters": parameters,
             "Tags": {
@@ -693,12 +874,13 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
         raise BuildError(_listing("the parameters do not fit the template; nothing was written", problems))
 
     output_dir.mkdir(parents=True, exist_ok=True)
+    # The pipeline deploys TEMPLATE_FILE: the stages' kind's template, under that name.
     shutil.copyfile(template_path, output_dir / TEMPLATE_FILE)
     for stage in stages:
         write_json(output_dir / f"{stage}-params.json", parameter_files[stage])
         outputs["stages"][stage] = {"params": f"{stage}-params.json"}
         if "smoke_test" in settings[stage]:
-            write_json(output_dir / f"{stage}-test.json", smoke_test_settings(stage, settings[stage], env, package, region, environ))
+            write_json(output_dir / f"{stage}-test.json", smoke_test_settings(stage, settings[stage], env, package, region, environ, targets.get(stage)))
             outputs["stages"][stage]["test"] = f"{stage}-test.json"
         if stage in changes:
             write_json(output_dir / f"{stage}-change.json", changes[stage])

@@ -17,6 +17,16 @@ of that account's baseline the tests assume there (its ``actions`` role): the en
 described and invoked with it, while the test set is read with the build's own role in the
 tooling account. Unset or empty: everything runs with the build's own role.
 
+Other kinds of stage (the settings' ``kind``, written by ``build.py``):
+
+- ``async``: each test row is uploaded under the endpoint's input prefix and sent with
+  ``InvokeEndpointAsync``; every answer must appear at its output location (not its failure
+  location) within ``timeout_seconds`` and hold one numeric prediction.
+- ``batch``: the test rows are uploaded as one file under the stage's test-input prefix and the
+  stage's state machine (the stack's ``StateMachineArn`` output) is started for them
+  (``{"test_run": <folder>}``); the run must succeed within ``timeout_seconds`` and its output
+  (``<file>.out`` under the output prefix and the run's name) hold one prediction per row.
+
 Usage: ``python test/test_endpoint.py --config <stage>-test.json [--report test-report.json]``
 """
 
@@ -28,12 +38,20 @@ import math
 import os
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import urlparse
 
-#: How the settings file must look (written by build.py).
+#: How the settings file must look (written by build.py), per kind.
 REQUIRED_SETTINGS = ("endpoint_name", "model_package_arn", "content_type", "rows", "max_latency_ms")
+QUEUE_SETTINGS = ("model_package_arn", "content_type", "rows", "timeout_seconds", "stack_name", "bucket")
+ASYNC_SETTINGS = (*QUEUE_SETTINGS, "endpoint_name", "input_prefix")
+BATCH_SETTINGS = (*QUEUE_SETTINGS, "test_input_prefix", "output_prefix")
+#: The stage stack's own bucket, in another account (``EndpointStageStack``'s storage).
+STAGE_BUCKET_LOGICAL_ID = "StageStorageBucket3206B1C6"
+#: How often a queued answer or a run is looked for.
+POLL_SECONDS = 10.0
 
 
 class TestFailure(Exception):
@@ -203,6 +221,155 @@ def run(settings: dict[str, Any], session: Any, stage: Any = None) -> dict[str, 
     return report
 
 
+def _missing(settings: dict[str, Any], required: tuple[str, ...]) -> None:
+    missing = [key for key in required if key not in settings]
+    if missing:
+        raise TestFailure(f"settings lack {', '.join(missing)} (is this a <stage>-test.json written by build.py?)")
+
+
+def _split(uri: str) -> tuple[str, str]:
+    parsed = urlparse(uri)
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+def stage_bucket(settings: dict[str, Any], stage: Any) -> str:
+    """The bucket requests and answers are in: the project's, or (a stage in another account)
+    the stage stack's own, looked up there."""
+    if settings.get("bucket"):
+        return settings["bucket"]
+    resource = stage.client("cloudformation").describe_stack_resource(
+        StackName=settings["stack_name"], LogicalResourceId=STAGE_BUCKET_LOGICAL_ID
+    )
+    return resource["StackResourceDetail"]["PhysicalResourceId"]
+
+
+def _object_exists(s3: Any, uri: str) -> bool:
+    bucket, key = _split(uri)
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except Exception as error:  # botocore's ClientError: 404 until the answer is written
+        if "404" in str(error) or "Not Found" in str(error) or "NoSuchKey" in str(error):
+            return False
+        raise
+    return True
+
+
+def run_async(
+    settings: dict[str, Any], session: Any, stage: Any = None, *, sleep: Any = time.sleep, clock: Any = time.monotonic
+) -> dict[str, Any]:
+    """Submit each test row to the asynchronous endpoint and wait for its answer."""
+    stage = stage or session
+    _missing(settings, ASYNC_SETTINGS)
+    name = settings["endpoint_name"]
+    failures = check_deployment(stage.client("sagemaker"), name, settings["model_package_arn"])
+    if failures:
+        raise TestFailure("\n".join(failures))
+    rows = read_rows(session.client("s3"), settings.get("test_data_s3_uri"), settings["rows"], settings.get("label_column"))
+    s3, runtime = stage.client("s3"), stage.client("sagemaker-runtime")
+    bucket = stage_bucket(settings, stage)
+    run = uuid.uuid4().hex[:12]
+    content_type, accept = settings["content_type"], settings.get("accept", settings["content_type"])
+    pending: dict[int, tuple[str, str, float]] = {}
+    for index, row in enumerate(rows):
+        key = f"{settings['input_prefix']}/test-{run}/row-{index}.csv"
+        s3.put_object(Bucket=bucket, Key=key, Body=row.encode())
+        try:
+            response = runtime.invoke_endpoint_async(
+                EndpointName=name, InputLocation=f"s3://{bucket}/{key}", ContentType=content_type, Accept=accept
+            )
+        except Exception as error:
+            failures.append(f"row {index}: submission failed: {error}")
+            continue
+        pending[index] = (response["OutputLocation"], response.get("FailureLocation", ""), clock())
+    waits: list[float] = []
+    deadline = clock() + settings["timeout_seconds"]
+    while pending:
+        for index, (output, failure, started) in list(pending.items()):
+            if _object_exists(s3, output):
+                waits.append(clock() - started)
+                body = s3.get_object(Bucket=_split(output)[0], Key=_split(output)[1])["Body"].read()
+                try:
+                    predictions = parse_predictions(body, accept)
+                except (ValueError, TypeError, AttributeError) as error:
+                    failures.append(f"row {index}: answer {body[:200]!r} is not numeric predictions ({error})")
+                else:
+                    if len(predictions) != 1:
+                        failures.append(f"row {index}: expected 1 prediction, got {len(predictions)}: {body[:200]!r}")
+                del pending[index]
+            elif failure and _object_exists(s3, failure):
+                body = s3.get_object(Bucket=_split(failure)[0], Key=_split(failure)[1])["Body"].read()
+                failures.append(f"row {index}: the endpoint failed the request: {body[:300]!r}")
+                del pending[index]
+        if not pending:
+            break
+        if clock() >= deadline:
+            failures += [f"row {index}: no answer at {pending[index][0]} within {settings['timeout_seconds']} s" for index in sorted(pending)]
+            break
+        sleep(POLL_SECONDS)
+    if failures:
+        raise TestFailure("\n".join(failures))
+    return {
+        "kind": "async",
+        "endpoint_name": name,
+        "model_package_arn": settings["model_package_arn"],
+        "rows": len(rows),
+        "seconds_to_answer": {"p50": round(percentile(waits, 0.5), 1), "max": round(max(waits), 1)},
+    }
+
+
+def run_batch(
+    settings: dict[str, Any], session: Any, stage: Any = None, *, sleep: Any = time.sleep, clock: Any = time.monotonic
+) -> dict[str, Any]:
+    """Run the stage's transform on the test rows and check one prediction comes back per row."""
+    stage = stage or session
+    _missing(settings, BATCH_SETTINGS)
+    rows = read_rows(session.client("s3"), settings.get("test_data_s3_uri"), settings["rows"], settings.get("label_column"))
+    stack = stage.client("cloudformation").describe_stacks(StackName=settings["stack_name"])["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    if "StateMachineArn" not in outputs:
+        raise TestFailure(f"stack {settings['stack_name']} has no StateMachineArn output: is it a batch stage stack?")
+    s3, states = stage.client("s3"), stage.client("stepfunctions")
+    bucket = stage_bucket(settings, stage)
+    run = f"test-{uuid.uuid4().hex[:12]}"
+    s3.put_object(Bucket=bucket, Key=f"{settings['test_input_prefix']}/{run}/rows.csv", Body=("\n".join(rows) + "\n").encode())
+    started = clock()
+    execution = states.start_execution(stateMachineArn=outputs["StateMachineArn"], name=run, input=json.dumps({"test_run": run}))
+    deadline = started + settings["timeout_seconds"]
+    while True:
+        described = states.describe_execution(executionArn=execution["executionArn"])
+        if described["status"] != "RUNNING":
+            break
+        if clock() >= deadline:
+            states.stop_execution(executionArn=execution["executionArn"], cause="the deploy pipeline's test timed out")
+            raise TestFailure(f"the transform run {run} did not finish within {settings['timeout_seconds']} s (stopped)")
+        sleep(POLL_SECONDS)
+    if described["status"] != "SUCCEEDED":
+        raise TestFailure(
+            f"the transform run {run} ended {described['status']}: {described.get('cause') or described.get('error') or 'see its execution history'}"
+        )
+    key = f"{settings['output_prefix']}/{run}/rows.csv.out"
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    accept = settings.get("accept", settings["content_type"])
+    try:
+        count = len(parse_predictions(body, accept))
+    except (ValueError, TypeError, AttributeError) as error:
+        raise TestFailure(f"output s3://{bucket}/{key} is not numeric predictions ({error}): {body[:200]!r}") from error
+    if count != len(rows):
+        raise TestFailure(f"output s3://{bucket}/{key}: expected {len(rows)} predictions (one per row), got {count}")
+    return {
+        "kind": "batch",
+        "stack_name": settings["stack_name"],
+        "model_package_arn": settings["model_package_arn"],
+        "rows": len(rows),
+        "output": f"s3://{bucket}/{key}",
+        "seconds": round(clock() - started, 1),
+    }
+
+
+#: What tests each kind of stage.
+RUNNERS = {"realtime": run, "async": run_async, "batch": run_batch}
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", type=Path, required=True, help="the <stage>-test.json written by build.py")
@@ -218,7 +385,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 1
     session = boto3.session.Session(region_name=settings.get("region") or None)
     try:
-        report = run(settings, session, stage_session(session, os.environ.get(STAGE_ROLE_ARN), settings.get("region")))
+        runner = RUNNERS.get(settings.get("kind", "realtime"))
+        if runner is None:
+            raise TestFailure(f"settings name an unknown kind {settings.get('kind')!r} (expected one of {', '.join(RUNNERS)})")
+        report = runner(settings, session, stage_session(session, os.environ.get(STAGE_ROLE_ARN), settings.get("region")))
     except TestFailure as failure:
         lines = str(failure).splitlines()
         print(f"test_endpoint.py: endpoint tests FAILED for {settings.get('endpoint_name')}:", file=sys.stderr)

@@ -30,6 +30,7 @@ from cfn_roles import (
 )
 
 from sagemaker_projects_cdk.stacks.endpoint_stage import STAGE_TEMPLATE_PATH
+from sagemaker_projects_cdk.stacks.serving_stages import ASYNC_TEMPLATE_PATH, BATCH_TEMPLATE_PATH
 
 PROJECT_NAME = "churn"
 PROJECT_ID = "p-abc123def456"
@@ -66,6 +67,14 @@ NOT_NEEDED = {
          "lambda:DeleteProvisionedConcurrencyConfig"],
         "the scalable target is a SageMaker variant, not a Lambda function",
     ),
+    **dict.fromkeys(
+        ["sns:Subscribe", "sns:Unsubscribe"], "the asynchronous stage's topics have no subscriptions in the template"
+    ),
+    **dict.fromkeys(
+        ["kms:Decrypt", "kms:GenerateDataKey", "s3:GetObject", "s3:GetObjectVersion"],
+        "the batch stage's state machine has its definition inline (DefinitionString, not DefinitionS3Location) and "
+        "no EncryptionConfiguration",
+    ),
 }
 
 #: Actions the role holds that no handler schema of the stage template's types lists, and why.
@@ -95,6 +104,16 @@ TARGETS: dict[str, dict[str, str]] = {
         "iam:PassRole": ROLE,
     },
     "AWS::SageMaker::Endpoint": {"sagemaker": f"{SAGEMAKER}:endpoint/{ENDPOINT_NAME}"},
+    # An asynchronous stage's topics (named by CloudFormation after the stack) and policies.
+    "AWS::SNS::Topic": {"sns": f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:{STACK_NAME}-EndpointSuccessTopic1A2B-3C4D5E6F", "iam": ROLE},
+    "AWS::SNS::TopicPolicy": {"sns": f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:{STACK_NAME}-EndpointErrorTopic1A2B-3C4D5E6F"},
+    # A batch stage's state machine and rules ('<project id>-<stage>-...').
+    "AWS::StepFunctions::StateMachine": {
+        "states": f"arn:{PARTITION}:states:{REGION}:{ACCOUNT}:stateMachine:{PROJECT_ID}-{STAGE}-transform",
+        "iam:PassRole": ROLE,
+        "kms:DescribeKey": "<project key>",
+    },
+    "AWS::Events::Rule": {"events": f"arn:{PARTITION}:events:{REGION}:{ACCOUNT}:rule/{PROJECT_ID}-{STAGE}-deployed", "iam:PassRole": ROLE},
     **autoscaling_targets(alarm=ALARM, tracking_alarm=TRACKING_ALARM),
 }
 #: Extras' resources.
@@ -114,7 +133,12 @@ ELSEWHERE_ONLY = {"StageOwnStorage"}
 
 @pytest.fixture(scope="module")
 def stage_resources() -> list[dict]:
-    resources = json.loads(STAGE_TEMPLATE_PATH.read_text())["Resources"].values()
+    """The resources of every kind of stage template (real-time, asynchronous, batch)."""
+    resources = [
+        r
+        for path in (STAGE_TEMPLATE_PATH, ASYNC_TEMPLATE_PATH, BATCH_TEMPLATE_PATH)
+        for r in json.loads(path.read_text())["Resources"].values()
+    ]
     return [r for r in resources if r.get("Condition") not in ELSEWHERE_ONLY]
 
 
@@ -125,6 +149,16 @@ def _deployer_policy(template: dict) -> dict:
         if r["Type"] == "AWS::IAM::ManagedPolicy" and "DeployerPolicy" in k
     ]
     return document
+
+
+def _deployer_documents(template: dict) -> list[dict]:
+    """Both of the deployer's policies: the endpoint stage's and the other kinds' (``ServingPolicy``)."""
+    (serving,) = [
+        r["Properties"]["PolicyDocument"]
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::IAM::ManagedPolicy" and "DeployerServingPolicy" in k
+    ]
+    return [_deployer_policy(template), serving]
 
 
 def _project_key(template: dict) -> str:
@@ -142,13 +176,13 @@ def _target(resource_type: str, action: str, key: str) -> str:
 @pytest.mark.parametrize("template_id", DEPLOYING_TEMPLATES)
 def test_deployer_allows_every_handler_permission_of_the_stage_template(assembly, stage_resources, template_id):
     needed = needed_permissions(stage_resources)
-    assert not missing(needed, granted_actions([_deployer_policy(assembly.templates[template_id])]), NOT_NEEDED)
+    assert not missing(needed, granted_actions(_deployer_documents(assembly.templates[template_id])), NOT_NEEDED)
 
 
 @pytest.mark.parametrize("template_id", DEPLOYING_TEMPLATES)
 def test_deployer_allows_them_on_the_resources_the_stage_stack_names(assembly, stage_resources, template_id):
     template = assembly.templates[template_id]
-    document = _deployer_policy(template)
+    documents = _deployer_documents(template)
     key = _project_key(template)
     wrong = []
     for action, resource_types in sorted(needed_permissions(stage_resources).items()):
@@ -156,18 +190,18 @@ def test_deployer_allows_them_on_the_resources_the_stage_stack_names(assembly, s
             continue
         for resource_type in sorted(resource_types):
             arn = _target(resource_type, action, key)
-            if not statements_allowing([document], action, arn, template, PARAMETERS):
+            if not statements_allowing(documents, action, arn, template, PARAMETERS):
                 wrong.append(f"{action} on {arn} ({resource_type})")
     for action, arn in EXTRA_TARGETS.items():
         arn = key if arn == "<project key>" else arn
-        if not statements_allowing([document], action, arn, template, PARAMETERS):
+        if not statements_allowing(documents, action, arn, template, PARAMETERS):
             wrong.append(f"{action} on {arn} (extra)")
     assert not wrong, "\n".join(wrong)
 
 
 @pytest.mark.parametrize("template_id", DEPLOYING_TEMPLATES)
 def test_deployer_holds_nothing_unexplained(assembly, stage_resources, template_id):
-    granted = granted_actions([_deployer_policy(assembly.templates[template_id])])
+    granted = granted_actions(_deployer_documents(assembly.templates[template_id]))
     assert not unexplained(granted, listed_permissions({r["Type"] for r in stage_resources}), EXTRAS)
 
 
@@ -180,7 +214,7 @@ def test_the_explanations_are_current(stage_resources):
 @pytest.mark.parametrize("template_id", DEPLOYING_TEMPLATES)
 def test_deployer_cannot_touch_other_projects_or_itself(assembly, template_id):
     template = assembly.templates[template_id]
-    document = _deployer_policy(template)
+    documents = _deployer_documents(template)
     other = "p-000000000000"
     for action, arn in (
         ("iam:DeleteRole", ROLE.replace(PROJECT_ID, other)),
@@ -190,10 +224,13 @@ def test_deployer_cannot_touch_other_projects_or_itself(assembly, template_id):
         ("cloudwatch:DeleteAlarms", ALARM.replace(PROJECT_ID, other)),
         ("cloudwatch:DeleteAlarms", TRACKING_ALARM.replace(PROJECT_ID, other)),
         ("iam:PassRole", f"arn:{PARTITION}:iam::{ACCOUNT}:role/any-role"),
+        ("sns:DeleteTopic", f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:sagemaker-{PROJECT_NAME}-{other}-deploy-{STAGE}-T-1"),
+        ("states:DeleteStateMachine", f"arn:{PARTITION}:states:{REGION}:{ACCOUNT}:stateMachine:{other}-{STAGE}-transform"),
+        ("events:PutTargets", f"arn:{PARTITION}:events:{REGION}:{ACCOUNT}:rule/{other}-{STAGE}-deployed"),
     ):
-        assert not statements_allowing([document], action, arn, template, PARAMETERS), (action, arn)
+        assert not statements_allowing(documents, action, arn, template, PARAMETERS), (action, arn)
     # Policies attached to the project's roles are the project's own.
-    (attach,) = statements_allowing([document], "iam:AttachRolePolicy", ROLE, template, PARAMETERS)
+    (attach,) = statements_allowing(documents, "iam:AttachRolePolicy", ROLE, template, PARAMETERS)
     assert attach["Condition"]["ArnLike"]["iam:PolicyARN"]
     # The role itself lives outside the paths it may change.
     (role,) = [r for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role" and "DeployerRole" in k]
@@ -203,7 +240,8 @@ def test_deployer_cannot_touch_other_projects_or_itself(assembly, template_id):
 @pytest.mark.parametrize("template_id", DEPLOYING_TEMPLATES)
 def test_deployer_policy_fits_in_an_iam_managed_policy(assembly, template_id):
     template = assembly.templates[template_id]
-    assert policy_length(_deployer_policy(template), template, PARAMETERS) < 6144
+    for document in _deployer_documents(template):
+        assert policy_length(document, template, PARAMETERS) < 6144
 
 
 @pytest.mark.parametrize("template_id", [t for t in DEPLOYING_TEMPLATES if t != "build-deploy-jenkins"])  # no pipeline: see its Jenkinsfile

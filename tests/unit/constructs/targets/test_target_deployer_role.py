@@ -38,6 +38,7 @@ from conftest import TOOLING
 from iam_eval import Policy, Resolver, role_policy_documents
 from sagemaker_projects_cdk.stacks.endpoint_stage import STAGE_TEMPLATE_PATH
 from sagemaker_projects_cdk.stacks.monitor_stage import STAGE_TEMPLATE_PATH as MONITOR_TEMPLATE_PATH
+from sagemaker_projects_cdk.stacks.serving_stages import ASYNC_TEMPLATE_PATH
 
 PARAMETERS = {"ToolingAccountId": TOOLING}
 PROJECT_NAME, PROJECT_ID, STAGE = "churn", "p-abc123def456", "staging"
@@ -135,6 +136,13 @@ TARGETS: dict[str, dict[str, str]] = {
     "AWS::S3::Bucket": {"s3": "<buckets>"},
     "AWS::S3::BucketPolicy": {"s3": "<buckets>"},
 }
+#: Handler permissions of the asynchronous stage's resources the deployer leaves out, and why.
+ASYNC_NOT_NEEDED = {
+    "sns:Subscribe": "the asynchronous stage's topics have no subscriptions in the template",
+    "sns:Unsubscribe": "the asynchronous stage's topics have no subscriptions in the template",
+    "iam:GetRole": "the topics have no delivery-status logging roles",
+    "iam:PassRole": "the topics have no delivery-status logging roles (the endpoint role is passed to SageMaker only)",
+}
 EXTRA_TARGETS = {
     "sagemaker:DescribeModelPackage": f"arn:{PARTITION}:sagemaker:{REGION}:{TOOLING}:model-package/{PROJECT_NAME}-{PROJECT_ID}/3",
     "kms:CreateGrant": STAGE_KEY,
@@ -148,6 +156,31 @@ def stage_resources() -> list[dict]:
     template = json.loads(STAGE_TEMPLATE_PATH.read_text())
     resolver = Resolver(template, parameters=STAGE_IN_OTHER_ACCOUNT, account=ACCOUNT)
     return [r for r in template["Resources"].values() if "Condition" not in r or resolver.condition(r["Condition"])]
+
+
+@pytest.fixture(scope="module")
+def async_stage_resources() -> list[dict]:
+    """The asynchronous stage template's resources in another account (a batch stage deploys in
+    the tooling account only: build.py refuses it elsewhere)."""
+    template = json.loads(ASYNC_TEMPLATE_PATH.read_text())
+    resolver = Resolver(template, parameters=STAGE_IN_OTHER_ACCOUNT, account=ACCOUNT)
+    return [r for r in template["Resources"].values() if "Condition" not in r or resolver.condition(r["Condition"])]
+
+
+def test_deployer_allows_every_handler_permission_of_the_async_stage_template(baseline, async_stage_resources):
+    """Every handler permission of the asynchronous stage's resources in another account (what the
+    real-time stage has too is checked above), on the topics it names."""
+    types = {r["Type"] for r in async_stage_resources}
+    assert not [t for t in types if t.startswith("AWS::IAM::")]
+    needed = needed_permissions(async_stage_resources)
+    documents = _documents(baseline)
+    missing_actions = missing(needed, granted_actions(documents), {**NOT_NEEDED, **ASYNC_NOT_NEEDED})
+    assert not missing_actions
+    topic = f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:sagemaker-churn-p-abc123def456-deploy-staging-EndpointSuccessTopic-1A2B"
+    policy = _policy(baseline)
+    for action in sorted(a for a in needed if a.startswith("sns:") and a not in ASYNC_NOT_NEEDED):
+        assert policy.allowed(action, topic), action
+        assert not policy.allowed(action, topic.replace("sagemaker-churn", "other-churn")), action
 
 
 def test_the_stage_in_another_account_creates_its_storage_and_no_iam(stage_resources):
@@ -196,9 +229,9 @@ def test_deployer_allows_them_on_the_resources_any_stage_stack_names(baseline, s
     assert not wrong, "\n".join(wrong)
 
 
-def test_deployer_holds_nothing_unexplained(baseline, stage_resources, monitor_resources):
+def test_deployer_holds_nothing_unexplained(baseline, stage_resources, monitor_resources, async_stage_resources):
     granted = granted_actions(_documents(baseline))
-    types = {r["Type"] for r in [*stage_resources, *monitor_resources]}
+    types = {r["Type"] for r in (*stage_resources, *monitor_resources, *async_stage_resources)}
     assert not unexplained(granted, listed_permissions(types), EXTRAS)
 
 
