@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .build_deploy import BUILD_DEPLOY, BuildDeploySettings, BuildDeployStack
 from .build_deploy_git import BUILD_DEPLOY_GIT, BuildDeployGitSettings, BuildDeployGitStack
+from .build_deploy_monitor import BUILD_DEPLOY_MONITOR, BuildDeployMonitorSettings, BuildDeployMonitorStack
 from .components import ModelBuildSettings, ModelDeploySettings, TemplateParts
 from .endpoint_stage import EndpointStageStack
 from .image_build_deploy import IMAGE_BUILD_DEPLOY, ImageBuildDeploySettings, ImageBuildDeployStack
@@ -20,17 +21,27 @@ from .target_account import TargetAccountSettings, TargetAccountStack
 from .template import Template, TemplateSettings, TemplateStack, settings_table
 
 TEMPLATES: dict[str, type[TemplateStack]] = {
-    stack.TEMPLATE.template_id: stack for stack in (ModelBuildStack, ModelDeployStack, BuildDeployStack, BuildDeployGitStack, ImageBuildDeployStack)
+    stack.TEMPLATE.template_id: stack for stack in (
+        ModelBuildStack,
+        ModelDeployStack,
+        BuildDeployStack,
+        BuildDeployGitStack,
+        ImageBuildDeployStack,
+        BuildDeployMonitorStack,
+    )
 }
 
 __all__ = [
     "BUILD_DEPLOY",
     "BUILD_DEPLOY_GIT",
+    "BUILD_DEPLOY_MONITOR",
     "MODEL_BUILD",
     "MODEL_DEPLOY",
     "TEMPLATES",
     "BuildDeployGitSettings",
     "BuildDeployGitStack",
+    "BuildDeployMonitorSettings",
+    "BuildDeployMonitorStack",
     "BuildDeploySettings",
     "BuildDeployStack",
     "EndpointStageStack",

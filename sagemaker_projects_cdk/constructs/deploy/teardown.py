@@ -40,6 +40,11 @@ class StageTeardown(Construct):
     :param pipeline: the deploy pipeline; its stages name the stacks and their accounts, and
         its deployer role (their service role in this account) is deleted only after them.
     :param encryption_key: encrypts the function's logs (the project key).
+    :param before: another teardown whose stacks may be deleted only once these are gone (the
+        monitor stage stacks, whose schedules watch the endpoints, go before the endpoint
+        stage stacks): CloudFormation deletes this one first. Default: none.
+    :param stacks_described: what the stacks are, in the function's description.
+        Default: ``endpoint stage stacks``.
 
     Create and Update do nothing. On Delete while the project stack is being deleted (not when
     an update rolls back), each stage stack that exists is deleted with the current deployer
@@ -50,7 +55,14 @@ class StageTeardown(Construct):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, pipeline: ModelDeployPipeline, encryption_key: kms.IKey
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        pipeline: ModelDeployPipeline,
+        encryption_key: kms.IKey,
+        before: Optional[StageTeardown] = None,
+        stacks_described: str = "endpoint stage stacks",
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -65,7 +77,7 @@ class StageTeardown(Construct):
             self,
             "Handler",
             handler="teardown",
-            description="Deletes a SageMaker project's endpoint stage stacks when the project is deleted",
+            description=f"Deletes a SageMaker project's {stacks_described} when the project is deleted",
             encryption_key=encryption_key,
         )
         # The stacks of this account (every stage not known to be elsewhere), deleted with the
@@ -123,6 +135,9 @@ class StageTeardown(Construct):
         self.resource.node.add_dependency(pipeline.deployer)
         # ... and after the pipeline, which could otherwise deploy a stage again meanwhile.
         pipeline.pipeline.node.add_dependency(self.resource)
+        if before is not None:
+            # Created after ``before``, so deleted (its stacks gone) before it.
+            self.resource.node.add_dependency(before.resource)
 
     def _stage(self, pipeline: ModelDeployPipeline, target: StageTarget, stack_name: str) -> dict[str, Any]:
         """``StackName``, ``AssumeRoleArn`` and ``DeployerRoleArn`` of one stage (see the handler)."""

@@ -81,6 +81,12 @@ def add_operations(stack: Stack, core: ProjectCore, settings: OperationsSettings
     if parts.model_deploy is not None:
         codepipelines.append(parts.model_deploy.pipeline.pipeline.pipeline_name)
         stages = [stage.name for stage in parts.model_deploy.pipeline.stages]
+    if parts.monitoring is not None:
+        from .monitoring import stage_account_ids  # imports this module's users
+
+        codepipelines.append(parts.monitoring.pipeline.pipeline.pipeline_name)
+        # The monitor stacks' drift alarms publish to the topic from each stage's account.
+        notifications.allow_cloudwatch_alarms(stage_account_ids(parts.monitoring.pipeline))
     notifications.notify(pipeline_failed(project, codepipelines))
     if sagemaker_pipeline is not None:
         arn = stack.format_arn(
