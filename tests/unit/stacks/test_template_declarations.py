@@ -38,6 +38,7 @@ PARAMETER_VALUES = {
     "staging_region": "eu-west-1",
     "prod_region": "",
     "image_rebuild_days": 7,
+    "retrain_on_drift": True,
 }
 
 

@@ -236,5 +236,7 @@ def test_role_passes_the_stage_deployer_roles_to_cloudformation_only(admin, laun
         for k, r in json.loads(path.read_text())["Resources"].items()
         if r["Type"] == "AWS::IAM::Role" and "DeployerRole" in k
     ]
-    assert len(deployers) == 4  # model-deploy, build-deploy, build-deploy-git, image-build-deploy
+    # model-deploy, build-deploy, build-deploy-git, image-build-deploy; build-deploy-monitor's two
+    # (the endpoint stage stacks' and the monitor stage stacks').
+    assert len(deployers) == 6
     assert {r["Properties"]["Path"] for r in deployers} == {"/sagemaker-project-deployers/"}
