@@ -2,7 +2,8 @@
 
 ``all_templates(assembly)`` gives every synthesized template a role can live in, by a short
 name: the TEMPLATES stacks (``model-build``...), the Studio stack (``studio``), its product
-templates (``studio/<template id>``), the seed's endpoint stage (``endpoint-stage``) and the
+templates (``studio/<template id>``), the seeds' endpoint and monitor stages (``endpoint-stage``,
+``monitor-stage``) and the
 target-account baseline (``target-account``).
 
 ``RoleCheck`` holds a role's policy and the IAM requests (:class:`call_recorder.IamRequest`)
@@ -29,6 +30,7 @@ from iam_eval import Policy, Resolver, action_matches, role_policy_documents  # 
 
 REPO = HERE.parent
 ENDPOINT_STAGE = REPO / "sagemaker_projects_cdk" / "seed_code" / "model_deploy" / "endpoint-stage.template.json"
+MONITOR_STAGE = REPO / "sagemaker_projects_cdk" / "seed_code" / "model_monitor" / "monitor-stage.template.json"
 #: AWS managed policies that aws-cdk-lib attaches, as AWS publishes them (IAM console, policy version v1).
 AWS_MANAGED_POLICIES = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole": {
@@ -41,7 +43,7 @@ AWS_MANAGED_POLICIES = {
 
 
 def all_templates(assembly: Any) -> dict[str, dict]:
-    """Every template of the cloud assembly, the seed's endpoint stage and the target-account baseline, by short name."""
+    """Every template of the cloud assembly, the seeds' endpoint and monitor stages and the target-account baseline, by short name."""
     from sagemaker_projects_cdk.stacks import TEMPLATES
 
     found = dict(assembly.templates)
@@ -52,6 +54,7 @@ def all_templates(assembly: Any) -> dict[str, dict]:
         (template_id,) = [t for t in TEMPLATES if t.replace("-", "") == product.group(1).lower()]
         found[f"studio/{template_id}"] = json.loads(path.read_text())
     found["endpoint-stage"] = json.loads(ENDPOINT_STAGE.read_text())
+    found["monitor-stage"] = json.loads(MONITOR_STAGE.read_text())
     found["target-account"] = target_account_template(assembly)
     return found
 

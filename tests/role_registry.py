@@ -177,6 +177,11 @@ CLAIMS = [
         "what SageMaker does with the model's role: image, ModelDataUrl, captured data, logs, metrics, rollback alarms",
     ),
     Claim(
+        rf"MonitorsRole{_ID}", "monitor-stage",
+        "tests/unit/stacks/test_monitor_stage.py::test_the_monitoring_role_may_do_what_model_monitor_does_with_it",
+        "what Model Monitor's jobs do with the role: captured data, baselines, ground truth, reports, logs, metrics, Clarify's shadow endpoint",
+    ),
+    Claim(
         rf"ActionsRole{_ID}", "target-account",
         _TARGETS + "test_target_roles.py::test_the_actions_role_may_do_what_the_tooling_pipelines_do_here",
         "CodePipeline's CloudFormation action in each mode, the staging tests and the change record's snapshot (iam_eval)",

@@ -25,6 +25,8 @@ from support import REPO
 CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
 #: The endpoint stage's template, generated from stacks/endpoint_stage.py and shipped in the seed code.
 ENDPOINT_STAGE_TEMPLATE = REPO / "sagemaker_projects_cdk" / "seed_code" / "model_deploy" / "endpoint-stage.template.json"
+#: The monitor stage's template, generated from stacks/monitor_stage.py and shipped in the seed code.
+MONITOR_STAGE_TEMPLATE = REPO / "sagemaker_projects_cdk" / "seed_code" / "model_monitor" / "monitor-stage.template.json"
 #: checkov without its platform: no download of mappings or policies (no network here or in CI).
 #: Not --quiet: the report then lists the skipped checks too, which the tests read.
 CHECKOV_ARGS = ("--framework", "cloudformation", "--skip-download", "--compact", "--output", "json")
@@ -51,9 +53,9 @@ def run_checkov(files: list[Path], cwd: Path) -> list[dict]:
 
 def scanned_templates(outdir: Path) -> list[Path]:
     """The templates of the TEMPLATES stacks, the StudioTemplates stack and its product
-    templates, the target-account baseline, and the endpoint stage's template that the deploy
-    pipeline deploys."""
-    return [*sorted(outdir.glob("*.template.json")), ENDPOINT_STAGE_TEMPLATE]
+    templates, the target-account baseline, and the endpoint and monitor stage templates that the
+    deploy and monitor pipelines deploy."""
+    return [*sorted(outdir.glob("*.template.json")), ENDPOINT_STAGE_TEMPLATE, MONITOR_STAGE_TEMPLATE]
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,9 @@ def test_installed_package_synthesizes_in_another_app(tmp_path):
     (wheel,) = wheels.glob("sagemaker_projects_cdk-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "sagemaker_projects_cdk/seed_code/model_build/data/abalone.csv" in names
+    # The stage templates the deploy and monitor pipelines deploy.
+    assert "sagemaker_projects_cdk/seed_code/model_deploy/endpoint-stage.template.json" in names
+    assert "sagemaker_projects_cdk/seed_code/model_monitor/monitor-stage.template.json" in names
     # The lifecycle custom resources' function code (a Lambda code asset).
     assert "sagemaker_projects_cdk/_internal/lifecycle_function/index.py" in names
     assert not [n for n in names if "__pycache__" in n or n.startswith("tests/")]

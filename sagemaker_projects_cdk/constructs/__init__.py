@@ -9,6 +9,17 @@ from .deploy.teardown import StageTeardown
 from .endpoint.endpoint import ModelEndpoint
 from .endpoint.rollout import BlueGreenRollout, RollbackAlarms, TrafficShift, TrafficStep
 from .endpoint.settings import Autoscaling, DataCapture, InstanceVariant, ServerlessVariant
+from .monitor import (
+    DataQualityMonitor,
+    ExplainabilityMonitor,
+    ModelAttributes,
+    ModelBiasMonitor,
+    ModelMonitors,
+    ModelQualityMonitor,
+    MonitoringResources,
+    ViolationAlarm,
+    monitor_deployer_statements,
+)
 from .project.dataset import ProjectDataset
 from .project.identity import ProjectIdentity
 from .project.precheck import RetainedResourceCheck
@@ -30,17 +41,24 @@ __all__ = [
     "BlueGreenRollout",
     "CodeCommitSource",
     "CodeConnectionsSource",
-    "DEFAULT_STAGES",
     "DataCapture",
+    "DataQualityMonitor",
+    "DEFAULT_STAGES",
     "DeployStage",
+    "ExplainabilityMonitor",
     "IModelPackageGroup",
     "ImportedModelPackageGroup",
     "InstanceVariant",
     "ModelApprovalRule",
+    "ModelAttributes",
+    "ModelBiasMonitor",
     "ModelBuildPipeline",
     "ModelDeployPipeline",
     "ModelEndpoint",
+    "ModelMonitors",
     "ModelPackageGroup",
+    "ModelQualityMonitor",
+    "MonitoringResources",
     "PipelineSource",
     "ProjectDataset",
     "ProjectIdentity",
@@ -57,6 +75,8 @@ __all__ = [
     "ToolingAccountTrust",
     "TrafficShift",
     "TrafficStep",
+    "ViolationAlarm",
+    "monitor_deployer_statements",
     "project_key",
     "seed_code_path",
 ]

@@ -1,0 +1,136 @@
+"""What CloudFormation's role needs to deploy, update and delete a ``ModelMonitors``.
+
+The statements follow the handler permissions of the CloudFormation resource schemas of
+``AWS::SageMaker::{DataQuality,ModelQuality,ModelBias,ModelExplainability}JobDefinition``,
+``AWS::SageMaker::MonitoringSchedule``, ``AWS::CloudWatch::Alarm`` and, when the stack
+creates the monitoring role, ``AWS::IAM::Role`` and ``AWS::IAM::ManagedPolicy``
+(``tests/unit/constructs/monitor/test_monitor_permissions.py`` checks them against cfn-lint's
+copies). The roles that deploy monitor stage stacks (a project's own deployer, a target
+account's) differ only in how narrowly the names are scoped, so the scopes are parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+#: The IAM resource type of each monitor's job definition.
+JOB_DEFINITION_RESOURCES = (
+    "data-quality-job-definition",
+    "model-quality-job-definition",
+    "model-bias-job-definition",
+    "model-explainability-job-definition",
+)
+JOB_DEFINITION_ACTIONS = tuple(
+    f"sagemaker:{verb}{kind}JobDefinition"
+    for kind in ("DataQuality", "ModelQuality", "ModelBias", "ModelExplainability")
+    for verb in ("Create", "Describe", "Delete")
+)
+SCHEDULE_ACTIONS = (
+    "sagemaker:CreateMonitoringSchedule",
+    "sagemaker:DescribeMonitoringSchedule",
+    "sagemaker:UpdateMonitoringSchedule",
+    "sagemaker:DeleteMonitoringSchedule",
+)
+#: Tags given at creation need sagemaker:AddTags; the handlers read them back.
+TAG_ACTIONS = ("sagemaker:AddTags", "sagemaker:ListTags")
+ALARM_ACTIONS = (
+    "cloudwatch:PutMetricAlarm",
+    "cloudwatch:DeleteAlarms",
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:TagResource",
+    "cloudwatch:UntagResource",
+    "cloudwatch:ListTagsForResource",
+)
+ROLE_ACTIONS = (
+    "iam:CreateRole",
+    "iam:DeleteRole",
+    "iam:GetRole",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListRolePolicies",
+    "iam:GetRolePolicy",
+    "iam:DeleteRolePolicy",
+)
+POLICY_ACTIONS = (
+    "iam:CreatePolicy",
+    "iam:DeletePolicy",
+    "iam:GetPolicy",
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicyVersion",
+    "iam:GetPolicyVersion",
+    "iam:ListPolicyVersions",
+    "iam:ListEntitiesForPolicy",
+)
+
+
+def monitor_arns(scope: Construct, name_pattern: str) -> tuple[list[str], str]:
+    """The ARN patterns of the job definitions and the schedules named ``name_pattern``."""
+    stack = Stack.of(scope)
+
+    def arn(resource: str) -> str:
+        return stack.format_arn(
+            service="sagemaker", resource=resource, resource_name=name_pattern, arn_format=ArnFormat.SLASH_RESOURCE_NAME
+        )
+
+    return [arn(r) for r in JOB_DEFINITION_RESOURCES], arn("monitoring-schedule")
+
+
+def monitor_deployer_statements(
+    scope: Construct,
+    *,
+    name_pattern: str,
+    alarms: str,
+    pass_roles: Sequence[str],
+    created_roles: Optional[str] = None,
+    created_policies: Optional[str] = None,
+) -> list[iam.PolicyStatement]:
+    """The statements a role needs to deploy monitor stage stacks (``ModelMonitors``).
+
+    :param scope: a construct in the stack the statements go to (ARNs use its partition,
+        Region and account).
+    :param name_pattern: the names of the schedules and job definitions, e.g.
+        ``<project id>-*`` (SageMaker lower-cases names in these ARNs: the pattern is lower case).
+    :param alarms: the ARN pattern of the stacks' alarms (CloudFormation names them
+        ``<stack name>-<logical id>-<suffix>``).
+    :param pass_roles: the ARN patterns of the roles the jobs may run as (passed to SageMaker only).
+    :param created_roles: the ARN pattern of the monitoring roles the stacks create (when none is
+        given); None: the stacks create no role. Default: None.
+    :param created_policies: their policies' ARN pattern (with ``created_roles``).
+    """
+    definitions, schedules = monitor_arns(scope, name_pattern)
+    statements = [
+        iam.PolicyStatement(
+            sid="MonitorJobDefinitions",
+            actions=[*JOB_DEFINITION_ACTIONS, *TAG_ACTIONS],
+            resources=definitions,
+        ),
+        iam.PolicyStatement(sid="MonitoringSchedules", actions=[*SCHEDULE_ACTIONS, *TAG_ACTIONS], resources=[schedules]),
+        iam.PolicyStatement(sid="MonitorAlarms", actions=list(ALARM_ACTIONS), resources=[alarms]),
+        iam.PolicyStatement(
+            sid="PassMonitoringRoles",
+            actions=["iam:PassRole"],
+            resources=list(pass_roles),
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        ),
+    ]
+    if created_roles is not None:
+        if created_policies is None:
+            raise ValueError("invalid created_policies None: expected the policies' ARN pattern with created_roles")
+        statements += [
+            iam.PolicyStatement(sid="MonitoringRoles", actions=list(ROLE_ACTIONS), resources=[created_roles]),
+            iam.PolicyStatement(
+                sid="AttachMonitoringPolicies",
+                actions=["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+                resources=[created_roles],
+                conditions={"ArnLike": {"iam:PolicyARN": created_policies}},
+            ),
+            iam.PolicyStatement(sid="MonitoringPolicies", actions=list(POLICY_ACTIONS), resources=[created_policies]),
+        ]
+    return statements
