@@ -153,7 +153,7 @@ CLAIMS = [
     ),
     Claim(
         rf"ModelMonitorBuildRole{_ID}", MONITORING,
-        _MONITOR + "test_the_monitor_build_role_may_make_every_call_of_build_py",
+        "tests/seed/test_role_sufficiency_monitor.py::test_the_monitor_build_role_may_make_every_call_of_build_py",
         "the monitor seed's build.py calls, recorded in moto, evaluated against the role",
     ),
     Claim(

@@ -231,7 +231,7 @@ class ModelMonitorPipeline(ModelDeployPipeline):
             default_policy(build),
             "build.py reads the endpoint's model and config, whose names CloudFormation generates (limited to "
             "resources tagged with this project's id), and the baselines the model build wrote anywhere in the "
-            "project's bucket; it writes only under monitoring/",
+            "project's bucket; it writes its files under monitoring/",
             *configs_and_models,
             *(arn for arn in endpoints if "*" in arn),
             bucket.arn_for_objects("*"),

@@ -98,7 +98,7 @@ def monitor_deployer_policy(scope: Construct, project: ProjectIdentity, encrypti
     alarms = stack.format_arn(
         service="cloudwatch",
         resource="alarm",
-        resource_name=f"sagemaker-*{project.project_id}-monitor-*",
+        resource_name=f"sagemaker-*-{project.project_id}-monitor-*",
         arn_format=ArnFormat.COLON_RESOURCE_NAME,
     )
     statements = monitor_deployer_statements(
