@@ -189,11 +189,12 @@ CLAIMS = [
     Claim(
         rf"DeployerRole{_ID}", "target-account",
         _TARGETS + "test_target_deployer_role.py::test_deployer_allows_every_handler_permission_of_the_stage_template",
-        "the CloudFormation handler permissions of the stage template's resources and a data capture bucket (cfn-lint's schemas)",
+        "the CloudFormation handler permissions of the endpoint and monitor stage templates' resources (cfn-lint's schemas)",
     ),
     Claim(
         rf"EndpointRole{_ID}", "target-account",
         _TARGETS + "test_target_roles.py::test_the_endpoint_role_may_do_what_sagemaker_does_with_it",
-        "what SageMaker does with a model's role: tooling image and artifacts, captured data here, logs, metrics, alarms",
+        "what SageMaker does with a model's role: tooling image and artifacts, captured data here, logs, metrics, alarms; "
+        "Model Monitor's jobs of the monitor stage stacks",
     ),
 ]

@@ -272,3 +272,34 @@ def test_the_baseline_inventory_matches_the_golden_file(assembly):
     differences = inventory_diff(json.loads(path.read_text()), current)
     assert not differences, "\n".join(differences) + f"\nIf intended, regenerate with {REGENERATE_GOLDEN} (a renamed key is a new key)"
     assert path.read_text() == render_inventory(current)
+
+
+# ----------------------------------------------------------------- the seeds' stage templates
+
+#: The stage templates the deploy and monitor pipelines deploy (generated, checked in with the seeds).
+SEED_STAGE_TEMPLATES = {
+    "endpoint-stage": REPO / "sagemaker_projects_cdk" / "seed_code" / "model_deploy" / "endpoint-stage.template.json",
+    "monitor-stage": REPO / "sagemaker_projects_cdk" / "seed_code" / "model_monitor" / "monitor-stage.template.json",
+}
+
+
+@pytest.mark.parametrize("name", list(SEED_STAGE_TEMPLATES))
+def test_cfn_lint_reports_nothing_on_the_stage_templates(name):
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--", str(SEED_STAGE_TEMPLATES[name])],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", list(SEED_STAGE_TEMPLATES))
+def test_the_stage_templates_have_no_wildcard_action_and_scope_resources(name):
+    statements = list(_allow_statements(json.loads(SEED_STAGE_TEMPLATES[name].read_text())))
+    assert statements, "expected IAM policies in the template"
+    for logical_id, statement in statements:
+        actions = _as_list(statement["Action"])
+        assert not [a for a in actions if "*" in a], f"{logical_id}: wildcard action in {actions}"
+        if "*" in _as_list(statement["Resource"]):
+            assert set(actions) <= UNSCOPABLE_ACTIONS, f"{logical_id}: {actions} on Resource '*'"

@@ -27,7 +27,7 @@ Parameters (strings unless noted; empty means "none" where allowed):
 - ``DataQualityBaselineStatisticsUri``, ``DataQualityBaselineConstraintsUri``,
   ``ModelQualityBaselineConstraintsUri``, ``ModelBiasAnalysisConfigUri``,
   ``ModelBiasBaselineConstraintsUri``, ``ExplainabilityAnalysisConfigUri``,
-  ``ExplainabilityBaselineConstraintsUri``.
+  ``ExplainabilityBaselineConstraintsUri``: no default (give ``""`` for a monitor that is off).
 - ``GroundTruthS3Uri``: empty: no model quality and no model bias monitor.
 - ``ProblemType`` (``Regression``), ``InferenceAttribute``, ``ProbabilityAttribute``,
   ``ProbabilityThresholdAttribute`` (a number or empty).
@@ -162,10 +162,10 @@ class MonitorStageStack(Stack):
             ).value_as_string
             for monitoring_type, (switch, _) in MONITOR_PARAMETERS.items()
         }  # fmt: skip
+        # No default: cfn-lint checks a default against the job definitions' URI patterns, and an
+        # empty one is valid only while the monitor is off (the seed's build.py writes every one).
         uris = {
-            name: self._string(
-                name, f"S3 URI of the {_words(name)}; empty when its monitor is off", f"({S3_URI_PATTERN})?", default=""
-            )
+            name: self._string(name, f"S3 URI of the {_words(name)}; empty when its monitor is off", f"({S3_URI_PATTERN})?")
             for _, names in MONITOR_PARAMETERS.values()
             for name in names
         }

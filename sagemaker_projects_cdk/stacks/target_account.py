@@ -9,7 +9,7 @@ assets). It creates, with the names the tooling side derives from its own accoun
 
 - ``sagemaker-projects-<tooling>-actions``: trusted by the tooling account only (optionally
   only by its roles tagged with a SageMaker project id, and only when it belongs to an AWS
-  Organizations organization); deploys the stage stacks ``sagemaker-*-deploy-*`` with the
+  Organizations organization); deploys the stage stacks ``sagemaker-*-deploy-*`` (and the monitor stage stacks ``sagemaker-*-monitor-*``) with the
   deployer role, runs the staging tests;
 - ``sagemaker-projects-<tooling>-deployer``: CloudFormation's role for those stacks; it
   creates no IAM role or policy (a stage stack here runs its model as the endpoint role);

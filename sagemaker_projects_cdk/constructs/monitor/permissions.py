@@ -11,7 +11,7 @@ account's) differ only in how narrowly the names are scoped, so the scopes are p
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
@@ -35,8 +35,6 @@ SCHEDULE_ACTIONS = (
     "sagemaker:UpdateMonitoringSchedule",
     "sagemaker:DeleteMonitoringSchedule",
 )
-#: Tags given at creation need sagemaker:AddTags; the handlers read them back.
-TAG_ACTIONS = ("sagemaker:AddTags", "sagemaker:ListTags")
 ALARM_ACTIONS = (
     "cloudwatch:PutMetricAlarm",
     "cloudwatch:DeleteAlarms",
@@ -90,6 +88,8 @@ def monitor_deployer_statements(
     pass_roles: Sequence[str],
     created_roles: Optional[str] = None,
     created_policies: Optional[str] = None,
+    create_conditions: Optional[Mapping[str, Any]] = None,
+    manage_conditions: Optional[Mapping[str, Any]] = None,
 ) -> list[iam.PolicyStatement]:
     """The statements a role needs to deploy monitor stage stacks (``ModelMonitors``).
 
@@ -103,15 +103,27 @@ def monitor_deployer_statements(
     :param created_roles: the ARN pattern of the monitoring roles the stacks create (when none is
         given); None: the stacks create no role. Default: None.
     :param created_policies: their policies' ARN pattern (with ``created_roles``).
+    :param create_conditions: conditions on creating (and tagging) job definitions and schedules,
+        e.g. a required tag (a target account's deployer). Default: none.
+    :param manage_conditions: conditions on reading, updating and deleting them, e.g. a tag they
+        carry. Default: none.
     """
     definitions, schedules = monitor_arns(scope, name_pattern)
+    creates = [a for a in (*JOB_DEFINITION_ACTIONS, *SCHEDULE_ACTIONS) if ":Create" in a]
+    manages = [a for a in (*JOB_DEFINITION_ACTIONS, *SCHEDULE_ACTIONS) if ":Create" not in a]
     statements = [
         iam.PolicyStatement(
-            sid="MonitorJobDefinitions",
-            actions=[*JOB_DEFINITION_ACTIONS, *TAG_ACTIONS],
-            resources=definitions,
+            sid="CreateMonitors",
+            actions=[*creates, "sagemaker:AddTags"],
+            resources=[*definitions, schedules],
+            conditions=dict(create_conditions) if create_conditions else None,
         ),
-        iam.PolicyStatement(sid="MonitoringSchedules", actions=[*SCHEDULE_ACTIONS, *TAG_ACTIONS], resources=[schedules]),
+        iam.PolicyStatement(
+            sid="ManageMonitors",
+            actions=[*manages, "sagemaker:ListTags"],
+            resources=[*definitions, schedules],
+            conditions=dict(manage_conditions) if manage_conditions else None,
+        ),
         iam.PolicyStatement(sid="MonitorAlarms", actions=list(ALARM_ACTIONS), resources=[alarms]),
         iam.PolicyStatement(
             sid="PassMonitoringRoles",

@@ -10,6 +10,8 @@ from ..project.identity import PROJECT_ID_TAG
 
 #: The stage stacks a tooling account's deploy pipelines create: ``sagemaker-<name>-<id>-deploy-<stage>``.
 STAGE_STACK_NAMES = "sagemaker-*-deploy-*"
+#: The monitor stage stacks a tooling account's monitor pipelines create: ``sagemaker-<name>-<id>-monitor-<stage>``.
+MONITOR_STACK_NAMES = "sagemaker-*-monitor-*"
 #: The buckets a stage stack creates in a target account (its captured data and their access
 #: logs): ``<prefix><stack uuid>``, never SageMaker's default or another ``sagemaker-*`` bucket.
 STAGE_BUCKET_NAMES = (f"{STAGE_DATA_BUCKET_PREFIX}*", f"{STAGE_LOG_BUCKET_PREFIX}*")

@@ -31,7 +31,7 @@ from constructs import Construct
 
 from ...compliance import acknowledge_wildcards
 from ..deploy.targets import TARGET_ROLE_PATH, target_role_name
-from ._arns import PROJECT_TAGGED, STAGE_STACK_NAMES, regional, s3_arn, via_s3
+from ._arns import MONITOR_STACK_NAMES, PROJECT_TAGGED, STAGE_STACK_NAMES, regional, s3_arn, via_s3
 from .trust import ToolingAccountTrust
 
 #: What CodePipeline's CloudFormation action calls on the stack in the modes the tooling
@@ -74,7 +74,9 @@ class TargetActionsRole(Construct):
             description="The tooling account's deploy pipelines: deploy SageMaker project stage stacks with the "
             "deployer role, run the staging tests (sagemaker-projects-cdk)",
         )
-        stacks = regional(stack, "cloudformation", "stack", f"{STAGE_STACK_NAMES}/*")
+        stacks = [
+            regional(stack, "cloudformation", "stack", f"{names}/*") for names in (STAGE_STACK_NAMES, MONITOR_STACK_NAMES)
+        ]
         objects = s3_arn(stack, "*/*")
         tooling_keys = regional(stack, "kms", "key", "*", account=tooling)
         endpoints = regional(stack, "sagemaker", "endpoint", "*")
@@ -88,7 +90,7 @@ class TargetActionsRole(Construct):
             path=TARGET_ROLE_PATH,
             roles=[self.role],
             statements=[
-                iam.PolicyStatement(sid="StageStacks", actions=list(STAGE_STACK_ACTIONS), resources=[stacks]),
+                iam.PolicyStatement(sid="StageStacks", actions=list(STAGE_STACK_ACTIONS), resources=stacks),
                 iam.PolicyStatement(
                     sid="PassDeployer",
                     actions=["iam:PassRole"],
@@ -121,9 +123,10 @@ class TargetActionsRole(Construct):
         )
         acknowledge_wildcards(
             self.policy,
-            "stage stacks are named 'sagemaker-<project name>-<project id>-deploy-<stage>' by each project of the "
+            "stage stacks are named 'sagemaker-<project name>-<project id>-deploy-<stage>' (endpoints) and "
+            "'sagemaker-<project name>-<project id>-monitor-<stage>' (Model Monitor) by each project of the "
             "tooling account; a stack's ARN ends with an id CloudFormation generates; stages may be in any region",
-            stacks,
+            *stacks,
         )
         acknowledge_wildcards(
             self.policy,

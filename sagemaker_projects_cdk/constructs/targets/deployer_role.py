@@ -19,6 +19,10 @@ baseline's ``endpoint`` role) is what it may create:
 - S3: the stage's own buckets, named ``sagemaker-projects-stage-<stack uuid>`` and
   ``sagemaker-projects-slogs-<stack uuid>`` in this account: their configuration and policy,
   never their objects, and never deleted (they are retained);
+- SageMaker Model Monitor (the monitor stage stacks, ``stacks/monitor_stage.py``, with the
+  ``endpoint`` role as ``ExecutionRoleArn``): job definitions and schedules created only with a
+  ``sagemaker:project-id`` tag and read, updated or deleted only when they carry one, their
+  alarms (``sagemaker-*-monitor-*``); the jobs run as the ``endpoint`` role;
 - CloudWatch: the stage stacks' alarms (``sagemaker-*-deploy-*``, CloudFormation names them
   after the stack) and the target-tracking alarms Application Auto Scaling creates for an
   endpoint variant (``TargetTracking-endpoint/*/variant/*``); Application Auto Scaling's
@@ -51,8 +55,10 @@ from ..deploy._stage_permissions import (
     linked_role_statements,
 )
 from ..deploy.targets import TARGET_ROLE_PATH
+from ..monitor.permissions import monitor_arns, monitor_deployer_statements
 from ._arns import (
     IN_THIS_ACCOUNT,
+    MONITOR_STACK_NAMES,
     PROJECT_TAG_REQUESTED,
     PROJECT_TAGGED,
     STAGE_BUCKET_NAMES,
@@ -240,6 +246,35 @@ class TargetDeployerRole(Construct):
                     conditions={**PROJECT_TAGGED, "Bool": {"kms:GrantIsForAWSResource": "true"}},
                 ),
             ],
+        )
+        monitor_alarms = regional(stack, "cloudwatch", "alarm", MONITOR_STACK_NAMES, arn_format=ArnFormat.COLON_RESOURCE_NAME)
+        #: The customer-managed policy with the permissions on the monitor stage stacks' resources
+        #: (``stacks/monitor_stage.py`` with ``ExecutionRoleArn`` the baseline's ``endpoint`` role:
+        #: job definitions, schedules and alarms, no role).
+        self.monitor_policy = iam.ManagedPolicy(
+            self,
+            "MonitorPolicy",
+            description="What CloudFormation may do for the Model Monitor stage stacks of a tooling account's SageMaker projects",
+            path=TARGET_ROLE_PATH,
+            roles=[self.role],
+            statements=monitor_deployer_statements(
+                self,
+                name_pattern="*",
+                alarms=monitor_alarms,
+                pass_roles=[endpoint_role.role_arn],
+                create_conditions=PROJECT_TAG_REQUESTED,
+                manage_conditions=PROJECT_TAGGED,
+            ),
+        )
+        definitions, schedules = monitor_arns(self, "*")
+        acknowledge_wildcards(
+            self.monitor_policy,
+            "every project of the tooling account names its monitoring schedules and job definitions after its id and "
+            "stage; creation requires a SageMaker project id tag and every other call requires the resource to carry one; "
+            "alarms are named after the monitor stage stacks 'sagemaker-<project>-monitor-<stage>'",
+            *definitions,
+            schedules,
+            monitor_alarms,
         )
         #: The customer-managed policy with the permissions on the stage stacks' own buckets.
         self.bucket_policy = iam.ManagedPolicy(

@@ -6,7 +6,11 @@ algorithm and framework repositories, and the tooling account's own), reads the 
 artifacts from the tooling account's buckets (decrypting through S3 with its keys), writes
 captured data to the stage stacks' own buckets of this account (``sagemaker-projects-stage-
 <stack uuid>``), writes the endpoint's logs and metrics, and reads the stage stacks' rollback
-alarms during a blue/green update.
+alarms during a blue/green update. The Model Monitor jobs of the monitor stage stacks run as it
+too: they read the captured data in the stage buckets and write their reports there, read
+their baselines from the tooling account's bucket (as model artifacts), log to SageMaker's
+processing job log group, publish metrics in Model Monitor's namespaces, and (explainability)
+run Clarify's temporary shadow endpoint ``sagemaker-clarify-*``.
 
 It holds no permission on a key of this account: a stage stack's own key names this role in
 its key policy (encrypt captured data, ``EncryptByExecutionRole`` in
@@ -26,6 +30,7 @@ from constructs import Construct
 from ...compliance import acknowledge_wildcards
 from ..build.execution_role import DEFAULT_IMAGE_REPOSITORIES
 from ..deploy.targets import TARGET_ROLE_PATH
+from ..monitor.monitors import CLARIFY_SHADOW_PREFIX, PROCESSING_LOG_GROUP
 from ._arns import IN_THIS_ACCOUNT, STAGE_DATA_BUCKET_NAMES, STAGE_STACK_NAMES, regional, s3_arn, via_s3
 from ._role import target_service_role
 
@@ -68,6 +73,11 @@ class TargetEndpointRole(Construct):
         tooling_images = regional(stack, "ecr", "repository", "*", account=tooling_account)
         aws_images = [regional(stack, "ecr", "repository", name, account="*") for name in sorted(image_repositories)]
         alarms = regional(stack, "cloudwatch", "alarm", STAGE_STACK_NAMES, arn_format=ArnFormat.COLON_RESOURCE_NAME)
+        stage_buckets = s3_arn(stack, STAGE_DATA_BUCKET_NAMES)
+        monitor_logs = regional(
+            stack, "logs", "log-group", f"{PROCESSING_LOG_GROUP}:*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+        shadow = [regional(stack, "sagemaker", kind, f"{CLARIFY_SHADOW_PREFIX}*") for kind in ("endpoint", "endpoint-config")]
         in_tooling_account = {"StringEquals": {"aws:ResourceAccount": tooling_account}}
         #: The customer-managed policy with the role's permissions.
         self.policy = iam.ManagedPolicy(
@@ -110,7 +120,47 @@ class TargetEndpointRole(Construct):
                     resources=[tooling_images, *aws_images],
                 ),
                 iam.PolicyStatement(sid="RollbackAlarms", actions=["cloudwatch:DescribeAlarms"], resources=[alarms]),
+                # Model Monitor's jobs (the monitor stage stacks).
+                iam.PolicyStatement(
+                    sid="MonitorCapturedData", actions=["s3:GetObject"], resources=[captured], conditions=IN_THIS_ACCOUNT
+                ),
+                iam.PolicyStatement(
+                    sid="MonitorListCapturedData", actions=["s3:ListBucket"], resources=[stage_buckets], conditions=IN_THIS_ACCOUNT
+                ),
+                iam.PolicyStatement(
+                    sid="MonitorLogs",
+                    actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                    resources=[monitor_logs],
+                ),
+                iam.PolicyStatement(
+                    sid="MonitorMetrics",
+                    actions=["cloudwatch:PutMetricData"],
+                    resources=["*"],
+                    conditions={"StringLike": {"cloudwatch:namespace": ["aws/sagemaker/Endpoints/*", "/aws/sagemaker/Endpoints/*"]}},
+                ),
+                iam.PolicyStatement(
+                    sid="ClarifyShadowEndpoint",
+                    actions=[
+                        "sagemaker:CreateEndpointConfig",
+                        "sagemaker:CreateEndpoint",
+                        "sagemaker:DescribeEndpoint",
+                        "sagemaker:InvokeEndpoint",
+                        "sagemaker:DeleteEndpoint",
+                        "sagemaker:DeleteEndpointConfig",
+                    ],
+                    resources=shadow,
+                ),
             ],
+        )
+        acknowledge_wildcards(
+            self.policy,
+            "Model Monitor's jobs read the captured data SageMaker writes under keys it chooses in the stage stacks' own "
+            "buckets of this account (sagemaker-projects-stage-<stack uuid>), log to streams named after each generated "
+            "job in SageMaker's processing job log group, and (explainability) run Clarify's temporary shadow endpoints, "
+            "which Clarify names sagemaker-clarify-<suffix>",
+            stage_buckets,
+            monitor_logs,
+            *shadow,
         )
         acknowledge_wildcards(
             self.policy,
@@ -128,7 +178,7 @@ class TargetEndpointRole(Construct):
         acknowledge_wildcards(
             self.policy,
             "SageMaker writes captured data under keys it chooses, into the stage stacks' own buckets of this account "
-            "(sagemaker-projects-stage-<stack uuid>); write-only",
+            "(sagemaker-projects-stage-<stack uuid>), where Model Monitor reads it and writes its reports",
             captured,
         )
         acknowledge_wildcards(
@@ -146,7 +196,7 @@ class TargetEndpointRole(Construct):
         acknowledge_wildcards(
             self.policy,
             "these actions have no resource type, so IAM accepts only '*': ecr:GetAuthorizationToken; "
-            "cloudwatch:PutMetricData (limited to the /aws/sagemaker/Endpoints namespace by condition)",
+            "cloudwatch:PutMetricData (limited to the SageMaker endpoint namespaces by condition)",
             "*",
         )
 

@@ -145,7 +145,16 @@ def test_every_setting_is_a_parameter_with_the_contracts_defaults(template):
     parameters = template["Parameters"]
     assert set(parameters) == CONTRACT_PARAMETERS | ADDED_PARAMETERS
     required = {name for name, spec in parameters.items() if "Default" not in spec}
-    assert required == {"StageName", "EndpointName", "DataCaptureS3Uri", "OutputS3Uri", "DefinitionVersion"}
+    baselines = {
+        "DataQualityBaselineStatisticsUri", "DataQualityBaselineConstraintsUri", "ModelQualityBaselineConstraintsUri",
+        "ModelBiasAnalysisConfigUri", "ModelBiasBaselineConstraintsUri", "ExplainabilityAnalysisConfigUri",
+        "ExplainabilityBaselineConstraintsUri",
+    }  # fmt: skip
+    # The baselines' URIs have no default (cfn-lint would check an empty one against the job definitions'
+    # URI patterns), but take an empty value for a monitor that is off.
+    assert required == {"StageName", "EndpointName", "DataCaptureS3Uri", "OutputS3Uri", "DefinitionVersion", *baselines}
+    for name in baselines:
+        assert re.fullmatch(parameters[name]["AllowedPattern"].strip("^$"), "")
     defaults = {name: spec.get("Default") for name, spec in parameters.items()}
     assert defaults["ScheduleExpression"] == "cron(0 * ? * * *)"
     assert defaults["InstanceType"] == "ml.m5.xlarge"

@@ -37,6 +37,7 @@ from conftest import TOOLING
 
 from iam_eval import Policy, Resolver, role_policy_documents
 from sagemaker_projects_cdk.stacks.endpoint_stage import STAGE_TEMPLATE_PATH
+from sagemaker_projects_cdk.stacks.monitor_stage import STAGE_TEMPLATE_PATH as MONITOR_TEMPLATE_PATH
 
 PARAMETERS = {"ToolingAccountId": TOOLING}
 PROJECT_NAME, PROJECT_ID, STAGE = "churn", "p-abc123def456", "staging"
@@ -195,9 +196,10 @@ def test_deployer_allows_them_on_the_resources_any_stage_stack_names(baseline, s
     assert not wrong, "\n".join(wrong)
 
 
-def test_deployer_holds_nothing_unexplained(baseline, stage_resources):
+def test_deployer_holds_nothing_unexplained(baseline, stage_resources, monitor_resources):
     granted = granted_actions(_documents(baseline))
-    assert not unexplained(granted, listed_permissions({r["Type"] for r in stage_resources}), EXTRAS)
+    types = {r["Type"] for r in [*stage_resources, *monitor_resources]}
+    assert not unexplained(granted, listed_permissions(types), EXTRAS)
 
 
 def test_the_explanations_are_current(stage_resources):
@@ -311,3 +313,101 @@ def test_deployer_cannot_touch_the_baseline_or_other_resources(baseline):
 def test_deployer_policies_fit_in_iam_managed_policies(baseline):
     for document in _documents(baseline):
         assert policy_length(document, baseline, PARAMETERS) < 6144
+
+
+# ------------------------------------------------------------------ the monitor stage stacks
+
+MONITOR_STACK_NAME = f"sagemaker-{PROJECT_NAME}-{PROJECT_ID}-monitor-{STAGE}"
+MONITOR_PREFIX = f"{PROJECT_ID}-{STAGE}"
+#: The monitor stage template's parameters for a stage in another account: every monitor on, the
+#: baseline's endpoint role as the jobs' role (so the stack creates no IAM), the stage's own key.
+MONITOR_IN_OTHER_ACCOUNT = {
+    "SageMakerProjectName": PROJECT_NAME,
+    "SageMakerProjectId": PROJECT_ID,
+    "StageName": STAGE,
+    "EndpointName": ENDPOINT_NAME,
+    "DataCaptureS3Uri": f"s3://sagemaker-projects-stage-{STACK_UUID}/data-capture",
+    "OutputS3Uri": f"s3://sagemaker-projects-stage-{STACK_UUID}/monitoring/{STAGE}/",
+    "KmsKeyArn": STAGE_KEY,
+    "ExecutionRoleArn": BASELINE_ENDPOINT_ROLE,
+    "DefinitionVersion": "0a1b2c3d",
+    **dict.fromkeys(["EnableDataQuality", "EnableModelQuality", "EnableModelBias", "EnableExplainability"], "true"),
+    **{
+        name: f"s3://sagemaker-project-{PROJECT_ID}/monitoring/{STAGE}/0a1b2c3d/{name}.json"
+        for name in (
+            "DataQualityBaselineStatisticsUri", "DataQualityBaselineConstraintsUri", "ModelQualityBaselineConstraintsUri",
+            "ModelBiasAnalysisConfigUri", "ModelBiasBaselineConstraintsUri", "ExplainabilityAnalysisConfigUri",
+            "ExplainabilityBaselineConstraintsUri",
+        )
+    },
+    "GroundTruthS3Uri": f"s3://sagemaker-projects-stage-{STACK_UUID}/ground-truth",
+    "DataQualityAlarmMetricName": "feature_baseline_drift_length",
+    "ModelQualityAlarmMetricName": "rmse",
+}  # fmt: skip
+MONITOR_ALARM = f"arn:{PARTITION}:cloudwatch:{REGION}:{ACCOUNT}:alarm:{MONITOR_STACK_NAME}-MonitorsDataQualityAlarm3639CAB9-1A2B3C4D5E6F"
+MONITOR_TARGETS: dict[str, dict[str, str]] = {
+    "AWS::CloudWatch::Alarm": {"cloudwatch": MONITOR_ALARM},
+    "AWS::SageMaker::MonitoringSchedule": {
+        "sagemaker": f"{SAGEMAKER}:monitoring-schedule/{MONITOR_PREFIX}-data-quality",
+        "iam:PassRole": BASELINE_ENDPOINT_ROLE,
+    },
+    **{
+        f"AWS::SageMaker::{kind}JobDefinition": {
+            "sagemaker": f"{SAGEMAKER}:{resource}-job-definition/{MONITOR_PREFIX}-{slug}-0a1b2c3d",
+            "iam:PassRole": BASELINE_ENDPOINT_ROLE,
+        }
+        for kind, resource, slug in (
+            ("DataQuality", "data-quality", "data-quality"),
+            ("ModelQuality", "model-quality", "model-quality"),
+            ("ModelBias", "model-bias", "model-bias"),
+            ("ModelExplainability", "model-explainability", "explainability"),
+        )
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def monitor_resources() -> list[dict]:
+    """The monitor stage template's resources when a stage in another account deploys it."""
+    template = json.loads(MONITOR_TEMPLATE_PATH.read_text())
+    resolver = Resolver(template, parameters=MONITOR_IN_OTHER_ACCOUNT, account=ACCOUNT)
+    return [r for r in template["Resources"].values() if "Condition" not in r or resolver.condition(r["Condition"])]
+
+
+def test_the_monitor_stage_in_another_account_creates_no_iam(monitor_resources):
+    types = sorted(r["Type"] for r in monitor_resources)
+    assert not [t for t in types if t.startswith("AWS::IAM::")]
+    assert types.count("AWS::SageMaker::MonitoringSchedule") == 4 and types.count("AWS::CloudWatch::Alarm") == 2
+
+
+def test_deployer_allows_every_handler_permission_of_the_monitor_stage_on_its_resources(baseline, monitor_resources):
+    documents = _documents(baseline)
+    policy = _policy(baseline)
+    needed = needed_permissions(monitor_resources, untyped=UNTYPED)
+    assert not missing(needed, granted_actions(documents), {})
+    wrong = []
+    for action, resource_types in sorted(needed.items()):
+        for resource_type in sorted(resource_types):
+            targets = MONITOR_TARGETS[resource_type]
+            arn = "*" if action == "sagemaker:ListMonitoringSchedule" else targets.get(action) or targets[action.split(":")[0]]
+            context: dict = {"iam:PassedToService": "sagemaker.amazonaws.com"}
+            if action.startswith("sagemaker:"):
+                # Created with the project's tag, handled later because it carries it.
+                context |= {"aws:RequestTag/sagemaker:project-id": PROJECT_ID, **TAGGED}
+            if action != "sagemaker:ListMonitoringSchedule" and not policy.allowed(action, arn, context):
+                wrong.append(f"{action} on {arn} ({resource_type})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_monitors_must_carry_a_project_id(baseline):
+    policy = _policy(baseline)
+    schedule = f"{SAGEMAKER}:monitoring-schedule/{MONITOR_PREFIX}-data-quality"
+    definition = f"{SAGEMAKER}:data-quality-job-definition/{MONITOR_PREFIX}-data-quality-0a1b2c3d"
+    for action, arn in (("sagemaker:CreateMonitoringSchedule", schedule), ("sagemaker:CreateDataQualityJobDefinition", definition)):
+        assert policy.allowed(action, arn, {"aws:RequestTag/sagemaker:project-id": PROJECT_ID}), action
+        assert not policy.allowed(action, arn, {}), f"{action} without the project tag"
+    for action, arn in (("sagemaker:DeleteMonitoringSchedule", schedule), ("sagemaker:DeleteDataQualityJobDefinition", definition)):
+        assert policy.allowed(action, arn, TAGGED), action
+        assert not policy.allowed(action, arn, {}), f"{action} on a schedule that is not a project's"
+    other_alarm = f"arn:{PARTITION}:cloudwatch:{REGION}:{ACCOUNT}:alarm:billing"
+    assert policy.allowed("cloudwatch:PutMetricAlarm", MONITOR_ALARM) and not policy.allowed("cloudwatch:PutMetricAlarm", other_alarm)

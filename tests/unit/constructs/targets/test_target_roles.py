@@ -49,9 +49,9 @@ ACTIONS_NOT_NEEDED = {
         _CDK_GRANT,
     ),
 }
-ENDPOINT_NOT_NEEDED = {
-    "s3:ListBucket": "lets SageMaker tell a missing model artifact (404) from a denied one (403)",
-}
+#: s3:ListBucket on the tooling buckets (ModelArtifactBuckets) lets SageMaker tell a missing model artifact
+#: (404) from a denied one (403); Model Monitor's jobs need the action on the stage buckets anyway.
+ENDPOINT_NOT_NEEDED: dict[str, str] = {}
 
 
 def _role(template: dict, prefix: str) -> tuple[Resolver, str]:
@@ -145,7 +145,42 @@ def _endpoint_requests() -> list:
         request("logs:PutLogEvents", stream, "logs"),
         request("cloudwatch:PutMetricData", "*", "metrics", {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}),
         request("cloudwatch:DescribeAlarms", alarm, "auto-rollback"),
+        *_monitoring_requests(name),
     ]
+
+
+def _monitoring_requests(endpoint: str) -> list:
+    """What Model Monitor's jobs of a monitor stage stack do as this role (``ExecutionRoleArn``): read
+    the captured data and write reports in the stage's bucket, read the baselines the monitor build
+    uploaded to the tooling account's bucket, log, publish metrics, and run Clarify's shadow endpoint."""
+    group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/sagemaker/ProcessingJobs"
+    stream = f"{group}:log-stream:model-monitoring-202501010000-0123abcd/algo-1-1735689600"
+    here = {"aws:ResourceAccount": ACCOUNT}
+    shadow = "sagemaker-clarify-endpoint-0123abcd"
+    return [
+        request("s3:ListBucket", f"arn:aws:s3:::{CAPTURE_BUCKET}", "monitoring: captured hours listed", here),
+        request("s3:GetObject", f"arn:aws:s3:::{CAPTURE_BUCKET}/data-capture/{endpoint}/AllTraffic/2025/01/01/00/c.jsonl",
+                "monitoring: captured data", here),
+        request("s3:PutObject", f"arn:aws:s3:::{CAPTURE_BUCKET}/monitoring/staging/{endpoint}/x/constraint_violations.json",
+                "monitoring: reports", here),
+        request("s3:GetObject", f"arn:aws:s3:::{TOOLING_BUCKET}/monitoring/staging/0a1b2c3d/constraints.json",
+                "monitoring: baselines in the tooling bucket", IN_TOOLING),
+        request("kms:Decrypt", TOOLING_KEY, "monitoring: baselines (SSE-KMS)", VIA_S3),
+        request("logs:DescribeLogStreams", f"{group}:log-stream:", "monitoring logs"),
+        request("logs:CreateLogStream", stream, "monitoring logs"),
+        request("logs:PutLogEvents", stream, "monitoring logs"),
+        *(
+            request("cloudwatch:PutMetricData", "*", "monitoring metrics", {"cloudwatch:namespace": f"aws/sagemaker/Endpoints/{kind}-metrics"})
+            for kind in ("data", "model", "bias", "explainability")
+        ),
+        *(
+            request(f"sagemaker:{action}", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/{shadow}", "Clarify's shadow endpoint")
+            for action, kind in (
+                ("CreateEndpointConfig", "endpoint-config"), ("CreateEndpoint", "endpoint"), ("DescribeEndpoint", "endpoint"),
+                ("InvokeEndpoint", "endpoint"), ("DeleteEndpoint", "endpoint"), ("DeleteEndpointConfig", "endpoint-config"),
+            )
+        ),
+    ]  # fmt: skip
 
 
 def test_the_endpoint_role_may_do_what_sagemaker_does_with_it(baseline):
@@ -174,6 +209,11 @@ def test_the_endpoint_role_may_do_what_sagemaker_does_with_it(baseline):
         ("s3:PutObject", "arn:aws:s3:::sagemaker-projects-slogs-0a1b2c3d-4e5f-6789-abcd-ef0123456789/x", {"aws:ResourceAccount": ACCOUNT}),
         # A stage bucket's name in another account.
         ("s3:PutObject", f"arn:aws:s3:::{CAPTURE_BUCKET}/x.jsonl", {"aws:ResourceAccount": "999999999999"}),
+        # Model Monitor reads the stage buckets only, and runs Clarify's shadow endpoints only.
+        ("s3:GetObject", f"arn:aws:s3:::sagemaker-{REGION}-{ACCOUNT}/x.jsonl", {"aws:ResourceAccount": ACCOUNT}),
+        ("s3:ListBucket", f"arn:aws:s3:::sagemaker-{REGION}-{ACCOUNT}", {"aws:ResourceAccount": ACCOUNT}),
+        ("sagemaker:CreateEndpoint", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/churn-p-abc123def456-prod", {}),
+        ("sagemaker:DeleteEndpoint", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/churn-p-abc123def456-prod", {}),
     ],
 )
 def test_the_endpoint_role_may_not(baseline, action, resource, context):
