@@ -367,3 +367,24 @@ def test_with_a_connection_source_the_monitor_code_lives_on_the_git_host():
     (source_action,) = pipeline["Properties"]["Stages"][0]["Actions"]
     assert source_action["Configuration"]["FullRepositoryId"] == "acme/monitor"
     assert source_action["Configuration"]["BranchName"] == "release"
+
+
+def test_the_retraining_rule_hears_the_alarms_the_prod_monitor_stack_creates():
+    """CloudFormation names the monitor stage stack's alarms ``<stack name>-<logical id>-<suffix>``:
+    the rule's prefix is the prod stack's name, and every alarm of the stage template notifies
+    the ``NotificationTopicArn`` the pipeline passes (build.py writes NOTIFICATION_TOPIC_ARN)."""
+    from sagemaker_projects_cdk.stacks.monitor_stage import STAGE_TEMPLATE_PATH
+
+    stage_template = json.loads(STAGE_TEMPLATE_PATH.read_text())
+    alarms = {i: r for i, r in stage_template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert alarms
+    stack = BuildDeployMonitorStack(new_app(), "Names", project_name="Churn", project_id="p-abc123", retrain_on_drift=True, env=ENV)
+    template = Template.from_stack(stack).to_json()
+    _, rule = _one(template, "AWS::Events::Rule", "RetrainOnDriftRule")
+    for logical_id, alarm in alarms.items():
+        assert "AlarmName" not in alarm["Properties"]
+        name = f"sagemaker-Churn-p-abc123-monitor-prod-{logical_id}-1A2B3C4D5E6F"
+        assert eventbridge_render.matches(rule["Properties"]["EventPattern"], _alarm_event(name, "ALARM"))
+        actions = json.dumps(alarm["Properties"]["AlarmActions"])
+        assert '{"Ref": "NotificationTopicArn"}' in actions
+    assert "NOTIFICATION_TOPIC_ARN" in _variables(template, "ModelMonitorBuild")
