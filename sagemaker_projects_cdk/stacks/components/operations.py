@@ -73,6 +73,7 @@ def add_operations(stack: Stack, core: ProjectCore, settings: OperationsSettings
     codepipelines = []
     sagemaker_pipeline = None
     stages: list[str] = []
+    monitor_stages: list[str] = []
     if parts.model_build is not None:
         codepipelines.append(parts.model_build.pipeline.pipeline.pipeline_name)
         sagemaker_pipeline = project.name_id
@@ -85,6 +86,7 @@ def add_operations(stack: Stack, core: ProjectCore, settings: OperationsSettings
         from .monitoring import stage_account_ids  # imports this module's users
 
         codepipelines.append(parts.monitoring.pipeline.pipeline.pipeline_name)
+        monitor_stages = [stage.name for stage in parts.monitoring.pipeline.stages]
         # The monitor stacks' drift alarms publish to the topic from each stage's account.
         notifications.allow_cloudwatch_alarms(stage_account_ids(parts.monitoring.pipeline))
     notifications.notify(pipeline_failed(project, codepipelines))
@@ -108,6 +110,7 @@ def add_operations(stack: Stack, core: ProjectCore, settings: OperationsSettings
         codepipeline_names=codepipelines,
         sagemaker_pipeline_name=sagemaker_pipeline,
         endpoint_stages=stages,
+        monitor_stages=monitor_stages,
     )
     CfnOutput(stack, "NotificationTopicArn", value=notifications.topic.topic_arn)
     CfnOutput(stack, "DashboardName", value=dashboard.dashboard.dashboard_name)

@@ -388,3 +388,17 @@ def test_the_retraining_rule_hears_the_alarms_the_prod_monitor_stack_creates():
         actions = json.dumps(alarm["Properties"]["AlarmActions"])
         assert '{"Ref": "NotificationTopicArn"}' in actions
     assert "NOTIFICATION_TOPIC_ARN" in _variables(template, "ModelMonitorBuild")
+
+
+def test_the_dashboard_charts_each_stages_monitors(resolved, assembly):
+    _, dashboard = _one(resolved, "AWS::CloudWatch::Dashboard", "Dashboard")
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    assert "No model monitor" not in body
+    for stage in ("staging", "prod"):
+        assert f"Model Monitor metrics of the {stage} endpoint" in body
+        assert f'Endpoint=\\\\\\"Churn-p-abc123-{stage}\\\\\\"' in body
+    for namespace in ("data-metrics", "model-metrics", "bias-metrics", "explainability-metrics"):
+        assert body.count(f"aws/sagemaker/Endpoints/{namespace},Endpoint,MonitoringSchedule") == 2
+    # A template without monitors keeps its note.
+    (plain,) = [r for r in assembly.templates["build-deploy"]["Resources"].values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    assert "No model monitor" in json.dumps(plain["Properties"]["DashboardBody"])
