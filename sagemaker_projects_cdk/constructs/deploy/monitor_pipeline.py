@@ -203,6 +203,13 @@ class ModelMonitorPipeline(ModelDeployPipeline):
                 targets=[event_targets.CodePipeline(self.pipeline)],
             )
 
+    def _approval_text(self, previous: Optional[DeployStage], stage: DeployStage) -> str:
+        return (
+            f"Approve to deploy the model monitors to {stage.name}. The build read the {stage.name} endpoint when this "
+            f"execution started: if it did not exist yet (its monitors are off), or serves another model now, reject "
+            f"and release a change once {stage.name} serves the model to monitor."
+        )
+
     def _deployer_role(
         self, project: ProjectIdentity, encryption_key: kms.IKey, model_package_group: IModelPackageGroup
     ) -> Any:

@@ -430,14 +430,17 @@ class ModelDeployPipeline(Construct):
             previous = stage
         return [codepipeline.StageProps(stage_name=name, actions=acts) for name, acts in stage_actions.items()]
 
-    @staticmethod
-    def _approval(
-        previous: Optional[DeployStage], stage: DeployStage, topic: Optional[sns.ITopic], *, run_order: int
-    ) -> actions.ManualApprovalAction:
+    def _approval_text(self, previous: Optional[DeployStage], stage: DeployStage) -> str:
+        """What the approval before ``stage`` asks of the person."""
         done = f" {'tested' if previous.test else 'deployed'} in {previous.name}" if previous else ""
+        return f"Approve to deploy the model{done} to {stage.name}."
+
+    def _approval(
+        self, previous: Optional[DeployStage], stage: DeployStage, topic: Optional[sns.ITopic], *, run_order: int
+    ) -> actions.ManualApprovalAction:
         return actions.ManualApprovalAction(
             action_name=APPROVAL_ACTION,
-            additional_information=f"Approve to deploy the model{done} to {stage.name}.",
+            additional_information=self._approval_text(previous, stage),
             notification_topic=topic,
             run_order=run_order,
         )

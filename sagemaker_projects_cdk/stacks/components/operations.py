@@ -103,6 +103,9 @@ def add_operations(stack: Stack, core: ProjectCore, settings: OperationsSettings
         if any(stage.approval for stage in deploy.stages):
             notifications.notify(approval_waiting(project, deploy.pipeline.pipeline_name))
         notifications.notify(endpoint_alarm(project, project.resource_name("deploy-")))
+    if parts.monitoring is not None and any(stage.approval for stage in parts.monitoring.pipeline.stages):
+        monitor = parts.monitoring.pipeline.pipeline.pipeline_name
+        notifications.notify(approval_waiting(project, monitor), construct_id="MonitorApprovalWaiting")
     dashboard = ProjectDashboard(
         stack,
         "Dashboard",

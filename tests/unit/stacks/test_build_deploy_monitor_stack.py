@@ -402,3 +402,12 @@ def test_the_dashboard_charts_each_stages_monitors(resolved, assembly):
     # A template without monitors keeps its note.
     (plain,) = [r for r in assembly.templates["build-deploy"]["Resources"].values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
     assert "No model monitor" in json.dumps(plain["Properties"]["DashboardBody"])
+
+
+def test_a_monitor_deployment_waiting_for_approval_notifies_the_topic(template):
+    _, rule = _one(template, "AWS::Events::Rule", "NotificationsMonitorApprovalWaiting")
+    (monitor,) = [i for i in _of_type(template, "AWS::CodePipeline::Pipeline") if i.startswith("ModelMonitorPipeline")]
+    assert rule["Properties"]["EventPattern"]["detail"]["pipeline"] == [{"Ref": monitor}]
+    _, pipeline = _one(template, "AWS::CodePipeline::Pipeline", "ModelMonitorPipeline")
+    (approval,) = [a for s in pipeline["Properties"]["Stages"] for a in s["Actions"] if a["ActionTypeId"]["Category"] == "Approval"]
+    assert approval["Configuration"]["CustomData"].startswith("Approve to deploy the model monitors to prod.")
