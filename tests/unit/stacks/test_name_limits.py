@@ -13,6 +13,13 @@ import pytest
 from aws_cdk.assertions import Template
 
 from sagemaker_projects_cdk.constructs import DeployStage
+from sagemaker_projects_cdk.constructs.monitor.naming import (
+    MONITOR_SLUGS,
+    check_name_prefix,
+    fits,
+    job_definition_name,
+    schedule_name,
+)
 from sagemaker_projects_cdk.constructs.project.identity import JOB_BASE_NAME_MAX_LENGTH, ProjectIdentity
 from sagemaker_projects_cdk.stacks import BuildDeployMonitorStack, BuildDeployStack, ImageBuildDeployStack
 from support import REPO, new_app
@@ -150,3 +157,9 @@ def test_every_name_of_the_monitoring_template_fits_its_limit(name, project_id):
     too_long = {what: f"{length} > {limit}" for what, (length, limit) in names.items() if length > limit}
     assert not too_long, too_long
     assert len(names) == 3 + 3 + 4 + 1  # three repositories and pipelines, two deploy and two monitor stacks
+    # The monitor stage stack names its schedules and job definitions '<project id>-<stage>-...'
+    # (constructs/monitor/naming.py): the longest id and stage fit SageMaker's 63 characters.
+    prefix = f"{project_id}-{LONGEST_STAGE}"
+    assert check_name_prefix("name_prefix", prefix) == prefix
+    for monitoring_type in MONITOR_SLUGS:
+        assert fits(schedule_name(prefix, monitoring_type)) and fits(job_definition_name(prefix, monitoring_type, "0a1b2c3d"))
