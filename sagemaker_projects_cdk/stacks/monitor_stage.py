@@ -18,7 +18,9 @@ Parameters (strings unless noted; empty means "none" where allowed):
 - ``SageMakerProjectName``, ``SageMakerProjectId``, ``StageName``: as the endpoint stage.
 - ``EndpointName``: the stage's endpoint (``<project name>-<project id>-<stage>``).
 - ``DataCaptureS3Uri``: the endpoint's capture destination (the monitoring role reads it).
-- ``OutputS3Uri``: where reports go.
+- ``OutputS3Uri``: where reports go. Both may be empty only while every monitor is off (rule
+  ``MonitorLocations``): with every ``Enable*`` ``false`` the stack creates no job, no schedule
+  and no role (a stage whose endpoint does not exist yet).
 - ``KmsKeyArn``: the capture bucket's key (volumes and reports too); empty: no key.
 - ``ExecutionRoleArn``: the role the jobs run as; empty: the stack creates one.
 - ``DefinitionVersion``: 8 lower-case hex characters, part of every job definition's name.
@@ -138,8 +140,15 @@ class MonitorStageStack(Stack):
         project = ProjectIdentity(self, "Project")
         stage = self._string("StageName", "Deployment stage (staging, prod)", STAGE_NAME_PATTERN, max_length=15, constraint=None)
         endpoint_name = self._string("EndpointName", "The stage's endpoint, which captures input and output", ENDPOINT_NAME)
-        capture = self._string("DataCaptureS3Uri", "The endpoint's data capture destination (s3://...)", S3_URI_PATTERN)
-        output = self._string("OutputS3Uri", "Where monitoring reports go (s3://...)", S3_URI_PATTERN)
+        # Both may be empty while every monitor is off (a stage whose endpoint does not exist yet).
+        capture = self._string(
+            "DataCaptureS3Uri",
+            "The endpoint's data capture destination (s3://...); empty only with every monitor off",
+            f"({S3_URI_PATTERN})?",
+        )
+        output = self._string(
+            "OutputS3Uri", "Where monitoring reports go (s3://...); empty only with every monitor off", f"({S3_URI_PATTERN})?"
+        )  # fmt: skip
         key = self._string(
             "KmsKeyArn", "KMS key of the capture bucket (volumes and reports too); empty: none", f"({KMS_KEY_ARN})?", default=""
         )
@@ -176,6 +185,21 @@ class MonitorStageStack(Stack):
             default="",
         )
         self._require_uris(enabled, uris, ground_truth)
+        CfnRule(
+            self,
+            "MonitorLocations",
+            assertions=[
+                CfnRuleAssertion(
+                    assert_=Fn.condition_or(
+                        Fn.condition_and(*(Fn.condition_equals(e, "false") for e in enabled.values())),
+                        Fn.condition_and(
+                            Fn.condition_not(Fn.condition_equals(capture, "")), Fn.condition_not(Fn.condition_equals(output, ""))
+                        ),
+                    ),
+                    assert_description="a monitor that is on needs DataCaptureS3Uri and OutputS3Uri",
+                )
+            ],
+        )
         model = ModelAttributes(
             problem_type=CfnParameter(
                 self, "ProblemType", type="String", description="Model quality's problem type",

@@ -4,7 +4,7 @@ feature attribution drift, with alarms on what they find (``ModelMonitors``)."""
 from .images import MONITOR_REGIONS, image_uris
 from .monitors import METRIC_NAMESPACES, ModelMonitors, Monitor
 from .naming import job_definition_name, schedule_name
-from .permissions import monitor_deployer_statements
+from .permissions import monitor_deployer_statements, project_monitor_deployer_statements
 from .settings import (
     DAILY,
     HOURLY,
@@ -36,5 +36,6 @@ __all__ = [
     "image_uris",
     "job_definition_name",
     "monitor_deployer_statements",
+    "project_monitor_deployer_statements",
     "schedule_name",
 ]

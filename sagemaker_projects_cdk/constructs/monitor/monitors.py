@@ -471,6 +471,15 @@ class ModelMonitors(Construct):
         if own is True:
             assert role_arn is not None
             return role_arn
+        # A role only for monitors that may exist, and only when none is given.
+        any_on = self._any("AnyMonitorOn", *switches.values())
+        if any_on is False:
+            self._role_ready = None
+            return ""
+        not_given: _On = True
+        if isinstance(own, CfnCondition):
+            not_given = CfnCondition(self, "NoRoleGiven", expression=Fn.condition_not(cast(Any, own)))
+        create = self._all("CreateRole", not_given, any_on)
         role = iam.Role(
             self,
             "Role",
@@ -494,14 +503,15 @@ class ModelMonitors(Construct):
             *(_wildcard_finding(policy, arn) for arn in self._wildcards),
         )
         self.role, self.policy = role, policy
-        if isinstance(own, CfnCondition):
-            # Given a role (a token): create this one only when it is empty.
-            create = CfnCondition(self, "CreateRole", expression=Fn.condition_not(own))  # type: ignore[arg-type]
+        if isinstance(create, CfnCondition):
             for resource in (role.node.default_child, policy.node.default_child):
                 assert isinstance(resource, CfnResource)
                 resource.cfn_options.condition = create
             self._role_ready = self._ready_handle(create, role, policy)
-            return Fn.condition_if(create.logical_id, role.role_arn, role_arn).to_string()
+            if isinstance(not_given, CfnCondition):
+                # Where a job definition exists some monitor is on: no role given means this one.
+                return Fn.condition_if(not_given.logical_id, role.role_arn, role_arn).to_string()
+            return role.role_arn
         self._role_ready = None
         return role.role_arn
 
@@ -519,17 +529,19 @@ class ModelMonitors(Construct):
 
     def _role_document(self, capture_uri: str) -> iam.PolicyDocument:
         stack = Stack.of(self)
-        capture = s3_object_arn(capture_uri, "*")
-        output = s3_object_arn(self._output_s3_uri, "*")
+        # Either may be empty (a token) while every monitor is off: the role does not exist then.
+        capture = s3_object_arn(capture_uri, "*", optional=True)
+        output = s3_object_arn(self._output_s3_uri, "*", optional=True)
         logs = stack.format_arn(
             service="logs", resource="log-group", resource_name=f"{PROCESSING_LOG_GROUP}:*", arn_format=_COLON
         )
-        self._wildcards = [capture, output, logs, s3_bucket_arn(capture_uri), "*"]
+        capture_bucket = s3_bucket_arn(capture_uri, optional=True)
+        self._wildcards = [capture, output, logs, capture_bucket, "*"]
         return iam.PolicyDocument(
             statements=[
                 iam.PolicyStatement(sid="ReadCapturedData", actions=["s3:GetObject"], resources=[capture]),
                 # Listing finds the captured hour folders (ListBucket is granted on buckets).
-                iam.PolicyStatement(sid="ListCapturedData", actions=["s3:ListBucket"], resources=[s3_bucket_arn(capture_uri)]),
+                iam.PolicyStatement(sid="ListCapturedData", actions=["s3:ListBucket"], resources=[capture_bucket]),
                 iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[output]),
                 iam.PolicyStatement(
                     sid="Logs",

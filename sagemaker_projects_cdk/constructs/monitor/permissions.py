@@ -146,3 +146,43 @@ def monitor_deployer_statements(
             iam.PolicyStatement(sid="MonitoringPolicies", actions=list(POLICY_ACTIONS), resources=[created_policies]),
         ]
     return statements
+
+
+def project_monitor_scopes(scope: Construct, project_id: str) -> dict[str, str]:
+    """The ARN patterns a project's own deployer is scoped to for its monitor stage stacks
+    (``sagemaker-<name>-<id>-monitor-<stage>``): alarms, and the roles and policies under the
+    project's stage IAM path (``stage_iam_path``)."""
+    from ..deploy.deployer_role import stage_iam_path
+
+    stack = Stack.of(scope)
+    path = stage_iam_path(project_id).strip("/")
+    return {
+        "alarms": stack.format_arn(
+            service="cloudwatch",
+            resource="alarm",
+            resource_name=f"sagemaker-*-{project_id}-monitor-*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        ),
+        "roles": stack.format_arn(service="iam", region="", resource="role", resource_name=f"{path}/*"),
+        "policies": stack.format_arn(service="iam", region="", resource="policy", resource_name=f"{path}/*"),
+    }
+
+
+def project_monitor_deployer_statements(scope: Construct, *, project_id: str) -> list[iam.PolicyStatement]:
+    """``monitor_deployer_statements`` for one project deploying its monitor stage stacks in its own
+    account: names ``<project id>-*``, the stacks' alarms, the monitoring role the stacks create
+    under the project's stage IAM path (created, changed, passed to SageMaker).
+
+    The caller acknowledges the wildcards on its policy: ``monitor_arns(scope, f"{project_id}-*")``
+    and ``project_monitor_scopes(scope, project_id)``'s values (names chosen per stage and
+    definition version; CloudFormation names the alarms, roles and policies after the stack).
+    """
+    scopes = project_monitor_scopes(scope, project_id)
+    return monitor_deployer_statements(
+        scope,
+        name_pattern=f"{project_id}-*",
+        alarms=scopes["alarms"],
+        pass_roles=[scopes["roles"]],
+        created_roles=scopes["roles"],
+        created_policies=scopes["policies"],
+    )

@@ -135,7 +135,7 @@ def test_project_feature_flags_do_not_change_the_template(template):
 def test_template_needs_no_bootstrap_and_has_no_assets_or_metadata(template):
     text = json.dumps(template)
     assert "BootstrapVersion" not in template["Parameters"]
-    assert set(template["Rules"]) == {f"{t}Inputs" for t in MONITORS}
+    assert set(template["Rules"]) == {f"{t}Inputs" for t in MONITORS} | {"MonitorLocations"}
     assert "CDKMetadata" not in template["Resources"]
     assert not re.search(r"AssetParameters|cdk-hnb659fds|aws:cdk:|aws:asset", text)
     assert "arn:aws:" not in text
@@ -153,6 +153,8 @@ def test_every_setting_is_a_parameter_with_the_contracts_defaults(template):
     # The baselines' URIs have no default (cfn-lint would check an empty one against the job definitions'
     # URI patterns), but take an empty value for a monitor that is off.
     assert required == {"StageName", "EndpointName", "DataCaptureS3Uri", "OutputS3Uri", "DefinitionVersion", *baselines}
+    for name in ("DataCaptureS3Uri", "OutputS3Uri"):
+        assert re.fullmatch(parameters[name]["AllowedPattern"].strip("^$"), "")
     for name in baselines:
         assert re.fullmatch(parameters[name]["AllowedPattern"].strip("^$"), "")
     defaults = {name: spec.get("Default") for name, spec in parameters.items()}
@@ -308,6 +310,22 @@ def test_a_monitor_that_is_on_needs_its_uris(template):
             # Without ground truth the monitor is not created: no baseline needed.
             resolver = Resolver(template, parameters=stage_parameters(**{missing_uri: "", "GroundTruthS3Uri": ""}))
             assert resolver.resolve(assertion["Assert"]) is True
+
+
+def test_a_stage_without_an_endpoint_yet_deploys_nothing_but_a_handle(template):
+    """The monitor build writes every monitor off, and empty locations, while the endpoint does not exist."""
+    off = {switch: "false" for switch in MONITORS.values()}
+    empty = dict.fromkeys(["DataCaptureS3Uri", "OutputS3Uri", "KmsKeyArn", "GroundTruthS3Uri", "NotificationTopicArn"], "")
+    uris = {name: "" for name in template["Parameters"] if name.endswith(("ConstraintsUri", "StatisticsUri", "ConfigUri"))}
+    resolver = Resolver(template, parameters=stage_parameters(**off, **empty, **uris), region=REGION, account=ACCOUNT)
+    assert {r["Type"] for r in active(resolver, template).values()} == {"AWS::CloudFormation::WaitConditionHandle"}
+    for rule in template["Rules"].values():
+        (assertion,) = rule["Assertions"]
+        assert resolver.resolve(assertion["Assert"]) is True
+    # A monitor that is on needs the locations.
+    (locations,) = template["Rules"]["MonitorLocations"]["Assertions"]
+    on = Resolver(template, parameters=stage_parameters(**empty), region=REGION, account=ACCOUNT)
+    assert on.resolve(locations["Assert"]) is False
 
 
 def test_no_key_no_topic_and_a_given_role_leave_no_empty_values(template):

@@ -28,6 +28,7 @@ from cfn_roles import (
 
 from sagemaker_projects_cdk.constructs.deploy.deployer_role import stage_iam_path
 from sagemaker_projects_cdk.constructs.monitor import monitor_deployer_statements
+from sagemaker_projects_cdk.constructs.monitor.permissions import project_monitor_deployer_statements
 from sagemaker_projects_cdk.stacks.monitor_stage import STAGE_TEMPLATE_PATH
 from support import new_app
 
@@ -91,23 +92,9 @@ def template_resources() -> list[dict]:
 @pytest.fixture(scope="module")
 def document() -> dict:
     stack = Stack(new_app(), "Deployer", env={"account": ACCOUNT, "region": REGION})
-    statements = monitor_deployer_statements(
-        stack,
-        name_pattern=f"{PROJECT_ID}-*",
-        alarms=stack.format_arn(service="cloudwatch", resource="alarm", resource_name=f"sagemaker-*-{PROJECT_ID}-monitor-*",
-                                arn_format=_colon()),
-        pass_roles=[f"arn:{PARTITION}:iam::{ACCOUNT}:role{PATH}*"],
-        created_roles=f"arn:{PARTITION}:iam::{ACCOUNT}:role{PATH}*",
-        created_policies=f"arn:{PARTITION}:iam::{ACCOUNT}:policy{PATH}*",
-    )  # fmt: skip
+    statements = project_monitor_deployer_statements(stack, project_id=PROJECT_ID)
     policy = iam.ManagedPolicy(stack, "Policy", statements=statements)
-    return json.loads(json.dumps(stack.resolve((policy.node.default_child).policy_document)))  # type: ignore[union-attr]
-
-
-def _colon():
-    from aws_cdk import ArnFormat
-
-    return ArnFormat.COLON_RESOURCE_NAME
+    return json.loads(json.dumps(stack.resolve((policy.node.default_child).policy_document)))  # type: ignore[union-attr]  # an L1 ManagedPolicy
 
 
 def test_statements_allow_every_handler_permission_of_the_monitor_stage(template_resources, document):
