@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from aws_cdk import ArnFormat, CfnCondition, CfnOutput, CfnParameter, Fn, Stack, Token
+from aws_cdk import CfnCondition, CfnOutput, CfnParameter, Fn, Stack, Token
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as event_targets
 from aws_cdk import aws_iam as iam
@@ -21,10 +21,9 @@ from constructs import Construct
 
 from ..._internal.validation import invalid
 from ...compliance import acknowledge_wildcards
-from ...constructs.deploy.deployer_role import stage_iam_path
 from ...constructs.deploy.monitor_pipeline import ModelMonitorPipeline, MonitorDeployerRole
 from ...constructs.deploy.teardown import StageTeardown
-from ...constructs.monitor import monitor_deployer_statements
+from ...constructs.monitor.permissions import project_monitor_deployer_statements
 from ...constructs.operations.notifications import notification_topic_arn
 from ...constructs.project.identity import ProjectIdentity
 from ..template import setting
@@ -88,28 +87,10 @@ def drift_alarm_pattern(project: ProjectIdentity, stage: str) -> dict[str, Any]:
 
 
 def monitor_deployer_policy(scope: Construct, project: ProjectIdentity, encryption_key: kms.IKey) -> list[iam.PolicyStatement]:
-    """The monitor deployer's statements (``constructs.monitor.monitor_deployer_statements``),
-    scoped to the project: names starting with its id, alarms of its monitor stacks, the
-    monitoring role its stacks create under the project's IAM path; and grants on the key."""
-    stack = Stack.of(scope)
-    path = stage_iam_path(project.project_id).strip("/")
-    roles = stack.format_arn(service="iam", region="", resource="role", resource_name=f"{path}/*")
-    policies = stack.format_arn(service="iam", region="", resource="policy", resource_name=f"{path}/*")
-    alarms = stack.format_arn(
-        service="cloudwatch",
-        resource="alarm",
-        resource_name=f"sagemaker-*-{project.project_id}-monitor-*",
-        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-    )
-    statements = monitor_deployer_statements(
-        scope,
-        name_pattern=f"{project.project_id}-*",
-        alarms=alarms,
-        pass_roles=[roles],
-        created_roles=roles,
-        created_policies=policies,
-    )
-    return statements
+    """The monitor deployer's statements: ``constructs.monitor.project_monitor_deployer_statements``
+    (names starting with the project id, alarms of its monitor stacks, the monitoring role its
+    stacks create under the project's IAM path)."""
+    return project_monitor_deployer_statements(scope, project_id=project.project_id)
 
 
 def _acknowledge_deployer(pipeline: ModelMonitorPipeline) -> None:
