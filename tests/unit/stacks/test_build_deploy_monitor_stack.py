@@ -411,3 +411,20 @@ def test_a_monitor_deployment_waiting_for_approval_notifies_the_topic(template):
     _, pipeline = _one(template, "AWS::CodePipeline::Pipeline", "ModelMonitorPipeline")
     (approval,) = [a for s in pipeline["Properties"]["Stages"] for a in s["Actions"] if a["ActionTypeId"]["Category"] == "Approval"]
     assert approval["Configuration"]["CustomData"].startswith("Approve to deploy the model monitors to prod.")
+
+
+def test_the_monitor_stages_follow_the_deploy_stages():
+    from sagemaker_projects_cdk.constructs import DeployStage
+
+    stages = (DeployStage(name="qa", test=True), DeployStage(name="staging"), DeployStage(name="prod", approval=True))
+    stack = BuildDeployMonitorStack(new_app(), "Three", project_name="Churn", project_id="p-abc123", stages=stages, env=ENV)
+    template = Template.from_stack(stack).to_json()
+    _, pipeline = _one(template, "AWS::CodePipeline::Pipeline", "ModelMonitorPipeline")
+    assert [s["Name"] for s in pipeline["Properties"]["Stages"]] == ["Source", "Build", "DeployQa", "DeployStaging", "DeployProd"]
+    assert _variables(template, "ModelMonitorBuild")["DEPLOY_STAGES"] == "qa,staging,prod"
+    # The first stage's endpoint starts it.
+    _, rule = _one(template, "AWS::Events::Rule", "ModelMonitorOnEndpointInService")
+    assert eventbridge_render.matches(rule["Properties"]["EventPattern"], _endpoint_event("Churn-p-abc123-qa", "IN_SERVICE"))
+    assert not eventbridge_render.matches(rule["Properties"]["EventPattern"], _endpoint_event("Churn-p-abc123-staging", "IN_SERVICE"))
+    _, teardown = _one(template, "Custom::StageTeardown", "MonitorTeardown")
+    assert [s["StackName"].rsplit("-", 1)[1] for s in teardown["Properties"]["Stages"]] == ["qa", "staging", "prod"]
