@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: Template names (``role_checks.all_templates``) by group, as regular expressions.
-PROJECTS = r"(studio/)?(model-build|model-deploy|build-deploy|build-deploy-git|image-build-deploy|build-deploy-jenkins)"
-BUILDING = r"(studio/)?(model-build|build-deploy|build-deploy-git|image-build-deploy|build-deploy-jenkins)"
-DEPLOYING = r"(studio/)?(model-deploy|build-deploy|build-deploy-git|image-build-deploy|build-deploy-jenkins)"
+PROJECTS = r"(studio/)?(model-build|model-deploy|build-deploy|build-deploy-git|image-build-deploy|build-deploy-jenkins|build-deploy-monitor)"
+BUILDING = r"(studio/)?(model-build|build-deploy|build-deploy-git|image-build-deploy|build-deploy-jenkins|build-deploy-monitor)"
+DEPLOYING = r"(studio/)?(model-deploy|build-deploy|build-deploy-git|image-build-deploy|build-deploy-jenkins|build-deploy-monitor)"
 IMAGES = r"(studio/)?image-build-deploy"
+MONITORING = r"(studio/)?build-deploy-monitor"
 _IMAGE_TYPE = r"(Processing|Training|Inference)"
 _ID = r"[0-9A-F]{8}"
 
@@ -39,12 +40,18 @@ _SEED = "tests/seed/test_role_sufficiency.py::"
 _PRODUCTS = "tests/test_role_coverage.py::test_the_studio_products_roles_are_the_checked_templates_roles"
 _TARGETS = "tests/unit/constructs/targets/"
 _IMAGES = "tests/test_image_template_roles.py::"
+_MONITOR = "tests/test_monitor_template_roles.py::"
 
 CLAIMS = [
     Claim(
         rf"RetainedResourceCheckHandlerRole{_ID}", PROJECTS,
         _CUSTOM + "test_the_retained_resource_check_role_may_make_every_call_of_its_function",
         "the retained-name check's handler run in moto (Create/Update/Delete, names free and taken), calls recorded",
+    ),
+    Claim(
+        rf"MonitorTeardownHandlerRole{_ID}", MONITORING,
+        _CUSTOM + "test_the_stage_teardown_role_may_make_every_call_of_its_function",
+        "the monitor stage teardown's handler run in moto (monitor stage stacks present and absent), calls recorded",
     ),
     Claim(
         rf"StageTeardownHandlerRole{_ID}", DEPLOYING,
@@ -150,17 +157,33 @@ CLAIMS = [
         "the buildspec's docker login, pull and push, and record_image_version.py's calls, per image type",
     ),
     Claim(
-        rf"(ModelBuild|ModelDeploy|{_IMAGE_TYPE}ImageBuild)PipelineRole{_ID}", PROJECTS,
+        rf"(ModelBuildRole|ModelDeployBuildRole|ModelDeployTestStagingRole|ModelDeployRecordChangeProdRole|ModelDeployDeployerRole){_ID}",
+        MONITORING,
+        _MONITOR + "test_the_build_deploy_roles_have_build_deploys_policies_in_the_monitor_template",
+        "resolved with the same parameters, the same policies as in build-deploy, where they are checked",
+    ),
+    Claim(
+        rf"ModelMonitorDeployerRole{_ID}", MONITORING,
+        _MONITOR + "test_the_monitor_deployer_allows_every_handler_permission_of_the_monitor_stage_template",
+        "the CloudFormation handler permissions of the monitor stage template's resources (cfn-lint's schemas)",
+    ),
+    Claim(
+        rf"ModelMonitorBuildRole{_ID}", MONITORING,
+        "tests/seed/test_role_sufficiency_monitor.py::test_the_monitor_build_role_may_make_every_call_of_build_py",
+        "the monitor seed's build.py calls, recorded in moto, evaluated against the role",
+    ),
+    Claim(
+        rf"(ModelBuild|ModelDeploy|ModelMonitor|{_IMAGE_TYPE}ImageBuild)PipelineRole{_ID}", PROJECTS,
         _SERVICE + "test_the_codepipeline_and_eventbridge_roles_may_do_what_the_services_do",
         "CodePipeline's service role: assume each action's role, the artifact store (CodePipeline docs)",
     ),
     Claim(
-        rf"(ModelBuild|ModelDeploy|{_IMAGE_TYPE}ImageBuild)Pipeline\w+CodePipelineActionRole{_ID}", PROJECTS,
+        rf"(ModelBuild|ModelDeploy|ModelMonitor|{_IMAGE_TYPE}ImageBuild)Pipeline\w+CodePipelineActionRole{_ID}", PROJECTS,
         _SERVICE + "test_the_codepipeline_and_eventbridge_roles_may_do_what_the_services_do",
         "what the action's type calls (CodeCommit source, CodeBuild, CloudFormation, approval; CodePipeline docs)",
     ),
     Claim(
-        rf"(ModelBuild|ModelDeploy|{_IMAGE_TYPE}ImageBuild)PipelineEventsRole{_ID}", PROJECTS,
+        rf"(ModelBuild|ModelDeploy|ModelMonitor|{_IMAGE_TYPE}ImageBuild)PipelineEventsRole{_ID}", PROJECTS,
         _SERVICE + "test_the_codepipeline_and_eventbridge_roles_may_do_what_the_services_do",
         "EventBridge starting the target pipeline of each rule that uses the role",
     ),

@@ -109,6 +109,18 @@ TEMPLATE_FACTS: dict[str, TemplateFacts] = {
         },
         copies_dataset=True,
     ),
+    # build-deploy's, and the monitor code's repository.
+    "build-deploy-monitor": TemplateFacts(
+        pinned_logical_ids={
+            **_ARTIFACTS,
+            "AWS::CodeCommit::Repository": frozenset(
+                {"ModelBuildRepositoryF9382855", "ModelDeployRepository8A62656E", "ModelMonitorRepositoryFFC4D39A"}
+            ),
+            "AWS::SageMaker::ModelPackageGroup": frozenset({"ModelPackageGroupF5073685"}),
+            "AWS::ECR::Repository": frozenset(),
+        },
+        copies_dataset=True,
+    ),
 }
 
 

@@ -67,6 +67,7 @@ TYPES_BY_TEMPLATE = {
     "build-deploy-jenkins": {
         "Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown", "Custom::SeedRepository",
     },
+    "build-deploy-monitor": {"Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown"},
     "studio/model-build": {"Custom::RetainedResourceCheck", "Custom::ProjectDataset"},
     "studio/model-deploy": {"Custom::RetainedResourceCheck", "Custom::StageTeardown"},
     "studio/build-deploy": {"Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown"},
@@ -77,6 +78,7 @@ TYPES_BY_TEMPLATE = {
     "studio/build-deploy-jenkins": {
         "Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown", "Custom::SeedRepository",
     },
+    "studio/build-deploy-monitor": {"Custom::RetainedResourceCheck", "Custom::ProjectDataset", "Custom::StageTeardown"},
     "studio": {"Custom::StudioS3Template", "Custom::CDKBucketDeployment"},
 }
 
@@ -89,8 +91,9 @@ def test_the_parametrized_templates_are_the_ones_with_the_custom_resources(templ
     assert {name: types for name, types in found.items() if types} == TYPES_BY_TEMPLATE
 
 
-def custom_resource(template: dict, resource_type: str) -> str:
-    (found,) = [i for i, r in template["Resources"].items() if r["Type"] == resource_type]
+def custom_resource(template: dict, resource_type: str, prefix: str = "") -> str:
+    """The one custom resource of ``resource_type`` whose logical id starts with ``prefix``."""
+    (found,) = [i for i, r in template["Resources"].items() if r["Type"] == resource_type and i.startswith(prefix)]
     return found
 
 
@@ -145,7 +148,7 @@ def lifecycle_event(request_type: str, resource_id: str, properties: dict, old: 
     return event
 
 
-def run_lifecycle(template: dict, resource_type: str, log_dir, prepare) -> tuple[list[RoleCheck], list[dict]]:
+def run_lifecycle(template: dict, resource_type: str, log_dir, prepare, *, prefix: str = "") -> tuple[list[RoleCheck], list[dict]]:
     """Run the function of ``resource_type``'s custom resource as CloudFormation would, and
     record its calls: Create and Delete with nothing in the way, then (``prepare`` puts the
     named resources in place) with everything in the way, then an Update to a renamed project
@@ -155,7 +158,7 @@ def run_lifecycle(template: dict, resource_type: str, log_dir, prepare) -> tuple
 
     from sagemaker_projects_cdk._internal.lifecycle_function import index
 
-    resource_id = custom_resource(template, resource_type)
+    resource_id = custom_resource(template, resource_type, prefix)
     function_id, role_id = role_of(template, resource_id)
     handler = getattr(index, template["Resources"][function_id]["Properties"]["Handler"].split(".")[1])
     default = Resolver(template)
@@ -212,15 +215,24 @@ def _retained(boto3: Any, properties: dict) -> None:
         )
 
 
-@pytest.mark.parametrize("name", having("Custom::StageTeardown"))
-def test_the_stage_teardown_role_may_make_every_call_of_its_function(templates, name, aws, tmp_path, monkeypatch):
+#: Each stage teardown: (template, logical id prefix). The monitoring template has two: its
+#: monitor stage stacks' (deleted first) and its endpoint stage stacks'.
+TEARDOWNS = [
+    (name, prefix)
+    for name in having("Custom::StageTeardown")
+    for prefix in (("StageTeardown", "MonitorTeardown") if name.endswith("build-deploy-monitor") else ("StageTeardown",))
+]
+
+
+@pytest.mark.parametrize(("name", "prefix"), TEARDOWNS)
+def test_the_stage_teardown_role_may_make_every_call_of_its_function(templates, name, prefix, aws, tmp_path, monkeypatch):
     from sagemaker_projects_cdk._internal.lifecycle_function import index
 
     # moto cannot hold the project stack mid-deletion: the function still asks (a recorded
     # DescribeStacks of its own stack), and is told the project is being deleted.
     real = index.project_stack_status
     monkeypatch.setattr(index, "project_stack_status", lambda cfn, stack_id: real(cfn, stack_id) and "DELETE_IN_PROGRESS")
-    checks, calls = run_lifecycle(templates[name], "Custom::StageTeardown", tmp_path, _stage_stacks)
+    checks, calls = run_lifecycle(templates[name], "Custom::StageTeardown", tmp_path, _stage_stacks, prefix=prefix)
     assert {r["Status"] for r in aws} == {"SUCCESS"}, aws
     assert {(c["operation"], "error" in c) for c in calls} == {("DescribeStacks", False), ("DescribeStacks", True), ("DeleteStack", False)}
     # The stacks are deleted with the deployer role, passed to CloudFormation.

@@ -243,8 +243,9 @@ def pipeline_checks(template: dict) -> dict[str, RoleCheck]:
 
 
 PIPELINE_TEMPLATES = [
-    "model-build", "model-deploy", "build-deploy", "build-deploy-git", "image-build-deploy",
+    "model-build", "model-deploy", "build-deploy", "build-deploy-git", "image-build-deploy", "build-deploy-monitor",
     "studio/model-build", "studio/model-deploy", "studio/build-deploy", "studio/build-deploy-git", "studio/image-build-deploy",
+    "studio/build-deploy-monitor",
 ]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from .build_deploy import BUILD_DEPLOY, BuildDeploySettings, BuildDeployStack
 from .build_deploy_git import BUILD_DEPLOY_GIT, BuildDeployGitSettings, BuildDeployGitStack
 from .build_deploy_jenkins import BUILD_DEPLOY_JENKINS, BuildDeployJenkinsSettings, BuildDeployJenkinsStack
+from .build_deploy_monitor import BUILD_DEPLOY_MONITOR, BuildDeployMonitorSettings, BuildDeployMonitorStack
 from .components import ModelBuildSettings, ModelDeploySettings, TemplateParts
 from .endpoint_stage import EndpointStageStack
 from .image_build_deploy import IMAGE_BUILD_DEPLOY, ImageBuildDeploySettings, ImageBuildDeployStack
@@ -28,6 +29,7 @@ TEMPLATES: dict[str, type[TemplateStack]] = {
         BuildDeployGitStack,
         ImageBuildDeployStack,
         BuildDeployJenkinsStack,
+        BuildDeployMonitorStack,
     )
 }
 
@@ -35,6 +37,7 @@ __all__ = [
     "BUILD_DEPLOY",
     "BUILD_DEPLOY_GIT",
     "BUILD_DEPLOY_JENKINS",
+    "BUILD_DEPLOY_MONITOR",
     "MODEL_BUILD",
     "MODEL_DEPLOY",
     "TEMPLATES",
@@ -42,6 +45,8 @@ __all__ = [
     "BuildDeployGitStack",
     "BuildDeployJenkinsSettings",
     "BuildDeployJenkinsStack",
+    "BuildDeployMonitorSettings",
+    "BuildDeployMonitorStack",
     "BuildDeploySettings",
     "BuildDeployStack",
     "EndpointStageStack",

@@ -99,7 +99,26 @@ class ModelDeployPipeline(Construct):
     :param target_setting_names: per stage name, the names of the settings its account and
         region came from (a template's ``prod_account_id``, ``prod_region``), which an error
         about them names. Default: ``stage '<name>' account`` and ``stage '<name>' region``.
+    :param shared_targets: each stage's account and region, by stage name, as another pipeline of
+        the project decided them (``ModelDeployPipeline.targets``): this pipeline then uses its
+        conditions and leaves the grants of the artifact bucket, key and group to the target
+        accounts' roles to it (they hold the same roles). Default: decided here, and granted.
+    :param build_variables: more environment variables of the build action.
+        Default: none.
+
+    A subclass deploys another stage template through the same stages (see
+    ``ModelMonitorPipeline``): it sets the class attributes below and may override
+    ``_deployer_role``.
     """
+
+    #: Names the pipeline ``sagemaker-<name>-<id>-<PIPELINE_PART>``.
+    PIPELINE_PART = "modeldeploy"
+    #: Names the stage stacks ``sagemaker-<name>-<id>-<STACK_PART>-<stage>``.
+    STACK_PART = "deploy"
+    #: The stage template the build action writes (and the deploy actions deploy).
+    STAGE_TEMPLATE = STAGE_TEMPLATE_FILE
+    #: The build project's description.
+    BUILD_DESCRIPTION = "Writes the endpoint stage template and parameters for the newest approved model"
 
     def __init__(
         self,
@@ -120,6 +139,8 @@ class ModelDeployPipeline(Construct):
         model_artifact_bucket_name: Optional[str] = None,
         model_artifact_key_arn: Optional[str] = None,
         target_setting_names: Optional[Mapping[str, tuple[str, str]]] = None,
+        shared_targets: Optional[Mapping[str, StageTarget]] = None,
+        build_variables: Optional[Mapping[str, str]] = None,
     ) -> None:
         super().__init__(scope, construct_id)
         check_choice("compute_type", compute_type, COMPUTE_TYPES)
@@ -136,9 +157,11 @@ class ModelDeployPipeline(Construct):
             )
         self._project = project
         #: Each stage's account and region (:class:`StageTarget`), by stage name.
-        self.targets: dict[str, StageTarget] = {
-            t.stage.name: t for t in stage_targets(self, self.stages, setting_names=dict(target_setting_names or {}))
-        }
+        self.targets: dict[str, StageTarget] = (
+            {stage.name: shared_targets[stage.name] for stage in self.stages}
+            if shared_targets is not None
+            else {t.stage.name: t for t in stage_targets(self, self.stages, setting_names=dict(target_setting_names or {}))}
+        )
         log_group = encrypted_log_group(self, encryption_key=encryption_key, retention=log_retention)
 
         def project_for(construct_id: str, description: str, variables: dict[str, str], build_spec=None) -> codebuild.PipelineProject:
@@ -158,7 +181,7 @@ class ModelDeployPipeline(Construct):
         #: Picks the newest approved version and writes the stage files.
         self.build_project = project_for(
             "Build",
-            "Writes the endpoint stage template and parameters for the newest approved model",
+            self.BUILD_DESCRIPTION,
             {
                 "SAGEMAKER_PROJECT_NAME": project.project_name,
                 "SAGEMAKER_PROJECT_ID": project.project_id,
@@ -176,6 +199,7 @@ class ModelDeployPipeline(Construct):
                 **({"CHANGE_RECORD_STAGES": ",".join(recorded)} if (recorded := self._recorded_stage_names()) else {}),
                 # Each stage's account, region and endpoint role, when one may be elsewhere.
                 **self._target_variables(),
+                **(build_variables or {}),
             },
         )
         model_package_group.grant_read(self.build_project)
@@ -224,7 +248,7 @@ class ModelDeployPipeline(Construct):
         self.test_project: Optional[codebuild.PipelineProject] = next(iter(self.test_projects.values()), None)
 
         #: The pipeline's name (``sagemaker-<name>-<id>-modeldeploy``).
-        self.pipeline_name = project.resource_name("modeldeploy")
+        self.pipeline_name = project.resource_name(self.PIPELINE_PART)
         #: The change-record projects of the stages that record changes, by stage name.
         self.change_record_projects: dict[str, codebuild.PipelineProject] = {}
         approval_stage = "Build"  # the pipeline stage holding the approval before a stage
@@ -283,9 +307,7 @@ class ModelDeployPipeline(Construct):
             approval_stage = f"Deploy{stage.title}"
 
         #: CloudFormation's service role for the stage stacks.
-        self.deployer = StageDeployerRole(
-            self, "Deployer", project=project, encryption_key=encryption_key, model_package_group=model_package_group
-        )
+        self.deployer = self._deployer_role(project, encryption_key, model_package_group)
 
         source_output = codepipeline.Artifact("SourceArtifact")
         build_output = codepipeline.Artifact("BuildArtifact")
@@ -310,8 +332,19 @@ class ModelDeployPipeline(Construct):
                 targets=[targets.CodePipeline(self.pipeline)],
             )
         self._deploy_with_target_roles()
-        self._grant_targets(bucket, encryption_key, model_package_group)
+        #: The statements granting other accounts, by resource (``bucket``, ``key``, ``group``).
+        self.target_grants: dict[str, ConditionalStatements] = {}
+        if shared_targets is None:
+            self._grant_targets(bucket, encryption_key, model_package_group)
         self._acknowledge_findings(project, bucket, model_package_group)
+
+    def _deployer_role(
+        self, project: ProjectIdentity, encryption_key: kms.IKey, model_package_group: IModelPackageGroup
+    ) -> StageDeployerRole:
+        """CloudFormation's service role for the stage stacks (construct id ``Deployer``)."""
+        return StageDeployerRole(
+            self, "Deployer", project=project, encryption_key=encryption_key, model_package_group=model_package_group
+        )
 
     def _pipeline_stages(
         self,
@@ -387,14 +420,17 @@ class ModelDeployPipeline(Construct):
             previous = stage
         return [codepipeline.StageProps(stage_name=name, actions=acts) for name, acts in stage_actions.items()]
 
-    @staticmethod
-    def _approval(
-        previous: Optional[DeployStage], stage: DeployStage, topic: Optional[sns.ITopic], *, run_order: int
-    ) -> actions.ManualApprovalAction:
+    def _approval_text(self, previous: Optional[DeployStage], stage: DeployStage) -> str:
+        """What the approval before ``stage`` asks of the person."""
         done = f" {'tested' if previous.test else 'deployed'} in {previous.name}" if previous else ""
+        return f"Approve to deploy the model{done} to {stage.name}."
+
+    def _approval(
+        self, previous: Optional[DeployStage], stage: DeployStage, topic: Optional[sns.ITopic], *, run_order: int
+    ) -> actions.ManualApprovalAction:
         return actions.ManualApprovalAction(
             action_name=APPROVAL_ACTION,
-            additional_information=f"Approve to deploy the model{done} to {stage.name}.",
+            additional_information=self._approval_text(previous, stage),
             notification_topic=topic,
             run_order=run_order,
         )
@@ -456,8 +492,8 @@ class ModelDeployPipeline(Construct):
         )
 
     def stage_stack_name(self, stage: str) -> str:
-        """``sagemaker-<name>-<id>-deploy-<stage>``."""
-        return self._project.resource_name(f"deploy-{stage}")
+        """``sagemaker-<name>-<id>-deploy-<stage>`` (``STACK_PART`` ``deploy``)."""
+        return self._project.resource_name(f"{self.STACK_PART}-{stage}")
 
     def _stage_stack_arn(self, stage: str) -> str:
         """The ARN of a stage's stack, any stack id."""
@@ -473,7 +509,7 @@ class ModelDeployPipeline(Construct):
         return actions.CloudFormationCreateUpdateStackAction(
             action_name=f"Deploy{stage.title}",
             stack_name=self.stage_stack_name(stage.name),
-            template_path=build_output.at_path(STAGE_TEMPLATE_FILE),
+            template_path=build_output.at_path(self.STAGE_TEMPLATE),
             template_configuration=build_output.at_path(stage_parameters_file(stage.name)),
             admin_permissions=False,
             deployment_role=self.deployer.role,
@@ -586,8 +622,6 @@ class ModelDeployPipeline(Construct):
         (pipeline artifacts for ``actions``, model artifacts for ``endpoint``), its key, and the
         group's versions (``deployer`` reads them and creates models from them). Account principals with
         ``aws:PrincipalArn`` conditions: a role principal must exist when the policy is set."""
-        #: The statements granting other accounts, by resource (``bucket``, ``key``, ``group``).
-        self.target_grants: dict[str, ConditionalStatements] = {}
         others = [self.targets[stage.name] for stage in self.stages if self.targets[stage.name].may_be_other_account]
         if not others:
             return

@@ -47,6 +47,11 @@ class StageTeardown(Construct):
     :param deployer: without ``pipeline``: the stage stacks' deployer role.
     :param project: without ``pipeline``: the project (names the stage stacks).
     :param stage_names: without ``pipeline``: the stages, all in this account.
+    :param before: another teardown whose stacks may be deleted only once these are gone (the
+        monitor stage stacks, whose schedules watch the endpoints, go before the endpoint
+        stage stacks): CloudFormation deletes this one first. Default: none.
+    :param stacks_described: what the stacks are, in the function's description.
+        Default: ``endpoint stage stacks``.
 
     Create and Update do nothing. On Delete while the project stack is being deleted (not when
     an update rolls back), each stage stack that exists is deleted with the current deployer
@@ -66,6 +71,8 @@ class StageTeardown(Construct):
         deployer: Optional[StageDeployerRole] = None,
         project: Optional[ProjectIdentity] = None,
         stage_names: Sequence[str] = (),
+        before: Optional[StageTeardown] = None,
+        stacks_described: str = "endpoint stage stacks",
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -89,7 +96,7 @@ class StageTeardown(Construct):
             self,
             "Handler",
             handler="teardown",
-            description="Deletes a SageMaker project's endpoint stage stacks when the project is deleted",
+            description=f"Deletes a SageMaker project's {stacks_described} when the project is deleted",
             encryption_key=encryption_key,
         )
         # The stacks of this account (every stage not known to be elsewhere), deleted with the
@@ -148,6 +155,9 @@ class StageTeardown(Construct):
         # ... and after the pipeline, which could otherwise deploy a stage again meanwhile.
         if pipeline is not None:
             pipeline.pipeline.node.add_dependency(self.resource)
+        if before is not None:
+            # Created after ``before``, so deleted (its stacks gone) before it.
+            self.resource.node.add_dependency(before.resource)
 
     def _stage(self, target: StageTarget, stack_name: str) -> dict[str, Any]:
         """``StackName``, ``AssumeRoleArn`` and ``DeployerRoleArn`` of one stage (see the handler)."""

@@ -32,6 +32,19 @@ PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
 #: Endpoint instance metrics, by EndpointName and VariantName.
 ENDPOINT_INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
+#: Where Model Monitor publishes each monitor's metrics (real-time endpoints), by dimensions
+#: ``Endpoint`` and ``MonitoringSchedule``.
+MONITOR_NAMESPACES = (
+    "aws/sagemaker/Endpoints/data-metrics",
+    "aws/sagemaker/Endpoints/model-metrics",
+    "aws/sagemaker/Endpoints/bias-metrics",
+    "aws/sagemaker/Endpoints/explainability-metrics",
+)
+#: The monitors' section's header when the project has monitors.
+MONITOR_TEXT = (
+    "## Monitors\nWhat each stage's monitoring jobs publish (hourly maximum). Only the endpoints in this account appear; "
+    "a drift alarm notifies the project's topic."
+)
 #: What the monitors' section says until a monitor adds its widgets.
 NO_MONITOR_TEXT = (
     "## Monitors\nNo model monitor in this project yet: a monitoring schedule's violations appear here when one is added."
@@ -48,6 +61,10 @@ class ProjectDashboard(Construct):
         Default: none.
     :param variant_name: the endpoints' production variant. Default: ``AllTraffic`` (as
         ``InstanceVariant`` names it).
+    :param monitor_stages: the stages whose endpoints Model Monitor watches: the monitors'
+        section charts what each stage's monitors publish (a search by endpoint in the four
+        Model Monitor namespaces, so every metric of every monitor appears). Default: none (a
+        note in their place).
     """
 
     def __init__(
@@ -60,6 +77,7 @@ class ProjectDashboard(Construct):
         sagemaker_pipeline_name: Optional[str] = None,
         endpoint_stages: Sequence[str] = (),
         variant_name: str = "AllTraffic",
+        monitor_stages: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         region = Stack.of(self).region
@@ -87,8 +105,28 @@ class ProjectDashboard(Construct):
         for stage in endpoint_stages:
             endpoint_name = f"{project.project_name}-{project.project_id}-{stage}"
             self.dashboard.add_widgets(*self._endpoint_widgets(stage, endpoint_name, variant_name))
-        self._monitors = cloudwatch.TextWidget(markdown=NO_MONITOR_TEXT, width=24, height=2)
+        if not monitor_stages:
+            self._monitors = cloudwatch.TextWidget(markdown=NO_MONITOR_TEXT, width=24, height=2)
+            self.dashboard.add_widgets(self._monitors)
+            return
+        self._monitors = cloudwatch.TextWidget(markdown=MONITOR_TEXT, width=24, height=2)
         self.dashboard.add_widgets(self._monitors)
+        for stage in monitor_stages:
+            endpoint_name = f"{project.project_name}-{project.project_id}-{stage}"
+            self.dashboard.add_widgets(self._monitor_widget(stage, endpoint_name))
+
+    @staticmethod
+    def _monitor_widget(stage: str, endpoint_name: str) -> cloudwatch.IWidget:
+        searches = [
+            cloudwatch.MathExpression(
+                expression=f"SEARCH('{{{namespace},Endpoint,MonitoringSchedule}} Endpoint=\"{endpoint_name}\"', 'Maximum', 3600)",
+                using_metrics={},
+                label="",
+                period=Duration.hours(1),
+            )
+            for namespace in MONITOR_NAMESPACES
+        ]
+        return cloudwatch.GraphWidget(title=f"Model Monitor metrics of the {stage} endpoint", left=searches, width=24)
 
     @staticmethod
     def _sagemaker_pipeline_widgets(pipeline_name: str) -> list[cloudwatch.IWidget]:

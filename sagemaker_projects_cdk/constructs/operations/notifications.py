@@ -308,6 +308,14 @@ def check_topic_arns(setting: str, value: Sequence[str]) -> tuple[str, ...]:
     return tuple(value)
 
 
+def notification_topic_arn(scope: Construct, project: ProjectIdentity) -> str:
+    """The ARN of the project's notification topic (``sagemaker-<name>-<id>-notifications``),
+    built from its name: known before the topic exists (the monitor pipeline passes it on)."""
+    return Stack.of(scope).format_arn(
+        service="sns", resource=project.resource_name("notifications"), arn_format=ArnFormat.NO_RESOURCE_NAME
+    )
+
+
 class ProjectNotifications(Construct):
     """The project's notification topic, its subscribers, and the rules that tell it.
 
@@ -341,7 +349,8 @@ class ProjectNotifications(Construct):
         topic_name = project.resource_name("notifications")
         #: The topic's ARN, built from its name (the key policy names it without a reference
         #: to the topic, which would be a cycle: the topic names the key).
-        self.topic_arn = stack.format_arn(service="sns", resource=topic_name, arn_format=ArnFormat.NO_RESOURCE_NAME)
+        self.topic_arn = notification_topic_arn(self, project)
+        self._encryption_key = encryption_key
         #: The project's notification topic.
         self.topic = sns.Topic(
             self,
@@ -381,6 +390,33 @@ class ProjectNotifications(Construct):
             )
         #: The rules added so far, by message kind.
         self.rules: dict[str, events.CfnRule] = {}
+
+    def allow_cloudwatch_alarms(self, account_ids: Sequence[str]) -> None:
+        """Let CloudWatch alarms of ``account_ids`` (this one, the stage accounts; tokens allowed)
+        publish to the topic, their alarm action (the monitor stacks' drift alarms): the topic
+        policy allows ``cloudwatch.amazonaws.com`` for those source accounts, and the key policy
+        lets it encrypt for this topic only."""
+        accounts = list(dict.fromkeys(account_ids))
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfProjectAccounts",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": accounts}},
+            )
+        )
+        self._encryption_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublishToTheNotificationTopic",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": self.topic_arn, "aws:SourceAccount": accounts}
+                },
+            )
+        )
 
     def notify(self, message: Message, *, construct_id: Optional[str] = None) -> events.CfnRule:
         """Add a rule sending ``message`` to the topic and the subscriber topics (the

@@ -228,7 +228,7 @@ class ConnectionSourceAction(actions.Action):
 
 
 #: The repositories of a project, by the seed code they start with.
-REPOSITORY_PARTS = ("model_build", "model_deploy")
+REPOSITORY_PARTS = ("model_build", "model_deploy", "model_monitor")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -256,6 +256,7 @@ class ConnectionSource:
     :param connection_arn: the connection (completed in the console, tagged ``sagemaker=true``).
     :param model_build: the model-building repository (templates with a model-build half).
     :param model_deploy: the model-deployment repository (templates with a model-deploy half).
+    :param model_monitor: the model-monitoring repository (templates with monitoring).
     :param seed: push the seed code into each repository when the project is created (a
         repository that already holds code is left alone; a missing branch is created from the
         default branch, seeded unless that holds code). Default: true.
@@ -268,6 +269,7 @@ class ConnectionSource:
     connection_arn: str
     model_build: Optional[GitRepository] = None
     model_deploy: Optional[GitRepository] = None
+    model_monitor: Optional[GitRepository] = None
     seed: bool = True
     host_url: str = "https://github.com"
 
@@ -284,7 +286,7 @@ class ConnectionSource:
             raise invalid("seed", self.seed, "True or False")
 
     def repository(self, part: str) -> GitRepository:
-        """The repository of ``part`` (``model_build``, ``model_deploy``); a ``ValueError``
+        """The repository of ``part`` (``model_build``, ``model_deploy``, ``model_monitor``); a ``ValueError``
         naming the setting when the template needs it and it was not given."""
         repository = getattr(self, part) if part in REPOSITORY_PARTS else None
         if repository is None:

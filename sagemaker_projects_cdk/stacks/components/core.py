@@ -141,7 +141,7 @@ def add_core(
 ProjectRepository = Union[SeededRepository, ConnectionRepository]
 
 #: SageMaker's names for the parts of a project's repositories (``sagemaker-<id>-modelbuild``).
-_SAGEMAKER_PARTS = {"model_build": "modelbuild", "model_deploy": "modeldeploy"}
+_SAGEMAKER_PARTS = {"model_build": "modelbuild", "model_deploy": "modeldeploy", "model_monitor": "modelmonitor"}
 
 
 def add_seeded_repository(

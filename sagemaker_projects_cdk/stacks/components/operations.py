@@ -87,6 +87,7 @@ def add_operations(
     codepipelines = []
     sagemaker_pipeline = sagemaker_pipeline_name
     stages: list[str] = list(endpoint_stages)
+    monitor_stages: list[str] = []
     if parts.model_build is not None:
         codepipelines.append(parts.model_build.pipeline.pipeline.pipeline_name)
         sagemaker_pipeline = project.name_id
@@ -95,6 +96,13 @@ def add_operations(
     if parts.model_deploy is not None:
         codepipelines.append(parts.model_deploy.pipeline.pipeline.pipeline_name)
         stages = [stage.name for stage in parts.model_deploy.pipeline.stages]
+    if parts.monitoring is not None:
+        from .monitoring import stage_account_ids  # imports this module's users
+
+        codepipelines.append(parts.monitoring.pipeline.pipeline.pipeline_name)
+        monitor_stages = [stage.name for stage in parts.monitoring.pipeline.stages]
+        # The monitor stacks' drift alarms publish to the topic from each stage's account.
+        notifications.allow_cloudwatch_alarms(stage_account_ids(parts.monitoring.pipeline))
     if codepipelines:  # an event pattern may not hold an empty list
         notifications.notify(pipeline_failed(project, codepipelines))
     if sagemaker_pipeline is not None:
@@ -111,6 +119,9 @@ def add_operations(
             notifications.notify(approval_waiting(project, deploy.pipeline.pipeline_name))
     if stages:
         notifications.notify(endpoint_alarm(project, project.resource_name("deploy-")))
+    if parts.monitoring is not None and any(stage.approval for stage in parts.monitoring.pipeline.stages):
+        monitor = parts.monitoring.pipeline.pipeline.pipeline_name
+        notifications.notify(approval_waiting(project, monitor), construct_id="MonitorApprovalWaiting")
     dashboard = ProjectDashboard(
         stack,
         "Dashboard",
@@ -118,6 +129,7 @@ def add_operations(
         codepipeline_names=codepipelines,
         sagemaker_pipeline_name=sagemaker_pipeline,
         endpoint_stages=stages,
+        monitor_stages=monitor_stages,
     )
     CfnOutput(stack, "NotificationTopicArn", value=notifications.topic.topic_arn)
     CfnOutput(stack, "DashboardName", value=dashboard.dashboard.dashboard_name)

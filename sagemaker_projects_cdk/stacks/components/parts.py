@@ -12,6 +12,7 @@ from .core import ProjectCore
 from .images import ImageParts
 from .model_build import ModelBuildParts
 from .model_deploy import ModelDeployParts
+from .monitoring import MonitoringParts
 from .operations import OperationsParts
 
 
@@ -31,6 +32,8 @@ class TemplateParts:
     operations: Optional[OperationsParts] = None
     #: The project's custom images (``add_images``).
     images: Optional[ImageParts] = None
+    #: The model monitors' repository, pipeline and teardown (``add_monitoring``).
+    monitoring: Optional[MonitoringParts] = None
 
     @classmethod
     def of(
@@ -40,6 +43,9 @@ class TemplateParts:
         model_build: Optional[ModelBuildParts] = None,
         model_deploy: Optional[ModelDeployParts] = None,
         images: Optional[ImageParts] = None,
+        monitoring: Optional[MonitoringParts] = None,
     ) -> TemplateParts:
         """The core's parts and the given components'."""
-        return cls(core.project, core.artifacts, core.model_package_group, model_build, model_deploy, images=images)
+        return cls(
+            core.project, core.artifacts, core.model_package_group, model_build, model_deploy, images=images, monitoring=monitoring
+        )

@@ -13,8 +13,15 @@ import pytest
 from aws_cdk.assertions import Template
 
 from sagemaker_projects_cdk.constructs import DeployStage
+from sagemaker_projects_cdk.constructs.monitor.naming import (
+    MONITOR_SLUGS,
+    check_name_prefix,
+    fits,
+    job_definition_name,
+    schedule_name,
+)
 from sagemaker_projects_cdk.constructs.project.identity import JOB_BASE_NAME_MAX_LENGTH, ProjectIdentity
-from sagemaker_projects_cdk.stacks import BuildDeployStack, ImageBuildDeployStack
+from sagemaker_projects_cdk.stacks import BuildDeployMonitorStack, BuildDeployStack, ImageBuildDeployStack
 from support import REPO, new_app
 
 LONGEST_STAGE = "s" * 15
@@ -113,3 +120,46 @@ def test_the_project_parameters_keep_names_within_their_limits():
     name, project_id = parameters["SageMakerProjectName"], parameters["SageMakerProjectId"]
     assert name["MaxLength"] + 1 + project_id["MaxLength"] + 1 + len(LONGEST_STAGE) <= 63
     assert project_id["MaxLength"] + 1 + max(map(len, SEED_JOBS)) <= JOB_BASE_NAME_MAX_LENGTH
+
+
+@pytest.mark.parametrize(("name", "project_id"), LONGEST)
+def test_every_name_of_the_monitoring_template_fits_its_limit(name, project_id):
+    """build-deploy-monitor adds a repository, a pipeline and a monitor stage stack per stage."""
+    stack = BuildDeployMonitorStack(
+        new_app(),
+        "LongestMonitor",
+        project_name=name,
+        project_id=project_id,
+        stages=(DeployStage(name="staging", test=True), DeployStage(name=LONGEST_STAGE, approval=True)),
+    )
+    template = Template.from_stack(stack)
+    names: dict[str, tuple[int, int]] = {}
+    for resource in template.find_resources("AWS::CodeCommit::Repository").values():
+        repository = resource["Properties"]["RepositoryName"]
+        names[f"CodeCommit repository {repository}"] = (len(repository), 100)
+    stacks = []
+    for pipeline in template.find_resources("AWS::CodePipeline::Pipeline").values():
+        names[f"CodePipeline {pipeline['Properties']['Name']}"] = (len(pipeline["Properties"]["Name"]), 100)
+        for stage in pipeline["Properties"]["Stages"]:
+            for action in stage["Actions"]:
+                stack_name = action.get("Configuration", {}).get("StackName")
+                if stack_name:
+                    stacks.append(stack_name)
+                    names[f"stage stack {stack_name}"] = (len(stack_name), 128)
+    monitor_stack = f"sagemaker-{name}-{project_id}-monitor-{LONGEST_STAGE}"
+    assert monitor_stack in stacks and f"sagemaker-{name}-{project_id}-modelmonitor" in {
+        r["Properties"]["RepositoryName"] for r in template.find_resources("AWS::CodeCommit::Repository").values()
+    }
+    # The staging endpoint the monitor pipeline's rule names, as the endpoint stage names it.
+    (rule,) = [r for i, r in template.find_resources("AWS::Events::Rule").items() if i.startswith("ModelMonitorOnEndpointInService")]
+    (endpoint,) = [m["equals-ignore-case"] for m in rule["Properties"]["EventPattern"]["detail"]["EndpointName"]]
+    names["staging endpoint"] = (len(endpoint), 63)
+    too_long = {what: f"{length} > {limit}" for what, (length, limit) in names.items() if length > limit}
+    assert not too_long, too_long
+    assert len(names) == 3 + 3 + 4 + 1  # three repositories and pipelines, two deploy and two monitor stacks
+    # The monitor stage stack names its schedules and job definitions '<project id>-<stage>-...'
+    # (constructs/monitor/naming.py): the longest id and stage fit SageMaker's 63 characters.
+    prefix = f"{project_id}-{LONGEST_STAGE}"
+    assert check_name_prefix("name_prefix", prefix) == prefix
+    for monitoring_type in MONITOR_SLUGS:
+        assert fits(schedule_name(prefix, monitoring_type)) and fits(job_definition_name(prefix, monitoring_type, "0a1b2c3d"))

@@ -42,6 +42,7 @@ PARAMETER_VALUES = {
     "jenkins_deploy_job_name": "churn-model-deploy",
     "jenkins_credentials_secret_arn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:jenkins/churn-AbCdEf",
     "jenkins_role_arn": "arn:aws:iam::111122223333:role/jenkins-controller",
+    "retrain_on_drift": True,
 }
 
 

@@ -238,8 +238,9 @@ def test_role_passes_the_stage_deployer_roles_to_cloudformation_only(admin, laun
         if r["Type"] == "AWS::IAM::Role" and "DeployerRole" in k
     ]
     # model-deploy, build-deploy, build-deploy-git, image-build-deploy; build-deploy-jenkins's
-    # (Jenkins passes it to CloudFormation, the launch role never does).
-    assert len(deployers) == 5
+    # (Jenkins passes it to CloudFormation, the launch role never does); build-deploy-monitor's
+    # two (the endpoint stage stacks' and the monitor stage stacks').
+    assert len(deployers) == 7
     assert {r["Properties"]["Path"] for r in deployers} == {"/sagemaker-project-deployers/"}
 
 
