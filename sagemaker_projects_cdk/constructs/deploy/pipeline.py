@@ -497,7 +497,7 @@ class ModelDeployPipeline(Construct):
 
     def _stage_stack_arn(self, stage: str) -> str:
         """The ARN of a stage's stack, any stack id."""
-        return stage_stack_arn(self, self._project, stage)
+        return stage_stack_arn(self, self._project, stage, part=self.STACK_PART)
 
     def _recorded_stage_names(self) -> list[str]:
         """The stages whose deployments are recorded as change events, in order."""
@@ -830,17 +830,18 @@ def _sagemaker_arn(scope: IConstruct, resource: str) -> str:
 # build-deploy-jenkins).
 
 
-def stage_stack_name(project: ProjectIdentity, stage: str) -> str:
-    """``sagemaker-<name>-<id>-deploy-<stage>``: the stack of a stage's endpoint."""
-    return project.resource_name(f"deploy-{stage}")
+def stage_stack_name(project: ProjectIdentity, stage: str, *, part: str = "deploy") -> str:
+    """``sagemaker-<name>-<id>-<part>-<stage>``: the stack of a stage's endpoint (``deploy``) or
+    monitors (``monitor``)."""
+    return project.resource_name(f"{part}-{stage}")
 
 
-def stage_stack_arn(scope: Construct, project: ProjectIdentity, stage: str) -> str:
+def stage_stack_arn(scope: Construct, project: ProjectIdentity, stage: str, *, part: str = "deploy") -> str:
     """The ARN of a stage's stack (this account and region), any stack id."""
     return Stack.of(scope).format_arn(
         service="cloudformation",
         resource="stack",
-        resource_name=f"{stage_stack_name(project, stage)}/*",
+        resource_name=f"{stage_stack_name(project, stage, part=part)}/*",
         arn_format=ArnFormat.SLASH_RESOURCE_NAME,
     )
 
