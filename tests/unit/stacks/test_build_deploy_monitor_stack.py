@@ -125,7 +125,7 @@ def _alarm_event(name: str, state: str) -> dict:
 
 def test_the_template_is_registered_with_sagemakers_title_within_service_catalogs_limit():
     assert TEMPLATES["build-deploy-monitor"] is BuildDeployMonitorStack
-    assert len(TEMPLATES) == 6
+    assert len(TEMPLATES) == 7
     # AWS docs, "Use SageMaker AI-provided project templates" (sagemaker-projects-templates-sm).
     assert BUILD_DEPLOY_MONITOR.title == "MLOps template for model building, training, deployment, and Amazon SageMaker Model Monitor"
     assert len(BUILD_DEPLOY_MONITOR.title) <= 100  # a Service Catalog product name

@@ -57,7 +57,8 @@ def test_deleting_a_deploy_project_deletes_its_stage_stacks_first(assembly, temp
     names = [stage["StackName"] for stage in teardown["Properties"]["Stages"]]
     assert [n["Fn::Join"][1][-1] for n in names] == ["-deploy-staging", "-deploy-prod"]
     deployer = {k for k in template["Resources"] if k.startswith("ModelDeployDeployer")}
-    assert len(deployer) == 2 and deployer <= set(teardown["DependsOn"])
+    # The role and its two managed policies (the second: the asynchronous and batch stages').
+    assert len(deployer) == 3 and deployer <= set(teardown["DependsOn"])
     (pipeline,) = [r for k, r in of_type(template, "AWS::CodePipeline::Pipeline").items() if k.startswith("ModelDeploy")]
     assert teardown_id in pipeline["DependsOn"]
 
