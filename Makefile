@@ -10,7 +10,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export JSII_NODE := $(BIN)/node
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
-# pytest-xdist: one worker per core (the suite passes the same way serially: PYTEST_ARGS=)
+# pytest-xdist: one worker per core; `make test PYTEST_ARGS=` runs the suite serially.
 PYTEST_ARGS ?= -n auto
 # The pinned CDK CLI, run by the venv's Node (no npx start-up, no npm user-config noise).
 CDK := $(BIN)/node node_modules/aws-cdk/bin/cdk
