@@ -25,9 +25,9 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Unpack
 
-from aws_cdk import BootstraplessSynthesizer, CfnCondition, CfnOutput, Fn, IStackSynthesizer, Stack
+from aws_cdk import CfnCondition, CfnOutput, Fn
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -46,9 +46,9 @@ from ..constructs.endpoint import (
     TransformSettings,
 )
 from ..constructs.endpoint.batch import BATCH_STRATEGIES, JOIN_SOURCES, SCHEDULE_EXPRESSION, SPLIT_TYPES
+from ._stage_parameters import INSTANCE_TYPE_PATTERN, StageParameters, StageStack, StageStackProps
 from .endpoint_stage import (
     STAGE_TEMPLATE_PATH,
-    _Parameters,
     stage_images,
     stage_inputs,
     synth_stage_template,
@@ -66,14 +66,9 @@ REGENERATE_COMMAND = "python -m sagemaker_projects_cdk.stacks.serving_stages"
 ASYNC_PREFIX = "async-inference"
 #: The key prefix of batch transforms' input and output (then ``<stage>/input`` and ``<stage>/output``).
 BATCH_PREFIX = "batch-transform"
-_INSTANCE_TYPE = r"ml\.[a-z0-9-]+\.[a-z0-9]+"
 
 
-def _synthesizer(synthesizer: Optional[IStackSynthesizer]) -> IStackSynthesizer:
-    return synthesizer or BootstraplessSynthesizer()
-
-
-class AsyncStageStack(Stack):
+class AsyncStageStack(StageStack):
     """One deployment stage's asynchronous SageMaker endpoint, every setting a parameter.
 
     The endpoint is named ``<project name>-<project id>-<stage>`` like the real-time stage.
@@ -84,31 +79,19 @@ class AsyncStageStack(Stack):
     once, rolled back by the 5xx and latency alarms (fixed defaults).
     """
 
-    def __init__(
-        self,
-        scope: Optional[Construct],
-        construct_id: str,
-        *,
-        synthesizer: Optional[IStackSynthesizer] = None,
-        description: Optional[str] = None,
-        stack_name: Optional[str] = None,
-    ) -> None:
-        super().__init__(
-            scope,
-            construct_id,
-            synthesizer=_synthesizer(synthesizer),
-            description=description
-            or "Asynchronous SageMaker endpoint of one deployment stage of a SageMaker project (sagemaker-projects-cdk model-deploy)",
-            stack_name=stack_name,
-            analytics_reporting=False,
-        )
-        p = _Parameters(self)
+    DEFAULT_DESCRIPTION = (
+        "Asynchronous SageMaker endpoint of one deployment stage of a SageMaker project (sagemaker-projects-cdk model-deploy)"
+    )
+
+    def __init__(self, scope: Optional[Construct], construct_id: str, **props: Unpack[StageStackProps]) -> None:
+        super().__init__(scope, construct_id, **props)
+        p = StageParameters(self)
         inputs = stage_inputs(self, p, written="captured data and the asynchronous requests and answers are")
         project = inputs.project
         #: The stage's own key and bucket (another account only).
         self.storage = inputs.storage
         variant = InstanceVariant(
-            instance_type=p.string("InstanceType", "Endpoint instance type", pattern=_INSTANCE_TYPE, default="ml.m5.large"),
+            instance_type=p.string("InstanceType", "Endpoint instance type", pattern=INSTANCE_TYPE_PATTERN, default="ml.m5.large"),
             initial_instance_count=p.number("InstanceCount", "Instances at deployment", 1, 1000, 1),
         )
         capture = DataCapture(
@@ -189,7 +172,7 @@ class AsyncStageStack(Stack):
             )
 
 
-class BatchStageStack(Stack):
+class BatchStageStack(StageStack):
     """One deployment stage's batch transform, every setting a parameter.
 
     Each run reads ``s3://<bucket>/batch-transform/<stage>/input/`` (a test run, started with
@@ -200,25 +183,13 @@ class BatchStageStack(Stack):
     ``JoinSource``, ``BatchStrategy``, ``ContentType``, ``Schedule``.
     """
 
-    def __init__(
-        self,
-        scope: Optional[Construct],
-        construct_id: str,
-        *,
-        synthesizer: Optional[IStackSynthesizer] = None,
-        description: Optional[str] = None,
-        stack_name: Optional[str] = None,
-    ) -> None:
-        super().__init__(
-            scope,
-            construct_id,
-            synthesizer=_synthesizer(synthesizer),
-            description=description
-            or "SageMaker batch transform of one deployment stage of a SageMaker project (sagemaker-projects-cdk model-deploy)",
-            stack_name=stack_name,
-            analytics_reporting=False,
-        )
-        p = _Parameters(self)
+    DEFAULT_DESCRIPTION = (
+        "SageMaker batch transform of one deployment stage of a SageMaker project (sagemaker-projects-cdk model-deploy)"
+    )
+
+    def __init__(self, scope: Optional[Construct], construct_id: str, **props: Unpack[StageStackProps]) -> None:
+        super().__init__(scope, construct_id, **props)
+        p = StageParameters(self)
         inputs = stage_inputs(
             self,
             p,
@@ -231,7 +202,7 @@ class BatchStageStack(Stack):
         #: The stage's own key and bucket (another account only).
         self.storage = inputs.storage
         settings = TransformSettings(
-            instance_type=p.string("InstanceType", "Transform instance type", pattern=_INSTANCE_TYPE, default="ml.m5.large"),
+            instance_type=p.string("InstanceType", "Transform instance type", pattern=INSTANCE_TYPE_PATTERN, default="ml.m5.large"),
             instance_count=p.number("InstanceCount", "Instances per run", 1, 100, 1),
             max_payload_mb=p.number("MaxPayloadInMB", "Largest mini-batch sent to the model, MB (0: unlimited)", 0, 100, 6),
             split_type=p.choice("SplitType", "How input files are cut into records", ["Line", *(t for t in SPLIT_TYPES if t != "Line")]),
