@@ -121,18 +121,8 @@ class EndpointStageStack(StageStack):
         #: The stage's own key and bucket (created only when no bucket is given).
         self.storage = inputs.storage
         bucket_name, key_arn = inputs.bucket_name, inputs.key_arn
-        model_bucket_name, model_key = inputs.model_bucket_name, inputs.model_key
 
-        variant = InstanceVariant(
-            instance_type=p.string(
-                "InstanceType", "Endpoint instance type", pattern=INSTANCE_TYPE_PATTERN, default="ml.m5.large"
-            ),
-            initial_instance_count=p.number("InstanceCount", "Instances at deployment", 1, 1000, 1),
-        )
-        capture = DataCapture(
-            enabled=p.flag("EnableDataCapture", "Capture requests and responses to the bucket", "true"),
-            sampling_percentage=p.number("DataCaptureSamplingPercentage", "Percentage of requests captured", 0, 100, 100),
-        )
+        variant, capture = endpoint_variant_and_capture(p)
         autoscaling = Autoscaling(
             enabled=p.flag("EnableAutoscaling", "Scale on invocations per instance", "true"),
             min_capacity=p.number("MinCapacity", "Fewest instances when scaling", 1, 1000, 1),
@@ -167,6 +157,7 @@ class EndpointStageStack(StageStack):
         )
 
         images = stage_images(self, p)
+        model_bucket, model_key = inputs.model_artifacts(stack=self)
 
         #: The endpoint.
         self.endpoint = ModelEndpoint(
@@ -179,8 +170,8 @@ class EndpointStageStack(StageStack):
             variant=variant,
             bucket=s3.Bucket.from_bucket_name(self, "ArtifactBucket", bucket_name),
             key=kms.Key.from_key_arn(self, "ArtifactKey", key_arn),
-            model_artifacts_bucket=s3.Bucket.from_bucket_name(self, "ModelArtifactBucket", model_bucket_name),
-            model_artifacts_key=kms.Key.from_key_arn(self, "ModelArtifactKey", model_key),
+            model_artifacts_bucket=model_bucket,
+            model_artifacts_key=model_key,
             data_capture=capture,
             autoscaling=autoscaling,
             rollout=rollout,
@@ -196,8 +187,27 @@ class EndpointStageStack(StageStack):
             dependents=(self.endpoint.model, self.endpoint.endpoint),
             writes={"CaptureByExecutionRole": ["data-capture/*"]},
         )
-        CfnOutput(self, "EndpointName", value=self.endpoint.endpoint.attr_endpoint_name, description="Endpoint name")
-        CfnOutput(self, "EndpointArn", value=self.endpoint.endpoint_arn, description="Endpoint ARN")
+        endpoint_outputs(self, self.endpoint)
+
+
+def endpoint_variant_and_capture(p: StageParameters) -> tuple[InstanceVariant, DataCapture]:
+    """An endpoint stage's (real-time or asynchronous) instances (``InstanceType``,
+    ``InstanceCount``) and data capture (``EnableDataCapture``, ``DataCaptureSamplingPercentage``)."""
+    variant = InstanceVariant(
+        instance_type=p.string("InstanceType", "Endpoint instance type", pattern=INSTANCE_TYPE_PATTERN, default="ml.m5.large"),
+        initial_instance_count=p.number("InstanceCount", "Instances at deployment", 1, 1000, 1),
+    )
+    capture = DataCapture(
+        enabled=p.flag("EnableDataCapture", "Capture requests and responses to the bucket", "true"),
+        sampling_percentage=p.number("DataCaptureSamplingPercentage", "Percentage of requests captured", 0, 100, 100),
+    )
+    return variant, capture
+
+
+def endpoint_outputs(stack: Stack, endpoint: ModelEndpoint) -> None:
+    """An endpoint stage's outputs ``EndpointName`` and ``EndpointArn``."""
+    CfnOutput(stack, "EndpointName", value=endpoint.endpoint.attr_endpoint_name, description="Endpoint name")
+    CfnOutput(stack, "EndpointArn", value=endpoint.endpoint_arn, description="Endpoint ARN")
 
 
 def _name_own_buckets(stack: Stack, storage: ArtifactBucket) -> None:
@@ -299,6 +309,13 @@ class StageInputs:
     key_arn: str
     model_bucket_name: str
     model_key: str
+
+    def model_artifacts(self, *, stack: Stack) -> tuple[s3.IBucket, kms.IKey]:
+        """The bucket and key the model package's artifacts are read from, imported into ``stack``."""
+        return (
+            s3.Bucket.from_bucket_name(stack, "ModelArtifactBucket", self.model_bucket_name),
+            kms.Key.from_key_arn(stack, "ModelArtifactKey", self.model_key),
+        )
 
 
 def stage_inputs(

@@ -40,8 +40,6 @@ from ..constructs.endpoint import (
     AsyncInference,
     BacklogScaling,
     BatchTransform,
-    DataCapture,
-    InstanceVariant,
     ModelEndpoint,
     TransformSettings,
 )
@@ -49,6 +47,8 @@ from ..constructs.endpoint.batch import BATCH_STRATEGIES, JOIN_SOURCES, SCHEDULE
 from ._stage_parameters import INSTANCE_TYPE_PATTERN, StageParameters, StageStack, StageStackProps
 from .endpoint_stage import (
     STAGE_TEMPLATE_PATH,
+    endpoint_outputs,
+    endpoint_variant_and_capture,
     stage_images,
     stage_inputs,
     synth_stage_template,
@@ -90,14 +90,7 @@ class AsyncStageStack(StageStack):
         project = inputs.project
         #: The stage's own key and bucket (another account only).
         self.storage = inputs.storage
-        variant = InstanceVariant(
-            instance_type=p.string("InstanceType", "Endpoint instance type", pattern=INSTANCE_TYPE_PATTERN, default="ml.m5.large"),
-            initial_instance_count=p.number("InstanceCount", "Instances at deployment", 1, 1000, 1),
-        )
-        capture = DataCapture(
-            enabled=p.flag("EnableDataCapture", "Capture requests and responses to the bucket", "true"),
-            sampling_percentage=p.number("DataCaptureSamplingPercentage", "Percentage of requests captured", 0, 100, 100),
-        )
+        variant, capture = endpoint_variant_and_capture(p)
         settings = AsyncInference(
             prefix=ASYNC_PREFIX,
             max_concurrent_invocations_per_instance=p.number(
@@ -115,6 +108,7 @@ class AsyncStageStack(StageStack):
         images = stage_images(self, p)
         key = kms.Key.from_key_arn(self, "ArtifactKey", inputs.key_arn)
         bucket = s3.Bucket.from_bucket_attributes(self, "ArtifactBucket", bucket_name=inputs.bucket_name, encryption_key=key)
+        model_bucket, model_key = inputs.model_artifacts(stack=self)
         #: The endpoint.
         self.endpoint = ModelEndpoint(
             self,
@@ -125,8 +119,8 @@ class AsyncStageStack(StageStack):
             variant=variant,
             bucket=bucket,
             key=key,
-            model_artifacts_bucket=s3.Bucket.from_bucket_name(self, "ModelArtifactBucket", inputs.model_bucket_name),
-            model_artifacts_key=kms.Key.from_key_arn(self, "ModelArtifactKey", inputs.model_key),
+            model_artifacts_bucket=model_bucket,
+            model_artifacts_key=model_key,
             data_capture=capture,
             async_inference=settings,
             image_repositories=images,
@@ -144,8 +138,7 @@ class AsyncStageStack(StageStack):
             reads={"RequestsByExecutionRole": [f"{base}/input/*"]},
         )
         self._let_given_role_publish(inputs.execution_role_arn)
-        CfnOutput(self, "EndpointName", value=self.endpoint.endpoint.attr_endpoint_name, description="Endpoint name")
-        CfnOutput(self, "EndpointArn", value=self.endpoint.endpoint_arn, description="Endpoint ARN")
+        endpoint_outputs(self, self.endpoint)
         for name, topic in (("SuccessTopicArn", self.endpoint.success_topic), ("ErrorTopicArn", self.endpoint.error_topic)):
             assert topic is not None
             CfnOutput(self, name, value=topic.topic_arn, description="SNS topic of " + name[:-8].lower() + " notifications")
@@ -220,6 +213,7 @@ class BatchStageStack(StageStack):
         images = stage_images(self, p)
         key = kms.Key.from_key_arn(self, "ArtifactKey", inputs.key_arn)
         bucket = s3.Bucket.from_bucket_attributes(self, "ArtifactBucket", bucket_name=inputs.bucket_name, encryption_key=key)
+        model_bucket, model_key = inputs.model_artifacts(stack=self)
         base = f"{BATCH_PREFIX}/{inputs.stage}"
         #: The batch transform.
         self.transform = BatchTransform(
@@ -236,8 +230,8 @@ class BatchStageStack(StageStack):
             job_name_prefix=project.project_id,
             # The deployers may manage state machines and rules named after the project only.
             resource_name_prefix=f"{project.project_id}-{inputs.stage}",
-            model_artifacts_bucket=s3.Bucket.from_bucket_name(self, "ModelArtifactBucket", inputs.model_bucket_name),
-            model_artifacts_key=kms.Key.from_key_arn(self, "ModelArtifactKey", inputs.model_key),
+            model_artifacts_bucket=model_bucket,
+            model_artifacts_key=model_key,
             image_repositories=images,
             iam_path=stage_iam_path(project.project_id),
         )
