@@ -30,6 +30,7 @@ from ._stage_permissions import (
     alarm_and_autoscaling_statements,
     async_topic_statements,
     batch_statements,
+    created_role_statements,
     linked_role_statements,
 )
 
@@ -116,44 +117,7 @@ class StageDeployerRole(Construct):
             "Policy",
             roles=[self.role],
             statements=[
-                iam.PolicyStatement(
-                    sid="ModelRoles",
-                    actions=[
-                        "iam:CreateRole",
-                        "iam:DeleteRole",
-                        "iam:GetRole",
-                        "iam:UpdateRole",
-                        "iam:UpdateRoleDescription",
-                        "iam:TagRole",
-                        "iam:UntagRole",
-                        # Read and delete: the handlers list (and remove) a role's policies.
-                        "iam:ListAttachedRolePolicies",
-                        "iam:ListRolePolicies",
-                        "iam:GetRolePolicy",
-                        "iam:DeleteRolePolicy",
-                    ],
-                    resources=[roles],
-                ),
-                iam.PolicyStatement(
-                    sid="AttachModelPolicies",
-                    actions=["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
-                    resources=[roles],
-                    conditions={"ArnLike": {"iam:PolicyARN": policies}},
-                ),
-                iam.PolicyStatement(
-                    sid="ModelPolicies",
-                    actions=[
-                        "iam:CreatePolicy",
-                        "iam:DeletePolicy",
-                        "iam:GetPolicy",
-                        "iam:CreatePolicyVersion",
-                        "iam:DeletePolicyVersion",
-                        "iam:GetPolicyVersion",
-                        "iam:ListPolicyVersions",
-                        "iam:ListEntitiesForPolicy",
-                    ],
-                    resources=[policies],
-                ),
+                *created_role_statements("Model", roles=roles, policies=policies),
                 iam.PolicyStatement(
                     sid="PassModelRoles",
                     actions=["iam:PassRole"],
