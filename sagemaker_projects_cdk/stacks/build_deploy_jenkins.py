@@ -19,7 +19,7 @@ deletes the stage stacks (``StageTeardown``), after the Jenkins role.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Optional
 
 from aws_cdk import Aws, CfnCondition, CfnOutput, CfnParameter, Fn, Stack, Token
 from constructs import Construct
@@ -177,8 +177,25 @@ class BuildDeployJenkinsSettings(GitRepositoriesSettings, JenkinsSettings):
         super().__post_init__()
 
 
-def _parameter(stack: Stack, name: str, description: str, **options: Any) -> Any:
-    return CfnParameter(stack, name, description=description, **options)
+def _string_parameter(
+    stack: Stack,
+    name: str,
+    description: str,
+    *,
+    allowed_pattern: str,
+    expected: str,
+    default: Optional[str] = None,
+) -> str:
+    """A string parameter matching ``allowed_pattern`` (``expected`` says what it must be)."""
+    return CfnParameter(
+        stack,
+        name,
+        description=description,
+        type="String",
+        default=default,
+        allowed_pattern=allowed_pattern,
+        constraint_description=expected,
+    ).value_as_string
 
 
 def default_deploy_job_name(name_id: str) -> str:
@@ -196,46 +213,42 @@ def _deploy_job_name(stack: Stack, name_id: str, parameter: Optional[str]) -> st
 def _compose(stack: Stack, settings: BuildDeployJenkinsSettings) -> TemplateParts:
     # Parameters first (Studio shows them in template order): the repositories', then Jenkins's.
     source = connection_source(stack, settings, default_branch=settings.branch)
-    url = settings.jenkins_url or _parameter(
+    url = settings.jenkins_url or _string_parameter(
         stack,
         "JenkinsUrl",
         "Jenkins's https address, without a trailing slash",
-        type="String",
         allowed_pattern=f"^{JENKINS_URL_PATTERN}$",
-        constraint_description=JENKINS_URL_EXPECTED,
-    ).value_as_string
+        expected=JENKINS_URL_EXPECTED,
+    )
     job_parameter: Optional[str] = None
     if settings.jenkins_deploy_job_name is None:
-        job_parameter = _parameter(
+        job_parameter = _string_parameter(
             stack,
             "JenkinsDeployJobName",
             "The Jenkins deploy job an approved model version starts (empty: <project name>-<project id>-model-deploy, "
             "the seed job's default name)",
-            type="String",
             default="",
             allowed_pattern=f"^$|^{JOB_NAME_PATTERN}$",
-            constraint_description="empty, or " + JOB_NAME_EXPECTED,
-        ).value_as_string
-    secret_arn = settings.jenkins_credentials_secret_arn or _parameter(
+            expected="empty, or " + JOB_NAME_EXPECTED,
+        )
+    secret_arn = settings.jenkins_credentials_secret_arn or _string_parameter(
         stack,
         "JenkinsCredentialsSecretArn",
         "ARN of the Secrets Manager secret (tagged sagemaker=true) with the Jenkins username and API token, as JSON "
         '{"username": "...", "token": "..."}',
-        type="String",
         allowed_pattern=f"^{SECRET_ARN_PATTERN}$",
-        constraint_description=SECRET_ARN_EXPECTED,
-    ).value_as_string
+        expected=SECRET_ARN_EXPECTED,
+    )
     trusted_role_arn: Optional[str] = None
     if settings.jenkins_oidc_provider_arn is None:
-        trusted_role_arn = settings.jenkins_role_arn or _parameter(
+        trusted_role_arn = settings.jenkins_role_arn or _string_parameter(
             stack,
             "JenkinsPrincipalRoleArn",
             "ARN of the IAM role Jenkins runs as (instance, task or pod role): the only principal that may assume the "
             "project's Jenkins role",
-            type="String",
             allowed_pattern=f"^{PRINCIPAL_ROLE_ARN_PATTERN}$",
-            constraint_description="arn:aws:iam::<account>:role/<name>",
-        ).value_as_string
+            expected="arn:aws:iam::<account>:role/<name>",
+        )
     subnet_ids = list(settings.jenkins_subnet_ids) if settings.jenkins_subnet_ids is not None else None
     security_group_ids = list(settings.jenkins_security_group_ids) if settings.jenkins_security_group_ids is not None else None
 
