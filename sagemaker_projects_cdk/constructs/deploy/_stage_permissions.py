@@ -17,6 +17,15 @@ AUTOSCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 AUTOSCALING_LINKED_ROLE = f"aws-service-role/{AUTOSCALING_SERVICE}/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
 
 
+#: What a stage stack's handlers do with the CloudWatch alarms the stack creates (rollback, drift).
+ALARM_ACTIONS = (
+    "cloudwatch:PutMetricAlarm",
+    "cloudwatch:DeleteAlarms",
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:TagResource",
+    "cloudwatch:UntagResource",
+    "cloudwatch:ListTagsForResource",
+)
 #: What a stage stack's handlers do with the roles the stack creates (model, monitoring).
 ROLE_ACTIONS = (
     "iam:CreateRole",
@@ -97,14 +106,7 @@ def alarm_and_autoscaling_statements(
     return [
         iam.PolicyStatement(
             sid="RollbackAlarms",
-            actions=[
-                "cloudwatch:PutMetricAlarm",
-                "cloudwatch:DeleteAlarms",
-                "cloudwatch:DescribeAlarms",
-                "cloudwatch:TagResource",
-                "cloudwatch:UntagResource",
-                "cloudwatch:ListTagsForResource",
-            ],
+            actions=list(ALARM_ACTIONS),
             resources=[alarms],
         ),
         iam.PolicyStatement(

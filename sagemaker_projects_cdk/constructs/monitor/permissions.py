@@ -17,7 +17,7 @@ from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ..deploy._stage_permissions import created_role_statements
+from ..deploy._stage_permissions import ALARM_ACTIONS, created_role_statements
 
 #: The IAM resource type of each monitor's job definition.
 JOB_DEFINITION_RESOURCES = (
@@ -36,14 +36,6 @@ SCHEDULE_ACTIONS = (
     "sagemaker:DescribeMonitoringSchedule",
     "sagemaker:UpdateMonitoringSchedule",
     "sagemaker:DeleteMonitoringSchedule",
-)
-ALARM_ACTIONS = (
-    "cloudwatch:PutMetricAlarm",
-    "cloudwatch:DeleteAlarms",
-    "cloudwatch:DescribeAlarms",
-    "cloudwatch:TagResource",
-    "cloudwatch:UntagResource",
-    "cloudwatch:ListTagsForResource",
 )
 
 
