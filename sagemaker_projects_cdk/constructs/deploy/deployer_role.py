@@ -44,6 +44,18 @@ def stage_iam_path(project_id: str) -> str:
     return f"/sagemaker-projects/{project_id}/"
 
 
+def deployer_service_role(scope: Construct, kind: str) -> iam.Role:
+    """CloudFormation's service role ``Role`` (in ``scope``, under ``DEPLOYER_ROLE_PATH``) for a
+    project's ``kind`` (``endpoint``, ``monitor``) stage stacks."""
+    return iam.Role(
+        scope,
+        "Role",
+        assumed_by=iam.ServicePrincipal("cloudformation.amazonaws.com"),
+        description=f"Deploys a SageMaker project's {kind} stage stacks",
+        path=DEPLOYER_ROLE_PATH,
+    )
+
+
 class StageDeployerRole(Construct):
     """CloudFormation's service role for a project's endpoint stage stacks.
 
@@ -65,13 +77,7 @@ class StageDeployerRole(Construct):
         stack = Stack.of(self)
         project_id = project.project_id
         #: The role.
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("cloudformation.amazonaws.com"),
-            description="Deploys a SageMaker project's endpoint stage stacks",
-            path=DEPLOYER_ROLE_PATH,
-        )
+        self.role = deployer_service_role(self, "endpoint")
         path = stage_iam_path(project_id)
         roles = stack.format_arn(service="iam", region="", resource="role", resource_name=f"{path.strip('/')}/*")
         policies = stack.format_arn(service="iam", region="", resource="policy", resource_name=f"{path.strip('/')}/*")
