@@ -177,16 +177,7 @@ class EndpointStageStack(StageStack):
             rollout=rollout,
             image_repositories=images,
         )
-        use_given_role(
-            self,
-            self.storage,
-            inputs.own_role,
-            inputs.execution_role_arn,
-            role=self.endpoint.role,
-            policy=self.endpoint.policy,
-            dependents=(self.endpoint.model, self.endpoint.endpoint),
-            writes={"CaptureByExecutionRole": ["data-capture/*"]},
-        )
+        endpoint_uses_given_role(self, inputs, self.endpoint, writes={"CaptureByExecutionRole": ["data-capture/*"]})
         endpoint_outputs(self, self.endpoint)
 
 
@@ -202,6 +193,29 @@ def endpoint_variant_and_capture(p: StageParameters) -> tuple[InstanceVariant, D
         sampling_percentage=p.number("DataCaptureSamplingPercentage", "Percentage of requests captured", 0, 100, 100),
     )
     return variant, capture
+
+
+def endpoint_uses_given_role(
+    stack: Stack,
+    inputs: StageInputs,
+    endpoint: ModelEndpoint,
+    *,
+    writes: Mapping[str, Sequence[str]],
+    reads: Optional[Mapping[str, Sequence[str]]] = None,
+) -> None:
+    """``use_given_role`` for an endpoint stage (real-time or asynchronous): the endpoint's
+    model and endpoint wait for its role, which a given ``ExecutionRoleArn`` replaces."""
+    use_given_role(
+        stack,
+        inputs.storage,
+        inputs.own_role,
+        inputs.execution_role_arn,
+        role=endpoint.role,
+        policy=endpoint.policy,
+        dependents=(endpoint.model, endpoint.endpoint),
+        writes=writes,
+        reads=reads,
+    )
 
 
 def endpoint_outputs(stack: Stack, endpoint: ModelEndpoint) -> None:

@@ -48,6 +48,7 @@ from ._stage_parameters import INSTANCE_TYPE_PATTERN, StageParameters, StageStac
 from .endpoint_stage import (
     STAGE_TEMPLATE_PATH,
     endpoint_outputs,
+    endpoint_uses_given_role,
     endpoint_variant_and_capture,
     stage_images,
     stage_inputs,
@@ -126,14 +127,10 @@ class AsyncStageStack(StageStack):
             image_repositories=images,
         )
         base = f"{ASYNC_PREFIX}/{self.endpoint.endpoint_name}"
-        use_given_role(
+        endpoint_uses_given_role(
             self,
-            self.storage,
-            inputs.own_role,
-            inputs.execution_role_arn,
-            role=self.endpoint.role,
-            policy=self.endpoint.policy,
-            dependents=(self.endpoint.model, self.endpoint.endpoint),
+            inputs,
+            self.endpoint,
             writes={"CaptureByExecutionRole": ["data-capture/*", f"{base}/output/*", f"{base}/failure/*"]},
             reads={"RequestsByExecutionRole": [f"{base}/input/*"]},
         )
