@@ -26,7 +26,6 @@ from constructs import Construct
 
 from .._internal.validation import check_choice, invalid
 from ..constructs.build.execution_role import SageMakerExecutionRole
-from ..constructs.build.pipeline import DATASET_FILE, DATASET_PREFIX
 from ..constructs.deploy.deployer_role import StageDeployerRole
 from ..constructs.deploy.pipeline import stage_stack_name
 from ..constructs.deploy.teardown import StageTeardown
@@ -49,11 +48,10 @@ from ..constructs.jenkins.values import (
     check_secret_arn,
 )
 from ..constructs.operations.notifications import trigger_failed
-from ..constructs.project.dataset import ProjectDataset
-from ..constructs.sources.seeded_repository import seed_code_path
 from .build_deploy_git import GitRepositoriesSettings, connection_source, refuse_source
 from .components import ModelBuildSettings, TemplateParts, add_core, add_core_outputs, add_operations
 from .components.core import add_connection_repository
+from .components.model_build import add_dataset
 from .template import Template, TemplateStack, setting
 
 #: The seed job's parameters (seed_code/jenkins/model_deploy/seed_job.groovy) -> the stack output
@@ -255,14 +253,7 @@ def _compose(stack: Stack, settings: BuildDeployJenkinsSettings) -> TemplatePart
     core = add_core(stack, settings)
     project, artifacts = core.project, core.artifacts
     job_name = settings.jenkins_deploy_job_name or _deploy_job_name(stack, project.name_id, job_parameter)
-    dataset = ProjectDataset(
-        stack,
-        "Dataset",
-        bucket=artifacts.bucket,
-        encryption_key=artifacts.encryption_key,
-        source_file=seed_code_path("model_build") / "data" / DATASET_FILE,
-        prefix=DATASET_PREFIX,
-    )
+    dataset = add_dataset(stack, core)
     repositories = {
         seed: add_connection_repository(
             stack,
