@@ -19,14 +19,13 @@ deletes the stage stacks (``StageTeardown``), after the Jenkins role.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Optional
 
 from aws_cdk import Aws, CfnCondition, CfnOutput, CfnParameter, Fn, Stack, Token
 from constructs import Construct
 
 from .._internal.validation import check_choice, invalid
 from ..constructs.build.execution_role import SageMakerExecutionRole
-from ..constructs.build.pipeline import DATASET_FILE, DATASET_PREFIX
 from ..constructs.deploy.deployer_role import StageDeployerRole
 from ..constructs.deploy.pipeline import stage_stack_name
 from ..constructs.deploy.teardown import StageTeardown
@@ -49,11 +48,10 @@ from ..constructs.jenkins.values import (
     check_secret_arn,
 )
 from ..constructs.operations.notifications import trigger_failed
-from ..constructs.project.dataset import ProjectDataset
-from ..constructs.sources.seeded_repository import seed_code_path
 from .build_deploy_git import GitRepositoriesSettings, connection_source, refuse_source
 from .components import ModelBuildSettings, TemplateParts, add_core, add_core_outputs, add_operations
 from .components.core import add_connection_repository
+from .components.model_build import add_dataset
 from .template import Template, TemplateStack, setting
 
 #: The seed job's parameters (seed_code/jenkins/model_deploy/seed_job.groovy) -> the stack output
@@ -177,8 +175,25 @@ class BuildDeployJenkinsSettings(GitRepositoriesSettings, JenkinsSettings):
         super().__post_init__()
 
 
-def _parameter(stack: Stack, name: str, description: str, **options: Any) -> Any:
-    return CfnParameter(stack, name, description=description, **options)
+def _string_parameter(
+    stack: Stack,
+    name: str,
+    description: str,
+    *,
+    allowed_pattern: str,
+    expected: str,
+    default: Optional[str] = None,
+) -> str:
+    """A string parameter matching ``allowed_pattern`` (``expected`` says what it must be)."""
+    return CfnParameter(
+        stack,
+        name,
+        description=description,
+        type="String",
+        default=default,
+        allowed_pattern=allowed_pattern,
+        constraint_description=expected,
+    ).value_as_string
 
 
 def default_deploy_job_name(name_id: str) -> str:
@@ -196,60 +211,49 @@ def _deploy_job_name(stack: Stack, name_id: str, parameter: Optional[str]) -> st
 def _compose(stack: Stack, settings: BuildDeployJenkinsSettings) -> TemplateParts:
     # Parameters first (Studio shows them in template order): the repositories', then Jenkins's.
     source = connection_source(stack, settings, default_branch=settings.branch)
-    url = settings.jenkins_url or _parameter(
+    url = settings.jenkins_url or _string_parameter(
         stack,
         "JenkinsUrl",
         "Jenkins's https address, without a trailing slash",
-        type="String",
         allowed_pattern=f"^{JENKINS_URL_PATTERN}$",
-        constraint_description=JENKINS_URL_EXPECTED,
-    ).value_as_string
+        expected=JENKINS_URL_EXPECTED,
+    )
     job_parameter: Optional[str] = None
     if settings.jenkins_deploy_job_name is None:
-        job_parameter = _parameter(
+        job_parameter = _string_parameter(
             stack,
             "JenkinsDeployJobName",
             "The Jenkins deploy job an approved model version starts (empty: <project name>-<project id>-model-deploy, "
             "the seed job's default name)",
-            type="String",
             default="",
             allowed_pattern=f"^$|^{JOB_NAME_PATTERN}$",
-            constraint_description="empty, or " + JOB_NAME_EXPECTED,
-        ).value_as_string
-    secret_arn = settings.jenkins_credentials_secret_arn or _parameter(
+            expected="empty, or " + JOB_NAME_EXPECTED,
+        )
+    secret_arn = settings.jenkins_credentials_secret_arn or _string_parameter(
         stack,
         "JenkinsCredentialsSecretArn",
         "ARN of the Secrets Manager secret (tagged sagemaker=true) with the Jenkins username and API token, as JSON "
         '{"username": "...", "token": "..."}',
-        type="String",
         allowed_pattern=f"^{SECRET_ARN_PATTERN}$",
-        constraint_description=SECRET_ARN_EXPECTED,
-    ).value_as_string
+        expected=SECRET_ARN_EXPECTED,
+    )
     trusted_role_arn: Optional[str] = None
     if settings.jenkins_oidc_provider_arn is None:
-        trusted_role_arn = settings.jenkins_role_arn or _parameter(
+        trusted_role_arn = settings.jenkins_role_arn or _string_parameter(
             stack,
             "JenkinsPrincipalRoleArn",
             "ARN of the IAM role Jenkins runs as (instance, task or pod role): the only principal that may assume the "
             "project's Jenkins role",
-            type="String",
             allowed_pattern=f"^{PRINCIPAL_ROLE_ARN_PATTERN}$",
-            constraint_description="arn:aws:iam::<account>:role/<name>",
-        ).value_as_string
+            expected="arn:aws:iam::<account>:role/<name>",
+        )
     subnet_ids = list(settings.jenkins_subnet_ids) if settings.jenkins_subnet_ids is not None else None
     security_group_ids = list(settings.jenkins_security_group_ids) if settings.jenkins_security_group_ids is not None else None
 
     core = add_core(stack, settings)
     project, artifacts = core.project, core.artifacts
     job_name = settings.jenkins_deploy_job_name or _deploy_job_name(stack, project.name_id, job_parameter)
-    dataset = ProjectDataset(
-        stack,
-        "Dataset",
-        bucket=artifacts.bucket,
-        encryption_key=artifacts.encryption_key,
-        source_file=seed_code_path("model_build") / "data" / DATASET_FILE,
-        prefix=DATASET_PREFIX,
-    )
+    dataset = add_dataset(stack, core)
     repositories = {
         seed: add_connection_repository(
             stack,

@@ -27,25 +27,20 @@ grant that role (the deploy pipeline's cross-account grants).
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence, cast
+from typing import Any, Mapping, Optional, Sequence, Unpack, cast
 
 from aws_cdk import (
-    App,
-    BootstraplessSynthesizer,
     CfnCondition,
     CfnOutput,
-    CfnParameter,
     CfnResource,
     CfnRule,
     CfnRuleAssertion,
     CfnWaitConditionHandle,
     Duration,
     Fn,
-    IStackSynthesizer,
     Stack,
 )
 from aws_cdk import aws_ecr as ecr
@@ -72,6 +67,14 @@ from ..constructs.endpoint import (
 )
 from ..constructs.project.identity import ProjectIdentity
 from ..constructs.project.storage import ArtifactBucket
+from ._stage_parameters import (
+    INSTANCE_TYPE_PATTERN,
+    StageParameters,
+    StageStack,
+    StageStackProps,
+    render_stage_template,
+    synth_alone,
+)
 
 #: Where the generated template lives in the deploy repository's seed code.
 STAGE_TEMPLATE_FILE = "endpoint-stage.template.json"
@@ -85,7 +88,7 @@ BUCKET_NAME_PATTERN = BUCKET_NAME
 KMS_KEY_ARN_PATTERN = KMS_KEY_ARN
 
 
-class EndpointStageStack(Stack):
+class EndpointStageStack(StageStack):
     """One deployment stage's SageMaker endpoint, every setting a CloudFormation parameter.
 
     The endpoint is named ``<project name>-<project id>-<stage>`` (output ``EndpointName``)
@@ -103,48 +106,23 @@ class EndpointStageStack(Stack):
     ``TrafficWaitIntervalSeconds``, ``TerminationWaitSeconds``,
     ``MaximumExecutionTimeoutSeconds``, ``ErrorAlarmThreshold``, ``LatencyAlarmThresholdMs``.
 
-    :param synthesizer: Default: ``BootstraplessSynthesizer()`` (no bootstrap version
-        parameter or rule; the stack must not use assets).
-    :param description: Default: a sentence naming the template.
-    :param stack_name: Default: the construct id.
+    Keyword arguments (``synthesizer``, ``description``, ``stack_name``): see ``StageStack``.
     """
 
-    def __init__(
-        self,
-        scope: Optional[Construct],
-        construct_id: str,
-        *,
-        synthesizer: Optional[IStackSynthesizer] = None,
-        description: Optional[str] = None,
-        stack_name: Optional[str] = None,
-    ) -> None:
-        super().__init__(
-            scope,
-            construct_id,
-            synthesizer=synthesizer or BootstraplessSynthesizer(),
-            description=description
-            or "SageMaker endpoint of one deployment stage of a SageMaker project (sagemaker-projects-cdk model-deploy)",
-            stack_name=stack_name,
-            analytics_reporting=False,
-        )
-        p = _Parameters(self)
+    DEFAULT_DESCRIPTION = (
+        "SageMaker endpoint of one deployment stage of a SageMaker project (sagemaker-projects-cdk model-deploy)"
+    )
+
+    def __init__(self, scope: Optional[Construct], construct_id: str, **props: Unpack[StageStackProps]) -> None:
+        super().__init__(scope, construct_id, **props)
+        p = StageParameters(self)
         inputs = stage_inputs(self, p)
         project, stage, model_package_arn = inputs.project, inputs.stage, inputs.model_package_arn
         #: The stage's own key and bucket (created only when no bucket is given).
         self.storage = inputs.storage
         bucket_name, key_arn = inputs.bucket_name, inputs.key_arn
-        model_bucket_name, model_key = inputs.model_bucket_name, inputs.model_key
 
-        variant = InstanceVariant(
-            instance_type=p.string(
-                "InstanceType", "Endpoint instance type", pattern=r"ml\.[a-z0-9-]+\.[a-z0-9]+", default="ml.m5.large"
-            ),
-            initial_instance_count=p.number("InstanceCount", "Instances at deployment", 1, 1000, 1),
-        )
-        capture = DataCapture(
-            enabled=p.flag("EnableDataCapture", "Capture requests and responses to the bucket", "true"),
-            sampling_percentage=p.number("DataCaptureSamplingPercentage", "Percentage of requests captured", 0, 100, 100),
-        )
+        variant, capture = endpoint_variant_and_capture(p)
         autoscaling = Autoscaling(
             enabled=p.flag("EnableAutoscaling", "Scale on invocations per instance", "true"),
             min_capacity=p.number("MinCapacity", "Fewest instances when scaling", 1, 1000, 1),
@@ -179,6 +157,7 @@ class EndpointStageStack(Stack):
         )
 
         images = stage_images(self, p)
+        model_bucket, model_key = inputs.model_artifacts(stack=self)
 
         #: The endpoint.
         self.endpoint = ModelEndpoint(
@@ -191,25 +170,58 @@ class EndpointStageStack(Stack):
             variant=variant,
             bucket=s3.Bucket.from_bucket_name(self, "ArtifactBucket", bucket_name),
             key=kms.Key.from_key_arn(self, "ArtifactKey", key_arn),
-            model_artifacts_bucket=s3.Bucket.from_bucket_name(self, "ModelArtifactBucket", model_bucket_name),
-            model_artifacts_key=kms.Key.from_key_arn(self, "ModelArtifactKey", model_key),
+            model_artifacts_bucket=model_bucket,
+            model_artifacts_key=model_key,
             data_capture=capture,
             autoscaling=autoscaling,
             rollout=rollout,
             image_repositories=images,
         )
-        use_given_role(
-            self,
-            self.storage,
-            inputs.own_role,
-            inputs.execution_role_arn,
-            role=self.endpoint.role,
-            policy=self.endpoint.policy,
-            dependents=(self.endpoint.model, self.endpoint.endpoint),
-            writes={"CaptureByExecutionRole": ["data-capture/*"]},
-        )
-        CfnOutput(self, "EndpointName", value=self.endpoint.endpoint.attr_endpoint_name, description="Endpoint name")
-        CfnOutput(self, "EndpointArn", value=self.endpoint.endpoint_arn, description="Endpoint ARN")
+        endpoint_uses_given_role(self, inputs, self.endpoint, writes={"CaptureByExecutionRole": ["data-capture/*"]})
+        endpoint_outputs(self, self.endpoint)
+
+
+def endpoint_variant_and_capture(p: StageParameters) -> tuple[InstanceVariant, DataCapture]:
+    """An endpoint stage's (real-time or asynchronous) instances (``InstanceType``,
+    ``InstanceCount``) and data capture (``EnableDataCapture``, ``DataCaptureSamplingPercentage``)."""
+    variant = InstanceVariant(
+        instance_type=p.string("InstanceType", "Endpoint instance type", pattern=INSTANCE_TYPE_PATTERN, default="ml.m5.large"),
+        initial_instance_count=p.number("InstanceCount", "Instances at deployment", 1, 1000, 1),
+    )
+    capture = DataCapture(
+        enabled=p.flag("EnableDataCapture", "Capture requests and responses to the bucket", "true"),
+        sampling_percentage=p.number("DataCaptureSamplingPercentage", "Percentage of requests captured", 0, 100, 100),
+    )
+    return variant, capture
+
+
+def endpoint_uses_given_role(
+    stack: Stack,
+    inputs: StageInputs,
+    endpoint: ModelEndpoint,
+    *,
+    writes: Mapping[str, Sequence[str]],
+    reads: Optional[Mapping[str, Sequence[str]]] = None,
+) -> None:
+    """``use_given_role`` for an endpoint stage (real-time or asynchronous): the endpoint's
+    model and endpoint wait for its role, which a given ``ExecutionRoleArn`` replaces."""
+    use_given_role(
+        stack,
+        inputs.storage,
+        inputs.own_role,
+        inputs.execution_role_arn,
+        role=endpoint.role,
+        policy=endpoint.policy,
+        dependents=(endpoint.model, endpoint.endpoint),
+        writes=writes,
+        reads=reads,
+    )
+
+
+def endpoint_outputs(stack: Stack, endpoint: ModelEndpoint) -> None:
+    """An endpoint stage's outputs ``EndpointName`` and ``EndpointArn``."""
+    CfnOutput(stack, "EndpointName", value=endpoint.endpoint.attr_endpoint_name, description="Endpoint name")
+    CfnOutput(stack, "EndpointArn", value=endpoint.endpoint_arn, description="Endpoint ARN")
 
 
 def _name_own_buckets(stack: Stack, storage: ArtifactBucket) -> None:
@@ -312,10 +324,17 @@ class StageInputs:
     model_bucket_name: str
     model_key: str
 
+    def model_artifacts(self, *, stack: Stack) -> tuple[s3.IBucket, kms.IKey]:
+        """The bucket and key the model package's artifacts are read from, imported into ``stack``."""
+        return (
+            s3.Bucket.from_bucket_name(stack, "ModelArtifactBucket", self.model_bucket_name),
+            kms.Key.from_key_arn(stack, "ModelArtifactKey", self.model_key),
+        )
+
 
 def stage_inputs(
     stack: Stack,
-    p: _Parameters,
+    p: StageParameters,
     *,
     named: str = "endpoint",
     serve: str = "serve",
@@ -324,12 +343,7 @@ def stage_inputs(
 ) -> StageInputs:
     """Declare the common parameters, conditions and the stage's own storage in ``stack``
     (the words name what the stage is, in the parameters' descriptions)."""
-    project = ProjectIdentity(stack, "Project")
-
-    # DeployStage's rule: the pattern alone allows more than 15 characters through hyphens.
-    stage = p.string(
-        "StageName", f"Deployment stage, the {named} name's suffix", pattern=STAGE_NAME_PATTERN, max_length=15
-    )
+    project, stage = p.project_and_stage(f"Deployment stage, the {named} name's suffix")
     model_package_arn = p.string(
         "ModelPackageArn", f"Approved model package version to {serve}", pattern=MODEL_PACKAGE_ARN
     )
@@ -411,7 +425,7 @@ def stage_inputs(
     )
 
 
-def stage_images(stack: Stack, p: _Parameters) -> list[ecr.IRepository]:
+def stage_images(stack: Stack, p: StageParameters) -> list[ecr.IRepository]:
     """The ECR repositories a stage's model may pull from (declares ``ModelImageRepositoryName``)."""
     # The model's images: AWS's (AWS-owned repositories in per-region AWS accounts), and
     # the repository build.py names when the model package's image is in this account's
@@ -459,78 +473,18 @@ def stage_images(stack: Stack, p: _Parameters) -> list[ecr.IRepository]:
     return images
 
 
-class _Parameters:
-    """Declares the stage stack's parameters with their constraints."""
-
-    def __init__(self, stack: Stack) -> None:
-        self._stack = stack
-
-    def string(
-        self,
-        name: str,
-        description: str,
-        *,
-        pattern: str,
-        default: Optional[str] = None,
-        constraint: Optional[str] = None,
-        max_length: Optional[int] = None,
-    ) -> str:
-        return CfnParameter(
-            self._stack,
-            name,
-            type="String",
-            description=description,
-            allowed_pattern=f"^{pattern}$",
-            constraint_description=constraint or f"must match {pattern}",
-            default=default,
-            max_length=max_length,
-        ).value_as_string
-
-    def choice(self, name: str, description: str, values: list[str]) -> str:
-        return CfnParameter(
-            self._stack, name, type="String", description=description, allowed_values=values, default=values[0]
-        ).value_as_string
-
-    def flag(self, name: str, description: str, default: str) -> str:
-        return self.choice(name, description, [default, "false" if default == "true" else "true"])
-
-    def number(self, name: str, description: str, minimum: float, maximum: float, default: float) -> Any:
-        return CfnParameter(
-            self._stack,
-            name,
-            type="Number",
-            description=f"{description} ({minimum} to {maximum})",
-            min_value=minimum,
-            max_value=maximum,
-            default=default,
-        ).value_as_number
-
-
 def synth_stage_template(
     *, security_packs: bool = True, stack_class: Optional[type[Stack]] = None, construct_id: str = "EndpointStage"
 ) -> dict[str, Any]:
     """Synthesize ``stack_class`` (default ``EndpointStageStack``) alone and return its template
     (no path metadata)."""
-    app = App(
-        context={
-            "aws:cdk:enable-path-metadata": False,
-            "aws:cdk:version-reporting": False,
-            # The stage's own access-log bucket grants S3 log delivery by bucket policy, not ACL.
-            "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
-        }
+    return synth_alone(
+        stack_class or EndpointStageStack,
+        construct_id,
+        security_packs=security_packs,
+        # The stage's own access-log bucket grants S3 log delivery by bucket policy, not ACL.
+        context={"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True},
     )
-    stack = (stack_class or EndpointStageStack)(app, construct_id)
-    if security_packs:
-        from ..compliance import add_security_packs
-
-        add_security_packs(app)
-    assembly = app.synth()
-    return assembly.get_stack_artifact(stack.artifact_id).template
-
-
-def render_stage_template(template: dict[str, Any]) -> str:
-    """The checked-in file's exact text."""
-    return json.dumps(template, indent=1, sort_keys=False) + "\n"
 
 
 def write_stage_template(path: Path = STAGE_TEMPLATE_PATH) -> Path:

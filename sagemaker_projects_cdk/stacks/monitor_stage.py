@@ -50,27 +50,20 @@ Outputs: ``<Type>ScheduleName`` for each schedule that exists.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Unpack
 
 from aws_cdk import (
-    App,
-    BootstraplessSynthesizer,
     CfnOutput,
-    CfnParameter,
     CfnRule,
     CfnRuleAssertion,
     Fn,
-    IStackSynthesizer,
-    Stack,
 )
 from constructs import Construct
 
 from .._internal.patterns import ENDPOINT_NAME, KMS_KEY_ARN, ROLE_ARN
 from ..constructs.deploy.deployer_role import stage_iam_path
-from ..constructs.deploy.stages import STAGE_NAME_PATTERN
 from ..constructs.monitor import (
     HOURLY,
     PROBLEM_TYPES,
@@ -85,7 +78,15 @@ from ..constructs.monitor import (
 )
 from ..constructs.monitor.naming import DEFINITION_VERSION_PATTERN
 from ..constructs.monitor.settings import ALARM_COMPARISONS, SCHEDULE_EXPRESSION_PATTERN
-from ..constructs.project.identity import PROJECT_ID_TAG, PROJECT_NAME_TAG, ProjectIdentity
+from ..constructs.project.identity import PROJECT_ID_TAG, PROJECT_NAME_TAG
+from ._stage_parameters import (
+    INSTANCE_TYPE_PATTERN,
+    StageParameters,
+    StageStack,
+    StageStackProps,
+    render_stage_template,
+    synth_alone,
+)
 
 STAGE_TEMPLATE_FILE = "monitor-stage.template.json"
 STAGE_TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "seed_code" / "model_monitor" / STAGE_TEMPLATE_FILE
@@ -109,79 +110,62 @@ MONITOR_PARAMETERS = {
 }
 
 
-class MonitorStageStack(Stack):
+class MonitorStageStack(StageStack):
     """One deployment stage's Model Monitor schedules, every setting a CloudFormation parameter
     (see the module's docstring for the list).
 
-    :param synthesizer: Default: ``BootstraplessSynthesizer()``.
-    :param description: Default: a sentence naming the template.
-    :param stack_name: Default: the construct id.
+    Keyword arguments (``synthesizer``, ``description``, ``stack_name``): see ``StageStack``.
     """
 
-    def __init__(
-        self,
-        scope: Optional[Construct],
-        construct_id: str,
-        *,
-        synthesizer: Optional[IStackSynthesizer] = None,
-        description: Optional[str] = None,
-        stack_name: Optional[str] = None,
-    ) -> None:
-        super().__init__(
-            scope,
-            construct_id,
-            synthesizer=synthesizer or BootstraplessSynthesizer(),
-            description=description
-            or "SageMaker Model Monitor schedules of one deployment stage of a SageMaker project "
-            "(sagemaker-projects-cdk build-deploy-monitor)",
-            stack_name=stack_name,
-            analytics_reporting=False,
-        )
-        project = ProjectIdentity(self, "Project")
-        stage = self._string("StageName", "Deployment stage (staging, prod)", STAGE_NAME_PATTERN, max_length=15, constraint=None)
-        endpoint_name = self._string("EndpointName", "The stage's endpoint, which captures input and output", ENDPOINT_NAME)
+    DEFAULT_DESCRIPTION = (
+        "SageMaker Model Monitor schedules of one deployment stage of a SageMaker project "
+        "(sagemaker-projects-cdk build-deploy-monitor)"
+    )
+
+    def __init__(self, scope: Optional[Construct], construct_id: str, **props: Unpack[StageStackProps]) -> None:
+        super().__init__(scope, construct_id, **props)
+        p = StageParameters(self)
+        project, stage = p.project_and_stage("Deployment stage (staging, prod)")
+        endpoint_name = p.string("EndpointName", "The stage's endpoint, which captures input and output", pattern=ENDPOINT_NAME)
         # Both may be empty while every monitor is off (a stage whose endpoint does not exist yet).
-        capture = self._string(
+        capture = p.string(
             "DataCaptureS3Uri",
             "The endpoint's data capture destination (s3://...); empty only with every monitor off",
-            f"({S3_URI_PATTERN})?",
+            pattern=f"({S3_URI_PATTERN})?",
         )
-        output = self._string(
-            "OutputS3Uri", "Where monitoring reports go (s3://...); empty only with every monitor off", f"({S3_URI_PATTERN})?"
+        output = p.string(
+            "OutputS3Uri", "Where monitoring reports go (s3://...); empty only with every monitor off", pattern=f"({S3_URI_PATTERN})?"
         )  # fmt: skip
-        key = self._string(
-            "KmsKeyArn", "KMS key of the capture bucket (volumes and reports too); empty: none", f"({KMS_KEY_ARN})?", default=""
+        key = p.string(
+            "KmsKeyArn", "KMS key of the capture bucket (volumes and reports too); empty: none", pattern=f"({KMS_KEY_ARN})?", default=""
         )
-        role = self._string(
+        role = p.string(
             "ExecutionRoleArn",
             "Role the monitoring jobs run as; empty: a role this stack creates (in another account: the target "
             "baseline's endpoint role)",
-            f"({ROLE_ARN})?",
+            pattern=f"({ROLE_ARN})?",
             default="",
         )
-        version = self._string(
+        version = p.string(
             "DefinitionVersion",
             "8 lower-case hex characters that change whenever a job definition does (part of its name)",
-            DEFINITION_VERSION_PATTERN,
+            pattern=DEFINITION_VERSION_PATTERN,
         )
         enabled = {
-            monitoring_type: CfnParameter(
-                self, switch, type="String", description=f"Create the {monitoring_type} monitor",
-                allowed_values=["false", "true"], default="false",
-            ).value_as_string
+            monitoring_type: p.flag(switch, f"Create the {monitoring_type} monitor", "false")
             for monitoring_type, (switch, _) in MONITOR_PARAMETERS.items()
         }  # fmt: skip
         # No default: cfn-lint checks a default against the job definitions' URI patterns, and an
         # empty one is valid only while the monitor is off (the seed's build.py writes every one).
         uris = {
-            name: self._string(name, f"S3 URI of the {_words(name)}; empty when its monitor is off", f"({S3_URI_PATTERN})?")
+            name: p.string(name, f"S3 URI of the {_words(name)}; empty when its monitor is off", pattern=f"({S3_URI_PATTERN})?")
             for _, names in MONITOR_PARAMETERS.values()
             for name in names
         }
-        ground_truth = self._string(
+        ground_truth = p.string(
             "GroundTruthS3Uri",
             "S3 prefix of the ground truth labels; empty: no model quality and no model bias monitor",
-            f"({S3_URI_PATTERN})?",
+            pattern=f"({S3_URI_PATTERN})?",
             default="",
         )
         self._require_uris(enabled, uris, ground_truth)
@@ -201,41 +185,39 @@ class MonitorStageStack(Stack):
             ],
         )
         model = ModelAttributes(
-            problem_type=CfnParameter(
-                self, "ProblemType", type="String", description="Model quality's problem type",
-                allowed_values=list(PROBLEM_TYPES), default="Regression",
-            ).value_as_string,
-            inference_attribute=self._string(
-                "InferenceAttribute", "The prediction's column or JSON path; empty: the whole output", r"[^\s]{0,256}", default=""
+            # The first, Regression, by default.
+            problem_type=p.choice("ProblemType", "Model quality's problem type", list(PROBLEM_TYPES)),
+            inference_attribute=p.string(
+                "InferenceAttribute", "The prediction's column or JSON path; empty: the whole output", pattern=r"[^\s]{0,256}", default=""
             ),
-            probability_attribute=self._string(
-                "ProbabilityAttribute", "The probability's column or JSON path; empty: none", r"[^\s]{0,256}", default=""
+            probability_attribute=p.string(
+                "ProbabilityAttribute", "The probability's column or JSON path; empty: none", pattern=r"[^\s]{0,256}", default=""
             ),
-            probability_threshold_attribute=self._string(
+            probability_threshold_attribute=p.string(
                 "ProbabilityThresholdAttribute", "Probability threshold of a positive label; empty: none",
-                f"({NUMBER_PATTERN})?", default="",
+                pattern=f"({NUMBER_PATTERN})?", default="",
             ),
         )  # fmt: skip
         resources = MonitoringResources(
-            schedule_expression=self._string(
-                "ScheduleExpression", "When the monitors run (hourly, every N hours, daily)", SCHEDULE_EXPRESSION_PATTERN,
+            schedule_expression=p.string(
+                "ScheduleExpression", "When the monitors run (hourly, every N hours, daily)", pattern=SCHEDULE_EXPRESSION_PATTERN,
                 default=HOURLY,
             ),
-            instance_type=self._string(
-                "InstanceType", "Instance type of the monitoring jobs", r"ml\.[a-z0-9-]+\.[a-z0-9]+", default="ml.m5.xlarge"
+            instance_type=p.string(
+                "InstanceType", "Instance type of the monitoring jobs", pattern=INSTANCE_TYPE_PATTERN, default="ml.m5.xlarge"
             ),
-            instance_count=self._number("InstanceCount", "Instances per monitoring job", 1, 100, 1),
-            volume_size_in_gb=self._number("VolumeSizeInGB", "Volume of each instance, in GB", 1, 16384, 20),
-            max_runtime_in_seconds=self._number(
+            instance_count=p.number("InstanceCount", "Instances per monitoring job", 1, 100, 1),
+            volume_size_in_gb=p.number("VolumeSizeInGB", "Volume of each instance, in GB", 1, 16384, 20),
+            max_runtime_in_seconds=p.number(
                 "MaxRuntimeInSeconds", "Longest a monitoring job runs, within the schedule's period", 1, 3600, 3600
             ),
         )  # fmt: skip
-        alarm_threshold = self._string(
-            "DataQualityAlarmThreshold", "Drift distance that raises the data quality alarm", NUMBER_PATTERN, default="0.1"
+        alarm_threshold = p.string(
+            "DataQualityAlarmThreshold", "Drift distance that raises the data quality alarm", pattern=NUMBER_PATTERN, default="0.1"
         )
-        topic = self._string(
+        topic = p.string(
             "NotificationTopicArn", "SNS topic the drift alarms notify; empty: alarms without actions",
-            f"({TOPIC_ARN_PATTERN})?", default="",
+            pattern=f"({TOPIC_ARN_PATTERN})?", default="",
         )  # fmt: skip
         self.monitors = ModelMonitors(
             self,
@@ -251,10 +233,10 @@ class MonitorStageStack(Stack):
                 constraints_uri=uris["DataQualityBaselineConstraintsUri"],
                 enabled=enabled["DataQuality"],
                 alarm=ViolationAlarm(
-                    metric_name=self._string(
+                    metric_name=p.string(
                         "DataQualityAlarmMetricName",
                         "Data quality metric the alarm watches (feature_baseline_drift_<feature>); empty: no alarm",
-                        r"[^\s]{0,255}",
+                        pattern=r"[^\s]{0,255}",
                         default="",
                     ),
                     threshold=alarm_threshold,
@@ -264,26 +246,23 @@ class MonitorStageStack(Stack):
                 constraints_uri=uris["ModelQualityBaselineConstraintsUri"],
                 enabled=enabled["ModelQuality"],
                 alarm=ViolationAlarm(
-                    metric_name=self._string(
+                    metric_name=p.string(
                         "ModelQualityAlarmMetricName",
                         "Model quality metric the alarm watches (rmse, mae, accuracy, f1...); empty: no alarm",
-                        r"[^\s]{0,255}",
+                        pattern=r"[^\s]{0,255}",
                         default="",
                     ),
-                    threshold=self._string(
+                    threshold=p.string(
                         "ModelQualityAlarmThreshold",
                         "Value of the model quality metric that raises the alarm",
-                        NUMBER_PATTERN,
+                        pattern=NUMBER_PATTERN,
                         default="0",
                     ),
-                    comparison=CfnParameter(
-                        self,
+                    comparison=p.choice(
                         "ModelQualityAlarmComparison",
-                        type="String",
-                        description="How the model quality metric compares with the threshold to raise the alarm",
-                        allowed_values=list(ALARM_COMPARISONS),
-                        default=ALARM_COMPARISONS[0],
-                    ).value_as_string,
+                        "How the model quality metric compares with the threshold to raise the alarm",
+                        list(ALARM_COMPARISONS),
+                    ),
                 ),  # fmt: skip
             ),
             model_bias=ModelBiasMonitor(
@@ -313,38 +292,6 @@ class MonitorStageStack(Stack):
             if monitor.condition is not None:
                 output_.condition = monitor.condition
 
-    def _string(
-        self,
-        name: str,
-        description: str,
-        pattern: str,
-        *,
-        default: Optional[str] = None,
-        max_length: Optional[int] = None,
-        constraint: Optional[str] = None,
-    ) -> str:
-        return CfnParameter(
-            self,
-            name,
-            type="String",
-            description=description,
-            allowed_pattern=f"^{pattern}$",
-            constraint_description=constraint or f"must match {pattern}",
-            default=default,
-            max_length=max_length,
-        ).value_as_string
-
-    def _number(self, name: str, description: str, minimum: int, maximum: int, default: int) -> Any:
-        return CfnParameter(
-            self,
-            name,
-            type="Number",
-            description=f"{description} ({minimum} to {maximum})",
-            min_value=minimum,
-            max_value=maximum,
-            default=default,
-        ).value_as_number
-
     def _require_uris(self, enabled: dict[str, str], uris: dict[str, str], ground_truth: str) -> None:
         """A monitor that is on (and, for model quality and bias, has ground truth) has its URIs:
         CloudFormation refuses the parameters before creating anything."""
@@ -373,19 +320,7 @@ def _words(name: str) -> str:
 
 def synth_stage_template(*, security_packs: bool = True) -> dict[str, Any]:
     """Synthesize ``MonitorStageStack`` alone and return its template (no path metadata)."""
-    app = App(context={"aws:cdk:enable-path-metadata": False, "aws:cdk:version-reporting": False})
-    stack = MonitorStageStack(app, "MonitorStage")
-    if security_packs:
-        from ..compliance import add_security_packs
-
-        add_security_packs(app)
-    assembly = app.synth()
-    return assembly.get_stack_artifact(stack.artifact_id).template
-
-
-def render_stage_template(template: dict[str, Any]) -> str:
-    """The checked-in file's exact text."""
-    return json.dumps(template, indent=1, sort_keys=False) + "\n"
+    return synth_alone(MonitorStageStack, "MonitorStage", security_packs=security_packs)
 
 
 def write_stage_template(path: Path = STAGE_TEMPLATE_PATH) -> Path:

@@ -25,9 +25,9 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Unpack
 
-from aws_cdk import BootstraplessSynthesizer, CfnCondition, CfnOutput, Fn, IStackSynthesizer, Stack
+from aws_cdk import CfnCondition, CfnOutput, Fn
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -40,15 +40,16 @@ from ..constructs.endpoint import (
     AsyncInference,
     BacklogScaling,
     BatchTransform,
-    DataCapture,
-    InstanceVariant,
     ModelEndpoint,
     TransformSettings,
 )
 from ..constructs.endpoint.batch import BATCH_STRATEGIES, JOIN_SOURCES, SCHEDULE_EXPRESSION, SPLIT_TYPES
+from ._stage_parameters import INSTANCE_TYPE_PATTERN, StageParameters, StageStack, StageStackProps
 from .endpoint_stage import (
     STAGE_TEMPLATE_PATH,
-    _Parameters,
+    endpoint_outputs,
+    endpoint_uses_given_role,
+    endpoint_variant_and_capture,
     stage_images,
     stage_inputs,
     synth_stage_template,
@@ -66,14 +67,9 @@ REGENERATE_COMMAND = "python -m sagemaker_projects_cdk.stacks.serving_stages"
 ASYNC_PREFIX = "async-inference"
 #: The key prefix of batch transforms' input and output (then ``<stage>/input`` and ``<stage>/output``).
 BATCH_PREFIX = "batch-transform"
-_INSTANCE_TYPE = r"ml\.[a-z0-9-]+\.[a-z0-9]+"
 
 
-def _synthesizer(synthesizer: Optional[IStackSynthesizer]) -> IStackSynthesizer:
-    return synthesizer or BootstraplessSynthesizer()
-
-
-class AsyncStageStack(Stack):
+class AsyncStageStack(StageStack):
     """One deployment stage's asynchronous SageMaker endpoint, every setting a parameter.
 
     The endpoint is named ``<project name>-<project id>-<stage>`` like the real-time stage.
@@ -84,37 +80,18 @@ class AsyncStageStack(Stack):
     once, rolled back by the 5xx and latency alarms (fixed defaults).
     """
 
-    def __init__(
-        self,
-        scope: Optional[Construct],
-        construct_id: str,
-        *,
-        synthesizer: Optional[IStackSynthesizer] = None,
-        description: Optional[str] = None,
-        stack_name: Optional[str] = None,
-    ) -> None:
-        super().__init__(
-            scope,
-            construct_id,
-            synthesizer=_synthesizer(synthesizer),
-            description=description
-            or "Asynchronous SageMaker endpoint of one deployment stage of a SageMaker project (sagemaker-projects-cdk model-deploy)",
-            stack_name=stack_name,
-            analytics_reporting=False,
-        )
-        p = _Parameters(self)
+    DEFAULT_DESCRIPTION = (
+        "Asynchronous SageMaker endpoint of one deployment stage of a SageMaker project (sagemaker-projects-cdk model-deploy)"
+    )
+
+    def __init__(self, scope: Optional[Construct], construct_id: str, **props: Unpack[StageStackProps]) -> None:
+        super().__init__(scope, construct_id, **props)
+        p = StageParameters(self)
         inputs = stage_inputs(self, p, written="captured data and the asynchronous requests and answers are")
         project = inputs.project
         #: The stage's own key and bucket (another account only).
         self.storage = inputs.storage
-        variant = InstanceVariant(
-            instance_type=p.string("InstanceType", "Endpoint instance type", pattern=_INSTANCE_TYPE, default="ml.m5.large"),
-            initial_instance_count=p.number("InstanceCount", "Instances at deployment", 1, 1000, 1),
-        )
-        capture = DataCapture(
-            enabled=p.flag("EnableDataCapture", "Capture requests and responses to the bucket", "true"),
-            sampling_percentage=p.number("DataCaptureSamplingPercentage", "Percentage of requests captured", 0, 100, 100),
-        )
+        variant, capture = endpoint_variant_and_capture(p)
         settings = AsyncInference(
             prefix=ASYNC_PREFIX,
             max_concurrent_invocations_per_instance=p.number(
@@ -132,6 +109,7 @@ class AsyncStageStack(Stack):
         images = stage_images(self, p)
         key = kms.Key.from_key_arn(self, "ArtifactKey", inputs.key_arn)
         bucket = s3.Bucket.from_bucket_attributes(self, "ArtifactBucket", bucket_name=inputs.bucket_name, encryption_key=key)
+        model_bucket, model_key = inputs.model_artifacts(stack=self)
         #: The endpoint.
         self.endpoint = ModelEndpoint(
             self,
@@ -142,27 +120,22 @@ class AsyncStageStack(Stack):
             variant=variant,
             bucket=bucket,
             key=key,
-            model_artifacts_bucket=s3.Bucket.from_bucket_name(self, "ModelArtifactBucket", inputs.model_bucket_name),
-            model_artifacts_key=kms.Key.from_key_arn(self, "ModelArtifactKey", inputs.model_key),
+            model_artifacts_bucket=model_bucket,
+            model_artifacts_key=model_key,
             data_capture=capture,
             async_inference=settings,
             image_repositories=images,
         )
         base = f"{ASYNC_PREFIX}/{self.endpoint.endpoint_name}"
-        use_given_role(
+        endpoint_uses_given_role(
             self,
-            self.storage,
-            inputs.own_role,
-            inputs.execution_role_arn,
-            role=self.endpoint.role,
-            policy=self.endpoint.policy,
-            dependents=(self.endpoint.model, self.endpoint.endpoint),
+            inputs,
+            self.endpoint,
             writes={"CaptureByExecutionRole": ["data-capture/*", f"{base}/output/*", f"{base}/failure/*"]},
             reads={"RequestsByExecutionRole": [f"{base}/input/*"]},
         )
         self._let_given_role_publish(inputs.execution_role_arn)
-        CfnOutput(self, "EndpointName", value=self.endpoint.endpoint.attr_endpoint_name, description="Endpoint name")
-        CfnOutput(self, "EndpointArn", value=self.endpoint.endpoint_arn, description="Endpoint ARN")
+        endpoint_outputs(self, self.endpoint)
         for name, topic in (("SuccessTopicArn", self.endpoint.success_topic), ("ErrorTopicArn", self.endpoint.error_topic)):
             assert topic is not None
             CfnOutput(self, name, value=topic.topic_arn, description="SNS topic of " + name[:-8].lower() + " notifications")
@@ -189,7 +162,7 @@ class AsyncStageStack(Stack):
             )
 
 
-class BatchStageStack(Stack):
+class BatchStageStack(StageStack):
     """One deployment stage's batch transform, every setting a parameter.
 
     Each run reads ``s3://<bucket>/batch-transform/<stage>/input/`` (a test run, started with
@@ -200,25 +173,13 @@ class BatchStageStack(Stack):
     ``JoinSource``, ``BatchStrategy``, ``ContentType``, ``Schedule``.
     """
 
-    def __init__(
-        self,
-        scope: Optional[Construct],
-        construct_id: str,
-        *,
-        synthesizer: Optional[IStackSynthesizer] = None,
-        description: Optional[str] = None,
-        stack_name: Optional[str] = None,
-    ) -> None:
-        super().__init__(
-            scope,
-            construct_id,
-            synthesizer=_synthesizer(synthesizer),
-            description=description
-            or "SageMaker batch transform of one deployment stage of a SageMaker project (sagemaker-projects-cdk model-deploy)",
-            stack_name=stack_name,
-            analytics_reporting=False,
-        )
-        p = _Parameters(self)
+    DEFAULT_DESCRIPTION = (
+        "SageMaker batch transform of one deployment stage of a SageMaker project (sagemaker-projects-cdk model-deploy)"
+    )
+
+    def __init__(self, scope: Optional[Construct], construct_id: str, **props: Unpack[StageStackProps]) -> None:
+        super().__init__(scope, construct_id, **props)
+        p = StageParameters(self)
         inputs = stage_inputs(
             self,
             p,
@@ -231,7 +192,7 @@ class BatchStageStack(Stack):
         #: The stage's own key and bucket (another account only).
         self.storage = inputs.storage
         settings = TransformSettings(
-            instance_type=p.string("InstanceType", "Transform instance type", pattern=_INSTANCE_TYPE, default="ml.m5.large"),
+            instance_type=p.string("InstanceType", "Transform instance type", pattern=INSTANCE_TYPE_PATTERN, default="ml.m5.large"),
             instance_count=p.number("InstanceCount", "Instances per run", 1, 100, 1),
             max_payload_mb=p.number("MaxPayloadInMB", "Largest mini-batch sent to the model, MB (0: unlimited)", 0, 100, 6),
             split_type=p.choice("SplitType", "How input files are cut into records", ["Line", *(t for t in SPLIT_TYPES if t != "Line")]),
@@ -249,6 +210,7 @@ class BatchStageStack(Stack):
         images = stage_images(self, p)
         key = kms.Key.from_key_arn(self, "ArtifactKey", inputs.key_arn)
         bucket = s3.Bucket.from_bucket_attributes(self, "ArtifactBucket", bucket_name=inputs.bucket_name, encryption_key=key)
+        model_bucket, model_key = inputs.model_artifacts(stack=self)
         base = f"{BATCH_PREFIX}/{inputs.stage}"
         #: The batch transform.
         self.transform = BatchTransform(
@@ -265,8 +227,8 @@ class BatchStageStack(Stack):
             job_name_prefix=project.project_id,
             # The deployers may manage state machines and rules named after the project only.
             resource_name_prefix=f"{project.project_id}-{inputs.stage}",
-            model_artifacts_bucket=s3.Bucket.from_bucket_name(self, "ModelArtifactBucket", inputs.model_bucket_name),
-            model_artifacts_key=kms.Key.from_key_arn(self, "ModelArtifactKey", inputs.model_key),
+            model_artifacts_bucket=model_bucket,
+            model_artifacts_key=model_key,
             image_repositories=images,
             iam_path=stage_iam_path(project.project_id),
         )

@@ -17,6 +17,64 @@ AUTOSCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 AUTOSCALING_LINKED_ROLE = f"aws-service-role/{AUTOSCALING_SERVICE}/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
 
 
+#: What a stage stack's handlers do with the CloudWatch alarms the stack creates (rollback, drift).
+ALARM_ACTIONS = (
+    "cloudwatch:PutMetricAlarm",
+    "cloudwatch:DeleteAlarms",
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:TagResource",
+    "cloudwatch:UntagResource",
+    "cloudwatch:ListTagsForResource",
+)
+#: What a stage stack's handlers do with the roles the stack creates (model, monitoring).
+ROLE_ACTIONS = (
+    "iam:CreateRole",
+    "iam:DeleteRole",
+    "iam:GetRole",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+    "iam:TagRole",
+    "iam:UntagRole",
+    # Read and delete: the handlers list (and remove) a role's policies.
+    "iam:ListAttachedRolePolicies",
+    "iam:ListRolePolicies",
+    "iam:GetRolePolicy",
+    "iam:DeleteRolePolicy",
+)
+#: What a stage stack's handlers do with the customer-managed policies the stack creates.
+POLICY_ACTIONS = (
+    "iam:CreatePolicy",
+    "iam:DeletePolicy",
+    "iam:GetPolicy",
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicyVersion",
+    "iam:GetPolicyVersion",
+    "iam:ListPolicyVersions",
+    "iam:ListEntitiesForPolicy",
+)
+
+
+def created_role_statements(noun: str, *, roles: str, policies: str) -> list[iam.PolicyStatement]:
+    """Manage the roles a stage stack creates (``<noun>Roles``), attach its policies to them
+    (``Attach<noun>Policies``, only policies of ``policies``) and manage those policies
+    (``<noun>Policies``).
+
+    :param noun: what the roles are for, in the statement ids (``Model``, ``Monitoring``).
+    :param roles: the ARN pattern of the roles.
+    :param policies: the ARN pattern of the policies.
+    """
+    return [
+        iam.PolicyStatement(sid=f"{noun}Roles", actions=list(ROLE_ACTIONS), resources=[roles]),
+        iam.PolicyStatement(
+            sid=f"Attach{noun}Policies",
+            actions=["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+            resources=[roles],
+            conditions={"ArnLike": {"iam:PolicyARN": policies}},
+        ),
+        iam.PolicyStatement(sid=f"{noun}Policies", actions=list(POLICY_ACTIONS), resources=[policies]),
+    ]
+
+
 def linked_role_statements(linked_role: str) -> list[iam.PolicyStatement]:
     """Create Application Auto Scaling's service-linked role for SageMaker variants, and pass it.
 
@@ -48,14 +106,7 @@ def alarm_and_autoscaling_statements(
     return [
         iam.PolicyStatement(
             sid="RollbackAlarms",
-            actions=[
-                "cloudwatch:PutMetricAlarm",
-                "cloudwatch:DeleteAlarms",
-                "cloudwatch:DescribeAlarms",
-                "cloudwatch:TagResource",
-                "cloudwatch:UntagResource",
-                "cloudwatch:ListTagsForResource",
-            ],
+            actions=list(ALARM_ACTIONS),
             resources=[alarms],
         ),
         iam.PolicyStatement(

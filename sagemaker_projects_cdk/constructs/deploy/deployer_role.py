@@ -30,6 +30,7 @@ from ._stage_permissions import (
     alarm_and_autoscaling_statements,
     async_topic_statements,
     batch_statements,
+    created_role_statements,
     linked_role_statements,
 )
 
@@ -41,6 +42,18 @@ DEPLOYER_ROLE_PATH = "/sagemaker-project-deployers/"
 def stage_iam_path(project_id: str) -> str:
     """The IAM path of the roles and policies a project's stage stacks create."""
     return f"/sagemaker-projects/{project_id}/"
+
+
+def deployer_service_role(scope: Construct, kind: str) -> iam.Role:
+    """CloudFormation's service role ``Role`` (in ``scope``, under ``DEPLOYER_ROLE_PATH``) for a
+    project's ``kind`` (``endpoint``, ``monitor``) stage stacks."""
+    return iam.Role(
+        scope,
+        "Role",
+        assumed_by=iam.ServicePrincipal("cloudformation.amazonaws.com"),
+        description=f"Deploys a SageMaker project's {kind} stage stacks",
+        path=DEPLOYER_ROLE_PATH,
+    )
 
 
 class StageDeployerRole(Construct):
@@ -64,13 +77,7 @@ class StageDeployerRole(Construct):
         stack = Stack.of(self)
         project_id = project.project_id
         #: The role.
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("cloudformation.amazonaws.com"),
-            description="Deploys a SageMaker project's endpoint stage stacks",
-            path=DEPLOYER_ROLE_PATH,
-        )
+        self.role = deployer_service_role(self, "endpoint")
         path = stage_iam_path(project_id)
         roles = stack.format_arn(service="iam", region="", resource="role", resource_name=f"{path.strip('/')}/*")
         policies = stack.format_arn(service="iam", region="", resource="policy", resource_name=f"{path.strip('/')}/*")
@@ -116,44 +123,7 @@ class StageDeployerRole(Construct):
             "Policy",
             roles=[self.role],
             statements=[
-                iam.PolicyStatement(
-                    sid="ModelRoles",
-                    actions=[
-                        "iam:CreateRole",
-                        "iam:DeleteRole",
-                        "iam:GetRole",
-                        "iam:UpdateRole",
-                        "iam:UpdateRoleDescription",
-                        "iam:TagRole",
-                        "iam:UntagRole",
-                        # Read and delete: the handlers list (and remove) a role's policies.
-                        "iam:ListAttachedRolePolicies",
-                        "iam:ListRolePolicies",
-                        "iam:GetRolePolicy",
-                        "iam:DeleteRolePolicy",
-                    ],
-                    resources=[roles],
-                ),
-                iam.PolicyStatement(
-                    sid="AttachModelPolicies",
-                    actions=["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
-                    resources=[roles],
-                    conditions={"ArnLike": {"iam:PolicyARN": policies}},
-                ),
-                iam.PolicyStatement(
-                    sid="ModelPolicies",
-                    actions=[
-                        "iam:CreatePolicy",
-                        "iam:DeletePolicy",
-                        "iam:GetPolicy",
-                        "iam:CreatePolicyVersion",
-                        "iam:DeletePolicyVersion",
-                        "iam:GetPolicyVersion",
-                        "iam:ListPolicyVersions",
-                        "iam:ListEntitiesForPolicy",
-                    ],
-                    resources=[policies],
-                ),
+                *created_role_statements("Model", roles=roles, policies=policies),
                 iam.PolicyStatement(
                     sid="PassModelRoles",
                     actions=["iam:PassRole"],

@@ -37,7 +37,7 @@ from ...compliance import acknowledge_wildcards
 from ..project.identity import ProjectIdentity
 from ..registry.model_package_group import IModelPackageGroup
 from ..sources.source import PipelineSource
-from .deployer_role import DEPLOYER_ROLE_PATH
+from .deployer_role import deployer_service_role
 from .pipeline import ModelDeployPipeline
 from .stages import DeployStage
 
@@ -102,13 +102,7 @@ class MonitorDeployerRole(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         #: The role.
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("cloudformation.amazonaws.com"),
-            description="Deploys a SageMaker project's monitor stage stacks",
-            path=DEPLOYER_ROLE_PATH,
-        )
+        self.role = deployer_service_role(self, "monitor")
         #: The customer-managed policy with the role's permissions.
         self.policy = iam.ManagedPolicy(
             self, "Policy", roles=[self.role], statements=list(statements(self, project, encryption_key))

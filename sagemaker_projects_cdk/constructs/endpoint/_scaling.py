@@ -6,7 +6,7 @@ invocations per instance, behind a CloudFormation condition when ``enabled`` is 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Union
 
 from aws_cdk import CfnCondition, CfnResource, Duration, Fn, Stack, Token
 from aws_cdk import aws_applicationautoscaling as appscaling
@@ -35,23 +35,7 @@ _SCALING_ROLE = (
 
 def scale_variant(endpoint: ModelEndpoint, settings: Autoscaling) -> appscaling.ScalableTarget:
     """The scalable target (created in ``endpoint``) of its variant, tracking invocations per instance."""
-    stack = Stack.of(endpoint)
-    target = appscaling.ScalableTarget(
-        endpoint,
-        "ScalableTarget",
-        service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
-        resource_id=f"endpoint/{endpoint.endpoint_name}/variant/{endpoint.variant_name}",
-        scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-        min_capacity=settings.min_capacity,
-        max_capacity=settings.max_capacity,
-        role=iam.Role.from_role_arn(
-            endpoint,
-            "ScalingRole",
-            stack.format_arn(service="iam", region="", resource="role", resource_name=_SCALING_ROLE),
-            mutable=False,
-        ),
-    )
-    target.node.add_dependency(endpoint.endpoint)
+    target = _variant_target(endpoint, settings)
     policy = target.scale_to_track_metric(
         "InvocationsPerInstance",
         target_value=settings.target_invocations_per_instance,
@@ -59,12 +43,7 @@ def scale_variant(endpoint: ModelEndpoint, settings: Autoscaling) -> appscaling.
         scale_in_cooldown=settings.scale_in_cooldown,
         scale_out_cooldown=settings.scale_out_cooldown,
     )
-    if is_unresolved(settings.enabled):
-        condition = CfnCondition(
-            endpoint, "AutoscalingEnabled", expression=Fn.condition_equals(settings.enabled, "true")
-        )
-        for construct in (target, policy):
-            construct.node.default_child.cfn_options.condition = condition  # type: ignore[union-attr]  # an L2's CfnResource
+    _when_enabled(endpoint, settings, target, policy)
     return target
 
 
@@ -72,23 +51,7 @@ def scale_backlog(endpoint: ModelEndpoint, settings: BacklogScaling) -> appscali
     """The scalable target of an asynchronous endpoint's variant, tracking the backlog per
     instance, with a step-scaling policy that adds the first instance when requests wait and
     none runs (``HasBacklogWithoutCapacity``) when ``min_capacity`` may be 0."""
-    stack = Stack.of(endpoint)
-    target = appscaling.ScalableTarget(
-        endpoint,
-        "ScalableTarget",
-        service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
-        resource_id=f"endpoint/{endpoint.endpoint_name}/variant/{endpoint.variant_name}",
-        scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-        min_capacity=settings.min_capacity,
-        max_capacity=settings.max_capacity,
-        role=iam.Role.from_role_arn(
-            endpoint,
-            "ScalingRole",
-            stack.format_arn(service="iam", region="", resource="role", resource_name=_SCALING_ROLE),
-            mutable=False,
-        ),
-    )
-    target.node.add_dependency(endpoint.endpoint)
+    target = _variant_target(endpoint, settings)
     # The backlog metrics have the endpoint as their only dimension.
     dimensions = {"EndpointName": endpoint.endpoint_name}
     tracking = target.scale_to_track_metric(
@@ -103,11 +66,7 @@ def scale_backlog(endpoint: ModelEndpoint, settings: BacklogScaling) -> appscali
         scale_in_cooldown=settings.scale_in_cooldown,
         scale_out_cooldown=settings.scale_out_cooldown,
     )
-    enabled = None
-    if is_unresolved(settings.enabled):
-        enabled = CfnCondition(endpoint, "AutoscalingEnabled", expression=Fn.condition_equals(settings.enabled, "true"))
-        for scaling in (target, tracking):
-            _default_child(scaling).cfn_options.condition = enabled
+    enabled = _when_enabled(endpoint, settings, target, tracking)
     from_zero = settings.scales_from_zero
     if from_zero is not False:
         step = appscaling.StepScalingAction(
@@ -152,6 +111,42 @@ def scale_backlog(endpoint: ModelEndpoint, settings: BacklogScaling) -> appscali
             for zero_scaling in (step, alarm):
                 _default_child(zero_scaling).cfn_options.condition = condition
     return target
+
+
+def _variant_target(endpoint: ModelEndpoint, settings: Union[Autoscaling, BacklogScaling]) -> appscaling.ScalableTarget:
+    """The scalable target (created in ``endpoint``, after its endpoint) of its variant's
+    instance count, Application Auto Scaling acting as its service-linked role."""
+    stack = Stack.of(endpoint)
+    target = appscaling.ScalableTarget(
+        endpoint,
+        "ScalableTarget",
+        service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
+        resource_id=f"endpoint/{endpoint.endpoint_name}/variant/{endpoint.variant_name}",
+        scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+        min_capacity=settings.min_capacity,
+        max_capacity=settings.max_capacity,
+        role=iam.Role.from_role_arn(
+            endpoint,
+            "ScalingRole",
+            stack.format_arn(service="iam", region="", resource="role", resource_name=_SCALING_ROLE),
+            mutable=False,
+        ),
+    )
+    target.node.add_dependency(endpoint.endpoint)
+    return target
+
+
+def _when_enabled(
+    endpoint: ModelEndpoint, settings: Union[Autoscaling, BacklogScaling], *scalings: Construct
+) -> Optional[CfnCondition]:
+    """With ``enabled`` a token, ``scalings`` exist only under condition ``AutoscalingEnabled``
+    (returned); otherwise none."""
+    if not is_unresolved(settings.enabled):
+        return None
+    enabled = CfnCondition(endpoint, "AutoscalingEnabled", expression=Fn.condition_equals(settings.enabled, "true"))
+    for scaling in scalings:
+        _default_child(scaling).cfn_options.condition = enabled
+    return enabled
 
 
 def _default_child(construct: Construct) -> CfnResource:

@@ -24,14 +24,13 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from ..._internal.patterns import KEY_PREFIX, MODEL_PACKAGE_ARN
 from ..._internal.validation import Problems, check_choice, check_instance_type, check_pattern, check_whole, is_unresolved
 from ...compliance import acknowledge, acknowledge_wildcards, nag_resource
-from .endpoint import MODEL_PACKAGE_TAG
+from .endpoint import MODEL_PACKAGE_TAG, package_model
 from .settings import LOCAL_STORAGE_FAMILIES, instance_family
 
 #: ``TransformInput.SplitType``.
@@ -221,14 +220,13 @@ class BatchTransform(Construct):
         )
 
         #: The SageMaker model.
-        self.model = sagemaker.CfnModel(
+        self.model = package_model(
             self,
-            "Model",
-            execution_role_arn=self.role.role_arn,
-            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=model_package_arn),
-            enable_network_isolation=network_isolation,
+            role=self.role,
+            policy=self.policy,
+            model_package_arn=model_package_arn,
+            network_isolation=network_isolation,
         )
-        self.model.node.add_dependency(self.role, self.policy)
         Tags.of(self.model).add(MODEL_PACKAGE_TAG, model_package_arn)
 
         #: The role Step Functions runs the state machine as.

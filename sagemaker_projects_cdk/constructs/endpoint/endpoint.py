@@ -48,6 +48,31 @@ from .settings import (
 MODEL_PACKAGE_ARN_PATTERN = MODEL_PACKAGE_ARN
 #: Tag on the model, endpoint configuration and endpoint: the model package version they serve.
 MODEL_PACKAGE_TAG = "model-package-arn"
+
+
+def package_model(
+    scope: Construct,
+    *,
+    role: iam.IRole,
+    policy: iam.ManagedPolicy,
+    model_package_arn: str,
+    network_isolation: bool,
+    vpc_config: Optional[sagemaker.CfnModel.VpcConfigProperty] = None,
+) -> sagemaker.CfnModel:
+    """The SageMaker model ``Model`` (in ``scope``) of a model package version, run as ``role``
+    once ``role`` and ``policy`` exist."""
+    model = sagemaker.CfnModel(
+        scope,
+        "Model",
+        execution_role_arn=role.role_arn,
+        # One container from the model package (PrimaryContainer: the single-container form).
+        primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=model_package_arn),
+        enable_network_isolation=network_isolation,
+        vpc_config=vpc_config,
+    )
+    # The role and its policy must exist before SageMaker checks the model can be served.
+    model.node.add_dependency(role, policy)
+    return model
 _METRICS_NAMESPACE = "AWS/SageMaker"
 
 
@@ -237,17 +262,14 @@ class ModelEndpoint(Construct):
         )
 
         #: The SageMaker model.
-        self.model = sagemaker.CfnModel(
+        self.model = package_model(
             self,
-            "Model",
-            execution_role_arn=self.role.role_arn,
-            # One container from the model package (PrimaryContainer: the single-container form).
-            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=model_package_arn),
-            enable_network_isolation=network_isolation,
+            role=self.role,
+            policy=self.policy,
+            model_package_arn=model_package_arn,
+            network_isolation=network_isolation,
             vpc_config=self._vpc_config(vpc, vpc_subnets, security_groups),
         )
-        # The role and its policy must exist before SageMaker checks the model can be served.
-        self.model.node.add_dependency(self.role, self.policy)
 
         #: The endpoint configuration (replaced, never updated, when anything changes).
         self.endpoint_config = sagemaker.CfnEndpointConfig(

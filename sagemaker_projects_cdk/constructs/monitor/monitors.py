@@ -67,6 +67,43 @@ PROCESSING_LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
 #: The shadow endpoints Clarify creates for explainability (and their configurations).
 CLARIFY_SHADOW_PREFIX = "sagemaker-clarify-"
 
+
+def clarify_shadow_statement(resources: list[str]) -> iam.PolicyStatement:
+    """Run Clarify's temporary shadow endpoints (an explainability job's), ``resources``
+    being the ``CLARIFY_SHADOW_PREFIX`` endpoints and endpoint configurations."""
+    return iam.PolicyStatement(
+        sid="ClarifyShadowEndpoint",
+        actions=[
+            "sagemaker:CreateEndpointConfig",
+            "sagemaker:CreateEndpoint",
+            "sagemaker:DescribeEndpoint",
+            "sagemaker:InvokeEndpoint",
+            "sagemaker:DeleteEndpoint",
+            "sagemaker:DeleteEndpointConfig",
+        ],
+        resources=resources,
+    )
+
+
+def job_log_and_metric_statements(logs: str, *, sid_prefix: str = "") -> list[iam.PolicyStatement]:
+    """Monitoring jobs write their logs (``logs``: the streams' ARN pattern) and their metrics
+    (``<sid_prefix>Logs``, ``<sid_prefix>Metrics``)."""
+    return [
+        iam.PolicyStatement(
+            sid=f"{sid_prefix}Logs",
+            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+            resources=[logs],
+        ),
+        iam.PolicyStatement(
+            sid=f"{sid_prefix}Metrics",
+            actions=["cloudwatch:PutMetricData"],
+            resources=["*"],
+            # The docs write the namespaces with and without a leading slash.
+            conditions={"StringLike": {"cloudwatch:namespace": ["aws/sagemaker/Endpoints/*", "/aws/sagemaker/Endpoints/*"]}},
+        ),
+    ]
+
+
 #: A condition (deployment decides), or a constant.
 _On = Union[bool, CfnCondition]
 
@@ -543,20 +580,7 @@ class ModelMonitors(Construct):
                 # Listing finds the captured hour folders (ListBucket is granted on buckets).
                 iam.PolicyStatement(sid="ListCapturedData", actions=["s3:ListBucket"], resources=[capture_bucket]),
                 iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[output]),
-                iam.PolicyStatement(
-                    sid="Logs",
-                    actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                    resources=[logs],
-                ),
-                iam.PolicyStatement(
-                    sid="Metrics",
-                    actions=["cloudwatch:PutMetricData"],
-                    resources=["*"],
-                    # The docs write the namespaces with and without a leading slash.
-                    conditions={
-                        "StringLike": {"cloudwatch:namespace": ["aws/sagemaker/Endpoints/*", "/aws/sagemaker/Endpoints/*"]}
-                    },
-                ),
+                *job_log_and_metric_statements(logs),
             ]
         )
 
@@ -620,21 +644,7 @@ class ModelMonitors(Construct):
                 stack.format_arn(service="sagemaker", resource=kind, resource_name=f"{CLARIFY_SHADOW_PREFIX}*", arn_format=_SLASH)
                 for kind in ("endpoint", "endpoint-config")
             ]
-            add(
-                iam.PolicyStatement(
-                    sid="ClarifyShadowEndpoint",
-                    actions=[
-                        "sagemaker:CreateEndpointConfig",
-                        "sagemaker:CreateEndpoint",
-                        "sagemaker:DescribeEndpoint",
-                        "sagemaker:InvokeEndpoint",
-                        "sagemaker:DeleteEndpoint",
-                        "sagemaker:DeleteEndpointConfig",
-                    ],
-                    resources=shadow,
-                ),
-                switches["ModelExplainability"],
-            )
+            add(clarify_shadow_statement(shadow), switches["ModelExplainability"])
             self._wildcards.extend(shadow)
 
     def _any(self, condition_id: str, *parts: _On) -> _On:

@@ -17,6 +17,8 @@ from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from ..deploy._stage_permissions import ALARM_ACTIONS, created_role_statements
+
 #: The IAM resource type of each monitor's job definition.
 JOB_DEFINITION_RESOURCES = (
     "data-quality-job-definition",
@@ -34,37 +36,6 @@ SCHEDULE_ACTIONS = (
     "sagemaker:DescribeMonitoringSchedule",
     "sagemaker:UpdateMonitoringSchedule",
     "sagemaker:DeleteMonitoringSchedule",
-)
-ALARM_ACTIONS = (
-    "cloudwatch:PutMetricAlarm",
-    "cloudwatch:DeleteAlarms",
-    "cloudwatch:DescribeAlarms",
-    "cloudwatch:TagResource",
-    "cloudwatch:UntagResource",
-    "cloudwatch:ListTagsForResource",
-)
-ROLE_ACTIONS = (
-    "iam:CreateRole",
-    "iam:DeleteRole",
-    "iam:GetRole",
-    "iam:UpdateRole",
-    "iam:UpdateRoleDescription",
-    "iam:TagRole",
-    "iam:UntagRole",
-    "iam:ListAttachedRolePolicies",
-    "iam:ListRolePolicies",
-    "iam:GetRolePolicy",
-    "iam:DeleteRolePolicy",
-)
-POLICY_ACTIONS = (
-    "iam:CreatePolicy",
-    "iam:DeletePolicy",
-    "iam:GetPolicy",
-    "iam:CreatePolicyVersion",
-    "iam:DeletePolicyVersion",
-    "iam:GetPolicyVersion",
-    "iam:ListPolicyVersions",
-    "iam:ListEntitiesForPolicy",
 )
 
 
@@ -135,16 +106,7 @@ def monitor_deployer_statements(
     if created_roles is not None:
         if created_policies is None:
             raise ValueError("invalid created_policies None: expected the policies' ARN pattern with created_roles")
-        statements += [
-            iam.PolicyStatement(sid="MonitoringRoles", actions=list(ROLE_ACTIONS), resources=[created_roles]),
-            iam.PolicyStatement(
-                sid="AttachMonitoringPolicies",
-                actions=["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
-                resources=[created_roles],
-                conditions={"ArnLike": {"iam:PolicyARN": created_policies}},
-            ),
-            iam.PolicyStatement(sid="MonitoringPolicies", actions=list(POLICY_ACTIONS), resources=[created_policies]),
-        ]
+        statements += created_role_statements("Monitoring", roles=created_roles, policies=created_policies)
     return statements
 
 

@@ -88,7 +88,17 @@ class ModelQualityMonitor:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ModelBiasMonitor:
+class _ClarifyMonitor:
+    """The settings both Clarify monitors take (see ``ModelBiasMonitor``, ``ExplainabilityMonitor``)."""
+
+    analysis_config_uri: str
+    constraints_uri: str
+    enabled: Switch = True
+    alarm: Optional[ViolationAlarm] = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelBiasMonitor(_ClarifyMonitor):
     """Bias drift (Clarify): captured data and ground truth against the baseline's bias
     constraints (created only with ``ModelMonitors``' ``ground_truth_s3_uri``).
 
@@ -98,14 +108,9 @@ class ModelBiasMonitor:
     :param alarm: Default: no alarm.
     """
 
-    analysis_config_uri: str
-    constraints_uri: str
-    enabled: Switch = True
-    alarm: Optional[ViolationAlarm] = None
-
 
 @dataclass(frozen=True, kw_only=True)
-class ExplainabilityMonitor:
+class ExplainabilityMonitor(_ClarifyMonitor):
     """Feature attribution drift (Clarify, SHAP): Clarify runs a temporary shadow endpoint of
     the model the analysis config names (``sagemaker-clarify-*``).
 
@@ -114,11 +119,6 @@ class ExplainabilityMonitor:
     :param enabled: Default: True.
     :param alarm: Default: no alarm.
     """
-
-    analysis_config_uri: str
-    constraints_uri: str
-    enabled: Switch = True
-    alarm: Optional[ViolationAlarm] = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -30,7 +30,12 @@ from constructs import Construct
 from ...compliance import acknowledge_wildcards
 from ..build.execution_role import DEFAULT_IMAGE_REPOSITORIES
 from ..deploy.targets import TARGET_ROLE_PATH
-from ..monitor.monitors import CLARIFY_SHADOW_PREFIX, PROCESSING_LOG_GROUP
+from ..monitor.monitors import (
+    CLARIFY_SHADOW_PREFIX,
+    PROCESSING_LOG_GROUP,
+    clarify_shadow_statement,
+    job_log_and_metric_statements,
+)
 from ._arns import IN_THIS_ACCOUNT, STAGE_DATA_BUCKET_NAMES, STAGE_STACK_NAMES, regional, s3_arn, via_s3
 from ._role import target_service_role
 
@@ -127,29 +132,8 @@ class TargetEndpointRole(Construct):
                 iam.PolicyStatement(
                     sid="MonitorListCapturedData", actions=["s3:ListBucket"], resources=[stage_buckets], conditions=IN_THIS_ACCOUNT
                 ),
-                iam.PolicyStatement(
-                    sid="MonitorLogs",
-                    actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                    resources=[monitor_logs],
-                ),
-                iam.PolicyStatement(
-                    sid="MonitorMetrics",
-                    actions=["cloudwatch:PutMetricData"],
-                    resources=["*"],
-                    conditions={"StringLike": {"cloudwatch:namespace": ["aws/sagemaker/Endpoints/*", "/aws/sagemaker/Endpoints/*"]}},
-                ),
-                iam.PolicyStatement(
-                    sid="ClarifyShadowEndpoint",
-                    actions=[
-                        "sagemaker:CreateEndpointConfig",
-                        "sagemaker:CreateEndpoint",
-                        "sagemaker:DescribeEndpoint",
-                        "sagemaker:InvokeEndpoint",
-                        "sagemaker:DeleteEndpoint",
-                        "sagemaker:DeleteEndpointConfig",
-                    ],
-                    resources=shadow,
-                ),
+                *job_log_and_metric_statements(monitor_logs, sid_prefix="Monitor"),
+                clarify_shadow_statement(shadow),
             ],
         )
         acknowledge_wildcards(

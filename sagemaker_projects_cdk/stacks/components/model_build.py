@@ -42,6 +42,18 @@ class ModelBuildParts:
     pipeline: ModelBuildPipeline
 
 
+def add_dataset(stack: Stack, core: ProjectCore) -> ProjectDataset:
+    """The model build seed's abalone data set, copied into the project's bucket (``Dataset``)."""
+    return ProjectDataset(
+        stack,
+        "Dataset",
+        bucket=core.artifacts.bucket,
+        encryption_key=core.artifacts.encryption_key,
+        source_file=seed_code_path("model_build") / "data" / DATASET_FILE,
+        prefix=DATASET_PREFIX,
+    )
+
+
 def add_model_build(
     stack: Stack, core: ProjectCore, settings: ModelBuildSettings, *, environment: Optional[Mapping[str, str]] = None
 ) -> ModelBuildParts:
@@ -51,14 +63,7 @@ def add_model_build(
     :param environment: extra environment variables of the model build. Default: none.
     """
     artifacts = core.artifacts
-    dataset = ProjectDataset(
-        stack,
-        "Dataset",
-        bucket=artifacts.bucket,
-        encryption_key=artifacts.encryption_key,
-        source_file=seed_code_path("model_build") / "data" / DATASET_FILE,
-        prefix=DATASET_PREFIX,
-    )
+    dataset = add_dataset(stack, core)
     repository = add_seeded_repository(
         stack,
         core,
