@@ -83,6 +83,7 @@ from ..constructs.monitor import (
     MonitoringResources,
     ViolationAlarm,
 )
+from ..constructs.monitor.monitors import clarify_shadow_prefix
 from ..constructs.monitor.naming import DEFINITION_VERSION_PATTERN
 from ..constructs.monitor.settings import ALARM_COMPARISONS, SCHEDULE_EXPRESSION_PATTERN
 from ..constructs.project.identity import PROJECT_ID_TAG, PROJECT_NAME_TAG, ProjectIdentity
@@ -243,6 +244,7 @@ class MonitorStageStack(Stack):
             endpoint_name=endpoint_name,
             name_prefix=f"{project.project_id}-{stage}",
             tags={PROJECT_NAME_TAG: project.project_name, PROJECT_ID_TAG: project.project_id},
+            clarify_endpoint_prefix=clarify_shadow_prefix(project.project_id),
             definition_version=version,
             data_capture_s3_uri=capture,
             output_s3_uri=output,

@@ -749,3 +749,41 @@ def test_the_files_written_fit_the_shipped_template(aws: Any, tmp_path: Path) ->
     assert {_params(tmp_path / "out", "prod")[p] for p in build.ENABLE_PARAMETERS.values()} == {"false"}
     for stage in ("staging", "prod"):
         assert build.check_against_template(template, stage, _params(tmp_path / "out", stage)) == []
+
+
+def test_the_monitoring_role_may_run_the_shadow_endpoint_the_written_explainability_config_names(
+    aws: Any, tmp_path: Path
+) -> None:
+    """The shadow endpoint prefix comes from what build.py uploads, the role from the shipped
+    stage template resolved with the parameters build.py writes: they must agree, or every
+    explainability run fails with AccessDenied on CreateEndpointConfig."""
+    from iam_eval import Policy, Resolver, role_policy_documents
+
+    _deploy_both(aws)
+    shipped = json.loads((SEED / "monitor-stage.template.json").read_text())
+    configs = config_dir(tmp_path / "config", template=shipped)
+    out = tmp_path / "out"
+    build.build(["staging"], configs, out, environment(), session=aws)
+    params = _params(out)
+    assert params["EnableExplainability"] == "true" and params["ExecutionRoleArn"] == ""
+    prefix = _get(aws, params["ExplainabilityAnalysisConfigUri"])[0]["predictor"]["endpoint_name_prefix"]
+    assert prefix.startswith(PROJECT_ID)
+
+    resolver = Resolver(shipped, parameters=params, region=REGION, account=ACCOUNT)
+    role_id = next(r for r, v in shipped["Resources"].items() if v["Type"] == "AWS::IAM::Role")
+    policy = Policy(role_policy_documents(resolver, role_id))
+    # SageMaker lower-cases endpoint names in ARNs; Clarify appends its own suffix to the prefix.
+    shadow = f"{prefix}-20250101000000-0123".lower()
+    for action, kind in (
+        ("CreateEndpointConfig", "endpoint-config"),
+        ("DescribeEndpointConfig", "endpoint-config"),
+        ("CreateEndpoint", "endpoint"),
+        ("DescribeEndpoint", "endpoint"),
+        ("InvokeEndpoint", "endpoint"),
+        ("DeleteEndpoint", "endpoint"),
+        ("DeleteEndpointConfig", "endpoint-config"),
+    ):
+        assert policy.allowed(f"sagemaker:{action}", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/{shadow}"), action
+    # Nothing else: not another project's shadow endpoints, not the stage endpoint itself.
+    for other in ("p-otherproject1-clarify-x", "sagemaker-clarify-x", params["EndpointName"].lower()):
+        assert not policy.allowed("sagemaker:CreateEndpoint", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{other}"), other

@@ -64,8 +64,17 @@ GROUND_TRUTH_PATH = "/opt/ml/processing/groundtruth"
 OUTPUT_PATH = "/opt/ml/processing/output"
 #: The log group of SageMaker processing jobs (monitoring executions are processing jobs).
 PROCESSING_LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
-#: The shadow endpoints Clarify creates for explainability (and their configurations).
-CLARIFY_SHADOW_PREFIX = "sagemaker-clarify-"
+#: How the shadow endpoints Clarify creates for explainability (and their configurations) end
+#: their prefix: the analysis configuration's ``predictor.endpoint_name_prefix`` is
+#: ``<project id>-clarify`` (the monitor seed's build.py writes it), so the roles allow
+#: ``<project id>-clarify*`` (lower case: SageMaker lower-cases endpoint names in ARNs).
+CLARIFY_SHADOW_SUFFIX = "-clarify"
+
+
+def clarify_shadow_prefix(project_id: str) -> str:
+    """``<project id>-clarify``: the explainability jobs' shadow endpoint name prefix."""
+    return f"{project_id}{CLARIFY_SHADOW_SUFFIX}"
+
 
 #: A condition (deployment decides), or a constant.
 _On = Union[bool, CfnCondition]
@@ -110,6 +119,9 @@ class ModelMonitors(Construct):
     :param iam_path: the path of the created role and policy. Default: ``/``.
     :param notification_topic_arn: the SNS topic the alarms notify; empty or None: alarms without
         actions. Default: None.
+    :param clarify_endpoint_prefix: the ``predictor.endpoint_name_prefix`` of the explainability
+        analysis configuration: the role may create and use shadow endpoints (and their
+        configurations) whose names begin with it. Default: ``sagemaker-clarify``.
     :param tags: tags of the job definitions (an L1 SageMaker job definition is not taggable by
         ``Tags.of``; the schedules, alarms and role get the stack's tags). Default: none.
     """
@@ -136,8 +148,11 @@ class ModelMonitors(Construct):
         iam_path: Optional[str] = None,
         notification_topic_arn: Optional[str] = None,
         tags: Optional[Mapping[str, str]] = None,
+        clarify_endpoint_prefix: Optional[str] = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        prefix = clarify_endpoint_prefix or "sagemaker-clarify"
+        self._clarify_prefix = prefix if is_unresolved(prefix) else prefix.lower()
         self._model = model or ModelAttributes()
         self._resources = resources or MonitoringResources()
         self._tags = dict(tags or {})
@@ -617,7 +632,7 @@ class ModelMonitors(Construct):
         if explainability is not None:
             stack = Stack.of(self)
             shadow = [
-                stack.format_arn(service="sagemaker", resource=kind, resource_name=f"{CLARIFY_SHADOW_PREFIX}*", arn_format=_SLASH)
+                stack.format_arn(service="sagemaker", resource=kind, resource_name=f"{self._clarify_prefix}*", arn_format=_SLASH)
                 for kind in ("endpoint", "endpoint-config")
             ]
             add(
@@ -625,6 +640,7 @@ class ModelMonitors(Construct):
                     sid="ClarifyShadowEndpoint",
                     actions=[
                         "sagemaker:CreateEndpointConfig",
+                        "sagemaker:DescribeEndpointConfig",
                         "sagemaker:CreateEndpoint",
                         "sagemaker:DescribeEndpoint",
                         "sagemaker:InvokeEndpoint",

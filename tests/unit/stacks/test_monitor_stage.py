@@ -442,9 +442,11 @@ def test_the_monitoring_role_may_do_what_model_monitor_does_with_it(template, ke
             for kind in ("data", "model", "bias", "explainability")
         ),
         *(
-            request(f"sagemaker:{action}", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/sagemaker-clarify-endpoint-0123abcd", "Clarify's shadow endpoint")
+            # The shadow endpoint prefix build.py writes: <project id>-clarify.
+            request(f"sagemaker:{action}", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/p-abc123def456-clarify-0123abcd", "Clarify's shadow endpoint")
             for action, kind in (
-                ("CreateEndpointConfig", "endpoint-config"), ("CreateEndpoint", "endpoint"), ("DescribeEndpoint", "endpoint"),
+                ("CreateEndpointConfig", "endpoint-config"), ("DescribeEndpointConfig", "endpoint-config"),
+                ("CreateEndpoint", "endpoint"), ("DescribeEndpoint", "endpoint"),
                 ("InvokeEndpoint", "endpoint"), ("DeleteEndpoint", "endpoint"), ("DeleteEndpointConfig", "endpoint-config"),
             )
         ),
@@ -470,7 +472,7 @@ def test_the_monitoring_role_loses_the_grants_of_monitors_that_are_off(template)
     parameters = stage_parameters(EnableExplainability="false", GroundTruthS3Uri="")
     resolver = Resolver(template, parameters=parameters, region=REGION, account=ACCOUNT)
     policy = role_policy_with_managed(resolver, _the(template, "AWS::IAM::Role"))
-    endpoint = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/sagemaker-clarify-endpoint-0"
+    endpoint = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/p-abc123def456-clarify-0"
     assert not policy.allowed("sagemaker:CreateEndpoint", endpoint)
     assert not policy.allowed("s3:GetObject", "arn:aws:s3:::" + parameters["ModelQualityBaselineConstraintsUri"][5:])
     assert policy.allowed("s3:GetObject", "arn:aws:s3:::" + parameters["DataQualityBaselineConstraintsUri"][5:])
