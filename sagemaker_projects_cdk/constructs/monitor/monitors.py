@@ -58,6 +58,10 @@ METRIC_NAMESPACES = {
     "ModelBias": "aws/sagemaker/Endpoints/bias-metrics",
     "ModelExplainability": "aws/sagemaker/Endpoints/explainability-metrics",
 }
+#: The containers' environment: the analyzer and Clarify publish the violation metrics the
+#: alarms watch only when told to (the SageMaker Python SDK always sets it; AWS's container
+#: contract example shows it "Disabled").
+CONTAINER_ENVIRONMENT = {"publish_cloudwatch_metrics": "Enabled"}
 #: Where inside the job's container the endpoint's captured data and ground truth are put.
 ENDPOINT_INPUT_PATH = "/opt/ml/processing/input/endpoint"
 GROUND_TRUTH_PATH = "/opt/ml/processing/groundtruth"
@@ -315,6 +319,7 @@ class ModelMonitors(Construct):
         """One job definition: the common properties and the monitor's own (``parts``, by the
         suffix of their property name: ``AppSpecification``...), written as CloudFormation names them."""
         properties = self._common(monitoring_type)
+        parts["AppSpecification"] = {**parts["AppSpecification"], "Environment": dict(CONTAINER_ENVIRONMENT)}
         prefix = "ModelExplainability" if monitoring_type == "ModelExplainability" else monitoring_type
         properties.update({f"{prefix}{part}": value for part, value in parts.items()})
         if self._tags:
