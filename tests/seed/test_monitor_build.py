@@ -228,6 +228,13 @@ def test_definition_version_covers_job_definitions_only() -> None:
     assert build.definition_version(parameters, {"x.json": b"{}"}) != build.definition_version(parameters, {"x.json": b"[]"})
     expected = hashlib.sha256(b"InstanceType=ml.m5.xlarge\n").hexdigest()[:8]
     assert version == expected
+    # Alarm settings (the configs' "alarms") never reach a job definition.
+    alarm = {"DataQualityAlarmMetricName": "feature_baseline_drift_length", "DataQualityAlarmThreshold": "0.2"}
+    assert build.definition_version({**parameters, **alarm}, {}) == version
+    # The stage template's content does: the same parameters through another template.
+    with_template = build.definition_version(parameters, {}, b'{"Resources": {}}')
+    assert with_template != version
+    assert build.definition_version(parameters, {}, b'{"Resources": {"X": {}}}') != with_template
 
 
 # ------------------------------------------------------------------------------ against moto
@@ -353,7 +360,8 @@ def test_every_monitor_gets_its_baselines_from_the_version_the_endpoint_serves(a
 
 def test_the_definition_version_is_stable_and_follows_the_job_definitions(aws: Any, tmp_path: Path) -> None:
     _deploy_both(aws)
-    configs = config_dir(tmp_path / "config")
+    threshold = {"DataQualityDriftThreshold": {"Type": "Number", "Default": 0.1}}
+    configs = config_dir(tmp_path / "config", template=placeholder_template({**CONTRACT_PARAMETERS, **threshold}))
 
     def version(**changes: Any) -> str:
         for name in ("staging-config.json",):
@@ -368,6 +376,24 @@ def test_the_definition_version_is_stable_and_follows_the_job_definitions(aws: A
     assert version(schedule_expression="cron(0 0/2 ? * * *)") == first  # the schedule is not in a job definition
     assert version(instance_type="ml.m5.2xlarge") != first
     assert version(monitors={**_config()["monitors"], "explainability": False}) != first
+    # Alarm settings are not in a job definition: changing them replaces no job definition.
+    assert version(alarms={"DataQualityDriftThreshold": 0.3}) == version(alarms={"DataQualityDriftThreshold": 0.2})
+
+
+def test_a_changed_stage_template_renames_the_job_definitions(aws: Any, tmp_path: Path) -> None:
+    """Job definition names are create-only: a template that changes a definition with the same
+    parameters must give it a new name, so the version covers the template build.py copies."""
+    _deploy_both(aws)
+    template = placeholder_template()
+    versions = []
+    for n, changed in enumerate((template, template, {**template, "Description": "a changed job definition"})):
+        configs = config_dir(tmp_path / f"config{n}", template=changed)
+        out = tmp_path / f"out{n}"
+        build.build(["staging"], configs, out, environment(), session=aws)
+        versions.append(_params(out)["DefinitionVersion"])
+        assert (out / "monitor-stage.template.json").read_bytes() == (configs / "monitor-stage.template.json").read_bytes()
+    assert versions[0] == versions[1]
+    assert versions[2] != versions[0]
 
 
 def test_a_new_model_behind_the_endpoint_changes_the_explainability_definition(aws: Any, tmp_path: Path) -> None:

@@ -602,14 +602,19 @@ def canonical(value: Any) -> bytes:
     return (json.dumps(value, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
-def definition_version(parameters: Mapping[str, str], files: Mapping[str, bytes]) -> str:
-    """8 hex characters of a SHA-256 over the job-definition parameters and the files they name."""
+def definition_version(parameters: Mapping[str, str], files: Mapping[str, bytes], template: bytes = b"") -> str:
+    """8 hex characters of a SHA-256 over what goes into the job definitions: their parameters
+    (not the schedule, topic or alarm settings), the files they name and the stage template's
+    content (a template change with the same parameters must rename the job definitions too:
+    their names are create-only, so an update that changes them in place fails)."""
     digest = hashlib.sha256()
     for name in sorted(parameters):
-        if name not in NOT_IN_DEFINITION:
+        if name in STANDARD_PARAMETERS and name not in NOT_IN_DEFINITION:
             digest.update(f"{name}={parameters[name]}\n".encode())
     for name in sorted(files):
         digest.update(f"{name}:{hashlib.sha256(files[name]).hexdigest()}\n".encode())
+    if template:
+        digest.update(f"{TEMPLATE_FILE}:{hashlib.sha256(template).hexdigest()}\n".encode())
     return digest.hexdigest()[:8]
 
 
@@ -658,6 +663,7 @@ def plan_stage(
     session: Any,
     stage_sagemaker: Any,
     require_endpoint: bool,
+    template: bytes = b"",
 ) -> Dict[str, Any]:
     """What one stage deploys: ``parameters``, the ``uploads`` (key -> bytes) and ``notes`` to print.
 
@@ -673,7 +679,7 @@ def plan_stage(
     monitors = active_monitors(s)
     if not monitors:
         notes.append("every monitor is off (in the configuration): the stage stack schedules nothing")
-        return finish(stage, parameters, {}, env, notes)
+        return finish(stage, parameters, {}, env, notes, template)
     name = parameters["EndpointName"]
     try:
         endpoint = resolve_endpoint(stage_sagemaker, name)
@@ -688,7 +694,7 @@ def plan_stage(
                 "model-deploy pipeline, then run this pipeline again once the endpoint is InService"
             ) from None
         notes.append(message)
-        return finish(stage, parameters, {}, env, notes)
+        return finish(stage, parameters, {}, env, notes, template)
 
     problems = capture_problems(name, endpoint["config_name"], endpoint["capture"])
     if problems:
@@ -758,7 +764,7 @@ def plan_stage(
         parameters["ExplainabilityBaselineConstraintsUri"] = baseline_uri(baselines, "Explainability", "Constraints")
     for monitor in monitors:
         parameters[ENABLE_PARAMETERS[monitor]] = "true"
-    plan = finish(stage, parameters, files, env, notes)
+    plan = finish(stage, parameters, files, env, notes, template)
     plan.update(model_package_arn=package_arn, model_name=endpoint["model_name"], endpoint_status=endpoint["status"])
     if endpoint["status"] != "InService":
         notes.append(
@@ -768,10 +774,15 @@ def plan_stage(
 
 
 def finish(
-    stage: str, parameters: Dict[str, str], files: Dict[str, bytes], env: Mapping[str, str], notes: List[str]
+    stage: str,
+    parameters: Dict[str, str],
+    files: Dict[str, bytes],
+    env: Mapping[str, str],
+    notes: List[str],
+    template: bytes = b"",
 ) -> Dict[str, Any]:
     """Sets DefinitionVersion and the URIs of the files this build uploads."""
-    version = definition_version(parameters, files)
+    version = definition_version(parameters, files, template)
     parameters["DefinitionVersion"] = version
     prefix = f"monitoring/{stage}/{version}"
     uploads = {f"{prefix}/{name}": body for name, body in files.items()}
@@ -838,9 +849,11 @@ def build(
     targets, target_problems = stage_targets(stages, environ)
     template_path = (template_dir or config_dir) / TEMPLATE_FILE
     template: Dict[str, Any] = {}
+    template_bytes = b""
     try:
-        template = json.loads(template_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
+        template_bytes = template_path.read_bytes()
+        template = json.loads(template_bytes.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         problems.append(f"{TEMPLATE_FILE}: cannot be read as JSON ({error})")
     problems += env_problems + target_problems
     if problems:
@@ -857,7 +870,9 @@ def build(
             stage_client = (session if not target["role_arn"] else stage_session(session, target["role_arn"], region)).client(
                 "sagemaker"
             )
-            plans[stage] = plan_stage(stage, settings[stage], env, target, session, stage_client, require_endpoints)
+            plans[stage] = plan_stage(
+                stage, settings[stage], env, target, session, stage_client, require_endpoints, template_bytes
+            )
         except BuildError as error:
             problems += [f"stage {stage}: {line}" if index == 0 else line for index, line in enumerate(str(error).splitlines())]
             continue
