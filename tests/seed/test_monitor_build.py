@@ -813,3 +813,52 @@ def test_the_monitoring_role_may_run_the_shadow_endpoint_the_written_explainabil
     # Nothing else: not another project's shadow endpoints, not the stage endpoint itself.
     for other in ("p-otherproject1-clarify-x", "sagemaker-clarify-x", params["EndpointName"].lower()):
         assert not policy.allowed("sagemaker:CreateEndpoint", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{other}"), other
+
+
+
+@pytest.mark.parametrize("stage", ["staging", "prod"])
+def test_the_seeded_configs_create_a_data_quality_drift_alarm_and_no_model_quality_alarm(
+    aws: Any, tmp_path: Path, stage: str
+) -> None:
+    """Drift becomes action by default: the shipped configs, through build.py, give the shipped
+    stage template a data quality alarm on the drift metric of an abalone feature. The data
+    quality baseline reads the headerless training split (label first), so its features are
+    _c0 (rings), _c1 (length), ...; Model Monitor publishes feature_baseline_drift_<feature>.
+    Model quality has no ground truth by default, so no model quality alarm."""
+    import importlib.util
+
+    from iam_eval import Resolver
+
+    path = SEED.parent / "model_build" / "pipelines" / "abalone" / "preprocess.py"
+    spec = importlib.util.spec_from_file_location("abalone_preprocess", path)
+    assert spec is not None and spec.loader is not None
+    preprocess = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(preprocess)
+    training_columns = [preprocess.LABEL, *preprocess.FEATURES]  # the training split's layout
+    baseline_features = {f"_c{i}": name for i, name in enumerate(training_columns)}
+
+    _deploy_both(aws)
+    shipped = json.loads((SEED / "monitor-stage.template.json").read_text())
+    configs = config_dir(tmp_path / "config", template=shipped)
+    for name in ("staging-config.json", "prod-config.json"):  # the configs exactly as shipped
+        (configs / name).write_bytes((SEED / name).read_bytes())
+    out = tmp_path / "out"
+    build.build([stage], configs, out, environment(), session=aws)
+    params = _params(out, stage)
+    resolver = Resolver(shipped, parameters=params, region=REGION, account=ACCOUNT)
+    alarms = {
+        logical_id: resource
+        for logical_id, resource in shipped["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm" and resolver.condition(resource["Condition"])
+    }
+    assert len(alarms) == 1, sorted(alarms)
+    (alarm,) = (resolver.resolve(a["Properties"]) for a in alarms.values())
+    assert alarm["Namespace"] == "aws/sagemaker/Endpoints/data-metrics"
+    metric = alarm["MetricName"]
+    assert metric.startswith("feature_baseline_drift_")
+    feature = metric[len("feature_baseline_drift_") :]
+    assert baseline_features[feature] in preprocess.FEATURES  # a model input, not the label
+    assert float(alarm["Threshold"]) > 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert {"Name": "Endpoint", "Value": params["EndpointName"]} in alarm["Dimensions"]
+    assert alarm["AlarmActions"] == [TOPIC_ARN]
+    assert params["EnableDataQuality"] == "true" and params["GroundTruthS3Uri"] == ""
