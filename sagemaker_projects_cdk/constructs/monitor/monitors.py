@@ -634,6 +634,16 @@ class ModelMonitors(Construct):
             iam.PolicyStatement(sid="UseKey", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[self._key_arn]),
             self._key_given,
         )
+        # VolumeKmsKeyId: SageMaker creates a grant on the key for the job's volumes, as the role.
+        add(
+            iam.PolicyStatement(
+                sid="VolumeKeyGrant",
+                actions=["kms:CreateGrant"],
+                resources=[self._key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            ),
+            self._key_given,
+        )
         if explainability is not None:
             stack = Stack.of(self)
             shadow = [

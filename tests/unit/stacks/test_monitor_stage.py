@@ -455,6 +455,8 @@ def test_the_monitoring_role_may_do_what_model_monitor_does_with_it(template, ke
         requests += [
             request("kms:Decrypt", KEY, "captured data, baselines (SSE-KMS)"),
             request("kms:GenerateDataKey", KEY, "reports and volumes"),
+            # VolumeKmsKeyId: SageMaker creates a grant on the key for the job's volumes, as the role.
+            request("kms:CreateGrant", KEY, "volumes (VolumeKmsKeyId)", {"kms:GrantIsForAWSResource": "true"}),
         ]
     check = RoleCheck(
         f"monitor-stage {role_id} ({key})", role_policy_with_managed(resolver, role_id), requests, MONITOR_NOT_NEEDED
@@ -466,6 +468,8 @@ def test_the_monitoring_role_may_do_what_model_monitor_does_with_it(template, ke
     assert not check.policy.allowed("s3:PutObject", f"arn:aws:s3:::{BUCKET}/data-capture/x")
     assert not check.policy.allowed("sagemaker:InvokeEndpoint", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{endpoint}")
     assert not check.policy.allowed("cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": "Custom"})
+    # Grants on the key for AWS resources (the job's volumes) only.
+    assert not check.policy.allowed("kms:CreateGrant", KEY, {"kms:GrantIsForAWSResource": "false"})
 
 
 def test_the_monitoring_role_loses_the_grants_of_monitors_that_are_off(template):
