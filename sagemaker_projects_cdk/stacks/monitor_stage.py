@@ -18,7 +18,7 @@ Parameters (strings unless noted; empty means "none" where allowed):
 - ``SageMakerProjectName``, ``SageMakerProjectId``, ``StageName``: as the endpoint stage.
 - ``EndpointName``: the stage's endpoint (``<project name>-<project id>-<stage>``).
 - ``DataCaptureS3Uri``: the endpoint's capture destination (the monitoring role reads it).
-- ``OutputS3Uri``: where reports go. Both may be empty only while every monitor is off (rule
+- ``OutputS3Uri``: where reports go (the monitor seed: ``s3://<capture bucket>/monitoring-reports/<stage>/``). Both may be empty only while every monitor is off (rule
   ``MonitorLocations``): with every ``Enable*`` ``false`` the stack creates no job, no schedule
   and no role (a stage whose endpoint does not exist yet).
 - ``KmsKeyArn``: the capture bucket's key (volumes and reports too); empty: no key.
@@ -228,7 +228,9 @@ class MonitorStageStack(Stack):
             instance_count=self._number("InstanceCount", "Instances per monitoring job", 1, 100, 1),
             volume_size_in_gb=self._number("VolumeSizeInGB", "Volume of each instance, in GB", 1, 16384, 20),
             max_runtime_in_seconds=self._number(
-                "MaxRuntimeInSeconds", "Longest a monitoring job runs, within the schedule's period", 1, 3600, 3600
+                # Up to a daily schedule's period; build.py checks it fits the schedule's own.
+                "MaxRuntimeInSeconds", "Longest a monitoring job runs, within the schedule's period (hourly: 3600)",
+                1, 86400, 3600,
             ),
         )  # fmt: skip
         alarm_threshold = self._string(

@@ -155,6 +155,11 @@ def test_a_daily_schedule_allows_longer_jobs() -> None:
         "staging-config.json", _broken(schedule_expression="cron(0 3 ? * * *)", max_runtime_seconds=7200)
     )
     assert problems == [] and settings is not None
+    # The shipped stage template takes what build.py allows for a daily schedule.
+    shipped = json.loads((SEED / "monitor-stage.template.json").read_text())
+    for seconds in ("7200", "86400"):
+        problems = build.check_against_template(shipped, "staging-params.json", {"MaxRuntimeInSeconds": seconds})
+        assert not [p for p in problems if "MaxRuntimeInSeconds" in p], problems
 
 
 def test_bad_configs_environment_and_template_are_reported_together_before_any_aws_call(tmp_path: Path) -> None:
@@ -297,7 +302,7 @@ def test_every_monitor_gets_its_baselines_from_the_version_the_endpoint_serves(a
         "EndpointName": f"{PROJECT_NAME}-{PROJECT_ID}-staging",
         # Read from the endpoint configuration, not assumed.
         "DataCaptureS3Uri": f"s3://{BUCKET}/data-capture",
-        "OutputS3Uri": f"s3://{BUCKET}/monitoring/staging/",
+        "OutputS3Uri": f"s3://{BUCKET}/monitoring-reports/staging/",
         "KmsKeyArn": KEY_ARN,
         "ExecutionRoleArn": "",
         "DefinitionVersion": version,
@@ -347,7 +352,7 @@ def test_every_monitor_gets_its_baselines_from_the_version_the_endpoint_serves(a
 
     prod = _params(out, "prod")
     assert (
-        prod["EndpointName"] == f"{PROJECT_NAME}-{PROJECT_ID}-prod" and prod["OutputS3Uri"] == f"s3://{BUCKET}/monitoring/prod/"
+        prod["EndpointName"] == f"{PROJECT_NAME}-{PROJECT_ID}-prod" and prod["OutputS3Uri"] == f"s3://{BUCKET}/monitoring-reports/prod/"
     )
     assert prod["ExplainabilityAnalysisConfigUri"].startswith(f"s3://{BUCKET}/monitoring/prod/{prod['DefinitionVersion']}/")
     assert outputs["stages"]["staging"]["model_package_arn"] == arn
@@ -643,7 +648,7 @@ def test_a_stage_in_another_account_is_read_through_its_role(aws: Any, tmp_path:
     prod = _params(tmp_path / "out", "prod")
     assert (prod["DataCaptureS3Uri"], prod["OutputS3Uri"], prod["KmsKeyArn"]) == (
         "s3://stage-bucket-prod/data-capture",
-        "s3://stage-bucket-prod/monitoring/prod/",
+        "s3://stage-bucket-prod/monitoring-reports/prod/",
         other_key,
     )
     assert prod["ExecutionRoleArn"] == monitoring and _params(tmp_path / "out")["ExecutionRoleArn"] == ""
@@ -810,6 +815,12 @@ def test_the_monitoring_role_may_run_the_shadow_endpoint_the_written_explainabil
         ("DeleteEndpointConfig", "endpoint-config"),
     ):
         assert policy.allowed(f"sagemaker:{action}", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/{shadow}"), action
+    # Reports, yes; the baselines build.py uploaded to the same bucket, never.
+    def object_arn(uri: str) -> str:
+        return "arn:aws:s3:::" + uri[len("s3://") :]
+
+    assert policy.allowed("s3:PutObject", object_arn(params["OutputS3Uri"]) + "x/constraint_violations.json")
+    assert not policy.allowed("s3:PutObject", object_arn(params["ExplainabilityAnalysisConfigUri"]))
     # Nothing else: not another project's shadow endpoints, not the stage endpoint itself.
     for other in ("p-otherproject1-clarify-x", "sagemaker-clarify-x", params["EndpointName"].lower()):
         assert not policy.allowed("sagemaker:CreateEndpoint", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{other}"), other

@@ -19,7 +19,8 @@ Runs in CodeBuild (``buildspec.yml``) with boto3 only. It
    - ``<stage>-params.json``: that stage's template configuration (parameters and tags).
 
 ``DefinitionVersion`` is 8 hex characters of a SHA-256 over every parameter value that goes
-into a job definition (and over the content of the two files above). Job definitions
+into a job definition (and over the content of the two files above and of the stage
+template). Reports go to ``s3://<capture bucket>/monitoring-reports/<stage>/``. Job definitions
 cannot be updated, only replaced: their names carry it, so a changed definition gets a new
 name and an unchanged one keeps its name.
 
@@ -131,6 +132,9 @@ STANDARD_PARAMETERS = (
     | frozenset(ENABLE_PARAMETERS.values())
     | frozenset(BASELINE_PARAMETERS)
 )
+#: Where the monitoring reports go in the capture bucket: ``<prefix>/<stage>/`` (not under
+#: ``monitoring/``, where this build uploads baselines).
+REPORTS_PREFIX = "monitoring-reports"
 #: Parameters that do not go into a job definition, so not into DefinitionVersion.
 NOT_IN_DEFINITION = ("DefinitionVersion", "ScheduleExpression", "NotificationTopicArn")
 #: The files this build writes next to the baselines, by the parameter naming them.
@@ -702,7 +706,9 @@ def plan_stage(
     capture = endpoint["capture"]
     capture_uri = str(capture["DestinationS3Uri"]).rstrip("/")
     parameters["DataCaptureS3Uri"] = capture_uri
-    parameters["OutputS3Uri"] = f"s3://{s3_bucket_of(capture_uri)}/monitoring/{stage}/"
+    # Reports apart from monitoring/ (this build's baselines, maybe in the same bucket): the
+    # monitoring role may write reports, never overwrite a baseline.
+    parameters["OutputS3Uri"] = f"s3://{s3_bucket_of(capture_uri)}/{REPORTS_PREFIX}/{stage}/"
     parameters["KmsKeyArn"] = key_arn(str(capture.get("KmsKeyId") or ""), endpoint["endpoint_arn"])
 
     registry = session.client("sagemaker")

@@ -75,7 +75,7 @@ def stage_parameters(**overrides: str) -> dict[str, str]:
         "StageName": "staging",
         "EndpointName": "churn-p-abc123def456-staging",
         "DataCaptureS3Uri": f"s3://{BUCKET}/data-capture",
-        "OutputS3Uri": f"s3://{BUCKET}/monitoring/staging/",
+        "OutputS3Uri": f"s3://{BUCKET}/monitoring-reports/staging/",
         "KmsKeyArn": KEY,
         "ExecutionRoleArn": "",
         "DefinitionVersion": "0a1b2c3d",
@@ -161,8 +161,9 @@ def test_every_setting_is_a_parameter_with_the_contracts_defaults(template):
     assert defaults["ScheduleExpression"] == "cron(0 * ? * * *)"
     assert defaults["InstanceType"] == "ml.m5.xlarge"
     assert (defaults["InstanceCount"], defaults["VolumeSizeInGB"], defaults["MaxRuntimeInSeconds"]) == (1, 20, 3600)
-    # Within an hourly schedule's period, SageMaker's rule for monitoring jobs.
-    assert parameters["MaxRuntimeInSeconds"]["MaxValue"] == 3600
+    # Up to a daily schedule's period (SageMaker: within the schedule's period; the monitor
+    # seed's build.py checks the period of the schedule it writes).
+    assert parameters["MaxRuntimeInSeconds"]["MaxValue"] == 86400
     assert parameters["ProblemType"]["AllowedValues"] == ["Regression", "BinaryClassification", "MulticlassClassification"]
     assert defaults["ProblemType"] == "Regression"
     for switch in MONITORS.values():

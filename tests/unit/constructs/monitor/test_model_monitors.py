@@ -32,7 +32,7 @@ def monitors(stack: Stack, **overrides) -> ModelMonitors:
         name_prefix="p-abc123def456-prod",
         definition_version="0a1b2c3d",
         data_capture_s3_uri="s3://bucket/data-capture",
-        output_s3_uri="s3://bucket/monitoring/prod/",
+        output_s3_uri="s3://bucket/monitoring-reports/prod/",
         data_quality=DataQualityMonitor(
             statistics_uri=f"{BASE}/statistics.json",
             constraints_uri=f"{BASE}/constraints.json",

@@ -162,7 +162,7 @@ def _monitoring_requests(endpoint: str) -> list:
         request("s3:ListBucket", f"arn:aws:s3:::{CAPTURE_BUCKET}", "monitoring: captured hours listed", here),
         request("s3:GetObject", f"arn:aws:s3:::{CAPTURE_BUCKET}/data-capture/{endpoint}/AllTraffic/2025/01/01/00/c.jsonl",
                 "monitoring: captured data", here),
-        request("s3:PutObject", f"arn:aws:s3:::{CAPTURE_BUCKET}/monitoring/staging/{endpoint}/x/constraint_violations.json",
+        request("s3:PutObject", f"arn:aws:s3:::{CAPTURE_BUCKET}/monitoring-reports/staging/{endpoint}/x/constraint_violations.json",
                 "monitoring: reports", here),
         request("s3:GetObject", f"arn:aws:s3:::{TOOLING_BUCKET}/monitoring/staging/0a1b2c3d/constraints.json",
                 "monitoring: baselines in the tooling bucket", IN_TOOLING),
