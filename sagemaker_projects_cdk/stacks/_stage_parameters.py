@@ -131,3 +131,11 @@ def synth_alone(
 def render_stage_template(template: dict[str, Any]) -> str:
     """A checked-in stage file's exact text."""
     return json.dumps(template, indent=1, sort_keys=False) + "\n"
+
+
+def render_compact_stage_template(template: dict[str, Any]) -> str:
+    """A checked-in stage file's exact text, one JSON token a line and unindented: for a
+    template whose indentation alone would take it past the 51,200 bytes CloudFormation takes
+    inline (CodePipeline's CloudFormation action and ``aws cloudformation deploy`` without an
+    S3 bucket pass the template inline)."""
+    return json.dumps(template, indent=0, sort_keys=False) + "\n"

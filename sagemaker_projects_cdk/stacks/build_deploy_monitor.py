@@ -47,7 +47,7 @@ BUILD_DEPLOY_MONITOR = Template(
     description="SageMaker project: model building, training, deployment and Model Monitor (sagemaker-projects-cdk)",
     summary="build-deploy, and a third repository whose pipeline deploys, per stage, Model Monitor schedules (data "
     "quality, model quality, bias drift, feature attribution drift) for the model the stage's endpoint serves, "
-    "started by its commits and when the staging endpoint reaches InService; drift alarms notify the project's "
+    "started by its commits and when the staging or prod endpoint reaches InService; drift alarms notify the project's "
     "topic and may start the model build (retraining, off by default)",
     settings=BuildDeployMonitorSettings,
     compose=_compose,
@@ -60,7 +60,8 @@ class BuildDeployMonitorStack(TemplateStack):
     monitor code, and a pipeline that deploys the monitor stage stack
     ``sagemaker-<name>-<id>-monitor-<stage>`` through the deploy pipeline's stages (a person
     approves before prod), for the model version each stage's endpoint serves and its drift
-    baselines. It starts on every push and when the staging endpoint reaches InService. The
+    baselines. It starts on every push and when the staging or prod endpoint (in this account)
+    reaches InService. The
     monitors' drift alarms publish to the project's notification topic; with
     ``retrain_on_drift`` a prod drift alarm starts the model build. Deleting the project
     deletes the monitor stage stacks (their schedules) before the endpoint stage stacks.

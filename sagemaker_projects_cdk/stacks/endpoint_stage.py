@@ -296,12 +296,25 @@ def use_given_role(
                 ),
                 given_role,
             )
-    ConditionalStatements(key, "KeyPolicy", key.key_policy).add(
+    key_policy = ConditionalStatements(key, "KeyPolicy", key.key_policy)
+    key_policy.add(
         iam.PolicyStatement(
             sid="EncryptByExecutionRole",
             principals=[writer],
             actions=["kms:GenerateDataKey", "kms:Decrypt"],
             resources=["*"],
+        ),
+        given_role,
+    )
+    # Model Monitor's jobs of the monitor stage stack run as the given role with this key as
+    # VolumeKmsKeyId: SageMaker creates a grant on it for their volumes, as the role.
+    key_policy.add(
+        iam.PolicyStatement(
+            sid="VolumeGrantByExecutionRole",
+            principals=[writer],
+            actions=["kms:CreateGrant"],
+            resources=["*"],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
         ),
         given_role,
     )

@@ -18,7 +18,7 @@ Parameters (strings unless noted; empty means "none" where allowed):
 - ``SageMakerProjectName``, ``SageMakerProjectId``, ``StageName``: as the endpoint stage.
 - ``EndpointName``: the stage's endpoint (``<project name>-<project id>-<stage>``).
 - ``DataCaptureS3Uri``: the endpoint's capture destination (the monitoring role reads it).
-- ``OutputS3Uri``: where reports go. Both may be empty only while every monitor is off (rule
+- ``OutputS3Uri``: where reports go (the monitor seed: ``s3://<capture bucket>/monitoring-reports/<stage>/``). Both may be empty only while every monitor is off (rule
   ``MonitorLocations``): with every ``Enable*`` ``false`` the stack creates no job, no schedule
   and no role (a stage whose endpoint does not exist yet).
 - ``KmsKeyArn``: the capture bucket's key (volumes and reports too); empty: no key.
@@ -76,6 +76,7 @@ from ..constructs.monitor import (
     MonitoringResources,
     ViolationAlarm,
 )
+from ..constructs.monitor.monitors import clarify_shadow_prefix
 from ..constructs.monitor.naming import DEFINITION_VERSION_PATTERN
 from ..constructs.monitor.settings import ALARM_COMPARISONS, SCHEDULE_EXPRESSION_PATTERN
 from ..constructs.project.identity import PROJECT_ID_TAG, PROJECT_NAME_TAG
@@ -84,11 +85,13 @@ from ._stage_parameters import (
     StageParameters,
     StageStack,
     StageStackProps,
-    render_stage_template,
+    render_compact_stage_template,
     synth_alone,
 )
 
 STAGE_TEMPLATE_FILE = "monitor-stage.template.json"
+#: The checked-in file's exact text (compact: indented, it would be past 51,200 bytes).
+render_stage_template = render_compact_stage_template
 STAGE_TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "seed_code" / "model_monitor" / STAGE_TEMPLATE_FILE
 REGENERATE_COMMAND = "python -m sagemaker_projects_cdk.stacks.monitor_stage"
 
@@ -209,7 +212,9 @@ class MonitorStageStack(StageStack):
             instance_count=p.number("InstanceCount", "Instances per monitoring job", 1, 100, 1),
             volume_size_in_gb=p.number("VolumeSizeInGB", "Volume of each instance, in GB", 1, 16384, 20),
             max_runtime_in_seconds=p.number(
-                "MaxRuntimeInSeconds", "Longest a monitoring job runs, within the schedule's period", 1, 3600, 3600
+                # Up to a daily schedule's period; build.py checks it fits the schedule's own.
+                "MaxRuntimeInSeconds", "Longest a monitoring job runs, within the schedule's period (hourly: 3600)",
+                1, 86400, 3600,
             ),
         )  # fmt: skip
         alarm_threshold = p.string(
@@ -225,6 +230,7 @@ class MonitorStageStack(StageStack):
             endpoint_name=endpoint_name,
             name_prefix=f"{project.project_id}-{stage}",
             tags={PROJECT_NAME_TAG: project.project_name, PROJECT_ID_TAG: project.project_id},
+            clarify_endpoint_prefix=clarify_shadow_prefix(project.project_id),
             definition_version=version,
             data_capture_s3_uri=capture,
             output_s3_uri=output,

@@ -1,5 +1,5 @@
 """The monitoring template's two rules, deployed into moto's CloudFormation: which events reach
-their targets (the staging endpoint reaching InService; a prod drift alarm going into ALARM)."""
+their targets (the staging or prod endpoint reaching InService; a prod drift alarm going into ALARM)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ pytestmark = pytest.mark.integration
 
 NAME, PROJECT_ID = "Churn", "p-abc123def456"
 STAGING = f"{NAME}-{PROJECT_ID}-staging"
+PROD = f"{NAME}-{PROJECT_ID}-prod"
 
 
 def _props(pattern: dict) -> dict:
@@ -33,7 +34,7 @@ def rules_template() -> dict:
     stack = Stack(app, "MonitorRules", synthesizer=BootstraplessSynthesizer())
     project = ProjectIdentity(stack, "Project", project_name=NAME, project_id=PROJECT_ID)
     for rule_id, pattern in (
-        ("Endpoint", endpoint_in_service_pattern(STAGING)),
+        ("Endpoint", endpoint_in_service_pattern(STAGING, PROD)),
         ("Drift", drift_alarm_pattern(project, "prod")),
     ):
         queue = sqs.Queue(stack, f"{rule_id}Target", enforce_ssl=True)
@@ -72,7 +73,7 @@ def _receive(sqs_client, url: str) -> list[dict]:
     return messages
 
 
-def test_only_the_staging_endpoint_in_service_and_prod_drift_alarms_are_delivered(aws, rules_template):
+def test_only_the_staging_and_prod_endpoints_in_service_and_prod_drift_alarms_are_delivered(aws, rules_template):
     cfn, sqs_client, eventbridge = aws("cloudformation"), aws("sqs"), aws("events")
     cfn.create_stack(StackName="monitor-rules", TemplateBody=json.dumps(rules_template))
     assert cfn.describe_stacks(StackName="monitor-rules")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
@@ -80,24 +81,28 @@ def test_only_the_staging_endpoint_in_service_and_prod_drift_alarms_are_delivere
     endpoint_url = next(u for n, u in urls.items() if "EndpointTarget" in n)
     drift_url = next(u for n, u in urls.items() if "DriftTarget" in n)
     prod_alarm = f"sagemaker-{NAME}-{PROJECT_ID}-monitor-prod-MonitorsDataQualityAlarm3639CAB9-1A2B3C4D5E6F"
-    result = eventbridge.put_events(
-        Entries=[
-            _endpoint_event(STAGING, "IN_SERVICE"),
-            _endpoint_event(STAGING, "InService"),
-            _endpoint_event(STAGING.lower(), "IN_SERVICE"),  # the name matched ignoring case
-            _endpoint_event(STAGING, "UPDATING"),
-            _endpoint_event(f"{NAME}-{PROJECT_ID}-prod", "IN_SERVICE"),
-            _endpoint_event(f"Other-{PROJECT_ID}-staging", "IN_SERVICE"),
-            _alarm_event(prod_alarm, "ALARM"),
-            _alarm_event(prod_alarm, "OK"),
-            _alarm_event(prod_alarm.replace("-prod-", "-staging-"), "ALARM"),
-            _alarm_event(f"sagemaker-{NAME}-{PROJECT_ID}-deploy-prod-Errors-1A2B", "ALARM"),
-        ]
-    )
-    assert result["FailedEntryCount"] == 0
+    entries = [
+        _endpoint_event(STAGING, "IN_SERVICE"),
+        _endpoint_event(STAGING, "InService"),
+        _endpoint_event(STAGING.lower(), "IN_SERVICE"),  # the name matched ignoring case
+        _endpoint_event(STAGING, "UPDATING"),
+        _endpoint_event(PROD, "IN_SERVICE"),  # prod's monitors follow each prod deployment
+        _endpoint_event(PROD.lower(), "InService"),
+        _endpoint_event(PROD, "UPDATING"),
+        _endpoint_event(f"{NAME}-{PROJECT_ID}-qa", "IN_SERVICE"),
+        _endpoint_event(f"Other-{PROJECT_ID}-staging", "IN_SERVICE"),
+        _alarm_event(prod_alarm, "ALARM"),
+        _alarm_event(prod_alarm, "OK"),
+        _alarm_event(prod_alarm.replace("-prod-", "-staging-"), "ALARM"),
+        _alarm_event(f"sagemaker-{NAME}-{PROJECT_ID}-deploy-prod-Errors-1A2B", "ALARM"),
+    ]
+    # PutEvents takes at most 10 entries a call.
+    for start in range(0, len(entries), 10):
+        result = eventbridge.put_events(Entries=entries[start : start + 10])
+        assert result["FailedEntryCount"] == 0
     endpoints = _receive(sqs_client, endpoint_url)
     assert sorted((e["detail"]["EndpointName"], e["detail"]["EndpointStatus"]) for e in endpoints) == sorted(
-        [(STAGING, "IN_SERVICE"), (STAGING, "InService"), (STAGING.lower(), "IN_SERVICE")]
+        [(STAGING, "IN_SERVICE"), (STAGING, "InService"), (STAGING.lower(), "IN_SERVICE"), (PROD, "IN_SERVICE"), (PROD.lower(), "InService")]
     )
     drifts = _receive(sqs_client, drift_url)
     assert [(e["detail"]["alarmName"], e["detail"]["state"]["value"]) for e in drifts] == [(prod_alarm, "ALARM")]

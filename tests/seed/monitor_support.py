@@ -48,8 +48,10 @@ CONTRACT_PARAMETERS: dict[str, dict[str, Any]] = {
             "ProbabilityAttribute",
             "ProbabilityThresholdAttribute",
             "NotificationTopicArn",
+            "DataQualityAlarmMetricName",
         )
     },
+    "DataQualityAlarmThreshold": {"Type": "String", "Default": "0.1"},
     "DefinitionVersion": {"Type": "String", "AllowedPattern": "[0-9a-f]{8}"},
     **{
         name: {"Type": "String", "Default": "true", "AllowedValues": ["true", "false"]}

@@ -155,6 +155,11 @@ def test_a_daily_schedule_allows_longer_jobs() -> None:
         "staging-config.json", _broken(schedule_expression="cron(0 3 ? * * *)", max_runtime_seconds=7200)
     )
     assert problems == [] and settings is not None
+    # The shipped stage template takes what build.py allows for a daily schedule.
+    shipped = json.loads((SEED / "monitor-stage.template.json").read_text())
+    for seconds in ("7200", "86400"):
+        problems = build.check_against_template(shipped, "staging-params.json", {"MaxRuntimeInSeconds": seconds})
+        assert not [p for p in problems if "MaxRuntimeInSeconds" in p], problems
 
 
 def test_bad_configs_environment_and_template_are_reported_together_before_any_aws_call(tmp_path: Path) -> None:
@@ -228,6 +233,13 @@ def test_definition_version_covers_job_definitions_only() -> None:
     assert build.definition_version(parameters, {"x.json": b"{}"}) != build.definition_version(parameters, {"x.json": b"[]"})
     expected = hashlib.sha256(b"InstanceType=ml.m5.xlarge\n").hexdigest()[:8]
     assert version == expected
+    # Alarm settings (the configs' "alarms") never reach a job definition.
+    alarm = {"DataQualityAlarmMetricName": "feature_baseline_drift_length", "DataQualityAlarmThreshold": "0.2"}
+    assert build.definition_version({**parameters, **alarm}, {}) == version
+    # The stage template's content does: the same parameters through another template.
+    with_template = build.definition_version(parameters, {}, b'{"Resources": {}}')
+    assert with_template != version
+    assert build.definition_version(parameters, {}, b'{"Resources": {"X": {}}}') != with_template
 
 
 # ------------------------------------------------------------------------------ against moto
@@ -290,7 +302,7 @@ def test_every_monitor_gets_its_baselines_from_the_version_the_endpoint_serves(a
         "EndpointName": f"{PROJECT_NAME}-{PROJECT_ID}-staging",
         # Read from the endpoint configuration, not assumed.
         "DataCaptureS3Uri": f"s3://{BUCKET}/data-capture",
-        "OutputS3Uri": f"s3://{BUCKET}/monitoring/staging/",
+        "OutputS3Uri": f"s3://{BUCKET}/monitoring-reports/staging/",
         "KmsKeyArn": KEY_ARN,
         "ExecutionRoleArn": "",
         "DefinitionVersion": version,
@@ -340,7 +352,7 @@ def test_every_monitor_gets_its_baselines_from_the_version_the_endpoint_serves(a
 
     prod = _params(out, "prod")
     assert (
-        prod["EndpointName"] == f"{PROJECT_NAME}-{PROJECT_ID}-prod" and prod["OutputS3Uri"] == f"s3://{BUCKET}/monitoring/prod/"
+        prod["EndpointName"] == f"{PROJECT_NAME}-{PROJECT_ID}-prod" and prod["OutputS3Uri"] == f"s3://{BUCKET}/monitoring-reports/prod/"
     )
     assert prod["ExplainabilityAnalysisConfigUri"].startswith(f"s3://{BUCKET}/monitoring/prod/{prod['DefinitionVersion']}/")
     assert outputs["stages"]["staging"]["model_package_arn"] == arn
@@ -353,7 +365,8 @@ def test_every_monitor_gets_its_baselines_from_the_version_the_endpoint_serves(a
 
 def test_the_definition_version_is_stable_and_follows_the_job_definitions(aws: Any, tmp_path: Path) -> None:
     _deploy_both(aws)
-    configs = config_dir(tmp_path / "config")
+    threshold = {"DataQualityDriftThreshold": {"Type": "Number", "Default": 0.1}}
+    configs = config_dir(tmp_path / "config", template=placeholder_template({**CONTRACT_PARAMETERS, **threshold}))
 
     def version(**changes: Any) -> str:
         for name in ("staging-config.json",):
@@ -368,6 +381,24 @@ def test_the_definition_version_is_stable_and_follows_the_job_definitions(aws: A
     assert version(schedule_expression="cron(0 0/2 ? * * *)") == first  # the schedule is not in a job definition
     assert version(instance_type="ml.m5.2xlarge") != first
     assert version(monitors={**_config()["monitors"], "explainability": False}) != first
+    # Alarm settings are not in a job definition: changing them replaces no job definition.
+    assert version(alarms={"DataQualityDriftThreshold": 0.3}) == version(alarms={"DataQualityDriftThreshold": 0.2})
+
+
+def test_a_changed_stage_template_renames_the_job_definitions(aws: Any, tmp_path: Path) -> None:
+    """Job definition names are create-only: a template that changes a definition with the same
+    parameters must give it a new name, so the version covers the template build.py copies."""
+    _deploy_both(aws)
+    template = placeholder_template()
+    versions = []
+    for n, changed in enumerate((template, template, {**template, "Description": "a changed job definition"})):
+        configs = config_dir(tmp_path / f"config{n}", template=changed)
+        out = tmp_path / f"out{n}"
+        build.build(["staging"], configs, out, environment(), session=aws)
+        versions.append(_params(out)["DefinitionVersion"])
+        assert (out / "monitor-stage.template.json").read_bytes() == (configs / "monitor-stage.template.json").read_bytes()
+    assert versions[0] == versions[1]
+    assert versions[2] != versions[0]
 
 
 def test_a_new_model_behind_the_endpoint_changes_the_explainability_definition(aws: Any, tmp_path: Path) -> None:
@@ -617,7 +648,7 @@ def test_a_stage_in_another_account_is_read_through_its_role(aws: Any, tmp_path:
     prod = _params(tmp_path / "out", "prod")
     assert (prod["DataCaptureS3Uri"], prod["OutputS3Uri"], prod["KmsKeyArn"]) == (
         "s3://stage-bucket-prod/data-capture",
-        "s3://stage-bucket-prod/monitoring/prod/",
+        "s3://stage-bucket-prod/monitoring-reports/prod/",
         other_key,
     )
     assert prod["ExecutionRoleArn"] == monitoring and _params(tmp_path / "out")["ExecutionRoleArn"] == ""
@@ -749,3 +780,96 @@ def test_the_files_written_fit_the_shipped_template(aws: Any, tmp_path: Path) ->
     assert {_params(tmp_path / "out", "prod")[p] for p in build.ENABLE_PARAMETERS.values()} == {"false"}
     for stage in ("staging", "prod"):
         assert build.check_against_template(template, stage, _params(tmp_path / "out", stage)) == []
+
+
+def test_the_monitoring_role_may_run_the_shadow_endpoint_the_written_explainability_config_names(
+    aws: Any, tmp_path: Path
+) -> None:
+    """The shadow endpoint prefix comes from what build.py uploads, the role from the shipped
+    stage template resolved with the parameters build.py writes: they must agree, or every
+    explainability run fails with AccessDenied on CreateEndpointConfig."""
+    from iam_eval import Policy, Resolver, role_policy_documents
+
+    _deploy_both(aws)
+    shipped = json.loads((SEED / "monitor-stage.template.json").read_text())
+    configs = config_dir(tmp_path / "config", template=shipped)
+    out = tmp_path / "out"
+    build.build(["staging"], configs, out, environment(), session=aws)
+    params = _params(out)
+    assert params["EnableExplainability"] == "true" and params["ExecutionRoleArn"] == ""
+    prefix = _get(aws, params["ExplainabilityAnalysisConfigUri"])[0]["predictor"]["endpoint_name_prefix"]
+    assert prefix.startswith(PROJECT_ID)
+
+    resolver = Resolver(shipped, parameters=params, region=REGION, account=ACCOUNT)
+    role_id = next(r for r, v in shipped["Resources"].items() if v["Type"] == "AWS::IAM::Role")
+    policy = Policy(role_policy_documents(resolver, role_id))
+    # SageMaker lower-cases endpoint names in ARNs; Clarify appends its own suffix to the prefix.
+    shadow = f"{prefix}-20250101000000-0123".lower()
+    for action, kind in (
+        ("CreateEndpointConfig", "endpoint-config"),
+        ("DescribeEndpointConfig", "endpoint-config"),
+        ("CreateEndpoint", "endpoint"),
+        ("DescribeEndpoint", "endpoint"),
+        ("InvokeEndpoint", "endpoint"),
+        ("DeleteEndpoint", "endpoint"),
+        ("DeleteEndpointConfig", "endpoint-config"),
+    ):
+        assert policy.allowed(f"sagemaker:{action}", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/{shadow}"), action
+    # Reports, yes; the baselines build.py uploaded to the same bucket, never.
+    def object_arn(uri: str) -> str:
+        return "arn:aws:s3:::" + uri[len("s3://") :]
+
+    assert policy.allowed("s3:PutObject", object_arn(params["OutputS3Uri"]) + "x/constraint_violations.json")
+    assert not policy.allowed("s3:PutObject", object_arn(params["ExplainabilityAnalysisConfigUri"]))
+    # Nothing else: not another project's shadow endpoints, not the stage endpoint itself.
+    for other in ("p-otherproject1-clarify-x", "sagemaker-clarify-x", params["EndpointName"].lower()):
+        assert not policy.allowed("sagemaker:CreateEndpoint", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{other}"), other
+
+
+
+@pytest.mark.parametrize("stage", ["staging", "prod"])
+def test_the_seeded_configs_create_a_data_quality_drift_alarm_and_no_model_quality_alarm(
+    aws: Any, tmp_path: Path, stage: str
+) -> None:
+    """Drift becomes action by default: the shipped configs, through build.py, give the shipped
+    stage template a data quality alarm on the drift metric of an abalone feature. The data
+    quality baseline reads the headerless training split (label first), so its features are
+    _c0 (rings), _c1 (length), ...; Model Monitor publishes feature_baseline_drift_<feature>.
+    Model quality has no ground truth by default, so no model quality alarm."""
+    import importlib.util
+
+    from iam_eval import Resolver
+
+    path = SEED.parent / "model_build" / "pipelines" / "abalone" / "preprocess.py"
+    spec = importlib.util.spec_from_file_location("abalone_preprocess", path)
+    assert spec is not None and spec.loader is not None
+    preprocess = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(preprocess)
+    training_columns = [preprocess.LABEL, *preprocess.FEATURES]  # the training split's layout
+    baseline_features = {f"_c{i}": name for i, name in enumerate(training_columns)}
+
+    _deploy_both(aws)
+    shipped = json.loads((SEED / "monitor-stage.template.json").read_text())
+    configs = config_dir(tmp_path / "config", template=shipped)
+    for name in ("staging-config.json", "prod-config.json"):  # the configs exactly as shipped
+        (configs / name).write_bytes((SEED / name).read_bytes())
+    out = tmp_path / "out"
+    build.build([stage], configs, out, environment(), session=aws)
+    params = _params(out, stage)
+    resolver = Resolver(shipped, parameters=params, region=REGION, account=ACCOUNT)
+    alarms = {
+        logical_id: resource
+        for logical_id, resource in shipped["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm" and resolver.condition(resource["Condition"])
+    }
+    assert len(alarms) == 1, sorted(alarms)
+    (alarm,) = (resolver.resolve(a["Properties"]) for a in alarms.values())
+    assert alarm["Namespace"] == "aws/sagemaker/Endpoints/data-metrics"
+    metric = alarm["MetricName"]
+    assert metric.startswith("feature_baseline_drift_")
+    feature = metric[len("feature_baseline_drift_") :]
+    assert baseline_features[feature] in preprocess.FEATURES  # a model input, not the label
+    assert float(alarm["Threshold"]) > 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert {"Name": "Endpoint", "Value": params["EndpointName"]} in alarm["Dimensions"]
+    assert alarm["AlarmActions"] == [TOPIC_ARN]
+    assert params["EnableDataQuality"] == "true" and params["GroundTruthS3Uri"] == ""

@@ -12,8 +12,10 @@ Stages in other accounts are deployed exactly like the endpoint stages (the targ
 shares the deploy pipeline's targets.
 
 It starts on a push to the monitor repository and when the first stage's endpoint (staging)
-reaches InService (:func:`endpoint_in_service_pattern`; that endpoint's events reach this
-account's event bus only when it is in this account). When an endpoint does not exist yet,
+or the last stage's (prod) reaches InService (:func:`endpoint_in_service_pattern`), so prod's
+monitors follow each prod deployment too. An endpoint's events reach this account's event bus
+only when it is in this account: with prod in another account, release a change (or re-run
+the pipeline) after each prod deployment. When an endpoint does not exist yet,
 ``build.py`` writes the stage's parameters with every monitor off, so the pipeline succeeds
 and creates no schedule.
 """
@@ -55,8 +57,8 @@ ENDPOINT_IN_SERVICE = ("IN_SERVICE", "InService")
 DeployerStatements = Callable[[Construct, ProjectIdentity, kms.IKey], Sequence[iam.PolicyStatement]]
 
 
-def endpoint_in_service_pattern(endpoint_name: str) -> dict[str, Any]:
-    """SageMaker's "SageMaker Endpoint State Change" events of one endpoint reaching InService.
+def endpoint_in_service_pattern(*endpoint_names: str) -> dict[str, Any]:
+    """SageMaker's "SageMaker Endpoint State Change" events of these endpoints reaching InService.
 
     The name is matched ignoring case (SageMaker keeps the name as created in the event, but
     lower-cases it in the endpoint's ARN), the status in both spellings.
@@ -65,7 +67,7 @@ def endpoint_in_service_pattern(endpoint_name: str) -> dict[str, Any]:
         "source": ["aws.sagemaker"],
         "detail-type": ["SageMaker Endpoint State Change"],
         "detail": {
-            "EndpointName": [{"equals-ignore-case": endpoint_name}],
+            "EndpointName": [{"equals-ignore-case": name} for name in dict.fromkeys(endpoint_names)],
             "EndpointStatus": list(ENDPOINT_IN_SERVICE),
         },
     }
@@ -131,8 +133,8 @@ class ModelMonitorPipeline(ModelDeployPipeline):
         every stage publish to it (``NotificationTopicArn`` of the stage stacks).
     :param approval_topic: an SNS topic told when a stage waits for approval. Default: none.
     :param compute_type: CodeBuild compute type. Default: ``BUILD_GENERAL1_SMALL``.
-    :param trigger_on_endpoint: start when the first stage's endpoint reaches InService.
-        Default: True.
+    :param trigger_on_endpoint: start when the first or the last stage's endpoint (in this
+        account) reaches InService. Default: True.
     """
 
     PIPELINE_PART = "modelmonitor"
@@ -185,15 +187,16 @@ class ModelMonitorPipeline(ModelDeployPipeline):
             build_variables=variables,
         )
         self._grant_build(project, bucket)
-        #: Starts the pipeline when the first stage's endpoint reaches InService (None when not).
+        #: Starts the pipeline when the first or the last stage's endpoint reaches InService (None when not).
         self.endpoint_rule: Optional[events.Rule] = None
         if trigger_on_endpoint:
-            first = self.stages[0].name
+            ends = list(dict.fromkeys([self.stages[0].name, self.stages[-1].name]))
+            pattern = endpoint_in_service_pattern(*(endpoint_name(project, stage) for stage in ends))
             self.endpoint_rule = events.Rule(
                 self,
                 "OnEndpointInService",
-                description=f"Deploys the project's model monitors when its {first} endpoint reaches InService",
-                event_pattern=events.EventPattern(**_pattern_props(endpoint_in_service_pattern(endpoint_name(project, first)))),
+                description=f"Deploys the project's model monitors when its {' or '.join(ends)} endpoint reaches InService",
+                event_pattern=events.EventPattern(**_pattern_props(pattern)),
                 targets=[event_targets.CodePipeline(self.pipeline)],
             )
 

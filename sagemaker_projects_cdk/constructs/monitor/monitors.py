@@ -58,23 +58,38 @@ METRIC_NAMESPACES = {
     "ModelBias": "aws/sagemaker/Endpoints/bias-metrics",
     "ModelExplainability": "aws/sagemaker/Endpoints/explainability-metrics",
 }
+#: The containers' environment: the analyzer and Clarify publish the violation metrics the
+#: alarms watch only when told to (the SageMaker Python SDK always sets it; AWS's container
+#: contract example shows it "Disabled").
+CONTAINER_ENVIRONMENT = {"publish_cloudwatch_metrics": "Enabled"}
 #: Where inside the job's container the endpoint's captured data and ground truth are put.
 ENDPOINT_INPUT_PATH = "/opt/ml/processing/input/endpoint"
 GROUND_TRUTH_PATH = "/opt/ml/processing/groundtruth"
 OUTPUT_PATH = "/opt/ml/processing/output"
 #: The log group of SageMaker processing jobs (monitoring executions are processing jobs).
 PROCESSING_LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
-#: The shadow endpoints Clarify creates for explainability (and their configurations).
-CLARIFY_SHADOW_PREFIX = "sagemaker-clarify-"
+#: How the shadow endpoints Clarify creates for explainability (and their configurations) end
+#: their prefix: the analysis configuration's ``predictor.endpoint_name_prefix`` is
+#: ``<project id>-clarify`` (the monitor seed's build.py writes it), so the roles allow
+#: ``<project id>-clarify*`` (lower case: SageMaker lower-cases endpoint names in ARNs).
+CLARIFY_SHADOW_SUFFIX = "-clarify"
+
+
+def clarify_shadow_prefix(project_id: str) -> str:
+    """``<project id>-clarify``: the explainability jobs' shadow endpoint name prefix."""
+    return f"{project_id}{CLARIFY_SHADOW_SUFFIX}"
+
 
 
 def clarify_shadow_statement(resources: list[str]) -> iam.PolicyStatement:
     """Run Clarify's temporary shadow endpoints (an explainability job's), ``resources``
-    being the ``CLARIFY_SHADOW_PREFIX`` endpoints and endpoint configurations."""
+    being the endpoints and endpoint configurations named with the shadow prefix
+    (:func:`clarify_shadow_prefix`)."""
     return iam.PolicyStatement(
         sid="ClarifyShadowEndpoint",
         actions=[
             "sagemaker:CreateEndpointConfig",
+            "sagemaker:DescribeEndpointConfig",
             "sagemaker:CreateEndpoint",
             "sagemaker:DescribeEndpoint",
             "sagemaker:InvokeEndpoint",
@@ -147,6 +162,9 @@ class ModelMonitors(Construct):
     :param iam_path: the path of the created role and policy. Default: ``/``.
     :param notification_topic_arn: the SNS topic the alarms notify; empty or None: alarms without
         actions. Default: None.
+    :param clarify_endpoint_prefix: the ``predictor.endpoint_name_prefix`` of the explainability
+        analysis configuration: the role may create and use shadow endpoints (and their
+        configurations) whose names begin with it. Default: ``sagemaker-clarify``.
     :param tags: tags of the job definitions (an L1 SageMaker job definition is not taggable by
         ``Tags.of``; the schedules, alarms and role get the stack's tags). Default: none.
     """
@@ -173,8 +191,11 @@ class ModelMonitors(Construct):
         iam_path: Optional[str] = None,
         notification_topic_arn: Optional[str] = None,
         tags: Optional[Mapping[str, str]] = None,
+        clarify_endpoint_prefix: Optional[str] = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        prefix = clarify_endpoint_prefix or "sagemaker-clarify"
+        self._clarify_prefix = prefix if is_unresolved(prefix) else prefix.lower()
         self._model = model or ModelAttributes()
         self._resources = resources or MonitoringResources()
         self._tags = dict(tags or {})
@@ -337,6 +358,7 @@ class ModelMonitors(Construct):
         """One job definition: the common properties and the monitor's own (``parts``, by the
         suffix of their property name: ``AppSpecification``...), written as CloudFormation names them."""
         properties = self._common(monitoring_type)
+        parts["AppSpecification"] = {**parts["AppSpecification"], "Environment": dict(CONTAINER_ENVIRONMENT)}
         prefix = "ModelExplainability" if monitoring_type == "ModelExplainability" else monitoring_type
         properties.update({f"{prefix}{part}": value for part, value in parts.items()})
         if self._tags:
@@ -638,10 +660,20 @@ class ModelMonitors(Construct):
             iam.PolicyStatement(sid="UseKey", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[self._key_arn]),
             self._key_given,
         )
+        # VolumeKmsKeyId: SageMaker creates a grant on the key for the job's volumes, as the role.
+        add(
+            iam.PolicyStatement(
+                sid="VolumeKeyGrant",
+                actions=["kms:CreateGrant"],
+                resources=[self._key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            ),
+            self._key_given,
+        )
         if explainability is not None:
             stack = Stack.of(self)
             shadow = [
-                stack.format_arn(service="sagemaker", resource=kind, resource_name=f"{CLARIFY_SHADOW_PREFIX}*", arn_format=_SLASH)
+                stack.format_arn(service="sagemaker", resource=kind, resource_name=f"{self._clarify_prefix}*", arn_format=_SLASH)
                 for kind in ("endpoint", "endpoint-config")
             ]
             add(clarify_shadow_statement(shadow), switches["ModelExplainability"])

@@ -112,7 +112,7 @@ class ModelBiasMonitor(_ClarifyMonitor):
 @dataclass(frozen=True, kw_only=True)
 class ExplainabilityMonitor(_ClarifyMonitor):
     """Feature attribution drift (Clarify, SHAP): Clarify runs a temporary shadow endpoint of
-    the model the analysis config names (``sagemaker-clarify-*``).
+    the model the analysis config names (named with the ``clarify_endpoint_prefix`` of ``ModelMonitors``).
 
     :param analysis_config_uri: S3 URI of Clarify's ``analysis_config.json``.
     :param constraints_uri: S3 URI of the baseline's explainability constraints.

@@ -10,7 +10,7 @@ alarms during a blue/green update. The Model Monitor jobs of the monitor stage s
 too: they read the captured data in the stage buckets and write their reports there, read
 their baselines from the tooling account's bucket (as model artifacts), log to SageMaker's
 processing job log group, publish metrics in Model Monitor's namespaces, and (explainability)
-run Clarify's temporary shadow endpoint ``sagemaker-clarify-*``.
+run Clarify's temporary shadow endpoint ``<project id>-clarify*`` (the prefix the monitor seed writes).
 
 It holds no permission on a key of this account: a stage stack's own key names this role in
 its key policy (encrypt captured data, ``EncryptByExecutionRole`` in
@@ -31,7 +31,7 @@ from ...compliance import acknowledge_wildcards
 from ..build.execution_role import DEFAULT_IMAGE_REPOSITORIES
 from ..deploy.targets import TARGET_ROLE_PATH
 from ..monitor.monitors import (
-    CLARIFY_SHADOW_PREFIX,
+    CLARIFY_SHADOW_SUFFIX,
     PROCESSING_LOG_GROUP,
     clarify_shadow_statement,
     job_log_and_metric_statements,
@@ -82,7 +82,7 @@ class TargetEndpointRole(Construct):
         monitor_logs = regional(
             stack, "logs", "log-group", f"{PROCESSING_LOG_GROUP}:*", arn_format=ArnFormat.COLON_RESOURCE_NAME
         )
-        shadow = [regional(stack, "sagemaker", kind, f"{CLARIFY_SHADOW_PREFIX}*") for kind in ("endpoint", "endpoint-config")]
+        shadow = [regional(stack, "sagemaker", kind, f"*{CLARIFY_SHADOW_SUFFIX}*") for kind in ("endpoint", "endpoint-config")]
         in_tooling_account = {"StringEquals": {"aws:ResourceAccount": tooling_account}}
         #: The customer-managed policy with the role's permissions.
         self.policy = iam.ManagedPolicy(
@@ -141,7 +141,7 @@ class TargetEndpointRole(Construct):
             "Model Monitor's jobs read the captured data SageMaker writes under keys it chooses in the stage stacks' own "
             "buckets of this account (sagemaker-projects-stage-<stack uuid>), log to streams named after each generated "
             "job in SageMaker's processing job log group, and (explainability) run Clarify's temporary shadow endpoints, "
-            "which Clarify names sagemaker-clarify-<suffix>",
+            "named <project id>-clarify<suffix> (the analysis configuration's endpoint_name_prefix the monitor seed writes)",
             stage_buckets,
             monitor_logs,
             *shadow,

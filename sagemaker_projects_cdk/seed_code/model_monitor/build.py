@@ -19,7 +19,8 @@ Runs in CodeBuild (``buildspec.yml``) with boto3 only. It
    - ``<stage>-params.json``: that stage's template configuration (parameters and tags).
 
 ``DefinitionVersion`` is 8 hex characters of a SHA-256 over every parameter value that goes
-into a job definition (and over the content of the two files above). Job definitions
+into a job definition (and over the content of the two files above and of the stage
+template). Reports go to ``s3://<capture bucket>/monitoring-reports/<stage>/``. Job definitions
 cannot be updated, only replaced: their names carry it, so a changed definition gets a new
 name and an unchanged one keeps its name.
 
@@ -131,6 +132,9 @@ STANDARD_PARAMETERS = (
     | frozenset(ENABLE_PARAMETERS.values())
     | frozenset(BASELINE_PARAMETERS)
 )
+#: Where the monitoring reports go in the capture bucket: ``<prefix>/<stage>/`` (not under
+#: ``monitoring/``, where this build uploads baselines).
+REPORTS_PREFIX = "monitoring-reports"
 #: Parameters that do not go into a job definition, so not into DefinitionVersion.
 NOT_IN_DEFINITION = ("DefinitionVersion", "ScheduleExpression", "NotificationTopicArn")
 #: The files this build writes next to the baselines, by the parameter naming them.
@@ -602,14 +606,19 @@ def canonical(value: Any) -> bytes:
     return (json.dumps(value, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
-def definition_version(parameters: Mapping[str, str], files: Mapping[str, bytes]) -> str:
-    """8 hex characters of a SHA-256 over the job-definition parameters and the files they name."""
+def definition_version(parameters: Mapping[str, str], files: Mapping[str, bytes], template: bytes = b"") -> str:
+    """8 hex characters of a SHA-256 over what goes into the job definitions: their parameters
+    (not the schedule, topic or alarm settings), the files they name and the stage template's
+    content (a template change with the same parameters must rename the job definitions too:
+    their names are create-only, so an update that changes them in place fails)."""
     digest = hashlib.sha256()
     for name in sorted(parameters):
-        if name not in NOT_IN_DEFINITION:
+        if name in STANDARD_PARAMETERS and name not in NOT_IN_DEFINITION:
             digest.update(f"{name}={parameters[name]}\n".encode())
     for name in sorted(files):
         digest.update(f"{name}:{hashlib.sha256(files[name]).hexdigest()}\n".encode())
+    if template:
+        digest.update(f"{TEMPLATE_FILE}:{hashlib.sha256(template).hexdigest()}\n".encode())
     return digest.hexdigest()[:8]
 
 
@@ -658,6 +667,7 @@ def plan_stage(
     session: Any,
     stage_sagemaker: Any,
     require_endpoint: bool,
+    template: bytes = b"",
 ) -> Dict[str, Any]:
     """What one stage deploys: ``parameters``, the ``uploads`` (key -> bytes) and ``notes`` to print.
 
@@ -673,7 +683,7 @@ def plan_stage(
     monitors = active_monitors(s)
     if not monitors:
         notes.append("every monitor is off (in the configuration): the stage stack schedules nothing")
-        return finish(stage, parameters, {}, env, notes)
+        return finish(stage, parameters, {}, env, notes, template)
     name = parameters["EndpointName"]
     try:
         endpoint = resolve_endpoint(stage_sagemaker, name)
@@ -688,7 +698,7 @@ def plan_stage(
                 "model-deploy pipeline, then run this pipeline again once the endpoint is InService"
             ) from None
         notes.append(message)
-        return finish(stage, parameters, {}, env, notes)
+        return finish(stage, parameters, {}, env, notes, template)
 
     problems = capture_problems(name, endpoint["config_name"], endpoint["capture"])
     if problems:
@@ -696,7 +706,9 @@ def plan_stage(
     capture = endpoint["capture"]
     capture_uri = str(capture["DestinationS3Uri"]).rstrip("/")
     parameters["DataCaptureS3Uri"] = capture_uri
-    parameters["OutputS3Uri"] = f"s3://{s3_bucket_of(capture_uri)}/monitoring/{stage}/"
+    # Reports apart from monitoring/ (this build's baselines, maybe in the same bucket): the
+    # monitoring role may write reports, never overwrite a baseline.
+    parameters["OutputS3Uri"] = f"s3://{s3_bucket_of(capture_uri)}/{REPORTS_PREFIX}/{stage}/"
     parameters["KmsKeyArn"] = key_arn(str(capture.get("KmsKeyId") or ""), endpoint["endpoint_arn"])
 
     registry = session.client("sagemaker")
@@ -758,7 +770,7 @@ def plan_stage(
         parameters["ExplainabilityBaselineConstraintsUri"] = baseline_uri(baselines, "Explainability", "Constraints")
     for monitor in monitors:
         parameters[ENABLE_PARAMETERS[monitor]] = "true"
-    plan = finish(stage, parameters, files, env, notes)
+    plan = finish(stage, parameters, files, env, notes, template)
     plan.update(model_package_arn=package_arn, model_name=endpoint["model_name"], endpoint_status=endpoint["status"])
     if endpoint["status"] != "InService":
         notes.append(
@@ -768,10 +780,15 @@ def plan_stage(
 
 
 def finish(
-    stage: str, parameters: Dict[str, str], files: Dict[str, bytes], env: Mapping[str, str], notes: List[str]
+    stage: str,
+    parameters: Dict[str, str],
+    files: Dict[str, bytes],
+    env: Mapping[str, str],
+    notes: List[str],
+    template: bytes = b"",
 ) -> Dict[str, Any]:
     """Sets DefinitionVersion and the URIs of the files this build uploads."""
-    version = definition_version(parameters, files)
+    version = definition_version(parameters, files, template)
     parameters["DefinitionVersion"] = version
     prefix = f"monitoring/{stage}/{version}"
     uploads = {f"{prefix}/{name}": body for name, body in files.items()}
@@ -838,9 +855,11 @@ def build(
     targets, target_problems = stage_targets(stages, environ)
     template_path = (template_dir or config_dir) / TEMPLATE_FILE
     template: Dict[str, Any] = {}
+    template_bytes = b""
     try:
-        template = json.loads(template_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
+        template_bytes = template_path.read_bytes()
+        template = json.loads(template_bytes.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         problems.append(f"{TEMPLATE_FILE}: cannot be read as JSON ({error})")
     problems += env_problems + target_problems
     if problems:
@@ -857,7 +876,9 @@ def build(
             stage_client = (session if not target["role_arn"] else stage_session(session, target["role_arn"], region)).client(
                 "sagemaker"
             )
-            plans[stage] = plan_stage(stage, settings[stage], env, target, session, stage_client, require_endpoints)
+            plans[stage] = plan_stage(
+                stage, settings[stage], env, target, session, stage_client, require_endpoints, template_bytes
+            )
         except BuildError as error:
             problems += [f"stage {stage}: {line}" if index == 0 else line for index, line in enumerate(str(error).splitlines())]
             continue

@@ -219,7 +219,12 @@ def test_the_monitor_build_role_reads_the_projects_endpoints_and_writes_monitori
         ("Churn-p-abc123-staging", "IN_SERVICE", True),  # AWS's example spelling
         ("Churn-p-abc123-staging", "InService", True),  # DescribeEndpoint's spelling
         ("churn-p-abc123-staging", "IN_SERVICE", True),  # the name as the ARN spells it
-        ("Churn-p-abc123-prod", "IN_SERVICE", False),  # another stage's endpoint
+        ("Churn-p-abc123-prod", "IN_SERVICE", True),  # the last stage (prod): its monitors follow each prod deployment
+        ("Churn-p-abc123-prod", "InService", True),
+        ("churn-p-abc123-prod", "IN_SERVICE", True),
+        ("Churn-p-abc123-prod", "UPDATING", False),
+        ("Churn-p-abc123-qa", "IN_SERVICE", False),  # not a stage of this project
+        ("Churn-p-abc123-prod-2", "IN_SERVICE", False),
         ("Other-p-zzz999-staging", "IN_SERVICE", False),  # another project's
         ("Churn-p-abc123-staging-2", "IN_SERVICE", False),
         ("Churn-p-abc123-staging", "CREATING", False),
@@ -229,7 +234,7 @@ def test_the_monitor_build_role_reads_the_projects_endpoints_and_writes_monitori
         ("Churn-p-abc123-staging", "OUT_OF_SERVICE", False),
     ],
 )
-def test_only_the_projects_staging_endpoint_reaching_in_service_starts_the_monitor_pipeline(resolved, name, status, starts):
+def test_only_the_projects_staging_and_prod_endpoints_reaching_in_service_start_the_monitor_pipeline(resolved, name, status, starts):
     rule_id, rule = _one(resolved, "AWS::Events::Rule", "ModelMonitorOnEndpointInService")
     pattern = rule["Properties"]["EventPattern"]
     assert eventbridge_render.matches(pattern, _endpoint_event(name, status)) is starts
@@ -422,9 +427,10 @@ def test_the_monitor_stages_follow_the_deploy_stages():
     _, pipeline = _one(template, "AWS::CodePipeline::Pipeline", "ModelMonitorPipeline")
     assert [s["Name"] for s in pipeline["Properties"]["Stages"]] == ["Source", "Build", "DeployQa", "DeployStaging", "DeployProd"]
     assert _variables(template, "ModelMonitorBuild")["DEPLOY_STAGES"] == "qa,staging,prod"
-    # The first stage's endpoint starts it.
+    # The first stage's endpoint and the last's start it, not the ones between.
     _, rule = _one(template, "AWS::Events::Rule", "ModelMonitorOnEndpointInService")
     assert eventbridge_render.matches(rule["Properties"]["EventPattern"], _endpoint_event("Churn-p-abc123-qa", "IN_SERVICE"))
+    assert eventbridge_render.matches(rule["Properties"]["EventPattern"], _endpoint_event("Churn-p-abc123-prod", "IN_SERVICE"))
     assert not eventbridge_render.matches(rule["Properties"]["EventPattern"], _endpoint_event("Churn-p-abc123-staging", "IN_SERVICE"))
     _, teardown = _one(template, "Custom::StageTeardown", "MonitorTeardown")
     assert [s["StackName"].rsplit("-", 1)[1] for s in teardown["Properties"]["Stages"]] == ["qa", "staging", "prod"]

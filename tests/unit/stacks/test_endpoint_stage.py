@@ -316,9 +316,13 @@ def test_a_stage_in_another_account_keeps_its_data_there_and_runs_as_the_given_r
     (write,) = [s["Fn::If"][1] for s in bucket_statements if "Fn::If" in s]
     assert write["Principal"] == {"AWS": {"Ref": "ExecutionRoleArn"}} and write["Action"] == "s3:PutObject"
     key_statements = resources["StageStorageKey3261DDDD"]["Properties"]["KeyPolicy"]["Statement"]
-    (encrypt,) = [s["Fn::If"][1] for s in key_statements if "Fn::If" in s]
+    encrypt, grant = [s["Fn::If"][1] for s in key_statements if "Fn::If" in s]
     assert encrypt["Principal"] == {"AWS": {"Ref": "ExecutionRoleArn"}}
     assert sorted(encrypt["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    # Model Monitor's jobs run as the given role with this key as VolumeKmsKeyId: SageMaker
+    # creates a grant for their volumes, as the role (for AWS resources only).
+    assert grant["Principal"] == {"AWS": {"Ref": "ExecutionRoleArn"}} and grant["Action"] == "kms:CreateGrant"
+    assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
     assert given  # the shape both conditional statements have
     rule = endpoint_stage_template["Rules"]["BucketAndKeyTogether"]
     assert "ArtifactKmsKeyArn" in json.dumps(rule) and "ArtifactBucketName" in json.dumps(rule)

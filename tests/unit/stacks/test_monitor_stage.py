@@ -75,7 +75,7 @@ def stage_parameters(**overrides: str) -> dict[str, str]:
         "StageName": "staging",
         "EndpointName": "churn-p-abc123def456-staging",
         "DataCaptureS3Uri": f"s3://{BUCKET}/data-capture",
-        "OutputS3Uri": f"s3://{BUCKET}/monitoring/staging/",
+        "OutputS3Uri": f"s3://{BUCKET}/monitoring-reports/staging/",
         "KmsKeyArn": KEY,
         "ExecutionRoleArn": "",
         "DefinitionVersion": "0a1b2c3d",
@@ -125,6 +125,13 @@ def test_checked_in_template_is_a_fresh_synth(template):
     )
 
 
+def test_checked_in_template_fits_what_cloudformation_takes_inline():
+    """CodePipeline's CloudFormation action passes the template inline (TemplateBody: at most
+    51,200 bytes). Indented, this template was 62.5 kB; compact, 43.2 kB."""
+    size = STAGE_TEMPLATE_PATH.stat().st_size
+    assert size <= 51_200, f"{STAGE_TEMPLATE_PATH.name} is {size} bytes: more than CloudFormation takes inline"
+
+
 def test_project_feature_flags_do_not_change_the_template(template):
     app = App(context=json.loads((REPO / "cdk.json").read_text())["context"])
     stack = MonitorStageStack(app, "MonitorStage")
@@ -161,8 +168,9 @@ def test_every_setting_is_a_parameter_with_the_contracts_defaults(template):
     assert defaults["ScheduleExpression"] == "cron(0 * ? * * *)"
     assert defaults["InstanceType"] == "ml.m5.xlarge"
     assert (defaults["InstanceCount"], defaults["VolumeSizeInGB"], defaults["MaxRuntimeInSeconds"]) == (1, 20, 3600)
-    # Within an hourly schedule's period, SageMaker's rule for monitoring jobs.
-    assert parameters["MaxRuntimeInSeconds"]["MaxValue"] == 3600
+    # Up to a daily schedule's period (SageMaker: within the schedule's period; the monitor
+    # seed's build.py checks the period of the schedule it writes).
+    assert parameters["MaxRuntimeInSeconds"]["MaxValue"] == 86400
     assert parameters["ProblemType"]["AllowedValues"] == ["Regression", "BinaryClassification", "MulticlassClassification"]
     assert defaults["ProblemType"] == "Regression"
     for switch in MONITORS.values():
@@ -442,9 +450,11 @@ def test_the_monitoring_role_may_do_what_model_monitor_does_with_it(template, ke
             for kind in ("data", "model", "bias", "explainability")
         ),
         *(
-            request(f"sagemaker:{action}", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/sagemaker-clarify-endpoint-0123abcd", "Clarify's shadow endpoint")
+            # The shadow endpoint prefix build.py writes: <project id>-clarify.
+            request(f"sagemaker:{action}", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/p-abc123def456-clarify-0123abcd", "Clarify's shadow endpoint")
             for action, kind in (
-                ("CreateEndpointConfig", "endpoint-config"), ("CreateEndpoint", "endpoint"), ("DescribeEndpoint", "endpoint"),
+                ("CreateEndpointConfig", "endpoint-config"), ("DescribeEndpointConfig", "endpoint-config"),
+                ("CreateEndpoint", "endpoint"), ("DescribeEndpoint", "endpoint"),
                 ("InvokeEndpoint", "endpoint"), ("DeleteEndpoint", "endpoint"), ("DeleteEndpointConfig", "endpoint-config"),
             )
         ),
@@ -453,6 +463,8 @@ def test_the_monitoring_role_may_do_what_model_monitor_does_with_it(template, ke
         requests += [
             request("kms:Decrypt", KEY, "captured data, baselines (SSE-KMS)"),
             request("kms:GenerateDataKey", KEY, "reports and volumes"),
+            # VolumeKmsKeyId: SageMaker creates a grant on the key for the job's volumes, as the role.
+            request("kms:CreateGrant", KEY, "volumes (VolumeKmsKeyId)", {"kms:GrantIsForAWSResource": "true"}),
         ]
     check = RoleCheck(
         f"monitor-stage {role_id} ({key})", role_policy_with_managed(resolver, role_id), requests, MONITOR_NOT_NEEDED
@@ -464,13 +476,15 @@ def test_the_monitoring_role_may_do_what_model_monitor_does_with_it(template, ke
     assert not check.policy.allowed("s3:PutObject", f"arn:aws:s3:::{BUCKET}/data-capture/x")
     assert not check.policy.allowed("sagemaker:InvokeEndpoint", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{endpoint}")
     assert not check.policy.allowed("cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": "Custom"})
+    # Grants on the key for AWS resources (the job's volumes) only.
+    assert not check.policy.allowed("kms:CreateGrant", KEY, {"kms:GrantIsForAWSResource": "false"})
 
 
 def test_the_monitoring_role_loses_the_grants_of_monitors_that_are_off(template):
     parameters = stage_parameters(EnableExplainability="false", GroundTruthS3Uri="")
     resolver = Resolver(template, parameters=parameters, region=REGION, account=ACCOUNT)
     policy = role_policy_with_managed(resolver, _the(template, "AWS::IAM::Role"))
-    endpoint = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/sagemaker-clarify-endpoint-0"
+    endpoint = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/p-abc123def456-clarify-0"
     assert not policy.allowed("sagemaker:CreateEndpoint", endpoint)
     assert not policy.allowed("s3:GetObject", "arn:aws:s3:::" + parameters["ModelQualityBaselineConstraintsUri"][5:])
     assert policy.allowed("s3:GetObject", "arn:aws:s3:::" + parameters["DataQualityBaselineConstraintsUri"][5:])

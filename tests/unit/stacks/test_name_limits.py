@@ -150,10 +150,11 @@ def test_every_name_of_the_monitoring_template_fits_its_limit(name, project_id):
     assert monitor_stack in stacks and f"sagemaker-{name}-{project_id}-modelmonitor" in {
         r["Properties"]["RepositoryName"] for r in template.find_resources("AWS::CodeCommit::Repository").values()
     }
-    # The staging endpoint the monitor pipeline's rule names, as the endpoint stage names it.
+    # The staging and prod endpoints the monitor pipeline's rule names, as the endpoint stage names them.
     (rule,) = [r for i, r in template.find_resources("AWS::Events::Rule").items() if i.startswith("ModelMonitorOnEndpointInService")]
-    (endpoint,) = [m["equals-ignore-case"] for m in rule["Properties"]["EventPattern"]["detail"]["EndpointName"]]
-    names["staging endpoint"] = (len(endpoint), 63)
+    endpoints = [m["equals-ignore-case"] for m in rule["Properties"]["EventPattern"]["detail"]["EndpointName"]]
+    assert len(endpoints) == 2
+    names["rule's endpoints"] = (max(len(e) for e in endpoints), 63)
     too_long = {what: f"{length} > {limit}" for what, (length, limit) in names.items() if length > limit}
     assert not too_long, too_long
     assert len(names) == 3 + 3 + 4 + 1  # three repositories and pipelines, two deploy and two monitor stacks

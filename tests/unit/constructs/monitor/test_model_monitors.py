@@ -32,7 +32,7 @@ def monitors(stack: Stack, **overrides) -> ModelMonitors:
         name_prefix="p-abc123def456-prod",
         definition_version="0a1b2c3d",
         data_capture_s3_uri="s3://bucket/data-capture",
-        output_s3_uri="s3://bucket/monitoring/prod/",
+        output_s3_uri="s3://bucket/monitoring-reports/prod/",
         data_quality=DataQualityMonitor(
             statistics_uri=f"{BASE}/statistics.json",
             constraints_uri=f"{BASE}/constraints.json",
@@ -135,3 +135,25 @@ def test_a_given_role_creates_none():
     built = monitors(s, execution_role_arn="arn:aws:iam::123456789012:role/monitoring")
     assert built.role is None
     Template.from_stack(s).resource_count_is("AWS::IAM::Role", 0)
+
+
+def test_every_job_definition_tells_its_container_to_publish_cloudwatch_metrics():
+    """Without publish_cloudwatch_metrics=Enabled the analyzer and Clarify write reports but no
+    metrics, and the violation alarms never see data. The property is the one each type's
+    CloudFormation schema (cfn-lint's) declares on its app specification."""
+    import json
+
+    from cfn_roles import SCHEMAS, _provider_index
+
+    s = stack()
+    monitors(s)
+    resources = Template.from_stack(s).to_json()["Resources"]
+    definitions = {r["Type"]: r["Properties"] for r in resources.values() if r["Type"].endswith("JobDefinition")}
+    assert len(definitions) == 4
+    for resource_type, properties in definitions.items():
+        kind = resource_type.split("::")[-1].removesuffix("JobDefinition")
+        schema = json.loads((SCHEMAS / "resources" / f"{_provider_index()[resource_type]}.json").read_text())
+        spec_name = f"{kind}AppSpecification"
+        assert spec_name in schema["properties"], resource_type
+        assert "Environment" in schema["definitions"][spec_name]["properties"], resource_type
+        assert properties[spec_name]["Environment"] == {"publish_cloudwatch_metrics": "Enabled"}, resource_type

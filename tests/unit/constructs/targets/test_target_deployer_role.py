@@ -360,7 +360,7 @@ MONITOR_IN_OTHER_ACCOUNT = {
     "StageName": STAGE,
     "EndpointName": ENDPOINT_NAME,
     "DataCaptureS3Uri": f"s3://sagemaker-projects-stage-{STACK_UUID}/data-capture",
-    "OutputS3Uri": f"s3://sagemaker-projects-stage-{STACK_UUID}/monitoring/{STAGE}/",
+    "OutputS3Uri": f"s3://sagemaker-projects-stage-{STACK_UUID}/monitoring-reports/{STAGE}/",
     "KmsKeyArn": STAGE_KEY,
     "ExecutionRoleArn": BASELINE_ENDPOINT_ROLE,
     "DefinitionVersion": "0a1b2c3d",

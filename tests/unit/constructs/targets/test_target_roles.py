@@ -156,12 +156,13 @@ def _monitoring_requests(endpoint: str) -> list:
     group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/sagemaker/ProcessingJobs"
     stream = f"{group}:log-stream:model-monitoring-202501010000-0123abcd/algo-1-1735689600"
     here = {"aws:ResourceAccount": ACCOUNT}
-    shadow = "sagemaker-clarify-endpoint-0123abcd"
+    # The prefix the monitor seed's build.py writes (<project id>-clarify), lower case as in ARNs.
+    shadow = "p-abc123def456-clarify-20250101000000-0123"
     return [
         request("s3:ListBucket", f"arn:aws:s3:::{CAPTURE_BUCKET}", "monitoring: captured hours listed", here),
         request("s3:GetObject", f"arn:aws:s3:::{CAPTURE_BUCKET}/data-capture/{endpoint}/AllTraffic/2025/01/01/00/c.jsonl",
                 "monitoring: captured data", here),
-        request("s3:PutObject", f"arn:aws:s3:::{CAPTURE_BUCKET}/monitoring/staging/{endpoint}/x/constraint_violations.json",
+        request("s3:PutObject", f"arn:aws:s3:::{CAPTURE_BUCKET}/monitoring-reports/staging/{endpoint}/x/constraint_violations.json",
                 "monitoring: reports", here),
         request("s3:GetObject", f"arn:aws:s3:::{TOOLING_BUCKET}/monitoring/staging/0a1b2c3d/constraints.json",
                 "monitoring: baselines in the tooling bucket", IN_TOOLING),
@@ -176,7 +177,8 @@ def _monitoring_requests(endpoint: str) -> list:
         *(
             request(f"sagemaker:{action}", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/{shadow}", "Clarify's shadow endpoint")
             for action, kind in (
-                ("CreateEndpointConfig", "endpoint-config"), ("CreateEndpoint", "endpoint"), ("DescribeEndpoint", "endpoint"),
+                ("CreateEndpointConfig", "endpoint-config"), ("DescribeEndpointConfig", "endpoint-config"),
+                ("CreateEndpoint", "endpoint"), ("DescribeEndpoint", "endpoint"),
                 ("InvokeEndpoint", "endpoint"), ("DeleteEndpoint", "endpoint"), ("DeleteEndpointConfig", "endpoint-config"),
             )
         ),
