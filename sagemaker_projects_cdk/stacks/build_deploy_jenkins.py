@@ -65,7 +65,7 @@ SEED_JOB_OUTPUTS = {
     "ARTIFACT_BUCKET": "ArtifactBucketName",
     "ARTIFACT_KMS_KEY_ARN": "ArtifactKmsKeyArn",
     "MODEL_PACKAGE_GROUP_NAME": "ModelPackageGroupName",
-    "AWS_ROLE_ARN": "JenkinsRoleArn",
+    "JENKINS_ROLE_ARN": "JenkinsRoleArn",
     "SAGEMAKER_PIPELINE_ROLE_ARN": "SageMakerPipelineRoleArn",
     "DEPLOYER_ROLE_ARN": "DeployerRoleArn",
     "MODEL_BUILD_REPOSITORY_URL": "ModelBuildRepositoryUrl",
