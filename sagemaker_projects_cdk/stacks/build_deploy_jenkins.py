@@ -36,6 +36,7 @@ from ..constructs.jenkins.values import (
     JENKINS_URL_PATTERN,
     JOB_NAME_EXPECTED,
     JOB_NAME_PATTERN,
+    OIDC_REFUSED,
     PRINCIPAL_ROLE_ARN_PATTERN,
     REACHABILITY,
     SECRET_ARN_EXPECTED,
@@ -114,18 +115,18 @@ class JenkinsSettings(ModelBuildSettings):
     )
     jenkins_oidc_provider_arn: Optional[str] = setting(
         None,
-        doc="instead of `jenkins_role_arn`: the IAM OIDC identity provider of the tokens Jenkins presents "
-        "(AssumeRoleWithWebIdentity); synth-time only (the condition keys name its issuer)",
+        doc="not supported yet (refused at synth, see the README): the IAM OIDC identity provider of the tokens "
+        "Jenkins would present (AssumeRoleWithWebIdentity)",
         check=check_oidc_provider_arn,
     )
     jenkins_oidc_subject: Optional[str] = setting(
         None,
-        doc="with `jenkins_oidc_provider_arn`: the exact `sub` of Jenkins's tokens",
+        doc="with `jenkins_oidc_provider_arn` (not supported yet): the exact `sub` of Jenkins's tokens",
         check=check_oidc_subject,
     )
     jenkins_oidc_audience: str = setting(
         "sts.amazonaws.com",
-        doc="with `jenkins_oidc_provider_arn`: the `aud` of Jenkins's tokens",
+        doc="with `jenkins_oidc_provider_arn` (not supported yet): the `aud` of Jenkins's tokens",
         check=lambda name, value: check_oidc_subject(name, value),
     )
     jenkins_reachability: str = setting(
@@ -157,6 +158,7 @@ class JenkinsSettings(ModelBuildSettings):
                 )
             if self.jenkins_oidc_subject is None:
                 raise invalid("jenkins_oidc_subject", None, "the exact sub claim of Jenkins's tokens, with jenkins_oidc_provider_arn")
+            raise invalid("jenkins_oidc_provider_arn", self.jenkins_oidc_provider_arn, OIDC_REFUSED)
         elif self.jenkins_oidc_subject is not None:
             raise invalid("jenkins_oidc_subject", self.jenkins_oidc_subject, "no value without jenkins_oidc_provider_arn")
         for name in ("jenkins_subnet_ids", "jenkins_security_group_ids"):

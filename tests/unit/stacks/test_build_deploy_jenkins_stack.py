@@ -53,21 +53,30 @@ def test_the_jenkins_role_trusts_only_the_named_role(template):
     assert not re.fullmatch(parameter, "arn:aws:iam::111122223333:user/jenkins")
 
 
-def test_an_oidc_subject_may_assume_it_instead():
-    stack = BuildDeployJenkinsStack(new_app(), "Oidc", jenkins_oidc_provider_arn=OIDC, jenkins_oidc_subject="jenkins-prod")
-    template = Template.from_stack(stack).to_json()
-    assert "JenkinsPrincipalRoleArn" not in template["Parameters"]
-    (role,) = [r for i, r in _of_type(template, "AWS::IAM::Role").items() if i.startswith("JenkinsRole")]
-    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
-        {
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {
-                "StringEquals": {"jenkins.example.com/oidc:sub": "jenkins-prod", "jenkins.example.com/oidc:aud": "sts.amazonaws.com"}
-            },
-            "Effect": "Allow",
-            "Principal": {"Federated": OIDC},
-        }
-    ]
+def test_the_oidc_variant_is_refused_at_synth_saying_why():
+    # The Jenkinsfiles bind no OIDC token and assume the role with the agents' own AWS role; a
+    # template trusting an OIDC subject would deploy and never work.
+    with pytest.raises(ValueError, match=r"invalid jenkins_oidc_provider_arn .*: expected no value: the OIDC variant is not supported"):
+        BuildDeployJenkinsStack(new_app(), "Oidc", jenkins_oidc_provider_arn=OIDC, jenkins_oidc_subject="jenkins-prod")
+
+
+def test_the_jenkins_role_construct_refuses_an_oidc_principal_too():
+    from aws_cdk import Stack
+
+    from sagemaker_projects_cdk.constructs.jenkins import JenkinsRole
+
+    with pytest.raises(ValueError, match=r"invalid oidc_provider_arn .*: expected no value: the OIDC variant is not supported"):
+        JenkinsRole(
+            Stack(new_app(), "S"),
+            "Jenkins",
+            project=None,  # type: ignore[arg-type]
+            bucket=None,  # type: ignore[arg-type]
+            model_package_group=None,  # type: ignore[arg-type]
+            execution_role_arn="arn:aws:iam::111122223333:role/x",
+            deployer_role_arn="arn:aws:iam::111122223333:role/y",
+            oidc_provider_arn=OIDC,
+            oidc_subject="jenkins-prod",
+        )
 
 
 def test_the_trigger_calls_the_deploy_job_with_basic_auth_from_the_named_secret(template):
