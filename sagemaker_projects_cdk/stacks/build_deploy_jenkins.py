@@ -94,7 +94,8 @@ class JenkinsSettings(ModelBuildSettings):
     )
     jenkins_deploy_job_name: Optional[str] = setting(
         None,
-        doc="the Jenkins deploy job the trigger starts (the seed job creates it): letters, digits, `.`, `_`, `-`; "
+        doc="the Jenkins deploy job the trigger starts (the seed job creates it): a top-level job (not in a folder), "
+        "letters, digits, `.`, `_`, `-`, not ending in `.`; "
         "the parameter's default is empty: `<project name>-<project id>-model-deploy`, the seed job's default",
         parameter="JenkinsDeployJobName",
         check=check_job_name,

@@ -15,13 +15,16 @@ JENKINS_URL_PATTERN = r"https://[A-Za-z0-9](-*[A-Za-z0-9.])*(:[0-9]{1,5})?(/[A-Z
 JENKINS_URL_EXPECTED = "an https address of Jenkins without a trailing slash, e.g. https://jenkins.example.com or https://ci.example.com:8443/jenkins"
 
 #: A Jenkins job name that is also a URL path segment without escaping. Jenkins refuses
-#: ``/ \\ : ? * " < > |`` (and ``% ! @ # $ ^ & [ ] ;``), ``.`` and ``..``; spaces and other
-#: characters it allows would have to be percent-encoded in the job's URL, which an EventBridge
-#: API destination's endpoint does not do: letters, digits, ``.``, ``_`` and ``-`` only.
-JOB_NAME_PATTERN = r"(?!\.\.?$)[A-Za-z0-9._-]{1,100}"
+#: ``/ \\ : ? * " < > |`` (and ``% ! @ # $ ^ & [ ] ;``), ``.``, ``..`` and any name ending in
+#: ``.`` (``Jenkins.checkGoodName``); spaces and other characters it allows would have to be
+#: percent-encoded in the job's URL, which an EventBridge API destination's endpoint does not do:
+#: letters, digits, ``.``, ``_`` and ``-`` only. A top-level job: a job in a folder
+#: (``/job/<folder>/job/<name>``) is not supported. The lookahead is also the CloudFormation
+#: parameter's ``AllowedPattern`` (Java regular expressions, which have lookaheads).
+JOB_NAME_PATTERN = r"(?!.*\.$)[A-Za-z0-9._-]{1,100}"
 JOB_NAME_EXPECTED = (
-    "a Jenkins job name of 1-100 letters, digits, '.', '_' or '-' (none of / \\ : ? * \" < > | or spaces; "
-    "not '.' or '..')"
+    "a top-level Jenkins job name (not in a folder) of 1-100 letters, digits, '.', '_' or '-' (none of "
+    "/ \\ : ? * \" < > | or spaces; not ending in '.', so not '.' or '..')"
 )
 
 #: A Secrets Manager secret's complete ARN (with the 6-character suffix Secrets Manager adds).

@@ -114,6 +114,13 @@ def test_the_trigger_calls_the_deploy_job_with_basic_auth_from_the_named_secret(
     assert parameters["JenkinsCredentialsSecretArn"]["AllowedPattern"] == f"^{SECRET_ARN_PATTERN}$"
     assert "NoEcho" not in parameters["JenkinsCredentialsSecretArn"]  # an ARN, not a secret
     assert not re.fullmatch(JENKINS_URL_PATTERN, "http://jenkins.example.com")
+    # The job name's CloudFormation pattern (Java regular expressions: lookaheads work) refuses what
+    # Jenkins refuses: '.', '..' and any name ending in '.'; it accepts empty (the default name).
+    job = parameters["JenkinsDeployJobName"]["AllowedPattern"]
+    for name in ("", "model-deploy", "a.b", ".hidden", "v1.2-deploy"):
+        assert re.search(job, name), name
+    for name in (".", "..", "model-deploy.", "a..", "folder/job", "a b"):
+        assert not re.search(job, name), name
 
 
 def test_the_rule_retries_then_dead_letters_to_an_encrypted_queue_with_an_alarm(template):
