@@ -9,7 +9,8 @@ It holds what the CodeBuild roles of build-deploy hold, built by the same functi
 build's (upsert, start and watch the project's SageMaker pipeline, pass it its execution role,
 read the group's approved versions; read and write the artifact bucket with its key), the
 deploy build's (read the group's versions), the tested stages' (describe and invoke their
-endpoints, read the test set), and the CloudFormation deployment of the stage stacks through
+endpoints, read the test set; an asynchronous or batch stage's requests, test rows and
+transform runs), and the CloudFormation deployment of the stage stacks through
 change sets as the project's deployer role. The stack's project tags are on it.
 
 A session from another role's credentials is role chaining: AWS caps it at one hour, whatever
@@ -35,7 +36,14 @@ from ..build.pipeline import (
     read_approved_baselines_statements,
     run_sagemaker_pipeline_statements,
 )
-from ..deploy.pipeline import acknowledge_stage_test, stage_stack_arn, stage_stack_deploy_statements, stage_test_statements
+from ..deploy.pipeline import (
+    acknowledge_stage_queue_test,
+    acknowledge_stage_test,
+    stage_queue_test_statements,
+    stage_stack_arn,
+    stage_stack_deploy_statements,
+    stage_test_statements,
+)
 from ..project.identity import ProjectIdentity
 from ..registry.model_package_group import IModelPackageGroup
 from .values import OIDC_REFUSED, check_oidc_provider_arn, check_principal_role_arn
@@ -121,9 +129,16 @@ class JenkinsRole(Construct):
         bucket.grant_read_write(role)
         # The deploy build (build.py): the group's versions.
         model_package_group.grant_read(role)
-        # The stage tests (test_endpoint.py).
+        # The stage tests (test_endpoint.py): a real-time endpoint's, and an asynchronous or batch
+        # stage's (requests and test rows, the transform's state machine, the stage stack's outputs),
+        # as the CodeBuild test projects of build-deploy hold them.
+        key_arn = bucket.encryption_key.key_arn if bucket.encryption_key is not None else None
         for stage in tested_stages:
             for statement in stage_test_statements(self, project, stage):
+                role.add_to_principal_policy(statement)
+            for statement in stage_queue_test_statements(
+                self, project, stage, bucket, key_arn, stack_arn=stage_stack_arn(self, project, stage)
+            ):
                 role.add_to_principal_policy(statement)
         # The stage deployments (aws cloudformation deploy --role-arn <deployer>).
         for statement in stage_stack_deploy_statements(
@@ -136,6 +151,7 @@ class JenkinsRole(Construct):
         acknowledge_read_approved_baselines(policy, model_package_group)
         for stage in tested_stages:
             acknowledge_stage_test(policy, project, stage)
+            acknowledge_stage_queue_test(policy, project, stage, bucket, stack_arn=stage_stack_arn(self, project, stage))
         acknowledge_wildcards(
             policy,
             "a stage stack's ARN ends with an id CloudFormation generates; only this project's stage stacks",

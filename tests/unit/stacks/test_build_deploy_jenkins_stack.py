@@ -317,3 +317,30 @@ def test_the_vpc_functions_role_may_do_what_lambda_and_the_handler_do_and_no_mor
     assert missing(check) == []
     assert unneeded(check) == []
     assert not check.policy.allowed("secretsmanager:GetSecretValue", secret.replace("jenkins/churn", "other"))
+
+
+def test_the_jenkins_role_may_run_an_asynchronous_or_batch_stages_tests(template):
+    # The deploy repository's stage configuration may make staging asynchronous or batch; its tests
+    # (test/test_endpoint.py) then submit requests or test rows and run the transform, as the
+    # build-deploy test project's QueueTests policy allows (stage_queue_test_statements).
+    policies = [
+        p for i, p in _of_type(template, "AWS::IAM::Policy").items() if i.startswith("JenkinsRoleDefaultPolicy")
+    ]
+    (policy,) = policies
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+
+    def resources_of(action: str) -> str:
+        found = [s for s in statements if action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+        assert found, action
+        return json.dumps([s["Resource"] for s in found])
+
+    assert "-staging" in resources_of("sagemaker:InvokeEndpointAsync")
+    writes = resources_of("s3:PutObject")
+    assert "/async-inference/*-staging/input/*" in writes and "/batch-transform/staging/test-input/*" in writes
+    assert "-staging-transform" in resources_of("states:StartExecution")
+    assert "-staging-transform:*" in resources_of("states:DescribeExecution")
+    assert "-staging-transform:*" in resources_of("states:StopExecution")
+    assert "deploy-staging/*" in resources_of("cloudformation:DescribeStackResource")
+    assert "ArtifactKey" in resources_of("kms:GenerateDataKey") or "Key" in resources_of("kms:GenerateDataKey")
+    # prod is not tested by Jenkins: no test permissions there.
+    assert "-prod-transform" not in json.dumps(statements)
