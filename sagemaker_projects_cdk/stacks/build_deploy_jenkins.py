@@ -74,6 +74,8 @@ SEED_JOB_OUTPUTS = {
     "MODEL_BUILD_BRANCH": "ModelBuildBranch",
     "MODEL_DEPLOY_BRANCH": "ModelDeployBranch",
     "DEPLOY_JOB_NAME": "DeployJobName",
+    "PROCESSING_INSTANCE_TYPE": "ProcessingInstanceType",
+    "TRAINING_INSTANCE_TYPE": "TrainingInstanceType",
 }
 
 #: The stages the deploy Jenkinsfile deploys, in order; the first is tested, the second approved.
@@ -339,6 +341,9 @@ def _compose(stack: Stack, settings: BuildDeployJenkinsSettings) -> TemplatePart
         "ModelDeployBranch": repositories["model_deploy"].repository.branch,
         "DatasetS3Url": dataset.s3_url,
         "DeployJobName": job_name,
+        # The model build's instance types (CodeBuild's PROCESSING/TRAINING_INSTANCE_TYPE in build-deploy).
+        "ProcessingInstanceType": settings.processing_instance_type,
+        "TrainingInstanceType": settings.training_instance_type,
         "JenkinsTriggerDeadLetterQueueUrl": trigger.dead_letter_queue.queue_url,
     }
     for name, value in outputs.items():

@@ -644,3 +644,21 @@ def test_the_model_build_job_derives_what_codebuild_is_given():
     name_id = "${params.SAGEMAKER_PROJECT_NAME}-${params.SAGEMAKER_PROJECT_ID}"  # ProjectIdentity.name_id
     assert derived["SAGEMAKER_PROJECT_NAME_ID"] == derived["SAGEMAKER_PIPELINE_NAME"] == name_id
     assert derived["INPUT_DATA_URL"] == f"s3://${{params.ARTIFACT_BUCKET}}/{DATASET_PREFIX}{DATASET_FILE}"
+
+
+def test_the_model_build_job_gets_the_templates_instance_types():
+    # processing_instance_type / training_instance_type reach run_pipeline as in CodeBuild: stack
+    # output -> seed job setting -> the build job's parameter -> its environment variable.
+    from sagemaker_projects_cdk.stacks.build_deploy_jenkins import SEED_JOB_OUTPUTS
+
+    root = tree(SEED_JOB)
+    jobs = _jobs(root)
+    build_job = jobs["buildJobName"]
+    parameters = _job_parameters(root, build_job)
+    config = (SEED_CODE / "model_build" / "pipelines" / "config.py").read_text()
+    for variable, output in (("PROCESSING_INSTANCE_TYPE", "ProcessingInstanceType"), ("TRAINING_INSTANCE_TYPE", "TrainingInstanceType")):
+        assert SEED_JOB_OUTPUTS[variable] == output
+        assert _source_variable(root, parameters[variable]) == variable
+        assert f'get("{variable}")' in config
+    # Only the model build runs the SageMaker pipeline.
+    assert "PROCESSING_INSTANCE_TYPE" not in _job_parameters(root, jobs["deployJobName"])

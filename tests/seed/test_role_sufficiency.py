@@ -143,6 +143,8 @@ JENKINS_OUTPUTS = {
     "ARTIFACT_BUCKET": "ArtifactBucketName",
     "ARTIFACT_KMS_KEY_ARN": "ArtifactKmsKeyArn",
     "INPUT_DATA_URL": "DatasetS3Url",
+    "PROCESSING_INSTANCE_TYPE": "ProcessingInstanceType",
+    "TRAINING_INSTANCE_TYPE": "TrainingInstanceType",
 }
 
 

@@ -20,7 +20,9 @@
 //             DEPLOY_JOB_NAME (default above), PROD_APPROVERS (users or groups who may approve
 //             prod, comma-separated; default: anyone who may build the job),
 //             AWS_SESSION_SECONDS (default 3600), AWS_CREDENTIAL_SOURCE (the agents' own AWS
-//             identity: Ec2InstanceMetadata, the default, or EcsContainer), SCM_POLL_SCHEDULE (default H/5 * * * *;
+//             identity: Ec2InstanceMetadata, the default, or EcsContainer), PROCESSING_INSTANCE_TYPE,
+//             TRAINING_INSTANCE_TYPE (the model build's; default: the stack's outputs, else
+//             run_pipeline's ml.m5.xlarge), SCM_POLL_SCHEDULE (default H/5 * * * *;
 //             a Git webhook to /git/notifyCommit also starts the jobs)
 
 /** The value of seed job variable name, or defaultValue when it is unset or blank. */
@@ -61,6 +63,8 @@ def deployBranch = setting('MODEL_DEPLOY_BRANCH', 'main')
 def buildJobName = setting('BUILD_JOB_NAME', "${projectName}-${projectId}-model-build")
 def deployJobName = setting('DEPLOY_JOB_NAME', "${projectName}-${projectId}-model-deploy")
 def pollSchedule = setting('SCM_POLL_SCHEDULE', 'H/5 * * * *')
+def processingInstanceType = setting('PROCESSING_INSTANCE_TYPE', '')
+def trainingInstanceType = setting('TRAINING_INSTANCE_TYPE', '')
 
 /** The parameters both jobs share: the project's values, the role they assume, its session length and source. */
 def projectParameters = { context ->
@@ -114,6 +118,8 @@ pipelineJob(buildJobName) {
     parameters {
         projectParameters(delegate)
         stringParam('SAGEMAKER_PIPELINE_ROLE_ARN', pipelineRoleArn, "The SageMaker pipeline's execution role.")
+        stringParam('PROCESSING_INSTANCE_TYPE', processingInstanceType, "The processing steps' instance type (run_pipeline reads it). Empty: ml.m5.xlarge.")
+        stringParam('TRAINING_INSTANCE_TYPE', trainingInstanceType, "The training step's instance type (run_pipeline reads it). Empty: ml.m5.xlarge.")
     }
     properties {
         pollRepository(delegate)
