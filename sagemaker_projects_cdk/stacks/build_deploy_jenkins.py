@@ -35,6 +35,7 @@ from ..constructs.jenkins.values import (
     JENKINS_URL_PATTERN,
     JOB_NAME_EXPECTED,
     JOB_NAME_PATTERN,
+    OIDC_REFUSED,
     PRINCIPAL_ROLE_ARN_PATTERN,
     REACHABILITY,
     SECRET_ARN_EXPECTED,
@@ -63,7 +64,7 @@ SEED_JOB_OUTPUTS = {
     "ARTIFACT_BUCKET": "ArtifactBucketName",
     "ARTIFACT_KMS_KEY_ARN": "ArtifactKmsKeyArn",
     "MODEL_PACKAGE_GROUP_NAME": "ModelPackageGroupName",
-    "AWS_ROLE_ARN": "JenkinsRoleArn",
+    "JENKINS_ROLE_ARN": "JenkinsRoleArn",
     "SAGEMAKER_PIPELINE_ROLE_ARN": "SageMakerPipelineRoleArn",
     "DEPLOYER_ROLE_ARN": "DeployerRoleArn",
     "MODEL_BUILD_REPOSITORY_URL": "ModelBuildRepositoryUrl",
@@ -71,6 +72,8 @@ SEED_JOB_OUTPUTS = {
     "MODEL_BUILD_BRANCH": "ModelBuildBranch",
     "MODEL_DEPLOY_BRANCH": "ModelDeployBranch",
     "DEPLOY_JOB_NAME": "DeployJobName",
+    "PROCESSING_INSTANCE_TYPE": "ProcessingInstanceType",
+    "TRAINING_INSTANCE_TYPE": "TrainingInstanceType",
 }
 
 #: The stages the deploy Jenkinsfile deploys, in order; the first is tested, the second approved.
@@ -91,7 +94,8 @@ class JenkinsSettings(ModelBuildSettings):
     )
     jenkins_deploy_job_name: Optional[str] = setting(
         None,
-        doc="the Jenkins deploy job the trigger starts (the seed job creates it): letters, digits, `.`, `_`, `-`; "
+        doc="the Jenkins deploy job the trigger starts (the seed job creates it): a top-level job (not in a folder), "
+        "letters, digits, `.`, `_`, `-`, not ending in `.`; "
         "the parameter's default is empty: `<project name>-<project id>-model-deploy`, the seed job's default",
         parameter="JenkinsDeployJobName",
         check=check_job_name,
@@ -112,18 +116,18 @@ class JenkinsSettings(ModelBuildSettings):
     )
     jenkins_oidc_provider_arn: Optional[str] = setting(
         None,
-        doc="instead of `jenkins_role_arn`: the IAM OIDC identity provider of the tokens Jenkins presents "
-        "(AssumeRoleWithWebIdentity); synth-time only (the condition keys name its issuer)",
+        doc="not supported yet (refused at synth, see the README): the IAM OIDC identity provider of the tokens "
+        "Jenkins would present (AssumeRoleWithWebIdentity)",
         check=check_oidc_provider_arn,
     )
     jenkins_oidc_subject: Optional[str] = setting(
         None,
-        doc="with `jenkins_oidc_provider_arn`: the exact `sub` of Jenkins's tokens",
+        doc="with `jenkins_oidc_provider_arn` (not supported yet): the exact `sub` of Jenkins's tokens",
         check=check_oidc_subject,
     )
     jenkins_oidc_audience: str = setting(
         "sts.amazonaws.com",
-        doc="with `jenkins_oidc_provider_arn`: the `aud` of Jenkins's tokens",
+        doc="with `jenkins_oidc_provider_arn` (not supported yet): the `aud` of Jenkins's tokens",
         check=lambda name, value: check_oidc_subject(name, value),
     )
     jenkins_reachability: str = setting(
@@ -155,6 +159,7 @@ class JenkinsSettings(ModelBuildSettings):
                 )
             if self.jenkins_oidc_subject is None:
                 raise invalid("jenkins_oidc_subject", None, "the exact sub claim of Jenkins's tokens, with jenkins_oidc_provider_arn")
+            raise invalid("jenkins_oidc_provider_arn", self.jenkins_oidc_provider_arn, OIDC_REFUSED)
         elif self.jenkins_oidc_subject is not None:
             raise invalid("jenkins_oidc_subject", self.jenkins_oidc_subject, "no value without jenkins_oidc_provider_arn")
         for name in ("jenkins_subnet_ids", "jenkins_security_group_ids"):
@@ -340,6 +345,9 @@ def _compose(stack: Stack, settings: BuildDeployJenkinsSettings) -> TemplatePart
         "ModelDeployBranch": repositories["model_deploy"].repository.branch,
         "DatasetS3Url": dataset.s3_url,
         "DeployJobName": job_name,
+        # The model build's instance types (CodeBuild's PROCESSING/TRAINING_INSTANCE_TYPE in build-deploy).
+        "ProcessingInstanceType": settings.processing_instance_type,
+        "TrainingInstanceType": settings.training_instance_type,
         "JenkinsTriggerDeadLetterQueueUrl": trigger.dead_letter_queue.queue_url,
     }
     for name, value in outputs.items():

@@ -23,6 +23,7 @@ __all__ = [
     "EVENTS_CONNECTION_LINKED_ROLE",
     "EVENTS_CONNECTION_SERVICE",
     "EVENTS_CONNECTION_TYPES",
+    "LAMBDA_VPC_ACTIONS",
     "NO_PERMISSIONS", "PERMISSIONS", "STACK_ACTIONS", "TEMPLATE_ACTIONS", "Permissions"]
 
 
@@ -55,11 +56,16 @@ _S3_READ = (
     "s3:GetMetricsConfiguration", "s3:GetReplicationConfiguration", "s3:ListBucket", "s3:ListTagsForResource",
 )
 
+#: What ``AWS::Lambda::Function``'s handlers call for a function with ``VpcConfig`` (create and
+#: update check its subnets and security groups; delete waits for its network interfaces):
+#: granted, on ``*`` (EC2's Describe actions take no resource), only when a product template has such a function.
+LAMBDA_VPC_ACTIONS = ("ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:DescribeNetworkInterfaces")
+
 #: What CloudFormation's handlers call, per resource type the templates use (create, read,
 #: update; delete apart), from the resource schemas. Every read action is kept; left out, as
 #: no template sets the property that needs it: S3 Tables, replication, inventory, analytics,
 #: metrics, website, notification, accelerate, ABAC, object lock and metadata tables on
-#: buckets; VPC, EFS, code signing, scaling, capacity providers and customer keys on
+#: buckets; VPC (unless a template sets it: ``LAMBDA_VPC_ACTIONS``), EFS, code signing, scaling, capacity providers and customer keys on
 #: functions; deliveries, resource, index and data-protection policies on log groups; user
 #: and group policies and permissions boundaries in IAM; code connections in pipelines.
 PERMISSIONS: dict[str, Permissions] = {
@@ -182,6 +188,19 @@ PERMISSIONS: dict[str, Permissions] = {
         ),
         delete=("lambda:DeleteFunction",),
         passes_role_to=("lambda.amazonaws.com",),
+    ),
+    # The trigger's function in build-deploy-jenkins's VPC variant: EventBridge may invoke it, and
+    # its asynchronous invocations retry and fail to a queue.
+    "AWS::Lambda::Permission": Permissions(
+        "lambda", ("lambda:AddPermission", "lambda:GetPolicy"), delete=("lambda:RemovePermission",)
+    ),
+    "AWS::Lambda::EventInvokeConfig": Permissions(
+        "lambda",
+        (
+            "lambda:PutFunctionEventInvokeConfig", "lambda:GetFunctionEventInvokeConfig",
+            "lambda:UpdateFunctionEventInvokeConfig",
+        ),
+        delete=("lambda:DeleteFunctionEventInvokeConfig",),
     ),
     "AWS::Lambda::LayerVersion": Permissions(
         "lambda", ("lambda:PublishLayerVersion", "lambda:GetLayerVersion"), delete=("lambda:DeleteLayerVersion",)

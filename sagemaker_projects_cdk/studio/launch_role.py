@@ -35,6 +35,7 @@ from .launch_permissions import (
     EVENTS_CONNECTION_LINKED_ROLE,
     EVENTS_CONNECTION_SERVICE,
     EVENTS_CONNECTION_TYPES,
+    LAMBDA_VPC_ACTIONS,
     NO_PERMISSIONS,
     PERMISSIONS,
     STACK_ACTIONS,
@@ -87,6 +88,8 @@ class LaunchRole(Construct):
         unscoped: set[str] = set(TEMPLATE_ACTIONS)
         passed_to: set[str] = set()
         key_actions: dict[str, set[str]] = {}
+        if _has_vpc_function(product_stacks):
+            unscoped.update(LAMBDA_VPC_ACTIONS)
         for resource_type in sorted(resource_types):
             permissions = PERMISSIONS[resource_type]
             service_actions = actions.setdefault(permissions.service, set())
@@ -411,6 +414,17 @@ def _inventory(product_stacks: Sequence[IConstruct]) -> tuple[set[str], set[str]
             if resource_type == "AWS::IAM::Role":
                 aws_managed.update(_aws_managed_policy_names(resource))
     return types, deleted, aws_managed
+
+
+def _has_vpc_function(product_stacks: Sequence[IConstruct]) -> bool:
+    """Whether a Lambda function in ``product_stacks`` runs in a VPC (sets ``VpcConfig``)."""
+    return any(
+        CfnResource.is_cfn_resource(construct)
+        and construct.cfn_resource_type == "AWS::Lambda::Function"  # type: ignore[attr-defined]
+        and Stack.of(construct).resolve(getattr(construct, "vpc_config", None)) is not None
+        for product_stack in product_stacks
+        for construct in product_stack.node.find_all()
+    )
 
 
 def _aws_managed_policy_names(role: CfnResource) -> set[str]:

@@ -368,20 +368,68 @@ def test_the_approval_is_an_input_step_with_its_approver_recorded_and_no_executo
     assert "stash(name: 'stage-files'" in source and "unstash('stage-files')" in source
 
 
-def test_every_aws_call_runs_as_the_projects_role():
+def _profile(root: Node) -> dict[str, str]:
+    """The AWS config profile withProjectRole writes: {key: value as written}."""
+    ((_, arguments),) = list(calls(method(root, "withProjectRole"), "writeFile"))
+    named = named_arguments(arguments)
+    assert text(named["file"]) == "config"
+    content = literal(named["text"])
+    assert content is not None
+    header, *lines = content.strip().splitlines()
+    assert header == "[profile sagemaker-project]"
+    return dict(line.split(" = ", 1) for line in lines)
+
+
+def test_every_aws_call_runs_as_the_projects_role_through_a_profile_the_sdk_renews():
     for path in (BUILD_JENKINSFILE, DEPLOY_JENKINSFILE):
         root = tree(path)
-        ((_, arguments), *others) = list(calls(root, "withAWS"))
-        assert others == []
-        named = named_arguments(arguments)
-        assert text(named["role"]) == "params.AWS_ROLE_ARN"
-        assert text(named["roleSessionName"]) == "sessionName()"
-        assert text(named["region"]) == "params.AWS_REGION"
-        # No access keys: no credentials argument, no secret in the files.
-        assert "credentials" not in named and "AWS_SECRET_ACCESS_KEY" not in path.read_text()
+        source = path.read_text()
+        # No withAWS (fixed keys for one session, capped at an hour when chained): the SDK and the
+        # CLI assume the role from the profile and assume it again before a session expires.
+        assert list(calls(root, "withAWS")) == [] and "withAWS(" not in source
+        profile = _profile(root)
+        assert profile == {
+            "role_arn": "${params.JENKINS_ROLE_ARN}",
+            "role_session_name": "${sessionName()}",
+            "duration_seconds": "${seconds}",
+            "credential_source": "${source}",
+            "region": "${params.AWS_REGION}",
+        }
+        helper = text(method(root, "withProjectRole"))
+        # The credential source is one botocore and the CLI know, checked before it is written;
+        # Environment is refused (environment keys win over AWS_PROFILE in the SDKs' chains).
+        assert "source in ['Ec2InstanceMetadata', 'EcsContainer']" in helper
+        assert "params.AWS_CREDENTIAL_SOURCE?.trim() ?: 'Ec2InstanceMetadata'" in helper
+        # The steps see the profile: the config file's path and the profile's name.
+        ((_, arguments),) = [c for c in calls(method(root, "withProjectRole"), "withEnv")]
+        (variables,) = arguments
+        assert [literal(v) for v in variables.named_children] == [
+            "AWS_CONFIG_FILE=${config}",
+            "AWS_PROFILE=sagemaker-project",
+            "AWS_REGION=${params.AWS_REGION}",
+        ]
+        # Outside the checkout (not stashed, not committed).
+        assert 'def config = "${pwd(tmp: true)}/sagemaker-project-aws-config"' in helper
+        # No access keys: no secret in the files.
+        assert "AWS_SECRET_ACCESS_KEY" not in source and "AWS_ACCESS_KEY_ID =" not in source
+        # Not AWS_ROLE_ARN, which the SDKs read as an IRSA role together with a token file.
+        assert "AWS_ROLE_ARN" not in source.replace("JENKINS_ROLE_ARN", "")
+        assert "JENKINS_ROLE_ARN" in params_used(root) or "'JENKINS_ROLE_ARN'" in source
+    # The model build's run_pipeline (which waits hours) runs inside the profile.
+    build_source = BUILD_JENKINSFILE.read_text()
+    run = build_source.index("sh 'python -m pipelines.run_pipeline'")
+    assert build_source.rindex("withProjectRole {", 0, run) > build_source.rindex("stage('Run pipeline')", 0, run)
     deploy = DEPLOY_JENKINSFILE.read_text()
     # Every AWS step of the deploy job is inside withProjectRole.
     assert deploy.count("withProjectRole {") == 3
+
+
+def test_a_profile_without_a_role_or_source_is_noticed():
+    # The profile check reads the profile, not the file's text: a profile missing role_arn fails it.
+    broken = BUILD_JENKINSFILE.read_text().replace("role_arn = ${params.JENKINS_ROLE_ARN}\n", "")
+    assert "role_arn" not in _profile(parse(broken))
+    broken = BUILD_JENKINSFILE.read_text().replace("credential_source = ${source}\n", "")
+    assert "credential_source" not in _profile(parse(broken))
 
 
 # ----------------------------------------------------------------- the seed job fills every value
@@ -571,8 +619,11 @@ def test_the_overlay_adds_files_without_replacing_the_seed_code():
 
 def test_the_readme_lists_the_plugins_and_every_file():
     readme = (JENKINS / "README.md").read_text()
-    for plugin in ("workflow-aggregator", "job-dsl", "pipeline-aws", "credentials", "git"):
+    for plugin in ("workflow-aggregator", "job-dsl", "credentials", "git"):
         assert f"(`{plugin}`)" in readme, plugin
+    # No AWS plugin: the jobs assume the role through an AWS config profile (withProjectRole).
+    assert "pipeline-aws" not in readme and "withAWS" not in readme
+    assert "Pipeline: AWS Steps" not in (JENKINS.parents[2] / "README.md").read_text()
     for path in GROOVY_FILES:
         assert f"`{path.relative_to(JENKINS)}`" in readme
     assert "buildspec" in readme and "stay in the" in readme
@@ -593,3 +644,21 @@ def test_the_model_build_job_derives_what_codebuild_is_given():
     name_id = "${params.SAGEMAKER_PROJECT_NAME}-${params.SAGEMAKER_PROJECT_ID}"  # ProjectIdentity.name_id
     assert derived["SAGEMAKER_PROJECT_NAME_ID"] == derived["SAGEMAKER_PIPELINE_NAME"] == name_id
     assert derived["INPUT_DATA_URL"] == f"s3://${{params.ARTIFACT_BUCKET}}/{DATASET_PREFIX}{DATASET_FILE}"
+
+
+def test_the_model_build_job_gets_the_templates_instance_types():
+    # processing_instance_type / training_instance_type reach run_pipeline as in CodeBuild: stack
+    # output -> seed job setting -> the build job's parameter -> its environment variable.
+    from sagemaker_projects_cdk.stacks.build_deploy_jenkins import SEED_JOB_OUTPUTS
+
+    root = tree(SEED_JOB)
+    jobs = _jobs(root)
+    build_job = jobs["buildJobName"]
+    parameters = _job_parameters(root, build_job)
+    config = (SEED_CODE / "model_build" / "pipelines" / "config.py").read_text()
+    for variable, output in (("PROCESSING_INSTANCE_TYPE", "ProcessingInstanceType"), ("TRAINING_INSTANCE_TYPE", "TrainingInstanceType")):
+        assert SEED_JOB_OUTPUTS[variable] == output
+        assert _source_variable(root, parameters[variable]) == variable
+        assert f'get("{variable}")' in config
+    # Only the model build runs the SageMaker pipeline.
+    assert "PROCESSING_INSTANCE_TYPE" not in _job_parameters(root, jobs["deployJobName"])

@@ -143,6 +143,8 @@ JENKINS_OUTPUTS = {
     "ARTIFACT_BUCKET": "ArtifactBucketName",
     "ARTIFACT_KMS_KEY_ARN": "ArtifactKmsKeyArn",
     "INPUT_DATA_URL": "DatasetS3Url",
+    "PROCESSING_INSTANCE_TYPE": "ProcessingInstanceType",
+    "TRAINING_INSTANCE_TYPE": "TrainingInstanceType",
 }
 
 
@@ -538,6 +540,8 @@ JENKINS_NOT_CALLED = {
     "sagemaker:DescribePipeline": NOT_CALLED_BY_THE_SEED["model build"]["sagemaker:DescribePipeline"],
     "sagemaker:ListPipelineExecutionSteps": NOT_CALLED_BY_THE_SEED["model build"]["sagemaker:ListPipelineExecutionSteps"],
     "sagemaker:StopPipelineExecution": NOT_CALLED_BY_THE_SEED["model build"]["sagemaker:StopPipelineExecution"],
+    # The same queue-test statements as build-deploy's test project (stage_queue_test_statements).
+    **{action: reason for action, reason in _QUEUE_TESTS.items() if action not in ("s3:PutObject", "kms:GenerateDataKey", "cloudformation:DescribeStacks")},
 }
 #: ``aws cloudformation deploy --role-arn <deployer> ...`` of one stage stack: what the CLI calls.
 STAGE_DEPLOY_ACTIONS = (

@@ -443,37 +443,10 @@ class ModelDeployPipeline(Construct):
         bucket: s3.IBucket,
         encryption_key: kms.IKey,
     ) -> None:
-        """What the staging tests of an asynchronous or a batch stage do (test/test_endpoint.py):
-        submit requests under the endpoint's input prefix and read the answers (bucket.grant_read
-        covers reading), or upload test rows and run the stage's state machine (named
-        ``<project id>-<stage>-transform``); and read the stage stack's outputs."""
-        stack = Stack.of(self)
-        machine = f"{project.project_id}-{stage.name}-transform"
-        writes = [
-            bucket.arn_for_objects(f"async-inference/*-{stage.name}/input/*"),
-            bucket.arn_for_objects(f"batch-transform/{stage.name}/test-input/*"),
-        ]
-        executions = stack.format_arn(
-            service="states", resource="execution", resource_name=f"{machine}:*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+        """What the staging tests of an asynchronous or a batch stage do (:func:`stage_queue_test_statements`)."""
+        statements = stage_queue_test_statements(
+            self, project, stage.name, bucket, encryption_key.key_arn, stack_arn=self._stage_stack_arn(stage.name)
         )
-        statements = [
-            iam.PolicyStatement(actions=["sagemaker:InvokeEndpointAsync"], resources=project.sagemaker_arn("endpoint", f"-{stage.name}")),
-            iam.PolicyStatement(actions=["s3:PutObject"], resources=writes),
-            iam.PolicyStatement(actions=["kms:GenerateDataKey"], resources=[encryption_key.key_arn]),
-            iam.PolicyStatement(
-                actions=["states:StartExecution"],
-                resources=[
-                    stack.format_arn(
-                        service="states", resource="stateMachine", resource_name=machine, arn_format=ArnFormat.COLON_RESOURCE_NAME
-                    )
-                ],
-            ),
-            iam.PolicyStatement(actions=["states:DescribeExecution", "states:StopExecution"], resources=[executions]),
-            iam.PolicyStatement(
-                actions=["cloudformation:DescribeStacks", "cloudformation:DescribeStackResource"],
-                resources=[self._stage_stack_arn(stage.name)],
-            ),
-        ]
         policy = iam.ManagedPolicy(
             test_project,
             "QueueTests",
@@ -481,15 +454,7 @@ class ModelDeployPipeline(Construct):
             statements=statements,
             roles=[cast(iam.IRole, test_project.role)],
         )
-        acknowledge_wildcards(
-            policy,
-            f"test requests and rows get keys per run under the {stage.name} stage's input prefixes (write-only); "
-            "runs are named per test; the stage stack's id is generated",
-            *writes,
-            executions,
-            self._stage_stack_arn(stage.name),
-            *(arn for arn in project.sagemaker_arn("endpoint", f"-{stage.name}") if "*" in arn),
-        )
+        acknowledge_stage_queue_test(policy, project, stage.name, bucket, stack_arn=self._stage_stack_arn(stage.name))
 
     def stage_stack_name(self, stage: str) -> str:
         """``sagemaker-<name>-<id>-deploy-<stage>`` (``STACK_PART`` ``deploy``)."""
@@ -874,6 +839,73 @@ def acknowledge_stage_test(policy: IConstruct, project: ProjectIdentity, stage: 
     wildcard_endpoints = [arn for arn in project.sagemaker_arn("endpoint", f"-{stage}") if "*" in arn]
     if wildcard_endpoints:
         acknowledge_wildcards(policy, f"a project Studio names is matched as '*-<project id>-{stage}'", *wildcard_endpoints)
+
+
+def _queue_test_writes(bucket: s3.IBucket, stage: str) -> list[str]:
+    return [
+        bucket.arn_for_objects(f"async-inference/*-{stage}/input/*"),
+        bucket.arn_for_objects(f"batch-transform/{stage}/test-input/*"),
+    ]
+
+
+def _queue_test_machine_arn(scope: IConstruct, project: ProjectIdentity, stage: str, resource: str, suffix: str = "") -> str:
+    return Stack.of(scope).format_arn(
+        service="states",
+        resource=resource,
+        resource_name=f"{project.project_id}-{stage}-transform{suffix}",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+
+
+def stage_queue_test_statements(
+    scope: Construct,
+    project: ProjectIdentity,
+    stage: str,
+    bucket: s3.IBucket,
+    key_arn: Optional[str],
+    *,
+    stack_arn: str,
+) -> list[iam.PolicyStatement]:
+    """What the endpoint tests of an asynchronous or a batch stage call besides
+    :func:`stage_test_statements` (test/test_endpoint.py): submit requests under the endpoint's
+    input prefix and read the answers (grant reading the bucket separately), or upload test rows
+    and run the stage's state machine (named ``<project id>-<stage>-transform``); and read the
+    stage stack (``stack_arn``) and its outputs. ``key_arn``: the bucket's key (None: granted
+    separately, e.g. by ``bucket.grant_read_write``)."""
+    statements = [
+        iam.PolicyStatement(actions=["sagemaker:InvokeEndpointAsync"], resources=project.sagemaker_arn("endpoint", f"-{stage}")),
+        iam.PolicyStatement(actions=["s3:PutObject"], resources=_queue_test_writes(bucket, stage)),
+    ]
+    if key_arn is not None:
+        statements.append(iam.PolicyStatement(actions=["kms:GenerateDataKey"], resources=[key_arn]))
+    statements += [
+        iam.PolicyStatement(
+            actions=["states:StartExecution"], resources=[_queue_test_machine_arn(scope, project, stage, "stateMachine")]
+        ),
+        iam.PolicyStatement(
+            actions=["states:DescribeExecution", "states:StopExecution"],
+            resources=[_queue_test_machine_arn(scope, project, stage, "execution", ":*")],
+        ),
+        iam.PolicyStatement(
+            actions=["cloudformation:DescribeStacks", "cloudformation:DescribeStackResource"], resources=[stack_arn]
+        ),
+    ]
+    return statements
+
+
+def acknowledge_stage_queue_test(
+    policy: IConstruct, project: ProjectIdentity, stage: str, bucket: s3.IBucket, *, stack_arn: str
+) -> None:
+    """Acknowledge, on ``policy``, the wildcards of :func:`stage_queue_test_statements`."""
+    acknowledge_wildcards(
+        policy,
+        f"test requests and rows get keys per run under the {stage} stage's input prefixes (write-only); "
+        "runs are named per test; the stage stack's id is generated",
+        *_queue_test_writes(bucket, stage),
+        _queue_test_machine_arn(policy, project, stage, "execution", ":*"),
+        stack_arn,
+        *(arn for arn in project.sagemaker_arn("endpoint", f"-{stage}") if "*" in arn),
+    )
 
 
 def stage_stack_deploy_statements(

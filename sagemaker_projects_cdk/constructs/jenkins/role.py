@@ -1,20 +1,22 @@
 """The IAM role Jenkins assumes to build and deploy a project's models: no IAM user, no keys.
 
 Jenkins gets temporary credentials for it either from the role it already runs as (the
-controller's or agents' EC2 instance profile, ECS task role or EKS pod role: ``sts:AssumeRole``)
-or from an OIDC token it presents (``sts:AssumeRoleWithWebIdentity``, the IAM OIDC identity
-provider and the token's exact subject). Nothing else may assume it.
+controller's or agents' EC2 instance profile, ECS task role or EKS pod role: ``sts:AssumeRole``).
+Nothing else may assume it. An OIDC principal (``oidc_provider_arn``) is refused for now
+(``values.OIDC_REFUSED`` says why).
 
 It holds what the CodeBuild roles of build-deploy hold, built by the same functions: the model
 build's (upsert, start and watch the project's SageMaker pipeline, pass it its execution role,
 read the group's approved versions; read and write the artifact bucket with its key), the
 deploy build's (read the group's versions), the tested stages' (describe and invoke their
-endpoints, read the test set), and the CloudFormation deployment of the stage stacks through
+endpoints, read the test set; an asynchronous or batch stage's requests, test rows and
+transform runs), and the CloudFormation deployment of the stage stacks through
 change sets as the project's deployer role. The stack's project tags are on it.
 
 A session from another role's credentials is role chaining: AWS caps it at one hour, whatever
 ``max_session_duration`` says; the Jenkinsfiles assume the role for each step rather than
-once for a model build that may run longer.
+once for a model build that may run longer: they hand the SDK an AWS config profile, and it
+assumes the role again before each session expires.
 """
 
 from __future__ import annotations
@@ -34,10 +36,17 @@ from ..build.pipeline import (
     read_approved_baselines_statements,
     run_sagemaker_pipeline_statements,
 )
-from ..deploy.pipeline import acknowledge_stage_test, stage_stack_arn, stage_stack_deploy_statements, stage_test_statements
+from ..deploy.pipeline import (
+    acknowledge_stage_queue_test,
+    acknowledge_stage_test,
+    stage_queue_test_statements,
+    stage_stack_arn,
+    stage_stack_deploy_statements,
+    stage_test_statements,
+)
 from ..project.identity import ProjectIdentity
 from ..registry.model_package_group import IModelPackageGroup
-from .values import check_oidc_provider_arn, check_oidc_subject, check_principal_role_arn, oidc_issuer
+from .values import OIDC_REFUSED, check_oidc_provider_arn, check_principal_role_arn
 
 #: The IAM path of the Jenkins roles.
 JENKINS_ROLE_PATH = "/sagemaker-project-jenkins/"
@@ -54,10 +63,9 @@ class JenkinsRole(Construct):
     :param deployer_role_arn: the stage stacks' CloudFormation role (passed to CloudFormation only).
     :param trusted_role_arn: the role Jenkins runs as (may be a token). Exactly one of it and
         ``oidc_provider_arn``.
-    :param oidc_provider_arn: the IAM OIDC identity provider of Jenkins's tokens (resolved:
-        its issuer names the condition keys).
-    :param oidc_subject: the exact ``sub`` of those tokens (with ``oidc_provider_arn``).
-    :param oidc_audience: their ``aud``. Default: ``sts.amazonaws.com``.
+    :param oidc_provider_arn: not supported yet: a ``ValueError`` says why (``values.OIDC_REFUSED``).
+    :param oidc_subject: with ``oidc_provider_arn`` (not supported yet).
+    :param oidc_audience: with ``oidc_provider_arn`` (not supported yet).
     :param stages: the stages whose stacks Jenkins deploys. Default: staging and prod.
     :param tested_stages: the stages whose endpoints Jenkins tests. Default: staging.
     :param replaceable_stages: the stages whose stack Jenkins deletes when its creation failed
@@ -98,14 +106,8 @@ class JenkinsRole(Construct):
         else:
             assert oidc_provider_arn is not None
             check_oidc_provider_arn("oidc_provider_arn", oidc_provider_arn)
-            if oidc_subject is None:
-                raise invalid("oidc_subject", oidc_subject, "the exact sub claim of Jenkins's tokens, with oidc_provider_arn")
-            check_oidc_subject("oidc_subject", oidc_subject)
-            issuer = oidc_issuer(oidc_provider_arn)
-            principal = iam.WebIdentityPrincipal(
-                oidc_provider_arn,
-                conditions={"StringEquals": {f"{issuer}:sub": oidc_subject, f"{issuer}:aud": oidc_audience}},
-            )
+            # Refused until the Jenkinsfiles bind a renewable token and the trust names both jobs.
+            raise invalid("oidc_provider_arn", oidc_provider_arn, OIDC_REFUSED)
         for name, chosen in (("tested_stages", tested_stages), ("replaceable_stages", replaceable_stages)):
             if any(s not in stages for s in chosen):
                 raise invalid(name, tuple(chosen), f"stages among {tuple(stages)}")
@@ -127,9 +129,16 @@ class JenkinsRole(Construct):
         bucket.grant_read_write(role)
         # The deploy build (build.py): the group's versions.
         model_package_group.grant_read(role)
-        # The stage tests (test_endpoint.py).
+        # The stage tests (test_endpoint.py): a real-time endpoint's, and an asynchronous or batch
+        # stage's (requests and test rows, the transform's state machine, the stage stack's outputs),
+        # as the CodeBuild test projects of build-deploy hold them.
+        key_arn = bucket.encryption_key.key_arn if bucket.encryption_key is not None else None
         for stage in tested_stages:
             for statement in stage_test_statements(self, project, stage):
+                role.add_to_principal_policy(statement)
+            for statement in stage_queue_test_statements(
+                self, project, stage, bucket, key_arn, stack_arn=stage_stack_arn(self, project, stage)
+            ):
                 role.add_to_principal_policy(statement)
         # The stage deployments (aws cloudformation deploy --role-arn <deployer>).
         for statement in stage_stack_deploy_statements(
@@ -142,6 +151,7 @@ class JenkinsRole(Construct):
         acknowledge_read_approved_baselines(policy, model_package_group)
         for stage in tested_stages:
             acknowledge_stage_test(policy, project, stage)
+            acknowledge_stage_queue_test(policy, project, stage, bucket, stack_arn=stage_stack_arn(self, project, stage))
         acknowledge_wildcards(
             policy,
             "a stage stack's ARN ends with an id CloudFormation generates; only this project's stage stacks",

@@ -15,13 +15,16 @@ JENKINS_URL_PATTERN = r"https://[A-Za-z0-9](-*[A-Za-z0-9.])*(:[0-9]{1,5})?(/[A-Z
 JENKINS_URL_EXPECTED = "an https address of Jenkins without a trailing slash, e.g. https://jenkins.example.com or https://ci.example.com:8443/jenkins"
 
 #: A Jenkins job name that is also a URL path segment without escaping. Jenkins refuses
-#: ``/ \\ : ? * " < > |`` (and ``% ! @ # $ ^ & [ ] ;``), ``.`` and ``..``; spaces and other
-#: characters it allows would have to be percent-encoded in the job's URL, which an EventBridge
-#: API destination's endpoint does not do: letters, digits, ``.``, ``_`` and ``-`` only.
-JOB_NAME_PATTERN = r"(?!\.\.?$)[A-Za-z0-9._-]{1,100}"
+#: ``/ \\ : ? * " < > |`` (and ``% ! @ # $ ^ & [ ] ;``), ``.``, ``..`` and any name ending in
+#: ``.`` (``Jenkins.checkGoodName``); spaces and other characters it allows would have to be
+#: percent-encoded in the job's URL, which an EventBridge API destination's endpoint does not do:
+#: letters, digits, ``.``, ``_`` and ``-`` only. A top-level job: a job in a folder
+#: (``/job/<folder>/job/<name>``) is not supported. The lookahead is also the CloudFormation
+#: parameter's ``AllowedPattern`` (Java regular expressions, which have lookaheads).
+JOB_NAME_PATTERN = r"(?!.*\.$)[A-Za-z0-9._-]{1,100}"
 JOB_NAME_EXPECTED = (
-    "a Jenkins job name of 1-100 letters, digits, '.', '_' or '-' (none of / \\ : ? * \" < > | or spaces; "
-    "not '.' or '..')"
+    "a top-level Jenkins job name (not in a folder) of 1-100 letters, digits, '.', '_' or '-' (none of "
+    "/ \\ : ? * \" < > | or spaces; not ending in '.', so not '.' or '..')"
 )
 
 #: A Secrets Manager secret's complete ARN (with the 6-character suffix Secrets Manager adds).
@@ -34,6 +37,18 @@ SECRET_ARN_EXPECTED = (
 PRINCIPAL_ROLE_ARN_PATTERN = r"arn:aws[a-z-]*:iam::[0-9]{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}"
 #: An IAM OIDC identity provider's ARN; what follows ``oidc-provider/`` is its issuer without ``https://``.
 OIDC_PROVIDER_ARN_PATTERN = r"arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]+)*"
+#: Why an OIDC principal is refused: the jobs assume the role through an AWS config profile whose
+#: source is the agent's own AWS role; a web identity token from Jenkins's OpenID Connect Provider
+#: plugin is bound once per step with a fixed lifetime (the SDK could not renew the session after
+#: it expires during a model build that waits hours), its ``sub`` differs per job (the trust would
+#: need both jobs' subjects) and the Jenkinsfiles do not bind it.
+OIDC_REFUSED = (
+    "no value: the OIDC variant is not supported yet (the Jenkinsfiles assume the role with the agents' own "
+    "AWS role through an AWS config profile and bind no OIDC token; a token's fixed lifetime would cut off a "
+    "model build that waits hours, and each job has its own sub claim); run the Jenkins agents with an IAM "
+    "role (instance profile, ECS task or EKS Pod Identity role) and give it as jenkins_role_arn / trusted_role_arn"
+)
+
 #: The ``sub`` claim of the tokens Jenkins presents (no wildcards: exactly one subject).
 OIDC_SUBJECT_PATTERN = r"[^*?\s]{1,255}"
 

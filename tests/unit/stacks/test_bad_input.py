@@ -57,9 +57,11 @@ OIDC = "arn:aws:iam::111122223333:oidc-provider/jenkins.example.com/oidc"
         ({"jenkins_url": "http://jenkins.example.com"}, "invalid jenkins_url 'http://jenkins.example.com': expected an https address"),
         ({"jenkins_url": "https://jenkins.example.com/"}, "invalid jenkins_url 'https://jenkins.example.com/': expected .*without a trailing slash"),
         ({"jenkins_url": "https://jenkins.example.com?x=1"}, r"invalid jenkins_url 'https://jenkins\.example\.com\?x=1'"),
-        ({"jenkins_deploy_job_name": "deploy/prod"}, "invalid jenkins_deploy_job_name 'deploy/prod': expected a Jenkins job name"),
-        ({"jenkins_deploy_job_name": ".."}, r"invalid jenkins_deploy_job_name '\.\.': expected a Jenkins job name"),
+        ({"jenkins_deploy_job_name": "deploy/prod"}, "invalid jenkins_deploy_job_name 'deploy/prod': expected a top-level Jenkins job name"),
+        ({"jenkins_deploy_job_name": ".."}, r"invalid jenkins_deploy_job_name '\.\.': expected a top-level Jenkins job name"),
         ({"jenkins_deploy_job_name": "."}, r"invalid jenkins_deploy_job_name '\.'"),
+        # Jenkins refuses a name ending in '.' (Jenkins.checkGoodName).
+        ({"jenkins_deploy_job_name": "model-deploy."}, r"invalid jenkins_deploy_job_name 'model-deploy\.': expected a top-level Jenkins job name"),
         ({"jenkins_deploy_job_name": 'a"b'}, "invalid jenkins_deploy_job_name"),
         ({"jenkins_deploy_job_name": "model deploy"}, "invalid jenkins_deploy_job_name 'model deploy'"),
         ({"jenkins_deploy_job_name": "a:b"}, "invalid jenkins_deploy_job_name 'a:b'"),

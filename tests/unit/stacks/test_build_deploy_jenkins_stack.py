@@ -53,21 +53,30 @@ def test_the_jenkins_role_trusts_only_the_named_role(template):
     assert not re.fullmatch(parameter, "arn:aws:iam::111122223333:user/jenkins")
 
 
-def test_an_oidc_subject_may_assume_it_instead():
-    stack = BuildDeployJenkinsStack(new_app(), "Oidc", jenkins_oidc_provider_arn=OIDC, jenkins_oidc_subject="jenkins-prod")
-    template = Template.from_stack(stack).to_json()
-    assert "JenkinsPrincipalRoleArn" not in template["Parameters"]
-    (role,) = [r for i, r in _of_type(template, "AWS::IAM::Role").items() if i.startswith("JenkinsRole")]
-    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
-        {
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {
-                "StringEquals": {"jenkins.example.com/oidc:sub": "jenkins-prod", "jenkins.example.com/oidc:aud": "sts.amazonaws.com"}
-            },
-            "Effect": "Allow",
-            "Principal": {"Federated": OIDC},
-        }
-    ]
+def test_the_oidc_variant_is_refused_at_synth_saying_why():
+    # The Jenkinsfiles bind no OIDC token and assume the role with the agents' own AWS role; a
+    # template trusting an OIDC subject would deploy and never work.
+    with pytest.raises(ValueError, match=r"invalid jenkins_oidc_provider_arn .*: expected no value: the OIDC variant is not supported"):
+        BuildDeployJenkinsStack(new_app(), "Oidc", jenkins_oidc_provider_arn=OIDC, jenkins_oidc_subject="jenkins-prod")
+
+
+def test_the_jenkins_role_construct_refuses_an_oidc_principal_too():
+    from aws_cdk import Stack
+
+    from sagemaker_projects_cdk.constructs.jenkins import JenkinsRole
+
+    with pytest.raises(ValueError, match=r"invalid oidc_provider_arn .*: expected no value: the OIDC variant is not supported"):
+        JenkinsRole(
+            Stack(new_app(), "S"),
+            "Jenkins",
+            project=None,  # type: ignore[arg-type]
+            bucket=None,  # type: ignore[arg-type]
+            model_package_group=None,  # type: ignore[arg-type]
+            execution_role_arn="arn:aws:iam::111122223333:role/x",
+            deployer_role_arn="arn:aws:iam::111122223333:role/y",
+            oidc_provider_arn=OIDC,
+            oidc_subject="jenkins-prod",
+        )
 
 
 def test_the_trigger_calls_the_deploy_job_with_basic_auth_from_the_named_secret(template):
@@ -105,6 +114,13 @@ def test_the_trigger_calls_the_deploy_job_with_basic_auth_from_the_named_secret(
     assert parameters["JenkinsCredentialsSecretArn"]["AllowedPattern"] == f"^{SECRET_ARN_PATTERN}$"
     assert "NoEcho" not in parameters["JenkinsCredentialsSecretArn"]  # an ARN, not a secret
     assert not re.fullmatch(JENKINS_URL_PATTERN, "http://jenkins.example.com")
+    # The job name's CloudFormation pattern (Java regular expressions: lookaheads work) refuses what
+    # Jenkins refuses: '.', '..' and any name ending in '.'; it accepts empty (the default name).
+    job = parameters["JenkinsDeployJobName"]["AllowedPattern"]
+    for name in ("", "model-deploy", "a.b", ".hidden", "v1.2-deploy"):
+        assert re.search(job, name), name
+    for name in (".", "..", "model-deploy.", "a..", "folder/job", "a b"):
+        assert not re.search(job, name), name
 
 
 def test_the_rule_retries_then_dead_letters_to_an_encrypted_queue_with_an_alarm(template):
@@ -301,3 +317,30 @@ def test_the_vpc_functions_role_may_do_what_lambda_and_the_handler_do_and_no_mor
     assert missing(check) == []
     assert unneeded(check) == []
     assert not check.policy.allowed("secretsmanager:GetSecretValue", secret.replace("jenkins/churn", "other"))
+
+
+def test_the_jenkins_role_may_run_an_asynchronous_or_batch_stages_tests(template):
+    # The deploy repository's stage configuration may make staging asynchronous or batch; its tests
+    # (test/test_endpoint.py) then submit requests or test rows and run the transform, as the
+    # build-deploy test project's QueueTests policy allows (stage_queue_test_statements).
+    policies = [
+        p for i, p in _of_type(template, "AWS::IAM::Policy").items() if i.startswith("JenkinsRoleDefaultPolicy")
+    ]
+    (policy,) = policies
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+
+    def resources_of(action: str) -> str:
+        found = [s for s in statements if action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+        assert found, action
+        return json.dumps([s["Resource"] for s in found])
+
+    assert "-staging" in resources_of("sagemaker:InvokeEndpointAsync")
+    writes = resources_of("s3:PutObject")
+    assert "/async-inference/*-staging/input/*" in writes and "/batch-transform/staging/test-input/*" in writes
+    assert "-staging-transform" in resources_of("states:StartExecution")
+    assert "-staging-transform:*" in resources_of("states:DescribeExecution")
+    assert "-staging-transform:*" in resources_of("states:StopExecution")
+    assert "deploy-staging/*" in resources_of("cloudformation:DescribeStackResource")
+    assert "ArtifactKey" in resources_of("kms:GenerateDataKey") or "Key" in resources_of("kms:GenerateDataKey")
+    # prod is not tested by Jenkins: no test permissions there.
+    assert "-prod-transform" not in json.dumps(statements)

@@ -49,8 +49,9 @@ NOT_NEEDED = {
          "elasticfilesystem:DescribeMountTargets", "s3files:ListMountTargets",
          "lambda:AssociateRuntimeAlias", "lambda:PassCapacityProvider", "lambda:PutFunctionScalingConfig",
          "lambda:PutFunctionCodeSigningConfig", "lambda:DeleteFunctionCodeSigningConfig"],
-        "function features the templates do not set (VPC, file systems, customer keys, runtime aliases, "
-        "capacity providers, scaling, code signing)",
+        "function features the default templates do not set (VPC: granted when a template sets it, see "
+        "test_the_jenkins_vpc_variant_publishes_with_what_its_function_needs; file systems, customer keys, "
+        "runtime aliases, capacity providers, scaling, code signing)",
     ),
     **dict.fromkeys(
         ["logs:CreateLogDelivery", "firehose:TagDeliveryStream", "logs:PutResourcePolicy", "logs:DeleteResourcePolicy",
@@ -265,3 +266,68 @@ def test_role_resolves_only_secrets_tagged_for_sagemaker_and_manages_eventbridge
     assert sorted(s["Sid"] for s in readers) == ["EventBridgeConnectionSecrets", "ResolveTaggedSecrets"]
     (linked,) = [s for d in launch_policies for s in d["Statement"] if s.get("Sid") == "EventBridgeApiDestinationsLinkedRole"]
     assert linked["Condition"] == {"StringEquals": {"iam:AWSServiceName": "apidestinations.events.amazonaws.com"}}
+
+
+def test_the_jenkins_vpc_variant_publishes_with_what_its_function_needs(tmp_path):
+    """build-deploy-jenkins with jenkins_reachability='vpc' adds a function in subnets, its
+    EventBridge permission and its invoke config: the launch role holds every handler permission
+    of that product (the VPC checks of the function's create and update handlers included),
+    and nothing unexplained."""
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_iam as iam
+
+    from sagemaker_projects_cdk.studio.launch_permissions import LAMBDA_VPC_ACTIONS
+    from sagemaker_projects_cdk.studio.publishing import StudioTemplate, StudioTemplates
+
+    app = App(outdir=str(tmp_path))
+    stack = Stack(app, "Admin")
+    settings = {
+        "jenkins_reachability": "vpc",
+        "jenkins_subnet_ids": ("subnet-0123456789abcdef0",),
+        "jenkins_security_group_ids": ("sg-0123456789abcdef0",),
+    }
+    studio = StudioTemplates(
+        stack,
+        "Studio",
+        principals=[iam.Role.from_role_arn(stack, "StudioUser", "arn:aws:iam::111122223333:role/studio")],
+        templates=[StudioTemplate("build-deploy-jenkins", settings=settings)],
+        record_versions=False,
+    )
+    assembly = app.synth()
+    admin = json.loads((tmp_path / assembly.get_stack_by_name("Admin").template_file).read_text())
+    product = [
+        resource
+        for path in tmp_path.glob("Admin*.product.template.json")
+        for resource in json.loads(path.read_text())["Resources"].values()
+    ]
+    types = {r["Type"] for r in product}
+    assert {"AWS::Lambda::Permission", "AWS::Lambda::EventInvokeConfig"} <= types
+    assert any(r["Type"] == "AWS::Lambda::Function" and "VpcConfig" in r["Properties"] for r in product)
+    documents = [
+        r["Properties"]["PolicyDocument"]
+        for k, r in admin["Resources"].items()
+        if r["Type"] == "AWS::IAM::ManagedPolicy" and k.startswith("StudioLaunchRole")
+    ]
+    granted = granted_actions(documents)
+    needed = needed_permissions(
+        product,
+        untyped=(
+            "AWS::CodeBuild::Project", "Custom::ProjectDataset", "Custom::RetainedResourceCheck",
+            "Custom::StageTeardown", "Custom::SeedRepository", "AWS::CDK::Metadata",
+        ),
+    )
+    vpc_explained = {k: v for k, v in NOT_NEEDED.items() if k not in LAMBDA_VPC_ACTIONS}
+    # (The full Studio grants these for other products' keys; here no function sets a customer key.)
+    assert not any(r["Type"] == "AWS::Lambda::Function" and "KmsKeyArn" in r["Properties"] for r in product)
+    vpc_explained.update(
+        dict.fromkeys(["kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], "no function sets KmsKeyArn")
+    )
+    assert not missing(needed, granted, vpc_explained), {a: needed[a] for a in missing(needed, granted, vpc_explained)}
+    assert set(LAMBDA_VPC_ACTIONS) <= granted
+    extras = {
+        **EXTRAS,
+        # (In the full Studio CodePipeline's handler lists it; here the repositories' connection is passed.)
+        "codestar-connections:PassConnection": "the template's repositories use a CodeConnections connection",
+    }
+    assert not unexplained(granted, listed_permissions(types), extras)
+    assert studio.launch_role is not None

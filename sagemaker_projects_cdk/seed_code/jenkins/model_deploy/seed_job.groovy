@@ -13,13 +13,16 @@
 // project stack's outputs list the values; see seed_code/jenkins/README.md):
 //
 //   required: SAGEMAKER_PROJECT_NAME, SAGEMAKER_PROJECT_ID, AWS_REGION, ARTIFACT_BUCKET,
-//             ARTIFACT_KMS_KEY_ARN, MODEL_PACKAGE_GROUP_NAME, AWS_ROLE_ARN (the role the jobs
+//             ARTIFACT_KMS_KEY_ARN, MODEL_PACKAGE_GROUP_NAME, JENKINS_ROLE_ARN (the role the jobs
 //             assume), SAGEMAKER_PIPELINE_ROLE_ARN, DEPLOYER_ROLE_ARN,
 //             MODEL_BUILD_REPOSITORY_URL, MODEL_DEPLOY_REPOSITORY_URL, GIT_CREDENTIALS_ID
 //   optional: MODEL_BUILD_BRANCH, MODEL_DEPLOY_BRANCH (default main), BUILD_JOB_NAME,
 //             DEPLOY_JOB_NAME (default above), PROD_APPROVERS (users or groups who may approve
 //             prod, comma-separated; default: anyone who may build the job),
-//             AWS_SESSION_SECONDS (default 3600), SCM_POLL_SCHEDULE (default H/5 * * * *;
+//             AWS_SESSION_SECONDS (default 3600), AWS_CREDENTIAL_SOURCE (the agents' own AWS
+//             identity: Ec2InstanceMetadata, the default, or EcsContainer), PROCESSING_INSTANCE_TYPE,
+//             TRAINING_INSTANCE_TYPE (the model build's; default: the stack's outputs, else
+//             run_pipeline's ml.m5.xlarge), SCM_POLL_SCHEDULE (default H/5 * * * *;
 //             a Git webhook to /git/notifyCommit also starts the jobs)
 
 /** The value of seed job variable name, or defaultValue when it is unset or blank. */
@@ -30,7 +33,7 @@ String setting(String name, String defaultValue = null) {
 
 def required = [
     'SAGEMAKER_PROJECT_NAME', 'SAGEMAKER_PROJECT_ID', 'AWS_REGION', 'ARTIFACT_BUCKET', 'ARTIFACT_KMS_KEY_ARN',
-    'MODEL_PACKAGE_GROUP_NAME', 'AWS_ROLE_ARN', 'SAGEMAKER_PIPELINE_ROLE_ARN', 'DEPLOYER_ROLE_ARN',
+    'MODEL_PACKAGE_GROUP_NAME', 'JENKINS_ROLE_ARN', 'SAGEMAKER_PIPELINE_ROLE_ARN', 'DEPLOYER_ROLE_ARN',
     'MODEL_BUILD_REPOSITORY_URL', 'MODEL_DEPLOY_REPOSITORY_URL', 'GIT_CREDENTIALS_ID',
 ]
 def missing = required.findAll { name -> setting(name) == null }
@@ -46,8 +49,9 @@ def region = setting('AWS_REGION')
 def artifactBucket = setting('ARTIFACT_BUCKET')
 def artifactKeyArn = setting('ARTIFACT_KMS_KEY_ARN')
 def modelPackageGroupName = setting('MODEL_PACKAGE_GROUP_NAME')
-def jenkinsRoleArn = setting('AWS_ROLE_ARN')
+def jenkinsRoleArn = setting('JENKINS_ROLE_ARN')
 def sessionSeconds = setting('AWS_SESSION_SECONDS', '3600')
+def credentialSource = setting('AWS_CREDENTIAL_SOURCE', 'Ec2InstanceMetadata')
 def pipelineRoleArn = setting('SAGEMAKER_PIPELINE_ROLE_ARN')
 def deployerRoleArn = setting('DEPLOYER_ROLE_ARN')
 def prodApprovers = setting('PROD_APPROVERS', '')
@@ -59,8 +63,10 @@ def deployBranch = setting('MODEL_DEPLOY_BRANCH', 'main')
 def buildJobName = setting('BUILD_JOB_NAME', "${projectName}-${projectId}-model-build")
 def deployJobName = setting('DEPLOY_JOB_NAME', "${projectName}-${projectId}-model-deploy")
 def pollSchedule = setting('SCM_POLL_SCHEDULE', 'H/5 * * * *')
+def processingInstanceType = setting('PROCESSING_INSTANCE_TYPE', '')
+def trainingInstanceType = setting('TRAINING_INSTANCE_TYPE', '')
 
-/** The parameters both jobs share: the project's values, the role they assume, its session length. */
+/** The parameters both jobs share: the project's values, the role they assume, its session length and source. */
 def projectParameters = { context ->
     context.with {
         stringParam('SAGEMAKER_PROJECT_NAME', projectName, 'The SageMaker project name.')
@@ -69,8 +75,9 @@ def projectParameters = { context ->
         stringParam('ARTIFACT_BUCKET', artifactBucket, "The project's artifact bucket.")
         stringParam('ARTIFACT_KMS_KEY_ARN', artifactKeyArn, "The ARN of the artifact bucket's KMS key.")
         stringParam('MODEL_PACKAGE_GROUP_NAME', modelPackageGroupName, "The project's model package group.")
-        stringParam('AWS_ROLE_ARN', jenkinsRoleArn, "The project's Jenkins role, assumed with Jenkins's own AWS identity (withAWS).")
-        stringParam('AWS_SESSION_SECONDS', sessionSeconds, "How long the role's credentials last, in seconds (at most 3600 when Jenkins's own identity is a role session).")
+        stringParam('JENKINS_ROLE_ARN', jenkinsRoleArn, "The project's Jenkins role, assumed through an AWS config profile with the agent's own AWS identity.")
+        stringParam('AWS_SESSION_SECONDS', sessionSeconds, "How long each role session lasts, in seconds (at most 3600: the agent's identity is a role session); the SDK renews it.")
+        stringParam('AWS_CREDENTIAL_SOURCE', credentialSource, "The agent's own AWS identity the role is assumed with: Ec2InstanceMetadata (instance profile) or EcsContainer (ECS task or EKS Pod Identity role).")
     }
 }
 
@@ -111,6 +118,8 @@ pipelineJob(buildJobName) {
     parameters {
         projectParameters(delegate)
         stringParam('SAGEMAKER_PIPELINE_ROLE_ARN', pipelineRoleArn, "The SageMaker pipeline's execution role.")
+        stringParam('PROCESSING_INSTANCE_TYPE', processingInstanceType, "The processing steps' instance type (run_pipeline reads it). Empty: ml.m5.xlarge.")
+        stringParam('TRAINING_INSTANCE_TYPE', trainingInstanceType, "The training step's instance type (run_pipeline reads it). Empty: ml.m5.xlarge.")
     }
     properties {
         pollRepository(delegate)
