@@ -419,8 +419,8 @@ def _inventory(product_stacks: Sequence[IConstruct]) -> tuple[set[str], set[str]
 def _has_vpc_function(product_stacks: Sequence[IConstruct]) -> bool:
     """Whether a Lambda function in ``product_stacks`` runs in a VPC (sets ``VpcConfig``)."""
     return any(
-        CfnResource.is_cfn_resource(construct)
-        and construct.cfn_resource_type == "AWS::Lambda::Function"  # type: ignore[attr-defined]
+        isinstance(construct, CfnResource)
+        and construct.cfn_resource_type == "AWS::Lambda::Function"
         and Stack.of(construct).resolve(getattr(construct, "vpc_config", None)) is not None
         for product_stack in product_stacks
         for construct in product_stack.node.find_all()
