@@ -234,10 +234,7 @@ def check_stage_config(source: str, config: Any) -> tuple[Optional[dict[str, Any
     )
     s["instance_count"] = c.get("instance_count", "int", *_whole(1, 1000))
 
-    c.unknown_keys("data_capture", {"enabled", "sampling_percentage"})
-    if c.get("data_capture", "object") is not None:
-        s["capture_enabled"] = c.get("data_capture.enabled", "bool")
-        s["capture_percentage"] = c.get("data_capture.sampling_percentage", "int", *_whole(0, 100))
+    _data_capture(c, s)
 
     c.unknown_keys("autoscaling", {"enabled", "min_capacity", "max_capacity", "target_invocations_per_instance"})
     if c.get("autoscaling", "object") is not None:
