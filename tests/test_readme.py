@@ -1,5 +1,5 @@
-"""Every ```python block of README.md runs: each as its own Python process, in an empty
-directory, with this checkout's package first on the path.
+"""Every ```python block of README.md and of the user guide (docs/guide/*.md) runs: each as its
+own Python process, in an empty directory, with this checkout's package first on the path.
 
 A block may be a fragment: one that uses ``app`` without creating it gets a prelude creating
 ``app = App()``, and one with an ``app`` that it does not synthesize gets ``app.synth()``
@@ -21,6 +21,9 @@ import pytest
 from support import REPO
 
 README = REPO / "README.md"
+GUIDE = REPO / "docs" / "guide"
+#: The documents whose examples run: the README, then the guide's pages.
+DOCUMENTS = [README, *sorted(GUIDE.glob("*.md"))]
 PRELUDE = "from aws_cdk import App\n\napp = App()\n\n"
 SYNTH = "\napp.synth()\n"
 TIMEOUT_SECONDS = 300
@@ -28,8 +31,13 @@ TIMEOUT_SECONDS = 300
 
 @dataclass(frozen=True)
 class Block:
-    line: int  # of the opening fence in README.md
+    line: int  # of the opening fence in its document
     code: str
+    document: str = "README.md"  # relative to the repository
+
+    @property
+    def where(self) -> str:
+        return f"{self.document}:{self.line}"
 
     @property
     def head(self) -> str:
@@ -37,9 +45,9 @@ class Block:
         return "\n".join(lines[:6] + (["..."] if len(lines) > 6 else []))
 
 
-def python_blocks(markdown: str) -> list[Block]:
+def python_blocks(markdown: str, document: str = "README.md") -> list[Block]:
     fence = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
-    return [Block(markdown.count("\n", 0, m.start()) + 1, m.group(1)) for m in fence.finditer(markdown)]
+    return [Block(markdown.count("\n", 0, m.start()) + 1, m.group(1), document) for m in fence.finditer(markdown)]
 
 
 def runnable(code: str) -> str:
@@ -64,11 +72,11 @@ def runnable(code: str) -> str:
     return code
 
 
-BLOCKS = python_blocks(README.read_text(encoding="utf-8"))
+BLOCKS = [block for path in DOCUMENTS for block in python_blocks(path.read_text(encoding="utf-8"), path.relative_to(REPO).as_posix())]
 
 
 class Examples:
-    """The README's blocks as processes, started on demand, each in its own directory."""
+    """The documents' blocks as processes, started on demand, each in its own directory."""
 
     def __init__(self, workdir: Path):
         self.workdir = workdir
@@ -84,7 +92,7 @@ class Examples:
     def start(self, index: int) -> None:
         if index in self.processes:
             return
-        cwd = self.workdir / f"line-{BLOCKS[index].line}"
+        cwd = self.workdir / BLOCKS[index].where.replace("/", "_").replace(":", "-line-")
         cwd.mkdir()
         (cwd / "example.py").write_text(runnable(BLOCKS[index].code), encoding="utf-8")
         # App() writes its cloud assembly to a new temporary directory: keep it in this one.
@@ -120,8 +128,15 @@ def examples(request, tmp_path_factory):
 
 
 def test_readme_has_python_blocks():
-    assert BLOCKS, f"no ```python block in {README}"
+    assert [block for block in BLOCKS if block.document == "README.md"], f"no ```python block in {README}"
     assert all(block.code.strip() for block in BLOCKS)
+
+
+def test_the_guide_examples_are_collected_too():
+    documents = {block.document for block in BLOCKS}
+    # The pages whose examples were the README's before the guide was split out of it.
+    assert {"docs/guide/constructs.md", "docs/guide/studio.md", "docs/guide/operations.md", "docs/guide/multi-account.md"} <= documents
+    assert python_blocks("x\n```python\nprint(1)\n```\n", "docs/guide/a.md") == [Block(2, "print(1)\n", "docs/guide/a.md")]
 
 
 def test_fragments_get_an_app_and_a_synth():
@@ -133,11 +148,11 @@ def test_fragments_get_an_app_and_a_synth():
     assert runnable("print(1)\n") == "print(1)\n"  # no app, nothing to synthesize
 
 
-@pytest.mark.parametrize("index", range(len(BLOCKS)), ids=[f"line-{b.line}" for b in BLOCKS])
+@pytest.mark.parametrize("index", range(len(BLOCKS)), ids=[b.where for b in BLOCKS])
 def test_readme_python_block_runs(examples, index):
     block = BLOCKS[index]
     returncode, stderr = examples.result(index)
     assert returncode == 0, (
-        f"README.md line {block.line}: the python block exits with {returncode}:\n{block.head}\n"
+        f"{block.where}: the python block exits with {returncode}:\n{block.head}\n"
         f"--- stderr (last 40 lines) ---\n" + "\n".join(stderr.splitlines()[-40:])
     )

@@ -116,7 +116,7 @@ class JenkinsSettings(ModelBuildSettings):
     )
     jenkins_oidc_provider_arn: Optional[str] = setting(
         None,
-        doc="not supported yet (refused at synth, see the README): the IAM OIDC identity provider of the tokens "
+        doc="not supported yet (refused at synth, see docs/guide/jenkins.md): the IAM OIDC identity provider of the tokens "
         "Jenkins would present (AssumeRoleWithWebIdentity)",
         check=check_oidc_provider_arn,
     )

@@ -623,7 +623,8 @@ def test_the_readme_lists_the_plugins_and_every_file():
         assert f"(`{plugin}`)" in readme, plugin
     # No AWS plugin: the jobs assume the role through an AWS config profile (withProjectRole).
     assert "pipeline-aws" not in readme and "withAWS" not in readme
-    assert "Pipeline: AWS Steps" not in (JENKINS.parents[2] / "README.md").read_text()
+    for document in ("README.md", "docs/guide/jenkins.md"):
+        assert "Pipeline: AWS Steps" not in (JENKINS.parents[2] / document).read_text()
     for path in GROOVY_FILES:
         assert f"`{path.relative_to(JENKINS)}`" in readme
     assert "buildspec" in readme and "stay in the" in readme

@@ -259,7 +259,7 @@ def existing_resources_message(found: list[str]) -> str:
         f"{what} {verb} from an earlier deployment (retained on deletion), and this template creates "
         f"{'it' if len(found) == 1 else 'them'} under the same name: deploy with a new project id "
         "(cdk deploy --parameters SageMakerProjectId=<new id>, or project_id=...), or delete "
-        f"{'it' if len(found) == 1 else 'them'} first if no longer needed (README: 'Deleting a project')"
+        f"{'it' if len(found) == 1 else 'them'} first if no longer needed (docs/guide/operations.md, 'Deleting a project')"
         + (
             "; an ECR repository with its images: aws ecr delete-repository --force --repository-name <name>"
             if any(f.startswith("ECR repository") for f in found)

@@ -294,12 +294,12 @@ def test_two_cross_account_pull_grants_on_one_repository_are_refused_naming_both
 
 
 def test_the_readme_names_the_image_pipeline_and_not_its_generated_codebuild_project():
-    """The README's image table once gave the pipeline's name to the CodeBuild project too, whose
+    """The images guide's table once gave the pipeline's name to the CodeBuild project too, whose
     name CloudFormation generates (as for every CodeBuild project here)."""
     from support import REPO
 
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Custom images (image-build-deploy)", 1)[1].split("\n\n")[2]
+    guide = (REPO / "docs" / "guide" / "images.md").read_text(encoding="utf-8")
+    section = guide.split("# Custom images (image-build-deploy)", 1)[1].split("\n\n")[2]
     rows = {line.split("|")[1].strip(): line.split("|")[2].strip() for line in section.splitlines() if line.startswith("| ")}
     assert rows["CodePipeline"] == "`sagemaker-<name>-<id>-<type>-imagebuild`"
     assert "`" not in rows["privileged CodeBuild project"], rows
@@ -320,7 +320,8 @@ def test_the_images_kept_documentation_says_an_expired_image_breaks_running_endp
     from support import REPO
 
     doc = ImageSettings.__dataclass_fields__["images_kept"].metadata
-    texts = [" ".join(str(v) for v in doc.values()), repository.__doc__ or "", (REPO / "README.md").read_text(encoding="utf-8")]
+    settings_tables = (REPO / "docs" / "guide" / "templates.md").read_text(encoding="utf-8")
+    texts = [" ".join(str(v) for v in doc.values()), repository.__doc__ or "", settings_tables]
     for text in texts:
         flat = " ".join(text.split())
         assert "scale out" in flat and "replace" in flat and "instance" in flat, text[:200]
