@@ -1,14 +1,29 @@
-"""A separate CDK app that installs this repository as a package can import and synthesize it."""
+"""The release: the sdist and the wheel built from it pass `twine check --strict`, carry every
+file of the package and one version, and a separate CDK app that installs the wheel can import
+and synthesize it.
+
+The distributions are built once per run with ``python -m build --no-isolation`` (the sdist, then
+the wheel from the unpacked sdist, so a file missing from the sdist is missing from the wheel
+too), with the setuptools of the test extra: no network.
+"""
 
 from __future__ import annotations
 
+import email.parser
 import json
 import os
+import re
 import subprocess
 import sys
+import tarfile
 import textwrap
+import tomllib
 import zipfile
+from pathlib import Path
 
+import pytest
+
+import sagemaker_projects_cdk
 from support import CDK_CONTEXT, REPO
 
 USER_APP = textwrap.dedent(
@@ -27,14 +42,92 @@ USER_APP = textwrap.dedent(
 )
 
 
-def test_installed_package_synthesizes_in_another_app(tmp_path):
-    wheels = tmp_path / "wheels"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(REPO)],
-        check=True,
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory) -> dict[str, Path]:
+    """The sdist and the wheel, built from this checkout (``{"sdist": ..., "wheel": ...}``)."""
+    out = tmp_path_factory.mktemp("dist")
+    result = subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(REPO)],
         capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
     )
-    (wheel,) = wheels.glob("sagemaker_projects_cdk-*.whl")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (sdist,) = out.glob("sagemaker_projects_cdk-*.tar.gz")
+    (wheel,) = out.glob("sagemaker_projects_cdk-*.whl")
+    return {"sdist": sdist, "wheel": wheel}
+
+
+def _metadata(wheel: Path) -> email.message.Message:
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        return email.parser.Parser().parsestr(archive.read(name).decode())
+
+
+def test_sdist_and_wheel_pass_twine_check_strict(dist):
+    result = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", str(dist["sdist"]), str(dist["wheel"])],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("PASSED") == 2, result.stdout
+
+
+def test_the_version_comes_from_one_place(dist):
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "sagemaker_projects_cdk.__version__"}
+    version = sagemaker_projects_cdk.__version__
+    assert re.fullmatch(r"\d+\.\d+\.\d+((a|b|rc)\d+)?", version), version
+    assert _metadata(dist["wheel"])["Version"] == version
+    assert dist["sdist"].name == f"sagemaker_projects_cdk-{version}.tar.gz"
+    assert dist["wheel"].name == f"sagemaker_projects_cdk-{version}-py3-none-any.whl"
+    # The changelog has a section for it (Keep a Changelog: "## [0.1.0] - 2026-11-30").
+    changelog = (REPO / "CHANGELOG.md").read_text()
+    assert re.search(rf"^## \[{re.escape(version)}\] - \d{{4}}-\d{{2}}-\d{{2}}$", changelog, re.M), version
+    assert re.search(r"^## \[Unreleased\]$", changelog, re.M)
+
+
+def test_the_metadata_names_known_classifiers_urls_and_the_license(dist):
+    import trove_classifiers
+
+    metadata = _metadata(dist["wheel"])
+    classifiers = metadata.get_all("Classifier")
+    assert classifiers and not [c for c in classifiers if c not in trove_classifiers.classifiers]
+    assert "Framework :: AWS CDK :: 2" in classifiers
+    # Every Python version the classifiers claim is at least requires-python's.
+    minimum = tuple(int(n) for n in metadata["Requires-Python"].removeprefix(">=").split("."))
+    claimed = [tuple(int(n) for n in c.rsplit(" :: ", 1)[1].split(".")) for c in classifiers if re.search(r"Python :: 3\.\d+$", c)]
+    assert claimed and min(claimed) >= minimum
+    assert metadata["License-Expression"] == "Apache-2.0" and not [c for c in classifiers if c.startswith("License ::")]
+    urls = dict(value.split(", ", 1) for value in metadata.get_all("Project-URL"))
+    assert {"Homepage", "Documentation", "Changelog", "Issues"} <= set(urls)
+    assert all(url.startswith("https://") for url in urls.values())
+    with zipfile.ZipFile(dist["wheel"]) as archive:
+        assert any(n.endswith(".dist-info/licenses/LICENSE") for n in archive.namelist())
+
+
+def test_every_file_of_the_package_ships_in_the_sdist_and_the_wheel(dist):
+    listed = subprocess.run(["git", "ls-files", "sagemaker_projects_cdk"], cwd=REPO, capture_output=True, text=True)
+    if listed.returncode != 0:
+        pytest.skip(f"not a git checkout: {listed.stderr.strip()}")
+    tracked = set(listed.stdout.split())
+    assert "sagemaker_projects_cdk/py.typed" in tracked  # the package's annotations are for its users too
+    with tarfile.open(dist["sdist"]) as archive:
+        prefix = dist["sdist"].name.removesuffix(".tar.gz") + "/"
+        in_sdist = {m.name.removeprefix(prefix) for m in archive.getmembers() if m.isfile()}
+    with zipfile.ZipFile(dist["wheel"]) as archive:
+        in_wheel = set(archive.namelist())
+    assert not tracked - in_sdist, f"missing from the sdist: {sorted(tracked - in_sdist)[:20]}"
+    assert not tracked - in_wheel, f"missing from the wheel: {sorted(tracked - in_wheel)[:20]}"
+    assert {"LICENSE", "README.md", "pyproject.toml"} <= in_sdist
+    # Nothing but the package and its metadata in the wheel.
+    assert not [n for n in in_wheel if not n.startswith(("sagemaker_projects_cdk/", "sagemaker_projects_cdk-"))]
+
+
+def test_installed_package_synthesizes_in_another_app(tmp_path, dist):
+    wheel = dist["wheel"]
     names = zipfile.ZipFile(wheel).namelist()
     assert "sagemaker_projects_cdk/seed_code/model_build/data/abalone.csv" in names
     # The Jenkins overlay (files without an extension, and Groovy) travels too.
