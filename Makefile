@@ -15,7 +15,7 @@ PYTEST_ARGS ?= -n auto
 # The pinned CDK CLI, run by the venv's Node (no npx start-up, no npm user-config noise).
 CDK := $(BIN)/node node_modules/aws-cdk/bin/cdk
 
-.PHONY: help setup setup-dev checkov synth test golden lint benchmark local-run readme clean
+.PHONY: help setup setup-dev checkov synth test golden lint benchmark local-run readme dist clean
 
 help:
 	@echo "make synth      set everything up, then synthesize every template into cdk.out/"
@@ -25,7 +25,8 @@ help:
 	@echo "make golden     regenerate tests/golden/ (each template's resource inventory, which the gates compare)"
 	@echo "make benchmark  measure synth time and template sizes (writes benchmarks/RESULTS.md)"
 	@echo "make local-run  run the model-build seed pipeline locally on the abalone data set"
-	@echo "make readme     rewrite the README's settings tables from the templates' settings dataclasses"
+	@echo "make readme     rewrite the README's templates list and the guide's settings tables from the templates' declarations"
+	@echo "make dist       build the sdist and wheel into dist/ and check them with twine (make test checks them too)"
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,5 +83,12 @@ local-run: setup-dev
 readme: setup
 	$(BIN)/python tests/update_readme.py
 
+# The release files: built without isolation (the setuptools of the test extra, no network);
+# tests/test_packaging.py builds and checks them the same way in `make test`.
+dist: setup-dev
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	$(BIN)/python -m twine check --strict dist/*
+
 clean:
-	rm -rf cdk.out build .pytest_cache
+	rm -rf cdk.out build dist .pytest_cache
