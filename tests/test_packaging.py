@@ -2,9 +2,9 @@
 file of the package and one version, and a separate CDK app that installs the wheel can import
 and synthesize it.
 
-The distributions are built once per run with ``python -m build --no-isolation`` (the sdist, then
-the wheel from the unpacked sdist, so a file missing from the sdist is missing from the wheel
-too), with the setuptools of the test extra: no network.
+The distributions are built once per run with ``python -m build --no-isolation`` from a copy of the files
+git tracks (the sdist, then the wheel from the unpacked sdist, so a file missing from the sdist
+is missing from the wheel too), with the setuptools of the test extra: no network.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import email.parser
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -42,12 +43,30 @@ USER_APP = textwrap.dedent(
 )
 
 
+def _tracked_files() -> list[str] | None:
+    """The files git tracks in this checkout (what a fresh clone has), or None outside git."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True)
+    return [name for name in listed.stdout.split("\0") if name] if listed.returncode == 0 else None
+
+
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory) -> dict[str, Path]:
-    """The sdist and the wheel, built from this checkout (``{"sdist": ..., "wheel": ...}``)."""
+    """The sdist and the wheel, built from a copy of this checkout's tracked files
+    (``{"sdist": ..., "wheel": ...}``): what a fresh clone builds, and no egg-info written into
+    the checkout, where pytest-xdist workers may build at the same time."""
+    source = tmp_path_factory.mktemp("source")
+    tracked = _tracked_files()
+    if tracked is None:
+        shutil.copytree(REPO, source, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
+            ".git", ".venv*", "node_modules", "cdk.out", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache"))
+    else:
+        for name in tracked:
+            if (REPO / name).is_file():  # a symlink to a folder (.venv) is not a file to build from
+                (source / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(REPO / name, source / name)
     out = tmp_path_factory.mktemp("dist")
     result = subprocess.run(
-        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(REPO)],
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(source)],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
@@ -109,10 +128,10 @@ def test_the_metadata_names_known_classifiers_urls_and_the_license(dist):
 
 
 def test_every_file_of_the_package_ships_in_the_sdist_and_the_wheel(dist):
-    listed = subprocess.run(["git", "ls-files", "sagemaker_projects_cdk"], cwd=REPO, capture_output=True, text=True)
-    if listed.returncode != 0:
-        pytest.skip(f"not a git checkout: {listed.stderr.strip()}")
-    tracked = set(listed.stdout.split())
+    files = _tracked_files()
+    if files is None:
+        pytest.skip("not a git checkout: which files belong to the package is what git tracks")
+    tracked = {name for name in files if name.startswith("sagemaker_projects_cdk/")}
     assert "sagemaker_projects_cdk/py.typed" in tracked  # the package's annotations are for its users too
     with tarfile.open(dist["sdist"]) as archive:
         prefix = dist["sdist"].name.removesuffix(".tar.gz") + "/"
