@@ -1,0 +1,1 @@
+"""Model building: the SageMaker pipeline's execution role and the CI pipeline that runs it."""
