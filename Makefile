@@ -26,7 +26,7 @@ help:
 	@echo "make benchmark  measure synth time and template sizes (writes benchmarks/RESULTS.md)"
 	@echo "make local-run  run the model-build seed pipeline locally on the abalone data set"
 	@echo "make readme     rewrite the README's templates list and the guide's settings tables from the templates' declarations"
-	@echo "make dist       build the sdist and wheel into dist/ and check them with twine (make test checks them too)"
+	@echo "make dist       build the sdist and wheel of the committed files into dist/ and check them with twine (make test checks them too)"
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -85,9 +85,10 @@ readme: setup
 
 # The release files: built without isolation (the setuptools of the test extra, no network);
 # tests/test_packaging.py builds and checks them the same way in `make test`.
+# Built from a copy of the tracked files (as tests/test_packaging.py builds them); refuses a
+# checkout with uncommitted changes or untracked files.
 dist: setup-dev
-	rm -rf dist
-	$(BIN)/python -m build --no-isolation --outdir dist .
+	$(BIN)/python tests/build_dist.py dist
 	$(BIN)/python -m twine check --strict dist/*
 
 clean:

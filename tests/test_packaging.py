@@ -2,14 +2,16 @@
 file of the package and one version, and a separate CDK app that installs the wheel can import
 and synthesize it.
 
-The distributions are built once per run with ``python -m build --no-isolation`` from a copy of the files
-git tracks (the sdist, then the wheel from the unpacked sdist, so a file missing from the sdist
-is missing from the wheel too), with the setuptools of the test extra: no network.
+The distributions are built once per run by tests/build_dist.py, the script ``make dist`` runs:
+``python -m build --no-isolation`` on a copy of the files git tracks (the sdist, then the wheel
+from the unpacked sdist, so a file missing from the sdist is missing from the wheel too), with
+the setuptools of the test extra: no network.
 """
 
 from __future__ import annotations
 
 import email.parser
+import fcntl
 import json
 import os
 import re
@@ -24,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+import build_dist
 import sagemaker_projects_cdk
 from support import CDK_CONTEXT, REPO
 
@@ -43,38 +46,42 @@ USER_APP = textwrap.dedent(
 )
 
 
-def _tracked_files() -> list[str] | None:
-    """The files git tracks in this checkout (what a fresh clone has), or None outside git."""
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True)
-    return [name for name in listed.stdout.split("\0") if name] if listed.returncode == 0 else None
+def _build_once(root: Path) -> dict[str, Path]:
+    """Build into ``root`` unless a worker of this run already has; the result (or the error)
+    is recorded in ``root/result.json`` for the others."""
+    done = root / "result.json"
+    if not done.exists():
+        shutil.rmtree(root / "work", ignore_errors=True)  # left by a worker that died mid-build
+        try:
+            sdist, wheel = build_dist.build(root / "dist", root / "work")
+            record = {"sdist": str(sdist), "wheel": str(wheel)}
+        except RuntimeError as error:
+            record = {"error": str(error)}
+        with (root / "builds.log").open("a") as log:
+            log.write(f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}\n")
+        done.write_text(json.dumps(record))
+    record = json.loads(done.read_text())
+    if "error" in record:
+        pytest.fail(record["error"], pytrace=False)
+    return {"sdist": Path(record["sdist"]), "wheel": Path(record["wheel"])}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dist(tmp_path_factory) -> dict[str, Path]:
-    """The sdist and the wheel, built from a copy of this checkout's tracked files
-    (``{"sdist": ..., "wheel": ...}``): what a fresh clone builds, and no egg-info written into
-    the checkout, where pytest-xdist workers may build at the same time."""
-    source = tmp_path_factory.mktemp("source")
-    tracked = _tracked_files()
-    if tracked is None:
-        shutil.copytree(REPO, source, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
-            ".git", ".venv*", "node_modules", "cdk.out", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache"))
-    else:
-        for name in tracked:
-            if (REPO / name).is_file():  # a symlink to a folder (.venv) is not a file to build from
-                (source / name).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(REPO / name, source / name)
-    out = tmp_path_factory.mktemp("dist")
-    result = subprocess.run(
-        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(source)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    (sdist,) = out.glob("sagemaker_projects_cdk-*.tar.gz")
-    (wheel,) = out.glob("sagemaker_projects_cdk-*.whl")
-    return {"sdist": sdist, "wheel": wheel}
+    """The sdist and the wheel (``{"sdist": ..., "wheel": ...}``), built by tests/build_dist.py
+    (as ``make dist`` builds them) from a copy of this checkout's tracked files, once per run:
+    pytest-xdist workers share the base temporary folder's parent, and a file lock there lets the
+    first worker build while the others wait for its result."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return _build_once(tmp_path_factory.mktemp("packaging"))
+    root = tmp_path_factory.getbasetemp().parent / "packaging"  # the run's folder, above each worker's
+    root.mkdir(exist_ok=True)
+    with (root / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _build_once(root)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _metadata(wheel: Path) -> email.message.Message:
@@ -128,7 +135,7 @@ def test_the_metadata_names_known_classifiers_urls_and_the_license(dist):
 
 
 def test_every_file_of_the_package_ships_in_the_sdist_and_the_wheel(dist):
-    files = _tracked_files()
+    files = build_dist.tracked_files()
     if files is None:
         pytest.skip("not a git checkout: which files belong to the package is what git tracks")
     tracked = {name for name in files if name.startswith("sagemaker_projects_cdk/")}
@@ -143,6 +150,40 @@ def test_every_file_of_the_package_ships_in_the_sdist_and_the_wheel(dist):
     assert {"LICENSE", "README.md", "pyproject.toml"} <= in_sdist
     # Nothing but the package and its metadata in the wheel.
     assert not [n for n in in_wheel if not n.startswith(("sagemaker_projects_cdk/", "sagemaker_projects_cdk-"))]
+
+
+def test_every_package_folder_ships_with_its_init_py(dist):
+    """Every folder of the importable package is a regular package in the wheel: a folder that
+    lost its __init__.py (as constructs/build did while .gitignore's ``build/`` hid it) would
+    still import from a checkout as a namespace package, and not be in the wheel at all."""
+    package = REPO / "sagemaker_projects_cdk"
+    packages = {
+        folder.relative_to(REPO).as_posix()
+        for folder in [package, *(p for p in package.rglob("*") if p.is_dir())]
+        if "__pycache__" not in folder.parts and "seed_code" not in folder.relative_to(package).parts
+        and any(folder.glob("*.py"))
+    }
+    assert "sagemaker_projects_cdk/constructs/build" in packages and len(packages) > 10
+    with zipfile.ZipFile(dist["wheel"]) as archive:
+        names = set(archive.namelist())
+    # Seed code (repositories' first commits, standing alone) is data, not a package.
+    in_wheel = {n.rsplit("/", 1)[0] for n in names if n.endswith(".py") and "/seed_code/" not in n}
+    assert packages <= in_wheel, f"missing from the wheel: {sorted(packages - in_wheel)}"
+    assert not [f for f in sorted(in_wheel) if f"{f}/__init__.py" not in names]
+
+
+def test_outside_git_only_the_top_level_build_folder_is_left_out(tmp_path):
+    """Without git (a source archive), the build copies the folder but for caches and build
+    output; a package folder named build is source."""
+    repo = tmp_path / "repo"
+    for name in ["pkg/__init__.py", "pkg/build/__init__.py", "pkg/build/x.py", "build/lib/pkg/__init__.py",
+                 "dist/old.whl", "pkg/__pycache__/x.pyc", "pkg.egg-info/PKG-INFO", "pyproject.toml"]:
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text("")
+    copy = tmp_path / "copy"
+    build_dist.copy_source(repo, copy, None)
+    copied = {p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file()}
+    assert copied == {"pkg/__init__.py", "pkg/build/__init__.py", "pkg/build/x.py", "pyproject.toml"}
 
 
 def test_the_support_policy_names_the_pins():
