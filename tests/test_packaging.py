@@ -186,6 +186,24 @@ def test_outside_git_only_the_top_level_build_folder_is_left_out(tmp_path):
     assert copied == {"pkg/__init__.py", "pkg/build/__init__.py", "pkg/build/x.py", "pyproject.toml"}
 
 
+def test_twine_check_strict_fails_a_distribution_without_a_readme(dist, tmp_path):
+    """The twine check is not a formality: the same wheel without its long description and its
+    content type (a pyproject.toml without ``readme``) fails it."""
+    bad = tmp_path / dist["wheel"].name
+    with zipfile.ZipFile(dist["wheel"]) as source, zipfile.ZipFile(bad, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.endswith(".dist-info/METADATA"):
+                headers = data.decode().split("\n\n", 1)[0]
+                assert "Description-Content-Type: text/markdown" in headers
+                data = "\n".join(h for h in headers.splitlines() if not h.startswith("Description-Content-Type:")).encode() + b"\n"
+            target.writestr(item, data)
+    result = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", str(bad)], capture_output=True, text=True)
+    assert result.returncode != 0, result.stdout
+    output = result.stdout + result.stderr
+    assert "`long_description` missing" in output and "`long_description_content_type` missing" in output, output
+
+
 def test_the_support_policy_names_the_pins():
     """docs/guide/support.md states each pin as pyproject.toml, package.json and the checkov
     requirements set it."""
