@@ -12,7 +12,8 @@ From that one declaration:
   ``ModelBuildStack(app, "Churn", training_instance_type="ml.m5.2xlarge", env=...)``;
 - Studio publishing (``sagemaker_projects_cdk.studio``) builds the same content into a
   Service Catalog product stack, with settings typed by the same dataclass;
-- the README's settings table is rendered from the dataclass (:func:`settings_table`).
+- the user guide's settings table (docs/guide/templates.md) is rendered from the dataclass
+  (:func:`settings_table`).
 
 Construct ids are relative to the stack the content is built into, so the logical ids are
 the same in every case.
@@ -48,7 +49,8 @@ def setting(
     :param default: the value when the setting is not given (``None`` for a setting that
         becomes ``parameter`` when not given).
     :param doc: what the setting is and its default as behaviour, for docstrings and the
-        README (e.g. "the branch every repository follows. Default: ``main``").
+        settings table in docs/guide/templates.md (e.g. "the branch every repository follows.
+        Default: ``main``").
     :param parameter: the CloudFormation parameter the template declares when the setting
         is not given (its value is then chosen at deployment, e.g. by Studio).
     :param check: called with the setting's name and value when it is given; raises a
@@ -121,7 +123,7 @@ class Template(Generic[SettingsT, PartsT]):
     :param template_id: its key in ``TEMPLATES`` (``model-build``...).
     :param title: the product name Studio shows (SageMaker's own template titles).
     :param description: the CloudFormation template's description.
-    :param summary: what it creates, in a sentence (the README's templates table).
+    :param summary: what it creates, in a sentence (the templates table in docs/guide/templates.md).
     :param settings: its settings dataclass.
     :param compose: builds it into a stack with given settings; returns its parts.
     """
@@ -212,7 +214,7 @@ def _signature(settings: type[TemplateSettings]) -> inspect.Signature:
 
 
 def settings_table(template: Template[Any, Any]) -> str:
-    """The README's table of a template's settings, rendered from its settings dataclass."""
+    """The table of a template's settings in docs/guide/templates.md, rendered from its settings dataclass."""
     settings = template.settings
     parameters = settings.parameters()
     rows = ["| Setting | When not given | What it is |", "| --- | --- | --- |"]
