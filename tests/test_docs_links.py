@@ -1,6 +1,9 @@
-"""Every relative link of the README, the changelog and the user guide resolves: the file (or
-folder) it names exists in the repository, and its ``#anchor``, if any, is a heading of that file
-(as GitHub names headings: lower case, punctuation dropped, spaces as hyphens, ``-1``... for repeats).
+"""Every relative link of the README, the changelog, the user guide, the benchmark results and
+the seed code's READMEs resolves: the file (or folder) it names exists in the repository, and its
+``#anchor``, if any, is a heading of that file (as GitHub names headings: lower case, punctuation
+dropped, spaces as hyphens, ``-1``... for repeats). Inline links and reference-style link
+definitions (``[label]: target``) are both checked. A seed README is the first commit of a
+repository of its own: its links must resolve within its folder.
 
 Links to the web (``https:``, ``mailto:``) are not fetched: the tests run without the internet.
 """
@@ -14,12 +17,21 @@ import pytest
 
 from support import REPO
 
-DOCUMENTS = [REPO / "README.md", REPO / "CHANGELOG.md", *sorted((REPO / "docs").rglob("*.md"))]
+SEED_READMES = sorted((REPO / "sagemaker_projects_cdk" / "seed_code").rglob("README.md"))
+DOCUMENTS = [
+    REPO / "README.md",
+    REPO / "CHANGELOG.md",
+    *sorted((REPO / "docs").rglob("*.md")),
+    *sorted((REPO / "benchmarks").glob("*.md")),
+    *SEED_READMES,
+]
 
 _FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.S | re.M)
 _CODE = re.compile(r"`[^`\n]*`")
 # [text](target) and ![alt](target), the target without spaces (an optional "title" after it).
 _LINK = re.compile(r"!?\[(?:[^\]\[]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+# [label]: target "title" (a link reference definition; [^1]: is a footnote, not a link).
+_DEFINITION = re.compile(r"^ {0,3}\[(?!\^)[^\]]+\]:[ \t]*<?([^\s>]+)>?", re.M)
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
 
 
@@ -49,7 +61,9 @@ def anchors(markdown: str) -> set[str]:
 
 
 def links(markdown: str) -> list[str]:
-    return [m.group(1) for m in _LINK.finditer(prose(markdown))]
+    """The targets of a document's inline links, then of its reference-style link definitions."""
+    text = prose(markdown)
+    return [m.group(1) for m in _LINK.finditer(text)] + [m.group(1) for m in _DEFINITION.finditer(text)]
 
 
 def broken(document: Path, root: Path = REPO) -> list[str]:
@@ -90,6 +104,24 @@ def test_links_are_found_outside_code_only(tmp_path):
     assert broken(document, tmp_path / "d") == ["a.md#x: outside the repository", "d/p.svg: no such file p.svg"]
 
 
+def test_reference_style_link_definitions_are_checked(tmp_path):
+    text = (
+        "See [the guide][guide] and [y][].\n\n[guide]: a.md#y\n  [y]: <gone.md> \"Title\"\n"
+        "[web]: https://aws.amazon.com\n[^1]: a footnote, not a link\n```\n[c]: c.md\n```\n"
+    )
+    assert links(text) == ["a.md#y", "gone.md", "https://aws.amazon.com"]
+    (tmp_path / "a.md").write_text("# Y\n")
+    document = tmp_path / "doc.md"
+    document.write_text(text)
+    assert broken(document, tmp_path) == ["gone.md: no such file gone.md"]
+
+
+def test_seed_readmes_are_checked_within_their_own_repository():
+    assert {p.parent.name for p in SEED_READMES} >= {"model_build", "model_deploy", "model_monitor", "training"}
+    assert set(SEED_READMES) <= set(DOCUMENTS)
+    assert root_of(SEED_READMES[0]) == SEED_READMES[0].parent and root_of(REPO / "README.md") == REPO
+
+
 def test_the_guide_has_an_index_linking_every_page():
     index = REPO / "docs" / "guide" / "README.md"
     linked = {target.partition("#")[0] for target in links(index.read_text(encoding="utf-8"))}
@@ -99,7 +131,13 @@ def test_the_guide_has_an_index_linking_every_page():
     assert "docs/guide/README.md" in readme
 
 
+def root_of(document: Path) -> Path:
+    """Where ``document``'s links must stay: its own folder for a seed README (the repository it
+    starts), this repository otherwise."""
+    return document.parent if document in SEED_READMES else REPO
+
+
 @pytest.mark.parametrize("document", DOCUMENTS, ids=[d.relative_to(REPO).as_posix() for d in DOCUMENTS])
 def test_relative_links_resolve(document):
     assert document.exists(), document
-    assert not broken(document), f"{document.relative_to(REPO)}: links that do not resolve"
+    assert not broken(document, root_of(document)), f"{document.relative_to(REPO)}: links that do not resolve"
