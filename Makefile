@@ -15,7 +15,7 @@ PYTEST_ARGS ?= -n auto
 # The pinned CDK CLI, run by the venv's Node (no npx start-up, no npm user-config noise).
 CDK := $(BIN)/node node_modules/aws-cdk/bin/cdk
 
-.PHONY: help setup setup-dev checkov synth test golden lint benchmark local-run readme clean
+.PHONY: help setup setup-dev checkov synth test golden lint benchmark local-run readme docs diagrams clean
 
 help:
 	@echo "make synth      set everything up, then synthesize every template into cdk.out/"
@@ -26,6 +26,8 @@ help:
 	@echo "make benchmark  measure synth time and template sizes (writes benchmarks/RESULTS.md)"
 	@echo "make local-run  run the model-build seed pipeline locally on the abalone data set"
 	@echo "make readme     rewrite the README's settings tables from the templates' settings dataclasses"
+	@echo "make docs       build the API reference (HTML, from the docstrings; a warning fails it) into site/"
+	@echo "make diagrams   redraw docs/diagrams/<template id>.svg from each template's synthesized CloudFormation"
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,5 +84,11 @@ local-run: setup-dev
 readme: setup
 	$(BIN)/python tests/update_readme.py
 
+docs: setup-dev
+	$(BIN)/python tests/api_reference.py site
+
+diagrams: setup-dev
+	$(BIN)/python tests/update_diagrams.py
+
 clean:
-	rm -rf cdk.out build .pytest_cache
+	rm -rf cdk.out build .pytest_cache site
