@@ -5,7 +5,8 @@
 Every public module is documented: the package, ``app``, ``compliance``, ``constructs`` and
 its subpackages, ``stacks`` and ``studio`` (a module or package whose name starts with ``_``
 is private). ``seed_code`` is not: it is the code a project's repositories start with, a
-program of its own (it imports the SageMaker Python SDK), not this library's API.
+program of its own (it imports the SageMaker Python SDK), not this library's API; nor is a
+Lambda function's handler package (``*_function``), the code a construct ships as an asset.
 
 A settings dataclass shows its defaults in its signature, and ends with the table of its
 settings (the README's: default or CloudFormation parameter, and each setting's ``doc``).
@@ -34,6 +35,9 @@ PACKAGE = "sagemaker_projects_cdk"
 DEFAULT_OUTDIR = REPO / "site"
 #: Not the library's API: the seed code stands alone (see the module docstring).
 EXCLUDED = (f"{PACKAGE}.seed_code",)
+#: A Lambda function's code (``jenkins/trigger_function``): an asset the construct ships, run by
+#: Lambda, not called by the library's users.
+_HANDLER = "_function"
 
 
 def public_modules() -> list[str]:
@@ -42,7 +46,7 @@ def public_modules() -> list[str]:
     names = [PACKAGE]
     for info in pkgutil.walk_packages(package.__path__, f"{PACKAGE}.", onerror=_raise):
         parts = info.name.split(".")
-        if any(part.startswith("_") for part in parts) or info.name.startswith(EXCLUDED):
+        if any(part.startswith("_") or part.endswith(_HANDLER) for part in parts) or info.name.startswith(EXCLUDED):
             continue
         names.append(info.name)
     return sorted(names)
