@@ -39,6 +39,12 @@ REGENERATE_DIAGRAMS = "make diagrams (or: .venv/bin/python tests/update_diagrams
 _RENDERER = Path(__file__).resolve().parent / "render_dot.mjs"
 RENDER_SECONDS = 120
 
+#: Under each diagram's title: how to read it.
+LEGEND = (
+    "\nsolid arrow: starts, runs, notifies, or an event it matches;  dashed grey arrow: uses the bucket or key;"
+    "  dashed ellipse: an AWS service's events or a system outside the stack;  note: resources counted, not drawn"
+)
+
 #: Concerns, in the order their groups are drawn: key -> (label, fill colour).
 CONCERNS: dict[str, tuple[str, str]] = {
     "source": ("Source", "#e8f0fe"),
@@ -292,7 +298,7 @@ def dot_source(template_id: str, template: dict) -> str:
     lines = [
         f"digraph {_quote(template_id)} {{",
         "  graph [rankdir=LR, compound=true, newrank=true, nodesep=0.25, ranksep=0.6, fontname=Helvetica, fontsize=16,",
-        f"         labelloc=t, label={_quote(template_id + ': ' + template.get('Description', ''))}];",
+        f"         labelloc=t, label={_quote(template_id + ': ' + template.get('Description', '') + LEGEND)}];",
         "  node [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=Helvetica, fontsize=10];",
         "  edge [fontname=Helvetica, fontsize=9, color=\"#444444\"];",
     ]
