@@ -121,8 +121,10 @@ def _settings_tables(modules: dict) -> None:
                     variable.docstring = cls.doc(field.name)
 
 
-def build(outdir: Path) -> list[str]:
-    """Write the reference into ``outdir`` (emptied first); returns the warnings given."""
+def build(outdir: Path, modules: tuple[str, ...] = ()) -> list[str]:
+    """Write the reference into ``outdir`` (emptied first); returns the warnings given.
+    ``modules``: these instead of the package's public modules (tests/test_docs.py builds a
+    broken one to see the build fail)."""
     # jsii starts Node.js when aws_cdk is imported: pdoc refuses subprocesses on import unless told.
     os.environ["PDOC_ALLOW_EXEC"] = "1"
     node = Path(sys.executable).parent / "node"
@@ -133,7 +135,7 @@ def build(outdir: Path) -> list[str]:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        names = public_modules()
+        names = list(modules) or public_modules()
         _own_members_only(pdoc.doc)
         _resolve_dataclass_annotations(names)
         pdoc.render.configure(
@@ -159,10 +161,11 @@ def build(outdir: Path) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    """``[OUTDIR [MODULE...]]``: the reference into OUTDIR (default site/); of MODULEs if given."""
     outdir = Path(argv[0]).resolve() if argv else DEFAULT_OUTDIR
     sys.path.insert(0, str(REPO))  # this checkout's package, not whichever one the venv installed
     sys.dont_write_bytecode = True
-    problems = build(outdir)
+    problems = build(outdir, tuple(argv[1:]))
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
     if problems:

@@ -7,6 +7,7 @@ import dataclasses
 import html
 import importlib
 import inspect
+import os
 import re
 import subprocess
 import sys
@@ -19,26 +20,42 @@ from support import REPO
 BUILD_SECONDS = 300
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> Path:
-    """The reference, built as ``make docs`` builds it, in its own process."""
-    outdir = tmp_path_factory.mktemp("site")
-    result = subprocess.run(
-        [sys.executable, str(REPO / "tests" / "api_reference.py"), str(outdir)],
+def build_reference(outdir: Path, *modules: str, path: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """tests/api_reference.py, as ``make docs`` runs it, in its own process."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(path or ""), os.environ.get("PYTHONPATH", "")]))}
+    return subprocess.run(
+        [sys.executable, str(REPO / "tests" / "api_reference.py"), str(outdir), *modules],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=BUILD_SECONDS,
+        env=env,
     )
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    outdir = tmp_path_factory.mktemp("site")
+    result = build_reference(outdir)
     assert result.returncode == 0, f"make docs fails (warnings are errors):\n{result.stderr[-6000:]}"
     return outdir
 
 
+def test_a_warning_fails_the_build(tmp_path):
+    """An annotation pdoc cannot resolve (here in a module built on its own) fails the build."""
+    (tmp_path / "broken_reference_probe.py").write_text(
+        'def handler(event: "NoSuchType") -> None:\n    """Takes an event of a type that exists nowhere."""\n'
+    )
+    result = build_reference(tmp_path / "site", "broken_reference_probe", path=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "NoSuchType" in result.stderr and "broken_reference_probe.handler" in result.stderr, result.stderr
+
+
 def _public_classes() -> list[type]:
     """Every construct and dataclass that a public module of the package defines."""
-    sys.path.insert(0, str(REPO / "tests"))
-    from api_reference import public_modules
     from constructs import Construct
+
+    from api_reference import public_modules
 
     found = []
     for name in public_modules():
