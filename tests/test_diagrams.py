@@ -1,12 +1,15 @@
 """docs/diagrams/<template id>.svg is current: each template's diagram, drawn again from this
 synth (the session's one, tests/conftest.py), is the committed SVG byte for byte; the
-README shows every one; and the graph says what the template does."""
+README (or the guide) shows every one; and the graph says what the template does."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from diagrams import REGENERATE_DIAGRAMS, diagram_path, diagrams, dot_source, graph
+from diagrams import DIAGRAMS_DIR, REGENERATE_DIAGRAMS, diagram_path, diagrams, dot_source, graph
+from support import REPO
 
 README_IMAGE = "![{id}](docs/diagrams/{id}.svg)"
 
@@ -29,12 +32,18 @@ def test_drawing_is_deterministic(assembly, drawn):
     assert drawn[template_id].lstrip().startswith("<?xml") and "</svg>" in drawn[template_id]
 
 
-def test_the_readme_shows_every_diagram(assembly):
-    from support import REPO
-
-    readme = (REPO / "README.md").read_text()
-    missing = [tid for tid in assembly.templates if README_IMAGE.format(id=tid) not in readme]
-    assert not missing, f"README.md does not show the diagram of {missing}: add {README_IMAGE.format(id='<template id>')}"
+def test_the_docs_show_every_diagram(template_ids):
+    """Each diagram is shown (an image link that resolves to it) in README.md or in a page
+    under docs/ (the user guide)."""
+    pages = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+    shown = set()
+    for page in pages:
+        for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+\.svg)\)", page.read_text()):
+            resolved = (page.parent / target).resolve()
+            if resolved.parent == DIAGRAMS_DIR.resolve() and resolved.exists():
+                shown.add(resolved.stem)
+    missing = sorted(set(template_ids) - shown)
+    assert not missing, f"no page shows the diagram of {missing}: add {README_IMAGE.format(id='<template id>')} to README.md"
 
 
 def test_build_deploy_graph_follows_the_template(assembly):
