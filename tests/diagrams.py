@@ -149,6 +149,62 @@ def _references(value: Any) -> Iterator[str]:
             yield from _references(item)
 
 
+def _kebab(logical_id: str, names: dict[str, tuple[str, list, str]]) -> str:
+    """The resource type of a named resource's ARNs (``model-package-group``, ``image``)."""
+    return names[logical_id][2]
+
+
+def _names(resources: dict[str, dict]) -> dict[str, tuple[str, list, str]]:
+    """Logical id -> (its service, the parts of its name), for resources whose own name
+    property (``ImageName`` of an ``AWS::SageMaker::Image``...) is built with ``Fn::Join``:
+    others name them instead of referencing them (a build's ``SAGEMAKER_IMAGE_NAME``, an event
+    pattern's ``ImageArn`` or ``ModelPackageGroupName``)."""
+    names = {}
+    for logical_id, resource in resources.items():
+        parts = resource["Type"].split("::")
+        if parts[0] != "AWS":
+            continue
+        value = resource.get("Properties", {}).get(f"{parts[-1]}Name")
+        join = value.get("Fn::Join") if isinstance(value, dict) else None
+        if isinstance(join, list) and len(join) == 2 and join[0] == "" and isinstance(join[1], list) and len(join[1]) > 1:
+            kind = re.sub(r"(?<!^)(?=[A-Z])", "-", parts[-1]).lower()
+            names[logical_id] = (parts[1].lower(), join[1], kind)
+    return names
+
+
+def _named(value: Any, names: dict[str, tuple[str, list, str]]) -> Iterator[str]:
+    """Logical ids whose name ``value`` spells: the same ``Fn::Join``, or an ARN of the same
+    service and resource type ending in it (``...:sagemaker:...:image/<name>``)."""
+    if isinstance(value, dict):
+        join = value.get("Fn::Join")
+        if isinstance(join, list) and len(join) == 2 and join[0] == "" and isinstance(join[1], list):
+            parts = join[1]
+            for logical_id, (service, name, _) in names.items():
+                if parts == name:
+                    yield logical_id
+                elif len(parts) > len(name) and parts[len(parts) - len(name) + 1 :] == name[1:] and _arn_of(parts, service):
+                    first, before = parts[len(parts) - len(name)], parts[len(parts) - len(name) - 1]
+                    if isinstance(name[0], str) and isinstance(first, str) and first.endswith(name[0]):
+                        prefix = first[: -len(name[0])]
+                    else:
+                        prefix = before if first == name[0] and isinstance(before, str) else ""
+                    if prefix.endswith(f"{_kebab(logical_id, names)}/"):
+                        yield logical_id
+        for item in value.values():
+            yield from _named(item, names)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _named(item, names)
+
+
+def _arn_of(parts: list, service: str) -> bool:
+    return any(isinstance(part, str) and f":{service}:" in part for part in parts)
+
+
+#: Properties that say who may do what (key and resource policies), not where data goes.
+_POLICY_PROPERTIES = frozenset({"KeyPolicy", "PolicyDocument", "AssumeRolePolicyDocument", "Policies"})
+
+
 def _type_label(resource_type: str) -> str:
     service, _, kind = resource_type.partition("::")[2].partition("::")
     return f"{service} {kind}" if not resource_type.startswith("Custom::") else f"custom resource {resource_type[8:]}"
@@ -214,12 +270,24 @@ def graph(template: dict) -> tuple[list[Node], list[Edge]]:
                     nodes[handler] = Node(handler, nodes[handler].label, user.concern)
 
     edges: set[Edge] = set()
+    names = {key: name for key, name in _names(resources).items() if key in nodes}
+
+    def references(value: Any) -> list[str]:
+        """What ``value`` references or names (in order, once each)."""
+        return list(dict.fromkeys([*_references(value), *_named(value, names)]))
+
+    def data_properties(logical_id: str) -> dict:
+        """A resource's properties less its policies and its own name."""
+        own_name = f"{resources[logical_id]['Type'].split('::')[-1]}Name"
+        properties = resources[logical_id].get("Properties", {})
+        return {k: v for k, v in properties.items() if k not in _POLICY_PROPERTIES and k != own_name}
 
     def link(source: str, target: str, label: str = "") -> None:
         if source == target or source not in nodes or target not in nodes:
             return
+        # Drawn light: encryption and storage use, what the dashboard shows, what the lifecycle checks.
         minor = resources.get(target, {}).get("Type") in ("AWS::KMS::Key", "AWS::S3::Bucket") or (
-            resources.get(source, {}).get("Type") == "AWS::CloudWatch::Dashboard"
+            resources.get(source, {}).get("Type") == "AWS::CloudWatch::Dashboard" or nodes[source].concern == "lifecycle"
         )
         edges.add(Edge(source, target, "" if minor else label, minor))
 
@@ -235,9 +303,9 @@ def graph(template: dict) -> tuple[list[Node], list[Edge]]:
         done: set[str] = set()
         if resource_type == "AWS::Events::Rule":
             for target in properties.get("Targets", []):
-                for name in _references(target.get("Arn")):
+                for name in references(target.get("Arn")):
                     link(logical_id, name, "notifies" if resources.get(name, {}).get("Type") == "AWS::SNS::Topic" else "starts")
-            named = [name for name in _references(properties.get("EventPattern", {})) if name in nodes]
+            named = [name for name in references(properties.get("EventPattern", {})) if name in nodes]
             for name in named:
                 link(name, logical_id, "event")
             if not named and properties.get("EventPattern"):
@@ -262,7 +330,7 @@ def graph(template: dict) -> tuple[list[Node], list[Edge]]:
                         link(external(f"git:{named}", f"Git repository\n{where}\n(CodeConnections)"), logical_id, "source")
                         done.update(_references(configuration))
                         continue
-                    for name in _references(configuration):
+                    for name in references(configuration):
                         if category == "Source":
                             link(name, logical_id, "source")
                         else:
@@ -277,7 +345,7 @@ def graph(template: dict) -> tuple[list[Node], list[Edge]]:
             named = next((n for n in _references(endpoint) if n in parameters), None)
             where = f"parameter {named}" if named else (endpoint if isinstance(endpoint, str) else "")
             link(logical_id, external(f"https:{where}", f"HTTPS endpoint\n{where}".strip()), "calls")
-        for name in _references(properties):
+        for name in references(data_properties(logical_id)):
             if name not in done:
                 link(logical_id, name)
 

@@ -81,3 +81,20 @@ def test_every_resource_has_its_concern(assembly):
         nodes, _ = graph(template)
         unplaced = [n.key for n in nodes if n.concern == "lifecycle" and not n.key.startswith("RetainedResourceCheck")]
         assert not unplaced, f"{template_id}: give these a concern in tests/diagrams.py: {unplaced}"
+
+
+def test_named_resources_are_linked(assembly):
+    """Resources named rather than referenced: a build project names the SageMaker image it
+    versions; the new-version rule matches the images' ARNs (not the ECR repositories of the
+    same name); the approval rule matches the group's name."""
+    nodes, edges = graph(assembly.templates["image-build-deploy"])
+    names = {node.key: node.label.split("\n")[0] for node in nodes}
+    flows = {(names[e.source], names[e.target], e.label) for e in edges}
+    for image in ("Processing", "Training", "Inference"):
+        assert (f"{image}ImageBuild", f"{image}Image", "") in flows
+        assert (f"{image}Image", "NewImageVersionRule", "event") in flows
+        assert (f"{image}ImageRepository", "NewImageVersionRule", "event") not in flows
+        assert (f"{image}ImageRepository", f"{image}Image", "") not in flows
+    assert ("ModelPackageGroup", "ModelDeployOnModelApprovalRule", "event") in flows
+    # The SageMaker pipeline (named like the group) is not the group.
+    assert ("ModelPackageGroup", "NotificationsSagemakerPipelineFailed", "event") not in flows
