@@ -11,7 +11,11 @@ template itself:
 - a pipeline's actions (source repository or connection -> pipeline -> CodeBuild project)
   and its artifact store (bucket, key); an API destination's endpoint (Jenkins);
 - every other ``Ref``, ``Fn::GetAtt`` and ``Fn::Sub`` reference between shown resources
-  (a custom resource -> its handler, a build project -> the bucket it writes).
+  (a custom resource -> its handler, a build project -> the bucket it writes), policies
+  left out;
+- a resource named rather than referenced: a value that is its name's ``Fn::Join``, or an
+  ARN of its service and resource type ending in it (a build's image name, the image
+  version rule's ARNs, the approval rule's group name).
 
 IAM roles and policies, log groups and resource policies are counted, not drawn (one node
 each in the security and operations groups): they would be most of the nodes.
