@@ -127,7 +127,8 @@ class Edge:
     source: str
     target: str
     label: str = ""
-    minor: bool = False  # encryption and storage use: drawn light, not ranked
+    minor: bool = False  # encryption and storage use, what a dashboard or check reads: drawn light
+    ranked: bool = True  # False: the edge does not push its target rightwards (layout only)
 
 
 def _references(value: Any) -> Iterator[str]:
@@ -290,10 +291,11 @@ def graph(template: dict) -> tuple[list[Node], list[Edge]]:
         if source == target or source not in nodes or target not in nodes:
             return
         # Drawn light: encryption and storage use, what the dashboard shows, what the lifecycle checks.
-        minor = resources.get(target, {}).get("Type") in ("AWS::KMS::Key", "AWS::S3::Bucket") or (
-            resources.get(source, {}).get("Type") == "AWS::CloudWatch::Dashboard" or nodes[source].concern == "lifecycle"
-        )
-        edges.add(Edge(source, target, "" if minor else label, minor))
+        reader = resources.get(source, {}).get("Type") == "AWS::CloudWatch::Dashboard" or nodes[source].concern == "lifecycle"
+        minor = reader or resources.get(target, {}).get("Type") in ("AWS::KMS::Key", "AWS::S3::Bucket")
+        # Sources stay leftmost; what only reads others does not rank them.
+        ranked = not reader and nodes[target].concern != "source"
+        edges.add(Edge(source, target, "" if minor else label, minor, ranked))
 
     def external(key: str, label: str) -> str:
         nodes.setdefault(key, Node(key, label, None, shape="ellipse"))
@@ -385,6 +387,8 @@ def dot_source(template_id: str, template: dict) -> str:
         lines.append(f"    label={_quote(label)}; style=\"rounded,filled\"; fillcolor={_quote(colour)}; color=\"#999999\"; fontsize=12;")
         for node in members:
             lines.append(f"    {_quote(node.key)} [label={_quote(node.label)}, shape={node.shape}];")
+        if concern == "source":  # where everything starts: the left edge
+            lines.append("    { rank=min; " + " ".join(_quote(n.key) + ";" for n in members) + " }")
         # Counts sit beside the group's last resource (its key, its topic), not at the far left.
         drawn = [n for n in members if n.shape != "note"]
         for note in (n for n in members if n.shape == "note" and drawn):
@@ -394,6 +398,8 @@ def dot_source(template_id: str, template: dict) -> str:
         attributes = [f"label={_quote(edge.label)}"] if edge.label else []
         if edge.minor:
             attributes += ["style=dashed", 'color="#aaaaaa"', "arrowsize=0.5", "weight=0"]
+        if not edge.ranked:
+            attributes.append("constraint=false")
         lines.append(f"  {_quote(edge.source)} -> {_quote(edge.target)}" + (f" [{', '.join(attributes)}]" if attributes else "") + ";")
     lines.append("}")
     return "\n".join(lines) + "\n"
