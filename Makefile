@@ -15,7 +15,7 @@ PYTEST_ARGS ?= -n auto
 # The pinned CDK CLI, run by the venv's Node (no npx start-up, no npm user-config noise).
 CDK := $(BIN)/node node_modules/aws-cdk/bin/cdk
 
-.PHONY: help setup setup-dev checkov synth test golden lint benchmark local-run readme dist clean
+.PHONY: help setup setup-dev checkov synth test golden lint benchmark local-run readme dist docs diagrams clean
 
 help:
 	@echo "make synth      set everything up, then synthesize every template into cdk.out/"
@@ -27,6 +27,8 @@ help:
 	@echo "make local-run  run the model-build seed pipeline locally on the abalone data set"
 	@echo "make readme     rewrite the README's templates list and the guide's settings tables from the templates' declarations"
 	@echo "make dist       build the sdist and wheel of the committed files into dist/ and check them with twine (make test checks them too)"
+	@echo "make docs       build the API reference (HTML, from the docstrings; a warning fails it) into site/"
+	@echo "make diagrams   redraw docs/diagrams/<template id>.svg from each template's synthesized CloudFormation"
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -91,5 +93,11 @@ dist: setup-dev
 	$(BIN)/python tests/build_dist.py dist
 	$(BIN)/python -m twine check --strict dist/*
 
+docs: setup-dev
+	$(BIN)/python tests/api_reference.py site
+
+diagrams: setup-dev
+	$(BIN)/python tests/update_diagrams.py
+
 clean:
-	rm -rf cdk.out build dist .pytest_cache
+	rm -rf cdk.out build dist .pytest_cache site
