@@ -23,11 +23,11 @@ import requests
 from moto import mock_aws
 from moto.s3.models import s3_backends
 from moto.utilities.utils import get_partition
-
-from call_recorder import _write, install, iam_requests, read_calls
-from iam_eval import Resolver
 from role_checks import role_policy_with_managed
 from test_model_deploy_kinds_staging import Clock, StubTransform, tests
+
+from call_recorder import _write, iam_requests, install, read_calls
+from iam_eval import Resolver
 
 REGION, ACCOUNT, TOOLING = "us-east-1", "123456789012", "111111111111"
 PROJECT_ID = "p-abc123def456"

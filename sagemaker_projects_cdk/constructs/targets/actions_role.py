@@ -50,6 +50,8 @@ from ._arns import (
     s3_arn,
     via_s3,
 )
+from .batch_roles import TRANSFORM_STATE_MACHINES
+from .trust import ToolingAccountTrust
 
 #: What the staging tests of asynchronous and batch stages write in a stage's own bucket (the
 #: seed's ``test_endpoint.py``): requests under an endpoint's input prefix, test rows under a
@@ -57,9 +59,6 @@ from ._arns import (
 QUEUE_TEST_WRITES = ("async-inference/*/input/*", "batch-transform/*/test-input/*")
 #: What they read there: an asynchronous endpoint's answers and failures, a batch run's output.
 QUEUE_TEST_READS = ("async-inference/*/output/*", "async-inference/*/failure/*", "batch-transform/*/output/*")
-#: Batch stages' state machines: ``<project id>-<stage>-transform`` (``BatchStageStack``).
-TRANSFORM_STATE_MACHINES = "*-transform"
-from .trust import ToolingAccountTrust
 
 #: What CodePipeline's CloudFormation action calls on the stack in the modes the tooling
 #: pipeline uses (create or update; replace on failure deletes a stack that failed to

@@ -87,7 +87,7 @@ BATCH_STRATEGIES = ("MultiRecord", "SingleRecord")
 #: An EventBridge schedule expression (``BatchTransform``'s ``SCHEDULE_EXPRESSION``; a test keeps them equal).
 SCHEDULE_EXPRESSION = re.compile(
     r"rate\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\)"
-    r"|cron\([^\s()]+( [^\s()]+){5}\)"
+    r"|cron\([0-9*/,-]+ [0-9*/,-]+ (\? [0-9A-Za-z*/,-]+ [0-9A-Za-z*/,L#-]+|[0-9*/,LW-]+ [0-9A-Za-z*/,-]+ \?) [0-9*/,-]+\)"
 )
 MIME_TYPE = re.compile(r"[\w.+-]+/[\w.+-]+")
 #: The stages when neither --stages nor DEPLOY_STAGES says (the pipeline's default stages).

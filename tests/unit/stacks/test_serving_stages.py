@@ -97,7 +97,7 @@ def test_all_stage_templates_share_the_common_parameters(async_template, batch_t
     schedule = batch["Schedule"]["AllowedPattern"]
     for good in ("", "rate(1 day)", "rate(6 hours)", "cron(0 2 * * ? *)"):
         assert re.fullmatch(schedule.strip("^$"), good), good
-    for bad in ("daily", "rate(1 days)", "cron(0 2 * *)"):
+    for bad in ("daily", "rate(1 days)", "cron(0 2 * *)", "cron(0 2 * * * *)"):
         assert not re.fullmatch(schedule.strip("^$"), bad), bad
     assert async_template["Parameters"]["MinCapacity"]["MinValue"] == 0
     assert async_template["Parameters"]["MaxConcurrentInvocationsPerInstance"]["MinValue"] == 1
@@ -209,8 +209,8 @@ def test_a_batch_stage_given_roles_creates_none_and_runs_as_them(batch_template)
 
 def test_the_run_roles_are_given_with_the_execution_role(batch_template):
     (assertion_machine, assertion_trigger) = batch_template["Rules"]["RunRolesWithExecutionRole"]["Assertions"]
-    assert "StateMachineRoleArn is given exactly when ExecutionRoleArn is" == assertion_machine["AssertDescription"]
-    assert "TriggerRoleArn is given exactly when ExecutionRoleArn is" == assertion_trigger["AssertDescription"]
+    assert assertion_machine["AssertDescription"] == "StateMachineRoleArn is given exactly when ExecutionRoleArn is"
+    assert assertion_trigger["AssertDescription"] == "TriggerRoleArn is given exactly when ExecutionRoleArn is"
     for assertion, parameter in ((assertion_machine, "StateMachineRoleArn"), (assertion_trigger, "TriggerRoleArn")):
         for execution_role, run_role, holds in (("", "", True), ("r", "r", True), ("r", "", False), ("", "r", False)):
             values = {**BATCH_REQUIRED, "ExecutionRoleArn": execution_role, "StateMachineRoleArn": "", "TriggerRoleArn": "", parameter: run_role}
