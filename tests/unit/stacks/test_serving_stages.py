@@ -130,6 +130,14 @@ def test_async_model_role_reads_requests_writes_answers_and_publishes(async_temp
     ]  # fmt: skip
     assert published and sorted(ref["Ref"] for ref in published[0]["Resource"]) == sorted(topics)
     assert policy.allowed("kms:GenerateDataKey", REQUIRED["ArtifactKmsKeyArn"])
+    # Evaluated as IAM would: publish to the stage's two topics, and no other.
+    resolver = Resolver(async_template, parameters=REQUIRED, region=REGION, account=ACCOUNT)
+    for topic in topics:
+        arn = resolver.resolve({"Ref": topic})
+        assert arn.startswith(f"arn:aws:sns:{REGION}:{ACCOUNT}:"), arn
+        assert policy.allowed("sns:Publish", arn), arn
+    assert not policy.allowed("sns:Publish", f"arn:aws:sns:{REGION}:{ACCOUNT}:billing-alerts")
+    assert not policy.allowed("sns:Subscribe", resolver.resolve({"Ref": topics[0]}))
 
 
 def test_async_endpoint_scales_to_zero_and_back(async_template):
