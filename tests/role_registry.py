@@ -216,12 +216,24 @@ CLAIMS = [
     Claim(
         rf"DeployerRole{_ID}", "target-account",
         _TARGETS + "test_target_deployer_role.py::test_deployer_allows_every_handler_permission_of_the_stage_template",
-        "the CloudFormation handler permissions of the endpoint and monitor stage templates' resources (cfn-lint's schemas)",
+        "the CloudFormation handler permissions of the endpoint, asynchronous, batch and monitor stage templates' resources "
+        "(cfn-lint's schemas)",
     ),
     Claim(
         rf"EndpointRole{_ID}", "target-account",
         _TARGETS + "test_target_roles.py::test_the_endpoint_role_may_do_what_sagemaker_does_with_it",
         "what SageMaker does with a model's role: tooling image and artifacts, captured data here, logs, metrics, alarms; "
         "Model Monitor's jobs of the monitor stage stacks",
+    ),
+    Claim(
+        rf"TransformRole{_ID}", "target-account",
+        _TARGETS + "test_target_roles.py::test_the_transform_role_may_do_what_a_batch_stages_state_machine_does",
+        "Step Functions' createTransformJob.sync for batch stages here: transform jobs, the endpoint role passed to "
+        "SageMaker, its events rule, volume key grants (iam_eval)",
+    ),
+    Claim(
+        rf"TriggerRole{_ID}", "target-account",
+        _TARGETS + "test_target_roles.py::test_the_trigger_role_only_starts_batch_stages_state_machines",
+        "EventBridge starting batch stages' state machines '<project id>-<stage>-transform' (iam_eval)",
     ),
 ]

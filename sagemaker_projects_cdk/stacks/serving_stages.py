@@ -15,7 +15,8 @@ configuration names its ``kind``:
 
 Both share the endpoint stage's common parameters (``stage_inputs``): the project, the stage,
 the model version, the stage's bucket and key (its own in another account), the model role
-(given in another account) and where the artifacts are read. Regenerate with::
+(given in another account; a batch stage there is given the roles of its state machine and
+rules too) and where the artifacts are read. Regenerate with::
 
     python -m sagemaker_projects_cdk.stacks.serving_stages
 """
@@ -27,13 +28,14 @@ import sys
 from pathlib import Path
 from typing import Any, Optional, Unpack
 
-from aws_cdk import CfnCondition, CfnOutput, Fn
+from aws_cdk import CfnCondition, CfnOutput, CfnResource, CfnRule, CfnRuleAssertion, CfnWaitConditionHandle, Fn
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from .._internal.patterns import ROLE_ARN
 from .._internal.resource_policy import ConditionalStatements
 from ..constructs.deploy.deployer_role import stage_iam_path
 from ..constructs.endpoint import (
@@ -170,7 +172,11 @@ class BatchStageStack(StageStack):
     ``.../output/<execution name>/``; a run starts on ``Schedule`` (empty: none) and after each
     deployment of the stage. Transform jobs are named ``<project id>-<uuid>``. Parameters beyond
     the common ones: ``InstanceType``, ``InstanceCount``, ``MaxPayloadInMB``, ``SplitType``,
-    ``JoinSource``, ``BatchStrategy``, ``ContentType``, ``Schedule``.
+    ``JoinSource``, ``BatchStrategy``, ``ContentType``, ``Schedule``, and ``StateMachineRoleArn``
+    and ``TriggerRoleArn``: empty, the stack creates the roles its state machine and rules run
+    as; given (with ``ExecutionRoleArn``, a stage in another account, whose deployer creates no
+    IAM role), they run as those (the target-account baseline's ``transform`` and ``trigger``
+    roles).
     """
 
     DEFAULT_DESCRIPTION = (
@@ -243,17 +249,74 @@ class BatchStageStack(StageStack):
             writes={"OutputByExecutionRole": [f"{base}/output/*"]},
             reads={"InputByExecutionRole": [f"{base}/input/*", f"{base}/test-input/*"]},
         )
-        # The state machine passes whichever role the model runs as.
-        role = self.transform.role.node.default_child
-        assert isinstance(role, iam.CfnRole)
-        starter = self.transform.starter_policy.node.default_child
-        assert isinstance(starter, iam.CfnManagedPolicy)
-        starter.add_property_override(
-            "PolicyDocument.Statement.1.Resource",
-            Fn.condition_if(inputs.own_role.logical_id, role.attr_arn, inputs.execution_role_arn),
-        )
+        self._use_given_run_roles(inputs.own_role, inputs.execution_role_arn)
         CfnOutput(self, "StateMachineArn", value=self.transform.state_machine.state_machine_arn, description="Starts a run")
         CfnOutput(self, "ModelName", value=self.transform.model.attr_model_name, description="The model the runs use")
+
+
+    def _use_given_run_roles(self, own_role: CfnCondition, execution_role_arn: str) -> None:
+        """With ``ExecutionRoleArn`` given (a stage in another account, whose deployer creates no
+        IAM role), the state machine and the rules run as the given ``StateMachineRoleArn`` and
+        ``TriggerRoleArn`` (the baseline's ``transform`` and ``trigger`` roles): the stack's own
+        roles and policies are not created."""
+        p = StageParameters(self)
+        described = "empty: a role this stack creates; given exactly when ExecutionRoleArn is (in another account: the {} role of its target-account baseline)"
+        machine_role = p.string(
+            "StateMachineRoleArn",
+            "Role Step Functions runs the transforms as; " + described.format("transform"),
+            pattern=f"({ROLE_ARN})?",
+            constraint="must be an IAM role ARN or empty",
+        )
+        trigger_role = p.string(
+            "TriggerRoleArn",
+            "Role EventBridge starts the runs as; " + described.format("trigger"),
+            pattern=f"({ROLE_ARN})?",
+            constraint="must be an IAM role ARN or empty",
+        )
+        no_role = Fn.condition_equals(execution_role_arn, "")
+
+        def together(name: str, value: str) -> CfnRuleAssertion:
+            empty = Fn.condition_equals(value, "")
+            return CfnRuleAssertion(
+                assert_=Fn.condition_or(
+                    Fn.condition_and(empty, no_role), Fn.condition_and(Fn.condition_not(empty), Fn.condition_not(no_role))
+                ),
+                assert_description=f"{name} is given exactly when ExecutionRoleArn is",
+            )
+
+        CfnRule(
+            self,
+            "RunRolesWithExecutionRole",
+            assertions=[together("StateMachineRoleArn", machine_role), together("TriggerRoleArn", trigger_role)],
+        )
+        t = self.transform
+        own = [_cfn(c) for c in (t.starter_role, t.starter_policy, t.trigger_role, t.trigger_policy)]
+        for resource in own:
+            resource.cfn_options.condition = own_role
+        starter_role, starter_policy, trigger, trigger_policy = own
+
+        def ready(handle_id: str, *resources: CfnResource) -> str:
+            """DependsOn may not name a resource whose condition is false: a handle waits instead."""
+            handle = CfnWaitConditionHandle(self, handle_id)
+            handle.cfn_options.metadata = {r.logical_id: Fn.condition_if(own_role.logical_id, r.ref, "") for r in resources}
+            return handle.logical_id
+
+        machine = _cfn(t.state_machine)
+        machine.add_property_override("RoleArn", Fn.condition_if(own_role.logical_id, starter_role.get_att("Arn"), machine_role))
+        machine.add_override("DependsOn", [ready("StateMachineRoleReady", starter_role, starter_policy)])
+        trigger_ready = ready("TriggerRoleReady", trigger, trigger_policy)
+        for rule in (t.schedule_rule, t.deploy_rule):
+            if rule is not None:
+                rule.add_property_override(
+                    "Targets.0.RoleArn", Fn.condition_if(own_role.logical_id, trigger.get_att("Arn"), trigger_role)
+                )
+                rule.add_override("DependsOn", [trigger_ready])
+
+
+def _cfn(construct: Construct) -> CfnResource:
+    child = construct if isinstance(construct, CfnResource) else construct.node.default_child
+    assert isinstance(child, CfnResource)
+    return child
 
 
 def synth_async_template(*, security_packs: bool = True) -> dict[str, Any]:

@@ -13,7 +13,10 @@ assets). It creates, with the names the tooling side derives from its own accoun
   deployer role, runs the staging tests;
 - ``sagemaker-projects-<tooling>-deployer``: CloudFormation's role for those stacks; it
   creates no IAM role or policy (a stage stack here runs its model as the endpoint role);
-- ``sagemaker-projects-<tooling>-endpoint``: the SageMaker execution role of their models.
+- ``sagemaker-projects-<tooling>-endpoint``: the SageMaker execution role of their models;
+- ``sagemaker-projects-<tooling>-transform`` and ``-trigger``: the roles a batch stage's state
+  machine (Step Functions, running transform jobs as the endpoint role) and its rules
+  (EventBridge, starting the state machine) run as.
 
 It creates no KMS key: a stage stack in a target account creates its own retained key for its
 captured data and endpoint volumes (``stacks/endpoint_stage.py``).
@@ -54,6 +57,8 @@ from ..constructs.targets import (
     TargetActionsRole,
     TargetDeployerRole,
     TargetEndpointRole,
+    TargetTransformRole,
+    TargetTriggerRole,
     ToolingAccountTrust,
 )
 from ..constructs.targets.trust import ORGANIZATION_ID_PATTERN, ORGANIZATION_ID_RULE, check_organization_id
@@ -194,9 +199,20 @@ class TargetAccountStack(Stack):
         )
         #: The SageMaker execution role.
         self.endpoint_role = TargetEndpointRole(self, "Endpoint", tooling_account=tooling_account_id)
+        #: The role batch stages' state machines run as.
+        self.transform_role = TargetTransformRole(
+            self, "Transform", tooling_account=tooling_account_id, endpoint_role=self.endpoint_role.role
+        )
+        #: The role batch stages' rules start their state machines as.
+        self.trigger_role = TargetTriggerRole(self, "Trigger", tooling_account=tooling_account_id)
         #: CloudFormation's role for the stage stacks.
         self.deployer_role = TargetDeployerRole(
-            self, "Deployer", tooling_account=tooling_account_id, endpoint_role=self.endpoint_role.role
+            self,
+            "Deployer",
+            tooling_account=tooling_account_id,
+            endpoint_role=self.endpoint_role.role,
+            transform_role=self.transform_role.role,
+            trigger_role=self.trigger_role.role,
         )
         #: The role the tooling account's pipelines assume.
         self.actions_role = TargetActionsRole(self, "Actions", trust=self.trust, deployer_role=self.deployer_role.role)
@@ -204,6 +220,8 @@ class TargetAccountStack(Stack):
             ("ActionsRoleArn", self.actions_role.role_arn, "Role the tooling account's deploy pipelines assume"),
             ("DeployerRoleArn", self.deployer_role.role_arn, "CloudFormation's role for the stage stacks"),
             ("EndpointRoleArn", self.endpoint_role.role_arn, "SageMaker execution role of the stages' models"),
+            ("TransformRoleArn", self.transform_role.role_arn, "Step Functions' role for batch stages' transforms"),
+            ("TriggerRoleArn", self.trigger_role.role_arn, "EventBridge's role starting batch stages' transforms"),
         ):
             CfnOutput(self, output_id, value=value, description=text)
 

@@ -100,6 +100,10 @@ def _with(base: dict, **changes) -> dict:
         (_with(ASYNC, rollout={}), "rollout: unknown key"),
         (_with(BATCH, schedule="every day"), "schedule: invalid 'every day': expected a schedule expression"),
         (_with(BATCH, schedule="rate(1 days)"), "schedule: invalid 'rate(1 days)'"),
+        (_with(BATCH, schedule="cron(0 2 * * * *)"), "schedule: invalid 'cron(0 2 * * * *)': expected a schedule expression"),
+        (_with(BATCH, instance_count=0), "instance_count: invalid 0: expected a whole number from 1 to 100"),
+        (_with(BATCH, max_payload_mb=-1), "max_payload_mb: invalid -1: expected a whole number from 0 to 100"),
+        (_with(BATCH, batch_strategy="All"), "batch_strategy: invalid 'All'"),
         (_with(BATCH, split_type="Lines"), "split_type: invalid 'Lines': expected one of None, Line, RecordIO, TFRecord"),
         (_with(BATCH, join_source="Output"), "join_source: invalid 'Output'"),
         (_with(BATCH, max_payload_mb=101), "max_payload_mb: invalid 101"),
@@ -187,15 +191,43 @@ def test_stages_of_different_kinds_are_refused_before_anything_is_written(kinds_
     assert not out.exists()
 
 
-def test_a_batch_stage_in_another_account_is_refused_before_aws_is_called(tmp_path):
+TARGET, TOOLING = "210987654321", "123456789012"
+BASELINE = f"arn:aws:iam::{TARGET}:role/sagemaker-projects-cdk/sagemaker-projects-{TOOLING}"
+ENV = {
+    "SAGEMAKER_PROJECT_NAME": "churn", "SAGEMAKER_PROJECT_ID": "p-abc123def456", "ARTIFACT_BUCKET": PROJECT_BUCKET,
+    "ARTIFACT_KMS_KEY_ARN": KEY_ARN, build.MODEL_ARTIFACT_BUCKET: PROJECT_BUCKET, build.MODEL_ARTIFACT_KMS_KEY_ARN: KEY_ARN,
+}  # fmt: skip
+PACKAGE = f"arn:aws:sagemaker:us-east-1:{TOOLING}:model-package/churn-p-abc123def456/3"
+
+
+def test_a_batch_stage_in_another_account_runs_as_the_baselines_transform_and_trigger_roles():
+    settings, problems = build.check_stage_config("prod-config.json", BATCH)
+    assert problems == []
+    target = {"account": TARGET, "execution_role_arn": f"{BASELINE}-endpoint"}
+    parameters = build.stage_parameters("prod", settings, ENV, PACKAGE, target)
+    assert parameters["ExecutionRoleArn"] == f"{BASELINE}-endpoint"
+    assert (parameters["StateMachineRoleArn"], parameters["TriggerRoleArn"]) == (f"{BASELINE}-transform", f"{BASELINE}-trigger")
+    assert parameters["ArtifactBucketName"] == parameters["ArtifactKmsKeyArn"] == ""  # the stage's own storage
+    template = json.loads((SEED / build.KIND_TEMPLATES["batch"]).read_text())
+    assert build.check_against_template(template, "prod-params.json", parameters) == []
+    # In this account the stack creates the roles itself.
+    here = build.stage_parameters("staging", settings, ENV, PACKAGE)
+    assert here["StateMachineRoleArn"] == here["TriggerRoleArn"] == here["ExecutionRoleArn"] == ""
+    assert build.check_against_template(template, "staging-params.json", here) == []
+    # Other kinds' templates have no such parameters.
+    async_settings, _ = build.check_stage_config("prod-config.json", ASYNC)
+    assert "StateMachineRoleArn" not in build.stage_parameters("prod", async_settings, ENV, PACKAGE, target)
+
+
+def test_a_batch_stage_in_another_account_needs_the_baselines_endpoint_role_before_aws_is_called(tmp_path):
     config_dir = _seed(tmp_path, BATCH, {k: v for k, v in BATCH.items() if k != "smoke_test"})
     environ = {
-        "MODEL_PACKAGE_GROUP_NAME": "g", "SAGEMAKER_PROJECT_NAME": "churn", "SAGEMAKER_PROJECT_ID": "p-abc123def456",
-        "ARTIFACT_BUCKET": PROJECT_BUCKET, "ARTIFACT_KMS_KEY_ARN": KEY_ARN, "DEPLOY_STAGES": "staging,prod",
-        "STAGE_ACCOUNTS": ",210987654321",
-        "STAGE_EXECUTION_ROLE_ARNS": ",arn:aws:iam::210987654321:role/sagemaker-projects/endpoint",
+        **ENV, "MODEL_PACKAGE_GROUP_NAME": "g", "DEPLOY_STAGES": "staging,prod", "STAGE_ACCOUNTS": f",{TARGET}",
+        "STAGE_EXECUTION_ROLE_ARNS": f",arn:aws:iam::{TARGET}:role/sagemaker-projects/endpoint",
     }  # fmt: skip
-    with pytest.raises(build.BuildError, match="prod-config.json: kind: a batch stage deploys to this account only"):
+    with pytest.raises(build.BuildError, match=r"prod-config.json: kind: a batch stage in another account runs its state "
+                       r"machine and rules as the target-account baseline's 'transform' and 'trigger' roles.*"
+                       rf"arn:aws:iam::{TARGET}:role/sagemaker-projects/endpoint, which is not one"):
         build.build(["staging", "prod"], config_dir, tmp_path / "out", environ, session=object())
 
 
@@ -262,3 +294,38 @@ def test_the_written_stage_deploys_in_moto(kinds_moto, tmp_path, config):
         assert tested.returncode == 0, tested.stderr
         report = json.loads((out / "report.json").read_text())
         assert report["passed"] and report["kind"] == "async" and report["rows"] == len(rows)
+
+
+@pytest.mark.integration
+def test_a_batch_stage_with_the_baselines_roles_deploys_in_moto_and_creates_no_iam(kinds_moto):
+    """The batch stage as build.py writes it for another account (moto plays that account):
+    the stack creates its own storage, no role or policy, and its state machine and rules run
+    as the given roles."""
+    account = "123456789012"  # moto's
+    baseline = f"arn:aws:iam::{account}:role/sagemaker-projects-cdk/sagemaker-projects-{TOOLING}"
+    settings, _ = build.check_stage_config("prod-config.json", BATCH)
+    env = {**ENV, "SAGEMAKER_PROJECT_ID": "p-0ther0accnt1"}
+    parameters = build.stage_parameters("prod", settings, env, PACKAGE, {"account": account, "execution_role_arn": f"{baseline}-endpoint"})
+    cfn = client(kinds_moto, "cloudformation")
+    name = unique("sagemaker-churn-deploy-prod-")
+    template = json.loads((SEED / build.KIND_TEMPLATES["batch"]).read_text())
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::KMS::Key":
+            del resource["Properties"]["Tags"]  # moto 5's CloudFormation fails on a key's tags (KeyError 'TagKey')
+    cfn.create_stack(
+        StackName=name,
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+    )
+    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    created = {r["LogicalResourceId"]: r["ResourceType"] for r in cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]}
+    assert not [t for t in created.values() if t.startswith("AWS::IAM::")]
+    assert {"AWS::KMS::Key", "AWS::S3::Bucket", "AWS::StepFunctions::StateMachine", "AWS::SageMaker::Model"} <= set(created.values())
+    machine = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}["StateMachineArn"]
+    assert client(kinds_moto, "stepfunctions").describe_state_machine(stateMachineArn=machine)["roleArn"] == f"{baseline}-transform"
+    events = client(kinds_moto, "events")
+    rules = [r for r in events.list_rules()["Rules"] if r["Name"] == "p-0ther0accnt1-prod-deployed"]
+    assert len(rules) == 1
+    (target,) = events.list_targets_by_rule(Rule=rules[0]["Name"])["Targets"]
+    assert (target["Arn"], target["RoleArn"]) == (machine, f"{baseline}-trigger")

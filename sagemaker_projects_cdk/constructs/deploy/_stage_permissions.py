@@ -179,6 +179,30 @@ def async_topic_statements(*, topics: str) -> list[iam.PolicyStatement]:
     ]
 
 
+#: What CloudFormation's handlers call for a batch stage's state machine.
+BATCH_STATE_MACHINE_ACTIONS = (
+    "states:CreateStateMachine",
+    "states:DeleteStateMachine",
+    "states:DescribeStateMachine",
+    "states:UpdateStateMachine",
+    "states:TagResource",
+    "states:UntagResource",
+    "states:ListTagsForResource",
+)
+#: What CloudFormation's handlers call for a batch stage's EventBridge rules.
+BATCH_RULE_ACTIONS = (
+    "events:PutRule",
+    "events:DeleteRule",
+    "events:DescribeRule",
+    "events:PutTargets",
+    "events:RemoveTargets",
+    "events:ListTargetsByRule",
+    "events:TagResource",
+    "events:UntagResource",
+    "events:ListTagsForResource",
+)
+
+
 def batch_statements(*, state_machines: str, rules: str, roles: str) -> list[iam.PolicyStatement]:
     """A batch stage's state machine, its EventBridge rules and the roles they run as.
 
@@ -190,30 +214,12 @@ def batch_statements(*, state_machines: str, rules: str, roles: str) -> list[iam
     return [
         iam.PolicyStatement(
             sid="BatchStateMachines",
-            actions=[
-                "states:CreateStateMachine",
-                "states:DeleteStateMachine",
-                "states:DescribeStateMachine",
-                "states:UpdateStateMachine",
-                "states:TagResource",
-                "states:UntagResource",
-                "states:ListTagsForResource",
-            ],
+            actions=list(BATCH_STATE_MACHINE_ACTIONS),
             resources=[state_machines],
         ),
         iam.PolicyStatement(
             sid="BatchRules",
-            actions=[
-                "events:PutRule",
-                "events:DeleteRule",
-                "events:DescribeRule",
-                "events:PutTargets",
-                "events:RemoveTargets",
-                "events:ListTargetsByRule",
-                "events:TagResource",
-                "events:UntagResource",
-                "events:ListTagsForResource",
-            ],
+            actions=list(BATCH_RULE_ACTIONS),
             resources=[rules],
         ),
         iam.PolicyStatement(

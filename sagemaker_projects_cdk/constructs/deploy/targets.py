@@ -1,7 +1,7 @@
 """What the tooling account and a target (staging, prod) account agree on before either exists.
 
 A target account runs the baseline (``TargetAccountStack``) once per tooling account. It
-holds three roles with names derived from the tooling account's id alone, so the tooling
+holds five roles with names derived from the tooling account's id alone, so the tooling
 side can name them in its pipeline and in its bucket, key and group policies before they
 exist (as ``aws:PrincipalArn`` conditions on an account principal, never as role
 principals, which CloudFormation and IAM refuse while the role does not exist):
@@ -11,6 +11,8 @@ principals, which CloudFormation and IAM refuse while the role does not exist):
   stacks with the ``deployer`` role.
 - ``deployer``: CloudFormation's service role for the stage stacks in the target account.
 - ``endpoint``: the SageMaker execution role of the target account's models and endpoints.
+- ``transform`` and ``trigger``: the roles a batch stage's state machine (Step Functions) and
+  its rules (EventBridge) run as; build.py names them for a batch stage in another account.
 
 A stage stack in a target account creates its own retained storage (a KMS key, a bucket for
 captured data and one for its access logs); the buckets are named
@@ -34,8 +36,8 @@ STAGE_DATA_BUCKET_PREFIX = "sagemaker-projects-stage-"
 #: The stage stack's access-log bucket in a target account: this prefix and the stack's UUID.
 STAGE_LOG_BUCKET_PREFIX = "sagemaker-projects-slogs-"
 
-TargetRole = Literal["actions", "deployer", "endpoint"]
-TARGET_ROLES: tuple[TargetRole, ...] = ("actions", "deployer", "endpoint")
+TargetRole = Literal["actions", "deployer", "endpoint", "transform", "trigger"]
+TARGET_ROLES: tuple[TargetRole, ...] = ("actions", "deployer", "endpoint", "transform", "trigger")
 
 
 def target_role_name(tooling_account: str, role: TargetRole) -> str:

@@ -39,10 +39,12 @@ SPLIT_TYPES = ("None", "Line", "RecordIO", "TFRecord")
 JOIN_SOURCES = ("None", "Input")
 #: ``BatchStrategy``.
 BATCH_STRATEGIES = ("MultiRecord", "SingleRecord")
-#: An EventBridge schedule expression: ``rate(<n> <unit>)`` or ``cron(<6 fields>)``.
+#: An EventBridge schedule expression: ``rate(<n> <unit>)`` or ``cron(<minutes> <hours>
+#: <day of month> <month> <day of week> <year>)``, one of the two day fields ``?`` (EventBridge
+#: takes a value in one of them only), each field of the characters EventBridge allows there.
 SCHEDULE_EXPRESSION = (
     r"rate\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\)"
-    r"|cron\([^\s()]+( [^\s()]+){5}\)"
+    r"|cron\([0-9*/,-]+ [0-9*/,-]+ (\? [0-9A-Za-z*/,-]+ [0-9A-Za-z*/,L#-]+|[0-9*/,LW-]+ [0-9A-Za-z*/,-]+ \?) [0-9*/,-]+\)"
 )
 #: Transform job names: ``<prefix>-<uuid>`` within SageMaker's 63 characters.
 JOB_NAME_PREFIX = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,25}"

@@ -6,6 +6,7 @@ The contract with the tooling side (role path and names, ``target_role_arn``) is
 """
 
 from .actions_role import TargetActionsRole
+from .batch_roles import TargetTransformRole, TargetTriggerRole
 from .deployer_role import TargetDeployerRole
 from .endpoint_role import TargetEndpointRole
 from .trust import ToolingAccountTrust
@@ -14,5 +15,7 @@ __all__ = [
     "TargetActionsRole",
     "TargetDeployerRole",
     "TargetEndpointRole",
+    "TargetTransformRole",
+    "TargetTriggerRole",
     "ToolingAccountTrust",
 ]

@@ -17,7 +17,16 @@ stage stack). It may:
 - describe and invoke this account's endpoints that belong to a SageMaker project (tagged
   with ``sagemaker:project-id``), and describe their configurations and models (the staging
   tests, ``seed_code/model_deploy/test/test_endpoint.py``); describe the stage stacks (the
-  change record's snapshot).
+  change record's snapshot);
+- the staging tests of an asynchronous or batch stage (its requests and answers are in the
+  stage stack's own bucket ``sagemaker-projects-stage-<stack uuid>``, found with
+  ``DescribeStackResource``): submit requests (``InvokeEndpointAsync``) after writing them
+  under ``async-inference/<endpoint>/input/``, or write test rows under
+  ``batch-transform/<stage>/test-input/`` and start, follow and (on a timeout) stop a run of
+  the stage's state machine ``<project id>-<stage>-transform``; read the answers under
+  ``.../output/`` and ``.../failure/`` (list the bucket, so a missing answer is a 404, not a
+  403); encrypt and decrypt them with the stage's own key (tagged with a project id) through
+  S3 only.
 
 It cannot change anything directly: every resource of a stage stack is created by
 CloudFormation with the ``deployer`` role.
@@ -25,14 +34,31 @@ CloudFormation with the ``deployer`` role.
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ...compliance import acknowledge_wildcards
 from ..deploy.targets import TARGET_ROLE_PATH, target_role_name
-from ._arns import MONITOR_STACK_NAMES, PROJECT_TAGGED, STAGE_STACK_NAMES, regional, s3_arn, via_s3
+from ._arns import (
+    IN_THIS_ACCOUNT,
+    MONITOR_STACK_NAMES,
+    PROJECT_TAGGED,
+    STAGE_DATA_BUCKET_NAMES,
+    STAGE_STACK_NAMES,
+    regional,
+    s3_arn,
+    via_s3,
+)
+from .batch_roles import TRANSFORM_STATE_MACHINES
 from .trust import ToolingAccountTrust
+
+#: What the staging tests of asynchronous and batch stages write in a stage's own bucket (the
+#: seed's ``test_endpoint.py``): requests under an endpoint's input prefix, test rows under a
+#: batch stage's test-input prefix.
+QUEUE_TEST_WRITES = ("async-inference/*/input/*", "batch-transform/*/test-input/*")
+#: What they read there: an asynchronous endpoint's answers and failures, a batch run's output.
+QUEUE_TEST_READS = ("async-inference/*/output/*", "async-inference/*/failure/*", "batch-transform/*/output/*")
 
 #: What CodePipeline's CloudFormation action calls on the stack in the modes the tooling
 #: pipeline uses (create or update; replace on failure deletes a stack that failed to
@@ -82,6 +108,12 @@ class TargetActionsRole(Construct):
         endpoints = regional(stack, "sagemaker", "endpoint", "*")
         configs_and_models = [regional(stack, "sagemaker", "endpoint-config", "*"), regional(stack, "sagemaker", "model", "*")]
         in_tooling_account = {"StringEquals": {"aws:ResourceAccount": tooling}}
+        test_writes = [s3_arn(stack, f"{STAGE_DATA_BUCKET_NAMES}/{p}") for p in QUEUE_TEST_WRITES]
+        test_reads = [s3_arn(stack, f"{STAGE_DATA_BUCKET_NAMES}/{p}") for p in QUEUE_TEST_READS]
+        stage_buckets = s3_arn(stack, STAGE_DATA_BUCKET_NAMES)
+        stage_keys = regional(stack, "kms", "key", "*")
+        machines = regional(stack, "states", "stateMachine", TRANSFORM_STATE_MACHINES, arn_format=ArnFormat.COLON_RESOURCE_NAME)
+        runs = regional(stack, "states", "execution", f"{TRANSFORM_STATE_MACHINES}:*", arn_format=ArnFormat.COLON_RESOURCE_NAME)
         #: The customer-managed policy with the role's permissions.
         self.policy = iam.ManagedPolicy(
             self,
@@ -109,7 +141,7 @@ class TargetActionsRole(Construct):
                 ),
                 iam.PolicyStatement(
                     sid="TestEndpoints",
-                    actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
+                    actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointAsync"],
                     resources=[endpoints],
                     conditions=PROJECT_TAGGED,
                 ),
@@ -118,6 +150,24 @@ class TargetActionsRole(Construct):
                     actions=["sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"],
                     resources=configs_and_models,
                     conditions=PROJECT_TAGGED,
+                ),
+                # Asynchronous and batch stages' tests, in the stage stacks' own buckets and keys.
+                iam.PolicyStatement(
+                    sid="TestRequests", actions=["s3:PutObject"], resources=test_writes, conditions=IN_THIS_ACCOUNT
+                ),
+                iam.PolicyStatement(sid="TestAnswers", actions=["s3:GetObject"], resources=test_reads, conditions=IN_THIS_ACCOUNT),
+                iam.PolicyStatement(
+                    sid="TestAnswersListed", actions=["s3:ListBucket"], resources=[stage_buckets], conditions=IN_THIS_ACCOUNT
+                ),
+                iam.PolicyStatement(
+                    sid="StageKeysThroughS3",
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=[stage_keys],
+                    conditions={**PROJECT_TAGGED, **via_s3(stack)},
+                ),
+                iam.PolicyStatement(sid="TestRuns", actions=["states:StartExecution"], resources=[machines]),
+                iam.PolicyStatement(
+                    sid="TestRunsFollowed", actions=["states:DescribeExecution", "states:StopExecution"], resources=[runs]
                 ),
             ],
         )
@@ -142,6 +192,21 @@ class TargetActionsRole(Construct):
             "resources tagged with a SageMaker project id; CloudFormation generates the config and model names",
             endpoints,
             *configs_and_models,
+        )
+
+        acknowledge_wildcards(
+            self.policy,
+            "the staging tests of asynchronous and batch stages write requests and test rows, and read answers, under "
+            "keys chosen per run below fixed prefixes of the stage stacks' own buckets of this account "
+            "('sagemaker-projects-stage-<stack uuid>'), listing them to tell a missing answer from a denied one; they "
+            "encrypt and decrypt through S3 only, with keys tagged with a SageMaker project id; they start, follow and "
+            "stop runs of batch stages' state machines '<project id>-<stage>-transform' (runs are named per test)",
+            *test_writes,
+            *test_reads,
+            stage_buckets,
+            stage_keys,
+            machines,
+            runs,
         )
 
     @property

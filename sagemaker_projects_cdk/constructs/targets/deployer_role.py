@@ -8,8 +8,10 @@ What a stage stack creates in another account (``stacks/endpoint_stage.py`` with
 baseline's ``endpoint`` role) is what it may create:
 
 - IAM: nothing. The stage stack creates no role and no policy there; its model runs as the
-  baseline's ``endpoint`` role, which this role may pass to SageMaker only. (It may create
-  Application Auto Scaling's service-linked role for SageMaker variants, which AWS defines.)
+  baseline's ``endpoint`` role, which this role may pass to SageMaker only (and a batch
+  stage's state machine and rules as the baseline's ``transform`` and ``trigger`` roles, which
+  it may pass to Step Functions and EventBridge respectively). (It may create Application Auto
+  Scaling's service-linked role for SageMaker variants, which AWS defines.)
 - SageMaker: models, endpoint configurations and endpoints are created only with a
   ``sagemaker:project-id`` tag (``ProjectIdentity`` tags every resource of a stage stack)
   and changed, read or deleted only when they carry one; model versions are read only from
@@ -23,6 +25,8 @@ baseline's ``endpoint`` role) is what it may create:
   ``endpoint`` role as ``ExecutionRoleArn``): job definitions and schedules created only with a
   ``sagemaker:project-id`` tag and read, updated or deleted only when they carry one, their
   alarms (``sagemaker-*-monitor-*``); the jobs run as the ``endpoint`` role;
+- Step Functions and EventBridge (batch stages): state machines ``<project id>-<stage>-transform``
+  and rules ``<project id>-<stage>-schedule`` and ``-deployed``;
 - CloudWatch: the stage stacks' alarms (``sagemaker-*-deploy-*``, CloudFormation names them
   after the stack) and the target-tracking alarms Application Auto Scaling creates for an
   endpoint variant (``TargetTracking-endpoint/*/variant/*``); Application Auto Scaling's
@@ -43,6 +47,8 @@ in this account, through their templates.
 
 from __future__ import annotations
 
+from typing import Optional
+
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -50,6 +56,8 @@ from constructs import Construct
 from ...compliance import acknowledge_wildcards
 from ..deploy._stage_permissions import (
     AUTOSCALING_LINKED_ROLE,
+    BATCH_RULE_ACTIONS,
+    BATCH_STATE_MACHINE_ACTIONS,
     acknowledge_autoscaling_wildcards,
     alarm_and_autoscaling_statements,
     async_topic_statements,
@@ -152,7 +160,11 @@ class TargetDeployerRole(Construct):
 
     :param tooling_account: the tooling account's id (names the role; its registry).
     :param endpoint_role: the SageMaker execution role the stage stacks' models run as (the
-        baseline's ``endpoint`` role); the only role this one may pass (to SageMaker only).
+        baseline's ``endpoint`` role); passed to SageMaker only.
+    :param transform_role: the role batch stages' state machines run as (the baseline's
+        ``transform`` role); passed to Step Functions only. Default: none (no batch stages).
+    :param trigger_role: the role batch stages' rules start their state machines as (the
+        baseline's ``trigger`` role); passed to EventBridge only. Default: none.
     """
 
     def __init__(
@@ -162,6 +174,8 @@ class TargetDeployerRole(Construct):
         *,
         tooling_account: str,
         endpoint_role: iam.IRole,
+        transform_role: Optional[iam.IRole] = None,
+        trigger_role: Optional[iam.IRole] = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -326,6 +340,8 @@ class TargetDeployerRole(Construct):
             roles=[self.role],
             statements=async_topic_statements(topics=topics),
         )
+        if transform_role is not None and trigger_role is not None:
+            self._allow_batch_stages(stack, transform_role, trigger_role)
         acknowledge_wildcards(
             self.serving_policy,
             "CloudFormation names an asynchronous stage's topics after its stage stack 'sagemaker-<project>-deploy-<stage>-...'",
@@ -336,6 +352,34 @@ class TargetDeployerRole(Construct):
             "a stage stack names its buckets 'sagemaker-projects-stage-<stack uuid>' and 'sagemaker-projects-slogs-<stack "
             "uuid>' (the uuid is CloudFormation's); their configuration and policy only, in this account, never their objects",
             *buckets,
+        )
+
+    def _allow_batch_stages(self, stack: Stack, transform_role: iam.IRole, trigger_role: iam.IRole) -> None:
+        """A batch stage's state machine and rules (``BatchStageStack`` given the baseline's roles)."""
+        machines = regional(stack, "states", "stateMachine", "*-transform", arn_format=ArnFormat.COLON_RESOURCE_NAME)
+        rules = [regional(stack, "events", "rule", f"*-{suffix}") for suffix in ("schedule", "deployed")]
+        self.serving_policy.add_statements(
+            iam.PolicyStatement(sid="BatchStateMachines", actions=list(BATCH_STATE_MACHINE_ACTIONS), resources=[machines]),
+            iam.PolicyStatement(sid="BatchRules", actions=list(BATCH_RULE_ACTIONS), resources=rules),
+            iam.PolicyStatement(
+                sid="PassTransformRole",
+                actions=["iam:PassRole"],
+                resources=[transform_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "states.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                sid="PassTriggerRole",
+                actions=["iam:PassRole"],
+                resources=[trigger_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "events.amazonaws.com"}},
+            ),
+        )
+        acknowledge_wildcards(
+            self.serving_policy,
+            "batch stages name their state machines '<project id>-<stage>-transform' and their rules "
+            "'<project id>-<stage>-schedule' and '-deployed', for any project of the tooling account",
+            machines,
+            *rules,
         )
 
     @property

@@ -11,6 +11,9 @@ too: they read the captured data in the stage buckets and write their reports th
 their baselines from the tooling account's bucket (as model artifacts), log to SageMaker's
 processing job log group, publish metrics in Model Monitor's namespaces, and (explainability)
 run Clarify's temporary shadow endpoint ``<project id>-clarify*`` (the prefix the monitor seed writes).
+A batch stage's transform jobs run as it as well: they read the input and write the output in
+the stage buckets (as captured data), log to SageMaker's transform job log group and publish
+metrics in its namespace.
 
 It holds no permission on a key of this account: a stage stack's own key names this role in
 its key policy (encrypt captured data, ``EncryptByExecutionRole`` in
@@ -82,6 +85,9 @@ class TargetEndpointRole(Construct):
         monitor_logs = regional(
             stack, "logs", "log-group", f"{PROCESSING_LOG_GROUP}:*", arn_format=ArnFormat.COLON_RESOURCE_NAME
         )
+        transform_logs = regional(
+            stack, "logs", "log-group", "/aws/sagemaker/TransformJobs:*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
         shadow = [regional(stack, "sagemaker", kind, f"*{CLARIFY_SHADOW_SUFFIX}*") for kind in ("endpoint", "endpoint-config")]
         in_tooling_account = {"StringEquals": {"aws:ResourceAccount": tooling_account}}
         #: The customer-managed policy with the role's permissions.
@@ -134,6 +140,18 @@ class TargetEndpointRole(Construct):
                 ),
                 *job_log_and_metric_statements(monitor_logs, sid_prefix="Monitor"),
                 clarify_shadow_statement(shadow),
+                # A batch stage's transform jobs.
+                iam.PolicyStatement(
+                    sid="TransformLogs",
+                    actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                    resources=[transform_logs],
+                ),
+                iam.PolicyStatement(
+                    sid="TransformMetrics",
+                    actions=["cloudwatch:PutMetricData"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/TransformJobs"}},
+                ),
             ],
         )
         acknowledge_wildcards(
@@ -148,8 +166,10 @@ class TargetEndpointRole(Construct):
         )
         acknowledge_wildcards(
             self.policy,
-            "SageMaker names each endpoint's log group and streams at run time; limited to SageMaker endpoints' log groups",
+            "SageMaker names each endpoint's log group and streams, and each transform job's log streams, at run time; "
+            "limited to SageMaker endpoints' log groups and the transform jobs' log group",
             logs,
+            transform_logs,
         )
         acknowledge_wildcards(
             self.policy,
@@ -180,7 +200,7 @@ class TargetEndpointRole(Construct):
         acknowledge_wildcards(
             self.policy,
             "these actions have no resource type, so IAM accepts only '*': ecr:GetAuthorizationToken; "
-            "cloudwatch:PutMetricData (limited to the SageMaker endpoint namespaces by condition)",
+            "cloudwatch:PutMetricData (limited to the SageMaker endpoint and transform job namespaces by condition)",
             "*",
         )
 

@@ -87,7 +87,7 @@ BATCH_STRATEGIES = ("MultiRecord", "SingleRecord")
 #: An EventBridge schedule expression (``BatchTransform``'s ``SCHEDULE_EXPRESSION``; a test keeps them equal).
 SCHEDULE_EXPRESSION = re.compile(
     r"rate\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\)"
-    r"|cron\([^\s()]+( [^\s()]+){5}\)"
+    r"|cron\([0-9*/,-]+ [0-9*/,-]+ (\? [0-9A-Za-z*/,-]+ [0-9A-Za-z*/,L#-]+|[0-9*/,LW-]+ [0-9A-Za-z*/,-]+ \?) [0-9*/,-]+\)"
 )
 MIME_TYPE = re.compile(r"[\w.+-]+/[\w.+-]+")
 #: The stages when neither --stages nor DEPLOY_STAGES says (the pipeline's default stages).
@@ -108,6 +108,9 @@ REQUIRED_ENVIRONMENT = {
 STAGE_ACCOUNTS = "STAGE_ACCOUNTS"
 STAGE_EXECUTION_ROLE_ARNS = "STAGE_EXECUTION_ROLE_ARNS"
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
+#: The target-account baseline's endpoint role (``constructs/deploy/targets.py``); its
+#: ``transform`` and ``trigger`` roles have the same path and name but for the last word.
+BASELINE_ENDPOINT_ROLE = re.compile(r"(arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:role/(?:[\w+=,.@-]+/)*sagemaker-projects-[0-9]{12}-)endpoint")
 ROLE_ARN = re.compile(r"arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}")
 #: Optional: where the model packages' artifacts are, when not in ARTIFACT_BUCKET.
 MODEL_ARTIFACT_BUCKET = "MODEL_ARTIFACT_BUCKET"
@@ -660,6 +663,11 @@ def stage_parameters(
         "ModelArtifactKmsKeyArn": env[MODEL_ARTIFACT_KMS_KEY_ARN],
         **_kind_parameters(s),
     }
+    if s.get("kind") == "batch":
+        # A batch stage in another account: its state machine and rules run as the baseline's roles.
+        match = BASELINE_ENDPOINT_ROLE.fullmatch(values["ExecutionRoleArn"])
+        values["StateMachineRoleArn"] = f"{match.group(1)}transform" if match else ""
+        values["TriggerRoleArn"] = f"{match.group(1)}trigger" if match else ""
     return {key: (str(value).lower() if isinstance(value, bool) else str(value)) for key, value in values.items()}
 
 
@@ -789,10 +797,13 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
             + ", ".join(f"{stage}: {k}" for stage, k in kinds.items())
         )
     for stage, stage_kind in kinds.items():
-        if stage_kind == "batch" and targets.get(stage, {}).get("account"):
+        role_arn = targets.get(stage, {}).get("execution_role_arn", "")
+        if stage_kind == "batch" and role_arn and BASELINE_ENDPOINT_ROLE.fullmatch(role_arn) is None:
             problems.append(
-                f"{stage}-config.json: kind: a batch stage deploys to this account only (the target account's "
-                "deployer creates no IAM roles, which the batch stage needs); use 'async' or 'realtime' there"
+                f"{stage}-config.json: kind: a batch stage in another account runs its state machine and rules as the "
+                "target-account baseline's 'transform' and 'trigger' roles, named like its 'endpoint' role "
+                f"(sagemaker-projects-<tooling account>-endpoint); {STAGE_EXECUTION_ROLE_ARNS} names {role_arn}, which "
+                "is not one: deploy the target-account baseline there and name its endpoint role"
             )
     template_file = KIND_TEMPLATES[kind]
     template_path = config_dir / template_file
@@ -850,6 +861,9 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
         parameters = stage_parameters(stage, settings[stage], env, package_arn, targets.get(stage), image_repository)
         if "ExecutionRoleArn" not in template.get("Parameters", {}) and not parameters["ExecutionRoleArn"]:
             del parameters["ExecutionRoleArn"]  # a stage template from before stages in other accounts
+        for name in ("StateMachineRoleArn", "TriggerRoleArn"):
+            if name in parameters and name not in template.get("Parameters", {}) and not parameters[name]:
+                del parameters[name]  # a batch stage template from before batch stages in other accounts
         if IMAGE_REPOSITORY_PARAMETER not in template.get("Parameters", {}):
             if parameters.pop(IMAGE_REPOSITORY_PARAMETER):  # a stage template from before projects' own images
                 problems.append(

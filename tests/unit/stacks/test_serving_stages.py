@@ -35,6 +35,8 @@ REQUIRED = {
     "ModelArtifactBucketName": f"sagemaker-project-{PROJECT_ID}",
     "ExecutionRoleArn": "",
 }
+#: The batch stage's own: its state machine and rules run as roles it creates.
+BATCH_REQUIRED = {**REQUIRED, "StateMachineRoleArn": "", "TriggerRoleArn": ""}
 BUCKET = f"arn:aws:s3:::sagemaker-project-{PROJECT_ID}"
 COMMON = {
     "SageMakerProjectName", "SageMakerProjectId", "StageName", "ModelPackageArn", "ArtifactBucketName",
@@ -87,6 +89,7 @@ def test_all_stage_templates_share_the_common_parameters(async_template, batch_t
     }  # fmt: skip
     assert set(batch_template["Parameters"]) - COMMON == {
         "InstanceType", "InstanceCount", "MaxPayloadInMB", "SplitType", "JoinSource", "BatchStrategy", "ContentType", "Schedule",
+        "StateMachineRoleArn", "TriggerRoleArn",
     }  # fmt: skip
     batch = batch_template["Parameters"]
     assert batch["SplitType"]["AllowedValues"] == ["Line", "None", "RecordIO", "TFRecord"]
@@ -94,7 +97,7 @@ def test_all_stage_templates_share_the_common_parameters(async_template, batch_t
     schedule = batch["Schedule"]["AllowedPattern"]
     for good in ("", "rate(1 day)", "rate(6 hours)", "cron(0 2 * * ? *)"):
         assert re.fullmatch(schedule.strip("^$"), good), good
-    for bad in ("daily", "rate(1 days)", "cron(0 2 * *)"):
+    for bad in ("daily", "rate(1 days)", "cron(0 2 * *)", "cron(0 2 * * * *)"):
         assert not re.fullmatch(schedule.strip("^$"), bad), bad
     assert async_template["Parameters"]["MinCapacity"]["MinValue"] == 0
     assert async_template["Parameters"]["MaxConcurrentInvocationsPerInstance"]["MinValue"] == 1
@@ -127,6 +130,14 @@ def test_async_model_role_reads_requests_writes_answers_and_publishes(async_temp
     ]  # fmt: skip
     assert published and sorted(ref["Ref"] for ref in published[0]["Resource"]) == sorted(topics)
     assert policy.allowed("kms:GenerateDataKey", REQUIRED["ArtifactKmsKeyArn"])
+    # Evaluated as IAM would: publish to the stage's two topics, and no other.
+    resolver = Resolver(async_template, parameters=REQUIRED, region=REGION, account=ACCOUNT)
+    for topic in topics:
+        arn = resolver.resolve({"Ref": topic})
+        assert arn.startswith(f"arn:aws:sns:{REGION}:{ACCOUNT}:"), arn
+        assert policy.allowed("sns:Publish", arn), arn
+    assert not policy.allowed("sns:Publish", f"arn:aws:sns:{REGION}:{ACCOUNT}:billing-alerts")
+    assert not policy.allowed("sns:Subscribe", resolver.resolve({"Ref": topics[0]}))
 
 
 def test_async_endpoint_scales_to_zero_and_back(async_template):
@@ -154,7 +165,7 @@ def test_async_stage_in_another_account_lets_the_given_role_read_write_and_publi
 
 
 def test_batch_roles_are_least_privilege(batch_template):
-    model = role_policy(batch_template, _role(batch_template, "TransformRole"), parameters=REQUIRED)
+    model = role_policy(batch_template, _role(batch_template, "TransformRole"), parameters=BATCH_REQUIRED)
     base = f"{BUCKET}/batch-transform/staging"
     assert model.allowed("s3:GetObject", f"{base}/input/day-1.csv")
     assert model.allowed("s3:PutObject", f"{base}/output/run-1/day-1.csv.out")
@@ -162,7 +173,7 @@ def test_batch_roles_are_least_privilege(batch_template):
     assert not model.allowed("s3:PutObject", f"{BUCKET}/batch-transform/prod/output/run-1/x.out")
     assert model.allowed("s3:ListBucket", BUCKET, {"s3:prefix": "batch-transform/staging/input/"})
     assert not model.allowed("s3:ListBucket", BUCKET, {"s3:prefix": "other/"})
-    starter = role_policy(batch_template, _role(batch_template, "TransformStarterRole"), parameters=REQUIRED)
+    starter = role_policy(batch_template, _role(batch_template, "TransformStarterRole"), parameters=BATCH_REQUIRED)
     job = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:transform-job/{PROJECT_ID}-0c6e9f0e-1111-2222-3333-444455556666"
     for action in ("sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob"):
         assert starter.allowed(action, job), action
@@ -170,19 +181,49 @@ def test_batch_roles_are_least_privilege(batch_template):
     assert not starter.allowed("sagemaker:CreateTrainingJob", "*")
     rule = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/StepFunctionsGetEventsForSageMakerTransformJobsRule"
     assert starter.allowed("events:PutRule", rule) and not starter.allowed("events:PutRule", rule + "2")
-    trigger = role_policy(batch_template, _role(batch_template, "TransformTriggerRole"), parameters=REQUIRED)
+    trigger = role_policy(batch_template, _role(batch_template, "TransformTriggerRole"), parameters=BATCH_REQUIRED)
     assert [a for a, _ in trigger.allowed_actions()] == ["states:StartExecution"]
 
 
-def test_batch_starter_passes_the_given_role_in_another_account(batch_template):
-    given = f"arn:aws:iam::{'210987654321'}:role/sagemaker-projects/endpoint"
-    starter = role_policy(
-        batch_template,
-        _role(batch_template, "TransformStarterRole"),
-        parameters={**REQUIRED, "ArtifactBucketName": "", "ArtifactKmsKeyArn": "", "ExecutionRoleArn": given},
-    )
-    assert starter.allowed("iam:PassRole", given, {"iam:PassedToService": "sagemaker.amazonaws.com"})
-    assert not starter.allowed("iam:PassRole", given, {"iam:PassedToService": "lambda.amazonaws.com"})
+def test_a_batch_stage_given_roles_creates_none_and_runs_as_them(batch_template):
+    """In another account (ExecutionRoleArn given), the state machine and the rules run as the given
+    StateMachineRoleArn and TriggerRoleArn (the target baseline's transform and trigger roles):
+    no role or policy of the stack exists, and nothing waits on one that does not."""
+    baseline = "arn:aws:iam::210987654321:role/sagemaker-projects-cdk/sagemaker-projects-123456789012"
+    given = {
+        **BATCH_REQUIRED, "ArtifactBucketName": "", "ArtifactKmsKeyArn": "", "ExecutionRoleArn": f"{baseline}-endpoint",
+        "StateMachineRoleArn": f"{baseline}-transform", "TriggerRoleArn": f"{baseline}-trigger", "Schedule": "rate(1 day)",
+    }  # fmt: skip
+    resolver = Resolver(batch_template, parameters=given, region=REGION, account=ACCOUNT)
+    resources = batch_template["Resources"]
+    present = {i for i, r in resources.items() if "Condition" not in r or resolver.condition(r["Condition"])}
+    assert not [i for i in present if resources[i]["Type"].startswith("AWS::IAM::")]
+    (machine,) = [i for i in present if resources[i]["Type"] == "AWS::StepFunctions::StateMachine"]
+    assert resolver.resolve(resources[machine]["Properties"]["RoleArn"]) == f"{baseline}-transform"
+    (model,) = [i for i in present if resources[i]["Type"] == "AWS::SageMaker::Model"]
+    assert resolver.resolve(resources[model]["Properties"]["ExecutionRoleArn"]) == f"{baseline}-endpoint"
+    rules = [i for i in present if resources[i]["Type"] == "AWS::Events::Rule"]
+    assert len(rules) == 2
+    for rule in rules:
+        (target,) = resources[rule]["Properties"]["Targets"]
+        assert resolver.resolve(target["RoleArn"]) == f"{baseline}-trigger"
+    for logical_id in present:
+        assert set(resources[logical_id].get("DependsOn", [])) <= present, logical_id
+    # The own roles' template (this account) runs as the stack's own roles.
+    own = Resolver(batch_template, parameters=BATCH_REQUIRED, region=REGION, account=ACCOUNT)
+    starter = _role(batch_template, "TransformStarterRole")
+    assert own.resolve(resources[machine]["Properties"]["RoleArn"]) == own.get_att(starter, "Arn")
+
+
+def test_the_run_roles_are_given_with_the_execution_role(batch_template):
+    (assertion_machine, assertion_trigger) = batch_template["Rules"]["RunRolesWithExecutionRole"]["Assertions"]
+    assert assertion_machine["AssertDescription"] == "StateMachineRoleArn is given exactly when ExecutionRoleArn is"
+    assert assertion_trigger["AssertDescription"] == "TriggerRoleArn is given exactly when ExecutionRoleArn is"
+    for assertion, parameter in ((assertion_machine, "StateMachineRoleArn"), (assertion_trigger, "TriggerRoleArn")):
+        for execution_role, run_role, holds in (("", "", True), ("r", "r", True), ("r", "", False), ("", "r", False)):
+            values = {**BATCH_REQUIRED, "ExecutionRoleArn": execution_role, "StateMachineRoleArn": "", "TriggerRoleArn": "", parameter: run_role}
+            resolver = Resolver(batch_template, parameters=values, region=REGION, account=ACCOUNT)
+            assert resolver.resolve(assertion["Assert"]) is holds, (parameter, execution_role, run_role)
 
 
 def test_batch_runs_after_each_deployment_and_on_the_schedule_when_given(batch_template):
@@ -191,5 +232,5 @@ def test_batch_runs_after_each_deployment_and_on_the_schedule_when_given(batch_t
     deployed = next(r for r in rules.values() if "EventPattern" in r["Properties"])
     assert deployed["Properties"]["EventPattern"]["detail"]["stack-id"] == [{"Ref": "AWS::StackId"}]
     scheduled = next(r for r in rules.values() if "ScheduleExpression" in r["Properties"])
-    assert Resolver(batch_template, parameters=REQUIRED).condition(scheduled["Condition"]) is False
-    assert Resolver(batch_template, parameters={**REQUIRED, "Schedule": "rate(1 day)"}).condition(scheduled["Condition"]) is True
+    assert Resolver(batch_template, parameters=BATCH_REQUIRED).condition(scheduled["Condition"]) is False
+    assert Resolver(batch_template, parameters={**BATCH_REQUIRED, "Schedule": "rate(1 day)"}).condition(scheduled["Condition"]) is True

@@ -239,6 +239,9 @@ def test_rules_run_on_the_schedule_and_after_each_deployment(cases):
         (lambda: TransformSettings(batch_strategy="Many"), r"invalid batch_strategy 'Many'"),
         (lambda: TransformSettings(max_payload_mb=101), r"invalid max_payload_mb 101"),
         (lambda: TransformSettings(instance_count=0), r"invalid instance_count 0"),
+        (lambda: TransformSettings(instance_count=101), r"invalid instance_count 101"),
+        (lambda: TransformSettings(max_payload_mb=-1), r"invalid max_payload_mb -1"),
+        (lambda: TransformSettings(split_type="line"), r"invalid split_type 'line'"),
         (lambda: TransformSettings(instance_type="ml.q9.large"), r"invalid instance_type 'ml\.q9\.large'"),
         (lambda: TransformSettings(content_type="csv"), r"invalid content_type 'csv'"),
     ],
@@ -262,6 +265,10 @@ def _transform(**props):
         ({"schedule": "rate(0 days)"}, r"invalid schedule 'rate\(0 days\)'"),
         ({"schedule": "rate(1 days)"}, r"invalid schedule"),
         ({"schedule": "cron(0 2 * * ?)"}, r"invalid schedule 'cron\(0 2 \* \* \?\)'"),
+        # EventBridge takes a value in one of the two day fields only (the other is '?').
+        ({"schedule": "cron(0 2 * * * *)"}, r"invalid schedule 'cron\(0 2 \* \* \* \*\)'"),
+        ({"schedule": "cron(0 2 ? * ? *)"}, r"invalid schedule"),
+        ({"schedule": "cron(zero two * * ? *)"}, r"invalid schedule"),
         ({"job_name_prefix": "a" * 27}, r"invalid job_name_prefix"),
         ({"output_prefix": "batch-transform/input/out"}, r"invalid output_prefix .*a run would read its own output"),
         ({"model_package_arn": "churn"}, r"invalid model_package_arn 'churn'"),
@@ -272,7 +279,11 @@ def test_bad_batch_transform_props_raise_a_value_error(props, match):
         _transform(**props)
 
 
-@pytest.mark.parametrize("expression", ["rate(1 day)", "rate(12 hours)", "rate(5 minutes)", "cron(0 2 * * ? *)", "cron(15 10 ? * 6L 2026-2030)"])
+@pytest.mark.parametrize(
+    "expression",
+    ["rate(1 day)", "rate(12 hours)", "rate(5 minutes)", "cron(0 2 * * ? *)", "cron(15 10 ? * 6L 2026-2030)",
+     "cron(0/15 * ? * MON-FRI *)", "cron(0 8 1,15 * ? *)", "cron(0 18 ? * 6#3 *)"],
+)
 def test_good_schedules_are_accepted(expression):
     assert _transform(schedule=expression).schedule_rule is not None
 

@@ -38,7 +38,7 @@ from conftest import TOOLING
 from iam_eval import Policy, Resolver, role_policy_documents
 from sagemaker_projects_cdk.stacks.endpoint_stage import STAGE_TEMPLATE_PATH
 from sagemaker_projects_cdk.stacks.monitor_stage import STAGE_TEMPLATE_PATH as MONITOR_TEMPLATE_PATH
-from sagemaker_projects_cdk.stacks.serving_stages import ASYNC_TEMPLATE_PATH
+from sagemaker_projects_cdk.stacks.serving_stages import ASYNC_TEMPLATE_PATH, BATCH_TEMPLATE_PATH
 
 PARAMETERS = {"ToolingAccountId": TOOLING}
 PROJECT_NAME, PROJECT_ID, STAGE = "churn", "p-abc123def456", "staging"
@@ -160,8 +160,7 @@ def stage_resources() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def async_stage_resources() -> list[dict]:
-    """The asynchronous stage template's resources in another account (a batch stage deploys in
-    the tooling account only: build.py refuses it elsewhere)."""
+    """The asynchronous stage template's resources in another account."""
     template = json.loads(ASYNC_TEMPLATE_PATH.read_text())
     resolver = Resolver(template, parameters=STAGE_IN_OTHER_ACCOUNT, account=ACCOUNT)
     return [r for r in template["Resources"].values() if "Condition" not in r or resolver.condition(r["Condition"])]
@@ -181,6 +180,64 @@ def test_deployer_allows_every_handler_permission_of_the_async_stage_template(ba
     for action in sorted(a for a in needed if a.startswith("sns:") and a not in ASYNC_NOT_NEEDED):
         assert policy.allowed(action, topic), action
         assert not policy.allowed(action, topic.replace("sagemaker-churn", "other-churn")), action
+
+
+BASELINE_ROLE = BASELINE_ENDPOINT_ROLE.removesuffix("-endpoint")
+#: The batch stage template's parameters as build.py writes them for a stage in another account.
+BATCH_IN_OTHER_ACCOUNT = {
+    **STAGE_IN_OTHER_ACCOUNT,
+    "Schedule": "rate(1 day)",
+    "StateMachineRoleArn": f"{BASELINE_ROLE}-transform",
+    "TriggerRoleArn": f"{BASELINE_ROLE}-trigger",
+}
+#: Handler permissions of the batch stage's resources the deployer leaves out, and why.
+BATCH_NOT_NEEDED = {
+    "kms:Decrypt": "the state machine is not encrypted with a customer-managed key (EncryptionConfiguration)",
+    "kms:GenerateDataKey": "the state machine is not encrypted with a customer-managed key (EncryptionConfiguration)",
+    "s3:GetObject": "the state machine's definition is inline (no DefinitionS3Location)",
+    "s3:GetObjectVersion": "the state machine's definition is inline (no DefinitionS3Location)",
+}
+
+
+@pytest.fixture(scope="module")
+def batch_stage_resources() -> list[dict]:
+    """The batch stage template's resources in another account (given the baseline's roles)."""
+    template = json.loads(BATCH_TEMPLATE_PATH.read_text())
+    resolver = Resolver(template, parameters=BATCH_IN_OTHER_ACCOUNT, account=ACCOUNT)
+    return [r for r in template["Resources"].values() if "Condition" not in r or resolver.condition(r["Condition"])]
+
+
+def test_deployer_allows_every_handler_permission_of_the_batch_stage_template(baseline, batch_stage_resources):
+    """Every handler permission of the batch stage's resources in another account, on the state
+    machine and rules it names; it passes the baseline's transform and trigger roles to their
+    services only."""
+    types = {r["Type"] for r in batch_stage_resources}
+    assert not [t for t in types if t.startswith("AWS::IAM::")]
+    assert {"AWS::StepFunctions::StateMachine", "AWS::Events::Rule", "AWS::SageMaker::Model"} <= types
+    needed = needed_permissions(batch_stage_resources, untyped=UNTYPED)
+    not_needed = {**NOT_NEEDED, **BATCH_NOT_NEEDED}
+    granted = granted_actions(_documents(baseline))
+    assert not missing(needed, granted, not_needed)
+    policy = _policy(baseline)
+    machine = f"arn:{PARTITION}:states:{REGION}:{ACCOUNT}:stateMachine:{PROJECT_ID}-{STAGE}-transform"
+    rules = [f"arn:{PARTITION}:events:{REGION}:{ACCOUNT}:rule/{PROJECT_ID}-{STAGE}-{s}" for s in ("schedule", "deployed")]
+    for action in sorted(a for a in needed if a.startswith("states:") and a in granted):
+        assert policy.allowed(action, machine), action
+        assert not policy.allowed(action, machine.replace("-transform", "-other")), action
+    for action in sorted(a for a in needed if a.startswith("events:") and a in granted):
+        for rule in rules:
+            assert policy.allowed(action, rule), (action, rule)
+        assert not policy.allowed(action, f"arn:{PARTITION}:events:{REGION}:{ACCOUNT}:rule/billing-alerts"), action
+    for role, service, other in (("transform", "states", "events"), ("trigger", "events", "states")):
+        arn = f"{BASELINE_ROLE}-{role}"
+        assert policy.allowed("iam:PassRole", arn, {"iam:PassedToService": f"{service}.amazonaws.com"}), role
+        assert not policy.allowed("iam:PassRole", arn, {"iam:PassedToService": f"{other}.amazonaws.com"}), role
+        assert not policy.allowed("iam:PassRole", arn, {"iam:PassedToService": "sagemaker.amazonaws.com"}), role
+
+
+def test_the_batch_explanations_are_current(batch_stage_resources):
+    needed = set(needed_permissions(batch_stage_resources, untyped=UNTYPED))
+    assert not stale(BATCH_NOT_NEEDED, needed)
 
 
 def test_the_stage_in_another_account_creates_its_storage_and_no_iam(stage_resources):
@@ -229,9 +286,9 @@ def test_deployer_allows_them_on_the_resources_any_stage_stack_names(baseline, s
     assert not wrong, "\n".join(wrong)
 
 
-def test_deployer_holds_nothing_unexplained(baseline, stage_resources, monitor_resources, async_stage_resources):
+def test_deployer_holds_nothing_unexplained(baseline, stage_resources, monitor_resources, async_stage_resources, batch_stage_resources):
     granted = granted_actions(_documents(baseline))
-    types = {r["Type"] for r in (*stage_resources, *monitor_resources, *async_stage_resources)}
+    types = {r["Type"] for r in (*stage_resources, *monitor_resources, *async_stage_resources, *batch_stage_resources)}
     assert not unexplained(granted, listed_permissions(types), EXTRAS)
 
 

@@ -44,7 +44,7 @@ _CDK_GRANT = "aws-cdk-lib grants it to the role of a CloudFormationCreateUpdateS
 ACTIONS_NOT_NEEDED = {
     "s3:GetObjectVersion": "AWS's default CodePipeline service role policy reads artifact versions (a versioned store)",
     **dict.fromkeys(
-        [f"cloudformation:{a}" for a in ("DescribeStackResource", "DescribeStackResources", "GetTemplate",
+        [f"cloudformation:{a}" for a in ("DescribeStackResources", "GetTemplate",
                                          "GetTemplateSummary", "GetStackPolicy", "SetStackPolicy")],
         _CDK_GRANT,
     ),
@@ -74,6 +74,37 @@ def _actions_requests(deployer_arn: str) -> list:
         request("sagemaker:DescribeEndpointConfig", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint-config/endpointconfig-1a2b", "staging tests", TAGGED),
         request("sagemaker:DescribeModel", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/endpointmodel-1a2b", "staging tests", TAGGED),
         request("cloudformation:DescribeStacks", STACK_ARN, "change record snapshot"),
+        *_queue_test_requests(),
+    ]
+
+
+STAGE_BUCKET = "sagemaker-projects-stage-0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+STAGE_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1c2d3e4f-stage-key"
+MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:p-abc123def456-staging-transform"
+
+
+def _queue_test_requests() -> list:
+    """The staging tests of an asynchronous and a batch stage in this account
+    (``test_endpoint.py``'s ``run_async`` and ``run_batch``; the calls are recorded against moto in
+    ``tests/seed/test_target_staging_roles.py``)."""
+    here = {"aws:ResourceAccount": ACCOUNT}
+    base = f"arn:aws:s3:::{STAGE_BUCKET}/async-inference/churn-p-abc123def456-staging"
+    batch = f"arn:aws:s3:::{STAGE_BUCKET}/batch-transform/staging"
+    stage_key = {**TAGGED, **VIA_S3}
+    return [
+        request("cloudformation:DescribeStackResource", STACK_ARN, "staging tests: the stage's own bucket"),
+        request("s3:PutObject", f"{base}/input/test-0a1b/row-0.csv", "async test: a request", here),
+        request("kms:GenerateDataKey", STAGE_KEY, "async test: a request (SSE-KMS)", stage_key),
+        request("sagemaker:InvokeEndpointAsync", ENDPOINT, "async test", TAGGED),
+        request("s3:ListBucket", f"arn:aws:s3:::{STAGE_BUCKET}", "async test: an answer not there yet is a 404", here),
+        request("s3:GetObject", f"{base}/output/0a1b-2c3d.out", "async test: an answer", here),
+        request("s3:GetObject", f"{base}/failure/0a1b-2c3d-error.out", "async test: a failure", here),
+        request("kms:Decrypt", STAGE_KEY, "async test: an answer (SSE-KMS)", stage_key),
+        request("s3:PutObject", f"{batch}/test-input/test-0a1b/rows.csv", "batch test: the rows", here),
+        request("states:StartExecution", MACHINE, "batch test: a run"),
+        request("states:DescribeExecution", MACHINE.replace(":stateMachine:", ":execution:") + ":test-0a1b", "batch test"),
+        request("states:StopExecution", MACHINE.replace(":stateMachine:", ":execution:") + ":test-0a1b", "batch test: timeout"),
+        request("s3:GetObject", f"{batch}/output/test-0a1b/rows.csv.out", "batch test: the output", here),
     ]
 
 
@@ -101,6 +132,18 @@ def test_the_actions_role_may_do_what_the_tooling_pipelines_do_here(baseline):
         ("sagemaker:DeleteEndpoint", ENDPOINT, TAGGED),
         ("cloudformation:CreateChangeSet", STACK_ARN, {}),
         ("s3:GetBucketVersioning", f"arn:aws:s3:::{TOOLING_BUCKET}", IN_TOOLING),
+        # The staging tests write requests and rows, and read answers, under those prefixes only.
+        ("s3:PutObject", f"arn:aws:s3:::{STAGE_BUCKET}/data-capture/x.jsonl", {"aws:ResourceAccount": ACCOUNT}),
+        ("s3:PutObject", f"arn:aws:s3:::{STAGE_BUCKET}/batch-transform/staging/output/run/x.out", {"aws:ResourceAccount": ACCOUNT}),
+        ("s3:GetObject", f"arn:aws:s3:::{STAGE_BUCKET}/data-capture/x.jsonl", {"aws:ResourceAccount": ACCOUNT}),
+        ("s3:GetObject", f"arn:aws:s3:::{STAGE_BUCKET}/async-inference/e/output/x.out", {"aws:ResourceAccount": "999999999999"}),
+        ("s3:PutObject", f"arn:aws:s3:::sagemaker-{REGION}-{ACCOUNT}/async-inference/e/input/x", {"aws:ResourceAccount": ACCOUNT}),
+        ("s3:ListBucket", f"arn:aws:s3:::sagemaker-{REGION}-{ACCOUNT}", {"aws:ResourceAccount": ACCOUNT}),
+        ("kms:Decrypt", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/other-key", VIA_S3),
+        ("kms:Decrypt", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1c2d3e4f-stage-key", TAGGED),
+        ("sagemaker:InvokeEndpointAsync", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/not-a-project", {}),
+        ("states:StartExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:payroll", {}),
+        ("states:StopExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:execution:payroll:run-1", {}),
     ],
 )
 def test_the_actions_role_may_not(baseline, action, resource, context):
@@ -232,3 +275,51 @@ def test_the_endpoint_role_uses_no_key_of_this_account_directly(baseline):
         for action in ("kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant"):
             for context in ({}, VIA_S3):
                 assert not policy.allowed(action, key, context), (action, key, context)
+
+
+BASELINE_ROLES = f"arn:aws:iam::{ACCOUNT}:role/sagemaker-projects-cdk/sagemaker-projects-{TOOLING}"
+JOB = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:transform-job/p-abc123def456-0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+SYNC_RULE = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/StepFunctionsGetEventsForSageMakerTransformJobsRule"
+
+
+def test_the_transform_role_may_do_what_a_batch_stages_state_machine_does(baseline):
+    """Step Functions' ``createTransformJob.sync`` (Step Functions developer guide, IAM policies for
+    SageMaker: CreateTransformJob, DescribeTransformJob, StopTransformJob, the events rule, the
+    model role passed): the transform job's volumes are encrypted with the stage key (a grant for
+    SageMaker, which KMS describes first)."""
+    resolver, role_id = _role(baseline, "TransformRole")
+    said = "the batch stage's state machine (createTransformJob.sync)"
+    requests = [
+        *(request(f"sagemaker:{a}", JOB, said) for a in ("CreateTransformJob", "DescribeTransformJob", "StopTransformJob")),
+        request("iam:PassRole", f"{BASELINE_ROLES}-endpoint", said, {"iam:PassedToService": "sagemaker.amazonaws.com"}),
+        *(request(f"events:{a}", SYNC_RULE, said) for a in ("PutTargets", "PutRule", "DescribeRule")),
+        request("kms:CreateGrant", STAGE_KEY, "VolumeKmsKeyId", {**TAGGED, "kms:GrantIsForAWSResource": True}),
+        request("kms:DescribeKey", STAGE_KEY, "VolumeKmsKeyId", TAGGED),
+    ]
+    check = RoleCheck(f"target-account {role_id}", role_policy_with_managed(resolver, role_id), requests, {})
+    assert missing(check) == []
+    assert unneeded(check) == []
+    policy = role_policy_with_managed(resolver, role_id)
+    assert not policy.allowed("iam:PassRole", f"{BASELINE_ROLES}-endpoint", {"iam:PassedToService": "lambda.amazonaws.com"})
+    assert not policy.allowed("iam:PassRole", f"{BASELINE_ROLES}-deployer", {"iam:PassedToService": "sagemaker.amazonaws.com"})
+    assert not policy.allowed("kms:CreateGrant", STAGE_KEY, {**TAGGED, "kms:GrantIsForAWSResource": False})
+    assert not policy.allowed("kms:CreateGrant", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/other-key", {"kms:GrantIsForAWSResource": True})
+    assert not policy.allowed("sagemaker:CreateTrainingJob", JOB.replace("transform-job", "training-job"), {})
+    assert not policy.allowed("events:PutRule", f"arn:aws:events:{REGION}:{ACCOUNT}:rule/other", {})
+
+
+def test_the_trigger_role_only_starts_batch_stages_state_machines(baseline):
+    resolver, role_id = _role(baseline, "TriggerRole")
+    requests = [request("states:StartExecution", MACHINE, "EventBridge: the schedule and after-deployment rules")]
+    check = RoleCheck(f"target-account {role_id}", role_policy_with_managed(resolver, role_id), requests, {})
+    assert missing(check) == []
+    assert unneeded(check) == []
+    policy = role_policy_with_managed(resolver, role_id)
+    assert not policy.allowed("states:StartExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:payroll", {})
+
+
+@pytest.mark.parametrize(("prefix", "service"), [("TransformRole", "states.amazonaws.com"), ("TriggerRole", "events.amazonaws.com")])
+def test_the_batch_roles_trust_their_service_only(baseline, prefix, service):
+    _, role_id = _role(baseline, prefix)
+    (statement,) = baseline["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": service} and statement["Action"] == "sts:AssumeRole"
