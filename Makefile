@@ -93,7 +93,12 @@ dist: setup-dev
 	$(BIN)/python tests/build_dist.py dist
 	$(BIN)/python -m twine check --strict dist/*
 
-docs: setup-dev
+# The API reference needs only the docs extra (pdoc), not setup-dev's test and seed extras.
+$(VENV)/.stamp-docs: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	touch $@ $(VENV)/.stamp-runtime
+
+docs: $(VENV)/.stamp-docs node_modules/.stamp
 	$(BIN)/python tests/api_reference.py site
 
 diagrams: setup-dev
