@@ -4,9 +4,11 @@ settings dataclass (tests/api_reference.py, ``make docs``)."""
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import html
 import importlib
 import inspect
+import json
 import os
 import re
 import subprocess
@@ -33,16 +35,41 @@ def build_reference(outdir: Path, *modules: str, path: Path | None = None) -> su
     )
 
 
-@pytest.fixture(scope="module")
+def _build_once(root: Path) -> Path:
+    """The whole reference into ``root/site``, unless an earlier worker built it: its result
+    (or its failure) is recorded in ``root/result.json`` for the others."""
+    done = root / "result.json"
+    if not done.exists():
+        result = build_reference(root / "site")
+        error = "" if result.returncode == 0 else f"make docs fails (warnings are errors):\n{result.stderr[-6000:]}"
+        done.write_text(json.dumps({"error": error}))
+    error = json.loads(done.read_text())["error"]
+    if error:
+        pytest.fail(error, pytrace=False)
+    return root / "site"
+
+
+@pytest.fixture(scope="session")
 def reference(tmp_path_factory) -> Path:
-    outdir = tmp_path_factory.mktemp("site")
-    result = build_reference(outdir)
-    assert result.returncode == 0, f"make docs fails (warnings are errors):\n{result.stderr[-6000:]}"
-    return outdir
+    """The API reference, built once per run (a full pdoc run of the package takes a minute):
+    pytest-xdist workers share the base temporary folder's parent, and a file lock there lets
+    the first worker build while the others wait for its result (as tests/test_packaging.py
+    builds the release files)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return _build_once(tmp_path_factory.mktemp("reference"))
+    root = tmp_path_factory.getbasetemp().parent / "reference"  # the run's folder, above each worker's
+    root.mkdir(exist_ok=True)
+    with (root / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _build_once(root)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def test_a_warning_fails_the_build(tmp_path):
-    """An annotation pdoc cannot resolve (here in a module built on its own) fails the build."""
+    """An annotation pdoc cannot resolve fails the build. The probe module is built on its own
+    (a few seconds: neither the package nor aws-cdk-lib is imported), not the whole package."""
     (tmp_path / "broken_reference_probe.py").write_text(
         'def handler(event: "NoSuchType") -> None:\n    """Takes an event of a type that exists nowhere."""\n'
     )
@@ -79,16 +106,35 @@ def test_every_public_construct_and_dataclass_is_documented(reference):
 
 def test_every_template_and_its_settings_with_defaults_are_documented(reference):
     from sagemaker_projects_cdk.stacks import TEMPLATES
+    from sagemaker_projects_cdk.stacks.template import _default_text
 
     page = html.unescape(_page(reference, "sagemaker_projects_cdk.stacks"))
     for stack in TEMPLATES.values():
         settings = stack.TEMPLATE.settings
+        parameters = settings.parameters()
         assert f'id="{stack.__name__}"' in page and f'id="{settings.__name__}"' in page, stack.__name__
         section = page[page.index(f'id="{settings.__name__}"') :]
         section = section[: section.index('id="', section.index("Settings:"))]
         for field in dataclasses.fields(settings):
             assert f">{field.name}</" in section, f"{settings.__name__}.{field.name} is not in its settings table"
-            if isinstance(field.default, str):  # a default the signature and the table show
-                assert repr(field.default) in section, f"{settings.__name__}.{field.name}: default {field.default!r} not shown"
+            # Every default is shown as the table gives it: a value (string, number, None, the
+            # items of a tuple) or the CloudFormation parameter that stands in for it.
+            row = _row(section, field.name)
+            if field.name in parameters:
+                assert f"parameter {parameters[field.name]}" in row, f"{settings.__name__}.{field.name}: parameter not shown: {row}"
+            else:
+                assert field.default is not dataclasses.MISSING, f"{settings.__name__}.{field.name} has no default"
+                shown = _default_text(field)
+                assert shown in row, f"{settings.__name__}.{field.name}: default {shown!r} not shown: {row}"
             doc = settings.doc(field.name).replace("`", "")[:40]
             assert doc in re.sub(r"<[^>]+>", "", section), f"{settings.__name__}.{field.name}: its doc is not shown"
+
+
+def _row(section: str, name: str) -> str:
+    """The text (tags removed) of the settings table's row of setting ``name``."""
+    text = section[section.index("Settings:") :]
+    for row in re.findall(r"<tr>.*?</tr>", text, re.S):
+        cells = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", cell)).strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
+        if cells and cells[0] == name:
+            return " | ".join(cells)
+    raise AssertionError(f"no row for {name} in the settings table")
