@@ -9,7 +9,12 @@ template itself:
   event pattern names (a resource it references, else the AWS service whose events it
   matches: model package state changes come from the model package group);
 - a pipeline's actions (source repository or connection -> pipeline -> CodeBuild project)
-  and its artifact store (bucket, key); an API destination's endpoint (Jenkins);
+  and its artifact store; its deploy stages, in order: each CloudFormation deploy action (the
+  stack it deploys, in the account its account parameter names) and manual approval is a
+  node; an API destination's endpoint (Jenkins);
+- the SageMaker Pipeline a build project starts (named by its ``SAGEMAKER_PIPELINE_NAME``:
+  the build upserts it, the stack does not create it) and the model package group it
+  registers into; its execution events come from it;
 - every other ``Ref``, ``Fn::GetAtt`` and ``Fn::Sub`` reference between shown resources
   (a custom resource -> its handler, a build project -> the bucket it writes), policies
   left out;
@@ -18,7 +23,9 @@ template itself:
   version rule's ARNs, the approval rule's group name).
 
 IAM roles and policies, log groups and resource policies are counted, not drawn (one node
-each in the security and operations groups): they would be most of the nodes.
+each in the security and operations groups): they would be most of the nodes. So is what a
+KMS key encrypts (a note beside the key, not an edge from each resource); a bucket's users
+are one dashed edge from each group that uses it.
 
 The DOT source is built here; Graphviz compiled to WebAssembly (the npm package
 ``@viz-js/viz``, run by the venv's Node.js: no ``dot`` binary) lays it out into SVG, the same
@@ -43,10 +50,14 @@ REGENERATE_DIAGRAMS = "make diagrams (or: .venv/bin/python tests/update_diagrams
 _RENDERER = Path(__file__).resolve().parent / "render_dot.mjs"
 RENDER_SECONDS = 120
 
+#: Left to right, ranks close together: the main flow (source to the last deploy stage) is
+#: about ten ranks long.
+GRAPH_LAYOUT = "rankdir=LR, nodesep=0.15, ranksep=0.3"
+
 #: Under each diagram's title: how to read it.
 LEGEND = (
-    "\nsolid arrow: starts, runs, notifies, or an event it matches;  dashed grey arrow: uses the bucket or key;"
-    "  dashed ellipse: an AWS service's events or a system outside the stack;  note: resources counted, not drawn"
+    "\nsolid arrow: starts, runs, notifies, or an event it matches;  dashed grey arrow: uses the bucket"
+    "\ndashed ellipse: an AWS service's events or a system outside the stack;  note: resources counted, not drawn"
 )
 
 #: Concerns, in the order their groups are drawn: key -> (label, fill colour).
@@ -120,6 +131,12 @@ class Node:
     label: str
     concern: str | None  # None: outside every group (an AWS service or external system)
     shape: str = "box"
+    name: str = ""  # its name unwrapped (the label breaks a long one), if it is a resource
+
+    @property
+    def title(self) -> str:
+        """Its name: the resource's, else the first line of its label."""
+        return self.name or self.label.split("\n")[0]
 
 
 @dataclass(frozen=True)
@@ -129,6 +146,7 @@ class Edge:
     label: str = ""
     minor: bool = False  # encryption and storage use, what a dashboard or check reads: drawn light
     ranked: bool = True  # False: the edge does not push its target rightwards (layout only)
+    cluster: str = ""  # drawn from this concern's group as a whole (one edge per group), not its node
 
 
 def _references(value: Any) -> Iterator[str]:
@@ -210,6 +228,32 @@ def _arn_of(parts: list, service: str) -> bool:
 _POLICY_PROPERTIES = frozenset({"KeyPolicy", "PolicyDocument", "AssumeRolePolicyDocument", "Policies"})
 
 
+#: Parameters every template has, spelled short in a name.
+_SHORT = {"SageMakerProjectName": "project", "SageMakerProjectId": "id"}
+
+
+def _spelled(value: Any) -> str:
+    """A name as the template builds it: ``Fn::Join`` parts with ``{Parameter}`` for a ``Ref``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Ref" in value:
+        return "{" + _SHORT.get(str(value["Ref"]), str(value["Ref"])) + "}"
+    join = value.get("Fn::Join") if isinstance(value, dict) else None
+    if isinstance(join, list) and len(join) == 2 and isinstance(join[1], list):
+        return str(join[0]).join(_spelled(part) for part in join[1])
+    return "(computed)"
+
+
+def _wrap(name: str, width: int = 16) -> str:
+    """A long CamelCase name on lines of about ``width`` characters, broken between words."""
+    lines = [""]
+    for word in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+|[^A-Za-z0-9]+|.", name):
+        if lines[-1] and len(lines[-1]) + len(word) > width:
+            lines.append("")
+        lines[-1] += word
+    return "\n".join(lines)
+
+
 def _type_label(resource_type: str) -> str:
     service, _, kind = resource_type.partition("::")[2].partition("::")
     return f"{service} {kind}" if not resource_type.startswith("Custom::") else f"custom resource {resource_type[8:]}"
@@ -262,8 +306,8 @@ def graph(template: dict) -> tuple[list[Node], list[Edge]]:
         if resource["Type"] in _COUNTED:
             counted[_COUNTED[resource["Type"]]] += 1
             continue
-        label = f"{_name(logical_id)}\n{_type_label(resource['Type'])}"
-        nodes[logical_id] = Node(logical_id, label, _concern(logical_id, resource, resources))
+        label = f"{_wrap(_name(logical_id))}\n{_type_label(resource['Type'])}"
+        nodes[logical_id] = Node(logical_id, label, _concern(logical_id, resource, resources), name=_name(logical_id))
     # A custom resource's handler (aws-cdk-lib's AwsCustomResource provider among them) is drawn
     # in the group of the first custom resource that it serves.
     for logical_id, resource in sorted(resources.items()):
@@ -272,7 +316,7 @@ def graph(template: dict) -> tuple[list[Node], list[Edge]]:
             if handler in nodes and logical_id in nodes and resources[handler]["Type"] == "AWS::Lambda::Function":
                 user = nodes[logical_id]
                 if nodes[handler].concern == "lifecycle" and user.concern != "lifecycle":
-                    nodes[handler] = Node(handler, nodes[handler].label, user.concern)
+                    nodes[handler] = Node(handler, nodes[handler].label, user.concern, name=nodes[handler].name)
 
     edges: set[Edge] = set()
     names = {key: name for key, name in _names(resources).items() if key in nodes}
@@ -287,19 +331,56 @@ def graph(template: dict) -> tuple[list[Node], list[Edge]]:
         properties = resources[logical_id].get("Properties", {})
         return {k: v for k, v in properties.items() if k not in _POLICY_PROPERTIES and k != own_name}
 
+    encrypted: dict[str, set[str]] = {}  # key -> the resources it encrypts (a note, not an edge each)
+    bucket_users: dict[tuple[str, str], str] = {}  # (group, bucket) -> the first of the group's users
+
     def link(source: str, target: str, label: str = "") -> None:
         if source == target or source not in nodes or target not in nodes:
             return
-        # Drawn light: encryption and storage use, what the dashboard shows, what the lifecycle checks.
+        target_type = resources.get(target, {}).get("Type")
+        if target_type == "AWS::KMS::Key":
+            encrypted.setdefault(target, set()).add(source)
+            return
+        if target_type == "AWS::S3::Bucket" and nodes[source].concern and nodes[source].concern != nodes[target].concern:
+            # One dashed edge from each group that uses the bucket, not one from each resource.
+            concern = nodes[source].concern or ""
+            bucket_users[(concern, target)] = min(bucket_users.get((concern, target), source), source)
+            return
+        # Drawn light: storage use, what the dashboard shows, what the lifecycle checks.
         reader = resources.get(source, {}).get("Type") == "AWS::CloudWatch::Dashboard" or nodes[source].concern == "lifecycle"
-        minor = reader or resources.get(target, {}).get("Type") in ("AWS::KMS::Key", "AWS::S3::Bucket")
-        # Sources stay leftmost; what only reads others does not rank them.
-        ranked = not reader and nodes[target].concern != "source"
+        minor = reader or target_type == "AWS::S3::Bucket"
+        # Sources stay leftmost; what only reads others does not rank them, nor does a plain
+        # reference (a name it reads: drawn back to an earlier group, it would stretch the drawing).
+        ranked = not reader and bool(label) and nodes[target].concern != "source"
         edges.add(Edge(source, target, "" if minor else label, minor, ranked))
 
     def external(key: str, label: str) -> str:
         nodes.setdefault(key, Node(key, label, None, shape="ellipse"))
         return key
+
+    # The SageMaker Pipeline that a build project starts (named in its environment: it is created
+    # by the build, not by the stack), and the model package group it registers models into.
+    sagemaker_pipelines: dict[str, str] = {}  # its name, spelled -> its node
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::CodeBuild::Project" or logical_id not in nodes:
+            continue
+        variables = {v.get("Name"): v.get("Value") for v in resource.get("Properties", {}).get("Environment", {}).get("EnvironmentVariables", [])}
+        if "SAGEMAKER_PIPELINE_NAME" not in variables:
+            continue
+        spelled = _spelled(variables["SAGEMAKER_PIPELINE_NAME"])
+        key = external(f"sagemaker-pipeline:{spelled}", f"SageMaker Pipeline\n{spelled}\n(upserted by the build)")
+        sagemaker_pipelines[spelled] = key
+        link(logical_id, key, "starts")
+        for group in references(variables.get("MODEL_PACKAGE_GROUP_NAME")):
+            if resources.get(group, {}).get("Type") == "AWS::SageMaker::ModelPackageGroup":
+                edges.add(Edge(key, group, "registers"))
+
+    def pipeline_of(pattern: dict) -> str | None:
+        """The SageMaker Pipeline node whose execution events ``pattern`` matches."""
+        if not any("Pipeline Execution Status Change" in str(d) for d in pattern.get("detail-type") or []):
+            return None
+        text = json.dumps(pattern.get("detail", {}).get("pipelineArn"))
+        return next((key for spelled, key in sagemaker_pipelines.items() if len(sagemaker_pipelines) == 1 or spelled in text), None)
 
     for logical_id, resource in resources.items():
         if logical_id not in nodes:
@@ -312,6 +393,9 @@ def graph(template: dict) -> tuple[list[Node], list[Edge]]:
                 for name in references(target.get("Arn")):
                     link(logical_id, name, "notifies" if resources.get(name, {}).get("Type") == "AWS::SNS::Topic" else "starts")
             named = [name for name in references(properties.get("EventPattern", {})) if name in nodes]
+            execution_of = pipeline_of(properties.get("EventPattern", {}))
+            if execution_of:  # a SageMaker Pipeline's executions (named like the group, not the group)
+                named = [execution_of]
             for name in named:
                 link(name, logical_id, "event")
             if not named and properties.get("EventPattern"):
@@ -324,10 +408,28 @@ def graph(template: dict) -> tuple[list[Node], list[Edge]]:
                 link(external("aws:schedule", "EventBridge schedule"), logical_id, expression if isinstance(expression, str) else "schedule")
             continue
         if resource_type == "AWS::CodePipeline::Pipeline":
+            step = 0
             for stage in properties.get("Stages", []):
                 for action in stage.get("Actions", []):
                     category = action.get("ActionTypeId", {}).get("Category")
                     configuration = action.get("Configuration", {})
+                    provider = action.get("ActionTypeId", {}).get("Provider")
+                    if (category, provider) in (("Deploy", "CloudFormation"), ("Approval", "Manual")):
+                        # A stage's stack (in another account when its account parameter is set), or
+                        # the manual approval between stages: numbered in the pipeline's order.
+                        step += 1
+                        key = f"stage:{logical_id}:{step:02d}:{action.get('Name')}"
+                        if category == "Deploy":
+                            accounts = [p for p in _references(action.get("RoleArn")) if p in parameters and p.endswith("AccountId")]
+                            where = f"\nin account {{{accounts[0]}}} if set" if accounts else ""
+                            stack = "}\n-".join(_spelled(configuration.get("StackName")).rsplit("}-", 1))
+                            label = f"{action.get('Name')}\nCloudFormation stack\n{stack}{where}"
+                        else:
+                            label = f"{action.get('Name')}\nmanual approval"
+                        nodes[key] = Node(key, label, nodes[logical_id].concern, shape="component" if category == "Deploy" else "box")
+                        edges.add(Edge(logical_id, key, f"{step}. {'deploys' if category == 'Deploy' else 'waits for'}"))
+                        done.update(_references(configuration))
+                        continue
                     if category == "Source" and "ConnectionArn" in configuration:
                         # A repository on a Git host: one node per repository (its name's parameter or value).
                         repository = configuration.get("FullRepositoryId")
@@ -355,6 +457,11 @@ def graph(template: dict) -> tuple[list[Node], list[Edge]]:
             if name not in done:
                 link(logical_id, name)
 
+    for (concern, bucket), user in sorted(bucket_users.items()):
+        edges.add(Edge(user, bucket, "", minor=True, ranked=False, cluster=concern))
+    for key, users in sorted(encrypted.items()):
+        note = f"count:encrypted by {key}"
+        nodes[note] = Node(note, f"{len(users)} resources\nencrypted by {_name(key)}", nodes[key].concern, shape="note")
     for (concern, what), count in sorted(counted.items()):
         key = f"count:{what}"
         nodes[key] = Node(key, f"{count} {what}", concern, shape="note")
@@ -371,7 +478,7 @@ def dot_source(template_id: str, template: dict) -> str:
     nodes, edges = graph(template)
     lines = [
         f"digraph {_quote(template_id)} {{",
-        "  graph [rankdir=LR, compound=true, newrank=true, nodesep=0.25, ranksep=0.6, fontname=Helvetica, fontsize=16,",
+        f"  graph [{GRAPH_LAYOUT}, compound=true, newrank=true, fontname=Helvetica, fontsize=16,",
         f"         labelloc=t, label={_quote(template_id + ': ' + template.get('Description', '') + LEGEND)}];",
         "  node [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=Helvetica, fontsize=10];",
         "  edge [fontname=Helvetica, fontsize=9, color=\"#444444\"];",
@@ -395,11 +502,14 @@ def dot_source(template_id: str, template: dict) -> str:
             lines.append(f"    {_quote(drawn[-1].key)} -> {_quote(note.key)} [style=invis];")
         lines.append("  }")
     for edge in edges:
-        attributes = [f"label={_quote(edge.label)}"] if edge.label else []
+        # xlabel: placed once the layout is done, so labels do not widen the gaps between ranks.
+        attributes = [f"xlabel={_quote(edge.label)}"] if edge.label else []
         if edge.minor:
             attributes += ["style=dashed", 'color="#aaaaaa"', "arrowsize=0.5", "weight=0"]
         if not edge.ranked:
             attributes.append("constraint=false")
+        if edge.cluster:
+            attributes.append(f"ltail={_quote('cluster_' + edge.cluster)}")
         lines.append(f"  {_quote(edge.source)} -> {_quote(edge.target)}" + (f" [{', '.join(attributes)}]" if attributes else "") + ";")
     lines.append("}")
     return "\n".join(lines) + "\n"
