@@ -11,8 +11,12 @@ Lambda function's handler package (``*_function``), the code a construct ships a
 A settings dataclass shows its defaults in its signature, and ends with the table of its
 settings (the README's: default or CloudFormation parameter, and each setting's ``doc``).
 
-Any warning while the reference is built (an annotation pdoc cannot resolve, a docstring it
-cannot render, a module that fails to import) fails the build, with exit status 1:
+Any warning while the reference is built fails the build, with exit status 1: an annotation
+pdoc cannot resolve, a module that fails to import, or any other warning raised meanwhile (an
+import-time ``DeprecationWarning`` of a dependency too: not a docstring problem, but one to
+see). pdoc itself leaves a cross-reference it cannot resolve as plain text, without a warning,
+so the build checks those that name this package (``:class:`~sagemaker_projects_cdk.x.Y```,
+``:func:``, ``:meth:``..., and ````sagemaker_projects_cdk.x```` literals): each must import.
 tests/test_docs.py runs this script, so a broken reference fails ``make test``.
 """
 
@@ -22,6 +26,7 @@ import dataclasses
 import functools
 import os
 import pkgutil
+import re
 import shutil
 import sys
 import types
@@ -123,6 +128,37 @@ def _settings_tables(modules: dict) -> None:
                     variable.docstring = cls.doc(field.name)
 
 
+#: A cross-reference to this package: a Sphinx role's target or a double-backquoted dotted name.
+_CROSS_REFERENCE = re.compile(rf"(?::[a-z]+:`~?|``)({PACKAGE}(?:\.\w+)*)`")
+
+
+def _resolves(target: str) -> bool:
+    """``target`` (``package.module.Class.member``) names something that exists."""
+    parts = target.split(".")
+    for length in range(len(parts), 0, -1):
+        try:
+            obj: object = import_module(".".join(parts[:length]))
+        except ImportError:
+            continue
+        for attribute in parts[length:]:
+            if not hasattr(obj, attribute):
+                return False
+            obj = getattr(obj, attribute)
+        return True
+    return False
+
+
+def _broken_cross_references(modules: dict) -> list[str]:
+    """Cross-references to this package, in every documented docstring, that do not resolve."""
+    broken = []
+    for module in modules.values():
+        for doc in (module, *module.flattened_own_members):
+            for target in _CROSS_REFERENCE.findall(doc.docstring or ""):
+                if not _resolves(target):
+                    broken.append(f"BrokenReference: {doc.fullname} names {target}, which does not exist")
+    return sorted(set(broken))
+
+
 def build(outdir: Path, modules: tuple[str, ...] = ()) -> list[str]:
     """Write the reference into ``outdir`` (emptied first); returns the warnings given.
     ``modules``: these instead of the package's public modules (tests/test_docs.py builds a
@@ -159,7 +195,8 @@ def build(outdir: Path, modules: tuple[str, ...] = ()) -> list[str]:
         search = pdoc.render.search_index(modules)
         if search:
             (outdir / "search.js").write_text(search)
-    return [f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})" for w in caught]
+    found = [f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})" for w in caught]
+    return found + _broken_cross_references(modules)
 
 
 def main(argv: list[str]) -> int:
@@ -171,7 +208,11 @@ def main(argv: list[str]) -> int:
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
     if problems:
-        print(f"the API reference has {len(problems)} warning(s): fix the docstrings or annotations named above", file=sys.stderr)
+        print(
+            f"the API reference has {len(problems)} warning(s): fix the docstrings, annotations or cross-references named above"
+            " (a dependency's warning at import: raise its pin, or filter that warning where the package imports it)",
+            file=sys.stderr,
+        )
         return 1
     print(f"wrote the API reference into {outdir} ({len(list(outdir.rglob('*.html')))} pages)")
     return 0

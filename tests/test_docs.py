@@ -71,11 +71,14 @@ def test_a_warning_fails_the_build(tmp_path):
     """An annotation pdoc cannot resolve fails the build. The probe module is built on its own
     (a few seconds: neither the package nor aws-cdk-lib is imported), not the whole package."""
     (tmp_path / "broken_reference_probe.py").write_text(
-        'def handler(event: "NoSuchType") -> None:\n    """Takes an event of a type that exists nowhere."""\n'
+        'def handler(event: "NoSuchType") -> None:\n    """Takes an event of a type that exists nowhere."""\n\n\n'
+        'def other() -> None:\n    """Names :class:`~sagemaker_projects_cdk.stacks.NoSuchStack`, which does not exist."""\n'
     )
     result = build_reference(tmp_path / "site", "broken_reference_probe", path=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "NoSuchType" in result.stderr and "broken_reference_probe.handler" in result.stderr, result.stderr
+    # pdoc leaves a cross-reference it cannot resolve as text; the build names it.
+    assert "broken_reference_probe.other names sagemaker_projects_cdk.stacks.NoSuchStack" in result.stderr, result.stderr
 
 
 def _public_classes() -> list[type]:
