@@ -80,7 +80,7 @@ def main() -> int:
         kwargs: dict[str, Any] = {"templates": chosen}
         import inspect
 
-        if "template_stacks" in inspect.signature(library_app.StudioTemplatesStack).parameters:
+        if "template_stacks" in inspect.signature(library_app.StudioTemplatesStack.__init__).parameters:
             kwargs["template_stacks"] = stacks  # synth once: the products reuse the template stacks
         studio = library_app.StudioTemplatesStack(app, library_app.STUDIO_STACK_ID, **kwargs)
         resources = sum(1 for x in studio.node.find_all() if isinstance(x, aws_cdk.CfnResource))
