@@ -14,9 +14,11 @@ app's stacks in the order they were added, and the template stack comes first), 
   replaces the CDK asset bucket's wherever the template names it;
 - no CDK bootstrap: the ``BootstrapVersion`` parameter and the ``CheckBootstrapVersion`` rule go.
 
-Nothing else changes, so the product and the stack have the same logical ids, and the file is
-written as ``ProductStack`` writes its template (two-space indented JSON), uploaded as a file
-asset of the parent stack under its SHA-256.
+Nothing else changes, so the product and the stack have the same logical ids. The file is
+written as aws-cdk-lib writes a stack's template (JSON indented by one space; a
+``ProductStack`` indents by two, which made the largest product template 41% of
+CloudFormation's 1 MB instead of 30%), and uploaded as a file asset of the parent stack under
+its SHA-256.
 """
 
 from __future__ import annotations
@@ -148,7 +150,7 @@ class SynthesizedTemplateProduct(Construct):
             )
         self._check_assets(outdir)
         template = json.loads(source.read_text(encoding="utf-8"))
-        text = json.dumps(self._product(template), indent=2, ensure_ascii=False)
+        text = json.dumps(self._product(template), indent=1, ensure_ascii=False)
         target.write_text(text, encoding="utf-8")
         self._url = Stack.of(self).synthesizer.add_file_asset(
             file_name=self.template_file,
