@@ -60,11 +60,13 @@ def build_app(
     target-account baseline (``TargetAccount``) unless ``target_account`` is False."""
     app = app or App()
     chosen = templates or list(TEMPLATES)
+    stacks = {}
     for template_id in chosen:
         if template_id not in TEMPLATES:
             raise ValueError(f"invalid template {template_id!r}: expected one of {', '.join(TEMPLATES)}")
-        TEMPLATES[template_id](app, stack_id(template_id))
+        stacks[template_id] = TEMPLATES[template_id](app, stack_id(template_id))
     if studio is not None:
+        # Synth once: the products are these stacks' synthesized templates, not a second build.
         StudioTemplatesStack(
             app,
             STUDIO_STACK_ID,
@@ -73,6 +75,7 @@ def build_app(
             launch_role_arn=studio.launch_role_arn,
             versions_directory=studio.versions_directory,
             allow_removal=studio.allow_removal,
+            template_stacks=stacks,
         )
     if target_account:
         TargetAccountStack(app, TARGET_ACCOUNT_STACK_ID, stack_name=TARGET_ACCOUNT_STACK_NAME)

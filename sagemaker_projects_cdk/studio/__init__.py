@@ -5,5 +5,6 @@ imports publishing.
 """
 
 from .publishing import StudioTemplate, StudioTemplates, StudioTemplatesStack, TemplateProductStack
+from .synthesized import SynthesizedTemplateProduct
 
-__all__ = ["StudioTemplate", "StudioTemplates", "StudioTemplatesStack", "TemplateProductStack"]
+__all__ = ["StudioTemplate", "StudioTemplates", "StudioTemplatesStack", "SynthesizedTemplateProduct", "TemplateProductStack"]

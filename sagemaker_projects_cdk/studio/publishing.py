@@ -1,17 +1,21 @@
 """Publish templates of ``TEMPLATES`` to SageMaker Studio: a Service Catalog portfolio and S3 templates.
 
 One definition, three ways to provision: a template class deploys as a stack of its own
-(``cdk deploy``); ``StudioTemplates`` builds the same content into a
-``servicecatalog.ProductStack`` per template, publishes it as a product version in a
+(``cdk deploy``); ``StudioTemplates`` publishes the same content as a product version in a
 portfolio that Studio lists, and copies the same template file to an S3 templates location.
 
 ::
 
     TEMPLATES["model-build"].compose(stack)          <- the one definition
-      |-- ModelBuildStack(app, ...)                      cdk deploy
-      '-- TemplateProductStack (servicecatalog.ProductStack)
-            |-- CloudFormationProduct  v1-..., v2-...     Service Catalog -> Studio "Organization templates"
-            '-- s3://<bucket>/templates/model-build.json  S3 templates    -> Studio (domain tag)
+      '-- ModelBuildStack(app, ...)                      cdk deploy, built and synthesized once
+            '-- SynthesizedTemplateProduct               its template, minus the CDK bootstrap
+                  |-- CloudFormationProduct  v1-..., v2-...     Service Catalog -> Studio "Organization templates"
+                  '-- s3://<bucket>/templates/model-build.json  S3 templates    -> Studio (domain tag)
+
+Synth once: given the app's template stacks (``template_stacks``, as ``build_app`` does), a
+product is that stack's synthesized template (``SynthesizedTemplateProduct``). A template
+without a stack in the app, or published with settings other than its stack's, is built
+into a ``TemplateProductStack`` (a ``servicecatalog.ProductStack``) instead.
 
 The product templates have no CDK bootstrap reference: their file assets (seed code, the
 data set, function code) are copied at deployment into the portfolio's own bucket
@@ -24,7 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from aws_cdk import Annotations, CfnOutput, CfnParameter, Stack, Tags
 from aws_cdk import aws_iam as iam
@@ -40,6 +44,7 @@ from ..stacks.template import Template, TemplateSettings, TemplateStack
 from .bucket import TemplateBucket
 from .launch_role import LaunchRole
 from .s3_templates import STUDIO_VISIBILITY_TAG, S3Templates
+from .synthesized import SynthesizedTemplateProduct
 from .versions import ProductVersions, recorded_versions
 
 #: An IAM role ARN: partition, 12-digit account, optional path, name (``_internal.patterns``).
@@ -158,8 +163,14 @@ class StudioTemplates(Construct):
     :param provider_name: Default: ``sagemaker-projects-cdk``.
     :param bucket_name: the template bucket's name. Default: see ``TemplateBucket``.
     :param templates_prefix: the S3 templates' key prefix. Default: ``templates/``.
+    :param template_stacks: template stacks of this app, by template id, added to it before
+        this construct's stack (``build_app`` passes the ones it built). A template published
+        with the same settings as its stack here is published from that stack's synthesized
+        template (``SynthesizedTemplateProduct``: built, checked and rendered once); any other
+        is built again into a ``TemplateProductStack``. Default: none.
 
-    Attributes: ``portfolio``, ``products`` and ``product_stacks`` (by template id),
+    Attributes: ``portfolio``, ``products`` and ``product_stacks`` (by template id: a
+    ``SynthesizedTemplateProduct`` or a ``TemplateProductStack``),
     ``versions`` (``ProductVersions`` by template id), ``launch_role``, ``bucket``
     (``TemplateBucket``) and ``s3_templates`` (``S3Templates``).
     """
@@ -179,9 +190,13 @@ class StudioTemplates(Construct):
         provider_name: str = "sagemaker-projects-cdk",
         bucket_name: Optional[str] = None,
         templates_prefix: str = "templates/",
+        template_stacks: Mapping[str, TemplateStack] = {},
     ) -> None:
         super().__init__(scope, construct_id)
         chosen = _studio_templates(templates)
+        for template_id, given in template_stacks.items():
+            if not isinstance(given, TEMPLATES.get(template_id, ())):
+                raise invalid(f"template_stacks[{template_id!r}]", given.node.path, f"a {template_id} template stack")
         if not principals:
             raise invalid("principals", list(principals), "at least one Studio execution role")
         check_length("portfolio_name", portfolio_name, 1, 100)
@@ -192,17 +207,22 @@ class StudioTemplates(Construct):
 
         #: The bucket of the template assets and the S3 templates.
         self.bucket = TemplateBucket(self, "Bucket", bucket_name=bucket_name, templates_prefix=templates_prefix)
-        #: The product stacks, by template id.
-        self.product_stacks: dict[str, TemplateProductStack] = {
-            t.template_id: TemplateProductStack(
-                self,
-                f"{_id_of(t.template_id)}Template",
-                template=t.template,
-                settings=t.settings,
-                asset_bucket=self.bucket.asset_bucket,
-            )
-            for t in chosen
-        }
+        #: The product template of each template id: its stack's, or a product stack.
+        self.product_stacks: dict[str, SynthesizedTemplateProduct | TemplateProductStack] = {}
+        for t in chosen:
+            built = template_stacks.get(t.template_id)
+            if built is not None and built.settings == t.settings:
+                self.product_stacks[t.template_id] = SynthesizedTemplateProduct(
+                    self, f"{_id_of(t.template_id)}Template", stack=built, asset_bucket=self.bucket.asset_bucket
+                )
+            else:
+                self.product_stacks[t.template_id] = TemplateProductStack(
+                    self,
+                    f"{_id_of(t.template_id)}Template",
+                    template=t.template,
+                    settings=t.settings,
+                    asset_bucket=self.bucket.asset_bucket,
+                )
         Annotations.of(stack).acknowledge_warning(
             _ASSET_BUCKET_WARNING,
             "the product stacks refer to this app's own template bucket by name; its policies are set here",
@@ -212,9 +232,9 @@ class StudioTemplates(Construct):
         #: The role Service Catalog launches the products with.
         self.launch_role: iam.IRole
         if launch_role is None:
-            created = LaunchRole(
-                self, "LaunchRole", product_stacks=list(self.product_stacks.values()), asset_bucket=self.bucket.asset_bucket
-            )
+            # What the products provision: the template stacks' constructs, or the product stacks'.
+            contents = [p.stack if isinstance(p, SynthesizedTemplateProduct) else p for p in self.product_stacks.values()]
+            created = LaunchRole(self, "LaunchRole", product_stacks=contents, asset_bucket=self.bucket.asset_bucket)
             self.launch_role = created.role
         else:
             self.launch_role = launch_role
@@ -239,7 +259,11 @@ class StudioTemplates(Construct):
         urls: dict[str, str] = {}
         for t in chosen:
             product_stack = self.product_stacks[t.template_id]
-            current = servicecatalog.CloudFormationTemplate.from_product_stack(product_stack)
+            current = (
+                servicecatalog.CloudFormationTemplate.from_url(product_stack.template_url)
+                if isinstance(product_stack, SynthesizedTemplateProduct)
+                else servicecatalog.CloudFormationTemplate.from_product_stack(product_stack)
+            )
             product = servicecatalog.CloudFormationProduct(
                 self,
                 f"{_id_of(t.template_id)}Product",
@@ -356,8 +380,8 @@ class StudioTemplatesStack(Stack):
     :param principal_arns: ARNs of the Studio execution roles. Default: a
         ``StudioExecutionRoleArn`` parameter (one role; pass more here).
     :param launch_role_arn: ARN of an existing launch role. Default: a new ``LaunchRole``.
-    :param versions_directory, record_versions, allow_removal, bucket_name, templates_prefix:
-        as for ``StudioTemplates``.
+    :param versions_directory, record_versions, allow_removal, bucket_name, templates_prefix,
+        template_stacks: as for ``StudioTemplates``.
     :param kwargs: any ``aws_cdk.Stack`` property.
 
     Outputs: ``PortfolioId``, ``ProjectS3TemplatesLocation`` (the value of the domain tag
@@ -380,6 +404,7 @@ class StudioTemplatesStack(Stack):
         allow_removal: Sequence[str] = (),
         bucket_name: Optional[str] = None,
         templates_prefix: str = "templates/",
+        template_stacks: Mapping[str, TemplateStack] = {},
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("description", self.DESCRIPTION)
@@ -419,6 +444,7 @@ class StudioTemplatesStack(Stack):
             allow_removal=allow_removal,
             bucket_name=bucket_name,
             templates_prefix=templates_prefix,
+            template_stacks=template_stacks,
         )
         CfnOutput(self, "PortfolioId", value=self.studio.portfolio.portfolio_id, description="Service Catalog portfolio")
         CfnOutput(

@@ -37,6 +37,7 @@ from aws_cdk import aws_servicecatalog as servicecatalog
 from constructs import Construct
 
 from .._internal.validation import invalid
+from .synthesized import SynthesizedTemplateProduct
 
 VERSION_FILE_PATTERN = re.compile(r"v([1-9][0-9]*)-([0-9a-f]{12})\.template\.json")
 DIGEST_LENGTH = 12
@@ -89,7 +90,8 @@ class ProductVersions(Construct):
     """Sets ``product``'s versions: the recorded ones in ``directory`` and the current ``product_stack``.
 
     :param product: the product whose versions this sets (built with the current version).
-    :param product_stack: the product stack the current version is synthesized from.
+    :param product_stack: the product stack the current version is synthesized from, or the
+        ``SynthesizedTemplateProduct`` that writes it from its template stack.
     :param directory: the folder of recorded versions of this product. Default: none
         recorded (only the current version is published, so a changed template replaces
         the previous version).
@@ -104,7 +106,7 @@ class ProductVersions(Construct):
         construct_id: str,
         *,
         product: servicecatalog.CloudFormationProduct,
-        product_stack: servicecatalog.ProductStack,
+        product_stack: servicecatalog.ProductStack | SynthesizedTemplateProduct,
         directory: Optional[Path | str] = None,
         record: bool = True,
         description: Optional[str] = None,
@@ -128,7 +130,11 @@ class ProductVersions(Construct):
             ).http_url
             for version in self.recorded
         }
-        self._current_url = servicecatalog.CloudFormationTemplate.from_product_stack(product_stack).bind(self).http_url
+        self._current_url = (
+            product_stack.template_url
+            if isinstance(product_stack, SynthesizedTemplateProduct)
+            else servicecatalog.CloudFormationTemplate.from_product_stack(product_stack).bind(self).http_url
+        )
         product.node.default_child.add_property_override(  # type: ignore[union-attr]  # the product's CfnCloudFormationProduct
             "ProvisioningArtifactParameters", Lazy.uncached_any(_Producer(self))
         )
@@ -144,7 +150,11 @@ class ProductVersions(Construct):
         """The current version's name; ``PENDING`` until the product stack is synthesized."""
         return self._current(record=False)[0]
 
-    def _current(self, *, record: bool) -> tuple[str, Optional[RecordedVersion]]:
+    def _current(self, *, record: bool, preparing: bool = False) -> tuple[str, Optional[RecordedVersion]]:
+        if preparing:  # before synthesis: a file there is a previous synth's
+            return PENDING, None
+        if isinstance(self._product_stack, SynthesizedTemplateProduct):
+            self._product_stack.synthesize_template()
         path = self.current_template_path()
         if not path.exists():
             # aws-cdk-lib also resolves every property before synthesis (to find references);
@@ -165,9 +175,10 @@ class ProductVersions(Construct):
                 target.write_text(text, encoding="utf-8")
         return name, None
 
-    def artifacts(self) -> list[dict[str, Any]]:
-        """``ProvisioningArtifactParameters``: every recorded version, then the current one."""
-        current, same = self._current(record=True)
+    def artifacts(self, *, preparing: bool = False) -> list[dict[str, Any]]:
+        """``ProvisioningArtifactParameters``: every recorded version, then the current one
+        (``preparing``: aws-cdk-lib's resolution before synthesis, which records nothing)."""
+        current, same = self._current(record=not preparing, preparing=preparing)
         artifacts = [
             {
                 "Name": version.name,
@@ -196,4 +207,4 @@ class _Producer:
         self._versions = versions
 
     def produce(self, context: IResolveContext) -> Any:
-        return self._versions.artifacts()
+        return self._versions.artifacts(preparing=context.preparing)

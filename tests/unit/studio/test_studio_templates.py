@@ -2,7 +2,10 @@
 
 Everything is read from the session's cloud assembly (``build_app`` adds ``StudioTemplates``,
 publishing every template), so the security packs have already passed on the admin stack and
-on every product stack (cdk-nag walks the whole construct tree, product stacks included).
+on every template. Synth once: each product template is its template stack's synthesized
+template (``SynthesizedTemplateProduct``), so the packs check each template once, on its stack;
+a product stack (a template published with other settings) is checked too (cdk-nag walks the
+whole construct tree, product stacks included).
 """
 
 from __future__ import annotations
@@ -311,14 +314,15 @@ def test_template_key_decrypts_for_this_account_through_s3_only(admin):
 
 
 def test_admin_stack_is_deterministic(assembly, tmp_path):
-    """A second synth of the Studio stack alone gives the same admin and product templates."""
-    from sagemaker_projects_cdk.compliance import add_security_packs
-    from sagemaker_projects_cdk.studio import StudioTemplatesStack
+    """A second synth of the app gives the same admin and product templates.
+
+    The app, not the Studio stack alone: the products are the template stacks' synthesized
+    templates (synth once, issue 19), so the Studio stack alone would build them a second way
+    (product stacks). The cost is the same as before: seven templates built once each."""
+    from sagemaker_projects_cdk.app import build_app
     from support import new_app
 
-    app = new_app(tmp_path)
-    StudioTemplatesStack(app, STUDIO_STACK_ID)
-    add_security_packs(app)
+    app = build_app(new_app(tmp_path))
     app.synth()
     names = [f"{STUDIO_STACK_ID}.template.json"] + [product_template_file(assembly.outdir, t).name for t in TEMPLATES]
     for name in names:
