@@ -74,7 +74,7 @@ SEED_JOB_OUTPUTS = {
     "DEPLOY_JOB_NAME": "DeployJobName",
     "PROCESSING_INSTANCE_TYPE": "ProcessingInstanceType",
     "TRAINING_INSTANCE_TYPE": "TrainingInstanceType",
-    "PIPELINE_STEP_CACHE_EXPIRY": "PipelineStepCacheExpiry",
+    "PIPELINE_STEP_CACHE_EXPIRY": "SageMakerPipelineStepCacheExpiry",
 }
 
 #: The stages the deploy Jenkinsfile deploys, in order; the first is tested, the second approved.
@@ -350,7 +350,7 @@ def _compose(stack: Stack, settings: BuildDeployJenkinsSettings) -> TemplatePart
         "ProcessingInstanceType": settings.processing_instance_type,
         "TrainingInstanceType": settings.training_instance_type,
         # The SageMaker pipeline's step caching (CodeBuild's PIPELINE_STEP_CACHE_EXPIRY in build-deploy).
-        "PipelineStepCacheExpiry": step_cache_expiry(stack, settings),
+        "SageMakerPipelineStepCacheExpiry": step_cache_expiry(stack, settings),
         "JenkinsTriggerDeadLetterQueueUrl": trigger.dead_letter_queue.queue_url,
     }
     for name, value in outputs.items():

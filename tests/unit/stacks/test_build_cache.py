@@ -126,7 +126,7 @@ def test_step_caching_is_a_parameter_on_for_30_days_passed_to_the_build(template
 def test_the_jenkins_template_hands_step_caching_to_the_seed_job(templates):
     template = templates["build-deploy-jenkins"]
     assert template["Parameters"]["PipelineStepCacheExpiry"]["Default"] == "P30D"
-    assert template["Outputs"]["PipelineStepCacheExpiry"]["Value"] == {"Ref": "PipelineStepCacheExpiry"}
+    assert template["Outputs"]["SageMakerPipelineStepCacheExpiry"]["Value"] == {"Ref": "PipelineStepCacheExpiry"}
 
 
 @pytest.mark.parametrize("value", ["P30D", "P2W", "P1Y", "P6M", "PT12H", "PT30M", "P1DT6H", "P1Y2M3W4DT5H6M", "off"])
