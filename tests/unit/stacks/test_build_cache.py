@@ -148,8 +148,9 @@ def test_a_given_expiry_is_fixed_and_empty_turns_caching_off():
     from support import new_app
 
     app = new_app()
-    for stack_id, value, expected in (("Week", "P1W", "P1W"), ("Off", "", "off"), ("OffToo", "OFF", "off")):
-        stack = ModelBuildStack(app, stack_id, pipeline_step_cache_expiry=value)
+    cases = (("Week", "P1W", "P1W"), ("Off", "", "off"), ("OffToo", "OFF", "off"))
+    stacks = [ModelBuildStack(app, stack_id, pipeline_step_cache_expiry=value) for stack_id, value, _ in cases]
+    for stack, (_, _, expected) in zip(stacks, cases):
         template = Template.from_stack(stack).to_json()
         assert "PipelineStepCacheExpiry" not in template.get("Parameters", {})
         assert _build_environment(template)["PIPELINE_STEP_CACHE_EXPIRY"] == expected
