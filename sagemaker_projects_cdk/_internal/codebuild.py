@@ -44,10 +44,12 @@ def pipeline_project(
     timeout_minutes: int,
     build_spec: Optional[codebuild.BuildSpec] = None,
     privileged: bool = False,
+    cache: Optional[codebuild.Cache] = None,
 ) -> codebuild.PipelineProject:
     """A CodeBuild project run by CodePipeline: encrypted with the project key, logging to
     ``log_group`` (under a stream prefix named after ``construct_id``), not privileged unless
-    ``privileged`` (only a Docker image build needs the Docker daemon)."""
+    ``privileged`` (only a Docker image build needs the Docker daemon), with ``cache`` (none by
+    default; see :func:`bucket_cache`)."""
     project = codebuild.PipelineProject(
         scope,
         construct_id,
@@ -58,6 +60,7 @@ def pipeline_project(
         ),
         environment_variables={name: codebuild.BuildEnvironmentVariable(value=value) for name, value in variables.items()},
         encryption_key=encryption_key,
+        cache=cache,
         timeout=Duration.minutes(timeout_minutes),
         logging=codebuild.LoggingOptions(
             cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=log_group, prefix=construct_id.lower())
@@ -87,6 +90,22 @@ def pipeline_project(
         "HIPAA.Security-CodeBuildProjectSourceRepoUrl",
     )
     return project
+
+
+#: Where CodeBuild projects keep their S3 caches in the project's bucket: one prefix each.
+BUILD_CACHE_PREFIX = "codebuild-cache"
+
+
+def bucket_cache(bucket: s3.IBucket, name: str) -> codebuild.Cache:
+    """An S3 cache for one CodeBuild project, under ``codebuild-cache/<name>`` in the project's
+    ``bucket`` (encrypted with its key, like every object there).
+
+    The paths cached and the cache key are the buildspec's (its ``cache`` section); CodeBuild
+    restores the cache before the install phase and saves it after the build. aws-cdk-lib
+    grants the project's role read and write on the bucket's objects and use of its key, which
+    the role holds already for the pipeline's artifacts in the same bucket.
+    """
+    return codebuild.Cache.bucket(bucket, prefix=f"{BUILD_CACHE_PREFIX}/{name}")
 
 
 def acknowledge_pipeline_grants(scope: Construct, *, bucket: s3.IBucket, reason: str, resources: tuple[str, ...] = ()) -> None:

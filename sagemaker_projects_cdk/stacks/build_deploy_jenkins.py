@@ -52,7 +52,7 @@ from ..constructs.operations.notifications import trigger_failed
 from .build_deploy_git import GitRepositoriesSettings, connection_source, refuse_source
 from .components import ModelBuildSettings, TemplateParts, add_core, add_core_outputs, add_operations
 from .components.core import add_connection_repository
-from .components.model_build import add_dataset
+from .components.model_build import add_dataset, step_cache_expiry
 from .template import Template, TemplateStack, setting
 
 #: The seed job's parameters (seed_code/jenkins/model_deploy/seed_job.groovy) -> the stack output
@@ -74,6 +74,7 @@ SEED_JOB_OUTPUTS = {
     "DEPLOY_JOB_NAME": "DeployJobName",
     "PROCESSING_INSTANCE_TYPE": "ProcessingInstanceType",
     "TRAINING_INSTANCE_TYPE": "TrainingInstanceType",
+    "PIPELINE_STEP_CACHE_EXPIRY": "SageMakerPipelineStepCacheExpiry",
 }
 
 #: The stages the deploy Jenkinsfile deploys, in order; the first is tested, the second approved.
@@ -348,6 +349,8 @@ def _compose(stack: Stack, settings: BuildDeployJenkinsSettings) -> TemplatePart
         # The model build's instance types (CodeBuild's PROCESSING/TRAINING_INSTANCE_TYPE in build-deploy).
         "ProcessingInstanceType": settings.processing_instance_type,
         "TrainingInstanceType": settings.training_instance_type,
+        # The SageMaker pipeline's step caching (CodeBuild's PIPELINE_STEP_CACHE_EXPIRY in build-deploy).
+        "SageMakerPipelineStepCacheExpiry": step_cache_expiry(stack, settings),
         "JenkinsTriggerDeadLetterQueueUrl": trigger.dead_letter_queue.queue_url,
     }
     for name, value in outputs.items():

@@ -212,14 +212,15 @@ def test_the_model_build_job_runs_the_buildspecs_commands_in_order():
     jenkins = sh_commands(pipeline_block(tree(BUILD_JENKINSFILE)))
     buildspec = buildspec_commands(SEED_CODE / "model_build" / "buildspec.yml")
     assert buildspec == [
-        "python -m pip install --quiet -r requirements.txt",
+        'test -x "$BUILD_UV_DIR/bin/uv" || python -m pip install --quiet --target "$BUILD_UV_DIR" "uv==0.13.9"',
+        'PATH="$BUILD_UV_DIR/bin:$PATH" uv pip install --python "$(command -v python)" --quiet -r requirements.lock',
         "python -m pytest -q",
         "python -m pipelines.run_pipeline",
     ]
     # Besides them: the virtual environment CodeBuild does not need, and the commit run_pipeline records.
     extras = ["python3 -m venv .venv", "git rev-parse HEAD"]
     assert [command for command in jenkins if command not in extras] == buildspec
-    assert jenkins == [extras[0], *buildspec[:2], extras[1], buildspec[2]]
+    assert jenkins == [extras[0], *buildspec[:3], extras[1], buildspec[3]]
 
 
 def test_the_commit_is_passed_under_codebuilds_name_which_run_pipeline_reads():

@@ -69,13 +69,38 @@ def test_the_sdk_stays_in_the_pipeline_modules() -> None:
 
 def test_the_buildspec_runs_the_tests_then_the_pipeline() -> None:
     text = (SEED_ROOT / "buildspec.yml").read_text()
-    commands = [line.strip()[2:] for line in text.splitlines() if line.strip().startswith("- ")]
+    commands = [line.strip()[2:] for line in text.splitlines() if line.strip().startswith("- ") and not line.strip().startswith("- /")]
     assert "python: 3.12" in text
     assert commands == [
-        "python -m pip install --quiet -r requirements.txt",
+        'test -x "$BUILD_UV_DIR/bin/uv" || python -m pip install --quiet --target "$BUILD_UV_DIR" "uv==0.13.9"',
+        'PATH="$BUILD_UV_DIR/bin:$PATH" uv pip install --python "$(command -v python)" --quiet -r requirements.lock',
         "python -m pytest -q",
         "python -m pipelines.run_pipeline",
     ]
+
+
+def test_the_lock_pins_every_requirement_at_a_version_it_allows() -> None:
+    # requirements.lock is requirements.txt resolved (uv pip compile --universal): each
+    # requirement appears there pinned, with a version its specifier accepts.
+    from packaging.requirements import Requirement
+
+    def lines(name: str) -> list[str]:
+        text = (SEED_ROOT / name).read_text().splitlines()
+        return [line.split("#")[0].strip() for line in text if line.split("#")[0].strip()]
+
+    pinned: dict[str, list[str]] = {}
+    for line in lines("requirements.lock"):
+        requirement = Requirement(line)
+        (specifier,) = requirement.specifier
+        assert specifier.operator == "==", line
+        pinned.setdefault(requirement.name.lower(), []).append(specifier.version)
+    for line in lines("requirements.txt"):
+        requirement = Requirement(line)
+        versions = pinned.get(requirement.name.lower())
+        assert versions, f"{requirement.name} is not in requirements.lock: regenerate it (see its header)"
+        for version in versions:
+            assert requirement.specifier.contains(version), (line, version)
+    assert len(pinned) > 100  # the whole tree, not only the direct requirements
 
 
 def test_requirements_pin_the_sdk_and_match_the_container() -> None:
@@ -126,6 +151,7 @@ def test_nothing_in_the_seed_folder_is_left_from_a_local_run() -> None:
             "data",
             "pipelines",
             "pytest.ini",
+            "requirements.lock",
             "requirements.txt",
             "tests",
         ]

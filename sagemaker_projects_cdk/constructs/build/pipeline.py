@@ -13,14 +13,31 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
-from ..._internal.codebuild import COMPUTE_TYPES, acknowledge_pipeline_grants, default_policy, pipeline_project
+from ..._internal.codebuild import COMPUTE_TYPES, acknowledge_pipeline_grants, bucket_cache, default_policy, pipeline_project
 from ..._internal.logs import encrypted_log_group
-from ..._internal.validation import check_choice, check_instance_type, check_range
+from ..._internal.validation import check_choice, check_instance_type, check_pattern, check_range, is_unresolved
 from ...compliance import acknowledge_wildcards
 from ..project.identity import ProjectIdentity
 from ..registry.model_package_group import IModelPackageGroup
 from ..sources.source import PipelineSource
 from .execution_role import SageMakerExecutionRole
+
+#: SageMaker Pipelines step caching's ExpireAfter: an ISO 8601 duration of years, months,
+#: weeks, days, hours or minutes (P30D, P2W, PT12H, P1DT6H); or "off".
+STEP_CACHE_EXPIRY_PATTERN = r"off|P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?)?"
+STEP_CACHE_EXPIRY_EXPECTED = (
+    "an ISO 8601 duration of years, months, weeks, days, hours or minutes (P30D, P2W, PT12H, P1DT6H), "
+    "or 'off' (or empty) to turn step caching off"
+)
+
+
+def check_step_cache_expiry(setting: str, value: str) -> str:
+    """``value`` as the model build's PIPELINE_STEP_CACHE_EXPIRY: a duration, or "off" for
+    "off" or empty (a token is left to CloudFormation)."""
+    if isinstance(value, str) and not is_unresolved(value) and value.strip().lower() in ("", "off"):
+        return "off"
+    return check_pattern(setting, value, STEP_CACHE_EXPIRY_PATTERN, STEP_CACHE_EXPIRY_EXPECTED)
+
 
 #: Where the stack uploads the seed data set, relative to the bucket root.
 DATASET_PREFIX = "datasets/abalone/"
@@ -31,7 +48,9 @@ class ModelBuildPipeline(Construct):
 
     The build stage installs the repository's requirements and runs its ``buildspec.yml``,
     which upserts the SageMaker pipeline with the project's execution role, starts it and
-    waits, failing the build when the execution fails.
+    waits, failing the build when the execution fails. The build keeps its package caches
+    (the paths the buildspec's ``cache`` section names) in the project's bucket under
+    ``codebuild-cache/model-build/``, so an unchanged ``requirements.txt`` installs from them.
 
     :param project: the project (names, tags).
     :param source: where the model-build code lives (CodeCommit, or GitHub/GitLab/Bitbucket
@@ -57,6 +76,10 @@ class ModelBuildPipeline(Construct):
         duplicate events) costs at most one more model build, not one each. ``QUEUED`` would run
         every start in turn; ``PARALLEL`` would run them at once, upserting and starting the same
         SageMaker pipeline concurrently.
+    :param step_cache_expiry: how long the SageMaker pipeline's preprocessing and training steps
+        reuse an earlier successful run with the same arguments (SageMaker Pipelines step
+        caching), an ISO 8601 duration; ``off`` (or empty) turns it off. The build passes it
+        as ``PIPELINE_STEP_CACHE_EXPIRY``. Default: ``P30D``.
     """
 
     def __init__(
@@ -78,12 +101,14 @@ class ModelBuildPipeline(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         environment: Optional[Mapping[str, str]] = None,
         execution_mode: codepipeline.ExecutionMode = codepipeline.ExecutionMode.SUPERSEDED,
+        step_cache_expiry: str = "P30D",
     ) -> None:
         super().__init__(scope, construct_id)
         check_instance_type("processing_instance_type", processing_instance_type)
         check_instance_type("training_instance_type", training_instance_type)
         check_choice("compute_type", compute_type, COMPUTE_TYPES)
         check_range("build_timeout_minutes", build_timeout_minutes, 5, 2160)
+        step_cache_expiry = check_step_cache_expiry("step_cache_expiry", step_cache_expiry)
 
         #: The SageMaker pipeline's execution role.
         self.execution_role = execution_role or SageMakerExecutionRole(
@@ -107,6 +132,7 @@ class ModelBuildPipeline(Construct):
             "INPUT_DATA_URL": f"s3://{bucket.bucket_name}/{DATASET_PREFIX}{DATASET_FILE}",
             "PROCESSING_INSTANCE_TYPE": processing_instance_type,
             "TRAINING_INSTANCE_TYPE": training_instance_type,
+            "PIPELINE_STEP_CACHE_EXPIRY": step_cache_expiry,
             **dict(environment or {}),
         }
 
@@ -123,6 +149,7 @@ class ModelBuildPipeline(Construct):
             compute_type=compute_type,
             build_image=build_image,
             timeout_minutes=build_timeout_minutes,
+            cache=bucket_cache(bucket, "model-build"),
         )
         self._grant_run_sagemaker_pipeline(project)
         self._grant_read_approved_baselines(model_package_group)

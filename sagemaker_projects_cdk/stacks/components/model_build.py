@@ -5,10 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, CfnParameter, Stack
 
 from ..._internal.validation import check_instance_type
-from ...constructs.build.pipeline import DATASET_FILE, DATASET_PREFIX, ModelBuildPipeline
+from ...constructs.build.pipeline import (
+    DATASET_FILE,
+    DATASET_PREFIX,
+    STEP_CACHE_EXPIRY_PATTERN,
+    ModelBuildPipeline,
+    check_step_cache_expiry,
+)
 from ...constructs.project.dataset import ProjectDataset
 from ...constructs.sources.seeded_repository import seed_code_path
 from ..template import setting
@@ -25,6 +31,15 @@ class ModelBuildSettings(RegistrySettings):
     training_instance_type: str = setting(
         "ml.m5.xlarge", doc="instance type of the SageMaker pipeline's training step", check=check_instance_type
     )
+    pipeline_step_cache_expiry: Optional[str] = setting(
+        None,
+        doc="how long the SageMaker pipeline's preprocessing and training steps reuse an earlier successful run with "
+        "the same arguments (step caching: a change to the evaluation alone does not retrain), an ISO 8601 duration "
+        "such as `P30D`, `P2W` or `PT12H`; `off` (or empty) runs every step every time; the parameter's default is "
+        "`P30D` (docs/guide/performance.md, \"Step caching\")",
+        parameter="PipelineStepCacheExpiry",
+        check=check_step_cache_expiry,
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -40,6 +55,24 @@ class ModelBuildParts:
     #: The CodeCommit repository the project created, or the existing one on a Git host.
     repository: ProjectRepository
     pipeline: ModelBuildPipeline
+
+
+def step_cache_expiry(stack: Stack, settings: ModelBuildSettings) -> str:
+    """The model build's ``PIPELINE_STEP_CACHE_EXPIRY``: the setting ("off" for empty), or the
+    ``PipelineStepCacheExpiry`` parameter (default ``P30D``) when it is not given."""
+    if settings.pipeline_step_cache_expiry is not None:
+        return check_step_cache_expiry("pipeline_step_cache_expiry", settings.pipeline_step_cache_expiry)
+    return CfnParameter(
+        stack,
+        "PipelineStepCacheExpiry",
+        type="String",
+        default="P30D",
+        allowed_pattern=f"^({STEP_CACHE_EXPIRY_PATTERN})$",
+        constraint_description="an ISO 8601 duration of years, months, weeks, days, hours or minutes (P30D, P2W, "
+        "PT12H, P1DT6H), or off",
+        description="How long the SageMaker pipeline's preprocessing and training steps reuse an earlier run with the "
+        "same arguments (step caching); off runs every step every time",
+    ).value_as_string
 
 
 def add_dataset(stack: Stack, core: ProjectCore) -> ProjectDataset:
@@ -84,6 +117,7 @@ def add_model_build(
         training_instance_type=settings.training_instance_type,
         compute_type=settings.compute_type,
         environment=environment,
+        step_cache_expiry=step_cache_expiry(stack, settings),
     )
     after_seeding(pipeline.pipeline, repository)
     CfnOutput(stack, "ModelBuildRepositoryName", value=repository.source.description)

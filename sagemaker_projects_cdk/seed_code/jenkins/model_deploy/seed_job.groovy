@@ -22,7 +22,8 @@
 //             AWS_SESSION_SECONDS (default 3600), AWS_CREDENTIAL_SOURCE (the agents' own AWS
 //             identity: Ec2InstanceMetadata, the default, or EcsContainer), PROCESSING_INSTANCE_TYPE,
 //             TRAINING_INSTANCE_TYPE (the model build's; default: the stack's outputs, else
-//             run_pipeline's ml.m5.xlarge), SCM_POLL_SCHEDULE (default H/5 * * * *;
+//             run_pipeline's ml.m5.xlarge), PIPELINE_STEP_CACHE_EXPIRY (the SageMaker pipeline's
+//             step caching: a duration such as P30D, the default, or off), SCM_POLL_SCHEDULE (default H/5 * * * *;
 //             a Git webhook to /git/notifyCommit also starts the jobs)
 
 /** The value of seed job variable name, or defaultValue when it is unset or blank. */
@@ -65,6 +66,7 @@ def deployJobName = setting('DEPLOY_JOB_NAME', "${projectName}-${projectId}-mode
 def pollSchedule = setting('SCM_POLL_SCHEDULE', 'H/5 * * * *')
 def processingInstanceType = setting('PROCESSING_INSTANCE_TYPE', '')
 def trainingInstanceType = setting('TRAINING_INSTANCE_TYPE', '')
+def stepCacheExpiry = setting('PIPELINE_STEP_CACHE_EXPIRY', 'P30D')
 
 /** The parameters both jobs share: the project's values, the role they assume, its session length and source. */
 def projectParameters = { context ->
@@ -120,6 +122,7 @@ pipelineJob(buildJobName) {
         stringParam('SAGEMAKER_PIPELINE_ROLE_ARN', pipelineRoleArn, "The SageMaker pipeline's execution role.")
         stringParam('PROCESSING_INSTANCE_TYPE', processingInstanceType, "The processing steps' instance type (run_pipeline reads it). Empty: ml.m5.xlarge.")
         stringParam('TRAINING_INSTANCE_TYPE', trainingInstanceType, "The training step's instance type (run_pipeline reads it). Empty: ml.m5.xlarge.")
+        stringParam('PIPELINE_STEP_CACHE_EXPIRY', stepCacheExpiry, 'How long the preprocessing and training steps reuse an earlier run with the same arguments (an ISO 8601 duration such as P30D), or off (run_pipeline reads it).')
     }
     properties {
         pollRepository(delegate)

@@ -17,7 +17,7 @@ REQUIRED_VARIABLES = (
 
 
 class ConfigError(ValueError):
-    """A required environment variable is missing or empty."""
+    """A required environment variable is missing or empty, or a variable is malformed."""
 
 
 @dataclass(frozen=True)
@@ -39,13 +39,16 @@ class ProjectConfig:
     training_instance_type: str
     #: The commit being built (CodeBuild's CODEBUILD_RESOLVED_SOURCE_VERSION); None outside CodeBuild.
     source_commit: Optional[str] = None
+    #: ExpireAfter of the cached steps (PIPELINE_STEP_CACHE_EXPIRY); None: step caching off.
+    step_cache_expiry: Optional[str] = settings.DEFAULT_STEP_CACHE_EXPIRY
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> "ProjectConfig":
         """Read the configuration from ``environ`` (normally ``os.environ``).
 
         Raises:
-            ConfigError: naming every required variable that is missing.
+            ConfigError: naming every required variable that is missing, or the variable
+                PIPELINE_STEP_CACHE_EXPIRY when it is neither a duration, "off" nor empty.
         """
 
         def get(name: str) -> Optional[str]:
@@ -58,6 +61,14 @@ class ProjectConfig:
             missing.append("AWS_REGION")
         if missing:
             raise ConfigError("missing environment variable(s): " + ", ".join(missing))
+        try:
+            # Unset: the default; set but empty, or "off": step caching off.
+            cache_expiry = settings.step_cache_expiry(
+                "PIPELINE_STEP_CACHE_EXPIRY",
+                environ.get("PIPELINE_STEP_CACHE_EXPIRY", settings.DEFAULT_STEP_CACHE_EXPIRY),
+            )
+        except ValueError as error:
+            raise ConfigError(str(error)) from error
         prefix = str(get("SAGEMAKER_PROJECT_NAME_ID"))
         bucket = str(get("ARTIFACT_BUCKET"))
         return cls(
@@ -77,6 +88,7 @@ class ProjectConfig:
             or settings.DEFAULT_INSTANCE_TYPE,
             training_instance_type=get("TRAINING_INSTANCE_TYPE") or settings.DEFAULT_INSTANCE_TYPE,
             source_commit=get("CODEBUILD_RESOLVED_SOURCE_VERSION"),
+            step_cache_expiry=cache_expiry,
         )
 
     @property

@@ -414,6 +414,7 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
         processing_instance_type=config.processing_instance_type,
         training_instance_type=config.training_instance_type,
         job_prefix=config.job_prefix,
+        step_cache_expiry=config.step_cache_expiry,
         sagemaker_session=get_session(config.region, config.artifact_bucket, boto_session),
     )
     if args.dry_run:

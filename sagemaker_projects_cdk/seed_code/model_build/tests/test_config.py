@@ -40,3 +40,19 @@ def test_every_missing_variable_is_named_at_once() -> None:
     partial = {k: v for k, v in ENVIRONMENT.items() if k not in ("ARTIFACT_BUCKET", "AWS_REGION")}
     with pytest.raises(ConfigError, match="ARTIFACT_BUCKET, AWS_REGION"):
         ProjectConfig.from_env(partial)
+
+
+def test_step_caching_is_on_for_30_days_unless_the_build_says_otherwise() -> None:
+    assert ProjectConfig.from_env(ENVIRONMENT).step_cache_expiry == "P30D"
+    environ = {**ENVIRONMENT, "PIPELINE_STEP_CACHE_EXPIRY": "PT12H"}
+    assert ProjectConfig.from_env(environ).step_cache_expiry == "PT12H"
+    for off in ("off", "OFF", "", " "):
+        environ = {**ENVIRONMENT, "PIPELINE_STEP_CACHE_EXPIRY": off}
+        assert ProjectConfig.from_env(environ).step_cache_expiry is None, off
+
+
+@pytest.mark.parametrize("bad", ["30", "30d", "P", "PT", "P1.5D", "P1S", "PT1S", "never", "P30D "+"x"])
+def test_a_malformed_cache_expiry_is_named(bad: str) -> None:
+    environ = {**ENVIRONMENT, "PIPELINE_STEP_CACHE_EXPIRY": bad}
+    with pytest.raises(ConfigError, match=r"invalid PIPELINE_STEP_CACHE_EXPIRY .*ISO 8601 duration"):
+        ProjectConfig.from_env(environ)

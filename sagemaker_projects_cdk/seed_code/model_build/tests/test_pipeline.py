@@ -213,3 +213,64 @@ def test_scripts_are_referenced_where_run_pipeline_uploads_them(definition: Dict
         assert inputs["code"] == artifacts[script].s3_uri
         assert inputs["code"].startswith(f"s3://{BUCKET}/{PREFIX}/code/")
         assert arguments["AppSpecification"]["ContainerEntrypoint"][-1].endswith(f"/{script}.py")
+
+
+#: What SageMaker compares to decide whether a step reruns (its cache key), by step type
+#: (SageMaker developer guide, "Default cache key attributes by pipeline step type").
+CACHE_KEY = {
+    "Processing": ("AppSpecification", "Environment", "ProcessingInputs"),
+    "Training": ("AlgorithmSpecification", "HyperParameters", "InputDataConfig", "Environment"),
+}
+
+
+def test_preprocessing_and_training_are_cached_and_nothing_after_them(
+    definition: Dict[str, Any],
+) -> None:
+    steps = steps_by_name(definition)
+    cached = {name for name, step in steps.items() if "CacheConfig" in step}
+    assert cached == {settings.PREPROCESS_STEP, settings.TRAIN_STEP}
+    for name in cached:
+        assert steps[name]["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}
+
+
+def test_new_data_under_the_same_url_is_a_new_preprocessing_cache_key(
+    definition: Dict[str, Any],
+) -> None:
+    # run_pipeline sets both parameters from the input object (HeadObject) at every start.
+    environment = steps_by_name(definition)[settings.PREPROCESS_STEP]["Arguments"]["Environment"]
+    assert environment == {
+        "INPUT_DATA_VERSION_ID": {"Get": f"Parameters.{settings.INPUT_DATA_VERSION_PARAMETER}"},
+        "INPUT_DATA_ETAG": {"Get": f"Parameters.{settings.INPUT_DATA_ETAG_PARAMETER}"},
+    }
+
+
+def test_a_change_to_the_evaluation_alone_keeps_the_cached_steps_keys(
+    definition: Dict[str, Any],
+) -> None:
+    # evaluate.py is uploaded at a content-addressed key: editing it changes that key, which
+    # only the evaluation step's arguments hold; preprocessing and training keep their keys.
+    steps = steps_by_name(definition)
+    evaluate_code = [
+        item["S3Input"]["S3Uri"]
+        for item in steps[settings.EVALUATE_STEP]["Arguments"]["ProcessingInputs"]
+        if item["InputName"] == "code"
+    ]
+    assert len(evaluate_code) == 1 and evaluate_code[0].endswith("/evaluate.py")
+    for name in (settings.PREPROCESS_STEP, settings.TRAIN_STEP):
+        step = steps[name]
+        key = {field: step["Arguments"].get(field) for field in CACHE_KEY[step["Type"]]}
+        assert "evaluate" not in json.dumps(key), name
+        assert "PipelineExecutionId" not in json.dumps(key), name  # else no run would match another
+
+
+def test_step_caching_off_and_malformed_expiries() -> None:
+    pytest.importorskip("sagemaker.mlops")
+    from pipelines.abalone.pipeline import step_cache
+
+    assert step_cache("P2W") is not None and step_cache("P2W").config == {
+        "CacheConfig": {"Enabled": True, "ExpireAfter": "P2W"}
+    }
+    for off in (None, "", "off"):
+        assert step_cache(off) is None
+    with pytest.raises(ValueError, match="invalid step_cache_expiry '30 days'"):
+        step_cache("30 days")

@@ -65,7 +65,7 @@ from sagemaker.mlops.workflow.quality_check_step import (
     ModelQualityCheckConfig,
     QualityCheckStep,
 )
-from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep, TransformStep
+from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep, TrainingStep, TransformStep
 from sagemaker.serve.model_builder import ModelBuilder
 from sagemaker.train import ModelTrainer
 
@@ -242,8 +242,10 @@ class _PrefixedTrainingStep(TrainingStep):
     training jobs; this puts the trainer's base job name back.
     """
 
-    def __init__(self, name: str, step_args: Any, base_job_name: str) -> None:
-        super().__init__(name=name, step_args=step_args)
+    def __init__(
+        self, name: str, step_args: Any, base_job_name: str, cache_config: Optional[CacheConfig] = None
+    ) -> None:
+        super().__init__(name=name, step_args=step_args, cache_config=cache_config)
         self._base_job_name = base_job_name
 
     @property
@@ -300,6 +302,19 @@ def _s3_join(*parts: Any) -> Join:
     return Join(on="/", values=["s3:/", *parts])
 
 
+def step_cache(expire_after: Optional[str]) -> Optional[CacheConfig]:
+    """The CacheConfig of the steps that may reuse an earlier run (None: step caching off).
+
+    SageMaker reuses a step's outputs when a successful run of it, started at most
+    ``expire_after`` ago, had the same cache key: for a processing step its AppSpecification
+    (image, code), Environment and ProcessingInputs; for a training step its
+    AlgorithmSpecification (image), HyperParameters, InputDataConfig and Environment. Output
+    locations, job names and instance types are not part of it.
+    """
+    expiry = settings.step_cache_expiry("step_cache_expiry", expire_after)
+    return None if expiry is None else CacheConfig(enable_caching=True, expire_after=expiry)
+
+
 def _processing_input(name: str, source: Any, local_dir: str) -> ProcessingInput:
     return ProcessingInput(
         input_name=name,
@@ -335,6 +350,7 @@ def get_pipeline(
     processing_instance_type: str = settings.DEFAULT_INSTANCE_TYPE,
     training_instance_type: str = settings.DEFAULT_INSTANCE_TYPE,
     job_prefix: Optional[str] = None,
+    step_cache_expiry: Optional[str] = settings.DEFAULT_STEP_CACHE_EXPIRY,
     sagemaker_session: Optional[PipelineSession] = None,
 ) -> Pipeline:
     """Build the abalone pipeline; no AWS call is made.
@@ -354,11 +370,15 @@ def get_pipeline(
         job_prefix: start of every job name (default: ``pipeline_name``), at most
             ``settings.JOB_PREFIX_MAX_LENGTH`` (28) characters; jobs are named
             ``<job_prefix>-preprocess``, ``-train`` and ``-evaluate`` plus a run-time suffix.
+        step_cache_expiry: how long the preprocessing and training steps may reuse an
+            earlier run with the same arguments, an ISO 8601 duration (default ``P30D``);
+            None, empty or ``"off"``: every step runs every time (see ``step_cache``).
         sagemaker_session: a PipelineSession (default: ``get_session(region, bucket)``).
 
     Raises:
-        ValueError: the job prefix is too long to be kept whole in the job names, or a
-            hyperparameter does not fit the registered version's customer metadata.
+        ValueError: the job prefix is too long to be kept whole in the job names, a
+            hyperparameter does not fit the registered version's customer metadata, or
+            ``step_cache_expiry`` is not a duration.
     """
     job_prefix = job_prefix or pipeline_name
     if len(job_prefix) > settings.JOB_PREFIX_MAX_LENGTH:
@@ -367,6 +387,7 @@ def get_pipeline(
             f"characters, so that '<job_prefix>-<job>' fits the {settings.JOB_BASE_NAME_MAX_LENGTH} "
             "characters of a base job name that the SageMaker SDK keeps"
         )
+    cache = step_cache(step_cache_expiry)
     session = sagemaker_session or get_session(region, artifact_bucket)
     input_data = ParameterString(
         name="InputDataUrl",
@@ -434,7 +455,7 @@ def get_pipeline(
         ExecutionVariables.PIPELINE_EXECUTION_ID,
     )
 
-    def processor(job: str, instance_count: Any) -> ScriptProcessor:
+    def processor(job: str, instance_count: Any, env: Optional[Dict[str, Any]] = None) -> ScriptProcessor:
         return ScriptProcessor(
             role=role_arn,
             image_uri=processing_image,
@@ -444,13 +465,21 @@ def get_pipeline(
             base_job_name=f"{job_prefix}-{job}",
             volume_kms_key=kms_key_arn,
             output_kms_key=kms_key_arn,
+            env=env,
             sagemaker_session=session,
         )
 
-    # 1. Preprocess: validate, one-hot encode the sex, scale, split 70/15/15.
+    # 1. Preprocess: validate, one-hot encode the sex, scale, split 70/15/15. Cached: the
+    #    input object's version and ETag (set by run_pipeline at start) are in its
+    #    environment, so new data under the same InputDataUrl is a new cache key.
     step_preprocess = ProcessingStep(
         name=settings.PREPROCESS_STEP,
-        step_args=processor("preprocess", processing_count).run(
+        cache_config=cache,
+        step_args=processor(
+            "preprocess",
+            processing_count,
+            env={"INPUT_DATA_VERSION_ID": data_version, "INPUT_DATA_ETAG": data_etag},
+        ).run(
             code=code["preprocess"].s3_uri,
             inputs=[_processing_input("input", input_data, "input")],
             outputs=[
@@ -528,7 +557,8 @@ def get_pipeline(
         **check_parameters["DataBias"],
     )
 
-    # 2. Train with the built-in XGBoost algorithm.
+    # 2. Train with the built-in XGBoost algorithm. Cached: the same splits (a reused
+    #    preprocessing run's), image and hyperparameters reuse the trained model.
     train_job = f"{job_prefix}-train"
     trainer = ModelTrainer(
         training_image=training_image,
@@ -558,6 +588,7 @@ def get_pipeline(
             ]
         ),
         base_job_name=train_job,
+        cache_config=cache,
     )
     # A drifted training set stops the execution before it trains.
     step_train.add_depends_on([step_data_quality, step_data_bias])
@@ -662,6 +693,8 @@ def get_pipeline(
     )
 
     # 3. Evaluate on the test split; evaluation.json is read back through a PropertyFile.
+    #    Not cached (nor are the checks, the model, the transform and the registration):
+    #    each execution measures, checks and registers what it trained or reused.
     evaluation_report = PropertyFile(
         name="EvaluationReport", output_name="evaluation", path="evaluation.json"
     )

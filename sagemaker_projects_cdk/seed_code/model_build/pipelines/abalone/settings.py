@@ -6,7 +6,7 @@ Kept free of third-party imports so the local run never loads the SageMaker SDK.
 from __future__ import annotations
 
 import re
-from typing import Dict, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 # Version of the SageMaker built-in XGBoost container that trains the model and runs the
 # preprocessing and evaluation scripts; the local run uses the matching xgboost package.
@@ -71,6 +71,35 @@ def check_metadata_text(what: str, text: str, max_length: int) -> None:
             f"invalid {what} {text!r}: expected 1-{max_length} letters, digits, spaces "
             "or _.:/=+-@, as model package customer metadata"
         )
+
+# Step caching (README, "Step caching"): the preprocessing and training steps reuse the
+# outputs of a successful run of the same step with the same arguments that started at most
+# this long ago, an ISO 8601 duration of years, months, weeks, days, hours or minutes
+# (SageMaker's ExpireAfter); "off" (or empty) runs every step every time. CodeBuild passes
+# the template's PipelineStepCacheExpiry as PIPELINE_STEP_CACHE_EXPIRY.
+DEFAULT_STEP_CACHE_EXPIRY = "P30D"
+STEP_CACHE_OFF = "off"
+STEP_CACHE_EXPIRY_PATTERN = re.compile(r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?)?")
+
+
+def step_cache_expiry(name: str, value: Optional[str]) -> Optional[str]:
+    """``value`` as the cached steps' ExpireAfter, or None when it turns step caching off.
+
+    Raises:
+        ValueError: naming ``name``, for anything but an ISO 8601 duration (P30D, P2W,
+            PT12H, P1DT6H), "off" or empty.
+    """
+    text = (value or "").strip()
+    if not text or text.lower() == STEP_CACHE_OFF:
+        return None
+    if not STEP_CACHE_EXPIRY_PATTERN.fullmatch(text):
+        raise ValueError(
+            f"invalid {name} {value!r}: expected an ISO 8601 duration of years, months, weeks, "
+            f"days, hours or minutes (P30D, P2W, PT12H, P1DT6H), or '{STEP_CACHE_OFF}' to turn "
+            "step caching off"
+        )
+    return text
+
 
 DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
 DEFAULT_MODEL_APPROVAL_STATUS = "PendingManualApproval"
