@@ -415,8 +415,25 @@ def read_stage_configs(config_dir: Path, stages: list[str]) -> tuple[dict[str, d
     return settings, problems
 
 
+#: The project's private network, as CodeBuild names it (empty: none), by stage template parameter.
+NETWORK_VARIABLES = {
+    "PRIVATE_VPC_ID": "PrivateVpcId",
+    "PRIVATE_SUBNET_IDS": "PrivateSubnetIds",
+    "PRIVATE_SECURITY_GROUP_IDS": "PrivateSecurityGroupIds",
+}
+
+
+def network_parameters(env: Mapping[str, str], elsewhere: bool) -> dict[str, str]:
+    """The private network's parameters of a stage in this account (its subnets are this
+    account's); none when there is no network (older stage templates lack them)."""
+    if elsewhere or not env.get("PRIVATE_SUBNET_IDS"):
+        return {}
+    return {parameter: env.get(variable, "") for variable, parameter in NETWORK_VARIABLES.items()}
+
+
 def read_environment(stages: list[str], environ: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     env = {name: environ.get(name, "").strip() for name in REQUIRED_ENVIRONMENT}
+    env.update({name: environ.get(name, "").strip() for name in NETWORK_VARIABLES})
     problems = [
         f"environment: {name} is not set ({what})" for name, what in REQUIRED_ENVIRONMENT.items() if not env[name]
     ]
@@ -659,6 +676,7 @@ def stage_parameters(
         "ModelArtifactBucketName": env[MODEL_ARTIFACT_BUCKET],
         "ModelArtifactKmsKeyArn": env[MODEL_ARTIFACT_KMS_KEY_ARN],
         **_kind_parameters(s),
+        **network_parameters(env, elsewhere),
     }
     return {key: (str(value).lower() if isinstance(value, bool) else str(value)) for key, value in values.items()}
 

@@ -83,7 +83,8 @@ def add_model_build(
         processing_instance_type=settings.processing_instance_type,
         training_instance_type=settings.training_instance_type,
         compute_type=settings.compute_type,
-        environment=environment,
+        # The seed pipeline runs its jobs in the subnets these name (empty: SageMaker's network).
+        environment={**core.network.environment(), **dict(environment or {})},
     )
     after_seeding(pipeline.pipeline, repository)
     CfnOutput(stack, "ModelBuildRepositoryName", value=repository.source.description)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional
+from typing import Dict, List, Mapping, Optional, Tuple
 
 from pipelines.abalone import settings
 
@@ -39,6 +39,10 @@ class ProjectConfig:
     training_instance_type: str
     #: The commit being built (CodeBuild's CODEBUILD_RESOLVED_SOURCE_VERSION); None outside CodeBuild.
     source_commit: Optional[str] = None
+    #: The private subnets and security groups every job runs in (PRIVATE_SUBNET_IDS,
+    #: PRIVATE_SECURITY_GROUP_IDS, comma-separated); empty: SageMaker's own network.
+    subnet_ids: Tuple[str, ...] = ()
+    security_group_ids: Tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> "ProjectConfig":
@@ -58,6 +62,13 @@ class ProjectConfig:
             missing.append("AWS_REGION")
         if missing:
             raise ConfigError("missing environment variable(s): " + ", ".join(missing))
+        subnets, groups = (
+            tuple(part.strip() for part in (get(name) or "").split(",") if part.strip())
+            for name in ("PRIVATE_SUBNET_IDS", "PRIVATE_SECURITY_GROUP_IDS")
+        )
+        if bool(subnets) != bool(groups):
+            given, empty = ("PRIVATE_SUBNET_IDS", "PRIVATE_SECURITY_GROUP_IDS") if subnets else ("PRIVATE_SECURITY_GROUP_IDS", "PRIVATE_SUBNET_IDS")
+            raise ConfigError(f"{given} is set but {empty} is empty: the jobs' subnets and security groups are given together")
         prefix = str(get("SAGEMAKER_PROJECT_NAME_ID"))
         bucket = str(get("ARTIFACT_BUCKET"))
         return cls(
@@ -77,6 +88,8 @@ class ProjectConfig:
             or settings.DEFAULT_INSTANCE_TYPE,
             training_instance_type=get("TRAINING_INSTANCE_TYPE") or settings.DEFAULT_INSTANCE_TYPE,
             source_commit=get("CODEBUILD_RESOLVED_SOURCE_VERSION"),
+            subnet_ids=subnets,
+            security_group_ids=groups,
         )
 
     @property
