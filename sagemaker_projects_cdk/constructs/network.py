@@ -72,17 +72,10 @@ SAGEMAKER_INTERFACE_ACTIONS = (
     "ec2:DeleteNetworkInterface",
     "ec2:DeleteNetworkInterfacePermission",
 )
-#: What a CodeBuild service role needs for a project in a VPC (CodeBuild User Guide, "Allow
-#: CodeBuild access to AWS services required to create a VPC network interface").
-CODEBUILD_ACTIONS = (
-    "ec2:CreateNetworkInterface",
-    "ec2:DeleteNetworkInterface",
-    "ec2:DescribeDhcpOptions",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSecurityGroups",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeVpcs",
-)
+#: CodeBuild's service role for a project in a VPC (CodeBuild User Guide, "Allow CodeBuild
+#: access to AWS services required to create a VPC network interface") holds the same
+#: describes, creates and deletes network interfaces (scoped here to the network's VPC), and
+#: ``ec2:CreateNetworkInterfacePermission`` only for CodeBuild and the given subnets.
 
 
 def is_list_token(values: Any) -> bool:
@@ -269,7 +262,11 @@ class PrivateNetwork:
             "PrivateNetworkPolicy",
             roles=[role],
             statements=[
-                iam.PolicyStatement(actions=list(CODEBUILD_ACTIONS), resources=["*"]),
+                iam.PolicyStatement(actions=list(SAGEMAKER_DESCRIBE_ACTIONS), resources=["*"]),
+                iam.PolicyStatement(
+                    actions=["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"], resources=[interfaces]
+                ),
+                _create_in_vpc(self, stack),
                 iam.PolicyStatement(
                     actions=["ec2:CreateNetworkInterfacePermission"],
                     resources=[interfaces],
@@ -286,11 +283,11 @@ class PrivateNetwork:
         self.acknowledge_empty_defaults(cfn)
         acknowledge_wildcards(
             policy,
-            "CodeBuild creates and deletes its build containers' network interfaces with ids it chooses, and its "
-            "ec2:Describe* calls have no resource type; CreateNetworkInterfacePermission is limited to the given "
-            "subnets and to CodeBuild by condition (CodeBuild User Guide's VPC policy)",
-            "*",
-            interfaces,
+            "CodeBuild creates and deletes its build containers' network interfaces with ids it chooses, in subnets "
+            "and security groups of the given VPC only (ec2:Vpc condition), and its ec2:Describe* calls have no "
+            "resource type; CreateNetworkInterfacePermission is limited to the given subnets and to CodeBuild by "
+            "condition (CodeBuild User Guide's VPC policy)",
+            *sagemaker_wildcards(stack),
         )
 
     def grant_sagemaker(
@@ -355,19 +352,21 @@ def sagemaker_statements(network: PrivateNetwork, stack: Stack) -> list[iam.Poli
     """The statements of :meth:`PrivateNetwork.grant_sagemaker`: describes on ``*``; network
     interfaces (ids SageMaker chooses) created and deleted, in subnets and with security groups
     of the given VPC only."""
-    interfaces, subnets, groups = (
-        stack.format_arn(service="ec2", resource=kind, resource_name="*") for kind in ("network-interface", "subnet", "security-group")
-    )
-    vpc_arn = stack.format_arn(service="ec2", resource="vpc", resource_name=network.vpc_id)
+    interfaces = stack.format_arn(service="ec2", resource="network-interface", resource_name="*")
     return [
         iam.PolicyStatement(actions=list(SAGEMAKER_DESCRIBE_ACTIONS), resources=["*"]),
         iam.PolicyStatement(actions=list(SAGEMAKER_INTERFACE_ACTIONS), resources=[interfaces]),
-        iam.PolicyStatement(
-            actions=["ec2:CreateNetworkInterface"],
-            resources=[subnets, groups],
-            conditions={"ArnEquals": {"ec2:Vpc": vpc_arn}},
-        ),
+        _create_in_vpc(network, stack),
     ]
+
+
+def _create_in_vpc(network: PrivateNetwork, stack: Stack) -> iam.PolicyStatement:
+    """``ec2:CreateNetworkInterface`` on the subnets and security groups of ``network``'s VPC only."""
+    subnets, groups = (stack.format_arn(service="ec2", resource=kind, resource_name="*") for kind in ("subnet", "security-group"))
+    vpc_arn = stack.format_arn(service="ec2", resource="vpc", resource_name=network.vpc_id)
+    return iam.PolicyStatement(
+        actions=["ec2:CreateNetworkInterface"], resources=[subnets, groups], conditions={"ArnEquals": {"ec2:Vpc": vpc_arn}}
+    )
 
 
 def _arns(stack: Stack, kind: str, ids: Sequence[str]) -> Any:
