@@ -38,6 +38,7 @@ from aws_cdk import (
 )
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct
 
 from .._internal.validation import check_pattern, invalid, is_unresolved
@@ -219,7 +220,11 @@ class PrivateNetwork:
         return {name: Token.as_string(self.when(value, "")) for name, value in values.items()}
 
     def sagemaker_vpc_config(self) -> Any:
-        """A SageMaker ``VpcConfig`` (model, training) under the condition."""
+        """A SageMaker model's ``VpcConfig`` under the condition (the typed property without one)."""
+        if self.condition is None:
+            return sagemaker.CfnModel.VpcConfigProperty(
+                subnets=list(self.subnet_ids), security_group_ids=list(self.security_group_ids)
+            )
         return self.when({"Subnets": list(self.subnet_ids), "SecurityGroupIds": list(self.security_group_ids)})
 
     def monitoring_network_config(self, *, encrypt_inter_container_traffic: bool = True) -> Any:

@@ -306,3 +306,31 @@ def test_the_deploy_build_passes_the_network_to_stages_in_this_account_only():
     monitor = _seed_script("model_monitor/build.py")
     assert monitor.network_parameters(env, {}) == PARAMETERS
     assert monitor.network_parameters(env, {"execution_role_arn": f"arn:aws:iam::{ACCOUNT}:role/x"}) == {}
+
+
+# ---------------------------------------------------------------- the constructs
+
+
+def test_constructs_take_the_same_network_resolved():
+    from aws_cdk import Stack
+    from aws_cdk.assertions import Template
+
+    from sagemaker_projects_cdk.constructs import BatchTransform, ModelEndpoint, ServerlessVariant, TransformSettings
+
+    stack = Stack(new_app(), "Constructs")
+    package = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/churn/1"
+    ModelEndpoint(stack, "Endpoint", model_package_arn=package, network=NETWORK)
+    from aws_cdk import aws_s3 as s3
+
+    bucket = s3.Bucket(stack, "Bucket", encryption=s3.BucketEncryption.KMS)
+    BatchTransform(
+        stack, "Batch", model_package_arn=package, bucket=bucket, settings=TransformSettings(),
+        input_prefix="in", output_prefix="out", network=NETWORK,
+    )  # fmt: skip
+    models = Template.from_stack(stack).find_resources("AWS::SageMaker::Model")
+    assert len(models) == 2
+    for model in models.values():
+        assert model["Properties"]["VpcConfig"] == SAGEMAKER_VPC
+        assert model["Properties"]["EnableNetworkIsolation"] is True
+    with pytest.raises(ValueError, match=re.escape("invalid network 'given': expected none with a ServerlessVariant")):
+        ModelEndpoint(stack, "Serverless", model_package_arn=package, variant=ServerlessVariant(), network=NETWORK)
