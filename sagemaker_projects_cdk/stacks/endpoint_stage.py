@@ -73,9 +73,13 @@ from ._stage_parameters import (
     StageParameters,
     StageStack,
     StageStackProps,
-    render_stage_template,
+    render_compact_stage_template,
     synth_alone,
 )
+
+#: The checked-in file's exact text (compact: with the private network's parameters and
+#: statements, indented it would be past the 51,200 bytes CloudFormation takes inline).
+render_stage_template = render_compact_stage_template
 
 #: Where the generated template lives in the deploy repository's seed code.
 STAGE_TEMPLATE_FILE = "endpoint-stage.template.json"

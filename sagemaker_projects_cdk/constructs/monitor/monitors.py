@@ -572,14 +572,14 @@ class ModelMonitors(Construct):
             description=f"SageMaker Model Monitor jobs of endpoint {self.endpoint_name}",
         )
         policy = iam.ManagedPolicy(self, "Policy", path=iam_path, roles=[role], document=self._role_document(capture_uri))
-        if self._network is not None:
-            grant_network_in_policy(policy, self._network)
         conditional = ConditionalStatements(
             policy.node.default_child,  # type: ignore[arg-type]  # an L1 ManagedPolicy is a CfnResource
             "PolicyDocument",
             policy.document,
         )
         self._conditional_grants(conditional, switches, data_quality, model_quality, model_bias, explainability)
+        if self._network is not None:
+            grant_network_in_policy(policy, self._network, conditional)
         acknowledge(
             policy,
             "Model Monitor reads the endpoint's captured data under its capture prefix (hour folders SageMaker "
