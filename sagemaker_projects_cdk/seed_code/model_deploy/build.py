@@ -866,6 +866,9 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
     parameter_files: dict[str, dict[str, Any]] = {}
     for stage in stages:
         parameters = stage_parameters(stage, settings[stage], env, package_arn, targets.get(stage), image_repository)
+        for network_parameter in NETWORK_VARIABLES.values():  # written whenever the template has them
+            if network_parameter in template.get("Parameters", {}):
+                parameters.setdefault(network_parameter, "")
         if "ExecutionRoleArn" not in template.get("Parameters", {}) and not parameters["ExecutionRoleArn"]:
             del parameters["ExecutionRoleArn"]  # a stage template from before stages in other accounts
         if IMAGE_REPOSITORY_PARAMETER not in template.get("Parameters", {}):
