@@ -424,10 +424,10 @@ NETWORK_VARIABLES = {
 
 
 def network_parameters(env: Mapping[str, str], elsewhere: bool) -> dict[str, str]:
-    """The private network's parameters of a stage in this account (its subnets are this
-    account's); none when there is no network (older stage templates lack them)."""
+    """The private network's parameters: a stage in this account runs in the project's subnets;
+    empty for a stage in another account (its subnets would be that account's) or without one."""
     if elsewhere or not env.get("PRIVATE_SUBNET_IDS"):
-        return {}
+        return {parameter: "" for parameter in NETWORK_VARIABLES.values()}
     return {parameter: env.get(variable, "") for variable, parameter in NETWORK_VARIABLES.items()}
 
 
@@ -866,9 +866,14 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
     parameter_files: dict[str, dict[str, Any]] = {}
     for stage in stages:
         parameters = stage_parameters(stage, settings[stage], env, package_arn, targets.get(stage), image_repository)
-        for network_parameter in NETWORK_VARIABLES.values():  # written whenever the template has them
-            if network_parameter in template.get("Parameters", {}):
-                parameters.setdefault(network_parameter, "")
+        for network_parameter in NETWORK_VARIABLES.values():
+            if network_parameter not in template.get("Parameters", {}) and parameters.pop(network_parameter):
+                # A stage template from before the private network.
+                problems.append(
+                    f"{template_file}: has no parameter {network_parameter}, so the {stage} stage could not run in the "
+                    "project's private network: replace it with the one of the current sagemaker-projects-cdk "
+                    "model-deploy seed"
+                )
         if "ExecutionRoleArn" not in template.get("Parameters", {}) and not parameters["ExecutionRoleArn"]:
             del parameters["ExecutionRoleArn"]  # a stage template from before stages in other accounts
         if IMAGE_REPOSITORY_PARAMETER not in template.get("Parameters", {}):

@@ -301,8 +301,9 @@ def test_the_deploy_build_passes_the_network_to_stages_in_this_account_only():
     build = _seed_script("model_deploy/build.py")
     env = {"PRIVATE_VPC_ID": VPC_ID, "PRIVATE_SUBNET_IDS": ",".join(SUBNETS), "PRIVATE_SECURITY_GROUP_IDS": ",".join(GROUPS)}
     assert build.network_parameters(env, elsewhere=False) == PARAMETERS
-    assert build.network_parameters(env, elsewhere=True) == {}
-    assert build.network_parameters({**env, "PRIVATE_SUBNET_IDS": ""}, elsewhere=False) == {}
+    empty = {name: "" for name in PARAMETERS}
+    assert build.network_parameters(env, elsewhere=True) == empty
+    assert build.network_parameters({**env, "PRIVATE_SUBNET_IDS": ""}, elsewhere=False) == empty
     monitor = _seed_script("model_monitor/build.py")
     assert monitor.network_parameters(env, {}) == PARAMETERS
     assert monitor.network_parameters(env, {"execution_role_arn": f"arn:aws:iam::{ACCOUNT}:role/x"}) == {}
