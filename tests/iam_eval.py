@@ -226,6 +226,11 @@ class Resolver:
             return all(self._boolean(item) for item in argument)
         if name == "Fn::Or":
             return any(self._boolean(item) for item in argument)
+        if name == "Fn::EachMemberEquals":  # a rule's: every member of a list is the value
+            items, value = (self.resolve(item) for item in argument)
+            if not isinstance(items, list):
+                raise EvalError(f"Fn::EachMemberEquals of {items!r}: not a list")
+            return all(item == value for item in items)
         if name == "Fn::Select":
             index, items = argument
             chosen = self.resolve(items)

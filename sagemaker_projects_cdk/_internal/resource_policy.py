@@ -47,9 +47,19 @@ class ConditionalStatements:
         self._document = document
         self._document_condition = document_condition
         self._added: list[tuple[Optional[CfnCondition], iam.PolicyStatement]] = []
+        self._otherwise: dict[int, iam.PolicyStatement] = {}
 
-    def add(self, statement: iam.PolicyStatement, condition: Optional[CfnCondition] = None) -> None:
-        """Append ``statement``, kept only when ``condition`` holds (always when None)."""
+    def add(
+        self,
+        statement: iam.PolicyStatement,
+        condition: Optional[CfnCondition] = None,
+        *,
+        otherwise: Optional[iam.PolicyStatement] = None,
+    ) -> None:
+        """Append ``statement``, kept only when ``condition`` holds (always when None); when it
+        does not, ``otherwise`` takes its place (default: nothing)."""
+        if otherwise is not None:
+            self._otherwise[len(self._added)] = otherwise
         if not self._added:
             if self._document is not None:
                 self._resource.add_property_override(f"{self._path}.Statement", _Produce(self.render))
@@ -66,8 +76,12 @@ class ConditionalStatements:
         return existing + [
             statement.to_statement_json()
             if condition is None
-            else Fn.condition_if(condition.logical_id, statement.to_statement_json(), Aws.NO_VALUE)
-            for condition, statement in self._added
+            else Fn.condition_if(
+                condition.logical_id,
+                statement.to_statement_json(),
+                self._otherwise[index].to_statement_json() if index in self._otherwise else Aws.NO_VALUE,
+            )
+            for index, (condition, statement) in enumerate(self._added)
         ]
 
     def render_document(self) -> Any:

@@ -65,6 +65,7 @@ from ..constructs.endpoint import (
     TrafficShift,
     TrafficStep,
 )
+from ..constructs.network import PrivateNetwork
 from ..constructs.project.identity import ProjectIdentity
 from ..constructs.project.storage import ArtifactBucket
 from ._stage_parameters import (
@@ -72,9 +73,13 @@ from ._stage_parameters import (
     StageParameters,
     StageStack,
     StageStackProps,
-    render_stage_template,
+    render_compact_stage_template,
     synth_alone,
 )
+
+#: The checked-in file's exact text (compact: with the private network's parameters and
+#: statements, indented it would be past the 51,200 bytes CloudFormation takes inline).
+render_stage_template = render_compact_stage_template
 
 #: Where the generated template lives in the deploy repository's seed code.
 STAGE_TEMPLATE_FILE = "endpoint-stage.template.json"
@@ -176,6 +181,7 @@ class EndpointStageStack(StageStack):
             autoscaling=autoscaling,
             rollout=rollout,
             image_repositories=images,
+            network=inputs.network,
         )
         endpoint_uses_given_role(self, inputs, self.endpoint, writes={"CaptureByExecutionRole": ["data-capture/*"]})
         endpoint_outputs(self, self.endpoint)
@@ -336,6 +342,8 @@ class StageInputs:
     key_arn: str
     model_bucket_name: str
     model_key: str
+    #: The private network (``PrivateVpcId``, ``PrivateSubnetIds``, ``PrivateSecurityGroupIds``; empty: none).
+    network: PrivateNetwork
 
     def model_artifacts(self, *, stack: Stack) -> tuple[s3.IBucket, kms.IKey]:
         """The bucket and key the model package's artifacts are read from, imported into ``stack``."""
@@ -435,6 +443,8 @@ def stage_inputs(
         key_arn=key_arn,
         model_bucket_name=model_bucket_name,
         model_key=model_key,
+        # Declared last: the parameters of the first releases keep their place.
+        network=PrivateNetwork.from_parameters(stack),
     )
 
 

@@ -79,6 +79,7 @@ from ..constructs.monitor import (
 from ..constructs.monitor.monitors import clarify_shadow_prefix
 from ..constructs.monitor.naming import DEFINITION_VERSION_PATTERN
 from ..constructs.monitor.settings import ALARM_COMPARISONS, SCHEDULE_EXPRESSION_PATTERN
+from ..constructs.network import PrivateNetwork
 from ..constructs.project.identity import PROJECT_ID_TAG, PROJECT_NAME_TAG
 from ._stage_parameters import (
     INSTANCE_TYPE_PATTERN,
@@ -289,6 +290,7 @@ class MonitorStageStack(StageStack):
             # The pipeline's deployer may manage IAM under this project's path only.
             iam_path=stage_iam_path(project.project_id),
             notification_topic_arn=topic,
+            network=PrivateNetwork.from_parameters(self),
         )
         for monitoring_type, monitor in self.monitors.monitors.items():
             output_ = CfnOutput(

@@ -127,6 +127,7 @@ class AsyncStageStack(StageStack):
             data_capture=capture,
             async_inference=settings,
             image_repositories=images,
+            network=inputs.network,
         )
         base = f"{ASYNC_PREFIX}/{self.endpoint.endpoint_name}"
         endpoint_uses_given_role(
@@ -237,6 +238,7 @@ class BatchStageStack(StageStack):
             model_artifacts_key=model_key,
             image_repositories=images,
             iam_path=stage_iam_path(project.project_id),
+            network=inputs.network,
         )
         use_given_role(
             self,

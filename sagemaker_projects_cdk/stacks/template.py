@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Generic, Optional, TypeVar
+from typing import Any, Callable, ClassVar, Generic, Optional, TypeVar, Union
 
 from aws_cdk import Stack
 from constructs import Construct
@@ -41,7 +41,7 @@ def setting(
     default: Any = dataclasses.MISSING,
     *,
     doc: str,
-    parameter: Optional[str] = None,
+    parameter: Union[str, tuple[str, ...], None] = None,
     check: Optional[Check] = None,
 ) -> Any:
     """Declare one setting of a :class:`TemplateSettings` dataclass.
@@ -51,12 +51,14 @@ def setting(
     :param doc: what the setting is and its default as behaviour, for docstrings and the
         settings table in docs/guide/templates.md (e.g. "the branch every repository follows.
         Default: ``main``").
-    :param parameter: the CloudFormation parameter the template declares when the setting
-        is not given (its value is then chosen at deployment, e.g. by Studio).
+    :param parameter: the CloudFormation parameter (or parameters, for a grouped setting) the
+        template declares when the setting is not given (its value is then chosen at
+        deployment, e.g. by Studio).
     :param check: called with the setting's name and value when it is given; raises a
         ``ValueError`` naming the setting, the value and what is expected.
     """
-    metadata = {_DOC: doc, _PARAMETER: parameter, _CHECK: check}
+    parameters = (parameter,) if isinstance(parameter, str) else parameter
+    metadata = {_DOC: doc, _PARAMETER: parameters, _CHECK: check}
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -86,8 +88,9 @@ class TemplateSettings:
         return tuple(field.name for field in dataclasses.fields(cls))
 
     @classmethod
-    def parameters(cls) -> dict[str, str]:
-        """Setting name -> the CloudFormation parameter it becomes when not given."""
+    def parameters(cls) -> dict[str, tuple[str, ...]]:
+        """Setting name -> the CloudFormation parameters it becomes when not given (one, or
+        several for a grouped setting)."""
         return {f.name: f.metadata[_PARAMETER] for f in dataclasses.fields(cls) if f.metadata.get(_PARAMETER)}
 
     @classmethod
@@ -220,7 +223,8 @@ def settings_table(template: Template[Any, Any]) -> str:
     rows = ["| Setting | When not given | What it is |", "| --- | --- | --- |"]
     for field in dataclasses.fields(settings):
         if field.name in parameters:
-            default = f"parameter `{parameters[field.name]}`"
+            names = parameters[field.name]
+            default = ("parameter " if len(names) == 1 else "parameters ") + ", ".join(f"`{n}`" for n in names)
         else:
             default = f"`{_default_text(field)}`"
         rows.append(f"| `{field.name}` | {default} | {field.metadata.get(_DOC, '')} |")

@@ -306,8 +306,9 @@ EVENTS_CONNECTION_TYPES = frozenset({"AWS::Events::Connection"})
 EVENTS_CONNECTION_SERVICE = "apidestinations.events.amazonaws.com"
 EVENTS_CONNECTION_LINKED_ROLE = f"aws-service-role/{EVENTS_CONNECTION_SERVICE}/AWSServiceRoleForAmazonEventBridgeApiDestinations"
 
-#: Resource types that only document a stack (no API call).
-NO_PERMISSIONS = frozenset({"AWS::CDK::Metadata"})
+#: Resource types that only document a stack or order its resources (no API call): a wait
+#: condition handle is CloudFormation's own (a resource waits on it for a conditional policy).
+NO_PERMISSIONS = frozenset({"AWS::CDK::Metadata", "AWS::CloudFormation::WaitConditionHandle"})
 
 #: What Service Catalog itself does with the launch role: run the product's stack.
 STACK_ACTIONS = (

@@ -373,6 +373,10 @@ def test_build_picks_the_newest_approved_version_and_writes_the_stage_files(depl
         "MaximumExecutionTimeoutSeconds": "3600",
         "ErrorAlarmThreshold": "1",
         "LatencyAlarmThresholdMs": "1000",
+        # No private network in this build's environment.
+        "PrivateVpcId": "",
+        "PrivateSubnetIds": "",
+        "PrivateSecurityGroupIds": "",
     }
     assert staging["Tags"] == {
         "sagemaker:project-name": "churn",

@@ -23,7 +23,7 @@ and creates no schedule.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Optional, Sequence, cast
+from typing import Any, Callable, Mapping, Optional, Sequence, cast
 
 from aws_cdk import ArnFormat, Fn, Stack, Token
 from aws_cdk import aws_events as events
@@ -135,6 +135,8 @@ class ModelMonitorPipeline(ModelDeployPipeline):
     :param compute_type: CodeBuild compute type. Default: ``BUILD_GENERAL1_SMALL``.
     :param trigger_on_endpoint: start when the first or the last stage's endpoint (in this
         account) reaches InService. Default: True.
+    :param build_variables: more environment variables of the build (e.g. the private
+        network's subnets). Default: none.
     """
 
     PIPELINE_PART = "modelmonitor"
@@ -158,6 +160,7 @@ class ModelMonitorPipeline(ModelDeployPipeline):
         approval_topic: Optional[sns.ITopic] = None,
         compute_type: str = "BUILD_GENERAL1_SMALL",
         trigger_on_endpoint: bool = True,
+        build_variables: Optional[Mapping[str, str]] = None,
     ) -> None:
         self._deployer_statements = deployer_statements
         stages = monitor_stages(deploy_pipeline.stages)
@@ -165,7 +168,7 @@ class ModelMonitorPipeline(ModelDeployPipeline):
         role_arns = [
             t.pick_string(t.role_arn(deploy_pipeline, "actions"), "") if t.may_be_other_account else "" for t in targets
         ]
-        variables = {"NOTIFICATION_TOPIC_ARN": notification_topic_arn}
+        variables = {"NOTIFICATION_TOPIC_ARN": notification_topic_arn, **dict(build_variables or {})}
         if any(t.may_be_other_account for t in targets):
             # The role build.py assumes to describe a stage's endpoint in its account (empty: this account).
             variables["STAGE_ROLE_ARNS"] = (

@@ -30,6 +30,7 @@ from constructs import Construct
 from ..._internal.patterns import KEY_PREFIX, MODEL_PACKAGE_ARN
 from ..._internal.validation import Problems, check_choice, check_instance_type, check_pattern, check_whole, is_unresolved
 from ...compliance import acknowledge, acknowledge_wildcards, nag_resource
+from ..network import PrivateNetwork, grant_network_in_policy
 from .endpoint import MODEL_PACKAGE_TAG, package_model
 from .settings import LOCAL_STORAGE_FAMILIES, instance_family
 
@@ -128,6 +129,8 @@ class BatchTransform(Construct):
         ``model_artifacts_bucket``, its key (or none); without, ``key``.
     :param role: the model's execution role. Default: a new role with only what the job needs.
     :param network_isolation: forbid the container any network access. Default: True.
+    :param network: the private network (``PrivateNetwork``) the model's transform jobs run
+        in; the role may create their network interfaces there. Default: none.
     :param image_repositories: private ECR repositories of the model's images. Default: none.
     :param iam_path: the IAM path of the roles and policies created. Default: ``/``.
     """
@@ -154,6 +157,7 @@ class BatchTransform(Construct):
         network_isolation: bool = True,
         image_repositories: Sequence[ecr.IRepository] = (),
         iam_path: Optional[str] = None,
+        network: Optional[PrivateNetwork] = None,
     ) -> None:
         super().__init__(scope, construct_id)
         settings = settings if settings is not None else TransformSettings()
@@ -228,7 +232,12 @@ class BatchTransform(Construct):
             policy=self.policy,
             model_package_arn=model_package_arn,
             network_isolation=network_isolation,
+            # A transform job runs in the VPC configuration of its model.
+            vpc_config=network.sagemaker_vpc_config() if network is not None else None,
         )
+        if network is not None:
+            grant_network_in_policy(self.policy, network)
+            network.acknowledge_empty_defaults(self.model)
         Tags.of(self.model).add(MODEL_PACKAGE_TAG, model_package_arn)
 
         #: The role Step Functions runs the state machine as.

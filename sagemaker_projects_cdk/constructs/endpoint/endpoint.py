@@ -28,6 +28,7 @@ from constructs import Construct
 from ..._internal.patterns import MODEL_PACKAGE_ARN
 from ..._internal.validation import Problems, check_pattern, is_unresolved, whole_seconds
 from ...compliance import acknowledge
+from ..network import PrivateNetwork, grant_network_in_policy
 from ._alarms import rollback_alarms
 from ._policy import async_statements, describe_alarms_statement, model_needs, subnet_selection
 from ._scaling import scale_backlog, scale_variant
@@ -122,6 +123,10 @@ class ModelEndpoint(Construct):
     :param vpc_subnets: the subnets in ``vpc``. Default: the VPC's private subnets.
     :param security_groups: the security groups of the interfaces. Default: one new group
         in ``vpc`` with outbound access only.
+    :param network: the private network (``PrivateNetwork``) the model's network interfaces go
+        in, instead of ``vpc``: its subnets and security groups, and the role may create the
+        interfaces there; under its CloudFormation condition when it has one (a template's
+        parameters). Default: none.
     :param image_repositories: private ECR repositories the model's images come from; pull
         access is granted on them. Default: none (AWS's built-in algorithm and framework
         images need no pull access on this role).
@@ -157,6 +162,7 @@ class ModelEndpoint(Construct):
         vpc: Optional[ec2.IVpc] = None,
         vpc_subnets: Optional[ec2.SubnetSelection] = None,
         security_groups: Optional[Sequence[ec2.ISecurityGroup]] = None,
+        network: Optional[PrivateNetwork] = None,
         image_repositories: Sequence[ecr.IRepository] = (),
         alarm_actions: Sequence[cloudwatch.IAlarmAction] = (),
         iam_path: Optional[str] = None,
@@ -187,6 +193,7 @@ class ModelEndpoint(Construct):
             vpc_subnets=vpc_subnets,
             security_groups=security_groups,
             async_inference=async_inference,
+            network=network,
         )
 
         #: The endpoint's name.
@@ -268,8 +275,11 @@ class ModelEndpoint(Construct):
             policy=self.policy,
             model_package_arn=model_package_arn,
             network_isolation=network_isolation,
-            vpc_config=self._vpc_config(vpc, vpc_subnets, security_groups),
+            vpc_config=network.sagemaker_vpc_config() if network is not None else self._vpc_config(vpc, vpc_subnets, security_groups),
         )
+        if network is not None:
+            grant_network_in_policy(self.policy, network)
+            network.acknowledge_empty_defaults(self.model)
 
         #: The endpoint configuration (replaced, never updated, when anything changes).
         self.endpoint_config = sagemaker.CfnEndpointConfig(
@@ -419,6 +429,7 @@ class ModelEndpoint(Construct):
         vpc_subnets: Optional[ec2.SubnetSelection],
         security_groups: Optional[Sequence[ec2.ISecurityGroup]],
         async_inference: Optional[AsyncInference] = None,
+        network: Optional[PrivateNetwork] = None,
     ) -> None:
         problems = Problems()
         problems.check(
@@ -439,6 +450,7 @@ class ModelEndpoint(Construct):
                 "rollout": rollout is not None,
                 "network_isolation": network_isolation,
                 "vpc": vpc is not None,
+                "network": network is not None,
             }
             for setting, given in unsupported.items():
                 if given:
@@ -451,6 +463,8 @@ class ModelEndpoint(Construct):
             )
         if vpc is None and (vpc_subnets is not None or security_groups):
             problems.add("vpc_subnets/security_groups", "without vpc", "a vpc")
+        if vpc is not None and network is not None:
+            problems.add("network", "with vpc", "either a vpc or a network, not both")
         if isinstance(variant, InstanceVariant):
             count = variant.initial_instance_count
             if autoscaling is not None and not any(

@@ -34,6 +34,7 @@ from ..._internal.validation import (
     is_unresolved,
 )
 from ...compliance import acknowledge, wildcard_finding
+from ..network import PrivateNetwork, grant_network_in_policy
 from .images import ANALYZER, CLARIFY, image_uri
 from .naming import check_definition_version, check_name_prefix, job_definition_name, schedule_name
 from .settings import (
@@ -165,6 +166,9 @@ class ModelMonitors(Construct):
     :param clarify_endpoint_prefix: the ``predictor.endpoint_name_prefix`` of the explainability
         analysis configuration: the role may create and use shadow endpoints (and their
         configurations) whose names begin with it. Default: ``sagemaker-clarify``.
+    :param network: the private network (``PrivateNetwork``) the monitoring jobs run in (no
+        network isolation: Clarify's jobs call the endpoint); the created role may create their
+        network interfaces there. Default: none.
     :param tags: tags of the job definitions (an L1 SageMaker job definition is not taggable by
         ``Tags.of``; the schedules, alarms and role get the stack's tags). Default: none.
     """
@@ -192,8 +196,10 @@ class ModelMonitors(Construct):
         notification_topic_arn: Optional[str] = None,
         tags: Optional[Mapping[str, str]] = None,
         clarify_endpoint_prefix: Optional[str] = None,
+        network: Optional[PrivateNetwork] = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._network = network
         prefix = clarify_endpoint_prefix or "sagemaker-clarify"
         self._clarify_prefix = prefix if is_unresolved(prefix) else prefix.lower()
         self._model = model or ModelAttributes()
@@ -351,8 +357,24 @@ class ModelMonitors(Construct):
             "RoleArn": self.role_arn,
             "StoppingCondition": {"MaxRuntimeInSeconds": self._resources.max_runtime_in_seconds},
             # Job traffic between instances is encrypted (the jobs run one instance by default).
-            "NetworkConfig": {"EnableInterContainerTrafficEncryption": True},
+            "NetworkConfig": self._network_config(),
         }
+
+    def _network_config(self) -> Any:
+        """Encrypted traffic between instances; in the private network's subnets when there is
+        one, without network isolation: Clarify's jobs call the endpoint (or its shadow)."""
+        encrypted = {"EnableInterContainerTrafficEncryption": True}
+        if self._network is None:
+            return encrypted
+        network = self._network
+        return network.when(
+            {
+                **encrypted,
+                "EnableNetworkIsolation": False,
+                "VpcConfig": {"Subnets": list(network.subnet_ids), "SecurityGroupIds": list(network.security_group_ids)},
+            },
+            encrypted,
+        )
 
     def _definition(self, construct_id: str, monitoring_type: str, parts: dict[str, Any]) -> CfnResource:
         """One job definition: the common properties and the monitor's own (``parts``, by the
@@ -363,7 +385,10 @@ class ModelMonitors(Construct):
         properties.update({f"{prefix}{part}": value for part, value in parts.items()})
         if self._tags:
             properties["Tags"] = [{"Key": k, "Value": v} for k, v in self._tags.items()]
-        return CfnResource(self, construct_id, type=f"AWS::SageMaker::{monitoring_type}JobDefinition", properties=properties)
+        definition = CfnResource(self, construct_id, type=f"AWS::SageMaker::{monitoring_type}JobDefinition", properties=properties)
+        if self._network is not None:
+            self._network.acknowledge_empty_defaults(definition)
+        return definition
 
     def _data_quality(self, monitor: DataQualityMonitor) -> CfnResource:
         return self._definition(
@@ -553,6 +578,8 @@ class ModelMonitors(Construct):
             policy.document,
         )
         self._conditional_grants(conditional, switches, data_quality, model_quality, model_bias, explainability)
+        if self._network is not None:
+            grant_network_in_policy(policy, self._network, conditional)
         acknowledge(
             policy,
             "Model Monitor reads the endpoint's captured data under its capture prefix (hour folders SageMaker "

@@ -418,8 +418,25 @@ def read_stage_configs(config_dir: Path, stages: list[str]) -> tuple[dict[str, d
     return settings, problems
 
 
+#: The project's private network, as CodeBuild names it (empty: none), by stage template parameter.
+NETWORK_VARIABLES = {
+    "PRIVATE_VPC_ID": "PrivateVpcId",
+    "PRIVATE_SUBNET_IDS": "PrivateSubnetIds",
+    "PRIVATE_SECURITY_GROUP_IDS": "PrivateSecurityGroupIds",
+}
+
+
+def network_parameters(env: Mapping[str, str], elsewhere: bool) -> dict[str, str]:
+    """The private network's parameters: a stage in this account runs in the project's subnets;
+    empty for a stage in another account (its subnets would be that account's) or without one."""
+    if elsewhere or not env.get("PRIVATE_SUBNET_IDS"):
+        return {parameter: "" for parameter in NETWORK_VARIABLES.values()}
+    return {parameter: env.get(variable, "") for variable, parameter in NETWORK_VARIABLES.items()}
+
+
 def read_environment(stages: list[str], environ: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     env = {name: environ.get(name, "").strip() for name in REQUIRED_ENVIRONMENT}
+    env.update({name: environ.get(name, "").strip() for name in NETWORK_VARIABLES})
     problems = [
         f"environment: {name} is not set ({what})" for name, what in REQUIRED_ENVIRONMENT.items() if not env[name]
     ]
@@ -662,6 +679,7 @@ def stage_parameters(
         "ModelArtifactBucketName": env[MODEL_ARTIFACT_BUCKET],
         "ModelArtifactKmsKeyArn": env[MODEL_ARTIFACT_KMS_KEY_ARN],
         **_kind_parameters(s),
+        **network_parameters(env, elsewhere),
     }
     if s.get("kind") == "batch":
         # A batch stage in another account: its state machine and rules run as the baseline's roles.
@@ -859,6 +877,14 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
     parameter_files: dict[str, dict[str, Any]] = {}
     for stage in stages:
         parameters = stage_parameters(stage, settings[stage], env, package_arn, targets.get(stage), image_repository)
+        for network_parameter in NETWORK_VARIABLES.values():
+            if network_parameter not in template.get("Parameters", {}) and parameters.pop(network_parameter):
+                # A stage template from before the private network.
+                problems.append(
+                    f"{template_file}: has no parameter {network_parameter}, so the {stage} stage could not run in the "
+                    "project's private network: replace it with the one of the current sagemaker-projects-cdk "
+                    "model-deploy seed"
+                )
         if "ExecutionRoleArn" not in template.get("Parameters", {}) and not parameters["ExecutionRoleArn"]:
             del parameters["ExecutionRoleArn"]  # a stage template from before stages in other accounts
         for name in ("StateMachineRoleArn", "TriggerRoleArn"):

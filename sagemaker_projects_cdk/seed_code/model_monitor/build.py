@@ -327,8 +327,25 @@ def read_stage_configs(config_dir: Path, stages: List[str]) -> Tuple[Dict[str, D
     return settings, problems
 
 
+#: The project's private network, as CodeBuild names it (empty: none), by stage template parameter.
+NETWORK_VARIABLES = {
+    "PRIVATE_VPC_ID": "PrivateVpcId",
+    "PRIVATE_SUBNET_IDS": "PrivateSubnetIds",
+    "PRIVATE_SECURITY_GROUP_IDS": "PrivateSecurityGroupIds",
+}
+
+
+def network_parameters(env: Mapping[str, str], target: Mapping[str, str]) -> Dict[str, str]:
+    """The private network's parameters of a stage in this account (a stage elsewhere runs as
+    its given role, in its own account's network); none when there is no network."""
+    if target.get("execution_role_arn") or not env.get("PRIVATE_SUBNET_IDS"):
+        return {}
+    return {parameter: env.get(variable, "") for variable, parameter in NETWORK_VARIABLES.items()}
+
+
 def read_environment(stages: List[str], environ: Mapping[str, str]) -> Tuple[Dict[str, str], List[str]]:
     env = {name: environ.get(name, "").strip() for name in REQUIRED_ENVIRONMENT}
+    env.update({name: environ.get(name, "").strip() for name in NETWORK_VARIABLES})
     problems = [f"environment: {name} is not set ({what})" for name, what in REQUIRED_ENVIRONMENT.items() if not env[name]]
     if env["ARTIFACT_BUCKET"] and not BUCKET_NAME.fullmatch(env["ARTIFACT_BUCKET"]):
         problems.append(f"environment: ARTIFACT_BUCKET {env['ARTIFACT_BUCKET']!r} is not an S3 bucket name")
@@ -650,6 +667,7 @@ def base_parameters(stage: str, s: Dict[str, Any], env: Mapping[str, str], targe
         "MaxRuntimeInSeconds": s["max_runtime_seconds"],
         "NotificationTopicArn": env[NOTIFICATION_TOPIC_ARN],
         **s.get("alarms", {}),
+        **network_parameters(env, target),
     }
     return {key: (str(value).lower() if isinstance(value, bool) else str(value)) for key, value in values.items()}
 

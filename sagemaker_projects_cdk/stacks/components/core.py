@@ -14,6 +14,8 @@ from constructs import IConstruct
 
 from ..._internal.codebuild import COMPUTE_TYPES
 from ..._internal.validation import check_account_id, check_choice, invalid
+from ...constructs.network import PARAMETERS as NETWORK_PARAMETERS
+from ...constructs.network import PrivateNetwork
 from ...constructs.project.identity import ProjectIdentity, check_project_id, check_project_name
 from ...constructs.project.precheck import RetainedResourceCheck
 from ...constructs.project.storage import ArtifactBucket
@@ -30,6 +32,11 @@ def _check_accounts(name: str, accounts: tuple[str, ...]) -> None:
         raise invalid(name, accounts, "a tuple of 12-digit AWS account ids, e.g. ('111122223333',)")
     for account in accounts:
         check_account_id(name, account)
+
+
+def _check_network(name: str, value: Any) -> None:
+    if not isinstance(value, PrivateNetwork):
+        raise invalid(name, value, "a PrivateNetwork(vpc_id=..., subnet_ids=(...), security_group_ids=(...)) or None")
 
 
 def _check_source(name: str, value: Any) -> None:
@@ -71,6 +78,15 @@ class _IdentitySettings(TemplateSettings):
         doc="CodeBuild compute type of every build",
         check=lambda name, value: check_choice(name, value, COMPUTE_TYPES),
     )
+    private_network: Optional[PrivateNetwork] = setting(
+        None,
+        doc="the VPC, subnets and security groups every CodeBuild project, SageMaker pipeline job, model, batch "
+        "transform and monitoring job runs in (models and training with network isolation); subnets and security "
+        "groups are given together. The parameters left empty (their default): no private network. The VPC "
+        "endpoints it needs: docs/guide/networking.md",
+        parameter=NETWORK_PARAMETERS,
+        check=_check_network,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,6 +117,8 @@ class ProjectCore:
     model_package_group: IModelPackageGroup
     #: Fails the deployment first when a retained resource has a name the project needs.
     retained_check: RetainedResourceCheck
+    #: Where every job, model and build runs: the setting, or the template's parameters (empty: off).
+    network: PrivateNetwork
 
 
 def add_core(
@@ -134,7 +152,22 @@ def add_core(
         retained_check.add_model_package_group(
             group, project.name_id, resource_arns=project.sagemaker_arn("model-package-group")
         )
-    return ProjectCore(project, artifacts, group, retained_check)
+    network = settings.private_network or PrivateNetwork.from_parameters(stack)
+    return ProjectCore(project, artifacts, group, retained_check, network)
+
+
+def apply_private_network(stack: Stack, core: ProjectCore) -> None:
+    """Put every CodeBuild project of ``stack`` in the project's private network (under its
+    condition) and let every SageMaker execution role create its jobs' network interfaces."""
+    from aws_cdk import aws_codebuild as codebuild
+
+    from ...constructs.build.execution_role import SageMakerExecutionRole
+
+    for construct in stack.node.find_all():
+        if isinstance(construct, codebuild.Project):
+            core.network.apply_to_codebuild(construct)
+        elif isinstance(construct, SageMakerExecutionRole):
+            core.network.grant_sagemaker(construct, construct.role)
 
 
 #: A project's repository: a CodeCommit repository it created, or an existing one on a Git host.

@@ -116,7 +116,7 @@ def add_model_build(
         processing_instance_type=settings.processing_instance_type,
         training_instance_type=settings.training_instance_type,
         compute_type=settings.compute_type,
-        environment=environment,
+        environment={**core.network.environment(), **dict(environment or {})},
         step_cache_expiry=step_cache_expiry(stack, settings),
     )
     after_seeding(pipeline.pipeline, repository)

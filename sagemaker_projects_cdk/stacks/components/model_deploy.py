@@ -206,6 +206,8 @@ def add_model_deploy(
         model_artifact_bucket_name=model_artifact_bucket_name,
         model_artifact_key_arn=model_artifact_key_arn,
         target_setting_names=target_setting_names(settings.stages),
+        # build.py passes the subnets and security groups to the stage templates in this account.
+        build_variables=core.network.environment(),
     )
     teardown = StageTeardown(stack, "StageTeardown", pipeline=pipeline, encryption_key=core.artifacts.encryption_key)
     after_seeding(pipeline.pipeline, repository)

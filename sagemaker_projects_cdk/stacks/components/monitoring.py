@@ -147,6 +147,7 @@ def add_monitoring(
         deployer_statements=monitor_deployer_policy,
         notification_topic_arn=notification_topic_arn(stack, project),
         compute_type=settings.compute_type,
+        build_variables=core.network.environment(),
     )
     _acknowledge_deployer(pipeline)
     teardown = StageTeardown(

@@ -75,6 +75,9 @@ def add_operations(
     :param endpoint_stages: the stages whose endpoints a deployment outside the parts creates
         (e.g. Jenkins's). Default: the model-deploy part's, if any.
     """
+    from .core import apply_private_network  # core imports this module's settings
+
+    apply_private_network(stack, core)
     project = core.project
     notifications = ProjectNotifications(
         stack,

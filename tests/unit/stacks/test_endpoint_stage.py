@@ -30,6 +30,7 @@ STAGE_PARAMETERS = {
     "TrafficStepType", "TrafficStepSize", "TrafficWaitIntervalSeconds", "TerminationWaitSeconds",
     "MaximumExecutionTimeoutSeconds", "ErrorAlarmThreshold", "LatencyAlarmThresholdMs", "ModelArtifactBucketName",
     "ModelArtifactKmsKeyArn", "ExecutionRoleArn", "ModelImageRepositoryName",
+    "PrivateVpcId", "PrivateSubnetIds", "PrivateSecurityGroupIds",
 }  # fmt: skip
 #: Logical ids of the template's resources: deployed stacks update in place only while they stay.
 STAGE_LOGICAL_IDS = [
@@ -68,8 +69,8 @@ def test_project_feature_flags_do_not_change_the_template(endpoint_stage_templat
 def test_template_needs_no_bootstrap_and_has_no_assets_or_metadata(endpoint_stage_template):
     text = json.dumps(endpoint_stage_template)
     assert "BootstrapVersion" not in endpoint_stage_template.get("Parameters", {})
-    # Its one rule ties two of its parameters together; no bootstrap check.
-    assert set(endpoint_stage_template.get("Rules", {})) == {"BucketAndKeyTogether"}
+    # Its rules tie parameters together (bucket and key; the private network's); no bootstrap check.
+    assert set(endpoint_stage_template.get("Rules", {})) == {"BucketAndKeyTogether", "PrivateNetworkTogether"}
     assert "CDKMetadata" not in endpoint_stage_template["Resources"]
     assert not re.search(r"AssetParameters|cdk-hnb659fds|aws:cdk:|aws:asset", text)
     # No hard-coded partition.
@@ -121,6 +122,8 @@ def _policy_statements(template: dict) -> dict[str, dict]:
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     by_action: dict[str, list[dict]] = {}
     for statement in statements:
+        # A statement held under a condition (the private network's) counts as given.
+        statement = statement["Fn::If"][1] if "Fn::If" in statement else statement
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         for action in actions:
             by_action.setdefault(action, []).append(statement)

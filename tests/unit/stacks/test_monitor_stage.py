@@ -51,6 +51,7 @@ CONTRACT_PARAMETERS = {
 ADDED_PARAMETERS = {
     "DataQualityAlarmMetricName", "DataQualityAlarmThreshold", "ModelQualityAlarmMetricName",
     "ModelQualityAlarmThreshold", "ModelQualityAlarmComparison",
+    "PrivateVpcId", "PrivateSubnetIds", "PrivateSecurityGroupIds",
 }  # fmt: skip
 MONITORS = {
     "DataQuality": "EnableDataQuality",
@@ -142,7 +143,7 @@ def test_project_feature_flags_do_not_change_the_template(template):
 def test_template_needs_no_bootstrap_and_has_no_assets_or_metadata(template):
     text = json.dumps(template)
     assert "BootstrapVersion" not in template["Parameters"]
-    assert set(template["Rules"]) == {f"{t}Inputs" for t in MONITORS} | {"MonitorLocations"}
+    assert set(template["Rules"]) == {f"{t}Inputs" for t in MONITORS} | {"MonitorLocations", "PrivateNetworkTogether"}
     assert "CDKMetadata" not in template["Resources"]
     assert not re.search(r"AssetParameters|cdk-hnb659fds|aws:cdk:|aws:asset", text)
     assert "arn:aws:" not in text

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from sagemaker_projects_cdk.constructs import DeployStage
+from sagemaker_projects_cdk.constructs.network import PrivateNetwork
 from sagemaker_projects_cdk.stacks import (
     TEMPLATES,
     BuildDeploySettings,
@@ -43,6 +44,9 @@ PARAMETER_VALUES = {
     "jenkins_credentials_secret_arn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:jenkins/churn-AbCdEf",
     "jenkins_role_arn": "arn:aws:iam::111122223333:role/jenkins-controller",
     "retrain_on_drift": True,
+    "private_network": PrivateNetwork(
+        vpc_id="vpc-0123456789abcdef0", subnet_ids=("subnet-0123456789abcdef0",), security_group_ids=("sg-0123456789abcdef0",)
+    ),
 }
 
 
@@ -62,7 +66,7 @@ def test_every_setting_is_documented_and_every_parameter_is_declared_when_not_gi
     for name in settings.names():
         assert settings.doc(name), f"{template_id}: setting {name} has no doc"
     declared = set(assembly.templates[template_id].get("Parameters", {}))
-    assert set(settings.parameters().values()) <= declared
+    assert {name for names in settings.parameters().values() for name in names} <= declared
     assert set(PARAMETER_VALUES) >= set(settings.parameters()), "add a valid value for the new parameter setting"
 
 
@@ -72,7 +76,7 @@ def test_a_given_setting_declares_no_parameter(template_id):
     given = {name: PARAMETER_VALUES[name] for name in stack_class.TEMPLATE.settings.parameters()}
     stack = stack_class(new_app(), "Given", **given)
     parameters = set(stack.resolve({"p": [p.logical_id for p in stack.node.find_all() if type(p).__name__ == "CfnParameter"]})["p"])
-    assert parameters.isdisjoint(stack_class.TEMPLATE.settings.parameters().values()), parameters
+    assert parameters.isdisjoint(n for names in stack_class.TEMPLATE.settings.parameters().values() for n in names), parameters
 
 
 def test_settings_check_themselves_and_name_the_setting():

@@ -98,7 +98,8 @@ def test_product_template_needs_no_cdk_bootstrap(assembly, products, template_id
     template = products[template_id]
     # No bootstrap check; the deploy templates' rules keep each stage in this region (issue 13),
     # the image template's refuses a Region without AWS's base images.
-    allowed = ("RegionIsThisRegion", BASE_IMAGE_REGION_RULE)
+    # The private network's parameters are given together or not at all.
+    allowed = ("RegionIsThisRegion", BASE_IMAGE_REGION_RULE, "PrivateNetworkTogether")
     assert all(any(a in name for a in allowed) for name in template.get("Rules", {}))
     assert not [p for p in template["Parameters"].values() if p["Type"].startswith("AWS::SSM::Parameter")]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional
+from typing import Dict, List, Mapping, Optional, Tuple
 
 from pipelines.abalone import settings
 
@@ -41,6 +41,10 @@ class ProjectConfig:
     source_commit: Optional[str] = None
     #: ExpireAfter of the cached steps (PIPELINE_STEP_CACHE_EXPIRY); None: step caching off.
     step_cache_expiry: Optional[str] = settings.DEFAULT_STEP_CACHE_EXPIRY
+    #: The private subnets and security groups every job runs in (PRIVATE_SUBNET_IDS,
+    #: PRIVATE_SECURITY_GROUP_IDS, comma-separated); empty: SageMaker's own network.
+    subnet_ids: Tuple[str, ...] = ()
+    security_group_ids: Tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> "ProjectConfig":
@@ -69,6 +73,13 @@ class ProjectConfig:
             )
         except ValueError as error:
             raise ConfigError(str(error)) from error
+        subnets, groups = (
+            tuple(part.strip() for part in (get(name) or "").split(",") if part.strip())
+            for name in ("PRIVATE_SUBNET_IDS", "PRIVATE_SECURITY_GROUP_IDS")
+        )
+        if bool(subnets) != bool(groups):
+            given, empty = ("PRIVATE_SUBNET_IDS", "PRIVATE_SECURITY_GROUP_IDS") if subnets else ("PRIVATE_SECURITY_GROUP_IDS", "PRIVATE_SUBNET_IDS")
+            raise ConfigError(f"{given} is set but {empty} is empty: the jobs' subnets and security groups are given together")
         prefix = str(get("SAGEMAKER_PROJECT_NAME_ID"))
         bucket = str(get("ARTIFACT_BUCKET"))
         return cls(
@@ -89,6 +100,8 @@ class ProjectConfig:
             training_instance_type=get("TRAINING_INSTANCE_TYPE") or settings.DEFAULT_INSTANCE_TYPE,
             source_commit=get("CODEBUILD_RESOLVED_SOURCE_VERSION"),
             step_cache_expiry=cache_expiry,
+            subnet_ids=subnets,
+            security_group_ids=groups,
         )
 
     @property

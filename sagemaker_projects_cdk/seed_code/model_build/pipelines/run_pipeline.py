@@ -416,6 +416,8 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
         job_prefix=config.job_prefix,
         step_cache_expiry=config.step_cache_expiry,
         sagemaker_session=get_session(config.region, config.artifact_bucket, boto_session),
+        subnet_ids=config.subnet_ids,
+        security_group_ids=config.security_group_ids,
     )
     if args.dry_run:
         print(pipeline.definition())

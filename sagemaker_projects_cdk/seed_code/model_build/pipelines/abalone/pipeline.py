@@ -21,13 +21,14 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from sagemaker.core import image_uris
 from sagemaker.core.clarify import BiasConfig, DataConfig, ModelConfig, ModelPredictedLabelConfig, SHAPConfig
 from sagemaker.core.drift_check_baselines import DriftCheckBaselines
 from sagemaker.core.model_metrics import FileSource, MetricsSource, ModelMetrics
 from sagemaker.core.model_monitor import DatasetFormat
+from sagemaker.core.network import NetworkConfig
 from sagemaker.core.processing import ScriptProcessor
 from sagemaker.core.shapes import (
     ProcessingInput,
@@ -35,7 +36,7 @@ from sagemaker.core.shapes import (
     ProcessingS3Input,
     ProcessingS3Output,
 )
-from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig
+from sagemaker.core.training.configs import Compute, InputData, Networking, OutputDataConfig
 from sagemaker.core.transformer import Transformer
 from sagemaker.core.workflow.conditions import ConditionLessThanOrEqualTo
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
@@ -66,6 +67,7 @@ from sagemaker.mlops.workflow.quality_check_step import (
     QualityCheckStep,
 )
 from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep, TrainingStep, TransformStep
+from sagemaker.serve.configs import Network
 from sagemaker.serve.model_builder import ModelBuilder
 from sagemaker.train import ModelTrainer
 
@@ -186,7 +188,9 @@ class _PrefixedCheckStep:
 
     SDK 3.27's check steps store the placeholder "baseline-job" or "clarify-job" as the job
     name, whatever the check job config's base job name: a job the execution role, limited
-    to jobs named with the project's id, could not start.
+    to jobs named with the project's id, could not start. They also store the check job
+    config's ``NetworkConfig`` object itself, which the definition cannot serialize: its
+    request form replaces it.
     """
 
     check_job_config: CheckJobConfig
@@ -195,6 +199,9 @@ class _PrefixedCheckStep:
     def arguments(self) -> Dict[str, Any]:
         request = super().arguments  # type: ignore[misc]
         request["ProcessingJobName"] = self.check_job_config.base_job_name
+        network = request.get("NetworkConfig")
+        if isinstance(network, NetworkConfig):
+            request["NetworkConfig"] = network._to_request_dict()
         return request
 
 
@@ -352,6 +359,8 @@ def get_pipeline(
     job_prefix: Optional[str] = None,
     step_cache_expiry: Optional[str] = settings.DEFAULT_STEP_CACHE_EXPIRY,
     sagemaker_session: Optional[PipelineSession] = None,
+    subnet_ids: Sequence[str] = (),
+    security_group_ids: Sequence[str] = (),
 ) -> Pipeline:
     """Build the abalone pipeline; no AWS call is made.
 
@@ -374,11 +383,20 @@ def get_pipeline(
             earlier run with the same arguments, an ISO 8601 duration (default ``P30D``);
             None, empty or ``"off"``: every step runs every time (see ``step_cache``).
         sagemaker_session: a PipelineSession (default: ``get_session(region, bucket)``).
+        subnet_ids: private subnets every job and the model run in, with
+            ``security_group_ids`` (default: none, SageMaker's network). Then the processing
+            and training jobs and the model run with network isolation (their containers read
+            and write S3 only through SageMaker's channels), training encrypts traffic between
+            its instances, and the check jobs run in the subnets without isolation: Clarify
+            calls SageMaker to serve the model on a temporary endpoint, and both Clarify and
+            Model Monitor's analyzer are AWS's containers whose network use is not documented.
+        security_group_ids: the security groups of the jobs' network interfaces.
 
     Raises:
         ValueError: the job prefix is too long to be kept whole in the job names, a
-            hyperparameter does not fit the registered version's customer metadata, or
-            ``step_cache_expiry`` is not a duration.
+            hyperparameter does not fit the registered version's customer metadata,
+            ``step_cache_expiry`` is not a duration, or the
+            subnets are given without security groups or the reverse.
     """
     job_prefix = job_prefix or pipeline_name
     if len(job_prefix) > settings.JOB_PREFIX_MAX_LENGTH:
@@ -388,6 +406,25 @@ def get_pipeline(
             "characters of a base job name that the SageMaker SDK keeps"
         )
     cache = step_cache(step_cache_expiry)
+    subnets, groups = list(subnet_ids), list(security_group_ids)
+    if bool(subnets) != bool(groups):
+        raise ValueError(
+            f"invalid subnet_ids {tuple(subnets)!r} and security_group_ids {tuple(groups)!r}: expected both "
+            "or neither (the jobs' subnets and security groups are given together)"
+        )
+    private = bool(subnets)
+
+    def network(isolated: bool) -> Optional[NetworkConfig]:
+        """A processing or check job's network: the subnets, isolated when ``isolated``."""
+        if not private:
+            return None
+        return NetworkConfig(
+            subnets=subnets,
+            security_group_ids=groups,
+            enable_network_isolation=isolated,
+            encrypt_inter_container_traffic=True,
+        )
+
     session = sagemaker_session or get_session(region, artifact_bucket)
     input_data = ParameterString(
         name="InputDataUrl",
@@ -467,6 +504,8 @@ def get_pipeline(
             output_kms_key=kms_key_arn,
             env=env,
             sagemaker_session=session,
+            # The scripts read their inputs and write their outputs through the channels only.
+            network_config=network(isolated=True),
         )
 
     # 1. Preprocess: validate, one-hot encode the sex, scale, split 70/15/15. Cached: the
@@ -510,6 +549,7 @@ def get_pipeline(
             output_kms_key=kms_key_arn,
             base_job_name=f"{job_prefix}-{settings.CHECKS[check][1]}",
             sagemaker_session=check_session,
+            network_config=network(isolated=False),
         )
 
     def check_output(check: str) -> Join:
@@ -574,6 +614,15 @@ def get_pipeline(
         output_data_config=OutputDataConfig(
             s3_output_path=_s3_join(*run_root, "train"), kms_key_id=kms_key_arn
         ),
+        # XGBoost reads its channels and writes the model through SageMaker: no network needed.
+        networking=Networking(
+            subnets=subnets,
+            security_group_ids=groups,
+            enable_network_isolation=True,
+            enable_inter_container_traffic_encryption=True,
+        )
+        if private
+        else None,
     )
     step_train = _PrefixedTrainingStep(
         name=settings.TRAIN_STEP,
@@ -594,6 +643,14 @@ def get_pipeline(
     step_train.add_depends_on([step_data_quality, step_data_bias])
     model_data = step_train.properties.ModelArtifacts.S3ModelArtifacts
 
+    # The model (served by the batch transform and Clarify's temporary endpoint) runs in the
+    # subnets, isolated: SageMaker downloads its artefact and image for it.
+    model_network = (
+        Network(subnets=subnets, security_group_ids=groups, enable_network_isolation=True)
+        if private
+        else None
+    )
+
     # 2a. A SageMaker model of the trained artefact, for the batch transform and Clarify.
     step_create_model = _CreateModelStep(
         name=settings.CREATE_MODEL_STEP,
@@ -603,6 +660,7 @@ def get_pipeline(
             role_arn=role_arn,
             sagemaker_session=session,
             dependencies={},
+            network=model_network,
         ).build(),
         job_prefix=job_prefix,
     )
@@ -743,6 +801,7 @@ def get_pipeline(
         # The default ({"auto": True}) makes register() resolve a code bucket through
         # S3 calls although this model has no inference code to upload.
         dependencies={},
+        network=model_network,
     )
     step_register = ModelStep(
         name=settings.REGISTER_STEP,
