@@ -150,7 +150,7 @@ def test_a_given_expiry_is_fixed_and_empty_turns_caching_off():
     app = new_app()
     cases = (("Week", "P1W", "P1W"), ("Off", "", "off"), ("OffToo", "OFF", "off"))
     stacks = [ModelBuildStack(app, stack_id, pipeline_step_cache_expiry=value) for stack_id, value, _ in cases]
-    for stack, (_, _, expected) in zip(stacks, cases):
+    for stack, (_, _, expected) in zip(stacks, cases, strict=True):
         template = Template.from_stack(stack).to_json()
         assert "PipelineStepCacheExpiry" not in template.get("Parameters", {})
         assert _build_environment(template)["PIPELINE_STEP_CACHE_EXPIRY"] == expected
