@@ -23,7 +23,7 @@ help:
 	@echo "make lint       ruff and mypy only"
 	@echo "make checkov    install checkov (the pin in tests/checkov-requirements.txt) into its own .venv-checkov"
 	@echo "make golden     regenerate tests/golden/ (each template's resource inventory, which the gates compare)"
-	@echo "make benchmark  measure synth time, template sizes and the model build's install (writes benchmarks/RESULTS.md)"
+	@echo "make benchmark  measure synth time, template sizes, the model build's install and the test suite (writes benchmarks/RESULTS.md)"
 	@echo "make local-run  run the model-build seed pipeline locally on the abalone data set"
 	@echo "make readme     rewrite the README's templates list and the guide's settings tables from the templates' declarations"
 	@echo "make dist       build the sdist and wheel of the committed files into dist/ and check them with twine (make test checks them too)"
@@ -79,6 +79,7 @@ golden: setup-dev
 benchmark: setup-dev
 	$(BIN)/python benchmarks/synth_benchmark.py
 	$(BIN)/python benchmarks/install_benchmark.py
+	$(BIN)/python benchmarks/test_suite_benchmark.py
 
 local-run: setup-dev
 	cd sagemaker_projects_cdk/seed_code/model_build && PYTHONDONTWRITEBYTECODE=1 $(BIN)/python -m pipelines.local_run --data data/abalone.csv --output $(CURDIR)/build/local-run

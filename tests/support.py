@@ -43,11 +43,18 @@ class Assembly:
 
 
 def synth_all(outdir: Path) -> Assembly:
-    from sagemaker_projects_cdk.app import build_app, stack_id
-    from sagemaker_projects_cdk.stacks import TEMPLATES
+    from sagemaker_projects_cdk.app import build_app
 
     app = build_app(new_app(outdir))
     app.synth()
+    return load_assembly(outdir)
+
+
+def load_assembly(outdir: Path) -> Assembly:
+    """The ``Assembly`` of a cloud assembly that ``synth_all`` wrote to ``outdir``."""
+    from sagemaker_projects_cdk.app import stack_id
+    from sagemaker_projects_cdk.stacks import TEMPLATES
+
     files = {tid: outdir / f"{stack_id(tid)}.template.json" for tid in TEMPLATES}
     report_path = outdir / "validation-report.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else {}

@@ -23,6 +23,8 @@ from sagemaker_projects_cdk.stacks import TEMPLATES
 from support import REPO
 
 CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
+#: checkov's command line with its JSONPath parse table built once (see tests/checkov_runner.py).
+CHECKOV_RUNNER = Path(__file__).with_name("checkov_runner.py")
 #: The endpoint stage's template, generated from stacks/endpoint_stage.py and shipped in the seed code.
 ENDPOINT_STAGE_TEMPLATE = REPO / "sagemaker_projects_cdk" / "seed_code" / "model_deploy" / "endpoint-stage.template.json"
 #: The monitor stage's template, generated from stacks/monitor_stage.py and shipped in the seed code.
@@ -39,7 +41,7 @@ def run_checkov(files: list[Path], cwd: Path) -> list[dict]:
         if os.environ.get("CI"):  # CI runs `make test`, which makes it: missing there is a failure
             pytest.fail(message)
         pytest.skip(message)
-    command = [str(CHECKOV), *CHECKOV_ARGS]
+    command = [str(CHECKOV.with_name("python")), str(CHECKOV_RUNNER), *CHECKOV_ARGS]
     for path in files:
         command += ["--file", str(path)]
     started = time.monotonic()
