@@ -47,7 +47,9 @@ SCHEDULE_EXPRESSION = (
     r"|cron\([0-9*/,-]+ [0-9*/,-]+ (\? [0-9A-Za-z*/,-]+ [0-9A-Za-z*/,L#-]+|[0-9*/,LW-]+ [0-9A-Za-z*/,-]+ \?) [0-9*/,-]+\)"
 )
 #: Transform job names: ``<prefix>-<uuid>`` within SageMaker's 63 characters.
-JOB_NAME_PREFIX = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,25}"
+#: Lower case only: SageMaker lower-cases the job's name in its ARN, and IAM compares ARNs
+#: case-sensitively (a ``Serving-*`` resource would never match ``transform-job/serving-...``).
+JOB_NAME_PREFIX = r"[a-z0-9](-*[a-z0-9]){0,25}"
 #: The managed rule Step Functions uses to learn that a transform job ended (``.sync``).
 SYNC_RULE = "StepFunctionsGetEventsForSageMakerTransformJobsRule"
 #: What triggers a run after each deployment of the stack.
@@ -119,9 +121,10 @@ class BatchTransform(Construct):
     :param resource_name_prefix: names the state machine ``<prefix>-transform`` and the rules
         ``<prefix>-schedule`` and ``<prefix>-deployed`` (at most 40 characters), so a deployer can
         be limited to them. Default: names CloudFormation generates.
-    :param job_name_prefix: transform jobs are named ``<prefix>-<uuid>`` (at most 26
-        characters; the state machine may start only jobs so named). Default: a name unique to
-        this construct's path.
+    :param job_name_prefix: transform jobs are named ``<prefix>-<uuid>`` (at most 26 lower-case
+        letters, digits and hyphens: SageMaker lower-cases the name in the job's ARN, which the
+        state machine's role is limited to). Default: a name unique to this construct's path,
+        lower-cased.
     :param model_artifacts_bucket: where the package's artifacts are, when not in ``bucket``.
         Default: ``bucket``.
     :param model_artifacts_key: the key encrypting the artifacts. Default: with
@@ -181,7 +184,13 @@ class BatchTransform(Construct):
                 "1 to 40 letters, digits and inner hyphens",
             )
         if job_name_prefix is not None:
-            problems.check(check_pattern, "job_name_prefix", job_name_prefix, JOB_NAME_PREFIX, "1 to 26 letters, digits and inner hyphens")
+            problems.check(
+                check_pattern,
+                "job_name_prefix",
+                job_name_prefix,
+                JOB_NAME_PREFIX,
+                "1 to 26 lower-case letters, digits and inner hyphens (SageMaker lower-cases job ARNs; IAM compares case-sensitively)",
+            )
         if key is None and bucket.encryption_key is None:
             problems.add("key", None, "a KMS key (the bucket has none)")
         problems.raise_if_any()
@@ -197,7 +206,7 @@ class BatchTransform(Construct):
         self._read_prefixes = [input_prefix] + ([test_input_prefix] if test_input_prefix is not None else [])
         self.output_prefix = output_prefix
         #: Transform jobs are named ``<job_name_prefix>-<uuid>``.
-        self.job_name_prefix: str = job_name_prefix or Names.unique_resource_name(self, max_length=26, separator="-")
+        self.job_name_prefix: str = job_name_prefix or Names.unique_resource_name(self, max_length=26, separator="-").lower()
         artifacts_bucket = model_artifacts_bucket or bucket
         artifacts_key = model_artifacts_key or (
             model_artifacts_bucket.encryption_key if model_artifacts_bucket is not None else self.key

@@ -17,6 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
+from iam_eval import role_policy
 from sagemaker_projects_cdk.compliance import acknowledge, acknowledge_wildcards, add_security_packs
 from sagemaker_projects_cdk.constructs.endpoint import MODEL_PACKAGE_TAG, BatchTransform, TransformSettings
 
@@ -201,6 +202,19 @@ def test_the_starter_may_only_run_this_transforms_jobs_and_pass_its_model_role(c
     assert _get(c, c.daily.state_machine)["Properties"]["RoleArn"] == {"Fn::GetAtt": [_lid(c, c.daily.starter_role), "Arn"]}
 
 
+def test_the_default_job_name_prefix_is_lower_case_so_the_starter_may_create_the_job(cases):
+    """SageMaker lower-cases a transform job's name in its ARN and IAM compares ARNs
+    case-sensitively: a mixed-case prefix (Names.unique_resource_name's) would be denied."""
+    c = cases
+    prefix = c.local.job_name_prefix
+    assert prefix == prefix.lower() and re.fullmatch(r"[a-z0-9](-*[a-z0-9]){0,25}", prefix), prefix
+    starter = role_policy(c.json, _lid(c, c.local.starter_role))
+    job = f"arn:aws:sagemaker:eu-west-1:123456789012:transform-job/{prefix}-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+    for action in ("sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob"):
+        assert starter.allowed(action, job), action
+    assert not starter.allowed("sagemaker:CreateTransformJob", job.replace(f"/{prefix}-", "/other-"))
+
+
 def test_the_model_role_reads_the_input_and_writes_the_output_only(cases):
     c = cases
     statements = _statements(c, c.local.policy)
@@ -270,6 +284,7 @@ def _transform(**props):
         ({"schedule": "cron(0 2 ? * ? *)"}, r"invalid schedule"),
         ({"schedule": "cron(zero two * * ? *)"}, r"invalid schedule"),
         ({"job_name_prefix": "a" * 27}, r"invalid job_name_prefix"),
+        ({"job_name_prefix": "Nightly-Scoring"}, r"invalid job_name_prefix 'Nightly-Scoring': expected 1 to 26 lower-case"),
         ({"output_prefix": "batch-transform/input/out"}, r"invalid output_prefix .*a run would read its own output"),
         ({"model_package_arn": "churn"}, r"invalid model_package_arn 'churn'"),
     ],
