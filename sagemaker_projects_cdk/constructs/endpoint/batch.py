@@ -65,7 +65,7 @@ class TransformSettings:
     :param max_payload_mb: largest mini-batch sent to the container, 0 to 100 MB (0: unlimited,
         for streaming containers). Default: 6.
     :param max_concurrent_transforms: requests each instance works on at once, 0 to 1000 (0:
-        SageMaker's choice). Default: 0.
+        SageMaker's choice); times ``max_payload_mb`` at most 100. Default: 0.
     :param split_type: how input files are cut into records: ``None``, ``Line``, ``RecordIO``
         or ``TFRecord``. Default: ``Line``.
     :param join_source: ``Input`` writes each input record next to its prediction; ``None``
@@ -92,6 +92,15 @@ class TransformSettings:
         check_whole(problems, "instance_count", self.instance_count, 1, 100)
         check_whole(problems, "max_payload_mb", self.max_payload_mb, 0, 100)
         check_whole(problems, "max_concurrent_transforms", self.max_concurrent_transforms, 0, 1000)
+        concurrent, payload = self.max_concurrent_transforms, self.max_payload_mb
+        # CreateTransformJob: MaxConcurrentTransforms * MaxPayloadInMB must not exceed 100 MB.
+        if not is_unresolved(concurrent) and not is_unresolved(payload) and concurrent * payload > 100:
+            problems.add(
+                "max_concurrent_transforms",
+                concurrent,
+                f"at most 100 MB in flight per instance: max_concurrent_transforms ({concurrent}) times max_payload_mb "
+                f"({payload}) must not exceed 100 (CreateTransformJob)",
+            )
         problems.check(check_choice, "split_type", self.split_type, SPLIT_TYPES)
         problems.check(check_choice, "join_source", self.join_source, JOIN_SOURCES)
         problems.check(check_choice, "batch_strategy", self.batch_strategy, BATCH_STRATEGIES)

@@ -255,6 +255,10 @@ def test_rules_run_on_the_schedule_and_after_each_deployment(cases):
         (lambda: TransformSettings(instance_count=0), r"invalid instance_count 0"),
         (lambda: TransformSettings(instance_count=101), r"invalid instance_count 101"),
         (lambda: TransformSettings(max_payload_mb=-1), r"invalid max_payload_mb -1"),
+        (
+            lambda: TransformSettings(max_concurrent_transforms=5, max_payload_mb=21),
+            r"invalid max_concurrent_transforms 5: .*max_concurrent_transforms \(5\) times max_payload_mb \(21\) must not exceed 100",
+        ),
         (lambda: TransformSettings(split_type="line"), r"invalid split_type 'line'"),
         (lambda: TransformSettings(instance_type="ml.q9.large"), r"invalid instance_type 'ml\.q9\.large'"),
         (lambda: TransformSettings(content_type="csv"), r"invalid content_type 'csv'"),
@@ -263,6 +267,11 @@ def test_rules_run_on_the_schedule_and_after_each_deployment(cases):
 def test_bad_transform_settings_raise_a_value_error_naming_the_setting(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_concurrent_transforms_times_payload_may_reach_100_mb():
+    assert TransformSettings(max_concurrent_transforms=5, max_payload_mb=20).max_concurrent_transforms == 5
+    assert TransformSettings(max_concurrent_transforms=1000, max_payload_mb=0).max_payload_mb == 0  # streaming
 
 
 def _transform(**props):
