@@ -427,7 +427,18 @@ class BatchTransform(Construct):
         return statements
 
     def _starter_statements(self, stack: Stack) -> list[iam.PolicyStatement]:
-        return [
+        s = self.settings
+        local = not is_unresolved(s.instance_type) and instance_family(s.instance_type) in LOCAL_STORAGE_FAMILIES
+        # VolumeKmsKeyId: SageMaker creates a grant on the key for the job's volumes. AWS's docs do
+        # not say whether that grant is created with the CreateTransformJob caller's permissions (as
+        # for endpoints and monitoring schedules); granting it for AWS resources only, as the
+        # target-account baseline's transform role does, is the safe side either way.
+        grant = iam.PolicyStatement(
+            actions=["kms:CreateGrant"],
+            resources=[self.key.key_arn],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        )
+        return ([] if local else [grant]) + [
             iam.PolicyStatement(
                 actions=["sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob"],
                 resources=[self._job_arn(stack)],

@@ -81,6 +81,9 @@ class TargetTransformRole(Construct):
                 iam.PolicyStatement(
                     sid="JobEndedRule", actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"], resources=[sync_rule]
                 ),
+                # AWS's docs do not say whether SageMaker creates the VolumeKmsKeyId grant with the
+                # CreateTransformJob caller's permissions; a grant for AWS resources only is safe
+                # either way (and matches the same-account state machine's role, BatchTransform).
                 iam.PolicyStatement(
                     sid="VolumeKeyGrants",
                     actions=["kms:CreateGrant"],

@@ -20,11 +20,14 @@ logs, metrics, the rollback alarms.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import TOOLING
 from role_checks import RoleCheck, missing, request, role_policy_with_managed, unneeded
 
 from iam_eval import Resolver
+from sagemaker_projects_cdk.stacks.serving_stages import BATCH_TEMPLATE_PATH
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 PARAMETERS = {"ToolingAccountId": TOOLING}
@@ -306,6 +309,34 @@ def test_the_transform_role_may_do_what_a_batch_stages_state_machine_does(baseli
     assert not policy.allowed("kms:CreateGrant", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/other-key", {"kms:GrantIsForAWSResource": True})
     assert not policy.allowed("sagemaker:CreateTrainingJob", JOB.replace("transform-job", "training-job"), {})
     assert not policy.allowed("events:PutRule", f"arn:aws:events:{REGION}:{ACCOUNT}:rule/other", {})
+
+
+@pytest.mark.parametrize("path", ["target account", "same account"])
+def test_the_role_calling_create_transform_job_may_grant_on_the_volume_key_for_aws_resources_only(baseline, path):
+    """One rule for both paths: whichever role calls CreateTransformJob (the baseline's transform
+    role in a target account, the batch stage's own state machine role in its own account) may
+    create a grant on the stage key (VolumeKmsKeyId) for an AWS resource only, and on no other key."""
+    if path == "target account":
+        resolver, role_id = _role(baseline, "TransformRole")
+        policy, key, context = role_policy_with_managed(resolver, role_id), STAGE_KEY, TAGGED
+    else:
+        stage = json.loads(BATCH_TEMPLATE_PATH.read_text(encoding="utf-8"))
+        key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab"
+        parameters = {
+            "SageMakerProjectName": "churn", "SageMakerProjectId": "p-abc123def456", "StageName": "staging",
+            "ModelPackageArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/churn-p-abc123def456/3",
+            "ArtifactBucketName": TOOLING_BUCKET, "ArtifactKmsKeyArn": key, "ModelArtifactBucketName": TOOLING_BUCKET,
+            "ExecutionRoleArn": "", "StateMachineRoleArn": "", "TriggerRoleArn": "",
+        }  # fmt: skip
+        resolver = Resolver(stage, parameters=parameters, region=REGION, account=ACCOUNT)
+        (role_id,) = [k for k, r in stage["Resources"].items() if r["Type"] == "AWS::IAM::Role" and k.startswith("TransformStarterRole")]
+        policy, context = role_policy_with_managed(resolver, role_id), {}
+    assert policy.allowed("sagemaker:CreateTransformJob", JOB, context)
+    assert policy.allowed("kms:CreateGrant", key, {**context, "kms:GrantIsForAWSResource": True})
+    assert not policy.allowed("kms:CreateGrant", key, {**context, "kms:GrantIsForAWSResource": False})
+    assert not policy.allowed("kms:CreateGrant", key, context)
+    other = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/other-key"
+    assert not policy.allowed("kms:CreateGrant", other, {"kms:GrantIsForAWSResource": True})
 
 
 def test_the_trigger_role_only_starts_batch_stages_state_machines(baseline):
