@@ -53,6 +53,7 @@ from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from ..._internal.validation import invalid
 from ...compliance import acknowledge_wildcards
 from ..deploy._stage_permissions import (
     AUTOSCALING_LINKED_ROLE,
@@ -164,7 +165,8 @@ class TargetDeployerRole(Construct):
     :param transform_role: the role batch stages' state machines run as (the baseline's
         ``transform`` role); passed to Step Functions only. Default: none (no batch stages).
     :param trigger_role: the role batch stages' rules start their state machines as (the
-        baseline's ``trigger`` role); passed to EventBridge only. Default: none.
+        baseline's ``trigger`` role); passed to EventBridge only. Given exactly when
+        ``transform_role`` is. Default: none.
     """
 
     def __init__(
@@ -178,6 +180,9 @@ class TargetDeployerRole(Construct):
         trigger_role: Optional[iam.IRole] = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        if (transform_role is None) != (trigger_role is None):
+            given, missing = ("transform_role", "trigger_role") if trigger_role is None else ("trigger_role", "transform_role")
+            raise invalid(missing, None, f"a role whenever {given} is given (a batch stage needs both: its state machine's and its rules')")
         stack = Stack.of(self)
         #: The role.
         self.role = target_service_role(
