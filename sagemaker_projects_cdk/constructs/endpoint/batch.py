@@ -47,6 +47,18 @@ SCHEDULE_EXPRESSION = (
     r"|cron\([0-9*/,-]+ [0-9*/,-]+ (\? [0-9A-Za-z*/,-]+ [0-9A-Za-z*/,L#-]+|[0-9*/,LW-]+ [0-9A-Za-z*/,-]+ \?) [0-9*/,-]+\)"
 )
 #: Transform job names: ``<prefix>-<uuid>`` within SageMaker's 63 characters.
+#: What Step Functions' ``createTransformJob.sync`` integration calls on a transform job: create,
+#: describe and stop it; ``AddTags``, because a ``.sync`` job is created with Step Functions' own
+#: tag (``MANAGED_BY_AWS``; aws-cdk-lib's SageMakerCreateTransformJob grants it for ``RUN_JOB``,
+#: aws-cdk#26012); ``ListTags``, which the Step Functions developer guide's policy for the
+#: integration lists (scoped here to the jobs, a resource type the action takes, not ``*``).
+TRANSFORM_JOB_ACTIONS = (
+    "sagemaker:AddTags",
+    "sagemaker:CreateTransformJob",
+    "sagemaker:DescribeTransformJob",
+    "sagemaker:ListTags",
+    "sagemaker:StopTransformJob",
+)
 #: Lower case only: SageMaker lower-cases the job's name in its ARN, and IAM compares ARNs
 #: case-sensitively (a ``Serving-*`` resource would never match ``transform-job/serving-...``).
 JOB_NAME_PREFIX = r"[a-z0-9](-*[a-z0-9]){0,25}"
@@ -439,10 +451,8 @@ class BatchTransform(Construct):
             conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
         )
         return ([] if local else [grant]) + [
-            iam.PolicyStatement(
-                actions=["sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob"],
-                resources=[self._job_arn(stack)],
-            ),
+            # TRANSFORM_JOB_ACTIONS: what Step Functions' createTransformJob.sync calls on the job.
+            iam.PolicyStatement(actions=list(TRANSFORM_JOB_ACTIONS), resources=[self._job_arn(stack)]),
             iam.PolicyStatement(
                 actions=["iam:PassRole"],
                 resources=[self.role.role_arn],

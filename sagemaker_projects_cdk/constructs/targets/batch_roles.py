@@ -7,8 +7,8 @@ in a target account the ``deployer`` creates no IAM role, so the stack is given 
 (``StateMachineRoleArn`` and ``TriggerRoleArn``, which build.py derives from the baseline's
 role names):
 
-- ``sagemaker-projects-<tooling>-transform``, assumed by Step Functions: create, describe and
-  stop transform jobs (``createTransformJob.sync``), pass the baseline's ``endpoint`` role
+- ``sagemaker-projects-<tooling>-transform``, assumed by Step Functions: create, describe,
+  stop, tag and list the tags of transform jobs (``createTransformJob.sync``), pass the baseline's ``endpoint`` role
   (the model's execution role) to SageMaker only, manage the rule Step Functions uses to learn
   that a job ended (``StepFunctionsGetEventsForSageMakerTransformJobsRule``), and let
   SageMaker create a grant on the stage's own key (tagged with a project id) for the jobs'
@@ -28,7 +28,7 @@ from constructs import Construct
 
 from ...compliance import acknowledge_wildcards
 from ..deploy.targets import TARGET_ROLE_PATH
-from ..endpoint.batch import SYNC_RULE
+from ..endpoint.batch import SYNC_RULE, TRANSFORM_JOB_ACTIONS
 from ._arns import PROJECT_TAGGED, regional
 from ._role import target_service_role
 
@@ -69,7 +69,7 @@ class TargetTransformRole(Construct):
             statements=[
                 iam.PolicyStatement(
                     sid="TransformJobs",
-                    actions=["sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob"],
+                    actions=list(TRANSFORM_JOB_ACTIONS),
                     resources=[jobs],
                 ),
                 iam.PolicyStatement(

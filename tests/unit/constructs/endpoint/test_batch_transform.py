@@ -190,7 +190,10 @@ def test_the_starter_may_only_run_this_transforms_jobs_and_pass_its_model_role(c
     c = cases
     statements = _statements(c, c.daily.starter_policy)
     jobs = next(s for s in statements if "sagemaker:CreateTransformJob" in _actions(s))
-    assert set(_actions(jobs)) == {"sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob"}
+    assert set(_actions(jobs)) == {
+        "sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob",
+        "sagemaker:AddTags", "sagemaker:ListTags",
+    }  # fmt: skip
     assert jobs["Resource"] == {
         "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":sagemaker:eu-west-1:123456789012:transform-job/p-abc123-*"]]
     }
@@ -210,7 +213,8 @@ def test_the_default_job_name_prefix_is_lower_case_so_the_starter_may_create_the
     assert prefix == prefix.lower() and re.fullmatch(r"[a-z0-9](-*[a-z0-9]){0,25}", prefix), prefix
     starter = role_policy(c.json, _lid(c, c.local.starter_role))
     job = f"arn:aws:sagemaker:eu-west-1:123456789012:transform-job/{prefix}-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
-    for action in ("sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob"):
+    for action in ("sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob",
+                   "sagemaker:AddTags", "sagemaker:ListTags"):  # fmt: skip
         assert starter.allowed(action, job), action
     assert not starter.allowed("sagemaker:CreateTransformJob", job.replace(f"/{prefix}-", "/other-"))
 

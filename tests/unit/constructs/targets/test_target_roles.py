@@ -287,13 +287,16 @@ SYNC_RULE = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/StepFunctionsGetEventsForSa
 
 def test_the_transform_role_may_do_what_a_batch_stages_state_machine_does(baseline):
     """Step Functions' ``createTransformJob.sync`` (Step Functions developer guide, IAM policies for
-    SageMaker: CreateTransformJob, DescribeTransformJob, StopTransformJob, the events rule, the
+    SageMaker: CreateTransformJob, DescribeTransformJob, StopTransformJob, ListTags; AddTags for
+    the tag Step Functions puts on a .sync job, aws-cdk#26012; the events rule, the
     model role passed): the transform job's volumes are encrypted with the stage key (a grant for
     SageMaker, which KMS describes first)."""
     resolver, role_id = _role(baseline, "TransformRole")
     said = "the batch stage's state machine (createTransformJob.sync)"
     requests = [
         *(request(f"sagemaker:{a}", JOB, said) for a in ("CreateTransformJob", "DescribeTransformJob", "StopTransformJob")),
+        request("sagemaker:AddTags", JOB, said + ": its MANAGED_BY_AWS tag on the job"),
+        request("sagemaker:ListTags", JOB, said),
         request("iam:PassRole", f"{BASELINE_ROLES}-endpoint", said, {"iam:PassedToService": "sagemaker.amazonaws.com"}),
         *(request(f"events:{a}", SYNC_RULE, said) for a in ("PutTargets", "PutRule", "DescribeRule")),
         request("kms:CreateGrant", STAGE_KEY, "VolumeKmsKeyId", {**TAGGED, "kms:GrantIsForAWSResource": True}),
