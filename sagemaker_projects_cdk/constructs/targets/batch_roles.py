@@ -53,8 +53,7 @@ class TargetTransformRole(Construct):
             tooling_account=tooling_account,
             role="transform",
             service="states.amazonaws.com",
-            description="Step Functions runs the SageMaker batch transforms of a tooling account's projects' batch "
-            "stages as this role (sagemaker-projects-cdk)",
+            description="Batch stages' state machines (sagemaker-projects-cdk)",
         )
         jobs = regional(stack, "sagemaker", "transform-job", "*")
         sync_rule = regional(stack, "events", "rule", SYNC_RULE)
@@ -63,7 +62,7 @@ class TargetTransformRole(Construct):
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
-            description="What the state machines of a tooling account's batch stages do here: run transform jobs",
+            description="Batch stages' state machines: transform jobs",
             path=TARGET_ROLE_PATH,
             roles=[self.role],
             statements=[
@@ -123,15 +122,14 @@ class TargetTriggerRole(Construct):
             tooling_account=tooling_account,
             role="trigger",
             service="events.amazonaws.com",
-            description="EventBridge starts the batch transforms of a tooling account's projects' batch stages on "
-            "their schedules and after deployments as this role (sagemaker-projects-cdk)",
+            description="Batch stages' rules start their runs (sagemaker-projects-cdk)",
         )
         machines = regional(stack, "states", "stateMachine", TRANSFORM_STATE_MACHINES, arn_format=ArnFormat.COLON_RESOURCE_NAME)
         #: The customer-managed policy with the role's permissions.
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
-            description="Start the state machines of a tooling account's batch stages",
+            description="Batch stages' rules: start runs",
             path=TARGET_ROLE_PATH,
             roles=[self.role],
             statements=[iam.PolicyStatement(sid="StartRuns", actions=["states:StartExecution"], resources=[machines])],

@@ -190,8 +190,7 @@ class TargetDeployerRole(Construct):
             tooling_account=tooling_account,
             role="deployer",
             service="cloudformation.amazonaws.com",
-            description="CloudFormation's role for the SageMaker project stage stacks a tooling account deploys "
-            "here (sagemaker-projects-cdk)",
+            description="CloudFormation's role for the tooling account's stage stacks (sagemaker-projects-cdk)",
         )
         linked_role = iam_arn(stack, "role", AUTOSCALING_LINKED_ROLE)
         sagemaker = [regional(stack, "sagemaker", r, "*") for r in ("model", "endpoint-config", "endpoint")]
@@ -208,7 +207,7 @@ class TargetDeployerRole(Construct):
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
-            description="What CloudFormation may do for the stage stacks of a tooling account's SageMaker projects",
+            description="Stage stacks: models, endpoints, keys, alarms, autoscaling",
             path=TARGET_ROLE_PATH,
             roles=[self.role],
             statements=[
@@ -274,7 +273,7 @@ class TargetDeployerRole(Construct):
         self.monitor_policy = iam.ManagedPolicy(
             self,
             "MonitorPolicy",
-            description="What CloudFormation may do for the Model Monitor stage stacks of a tooling account's SageMaker projects",
+            description="Stage stacks: Model Monitor",
             path=TARGET_ROLE_PATH,
             roles=[self.role],
             statements=monitor_deployer_statements(
@@ -300,7 +299,7 @@ class TargetDeployerRole(Construct):
         self.bucket_policy = iam.ManagedPolicy(
             self,
             "BucketPolicy",
-            description="What CloudFormation may do for the buckets of a tooling account's SageMaker project stages",
+            description="Stage stacks: buckets",
             path=TARGET_ROLE_PATH,
             roles=[self.role],
             statements=[
@@ -340,7 +339,7 @@ class TargetDeployerRole(Construct):
         self.serving_policy = iam.ManagedPolicy(
             self,
             "ServingPolicy",
-            description="What CloudFormation may do for the SNS topics of a tooling account's asynchronous SageMaker stages",
+            description="Stage stacks: asynchronous and batch stages",
             path=TARGET_ROLE_PATH,
             roles=[self.role],
             statements=async_topic_statements(topics=topics),
