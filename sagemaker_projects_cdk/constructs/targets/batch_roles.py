@@ -53,6 +53,7 @@ class TargetTransformRole(Construct):
             tooling_account=tooling_account,
             role="transform",
             service="states.amazonaws.com",
+            from_this_account=True,
             description="Batch stages' state machines (sagemaker-projects-cdk)",
         )
         jobs = regional(stack, "sagemaker", "transform-job", "*")
@@ -122,6 +123,7 @@ class TargetTriggerRole(Construct):
             tooling_account=tooling_account,
             role="trigger",
             service="events.amazonaws.com",
+            from_this_account=True,
             description="Batch stages' rules start their runs (sagemaker-projects-cdk)",
         )
         machines = regional(stack, "states", "stateMachine", TRANSFORM_STATE_MACHINES, arn_format=ArnFormat.COLON_RESOURCE_NAME)

@@ -357,3 +357,5 @@ def test_the_batch_roles_trust_their_service_only(baseline, prefix, service):
     _, role_id = _role(baseline, prefix)
     (statement,) = baseline["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": service} and statement["Action"] == "sts:AssumeRole"
+    # Only for this account's state machines and rules (the confused deputy).
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
