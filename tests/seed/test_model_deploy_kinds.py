@@ -11,6 +11,7 @@ import json
 import shutil
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -229,6 +230,61 @@ def test_a_batch_stage_in_another_account_needs_the_baselines_endpoint_role_befo
                        r"machine and rules as the target-account baseline's 'transform' and 'trigger' roles.*"
                        rf"arn:aws:iam::{TARGET}:role/sagemaker-projects/endpoint, which is not one"):
         build.build(["staging", "prod"], config_dir, tmp_path / "out", environ, session=object())
+
+
+def test_a_baseline_role_of_another_tooling_account_is_refused_before_aws_is_called(tmp_path):
+    """A baseline serves the tooling account it was deployed for: its deployer passes only its own
+    roles. This pipeline's account is ARTIFACT_KMS_KEY_ARN's (123456789012)."""
+    config_dir = _seed(tmp_path, BATCH, {k: v for k, v in BATCH.items() if k != "smoke_test"})
+    other = f"arn:aws:iam::{TARGET}:role/sagemaker-projects-cdk/sagemaker-projects-999999999999-endpoint"
+    environ = {
+        **ENV, "MODEL_PACKAGE_GROUP_NAME": "g", "DEPLOY_STAGES": "staging,prod", "STAGE_ACCOUNTS": f",{TARGET}",
+        "STAGE_EXECUTION_ROLE_ARNS": f",{other}",
+    }  # fmt: skip
+    with pytest.raises(build.BuildError, match=rf"STAGE_EXECUTION_ROLE_ARNS: stage prod: {other} is the endpoint role of a "
+                       rf"target-account baseline for tooling account 999999999999, but this pipeline's tooling account "
+                       rf"is {TOOLING} \(ARTIFACT_KMS_KEY_ARN's\)"):
+        build.build(["staging", "prod"], config_dir, tmp_path / "out", environ, session=object())
+
+
+class _Registry:
+    """A session whose SageMaker knows one approved version (``MODEL_PACKAGE_ARN``)."""
+
+    region_name = "us-east-1"
+
+    def client(self, name):
+        assert name == "sagemaker", name
+        package = {
+            "ModelPackageArn": PACKAGE, "ModelPackageGroupName": "churn-p-abc123def456", "ModelApprovalStatus": "Approved",
+            "InferenceSpecification": {"Containers": [{
+                "Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+                "ModelDataUrl": f"s3://{PROJECT_BUCKET}/churn/model.tar.gz",
+            }]},
+        }  # fmt: skip
+        return SimpleNamespace(describe_model_package=lambda **_: package, exceptions=SimpleNamespace(ClientError=Exception))
+
+
+def test_a_batch_stage_in_another_account_with_a_template_from_before_is_a_problem(tmp_path):
+    """A batch-stage.template.json from before batch stages in other accounts has no
+    StateMachineRoleArn or TriggerRoleArn: its stack would create roles the baseline's deployer
+    may not create. build.py says so (as for ModelImageRepositoryName) instead of dropping them."""
+    config_dir = _seed(tmp_path, BATCH, {k: v for k, v in BATCH.items() if k != "smoke_test"})
+    path = config_dir / build.KIND_TEMPLATES["batch"]
+    template = json.loads(path.read_text())
+    for name in ("StateMachineRoleArn", "TriggerRoleArn"):
+        del template["Parameters"][name]
+    path.write_text(json.dumps(template))
+    environ = {
+        **ENV, "MODEL_PACKAGE_GROUP_NAME": "churn-p-abc123def456", "MODEL_PACKAGE_ARN": PACKAGE,
+        "DEPLOY_STAGES": "staging,prod", "STAGE_ACCOUNTS": f",{TARGET}", "STAGE_EXECUTION_ROLE_ARNS": f",{BASELINE}-endpoint",
+    }  # fmt: skip
+    with pytest.raises(build.BuildError) as raised:
+        build.build(["staging", "prod"], config_dir, tmp_path / "out", environ, session=_Registry())
+    message = str(raised.value)
+    for name, role in (("StateMachineRoleArn", "transform"), ("TriggerRoleArn", "trigger")):
+        assert (f"{build.TEMPLATE_FILE}: has no parameter {name}, so the prod batch stage in another account could not "
+                f"run as the target-account baseline's role {BASELINE}-{role}") in message  # fmt: skip
+    assert "staging batch stage" not in message  # this account's stage creates its own roles: the old template serves it
 
 
 def _deploy(cfn, stack: str, out: Path, stage: str) -> dict:

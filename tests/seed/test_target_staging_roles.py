@@ -86,9 +86,11 @@ MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{PROJECT_ID}-staging-
 class RecordedTransform(StubTransform):
     """``StubTransform`` in the stage bucket, each of the test's calls recorded as botocore's would be."""
 
-    def __init__(self, log) -> None:
+    def __init__(self, log, key_arn: str) -> None:
         super().__init__(None)
         self.log = log
+        #: The stage's own key: the transform job writes its output SSE-KMS with it (``KmsKeyId``).
+        self.key_arn = key_arn
 
     def _record(self, operation: str, params: dict) -> None:
         _write(self.log, {"service": "stepfunctions", "operation": operation, "region": REGION, "params": params, "response": {}})
@@ -100,7 +102,13 @@ class RecordedTransform(StubTransform):
         rows_key = f"batch-transform/staging/test-input/{json.loads(input)['test_run']}/rows.csv"
         rows = backend.get_object(STAGE_BUCKET, rows_key).value.decode().splitlines()
         out = "\n".join("0.5" for r in rows if r) + "\n"
-        backend.put_object(STAGE_BUCKET, f"batch-transform/staging/output/{name}/rows.csv.out", out.encode())
+        backend.put_object(
+            STAGE_BUCKET,
+            f"batch-transform/staging/output/{name}/rows.csv.out",
+            out.encode(),
+            encryption="aws:kms",
+            kms_key_id=self.key_arn,
+        )
         return {"executionArn": f"{MACHINE.replace(':stateMachine:', ':execution:')}:{name}"}
 
     def describe_execution(self, *, executionArn):
@@ -215,7 +223,7 @@ def test_the_actions_role_may_make_every_call_of_the_async_staging_test(stage, a
 
 
 def test_the_actions_role_may_make_every_call_of_the_batch_staging_test(stage, actions_policy):
-    states = RecordedTransform(stage.log)
+    states = RecordedTransform(stage.log, stage.key_arn)
     runner = SimpleNamespace(client=lambda name: states if name == "stepfunctions" else stage.session.client(name))
     settings = {**COMMON, "kind": "batch", "timeout_seconds": 1800, "test_input_prefix": "batch-transform/staging/test-input",
                 "output_prefix": "batch-transform/staging/output"}  # fmt: skip
@@ -230,8 +238,10 @@ def test_the_actions_role_may_make_every_call_of_the_batch_staging_test(stage, a
     actions = {a for a, _, _ in recorded}
     assert {
         "cloudformation:DescribeStacks", "cloudformation:DescribeStackResource", "s3:PutObject", "kms:GenerateDataKey",
-        "states:StartExecution", "states:DescribeExecution", "s3:GetObject",
+        "states:StartExecution", "states:DescribeExecution", "s3:GetObject", "kms:Decrypt",
     } <= actions  # fmt: skip
+    # The answers were read through S3 with the stage's key (the transform writes them SSE-KMS).
+    assert {r for a, r, _ in recorded if a == "kms:Decrypt"} == {stage.key_arn}
     assert _denied(actions_policy, recorded) == []
 
 
@@ -243,7 +253,7 @@ def test_the_batch_staging_test_stops_a_run_the_actions_role_may_stop(stage, act
             super().describe_execution(executionArn=executionArn)
             return {"status": "RUNNING"}
 
-    states = Endless(stage.log)
+    states = Endless(stage.log, stage.key_arn)
     runner = SimpleNamespace(client=lambda name: states if name == "stepfunctions" else stage.session.client(name))
     settings = {**COMMON, "kind": "batch", "timeout_seconds": 60, "test_input_prefix": "batch-transform/staging/test-input",
                 "output_prefix": "batch-transform/staging/output"}  # fmt: skip

@@ -48,7 +48,21 @@ SCHEDULE_EXPRESSION = (
     r"|cron\([0-9*/,-]+ [0-9*/,-]+ (\? [0-9A-Za-z*/,-]+ [0-9A-Za-z*/,L#-]+|[0-9*/,LW-]+ [0-9A-Za-z*/,-]+ \?) [0-9*/,-]+\)"
 )
 #: Transform job names: ``<prefix>-<uuid>`` within SageMaker's 63 characters.
-JOB_NAME_PREFIX = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,25}"
+#: What Step Functions' ``createTransformJob.sync`` integration calls on a transform job: create,
+#: describe and stop it; ``AddTags``, because a ``.sync`` job is created with Step Functions' own
+#: tag (``MANAGED_BY_AWS``; aws-cdk-lib's SageMakerCreateTransformJob grants it for ``RUN_JOB``,
+#: aws-cdk#26012); ``ListTags``, which the Step Functions developer guide's policy for the
+#: integration lists (scoped here to the jobs, a resource type the action takes, not ``*``).
+TRANSFORM_JOB_ACTIONS = (
+    "sagemaker:AddTags",
+    "sagemaker:CreateTransformJob",
+    "sagemaker:DescribeTransformJob",
+    "sagemaker:ListTags",
+    "sagemaker:StopTransformJob",
+)
+#: Lower case only: SageMaker lower-cases the job's name in its ARN, and IAM compares ARNs
+#: case-sensitively (a ``Serving-*`` resource would never match ``transform-job/serving-...``).
+JOB_NAME_PREFIX = r"[a-z0-9](-*[a-z0-9]){0,25}"
 #: The managed rule Step Functions uses to learn that a transform job ended (``.sync``).
 SYNC_RULE = "StepFunctionsGetEventsForSageMakerTransformJobsRule"
 #: What triggers a run after each deployment of the stack.
@@ -64,7 +78,7 @@ class TransformSettings:
     :param max_payload_mb: largest mini-batch sent to the container, 0 to 100 MB (0: unlimited,
         for streaming containers). Default: 6.
     :param max_concurrent_transforms: requests each instance works on at once, 0 to 1000 (0:
-        SageMaker's choice). Default: 0.
+        SageMaker's choice); times ``max_payload_mb`` at most 100. Default: 0.
     :param split_type: how input files are cut into records: ``None``, ``Line``, ``RecordIO``
         or ``TFRecord``. Default: ``Line``.
     :param join_source: ``Input`` writes each input record next to its prediction; ``None``
@@ -91,6 +105,15 @@ class TransformSettings:
         check_whole(problems, "instance_count", self.instance_count, 1, 100)
         check_whole(problems, "max_payload_mb", self.max_payload_mb, 0, 100)
         check_whole(problems, "max_concurrent_transforms", self.max_concurrent_transforms, 0, 1000)
+        concurrent, payload = self.max_concurrent_transforms, self.max_payload_mb
+        # CreateTransformJob: MaxConcurrentTransforms * MaxPayloadInMB must not exceed 100 MB.
+        if not is_unresolved(concurrent) and not is_unresolved(payload) and concurrent * payload > 100:
+            problems.add(
+                "max_concurrent_transforms",
+                concurrent,
+                f"at most 100 MB in flight per instance: max_concurrent_transforms ({concurrent}) times max_payload_mb "
+                f"({payload}) must not exceed 100 (CreateTransformJob)",
+            )
         problems.check(check_choice, "split_type", self.split_type, SPLIT_TYPES)
         problems.check(check_choice, "join_source", self.join_source, JOIN_SOURCES)
         problems.check(check_choice, "batch_strategy", self.batch_strategy, BATCH_STRATEGIES)
@@ -120,9 +143,10 @@ class BatchTransform(Construct):
     :param resource_name_prefix: names the state machine ``<prefix>-transform`` and the rules
         ``<prefix>-schedule`` and ``<prefix>-deployed`` (at most 40 characters), so a deployer can
         be limited to them. Default: names CloudFormation generates.
-    :param job_name_prefix: transform jobs are named ``<prefix>-<uuid>`` (at most 26
-        characters; the state machine may start only jobs so named). Default: a name unique to
-        this construct's path.
+    :param job_name_prefix: transform jobs are named ``<prefix>-<uuid>`` (at most 26 lower-case
+        letters, digits and hyphens: SageMaker lower-cases the name in the job's ARN, which the
+        state machine's role is limited to). Default: a name unique to this construct's path,
+        lower-cased.
     :param model_artifacts_bucket: where the package's artifacts are, when not in ``bucket``.
         Default: ``bucket``.
     :param model_artifacts_key: the key encrypting the artifacts. Default: with
@@ -185,7 +209,13 @@ class BatchTransform(Construct):
                 "1 to 40 letters, digits and inner hyphens",
             )
         if job_name_prefix is not None:
-            problems.check(check_pattern, "job_name_prefix", job_name_prefix, JOB_NAME_PREFIX, "1 to 26 letters, digits and inner hyphens")
+            problems.check(
+                check_pattern,
+                "job_name_prefix",
+                job_name_prefix,
+                JOB_NAME_PREFIX,
+                "1 to 26 lower-case letters, digits and inner hyphens (SageMaker lower-cases job ARNs; IAM compares case-sensitively)",
+            )
         if key is None and bucket.encryption_key is None:
             problems.add("key", None, "a KMS key (the bucket has none)")
         problems.raise_if_any()
@@ -201,7 +231,7 @@ class BatchTransform(Construct):
         self._read_prefixes = [input_prefix] + ([test_input_prefix] if test_input_prefix is not None else [])
         self.output_prefix = output_prefix
         #: Transform jobs are named ``<job_name_prefix>-<uuid>``.
-        self.job_name_prefix: str = job_name_prefix or Names.unique_resource_name(self, max_length=26, separator="-")
+        self.job_name_prefix: str = job_name_prefix or Names.unique_resource_name(self, max_length=26, separator="-").lower()
         artifacts_bucket = model_artifacts_bucket or bucket
         artifacts_key = model_artifacts_key or (
             model_artifacts_bucket.encryption_key if model_artifacts_bucket is not None else self.key
@@ -418,11 +448,20 @@ class BatchTransform(Construct):
         return statements
 
     def _starter_statements(self, stack: Stack) -> list[iam.PolicyStatement]:
-        return [
-            iam.PolicyStatement(
-                actions=["sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob"],
-                resources=[self._job_arn(stack)],
-            ),
+        s = self.settings
+        local = not is_unresolved(s.instance_type) and instance_family(s.instance_type) in LOCAL_STORAGE_FAMILIES
+        # VolumeKmsKeyId: SageMaker creates a grant on the key for the job's volumes. AWS's docs do
+        # not say whether that grant is created with the CreateTransformJob caller's permissions (as
+        # for endpoints and monitoring schedules); granting it for AWS resources only, as the
+        # target-account baseline's transform role does, is the safe side either way.
+        grant = iam.PolicyStatement(
+            actions=["kms:CreateGrant"],
+            resources=[self.key.key_arn],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        )
+        return ([] if local else [grant]) + [
+            # TRANSFORM_JOB_ACTIONS: what Step Functions' createTransformJob.sync calls on the job.
+            iam.PolicyStatement(actions=list(TRANSFORM_JOB_ACTIONS), resources=[self._job_arn(stack)]),
             iam.PolicyStatement(
                 actions=["iam:PassRole"],
                 resources=[self.role.role_arn],

@@ -97,8 +97,7 @@ class TargetActionsRole(Construct):
             "Role",
             role_name=target_role_name(tooling, "actions"),
             path=TARGET_ROLE_PATH,
-            description="The tooling account's deploy pipelines: deploy SageMaker project stage stacks with the "
-            "deployer role, run the staging tests (sagemaker-projects-cdk)",
+            description="Deploy pipelines of the tooling account: stage stacks, staging tests (sagemaker-projects-cdk)",
         )
         stacks = [
             regional(stack, "cloudformation", "stack", f"{names}/*") for names in (STAGE_STACK_NAMES, MONITOR_STACK_NAMES)
@@ -118,7 +117,7 @@ class TargetActionsRole(Construct):
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
-            description="What a tooling account's deploy pipelines may do in this account",
+            description="Deploy pipelines: stage stacks, staging tests",
             path=TARGET_ROLE_PATH,
             roles=[self.role],
             statements=[

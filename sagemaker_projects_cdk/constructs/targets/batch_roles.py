@@ -7,8 +7,8 @@ in a target account the ``deployer`` creates no IAM role, so the stack is given 
 (``StateMachineRoleArn`` and ``TriggerRoleArn``, which build.py derives from the baseline's
 role names):
 
-- ``sagemaker-projects-<tooling>-transform``, assumed by Step Functions: create, describe and
-  stop transform jobs (``createTransformJob.sync``), pass the baseline's ``endpoint`` role
+- ``sagemaker-projects-<tooling>-transform``, assumed by Step Functions: create, describe,
+  stop, tag and list the tags of transform jobs (``createTransformJob.sync``), pass the baseline's ``endpoint`` role
   (the model's execution role) to SageMaker only, manage the rule Step Functions uses to learn
   that a job ended (``StepFunctionsGetEventsForSageMakerTransformJobsRule``), and let
   SageMaker create a grant on the stage's own key (tagged with a project id) for the jobs'
@@ -28,7 +28,7 @@ from constructs import Construct
 
 from ...compliance import acknowledge_wildcards
 from ..deploy.targets import TARGET_ROLE_PATH
-from ..endpoint.batch import SYNC_RULE
+from ..endpoint.batch import SYNC_RULE, TRANSFORM_JOB_ACTIONS
 from ._arns import PROJECT_TAGGED, regional
 from ._role import target_service_role
 
@@ -53,8 +53,8 @@ class TargetTransformRole(Construct):
             tooling_account=tooling_account,
             role="transform",
             service="states.amazonaws.com",
-            description="Step Functions runs the SageMaker batch transforms of a tooling account's projects' batch "
-            "stages as this role (sagemaker-projects-cdk)",
+            from_this_account=True,
+            description="Batch stages' state machines (sagemaker-projects-cdk)",
         )
         jobs = regional(stack, "sagemaker", "transform-job", "*")
         sync_rule = regional(stack, "events", "rule", SYNC_RULE)
@@ -63,13 +63,13 @@ class TargetTransformRole(Construct):
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
-            description="What the state machines of a tooling account's batch stages do here: run transform jobs",
+            description="Batch stages' state machines: transform jobs",
             path=TARGET_ROLE_PATH,
             roles=[self.role],
             statements=[
                 iam.PolicyStatement(
                     sid="TransformJobs",
-                    actions=["sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob"],
+                    actions=list(TRANSFORM_JOB_ACTIONS),
                     resources=[jobs],
                 ),
                 iam.PolicyStatement(
@@ -81,6 +81,9 @@ class TargetTransformRole(Construct):
                 iam.PolicyStatement(
                     sid="JobEndedRule", actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"], resources=[sync_rule]
                 ),
+                # AWS's docs do not say whether SageMaker creates the VolumeKmsKeyId grant with the
+                # CreateTransformJob caller's permissions; a grant for AWS resources only is safe
+                # either way (and matches the same-account state machine's role, BatchTransform).
                 iam.PolicyStatement(
                     sid="VolumeKeyGrants",
                     actions=["kms:CreateGrant"],
@@ -120,15 +123,15 @@ class TargetTriggerRole(Construct):
             tooling_account=tooling_account,
             role="trigger",
             service="events.amazonaws.com",
-            description="EventBridge starts the batch transforms of a tooling account's projects' batch stages on "
-            "their schedules and after deployments as this role (sagemaker-projects-cdk)",
+            from_this_account=True,
+            description="Batch stages' rules start their runs (sagemaker-projects-cdk)",
         )
         machines = regional(stack, "states", "stateMachine", TRANSFORM_STATE_MACHINES, arn_format=ArnFormat.COLON_RESOURCE_NAME)
         #: The customer-managed policy with the role's permissions.
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
-            description="Start the state machines of a tooling account's batch stages",
+            description="Batch stages' rules: start runs",
             path=TARGET_ROLE_PATH,
             roles=[self.role],
             statements=[iam.PolicyStatement(sid="StartRuns", actions=["states:StartExecution"], resources=[machines])],

@@ -53,6 +53,7 @@ from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from ..._internal.validation import invalid
 from ...compliance import acknowledge_wildcards
 from ..deploy._stage_permissions import (
     AUTOSCALING_LINKED_ROLE,
@@ -164,7 +165,8 @@ class TargetDeployerRole(Construct):
     :param transform_role: the role batch stages' state machines run as (the baseline's
         ``transform`` role); passed to Step Functions only. Default: none (no batch stages).
     :param trigger_role: the role batch stages' rules start their state machines as (the
-        baseline's ``trigger`` role); passed to EventBridge only. Default: none.
+        baseline's ``trigger`` role); passed to EventBridge only. Given exactly when
+        ``transform_role`` is. Default: none.
     """
 
     def __init__(
@@ -178,6 +180,9 @@ class TargetDeployerRole(Construct):
         trigger_role: Optional[iam.IRole] = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        if (transform_role is None) != (trigger_role is None):
+            given, missing = ("transform_role", "trigger_role") if trigger_role is None else ("trigger_role", "transform_role")
+            raise invalid(missing, None, f"a role whenever {given} is given (a batch stage needs both: its state machine's and its rules')")
         stack = Stack.of(self)
         #: The role.
         self.role = target_service_role(
@@ -185,8 +190,7 @@ class TargetDeployerRole(Construct):
             tooling_account=tooling_account,
             role="deployer",
             service="cloudformation.amazonaws.com",
-            description="CloudFormation's role for the SageMaker project stage stacks a tooling account deploys "
-            "here (sagemaker-projects-cdk)",
+            description="CloudFormation's role for the tooling account's stage stacks (sagemaker-projects-cdk)",
         )
         linked_role = iam_arn(stack, "role", AUTOSCALING_LINKED_ROLE)
         sagemaker = [regional(stack, "sagemaker", r, "*") for r in ("model", "endpoint-config", "endpoint")]
@@ -203,7 +207,7 @@ class TargetDeployerRole(Construct):
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
-            description="What CloudFormation may do for the stage stacks of a tooling account's SageMaker projects",
+            description="Stage stacks: models, endpoints, keys, alarms, autoscaling",
             path=TARGET_ROLE_PATH,
             roles=[self.role],
             statements=[
@@ -269,7 +273,7 @@ class TargetDeployerRole(Construct):
         self.monitor_policy = iam.ManagedPolicy(
             self,
             "MonitorPolicy",
-            description="What CloudFormation may do for the Model Monitor stage stacks of a tooling account's SageMaker projects",
+            description="Stage stacks: Model Monitor",
             path=TARGET_ROLE_PATH,
             roles=[self.role],
             statements=monitor_deployer_statements(
@@ -295,7 +299,7 @@ class TargetDeployerRole(Construct):
         self.bucket_policy = iam.ManagedPolicy(
             self,
             "BucketPolicy",
-            description="What CloudFormation may do for the buckets of a tooling account's SageMaker project stages",
+            description="Stage stacks: buckets",
             path=TARGET_ROLE_PATH,
             roles=[self.role],
             statements=[
@@ -335,7 +339,7 @@ class TargetDeployerRole(Construct):
         self.serving_policy = iam.ManagedPolicy(
             self,
             "ServingPolicy",
-            description="What CloudFormation may do for the SNS topics of a tooling account's asynchronous SageMaker stages",
+            description="Stage stacks: asynchronous and batch stages",
             path=TARGET_ROLE_PATH,
             roles=[self.role],
             statements=async_topic_statements(topics=topics),

@@ -37,10 +37,17 @@ from ..monitor.monitors import (
     CLARIFY_SHADOW_SUFFIX,
     PROCESSING_LOG_GROUP,
     clarify_shadow_statement,
-    job_log_and_metric_statements,
 )
 from ._arns import IN_THIS_ACCOUNT, STAGE_DATA_BUCKET_NAMES, STAGE_STACK_NAMES, regional, s3_arn, via_s3
 from ._role import target_service_role
+
+#: The CloudWatch namespaces the role's jobs and endpoints publish in (``StringLike``).
+METRIC_NAMESPACES = [
+    "/aws/sagemaker/Endpoints",
+    "/aws/sagemaker/TransformJobs",
+    "aws/sagemaker/Endpoints/*",
+    "/aws/sagemaker/Endpoints/*",
+]
 
 
 class TargetEndpointRole(Construct):
@@ -69,13 +76,12 @@ class TargetEndpointRole(Construct):
             tooling_account=tooling_account,
             role="endpoint",
             service="sagemaker.amazonaws.com",
-            description="Execution role of the SageMaker models that a tooling account's projects deploy here "
-            "(sagemaker-projects-cdk)",
+            description="Execution role of the tooling account's SageMaker models here (sagemaker-projects-cdk)",
         )
         logs = regional(
             stack, "logs", "log-group", "/aws/sagemaker/Endpoints/*", arn_format=ArnFormat.COLON_RESOURCE_NAME
         )
-        artifacts, artifact_buckets = s3_arn(stack, "*/*"), s3_arn(stack, "*")
+        artifact_buckets = s3_arn(stack, "*")
         captured = s3_arn(stack, f"{STAGE_DATA_BUCKET_NAMES}/*")
         tooling_keys = regional(stack, "kms", "key", "*", account=tooling_account)
         tooling_images = regional(stack, "ecr", "repository", "*", account=tooling_account)
@@ -94,33 +100,38 @@ class TargetEndpointRole(Construct):
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
-            description="What the SageMaker models a tooling account's projects deploy here need",
+            description="SageMaker models, Model Monitor jobs, transform jobs",
             path=TARGET_ROLE_PATH,
             roles=[self.role],
             statements=[
+                # One statement per shape (the baseline's template must stay within what CloudFormation
+                # takes inline): endpoints', Model Monitor's and transform jobs' logs and metrics.
                 iam.PolicyStatement(
-                    sid="EndpointLogs",
+                    sid="Logs",
                     actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                    resources=[logs],
+                    resources=[logs, monitor_logs, transform_logs],
                 ),
                 iam.PolicyStatement(
-                    sid="EndpointMetrics",
+                    sid="Metrics",
                     actions=["cloudwatch:PutMetricData"],
                     resources=["*"],
-                    conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
+                    # Model Monitor's namespaces are written with and without a leading slash in the docs.
+                    conditions={"StringLike": {"cloudwatch:namespace": METRIC_NAMESPACES}},
                 ),
+                # The tooling account's model artifacts (GetObject on the bucket ARN matches no object).
                 iam.PolicyStatement(
-                    sid="ModelArtifacts", actions=["s3:GetObject"], resources=[artifacts], conditions=in_tooling_account
-                ),
-                iam.PolicyStatement(
-                    sid="ModelArtifactBuckets", actions=["s3:ListBucket"], resources=[artifact_buckets], conditions=in_tooling_account
+                    sid="ModelArtifacts",
+                    actions=["s3:GetObject", "s3:ListBucket"],
+                    resources=[artifact_buckets],
+                    conditions=in_tooling_account,
                 ),
                 iam.PolicyStatement(
                     sid="ModelArtifactKeys", actions=["kms:Decrypt"], resources=[tooling_keys], conditions=via_s3(stack)
                 ),
+                # Endpoints write captured data; Model Monitor's jobs read it.
                 iam.PolicyStatement(
                     sid="CapturedData",
-                    actions=["s3:PutObject"],
+                    actions=["s3:GetObject", "s3:PutObject"],
                     resources=[captured],
                     conditions=IN_THIS_ACCOUNT,
                 ),
@@ -131,27 +142,10 @@ class TargetEndpointRole(Construct):
                     resources=[tooling_images, *aws_images],
                 ),
                 iam.PolicyStatement(sid="RollbackAlarms", actions=["cloudwatch:DescribeAlarms"], resources=[alarms]),
-                # Model Monitor's jobs (the monitor stage stacks).
                 iam.PolicyStatement(
-                    sid="MonitorCapturedData", actions=["s3:GetObject"], resources=[captured], conditions=IN_THIS_ACCOUNT
+                    sid="ListCapturedData", actions=["s3:ListBucket"], resources=[stage_buckets], conditions=IN_THIS_ACCOUNT
                 ),
-                iam.PolicyStatement(
-                    sid="MonitorListCapturedData", actions=["s3:ListBucket"], resources=[stage_buckets], conditions=IN_THIS_ACCOUNT
-                ),
-                *job_log_and_metric_statements(monitor_logs, sid_prefix="Monitor"),
                 clarify_shadow_statement(shadow),
-                # A batch stage's transform jobs.
-                iam.PolicyStatement(
-                    sid="TransformLogs",
-                    actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                    resources=[transform_logs],
-                ),
-                iam.PolicyStatement(
-                    sid="TransformMetrics",
-                    actions=["cloudwatch:PutMetricData"],
-                    resources=["*"],
-                    conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/TransformJobs"}},
-                ),
             ],
         )
         acknowledge_wildcards(
@@ -175,7 +169,6 @@ class TargetEndpointRole(Construct):
             self.policy,
             "model artifact keys are chosen by the tooling account's training jobs at run time: read-only, in the tooling "
             "account's buckets only (aws:ResourceAccount), decrypted with its keys only when S3 asks",
-            artifacts,
             artifact_buckets,
             tooling_keys,
         )

@@ -110,7 +110,10 @@ STAGE_EXECUTION_ROLE_ARNS = "STAGE_EXECUTION_ROLE_ARNS"
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
 #: The target-account baseline's endpoint role (``constructs/deploy/targets.py``); its
 #: ``transform`` and ``trigger`` roles have the same path and name but for the last word.
-BASELINE_ENDPOINT_ROLE = re.compile(r"(arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:role/(?:[\w+=,.@-]+/)*sagemaker-projects-[0-9]{12}-)endpoint")
+#: ``tooling`` is the tooling account the baseline was deployed for (this pipeline's account).
+BASELINE_ENDPOINT_ROLE = re.compile(
+    r"(arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:role/(?:[\w+=,.@-]+/)*sagemaker-projects-(?P<tooling>[0-9]{12})-)endpoint"
+)
 ROLE_ARN = re.compile(r"arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}")
 #: Optional: where the model packages' artifacts are, when not in ARTIFACT_BUCKET.
 MODEL_ARTIFACT_BUCKET = "MODEL_ARTIFACT_BUCKET"
@@ -122,7 +125,7 @@ MODEL_PACKAGE_ARN = "MODEL_PACKAGE_ARN"
 VERSIONED_PACKAGE_ARN = re.compile(r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/([a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/([0-9]+)")
 #: What the stage template accepts (``EndpointStageStack``'s patterns).
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+")
+KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:(?P<account>[0-9]{12}):key/[a-zA-Z0-9-]+")
 #: S3 locations as ``https://`` URLs: virtual-hosted (``<bucket>.s3[.-<region>].amazonaws.com``)
 #: and path style (``s3[.-<region>].amazonaws.com/<bucket>``).
 S3_VIRTUAL_HOST = re.compile(r"https://([a-z0-9][a-z0-9.-]*[a-z0-9])\.s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?(?:/.*)?")
@@ -823,6 +826,19 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
                 f"(sagemaker-projects-<tooling account>-endpoint); {STAGE_EXECUTION_ROLE_ARNS} names {role_arn}, which "
                 "is not one: deploy the target-account baseline there and name its endpoint role"
             )
+    # A baseline's roles serve the tooling account it was deployed for (its deployer passes only
+    # its own roles): this pipeline's account is the project key's (ARTIFACT_KMS_KEY_ARN).
+    key = KMS_KEY_ARN.fullmatch(environ.get("ARTIFACT_KMS_KEY_ARN", "").strip())
+    for stage, target in targets.items():
+        baseline = BASELINE_ENDPOINT_ROLE.fullmatch(target["execution_role_arn"])
+        if key and baseline and baseline.group("tooling") != key.group("account"):
+            tooling = key.group("account")
+            problems.append(
+                f"environment: {STAGE_EXECUTION_ROLE_ARNS}: stage {stage}: {target['execution_role_arn']} is the endpoint "
+                f"role of a target-account baseline for tooling account {baseline.group('tooling')}, but this pipeline's "
+                f"tooling account is {tooling} (ARTIFACT_KMS_KEY_ARN's): name the role of the baseline deployed there "
+                f"for {tooling} (sagemaker-projects-{tooling}-endpoint)"
+            )
     template_file = KIND_TEMPLATES[kind]
     template_path = config_dir / template_file
     try:
@@ -888,8 +904,15 @@ def build(stages: list[str], config_dir: Path, output_dir: Path, environ: dict[s
         if "ExecutionRoleArn" not in template.get("Parameters", {}) and not parameters["ExecutionRoleArn"]:
             del parameters["ExecutionRoleArn"]  # a stage template from before stages in other accounts
         for name in ("StateMachineRoleArn", "TriggerRoleArn"):
-            if name in parameters and name not in template.get("Parameters", {}) and not parameters[name]:
-                del parameters[name]  # a batch stage template from before batch stages in other accounts
+            if name in parameters and name not in template.get("Parameters", {}):
+                role = parameters.pop(name)  # a batch stage template from before batch stages in other accounts
+                if role:
+                    problems.append(
+                        f"{TEMPLATE_FILE}: has no parameter {name}, so the {stage} batch stage in another account "
+                        f"could not run as the target-account baseline's role {role} (the stack would create roles "
+                        f"there, which the baseline's deployer may not): replace {TEMPLATE_FILE} with the one of the "
+                        "current sagemaker-projects-cdk model-deploy seed"
+                    )
         if IMAGE_REPOSITORY_PARAMETER not in template.get("Parameters", {}):
             if parameters.pop(IMAGE_REPOSITORY_PARAMETER):  # a stage template from before projects' own images
                 problems.append(

@@ -176,7 +176,8 @@ def test_batch_roles_are_least_privilege(batch_template):
     assert not model.allowed("s3:ListBucket", BUCKET, {"s3:prefix": "other/"})
     starter = role_policy(batch_template, _role(batch_template, "TransformStarterRole"), parameters=BATCH_REQUIRED)
     job = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:transform-job/{PROJECT_ID}-0c6e9f0e-1111-2222-3333-444455556666"
-    for action in ("sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob"):
+    for action in ("sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob",
+                   "sagemaker:AddTags", "sagemaker:ListTags"):  # fmt: skip
         assert starter.allowed(action, job), action
         assert not starter.allowed(action, f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:transform-job/p-other-0c6e9f0e")
     assert not starter.allowed("sagemaker:CreateTrainingJob", "*")

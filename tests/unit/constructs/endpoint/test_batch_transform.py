@@ -17,6 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
+from iam_eval import role_policy
 from sagemaker_projects_cdk.compliance import acknowledge, acknowledge_wildcards, add_security_packs
 from sagemaker_projects_cdk.constructs.endpoint import MODEL_PACKAGE_TAG, BatchTransform, TransformSettings
 
@@ -189,7 +190,10 @@ def test_the_starter_may_only_run_this_transforms_jobs_and_pass_its_model_role(c
     c = cases
     statements = _statements(c, c.daily.starter_policy)
     jobs = next(s for s in statements if "sagemaker:CreateTransformJob" in _actions(s))
-    assert set(_actions(jobs)) == {"sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob"}
+    assert set(_actions(jobs)) == {
+        "sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob",
+        "sagemaker:AddTags", "sagemaker:ListTags",
+    }  # fmt: skip
     assert jobs["Resource"] == {
         "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":sagemaker:eu-west-1:123456789012:transform-job/p-abc123-*"]]
     }
@@ -199,6 +203,20 @@ def test_the_starter_may_only_run_this_transforms_jobs_and_pass_its_model_role(c
     rule = next(s for s in statements if "events:PutRule" in _actions(s))
     assert rule["Resource"]["Fn::Join"][1][-1].endswith(":rule/StepFunctionsGetEventsForSageMakerTransformJobsRule")
     assert _get(c, c.daily.state_machine)["Properties"]["RoleArn"] == {"Fn::GetAtt": [_lid(c, c.daily.starter_role), "Arn"]}
+
+
+def test_the_default_job_name_prefix_is_lower_case_so_the_starter_may_create_the_job(cases):
+    """SageMaker lower-cases a transform job's name in its ARN and IAM compares ARNs
+    case-sensitively: a mixed-case prefix (Names.unique_resource_name's) would be denied."""
+    c = cases
+    prefix = c.local.job_name_prefix
+    assert prefix == prefix.lower() and re.fullmatch(r"[a-z0-9](-*[a-z0-9]){0,25}", prefix), prefix
+    starter = role_policy(c.json, _lid(c, c.local.starter_role))
+    job = f"arn:aws:sagemaker:eu-west-1:123456789012:transform-job/{prefix}-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+    for action in ("sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob",
+                   "sagemaker:AddTags", "sagemaker:ListTags"):  # fmt: skip
+        assert starter.allowed(action, job), action
+    assert not starter.allowed("sagemaker:CreateTransformJob", job.replace(f"/{prefix}-", "/other-"))
 
 
 def test_the_model_role_reads_the_input_and_writes_the_output_only(cases):
@@ -241,6 +259,10 @@ def test_rules_run_on_the_schedule_and_after_each_deployment(cases):
         (lambda: TransformSettings(instance_count=0), r"invalid instance_count 0"),
         (lambda: TransformSettings(instance_count=101), r"invalid instance_count 101"),
         (lambda: TransformSettings(max_payload_mb=-1), r"invalid max_payload_mb -1"),
+        (
+            lambda: TransformSettings(max_concurrent_transforms=5, max_payload_mb=21),
+            r"invalid max_concurrent_transforms 5: .*max_concurrent_transforms \(5\) times max_payload_mb \(21\) must not exceed 100",
+        ),
         (lambda: TransformSettings(split_type="line"), r"invalid split_type 'line'"),
         (lambda: TransformSettings(instance_type="ml.q9.large"), r"invalid instance_type 'ml\.q9\.large'"),
         (lambda: TransformSettings(content_type="csv"), r"invalid content_type 'csv'"),
@@ -249,6 +271,11 @@ def test_rules_run_on_the_schedule_and_after_each_deployment(cases):
 def test_bad_transform_settings_raise_a_value_error_naming_the_setting(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_concurrent_transforms_times_payload_may_reach_100_mb():
+    assert TransformSettings(max_concurrent_transforms=5, max_payload_mb=20).max_concurrent_transforms == 5
+    assert TransformSettings(max_concurrent_transforms=1000, max_payload_mb=0).max_payload_mb == 0  # streaming
 
 
 def _transform(**props):
@@ -270,6 +297,7 @@ def _transform(**props):
         ({"schedule": "cron(0 2 ? * ? *)"}, r"invalid schedule"),
         ({"schedule": "cron(zero two * * ? *)"}, r"invalid schedule"),
         ({"job_name_prefix": "a" * 27}, r"invalid job_name_prefix"),
+        ({"job_name_prefix": "Nightly-Scoring"}, r"invalid job_name_prefix 'Nightly-Scoring': expected 1 to 26 lower-case"),
         ({"output_prefix": "batch-transform/input/out"}, r"invalid output_prefix .*a run would read its own output"),
         ({"model_package_arn": "churn"}, r"invalid model_package_arn 'churn'"),
     ],

@@ -501,3 +501,17 @@ def test_monitors_must_carry_a_project_id(baseline):
         assert not policy.allowed(action, arn, {}), f"{action} on a schedule that is not a project's"
     other_alarm = f"arn:{PARTITION}:cloudwatch:{REGION}:{ACCOUNT}:alarm:billing"
     assert policy.allowed("cloudwatch:PutMetricAlarm", MONITOR_ALARM) and not policy.allowed("cloudwatch:PutMetricAlarm", other_alarm)
+
+
+@pytest.mark.parametrize("given", ["transform_role", "trigger_role"])
+def test_one_batch_role_without_the_other_is_a_value_error_naming_the_missing_one(given):
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_iam as iam
+
+    from sagemaker_projects_cdk.constructs.targets.deployer_role import TargetDeployerRole
+
+    stack = Stack(App(), "Baseline")
+    role = iam.Role.from_role_arn(stack, "Given", f"arn:aws:iam::123456789012:role/sagemaker-projects-{TOOLING}-x")
+    missing = {"transform_role": "trigger_role", "trigger_role": "transform_role"}[given]
+    with pytest.raises(ValueError, match=rf"invalid {missing} None: expected a role whenever {given} is given"):
+        TargetDeployerRole(stack, "Deployer", tooling_account=TOOLING, endpoint_role=role, **{given: role})

@@ -20,11 +20,14 @@ logs, metrics, the rollback alarms.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import TOOLING
 from role_checks import RoleCheck, missing, request, role_policy_with_managed, unneeded
 
 from iam_eval import Resolver
+from sagemaker_projects_cdk.stacks.serving_stages import BATCH_TEMPLATE_PATH
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 PARAMETERS = {"ToolingAccountId": TOOLING}
@@ -284,13 +287,16 @@ SYNC_RULE = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/StepFunctionsGetEventsForSa
 
 def test_the_transform_role_may_do_what_a_batch_stages_state_machine_does(baseline):
     """Step Functions' ``createTransformJob.sync`` (Step Functions developer guide, IAM policies for
-    SageMaker: CreateTransformJob, DescribeTransformJob, StopTransformJob, the events rule, the
+    SageMaker: CreateTransformJob, DescribeTransformJob, StopTransformJob, ListTags; AddTags for
+    the tag Step Functions puts on a .sync job, aws-cdk#26012; the events rule, the
     model role passed): the transform job's volumes are encrypted with the stage key (a grant for
     SageMaker, which KMS describes first)."""
     resolver, role_id = _role(baseline, "TransformRole")
     said = "the batch stage's state machine (createTransformJob.sync)"
     requests = [
         *(request(f"sagemaker:{a}", JOB, said) for a in ("CreateTransformJob", "DescribeTransformJob", "StopTransformJob")),
+        request("sagemaker:AddTags", JOB, said + ": its MANAGED_BY_AWS tag on the job"),
+        request("sagemaker:ListTags", JOB, said),
         request("iam:PassRole", f"{BASELINE_ROLES}-endpoint", said, {"iam:PassedToService": "sagemaker.amazonaws.com"}),
         *(request(f"events:{a}", SYNC_RULE, said) for a in ("PutTargets", "PutRule", "DescribeRule")),
         request("kms:CreateGrant", STAGE_KEY, "VolumeKmsKeyId", {**TAGGED, "kms:GrantIsForAWSResource": True}),
@@ -308,6 +314,34 @@ def test_the_transform_role_may_do_what_a_batch_stages_state_machine_does(baseli
     assert not policy.allowed("events:PutRule", f"arn:aws:events:{REGION}:{ACCOUNT}:rule/other", {})
 
 
+@pytest.mark.parametrize("path", ["target account", "same account"])
+def test_the_role_calling_create_transform_job_may_grant_on_the_volume_key_for_aws_resources_only(baseline, path):
+    """One rule for both paths: whichever role calls CreateTransformJob (the baseline's transform
+    role in a target account, the batch stage's own state machine role in its own account) may
+    create a grant on the stage key (VolumeKmsKeyId) for an AWS resource only, and on no other key."""
+    if path == "target account":
+        resolver, role_id = _role(baseline, "TransformRole")
+        policy, key, context = role_policy_with_managed(resolver, role_id), STAGE_KEY, TAGGED
+    else:
+        stage = json.loads(BATCH_TEMPLATE_PATH.read_text(encoding="utf-8"))
+        key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab"
+        parameters = {
+            "SageMakerProjectName": "churn", "SageMakerProjectId": "p-abc123def456", "StageName": "staging",
+            "ModelPackageArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/churn-p-abc123def456/3",
+            "ArtifactBucketName": TOOLING_BUCKET, "ArtifactKmsKeyArn": key, "ModelArtifactBucketName": TOOLING_BUCKET,
+            "ExecutionRoleArn": "", "StateMachineRoleArn": "", "TriggerRoleArn": "",
+        }  # fmt: skip
+        resolver = Resolver(stage, parameters=parameters, region=REGION, account=ACCOUNT)
+        (role_id,) = [k for k, r in stage["Resources"].items() if r["Type"] == "AWS::IAM::Role" and k.startswith("TransformStarterRole")]
+        policy, context = role_policy_with_managed(resolver, role_id), {}
+    assert policy.allowed("sagemaker:CreateTransformJob", JOB, context)
+    assert policy.allowed("kms:CreateGrant", key, {**context, "kms:GrantIsForAWSResource": True})
+    assert not policy.allowed("kms:CreateGrant", key, {**context, "kms:GrantIsForAWSResource": False})
+    assert not policy.allowed("kms:CreateGrant", key, context)
+    other = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/other-key"
+    assert not policy.allowed("kms:CreateGrant", other, {"kms:GrantIsForAWSResource": True})
+
+
 def test_the_trigger_role_only_starts_batch_stages_state_machines(baseline):
     resolver, role_id = _role(baseline, "TriggerRole")
     requests = [request("states:StartExecution", MACHINE, "EventBridge: the schedule and after-deployment rules")]
@@ -323,3 +357,5 @@ def test_the_batch_roles_trust_their_service_only(baseline, prefix, service):
     _, role_id = _role(baseline, prefix)
     (statement,) = baseline["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": service} and statement["Action"] == "sts:AssumeRole"
+    # Only for this account's state machines and rules (the confused deputy).
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
