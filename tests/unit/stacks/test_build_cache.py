@@ -100,7 +100,7 @@ def test_the_cache_key_follows_the_requirements(buildspec):
 def test_the_install_pins_uv_and_installs_the_lock_into_the_python_on_path(buildspec):
     commands = buildspec["phases"]["install"]["commands"]
     assert re.fullmatch(
-        r'test -x "\$BUILD_UV_DIR/bin/uv" \|\| python -m pip install --quiet --target "\$BUILD_UV_DIR" "uv==\d+\.\d+\.\d+"',
+        r'test -x "\$BUILD_UV_DIR/bin/uv" \|\| python -m pip install --quiet --upgrade --target "\$BUILD_UV_DIR" "uv==\d+\.\d+\.\d+"',
         commands[0],
     )
     assert commands[1] == 'PATH="$BUILD_UV_DIR/bin:$PATH" uv pip install --python "$(command -v python)" --quiet -r requirements.lock'
