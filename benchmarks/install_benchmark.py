@@ -233,7 +233,8 @@ def report(
             "cold build: not measurable without AWS.",
             f"- Goal, the seed's own tests (the pre_build phase, `python -m pytest -q`, in that environment) "
             f"at most {TESTS_GOAL_SECONDS:.0f} s: {tests_verdict} ({tests_seconds:.1f} s wall, {tests_cpu:.1f} s CPU; "
-            f"the first run, compiling every module: {first_seconds:.1f} s wall, {first_cpu:.1f} s CPU).",
+            f"the first run: {first_seconds:.1f} s wall, {first_cpu:.1f} s CPU; both compile every module, "
+            "as the seed's tests write no bytecode).",
             *baseline_lines,
             "",
         ]
@@ -273,7 +274,7 @@ def main() -> int:
     load_before = load_average()
     cases = [Case("buildspec (uv, cached)", commands)]
     measure(cases[0], env, args.warm_runs, cache_dirs)
-    first_tests = seed_tests(env)  # the first build's tests compile the SDK's modules into the cache
+    first_tests = seed_tests(env)  # a first run (the OS's file cache cold for the new environment)
     tests = seed_tests(env)
     if args.baseline_runs:
         pip_cache = WORK / "pip-baseline-cache"

@@ -82,10 +82,11 @@ def test_uv_and_its_package_cache_are_in_the_paths_codebuild_keeps(buildspec):
     variables = buildspec["env"]["variables"]
     # CodeBuild keeps what the paths match; "**/*" takes the whole directory.
     kept = [path.removesuffix("/**/*") for path in buildspec["cache"]["paths"]]
-    assert kept == ["/root/.cache/uv", "/root/.cache/uv-self", "/root/.cache/pycache"]
+    assert kept == ["/root/.cache/uv", "/root/.cache/uv-self"]
     assert variables["UV_CACHE_DIR"] == kept[0]
-    # Compiled modules go to the cache (uv compiles none at install), never into the repository.
-    assert variables["PYTHONPYCACHEPREFIX"] == kept[2] and "PYTHONDONTWRITEBYTECODE" not in variables
+    # No compiled-module cache: the seed's tests write no bytecode (tests/conftest.py), so a
+    # PYTHONPYCACHEPREFIX in the cache stayed empty (measured: 0 files after a test run).
+    assert "PYTHONPYCACHEPREFIX" not in variables
     # uv itself, one directory per version: a new pin is a new directory (and a new cache key).
     (pin,) = re.findall(r'"uv==([0-9.]+)"', buildspec["phases"]["install"]["commands"][0])
     assert variables["BUILD_UV_DIR"] == f"{kept[1]}/{pin}"
