@@ -212,7 +212,7 @@ def test_the_model_build_job_runs_the_buildspecs_commands_in_order():
     jenkins = sh_commands(pipeline_block(tree(BUILD_JENKINSFILE)))
     buildspec = buildspec_commands(SEED_CODE / "model_build" / "buildspec.yml")
     assert buildspec == [
-        'test -x "$BUILD_UV_DIR/bin/uv" || python -m pip install --quiet --target "$BUILD_UV_DIR" "uv==0.13.9"',
+        'test -x "$BUILD_UV_DIR/bin/uv" || python -m pip install --quiet --upgrade --target "$BUILD_UV_DIR" "uv==0.13.9"',
         'PATH="$BUILD_UV_DIR/bin:$PATH" uv pip install --python "$(command -v python)" --quiet -r requirements.lock',
         "python -m pytest -q",
         "python -m pipelines.run_pipeline",

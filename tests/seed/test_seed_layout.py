@@ -72,7 +72,7 @@ def test_the_buildspec_runs_the_tests_then_the_pipeline() -> None:
     commands = [line.strip()[2:] for line in text.splitlines() if line.strip().startswith("- ") and not line.strip().startswith("- /")]
     assert "python: 3.12" in text
     assert commands == [
-        'test -x "$BUILD_UV_DIR/bin/uv" || python -m pip install --quiet --target "$BUILD_UV_DIR" "uv==0.13.9"',
+        'test -x "$BUILD_UV_DIR/bin/uv" || python -m pip install --quiet --upgrade --target "$BUILD_UV_DIR" "uv==0.13.9"',
         'PATH="$BUILD_UV_DIR/bin:$PATH" uv pip install --python "$(command -v python)" --quiet -r requirements.lock',
         "python -m pytest -q",
         "python -m pipelines.run_pipeline",

@@ -231,3 +231,51 @@ def test_processing_code_is_referenced_at_its_content_addressed_keys(
         }
         assert inputs["code"] == built_pipeline.code_uris[script]
         assert inputs["code"].startswith(f"s3://{BUCKET}/{PREFIX}/code/")
+
+
+#: The arguments SageMaker builds each cached step's cache key from (developer guide, "Default
+#: cache key attributes by pipeline step type"); instance types and job names are not in it.
+CACHE_KEY_FIELDS = {
+    "PreprocessAbaloneData": ("AppSpecification", "Environment", "ProcessingInputs"),
+    # Its Environment is in the key too; the training step sets none.
+    "TrainAbaloneModel": ("AlgorithmSpecification", "HyperParameters", "InputDataConfig"),
+}
+
+
+def test_building_the_pipeline_again_gives_the_same_cache_keys(
+    built_pipeline: BuiltPipeline, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Each build upserts a new definition: anything in a cached step's key that changed from
+    one build to the next (a timestamp, a random name, a dict order) would miss the cache on
+    every run, and step caching would never reuse anything."""
+    import json
+
+    from seed_support import PROJECT_ENVIRONMENT, REGION, NetworkGuard, offline_environment
+
+    with pytest.MonkeyPatch.context() as patch:
+        offline_environment(patch, tmp_path_factory.mktemp("offline-again"))
+        NetworkGuard().install(patch)
+        from pipelines.abalone.pipeline import get_pipeline
+
+        again = json.loads(
+            get_pipeline(
+                region=REGION,
+                role_arn=ROLE_ARN,
+                artifact_bucket=BUCKET,
+                pipeline_name=PREFIX,
+                model_package_group_name=PREFIX,
+                kms_key_arn=KMS_KEY_ARN,
+                input_data_url=PROJECT_ENVIRONMENT["INPUT_DATA_URL"],
+                job_prefix=PROJECT_ID,
+            ).definition()
+        )
+    first, second = all_steps(built_pipeline.definition), all_steps(again)
+    for step_name, fields in CACHE_KEY_FIELDS.items():
+        assert first[step_name]["CacheConfig"]["Enabled"] is True, step_name
+        for name in fields:
+            assert name in first[step_name]["Arguments"], (step_name, name)
+            assert first[step_name]["Arguments"][name] == second[step_name]["Arguments"][name], (step_name, name)
+        assert first[step_name]["Arguments"].get("Environment") == second[step_name]["Arguments"].get("Environment")
+    # The lineage parameters that tell one input from another reach the preprocessing key.
+    environment = json.dumps(first["PreprocessAbaloneData"]["Arguments"]["Environment"])
+    assert "InputDataVersionId" in environment and "InputDataETag" in environment

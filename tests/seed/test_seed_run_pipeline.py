@@ -226,3 +226,72 @@ def test_job_names_keep_the_whole_project_id_for_the_longest_projects(
         job_name = steps[step]["Arguments"][field]
         assert job_name == f"{project_id}-{job}"
         assert len(job_name) <= 39, job_name
+
+
+class _Stop(Exception):
+    """Raised by a fake get_pipeline once it has seen its arguments."""
+
+
+def _cache_expiry_used(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, environ: dict[str, str], s3_client: Any
+) -> Any:
+    """The step_cache_expiry run_pipeline.main builds the pipeline with, given this S3."""
+    import boto3
+
+    import pipelines.abalone.pipeline as pipeline_module
+    from pipelines import run_pipeline
+
+    offline_environment(monkeypatch, tmp_path)
+    seen: list[dict[str, Any]] = []
+
+    def fake_get_pipeline(**kwargs: Any) -> Any:
+        seen.append(kwargs)
+        raise _Stop
+
+    monkeypatch.setattr(pipeline_module, "get_pipeline", fake_get_pipeline)
+    monkeypatch.setattr(pipeline_module, "get_session", lambda *args: None)
+    monkeypatch.setattr(boto3.Session, "client", lambda self, name, **kw: s3_client)
+    with pytest.raises(_Stop):
+        run_pipeline.main(["--no-wait"], environ=environ)
+    assert len(seen) == 1
+    return seen[0]["step_cache_expiry"]
+
+
+class _NoS3:
+    def head_object(self, **kwargs: Any) -> Any:
+        raise AssertionError(f"a prefix is not one object: no HeadObject expected ({kwargs})")
+
+
+class _DeniedS3:
+    def head_object(self, **_kwargs: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
+
+
+class _VersionedS3:
+    def head_object(self, **_kwargs: Any) -> dict[str, str]:
+        return {"VersionId": "v7", "ETag": '"0123abcd"'}
+
+
+def test_a_prefix_as_input_turns_step_caching_off(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """New files under the same prefix give the same cache key: caching would reuse old results."""
+    environ = {**PROJECT_ENVIRONMENT, "INPUT_DATA_URL": "s3://bucket/datasets/abalone/"}
+    assert _cache_expiry_used(monkeypatch, tmp_path, environ, _NoS3()) is None
+    assert "step caching off: input version unknown" in capsys.readouterr().out
+
+
+def test_input_this_build_may_not_read_turns_step_caching_off(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert _cache_expiry_used(monkeypatch, tmp_path, dict(PROJECT_ENVIRONMENT), _DeniedS3()) is None
+    assert "step caching off: input version unknown" in capsys.readouterr().out
+
+
+def test_a_recorded_input_version_keeps_step_caching(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert _cache_expiry_used(monkeypatch, tmp_path, dict(PROJECT_ENVIRONMENT), _VersionedS3()) == "P30D"
+    assert "step caching off" not in capsys.readouterr().out

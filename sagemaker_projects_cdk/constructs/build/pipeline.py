@@ -23,11 +23,12 @@ from ..sources.source import PipelineSource
 from .execution_role import SageMakerExecutionRole
 
 #: SageMaker Pipelines step caching's ExpireAfter: an ISO 8601 duration of years, months,
-#: weeks, days, hours or minutes (P30D, P2W, PT12H, P1DT6H); or "off".
-STEP_CACHE_EXPIRY_PATTERN = r"off|P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?)?"
+#: weeks, days, hours or minutes (P30D, P2W, PT12H, P1DT6H), not zero (P0D would expire
+#: every entry at once: say "off"); or "off".
+STEP_CACHE_EXPIRY_PATTERN = r"off|P(?=\d|T\d)(?=[^1-9]*[1-9])(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?)?"
 STEP_CACHE_EXPIRY_EXPECTED = (
     "an ISO 8601 duration of years, months, weeks, days, hours or minutes (P30D, P2W, PT12H, P1DT6H), "
-    "or 'off' (or empty) to turn step caching off"
+    "not zero, or 'off' (or empty) to turn step caching off"
 )
 
 

@@ -11,6 +11,8 @@ Public access                  all blocked; object ownership: bucket owner enfor
 Transport                      SSL only (``aws:SecureTransport``), TLS 1.2 at least
 Versioning                     on; non-current versions expire after 90 days
 Incomplete multipart uploads   aborted after 7 days
+CodeBuild caches               ``codebuild-cache/`` objects expire 30 days after they
+                               were written, their old versions a day later
 Server access logs             a separate log bucket (SSE-S3, as S3 log delivery
                                requires), itself private, SSL-only and versioned
 Removal                        RETAIN for key and both buckets
@@ -26,6 +28,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ..._internal.codebuild import BUILD_CACHE_PREFIX
 from ..._internal.validation import check_range
 from ...compliance import acknowledge, checkov_skip
 
@@ -50,6 +53,11 @@ class ArtifactBucket(Construct):
         SSL-only, versioned log bucket, retained on stack deletion.
     :param noncurrent_version_expiration_days: days after which a non-current object version
         is deleted (1-3650). Default: 90.
+    :param build_cache_expiration_days: days after which a CodeBuild cache copy (under
+        ``codebuild-cache/``, about 850 MiB for the model build, a new copy whenever the lock
+        or the buildspec changes) is deleted, 1-3650; its old versions go a day after. A copy
+        still in use is saved again by the next build after it expires (one cold install).
+        Default: 30.
     :param removal_policy: what happens to the bucket when the stack is deleted.
         Default: RETAIN.
     """
@@ -62,10 +70,12 @@ class ArtifactBucket(Construct):
         encryption_key: Optional[kms.IKey] = None,
         server_access_logs_bucket: Optional[s3.IBucket] = None,
         noncurrent_version_expiration_days: int = 90,
+        build_cache_expiration_days: int = 30,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
         check_range("noncurrent_version_expiration_days", noncurrent_version_expiration_days, 1, 3650)
+        check_range("build_cache_expiration_days", build_cache_expiration_days, 1, 3650)
 
         #: The KMS key that encrypts the bucket's objects.
         self.encryption_key: kms.IKey = encryption_key or project_key(
@@ -118,7 +128,10 @@ class ArtifactBucket(Construct):
             versioned=True,
             server_access_logs_bucket=server_access_logs_bucket,
             server_access_logs_prefix="artifact-bucket/",
-            lifecycle_rules=[_expire_noncurrent(noncurrent_version_expiration_days)],
+            lifecycle_rules=[
+                _expire_noncurrent(noncurrent_version_expiration_days),
+                _expire_build_caches(build_cache_expiration_days),
+            ],
             removal_policy=removal_policy,
         )
         _acknowledge_replication(self.bucket)
@@ -129,6 +142,16 @@ def _expire_noncurrent(days: int) -> s3.LifecycleRule:
         id="ExpireOldVersions",
         noncurrent_version_expiration=Duration.days(days),
         abort_incomplete_multipart_upload_after=Duration.days(7),
+    )
+
+
+def _expire_build_caches(days: int) -> s3.LifecycleRule:
+    # Each cache key leaves its own copy; superseded ones would otherwise stay forever.
+    return s3.LifecycleRule(
+        id="ExpireBuildCaches",
+        prefix=f"{BUILD_CACHE_PREFIX}/",
+        expiration=Duration.days(days),
+        noncurrent_version_expiration=Duration.days(1),
     )
 
 

@@ -35,7 +35,7 @@ class ModelBuildSettings(RegistrySettings):
         None,
         doc="how long the SageMaker pipeline's preprocessing and training steps reuse an earlier successful run with "
         "the same arguments (step caching: a change to the evaluation alone does not retrain), an ISO 8601 duration "
-        "such as `P30D`, `P2W` or `PT12H`; `off` (or empty) runs every step every time; the parameter's default is "
+        "such as `P30D`, `P2W` or `PT12H` (not zero); `off` (or empty) runs every step every time; the parameter's default is "
         "`P30D` (docs/guide/performance.md, \"Step caching\")",
         parameter="PipelineStepCacheExpiry",
         check=check_step_cache_expiry,
@@ -67,11 +67,12 @@ def step_cache_expiry(stack: Stack, settings: ModelBuildSettings) -> str:
         "PipelineStepCacheExpiry",
         type="String",
         default="P30D",
-        allowed_pattern=f"^({STEP_CACHE_EXPIRY_PATTERN})$",
+        # Empty is "off", as for the setting and the seed.
+        allowed_pattern=f"^({STEP_CACHE_EXPIRY_PATTERN})?$",
         constraint_description="an ISO 8601 duration of years, months, weeks, days, hours or minutes (P30D, P2W, "
-        "PT12H, P1DT6H), or off",
+        "PT12H, P1DT6H), not zero; or off (or empty)",
         description="How long the SageMaker pipeline's preprocessing and training steps reuse an earlier run with the "
-        "same arguments (step caching); off runs every step every time",
+        "same arguments (step caching); off (or empty) runs every step every time",
     ).value_as_string
 
 

@@ -306,6 +306,16 @@ def lineage_parameters(s3_client: Any, config: ProjectConfig) -> Dict[str, str]:
     return parameters
 
 
+def input_version_known(parameters: Mapping[str, str]) -> bool:
+    """Whether the lineage parameters tell this input apart from another: a version id or
+    an ETag. Without either (a prefix, a missing or unreadable object) new data under the
+    same URL looks the same to step caching."""
+    return any(
+        parameters.get(name, settings.NOT_RECORDED) != settings.NOT_RECORDED
+        for name in (settings.INPUT_DATA_VERSION_PARAMETER, settings.INPUT_DATA_ETAG_PARAMETER)
+    )
+
+
 def _job_arn(metadata: Mapping[str, Any]) -> Optional[str]:
     for value in metadata.values():
         if isinstance(value, Mapping) and isinstance(value.get("Arn"), str):
@@ -403,6 +413,21 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
     from pipelines.abalone.pipeline import code_artifacts, get_pipeline, get_session, staged_objects
 
     boto_session = boto3.Session(region_name=config.region)
+    step_cache_expiry = config.step_cache_expiry
+    parameters: Dict[str, str] = {}
+    if not args.dry_run:
+        s3_client = boto_session.client("s3")
+        try:
+            parameters = lineage_parameters(s3_client, config)
+        except InputDataError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return error.exit_status
+        if step_cache_expiry is not None and not input_version_known(parameters):
+            # The lineage parameters are what tells one input from another in the
+            # preprocessing step's cache key; without them new data under the same URL
+            # (a prefix, or an object this build may not read) would reuse the old results.
+            print("step caching off: input version unknown")
+            step_cache_expiry = None
     pipeline = get_pipeline(
         region=config.region,
         role_arn=config.role_arn,
@@ -414,7 +439,7 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
         processing_instance_type=config.processing_instance_type,
         training_instance_type=config.training_instance_type,
         job_prefix=config.job_prefix,
-        step_cache_expiry=config.step_cache_expiry,
+        step_cache_expiry=step_cache_expiry,
         sagemaker_session=get_session(config.region, config.artifact_bucket, boto_session),
         subnet_ids=config.subnet_ids,
         security_group_ids=config.security_group_ids,
@@ -423,12 +448,6 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
         print(pipeline.definition())
         return 0
 
-    s3_client = boto_session.client("s3")
-    try:
-        parameters = lineage_parameters(s3_client, config)
-    except InputDataError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return error.exit_status
     if not config.source_commit:
         print("note: CODEBUILD_RESOLVED_SOURCE_VERSION is not set: no commit id is recorded")
     try:

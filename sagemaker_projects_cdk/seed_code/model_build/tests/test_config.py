@@ -51,7 +51,7 @@ def test_step_caching_is_on_for_30_days_unless_the_build_says_otherwise() -> Non
         assert ProjectConfig.from_env(environ).step_cache_expiry is None, off
 
 
-@pytest.mark.parametrize("bad", ["30", "30d", "P", "PT", "P1.5D", "P1S", "PT1S", "never", "P30D "+"x"])
+@pytest.mark.parametrize("bad", ["30", "30d", "P", "PT", "P1.5D", "P1S", "PT1S", "never", "P30D "+"x", "P0D", "PT0M"])
 def test_a_malformed_cache_expiry_is_named(bad: str) -> None:
     environ = {**ENVIRONMENT, "PIPELINE_STEP_CACHE_EXPIRY": bad}
     with pytest.raises(ConfigError, match=r"invalid PIPELINE_STEP_CACHE_EXPIRY .*ISO 8601 duration"):

@@ -14,3 +14,32 @@ from support import new_app
 def test_artifact_bucket_refuses_a_zero_day_expiration():
     with pytest.raises(ValueError, match=re.escape("invalid noncurrent_version_expiration_days 0: expected a number from 1 to 3650")):
         ArtifactBucket(Stack(new_app(), "S"), "B", noncurrent_version_expiration_days=0)
+
+
+def test_artifact_bucket_refuses_a_zero_day_build_cache_expiration():
+    with pytest.raises(ValueError, match=re.escape("invalid build_cache_expiration_days 0: expected a number from 1 to 3650")):
+        ArtifactBucket(Stack(new_app(), "S"), "B", build_cache_expiration_days=0)
+
+
+def test_old_build_cache_copies_expire_with_their_versions():
+    """Each CodeBuild cache key leaves an ~850 MiB copy under codebuild-cache/ in a versioned
+    bucket: the copies expire, and the versions their expiry leaves go a day later."""
+    from aws_cdk.assertions import Template
+
+    from sagemaker_projects_cdk._internal.codebuild import BUILD_CACHE_PREFIX
+
+    stack = Stack(new_app(), "S")
+    bucket = ArtifactBucket(stack, "B", build_cache_expiration_days=14)
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    rules = resources[stack.resolve(bucket.bucket.node.default_child.logical_id)]["Properties"]["LifecycleConfiguration"]["Rules"]
+    by_id = {rule["Id"]: rule for rule in rules}
+    assert by_id["ExpireBuildCaches"] == {
+        "Id": "ExpireBuildCaches",
+        "Prefix": f"{BUILD_CACHE_PREFIX}/",
+        "ExpirationInDays": 14,
+        "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+        "Status": "Enabled",
+    }
+    # The bucket-wide rule stays as it was.
+    assert by_id["ExpireOldVersions"]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 90}
+    assert "Prefix" not in by_id["ExpireOldVersions"]

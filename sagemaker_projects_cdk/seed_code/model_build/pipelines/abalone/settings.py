@@ -75,11 +75,11 @@ def check_metadata_text(what: str, text: str, max_length: int) -> None:
 # Step caching (README, "Step caching"): the preprocessing and training steps reuse the
 # outputs of a successful run of the same step with the same arguments that started at most
 # this long ago, an ISO 8601 duration of years, months, weeks, days, hours or minutes
-# (SageMaker's ExpireAfter); "off" (or empty) runs every step every time. CodeBuild passes
+# (SageMaker's ExpireAfter), not zero; "off" (or empty) runs every step every time. CodeBuild passes
 # the template's PipelineStepCacheExpiry as PIPELINE_STEP_CACHE_EXPIRY.
 DEFAULT_STEP_CACHE_EXPIRY = "P30D"
 STEP_CACHE_OFF = "off"
-STEP_CACHE_EXPIRY_PATTERN = re.compile(r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?)?")
+STEP_CACHE_EXPIRY_PATTERN = re.compile(r"P(?=\d|T\d)(?=[^1-9]*[1-9])(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?)?")
 
 
 def step_cache_expiry(name: str, value: Optional[str]) -> Optional[str]:
@@ -95,7 +95,7 @@ def step_cache_expiry(name: str, value: Optional[str]) -> Optional[str]:
     if not STEP_CACHE_EXPIRY_PATTERN.fullmatch(text):
         raise ValueError(
             f"invalid {name} {value!r}: expected an ISO 8601 duration of years, months, weeks, "
-            f"days, hours or minutes (P30D, P2W, PT12H, P1DT6H), or '{STEP_CACHE_OFF}' to turn "
+            f"days, hours or minutes (P30D, P2W, PT12H, P1DT6H), not zero, or '{STEP_CACHE_OFF}' to turn "
             "step caching off"
         )
     return text
