@@ -16,8 +16,14 @@ from test_studio_templates import product_template_file
 from sagemaker_projects_cdk.app import STUDIO_STACK_ID, stack_id
 from sagemaker_projects_cdk.stacks import TEMPLATES
 from sagemaker_projects_cdk.stacks.model_deploy import ModelDeployStack
-from sagemaker_projects_cdk.studio import StudioTemplate, StudioTemplatesStack, SynthesizedTemplateProduct, TemplateProductStack
-from sagemaker_projects_cdk.studio.synthesized import BOOTSTRAP_PARAMETER, BOOTSTRAP_RULE, _replace
+from sagemaker_projects_cdk.studio import (
+    StudioTemplate,
+    StudioTemplatesStack,
+    SynthesizedTemplateProduct,
+    TemplateProductStack,
+)
+from sagemaker_projects_cdk.studio.synthesized import BOOTSTRAP_PARAMETER, BOOTSTRAP_RULE, PENDING_URL, _replace
+from sagemaker_projects_cdk.studio.versions import PENDING, template_digest
 from support import new_app
 
 ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole-20260101T000000"
@@ -99,3 +105,42 @@ def test_a_stack_of_another_template_is_refused(tmp_path):
         StudioTemplatesStack(
             app, "Studio", templates=["model-build"], principal_arns=[ROLE], template_stacks={"model-build": Stack(app, "Other")}
         )
+
+
+def _model_deploy_studio(outdir):
+    app = new_app(outdir)
+    stacks = {"model-deploy": ModelDeployStack(app, stack_id("model-deploy"))}
+    studio = StudioTemplatesStack(app, "Studio", templates=["model-deploy"], principal_arns=[ROLE], template_stacks=stacks)
+    return app, stacks["model-deploy"], studio
+
+
+def test_the_product_template_is_pending_until_synthesis_in_a_fresh_outdir(tmp_path):
+    """A resolve before synthesis (an outdir with nothing in it) neither fails nor writes."""
+    app, _, studio = _model_deploy_studio(tmp_path)
+    product = studio.studio.product_stacks["model-deploy"]
+    assert studio.studio.versions["model-deploy"].current_name() == PENDING
+    assert studio.resolve(product.template_url) == PENDING_URL
+    assert not (tmp_path / product.template_file).exists()
+    app.synth()
+    assert (tmp_path / product.template_file).exists()
+    assert studio.studio.versions["model-deploy"].current_name() != PENDING
+    assert studio.resolve(product.template_url) != PENDING_URL
+
+
+def test_a_stale_template_left_in_the_outdir_is_never_published(tmp_path):
+    """A template stack's template left by an earlier synth is not read, before or at synthesis."""
+    _, stack, _ = _model_deploy_studio(tmp_path / "fresh")
+    stale = {"Resources": {"Stale": {"Type": "AWS::SNS::Topic"}}}
+    (tmp_path / stack.template_file).write_text(json.dumps(stale))
+    app, stack, studio = _model_deploy_studio(tmp_path)
+    product = studio.studio.product_stacks["model-deploy"]
+    versions = studio.studio.versions["model-deploy"]
+    assert versions.current_name() == PENDING
+    assert studio.resolve(product.template_url) == PENDING_URL
+    app.synth()
+    text = (tmp_path / product.template_file).read_text()
+    written = json.loads(text)
+    assert "Stale" not in written["Resources"]
+    assert set(written["Resources"]) == set(json.loads((tmp_path / stack.template_file).read_text())["Resources"])
+    assert versions.current_name().endswith(template_digest(text))  # names this synth's template
+
