@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from aws_cdk import Stack
+from aws_cdk import Stack, Stage
+from aws_cdk import aws_iam as iam
 from test_studio_templates import product_template_file
 
 from sagemaker_projects_cdk.app import STUDIO_STACK_ID, stack_id
@@ -18,6 +19,7 @@ from sagemaker_projects_cdk.stacks import TEMPLATES
 from sagemaker_projects_cdk.stacks.model_deploy import ModelDeployStack
 from sagemaker_projects_cdk.studio import (
     StudioTemplate,
+    StudioTemplates,
     StudioTemplatesStack,
     SynthesizedTemplateProduct,
     TemplateProductStack,
@@ -144,3 +146,18 @@ def test_a_stale_template_left_in_the_outdir_is_never_published(tmp_path):
     assert set(written["Resources"]) == set(json.loads((tmp_path / stack.template_file).read_text())["Resources"])
     assert versions.current_name().endswith(template_digest(text))  # names this synth's template
 
+
+def test_a_template_stack_added_after_the_studio_stack_is_refused(tmp_path):
+    app = new_app(tmp_path)
+    parent = Stack(app, "Studio")
+    stacks = {"model-deploy": ModelDeployStack(app, stack_id("model-deploy"))}
+    with pytest.raises(ValueError, match=r"invalid template stack .*added to it before that stack"):
+        StudioTemplates(parent, "Templates", templates=["model-deploy"], principals=[iam.Role.from_role_arn(parent, "Role", ROLE)], template_stacks=stacks)
+
+
+def test_a_template_stack_in_a_nested_stage_is_refused(tmp_path):
+    app = new_app(tmp_path)
+    stage = Stage(app, "Nested")
+    stacks = {"model-deploy": ModelDeployStack(stage, stack_id("model-deploy"))}
+    with pytest.raises(ValueError, match=r"invalid template stack 'Nested/.*same app"):
+        StudioTemplatesStack(app, "Studio", templates=["model-deploy"], principal_arns=[ROLE], template_stacks=stacks)
