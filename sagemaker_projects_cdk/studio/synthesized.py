@@ -197,8 +197,11 @@ class SynthesizedTemplateProduct(Construct):
         if self._stack_bucket is None:
             return template
         replaced = _replace(template, self._stack_bucket, self._bucket_name())
-        leftover = json.dumps(self._stack_bucket)
-        if leftover in json.dumps(replaced):
+        text = json.dumps(replaced)
+        # The bucket as a whole value, and its name inside a longer string (an ARN, a pinned
+        # account's bucket name, the ``cdk-<qualifier>-assets-`` prefix of an Fn::Sub).
+        needles = [json.dumps(self._stack_bucket)] + [name.split("${")[0] for name in _names(self._stack_bucket)]
+        if any(needle and needle in text for needle in needles):
             raise invalid("template stack", self.stack.node.path, "a template that names the CDK asset bucket only as its assets' bucket")
         return replaced
 
@@ -230,6 +233,18 @@ class _UrlProducer:
 
     def produce(self, context: IResolveContext) -> Optional[str]:
         return self._product.current_url(preparing=context.preparing)
+
+
+def _names(value: Any) -> list[str]:
+    """The literal strings of a resolved bucket name (not what ``Ref`` or ``Fn::GetAtt`` name),
+    at least 8 characters long (a ``Fn::Join``'s delimiter and short parts are no evidence)."""
+    if isinstance(value, str):
+        return [value] if len(value.split("${")[0]) >= 8 else []
+    if isinstance(value, dict):
+        return [name for key, item in value.items() if key not in ("Ref", "Fn::GetAtt") for name in _names(item)]
+    if isinstance(value, list):
+        return [name for item in value for name in _names(item)]
+    return []
 
 
 def _replace(value: Any, old: Any, new: Any) -> Any:
