@@ -20,9 +20,10 @@ alike); each case's figure is its median. The cases:
   each ``<name>/`` folder holding ``benchmark.json`` (``{"label", "cwd", "python", "argv",
   "env"}``); a missing folder or interpreter skips the row with the reason printed.
 
-Resources, two denominators: ``built``, the resources of the stacks the case constructs (the
-Studio product templates, ``*.product.template.json``, left out: with synth once they are
-copies of the template stacks' templates, rewritten, not built), and ``in templates``, every
+Resources, two denominators: ``built``, the resources of the stacks the case constructs (for a
+checkout with synth once, the Studio product templates, ``*.product.template.json``, left out:
+they are copies of the template stacks' templates, rewritten, not built; an older checkout and
+the peers build theirs as ProductStacks, so they count), and ``in templates``, every
 resource of every template the case writes (product templates included, as the issue counted
 them). Columns: ``x floor`` = median / floor; ``per 100`` = (median - floor) / floor /
 resources x 100, for each denominator; the goal is judged by the built one.
@@ -85,8 +86,10 @@ class Case:
     outdir: Optional[Path] = None
     times: list[float] = field(default_factory=list)
     resources: int = 0
-    #: Resources built by the case's code (the product templates copied from them left out).
+    #: Resources built by the case's code (product templates copied by synth once left out).
     built: int = 0
+    #: Whether the case's Studio product templates are copies (synth once), not built.
+    copies_products: bool = False
 
     @property
     def median(self) -> float:
@@ -110,11 +113,13 @@ def base_env() -> dict[str, str]:
 def project_cases(label: str, checkout: Path, work: Path, env: dict[str, str], template_ids: list[str]) -> list[Case]:
     """app.py of ``checkout``: whole app, no Studio, each template alone."""
     cases = []
+    # A checkout with synth once copies its product templates; an older one builds them as ProductStacks.
+    copies = (checkout / "sagemaker_projects_cdk" / "studio" / "synthesized.py").exists()
 
     def case(name: str, context: dict[str, str], slug: str) -> Case:
         outdir = work / f"{label}-{slug}"
         case_env = {**env, "CDK_OUTDIR": str(outdir), "CDK_CONTEXT_JSON": json.dumps(context)}
-        return Case(f"{name}", [sys.executable, "app.py"], checkout, case_env, group=label, outdir=outdir)
+        return Case(f"{name}", [sys.executable, "app.py"], checkout, case_env, group=label, outdir=outdir, copies_products=copies)
 
     cases.append(case(f"app.py: {len(template_ids)} templates + Studio, packs on", {}, "whole"))
     cases.append(case(f"app.py: {len(template_ids)} templates, no Studio", {"studio": "false"}, "no-studio"))
@@ -271,7 +276,7 @@ def main() -> int:
                     case.times.append(elapsed)
                 if round_ == 0:  # count what the case writes
                     case.resources = count_resources(case.outdir) if case.outdir else 0
-                    case.built = count_resources(case.outdir, products=False) if case.outdir else 0
+                    case.built = count_resources(case.outdir, products=not case.copies_products) if case.outdir else 0
                 print(f"  round {round_} {case.group}: {case.name} {elapsed:.2f} s", file=sys.stderr, flush=True)
         end_load = load()
         breakdown = {} if args.no_profile else profiles(cases, env)
