@@ -23,7 +23,7 @@ help:
 	@echo "make lint       ruff and mypy only"
 	@echo "make checkov    install checkov (the pin in tests/checkov-requirements.txt) into its own .venv-checkov"
 	@echo "make golden     regenerate tests/golden/ (each template's resource inventory, which the gates compare)"
-	@echo "make benchmark  measure synth time, template sizes, the model build's install and the test suite (writes benchmarks/RESULTS.md)"
+	@echo "make benchmark  measure synth time, template sizes, the model build's install and the test suite (writes benchmarks/RESULTS.md; BENCHMARK_PEERS, BENCHMARK_BASELINE: see the Makefile)"
 	@echo "make local-run  run the model-build seed pipeline locally on the abalone data set"
 	@echo "make readme     rewrite the README's templates list and the guide's settings tables from the templates' declarations"
 	@echo "make dist       build the sdist and wheel of the committed files into dist/ and check them with twine (make test checks them too)"
@@ -78,9 +78,13 @@ golden: setup-dev
 
 # The former pip install takes about 25 minutes cold: run it with INSTALL_BASELINE_RUNS=1.
 INSTALL_BASELINE_RUNS ?= 0
+# BENCHMARK_PEERS: the peers prepared by benchmarks/prepare_peers.sh (default: benchmarks/.work/peers
+# when it exists). BENCHMARK_BASELINE: an older checkout measured in the same run, e.g. made by
+# `git worktree add /tmp/bench-base d84af33` (default: none); BENCHMARK_BASELINE_LABEL names its rows.
+BENCHMARK_PEERS ?= $(if $(wildcard benchmarks/.work/peers),benchmarks/.work/peers,)
 
 benchmark: setup-dev
-	$(BIN)/python benchmarks/synth_benchmark.py
+	BENCHMARK_PEERS="$(BENCHMARK_PEERS)" $(BIN)/python benchmarks/synth_benchmark.py
 	$(BIN)/python benchmarks/install_benchmark.py --baseline-runs $(INSTALL_BASELINE_RUNS)
 	$(BIN)/python benchmarks/test_suite_benchmark.py
 

@@ -190,10 +190,11 @@ class StudioTemplates(Construct):
         provider_name: str = "sagemaker-projects-cdk",
         bucket_name: Optional[str] = None,
         templates_prefix: str = "templates/",
-        template_stacks: Mapping[str, TemplateStack] = {},
+        template_stacks: Optional[Mapping[str, TemplateStack]] = None,
     ) -> None:
         super().__init__(scope, construct_id)
         chosen = _studio_templates(templates)
+        template_stacks = template_stacks or {}
         for template_id, given in template_stacks.items():
             if not isinstance(given, TEMPLATES.get(template_id, ())):
                 raise invalid(f"template_stacks[{template_id!r}]", given.node.path, f"a {template_id} template stack")
@@ -404,7 +405,7 @@ class StudioTemplatesStack(Stack):
         allow_removal: Sequence[str] = (),
         bucket_name: Optional[str] = None,
         templates_prefix: str = "templates/",
-        template_stacks: Mapping[str, TemplateStack] = {},
+        template_stacks: Optional[Mapping[str, TemplateStack]] = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("description", self.DESCRIPTION)

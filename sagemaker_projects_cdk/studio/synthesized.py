@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import jsii
-from aws_cdk import FileAssetPackaging, IResolveContext, IStringProducer, Lazy, Names, Resource, Stack, Stage
+from aws_cdk import Aspects, FileAssetPackaging, IAspect, IResolveContext, IStringProducer, Lazy, Names, Resource, Stack, Stage
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct, IConstruct
@@ -84,6 +84,7 @@ class SynthesizedTemplateProduct(Construct):
         self.template_file = f"{Names.unique_id(self)}.product.template.json"
         self._asset_bucket = asset_bucket
         self._url: Optional[str] = None
+        self._synthesizing = False
         self._stack_bucket: Any = None
         #: The asset hashes this copies into the template bucket, in the order the stack made them.
         self.asset_hashes: list[str] = []
@@ -91,6 +92,7 @@ class SynthesizedTemplateProduct(Construct):
             self._copy_asset(asset, memory_limit)
         #: The product template's URL (an asset of this construct's stack), known at synth.
         self.template_url: str = Lazy.uncached_string(_UrlProducer(self))
+        Aspects.of(self).add(_SynthesisStart(self))
 
     def _copy_asset(self, asset: s3_assets.Asset, memory_limit: int) -> None:
         """Publish ``asset`` with the parent stack too and copy it into the template bucket, as
@@ -135,19 +137,27 @@ class SynthesizedTemplateProduct(Construct):
             return parent.resolve(self._asset_bucket.node.default_child.bucket_name)  # type: ignore[union-attr]  # a CfnBucket
         return parent.resolve(self._asset_bucket.bucket_name)
 
-    def synthesize_template(self) -> Path:
-        """Write the product template from the template stack's (once; at synth, not before)."""
+    def start_synthesis(self) -> None:
+        """Called when the app's synthesis starts (aspects run first): from now on the template
+        stack's template file is the one this synthesis writes. A file left there by an earlier
+        synthesis (a stale ``cdk.out``) is removed, so it is never read as this run's."""
+        if self._synthesizing:
+            return
+        self._synthesizing = True
+        outdir = Path(Stage.of(self).outdir)  # type: ignore[union-attr]  # checked in __init__
+        for name in (self.stack.template_file, self.template_file):
+            (outdir / name).unlink(missing_ok=True)
+
+    def synthesize_template(self) -> Optional[Path]:
+        """Write the product template from the template stack's, once, inside synthesis after the
+        template stack's template is written; ``None`` before then (nothing is read or written)."""
         outdir = Path(Stage.of(self).outdir)  # type: ignore[union-attr]  # checked in __init__
         target = outdir / self.template_file
         if self._url is not None:
             return target
         source = outdir / self.stack.template_file
-        if not source.exists():
-            raise invalid(
-                "template stack",
-                self.stack.node.path,
-                f"its template synthesized before {Stack.of(self).node.path!r} ({source} is missing)",
-            )
+        if not self._synthesizing or not source.exists():
+            return None
         self._check_assets(outdir)
         template = json.loads(source.read_text(encoding="utf-8"))
         text = json.dumps(self._product(template), indent=1, ensure_ascii=False)
@@ -187,18 +197,33 @@ class SynthesizedTemplateProduct(Construct):
         if self._stack_bucket is None:
             return template
         replaced = _replace(template, self._stack_bucket, self._bucket_name())
-        leftover = json.dumps(self._stack_bucket)
-        if leftover in json.dumps(replaced):
+        text = json.dumps(replaced)
+        # The bucket as a whole value, and its name inside a longer string (an ARN, a pinned
+        # account's bucket name, the ``cdk-<qualifier>-assets-`` prefix of an Fn::Sub).
+        needles = [json.dumps(self._stack_bucket)] + [name.split("${")[0] for name in _names(self._stack_bucket)]
+        if any(needle and needle in text for needle in needles):
             raise invalid("template stack", self.stack.node.path, "a template that names the CDK asset bucket only as its assets' bucket")
         return replaced
 
     def current_url(self, *, preparing: bool) -> str:
-        """The product template's URL; writes the template on the first call at synth."""
-        if preparing:
+        """The product template's URL; writes the template on the first call at synth, after the
+        template stack's; ``PENDING_URL`` before then."""
+        if preparing or self.synthesize_template() is None:
             return PENDING_URL
-        self.synthesize_template()
         assert self._url is not None
         return self._url
+
+
+@jsii.implements(IAspect)
+class _SynthesisStart:
+    """Tells the product that synthesis has started (aspects are invoked at the start of synth)."""
+
+    def __init__(self, product: SynthesizedTemplateProduct) -> None:
+        self._product = product
+
+    def visit(self, node: IConstruct) -> None:
+        if node is self._product:
+            self._product.start_synthesis()
 
 
 @jsii.implements(IStringProducer)
@@ -208,6 +233,18 @@ class _UrlProducer:
 
     def produce(self, context: IResolveContext) -> Optional[str]:
         return self._product.current_url(preparing=context.preparing)
+
+
+def _names(value: Any) -> list[str]:
+    """The literal strings of a resolved bucket name (not what ``Ref`` or ``Fn::GetAtt`` name),
+    at least 8 characters long (a ``Fn::Join``'s delimiter and short parts are no evidence)."""
+    if isinstance(value, str):
+        return [value] if len(value.split("${")[0]) >= 8 else []
+    if isinstance(value, dict):
+        return [name for key, item in value.items() if key not in ("Ref", "Fn::GetAtt") for name in _names(item)]
+    if isinstance(value, list):
+        return [name for item in value for name in _names(item)]
+    return []
 
 
 def _replace(value: Any, old: Any, new: Any) -> Any:

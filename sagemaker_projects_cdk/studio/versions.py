@@ -153,8 +153,8 @@ class ProductVersions(Construct):
     def _current(self, *, record: bool, preparing: bool = False) -> tuple[str, Optional[RecordedVersion]]:
         if preparing:  # before synthesis: a file there is a previous synth's
             return PENDING, None
-        if isinstance(self._product_stack, SynthesizedTemplateProduct):
-            self._product_stack.synthesize_template()
+        if isinstance(self._product_stack, SynthesizedTemplateProduct) and self._product_stack.synthesize_template() is None:
+            return PENDING, None  # written inside synthesis only, never from an earlier run's file
         path = self.current_template_path()
         if not path.exists():
             # aws-cdk-lib also resolves every property before synthesis (to find references);

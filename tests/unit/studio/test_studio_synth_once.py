@@ -10,14 +10,22 @@ from __future__ import annotations
 import json
 
 import pytest
-from aws_cdk import Stack
+from aws_cdk import Stack, Stage
+from aws_cdk import aws_iam as iam
 from test_studio_templates import product_template_file
 
 from sagemaker_projects_cdk.app import STUDIO_STACK_ID, stack_id
 from sagemaker_projects_cdk.stacks import TEMPLATES
 from sagemaker_projects_cdk.stacks.model_deploy import ModelDeployStack
-from sagemaker_projects_cdk.studio import StudioTemplate, StudioTemplatesStack, SynthesizedTemplateProduct, TemplateProductStack
-from sagemaker_projects_cdk.studio.synthesized import BOOTSTRAP_PARAMETER, BOOTSTRAP_RULE, _replace
+from sagemaker_projects_cdk.studio import (
+    StudioTemplate,
+    StudioTemplates,
+    StudioTemplatesStack,
+    SynthesizedTemplateProduct,
+    TemplateProductStack,
+)
+from sagemaker_projects_cdk.studio.synthesized import BOOTSTRAP_PARAMETER, BOOTSTRAP_RULE, PENDING_URL, _replace
+from sagemaker_projects_cdk.studio.versions import PENDING, template_digest
 from support import new_app
 
 ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole-20260101T000000"
@@ -99,3 +107,57 @@ def test_a_stack_of_another_template_is_refused(tmp_path):
         StudioTemplatesStack(
             app, "Studio", templates=["model-build"], principal_arns=[ROLE], template_stacks={"model-build": Stack(app, "Other")}
         )
+
+
+def _model_deploy_studio(outdir):
+    app = new_app(outdir)
+    stacks = {"model-deploy": ModelDeployStack(app, stack_id("model-deploy"))}
+    studio = StudioTemplatesStack(app, "Studio", templates=["model-deploy"], principal_arns=[ROLE], template_stacks=stacks)
+    return app, stacks["model-deploy"], studio
+
+
+def test_the_product_template_is_pending_until_synthesis_in_a_fresh_outdir(tmp_path):
+    """A resolve before synthesis (an outdir with nothing in it) neither fails nor writes."""
+    app, _, studio = _model_deploy_studio(tmp_path)
+    product = studio.studio.product_stacks["model-deploy"]
+    assert studio.studio.versions["model-deploy"].current_name() == PENDING
+    assert studio.resolve(product.template_url) == PENDING_URL
+    assert not (tmp_path / product.template_file).exists()
+    app.synth()
+    assert (tmp_path / product.template_file).exists()
+    assert studio.studio.versions["model-deploy"].current_name() != PENDING
+    assert studio.resolve(product.template_url) != PENDING_URL
+
+
+def test_a_stale_template_left_in_the_outdir_is_never_published(tmp_path):
+    """A template stack's template left by an earlier synth is not read, before or at synthesis."""
+    _, stack, _ = _model_deploy_studio(tmp_path / "fresh")
+    stale = {"Resources": {"Stale": {"Type": "AWS::SNS::Topic"}}}
+    (tmp_path / stack.template_file).write_text(json.dumps(stale))
+    app, stack, studio = _model_deploy_studio(tmp_path)
+    product = studio.studio.product_stacks["model-deploy"]
+    versions = studio.studio.versions["model-deploy"]
+    assert versions.current_name() == PENDING
+    assert studio.resolve(product.template_url) == PENDING_URL
+    app.synth()
+    text = (tmp_path / product.template_file).read_text()
+    written = json.loads(text)
+    assert "Stale" not in written["Resources"]
+    assert set(written["Resources"]) == set(json.loads((tmp_path / stack.template_file).read_text())["Resources"])
+    assert versions.current_name().endswith(template_digest(text))  # names this synth's template
+
+
+def test_a_template_stack_added_after_the_studio_stack_is_refused(tmp_path):
+    app = new_app(tmp_path)
+    parent = Stack(app, "Studio")
+    stacks = {"model-deploy": ModelDeployStack(app, stack_id("model-deploy"))}
+    with pytest.raises(ValueError, match=r"invalid template stack .*added to it before that stack"):
+        StudioTemplates(parent, "Templates", templates=["model-deploy"], principals=[iam.Role.from_role_arn(parent, "Role", ROLE)], template_stacks=stacks)
+
+
+def test_a_template_stack_in_a_nested_stage_is_refused(tmp_path):
+    app = new_app(tmp_path)
+    stage = Stage(app, "Nested")
+    stacks = {"model-deploy": ModelDeployStack(stage, stack_id("model-deploy"))}
+    with pytest.raises(ValueError, match=r"invalid template stack 'Nested/.*same app"):
+        StudioTemplatesStack(app, "Studio", templates=["model-deploy"], principal_arns=[ROLE], template_stacks=stacks)
