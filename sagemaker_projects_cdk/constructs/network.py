@@ -350,7 +350,17 @@ class PrivateNetwork:
 
 def sagemaker_wildcards(stack: Stack) -> list[str]:
     """The wildcard resources of :func:`sagemaker_statements`."""
-    return ["*", *(stack.format_arn(service="ec2", resource=kind, resource_name="*") for kind in ("network-interface", "subnet", "security-group"))]
+    return [
+        "*",
+        stack.format_arn(service="ec2", resource="network-interface", resource_name="*"),
+        *(_shared_arn(stack, kind, "*") for kind in ("subnet", "security-group")),
+    ]
+
+
+def _shared_arn(stack: Stack, kind: str, name: str) -> str:
+    """An EC2 ARN of ``kind`` in any account: a VPC shared through AWS RAM belongs to another
+    account (its subnets, security groups and the VPC itself carry the owner's account id)."""
+    return stack.format_arn(service="ec2", resource=kind, resource_name=name, account="*")
 
 
 def sagemaker_statements(network: PrivateNetwork, stack: Stack) -> list[iam.PolicyStatement]:
@@ -367,10 +377,10 @@ def sagemaker_statements(network: PrivateNetwork, stack: Stack) -> list[iam.Poli
 
 def _create_in_vpc(network: PrivateNetwork, stack: Stack) -> iam.PolicyStatement:
     """``ec2:CreateNetworkInterface`` on the subnets and security groups of ``network``'s VPC only."""
-    subnets, groups = (stack.format_arn(service="ec2", resource=kind, resource_name="*") for kind in ("subnet", "security-group"))
-    vpc_arn = stack.format_arn(service="ec2", resource="vpc", resource_name=network.vpc_id)
+    subnets, groups = (_shared_arn(stack, kind, "*") for kind in ("subnet", "security-group"))
+    vpc_arn = _shared_arn(stack, "vpc", network.vpc_id)
     return iam.PolicyStatement(
-        actions=["ec2:CreateNetworkInterface"], resources=[subnets, groups], conditions={"ArnEquals": {"ec2:Vpc": vpc_arn}}
+        actions=["ec2:CreateNetworkInterface"], resources=[subnets, groups], conditions={"ArnLike": {"ec2:Vpc": vpc_arn}}
     )
 
 
@@ -381,7 +391,7 @@ def _arns(stack: Stack, kind: str, ids: Sequence[str]) -> Any:
     if is_list_token(ids):
         prefix = f"arn:*:ec2:*:*:{kind}/"
         return Fn.split(",", Fn.join("", [prefix, Fn.join("," + prefix, list(ids))]))
-    return [stack.format_arn(service="ec2", resource=kind, resource_name=i) for i in ids]
+    return [_shared_arn(stack, kind, i) for i in ids]
 
 
 

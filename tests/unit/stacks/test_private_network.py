@@ -130,6 +130,32 @@ def test_given_the_sagemaker_pipeline_role_creates_interfaces_in_the_vpc_only():
     assert policy.allowed("ec2:DeleteNetworkInterface", f"arn:aws:ec2:{REGION}:{ACCOUNT}:network-interface/eni-1")
     assert policy.allowed("ec2:DescribeVpcs", "*") and policy.allowed("ec2:DescribeDhcpOptions", "*")
     assert not policy.allowed("ec2:CreateNetworkInterface", subnet, {"ec2:Vpc": f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/vpc-0bbbbbbbbbbbbbbbb"})
+    group = f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{GROUPS[0]}"
+    assert policy.allowed("ec2:CreateNetworkInterface", group, vpc)
+    assert not policy.allowed("ec2:CreateNetworkInterface", group, {"ec2:Vpc": f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/vpc-0bbbbbbbbbbbbbbbb"})
+
+
+SHARED_OWNER = "210987654321"
+
+
+def test_a_vpc_shared_from_another_account_is_allowed():
+    # A VPC shared through AWS RAM: its subnets, security groups and the VPC carry the owner's account.
+    assert SHARED_OWNER != ACCOUNT
+    template = _synth(ModelBuildStack, private_network=NETWORK)
+    (role,) = [i for i in _of_type(template, "AWS::IAM::Role") if i.startswith("ModelBuildExecutionRole")]
+    policy = role_policy(template, role)
+    vpc = {"ec2:Vpc": f"arn:aws:ec2:{REGION}:{SHARED_OWNER}:vpc/{VPC_ID}"}
+    for resource in (f"subnet/{SUBNETS[0]}", f"security-group/{GROUPS[0]}"):
+        assert policy.allowed("ec2:CreateNetworkInterface", f"arn:aws:ec2:{REGION}:{SHARED_OWNER}:{resource}", vpc), resource
+    other_vpc = {"ec2:Vpc": f"arn:aws:ec2:{REGION}:{SHARED_OWNER}:vpc/vpc-0bbbbbbbbbbbbbbbb"}
+    assert not policy.allowed("ec2:CreateNetworkInterface", f"arn:aws:ec2:{REGION}:{SHARED_OWNER}:subnet/{SUBNETS[0]}", other_vpc)
+    # The CodeBuild projects: the permission on the owner's subnet ARN.
+    (project_id, project) = next(iter(_of_type(template, "AWS::CodeBuild::Project").items()))
+    build = role_policy(template, project["Properties"]["ServiceRole"]["Fn::GetAtt"][0], attributes=_attributes(template))
+    interface = f"arn:aws:ec2:{REGION}:{ACCOUNT}:network-interface/eni-1"
+    shared = {"ec2:AuthorizedService": "codebuild.amazonaws.com", "ec2:Subnet": f"arn:aws:ec2:{REGION}:{SHARED_OWNER}:subnet/{SUBNETS[0]}"}
+    assert build.allowed("ec2:CreateNetworkInterfacePermission", interface, shared), project_id
+    assert build.allowed("ec2:CreateNetworkInterface", f"arn:aws:ec2:{REGION}:{SHARED_OWNER}:subnet/{SUBNETS[0]}", vpc), project_id
 
 
 @pytest.mark.parametrize("template_id", list(TEMPLATES))
