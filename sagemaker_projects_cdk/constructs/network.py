@@ -175,11 +175,15 @@ class PrivateNetwork:
                     assert_=Fn.condition_or(
                         Fn.condition_and(no_vpc, no_subnets, no_groups),
                         Fn.condition_and(
-                            Fn.condition_not(no_vpc), Fn.condition_not(no_subnets), Fn.condition_not(no_groups)
+                            Fn.condition_not(no_vpc), Fn.condition_not(no_subnets), Fn.condition_not(no_groups),
+                            # No empty member: a stray comma ("subnet-a," or "subnet-a,,subnet-b").
+                            Fn.condition_not(Fn.condition_contains(subnets.value_as_list, "")),
+                            Fn.condition_not(Fn.condition_contains(groups.value_as_list, "")),
                         ),
                     ),
                     assert_description=f"{prefix}VpcId, {prefix}SubnetIds and {prefix}SecurityGroupIds are given "
-                    "together (subnets without security groups, or the reverse, are refused), or all left empty",
+                    "together (subnets without security groups, or the reverse, are refused; ids separated by commas, "
+                    "no spaces, no trailing comma), or all left empty",
                 )
             ],
         )

@@ -192,6 +192,31 @@ def test_the_parameters_given_put_the_build_in_the_subnets(assembly):
     assert _environment(project)["PRIVATE_SUBNET_IDS"] == {
         "Fn::If": ["PrivateNetworkOn", {"Fn::Join": [",", {"Ref": "PrivateSubnetIds"}]}, ""]
     }
+    # In the given VPC's subnets and security groups only.
+    vpc, wrong = ({"ec2:Vpc": f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/{v}"} for v in (VPC_ID, "vpc-0bbbbbbbbbbbbbbbb"))
+    for resource in (f"subnet/{SUBNETS[0]}", f"security-group/{GROUPS[0]}"):
+        arn = f"arn:aws:ec2:{REGION}:{ACCOUNT}:{resource}"
+        assert policy.allowed("ec2:CreateNetworkInterface", arn, vpc), resource
+        assert not policy.allowed("ec2:CreateNetworkInterface", arn, wrong), resource
+
+
+@pytest.mark.parametrize("template_id", list(TEMPLATES))
+def test_with_the_parameters_each_project_waits_for_its_conditional_network_policy(assembly, template_id):
+    # DependsOn may not name a conditional resource: each project waits for a handle whose
+    # metadata refers to its policy when the network is on.
+    template = assembly.templates[template_id]
+    resources = template["Resources"]
+    for logical_id, project in _of_type(template, "AWS::CodeBuild::Project").items():
+        handles = [d for d in project.get("DependsOn", []) if "PrivateNetworkPolicyReady" in d]
+        assert len(handles) == 1, logical_id
+        handle = resources[handles[0]]
+        assert handle["Type"] == "AWS::CloudFormation::WaitConditionHandle" and "Condition" not in handle
+        (_, reference, otherwise) = handle["Metadata"]["Policy"]["Fn::If"]
+        assert handle["Metadata"]["Policy"]["Fn::If"][0] == "PrivateNetworkOn" and otherwise == ""
+        policy = resources[reference["Ref"]]
+        assert policy["Type"] == "AWS::IAM::ManagedPolicy" and policy["Condition"] == "PrivateNetworkOn"
+        role = project["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+        assert {"Ref": role} in policy["Properties"]["Roles"], logical_id
 
 
 # ---------------------------------------------------------------- both or neither
@@ -239,6 +264,42 @@ def test_the_parameters_rule_is_both_or_neither(assembly):
     text = json.dumps(assertion["Assert"])
     assert text.count("Fn::EachMemberEquals") == 4 and "PrivateVpcId" in text
     assert "given together" in assertion["AssertDescription"]
+
+
+def _rule(expression: Any, values: dict[str, Any]) -> Any:
+    """The rule functions the assertion uses, as CloudFormation evaluates them (a list parameter
+    is its comma-split value; empty: [""], unverified against CloudFormation here)."""
+    if not isinstance(expression, dict):
+        return expression
+    ((name, argument),) = expression.items()
+    if name == "Ref":
+        return values[argument]
+    arguments = [_rule(a, values) for a in argument]
+    functions = {
+        "Fn::And": lambda *a: all(a), "Fn::Or": lambda *a: any(a), "Fn::Not": lambda a: not a,
+        "Fn::Equals": lambda a, b: a == b, "Fn::Contains": lambda a, b: b in a,
+        "Fn::EachMemberEquals": lambda a, b: all(m == b for m in a),
+    }  # fmt: skip
+    return functions[name](*arguments)
+
+
+@pytest.mark.parametrize(
+    ("subnets", "groups", "vpc", "holds"),
+    [
+        ("", "", "", True),
+        (",".join(SUBNETS), ",".join(GROUPS), VPC_ID, True),
+        (SUBNETS[0], "", VPC_ID, False),
+        ("", GROUPS[0], VPC_ID, False),
+        (SUBNETS[0], GROUPS[0], "", False),
+        (SUBNETS[0] + ",", GROUPS[0], VPC_ID, False),  # a trailing comma
+        (SUBNETS[0] + ",," + SUBNETS[1], GROUPS[0], VPC_ID, False),
+        (SUBNETS[0], GROUPS[0] + ",", VPC_ID, False),
+    ],
+)
+def test_the_parameters_rule_refuses_missing_parts_and_stray_commas(assembly, subnets, groups, vpc, holds):
+    (assertion,) = assembly.templates["model-build"]["Rules"]["PrivateNetworkTogether"]["Assertions"]
+    values = {"PrivateSubnetIds": subnets.split(","), "PrivateSecurityGroupIds": groups.split(","), "PrivateVpcId": vpc}
+    assert _rule(assertion["Assert"], values) is holds
 
 
 # ---------------------------------------------------------------- the stage templates
