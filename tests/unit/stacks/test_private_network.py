@@ -117,6 +117,21 @@ def test_given_every_codebuild_project_and_sagemaker_role_is_in_the_subnets(temp
             assert environment["PRIVATE_SUBNET_IDS"] == ",".join(SUBNETS)
             assert environment["PRIVATE_SECURITY_GROUP_IDS"] == ",".join(GROUPS)
             assert environment["PRIVATE_VPC_ID"] == VPC_ID
+            assert environment["PRIVATE_NETWORK_ISOLATION"] == "true"
+
+
+def test_network_isolation_false_reaches_the_model_build_and_the_stage_models_stay_isolated(stage_templates):
+    from dataclasses import replace
+
+    template = _synth(ModelBuildStack, private_network=replace(NETWORK, network_isolation=False))
+    variables = [_environment(p) for p in _of_type(template, "AWS::CodeBuild::Project").values()]
+    (build,) = [v for v in variables if "SAGEMAKER_PIPELINE_ROLE_ARN" in v]
+    assert build["PRIVATE_NETWORK_ISOLATION"] == "false" and build["PRIVATE_SUBNET_IDS"] == ",".join(SUBNETS)
+    # The stage templates have no parameter for it: their models are isolated either way.
+    for kind in ("endpoint", "async", "batch"):
+        assert "PrivateNetworkIsolation" not in stage_templates[kind]["Parameters"]
+        (model,) = _of_type(stage_templates[kind], "AWS::SageMaker::Model").values()
+        assert model["Properties"]["EnableNetworkIsolation"] is True, kind
 
 
 def test_given_the_sagemaker_pipeline_role_creates_interfaces_in_the_vpc_only():
