@@ -7,10 +7,14 @@ its subnets and security groups. Off by default (None). Given, it puts
   interfaces CodeBuild documents, ``ec2:CreateNetworkInterfacePermission`` only in the given
   subnets and for CodeBuild),
 - the SageMaker models (real-time, asynchronous, batch) and the monitoring schedules'
-  jobs in the subnets (``VpcConfig``/``NetworkConfig``), the models with network isolation,
+  jobs in the subnets (``VpcConfig``/``NetworkConfig``); the stage templates' models always
+  with network isolation (they have no setting for it), the monitoring jobs never (Clarify
+  calls the endpoint),
 - the model-build SageMaker pipeline's processing, training and check jobs in the subnets
   (the build's CodeBuild environment names them: ``PRIVATE_SUBNET_IDS``,
-  ``PRIVATE_SECURITY_GROUP_IDS``; the seed pipeline reads them).
+  ``PRIVATE_SECURITY_GROUP_IDS``, and ``PRIVATE_NETWORK_ISOLATION``, ``true`` or ``false``,
+  whether its processing and training jobs and its model are isolated; the seed pipeline
+  reads them).
 
 Subnets without security groups, or the reverse, is refused at synth with a ``ValueError``
 naming the setting. Values that are CloudFormation tokens (a template's parameters) are left
@@ -48,6 +52,8 @@ from ..compliance import acknowledge, acknowledge_wildcards
 VPC_VARIABLE = "PRIVATE_VPC_ID"
 SUBNETS_VARIABLE = "PRIVATE_SUBNET_IDS"
 SECURITY_GROUPS_VARIABLE = "PRIVATE_SECURITY_GROUP_IDS"
+#: ``true`` or ``false``: the model build's processing and training jobs (and its model) isolated.
+ISOLATION_VARIABLE = "PRIVATE_NETWORK_ISOLATION"
 #: The template parameters, when the setting is not given.
 VPC_PARAMETER, SUBNETS_PARAMETER, SECURITY_GROUPS_PARAMETER = "PrivateVpcId", "PrivateSubnetIds", "PrivateSecurityGroupIds"
 PARAMETERS = (VPC_PARAMETER, SUBNETS_PARAMETER, SECURITY_GROUPS_PARAMETER)
@@ -105,9 +111,11 @@ class PrivateNetwork:
         (docs/guide/networking.md); given together with ``security_group_ids``.
     :param security_group_ids: security groups (1 to 5) of the network interfaces; given
         together with ``subnet_ids``.
-    :param network_isolation: models and training jobs without any network access from the
-        container (SageMaker still reads and writes their S3 data and pulls their image).
-        Default: True.
+    :param network_isolation: the model build's processing and training jobs and its model
+        without any network access from the container (SageMaker still reads and writes their
+        S3 data and pulls their image); False for scripts that call AWS APIs or download
+        packages. The build reads it as ``PRIVATE_NETWORK_ISOLATION``. The stage templates'
+        models are isolated either way (they have no setting for it). Default: True.
     :param condition: a CloudFormation condition under which the network applies (the
         templates' parameters left empty: off). Default: None, always.
     """
@@ -175,11 +183,15 @@ class PrivateNetwork:
                     assert_=Fn.condition_or(
                         Fn.condition_and(no_vpc, no_subnets, no_groups),
                         Fn.condition_and(
-                            Fn.condition_not(no_vpc), Fn.condition_not(no_subnets), Fn.condition_not(no_groups)
+                            Fn.condition_not(no_vpc), Fn.condition_not(no_subnets), Fn.condition_not(no_groups),
+                            # No empty member: a stray comma ("subnet-a," or "subnet-a,,subnet-b").
+                            Fn.condition_not(Fn.condition_contains(subnets.value_as_list, "")),
+                            Fn.condition_not(Fn.condition_contains(groups.value_as_list, "")),
                         ),
                     ),
                     assert_description=f"{prefix}VpcId, {prefix}SubnetIds and {prefix}SecurityGroupIds are given "
-                    "together (subnets without security groups, or the reverse, are refused), or all left empty",
+                    "together (subnets without security groups, or the reverse, are refused; ids separated by commas, "
+                    "no spaces, no trailing comma), or all left empty",
                 )
             ],
         )
@@ -211,13 +223,14 @@ class PrivateNetwork:
 
     def environment(self) -> dict[str, str]:
         """The environment variables that name the subnets and security groups to the seed code
-        (empty strings when the condition does not hold)."""
+        (empty strings when the condition does not hold), and whether its jobs are isolated."""
         values = {
             VPC_VARIABLE: self.vpc_id,
             SUBNETS_VARIABLE: self.comma_separated(self.subnet_ids),
             SECURITY_GROUPS_VARIABLE: self.comma_separated(self.security_group_ids),
         }
-        return {name: Token.as_string(self.when(value, "")) for name, value in values.items()}
+        named = {name: Token.as_string(self.when(value, "")) for name, value in values.items()}
+        return {**named, ISOLATION_VARIABLE: "true" if self.network_isolation else "false"}
 
     def sagemaker_vpc_config(self) -> Any:
         """A SageMaker model's ``VpcConfig`` under the condition (the typed property without one)."""
@@ -226,22 +239,6 @@ class PrivateNetwork:
                 subnets=list(self.subnet_ids), security_group_ids=list(self.security_group_ids)
             )
         return self.when({"Subnets": list(self.subnet_ids), "SecurityGroupIds": list(self.security_group_ids)})
-
-    def monitoring_network_config(self, *, encrypt_inter_container_traffic: bool = True) -> Any:
-        """A monitoring job definition's ``NetworkConfig`` under the condition."""
-        return self.when(
-            {
-                "EnableInterContainerTrafficEncryption": encrypt_inter_container_traffic,
-                "EnableNetworkIsolation": self.network_isolation,
-                "VpcConfig": {"Subnets": list(self.subnet_ids), "SecurityGroupIds": list(self.security_group_ids)},
-            }
-        )
-
-    def isolation(self) -> Any:
-        """A model's ``EnableNetworkIsolation`` under the condition (None: leave it out)."""
-        if not self.network_isolation:
-            return None
-        return self.when(True)
 
     def subnet_arns(self, stack: Stack) -> Any:
         """The subnets' ARNs (a list, or a list token built with Fn::Split when the ids are one)."""
@@ -350,7 +347,17 @@ class PrivateNetwork:
 
 def sagemaker_wildcards(stack: Stack) -> list[str]:
     """The wildcard resources of :func:`sagemaker_statements`."""
-    return ["*", *(stack.format_arn(service="ec2", resource=kind, resource_name="*") for kind in ("network-interface", "subnet", "security-group"))]
+    return [
+        "*",
+        stack.format_arn(service="ec2", resource="network-interface", resource_name="*"),
+        *(_shared_arn(stack, kind, "*") for kind in ("subnet", "security-group")),
+    ]
+
+
+def _shared_arn(stack: Stack, kind: str, name: str) -> str:
+    """An EC2 ARN of ``kind`` in any account: a VPC shared through AWS RAM belongs to another
+    account (its subnets, security groups and the VPC itself carry the owner's account id)."""
+    return stack.format_arn(service="ec2", resource=kind, resource_name=name, account="*")
 
 
 def sagemaker_statements(network: PrivateNetwork, stack: Stack) -> list[iam.PolicyStatement]:
@@ -367,10 +374,10 @@ def sagemaker_statements(network: PrivateNetwork, stack: Stack) -> list[iam.Poli
 
 def _create_in_vpc(network: PrivateNetwork, stack: Stack) -> iam.PolicyStatement:
     """``ec2:CreateNetworkInterface`` on the subnets and security groups of ``network``'s VPC only."""
-    subnets, groups = (stack.format_arn(service="ec2", resource=kind, resource_name="*") for kind in ("subnet", "security-group"))
-    vpc_arn = stack.format_arn(service="ec2", resource="vpc", resource_name=network.vpc_id)
+    subnets, groups = (_shared_arn(stack, kind, "*") for kind in ("subnet", "security-group"))
+    vpc_arn = _shared_arn(stack, "vpc", network.vpc_id)
     return iam.PolicyStatement(
-        actions=["ec2:CreateNetworkInterface"], resources=[subnets, groups], conditions={"ArnEquals": {"ec2:Vpc": vpc_arn}}
+        actions=["ec2:CreateNetworkInterface"], resources=[subnets, groups], conditions={"ArnLike": {"ec2:Vpc": vpc_arn}}
     )
 
 
@@ -381,7 +388,7 @@ def _arns(stack: Stack, kind: str, ids: Sequence[str]) -> Any:
     if is_list_token(ids):
         prefix = f"arn:*:ec2:*:*:{kind}/"
         return Fn.split(",", Fn.join("", [prefix, Fn.join("," + prefix, list(ids))]))
-    return [stack.format_arn(service="ec2", resource=kind, resource_name=i) for i in ids]
+    return [_shared_arn(stack, kind, i) for i in ids]
 
 
 

@@ -337,7 +337,8 @@ def test_the_buildspec_uses_only_variables_the_project_codebuild_or_itself_sets(
     used = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", text))
     assigned = set(re.findall(r"^\s*- ([A-Z_][A-Z0-9_]*)=", text, re.M))
     assert assigned == {"IMAGE_TAG"}
-    unknown = used - set(training_environment) - assigned - set(BUILD)
+    # PIP_INDEX_URL: optional, the user's (a PyPI mirror for subnets without internet access).
+    unknown = used - set(training_environment) - assigned - set(BUILD) - {"PIP_INDEX_URL"}
     assert not unknown, f"the buildspec reads {sorted(unknown)}, which neither the CodeBuild project nor CodeBuild sets"
 
 
@@ -375,6 +376,25 @@ def test_the_buildspec_logs_in_builds_pushes_and_records_one_commit_tag_and_neve
     phases = yaml.safe_load((SEED / image_type / "buildspec.yml").read_text())["phases"]
     assert any(c.startswith("IMAGE_TAG=") for c in phases["pre_build"]["commands"])
     assert all("IMAGE_TAG=" not in c and "${IMAGE_TAG}" in c for c in phases["build"]["commands"])
+
+
+@pytest.mark.parametrize("image_type", IMAGE_TYPES)
+def test_a_pip_index_url_reaches_the_dockerfiles_pip_install(tmp_path, image_type, training_environment):
+    # Subnets without internet access: pip inside the docker build needs the mirror too.
+    dockerfile = (SEED / image_type / "Dockerfile").read_text().splitlines()
+    declared = dockerfile.index("ARG PIP_INDEX_URL")
+    assert declared > next(i for i, line in enumerate(dockerfile) if line.startswith("FROM "))  # in the build stage's scope
+    assert declared < next(i for i, line in enumerate(dockerfile) if line.startswith("RUN ") and "pip install" in line)
+    assert not [line for line in dockerfile if line.startswith("ENV ") and "PIP_INDEX_URL" in line]  # not kept in the image
+    mirror = "https://pypi.example.internal/simple"
+    result, calls, _ = _run_buildspec(tmp_path, "training", {**training_environment, **BUILD, "PIP_INDEX_URL": mirror})
+    assert result.returncode == 0, result.stderr
+    (build,) = [c for c in calls if c[:2] == ["docker", "build"]]
+    assert build[build.index(f"PIP_INDEX_URL={mirror}") - 1] == "--build-arg"
+    # Not set: no build argument at all (an empty one would be pip's index).
+    result, calls, _ = _run_buildspec(tmp_path, "training", {**training_environment, **BUILD, "PIP_INDEX_URL": ""})
+    (build,) = [c for c in calls if c[:2] == ["docker", "build"]]
+    assert not [a for a in build if "PIP_INDEX_URL" in a]
 
 
 @pytest.mark.parametrize("missing", ["CODEBUILD_RESOLVED_SOURCE_VERSION", "ECR_REPOSITORY_URI", "SAGEMAKER_IMAGE_NAME", "BASE_IMAGE_REGISTRY"])

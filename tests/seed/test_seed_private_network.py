@@ -55,13 +55,17 @@ def _request(definition: dict[str, Any], step: dict[str, Any]) -> dict[str, Any]
     return resolve(step["Arguments"], parameter_defaults(definition))
 
 
+@pytest.mark.parametrize("isolation", [None, "true", "false"])
 def test_with_the_network_every_job_and_the_model_run_in_the_subnets(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, isolation: str | None
 ) -> None:
     from botocore.session import get_session
     from botocore.validate import ParamValidator
 
-    definition = _definition(monkeypatch, capsys, tmp_path, {**PROJECT_ENVIRONMENT, **NETWORK_ENVIRONMENT})
+    # PRIVATE_NETWORK_ISOLATION (PrivateNetwork.network_isolation): unset, isolated.
+    chosen = {} if isolation is None else {"PRIVATE_NETWORK_ISOLATION": isolation}
+    isolates = isolation != "false"
+    definition = _definition(monkeypatch, capsys, tmp_path, {**PROJECT_ENVIRONMENT, **NETWORK_ENVIRONMENT, **chosen})
     steps = all_steps(definition)
     model = get_session().get_service_model("sagemaker")
 
@@ -73,21 +77,29 @@ def test_with_the_network_every_job_and_the_model_run_in_the_subnets(
         request = _request(definition, steps[name])
         network = request[field]
         assert network["VpcConfig"] == VPC, name
-        assert network["EnableNetworkIsolation"] is isolated, name
+        assert network.get("EnableNetworkIsolation", False) is (isolated and isolates), name  # False may be left out
         assert network["EnableInterContainerTrafficEncryption"] is True, name
         if steps[name]["Type"] == "Processing":
             valid("CreateProcessingJob", request)
 
     training = _request(definition, steps["TrainAbaloneModel"])
     assert training["VpcConfig"] == VPC
-    assert training["EnableNetworkIsolation"] is True
+    assert training.get("EnableNetworkIsolation", False) is isolates
     assert training["EnableInterContainerTrafficEncryption"] is True
     valid("CreateTrainingJob", training)
 
     # The model the batch transform and Clarify's temporary endpoint serve.
     created = _request(definition, steps["CreateAbaloneModel"])
     assert created["VpcConfig"] == VPC
-    assert created["EnableNetworkIsolation"] is True
+    assert created.get("EnableNetworkIsolation", False) is isolates
+
+
+def test_a_network_isolation_that_is_not_true_or_false_stops_the_build(capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines import run_pipeline
+
+    environ = {**PROJECT_ENVIRONMENT, **NETWORK_ENVIRONMENT, "PRIVATE_NETWORK_ISOLATION": "yes"}
+    assert run_pipeline.main(["--dry-run"], environ=environ) == 2
+    assert capsys.readouterr().err.strip() == "error: PRIVATE_NETWORK_ISOLATION is 'yes': expected true or false"
 
 
 def test_without_the_network_no_job_names_a_vpc(

@@ -117,6 +117,21 @@ def test_given_every_codebuild_project_and_sagemaker_role_is_in_the_subnets(temp
             assert environment["PRIVATE_SUBNET_IDS"] == ",".join(SUBNETS)
             assert environment["PRIVATE_SECURITY_GROUP_IDS"] == ",".join(GROUPS)
             assert environment["PRIVATE_VPC_ID"] == VPC_ID
+            assert environment["PRIVATE_NETWORK_ISOLATION"] == "true"
+
+
+def test_network_isolation_false_reaches_the_model_build_and_the_stage_models_stay_isolated(stage_templates):
+    from dataclasses import replace
+
+    template = _synth(ModelBuildStack, private_network=replace(NETWORK, network_isolation=False))
+    variables = [_environment(p) for p in _of_type(template, "AWS::CodeBuild::Project").values()]
+    (build,) = [v for v in variables if "SAGEMAKER_PIPELINE_ROLE_ARN" in v]
+    assert build["PRIVATE_NETWORK_ISOLATION"] == "false" and build["PRIVATE_SUBNET_IDS"] == ",".join(SUBNETS)
+    # The stage templates have no parameter for it: their models are isolated either way.
+    for kind in ("endpoint", "async", "batch"):
+        assert "PrivateNetworkIsolation" not in stage_templates[kind]["Parameters"]
+        (model,) = _of_type(stage_templates[kind], "AWS::SageMaker::Model").values()
+        assert model["Properties"]["EnableNetworkIsolation"] is True, kind
 
 
 def test_given_the_sagemaker_pipeline_role_creates_interfaces_in_the_vpc_only():
@@ -130,6 +145,32 @@ def test_given_the_sagemaker_pipeline_role_creates_interfaces_in_the_vpc_only():
     assert policy.allowed("ec2:DeleteNetworkInterface", f"arn:aws:ec2:{REGION}:{ACCOUNT}:network-interface/eni-1")
     assert policy.allowed("ec2:DescribeVpcs", "*") and policy.allowed("ec2:DescribeDhcpOptions", "*")
     assert not policy.allowed("ec2:CreateNetworkInterface", subnet, {"ec2:Vpc": f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/vpc-0bbbbbbbbbbbbbbbb"})
+    group = f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{GROUPS[0]}"
+    assert policy.allowed("ec2:CreateNetworkInterface", group, vpc)
+    assert not policy.allowed("ec2:CreateNetworkInterface", group, {"ec2:Vpc": f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/vpc-0bbbbbbbbbbbbbbbb"})
+
+
+SHARED_OWNER = "210987654321"
+
+
+def test_a_vpc_shared_from_another_account_is_allowed():
+    # A VPC shared through AWS RAM: its subnets, security groups and the VPC carry the owner's account.
+    assert SHARED_OWNER != ACCOUNT
+    template = _synth(ModelBuildStack, private_network=NETWORK)
+    (role,) = [i for i in _of_type(template, "AWS::IAM::Role") if i.startswith("ModelBuildExecutionRole")]
+    policy = role_policy(template, role)
+    vpc = {"ec2:Vpc": f"arn:aws:ec2:{REGION}:{SHARED_OWNER}:vpc/{VPC_ID}"}
+    for resource in (f"subnet/{SUBNETS[0]}", f"security-group/{GROUPS[0]}"):
+        assert policy.allowed("ec2:CreateNetworkInterface", f"arn:aws:ec2:{REGION}:{SHARED_OWNER}:{resource}", vpc), resource
+    other_vpc = {"ec2:Vpc": f"arn:aws:ec2:{REGION}:{SHARED_OWNER}:vpc/vpc-0bbbbbbbbbbbbbbbb"}
+    assert not policy.allowed("ec2:CreateNetworkInterface", f"arn:aws:ec2:{REGION}:{SHARED_OWNER}:subnet/{SUBNETS[0]}", other_vpc)
+    # The CodeBuild projects: the permission on the owner's subnet ARN.
+    (project_id, project) = next(iter(_of_type(template, "AWS::CodeBuild::Project").items()))
+    build = role_policy(template, project["Properties"]["ServiceRole"]["Fn::GetAtt"][0], attributes=_attributes(template))
+    interface = f"arn:aws:ec2:{REGION}:{ACCOUNT}:network-interface/eni-1"
+    shared = {"ec2:AuthorizedService": "codebuild.amazonaws.com", "ec2:Subnet": f"arn:aws:ec2:{REGION}:{SHARED_OWNER}:subnet/{SUBNETS[0]}"}
+    assert build.allowed("ec2:CreateNetworkInterfacePermission", interface, shared), project_id
+    assert build.allowed("ec2:CreateNetworkInterface", f"arn:aws:ec2:{REGION}:{SHARED_OWNER}:subnet/{SUBNETS[0]}", vpc), project_id
 
 
 @pytest.mark.parametrize("template_id", list(TEMPLATES))
@@ -166,6 +207,31 @@ def test_the_parameters_given_put_the_build_in_the_subnets(assembly):
     assert _environment(project)["PRIVATE_SUBNET_IDS"] == {
         "Fn::If": ["PrivateNetworkOn", {"Fn::Join": [",", {"Ref": "PrivateSubnetIds"}]}, ""]
     }
+    # In the given VPC's subnets and security groups only.
+    vpc, wrong = ({"ec2:Vpc": f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/{v}"} for v in (VPC_ID, "vpc-0bbbbbbbbbbbbbbbb"))
+    for resource in (f"subnet/{SUBNETS[0]}", f"security-group/{GROUPS[0]}"):
+        arn = f"arn:aws:ec2:{REGION}:{ACCOUNT}:{resource}"
+        assert policy.allowed("ec2:CreateNetworkInterface", arn, vpc), resource
+        assert not policy.allowed("ec2:CreateNetworkInterface", arn, wrong), resource
+
+
+@pytest.mark.parametrize("template_id", list(TEMPLATES))
+def test_with_the_parameters_each_project_waits_for_its_conditional_network_policy(assembly, template_id):
+    # DependsOn may not name a conditional resource: each project waits for a handle whose
+    # metadata refers to its policy when the network is on.
+    template = assembly.templates[template_id]
+    resources = template["Resources"]
+    for logical_id, project in _of_type(template, "AWS::CodeBuild::Project").items():
+        handles = [d for d in project.get("DependsOn", []) if "PrivateNetworkPolicyReady" in d]
+        assert len(handles) == 1, logical_id
+        handle = resources[handles[0]]
+        assert handle["Type"] == "AWS::CloudFormation::WaitConditionHandle" and "Condition" not in handle
+        (_, reference, otherwise) = handle["Metadata"]["Policy"]["Fn::If"]
+        assert handle["Metadata"]["Policy"]["Fn::If"][0] == "PrivateNetworkOn" and otherwise == ""
+        policy = resources[reference["Ref"]]
+        assert policy["Type"] == "AWS::IAM::ManagedPolicy" and policy["Condition"] == "PrivateNetworkOn"
+        role = project["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+        assert {"Ref": role} in policy["Properties"]["Roles"], logical_id
 
 
 # ---------------------------------------------------------------- both or neither
@@ -213,6 +279,42 @@ def test_the_parameters_rule_is_both_or_neither(assembly):
     text = json.dumps(assertion["Assert"])
     assert text.count("Fn::EachMemberEquals") == 4 and "PrivateVpcId" in text
     assert "given together" in assertion["AssertDescription"]
+
+
+def _rule(expression: Any, values: dict[str, Any]) -> Any:
+    """The rule functions the assertion uses, as CloudFormation evaluates them (a list parameter
+    is its comma-split value; empty: [""], unverified against CloudFormation here)."""
+    if not isinstance(expression, dict):
+        return expression
+    ((name, argument),) = expression.items()
+    if name == "Ref":
+        return values[argument]
+    arguments = [_rule(a, values) for a in argument]
+    functions = {
+        "Fn::And": lambda *a: all(a), "Fn::Or": lambda *a: any(a), "Fn::Not": lambda a: not a,
+        "Fn::Equals": lambda a, b: a == b, "Fn::Contains": lambda a, b: b in a,
+        "Fn::EachMemberEquals": lambda a, b: all(m == b for m in a),
+    }  # fmt: skip
+    return functions[name](*arguments)
+
+
+@pytest.mark.parametrize(
+    ("subnets", "groups", "vpc", "holds"),
+    [
+        ("", "", "", True),
+        (",".join(SUBNETS), ",".join(GROUPS), VPC_ID, True),
+        (SUBNETS[0], "", VPC_ID, False),
+        ("", GROUPS[0], VPC_ID, False),
+        (SUBNETS[0], GROUPS[0], "", False),
+        (SUBNETS[0] + ",", GROUPS[0], VPC_ID, False),  # a trailing comma
+        (SUBNETS[0] + ",," + SUBNETS[1], GROUPS[0], VPC_ID, False),
+        (SUBNETS[0], GROUPS[0] + ",", VPC_ID, False),
+    ],
+)
+def test_the_parameters_rule_refuses_missing_parts_and_stray_commas(assembly, subnets, groups, vpc, holds):
+    (assertion,) = assembly.templates["model-build"]["Rules"]["PrivateNetworkTogether"]["Assertions"]
+    values = {"PrivateSubnetIds": subnets.split(","), "PrivateSecurityGroupIds": groups.split(","), "PrivateVpcId": vpc}
+    assert _rule(assertion["Assert"], values) is holds
 
 
 # ---------------------------------------------------------------- the stage templates

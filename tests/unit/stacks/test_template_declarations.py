@@ -44,6 +44,7 @@ PARAMETER_VALUES = {
     "jenkins_credentials_secret_arn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:jenkins/churn-AbCdEf",
     "jenkins_role_arn": "arn:aws:iam::111122223333:role/jenkins-controller",
     "retrain_on_drift": True,
+    "pipeline_step_cache_expiry": "P7D",
     "private_network": PrivateNetwork(
         vpc_id="vpc-0123456789abcdef0", subnet_ids=("subnet-0123456789abcdef0",), security_group_ids=("sg-0123456789abcdef0",)
     ),

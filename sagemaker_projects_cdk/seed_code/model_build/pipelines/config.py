@@ -45,6 +45,9 @@ class ProjectConfig:
     #: PRIVATE_SECURITY_GROUP_IDS, comma-separated); empty: SageMaker's own network.
     subnet_ids: Tuple[str, ...] = ()
     security_group_ids: Tuple[str, ...] = ()
+    #: Whether the processing and training jobs and the model run with network isolation in
+    #: the subnets (PRIVATE_NETWORK_ISOLATION: "true", the default, or "false").
+    network_isolation: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> "ProjectConfig":
@@ -80,6 +83,9 @@ class ProjectConfig:
         if bool(subnets) != bool(groups):
             given, empty = ("PRIVATE_SUBNET_IDS", "PRIVATE_SECURITY_GROUP_IDS") if subnets else ("PRIVATE_SECURITY_GROUP_IDS", "PRIVATE_SUBNET_IDS")
             raise ConfigError(f"{given} is set but {empty} is empty: the jobs' subnets and security groups are given together")
+        isolation = (get("PRIVATE_NETWORK_ISOLATION") or "true").lower()
+        if isolation not in ("true", "false"):
+            raise ConfigError(f"PRIVATE_NETWORK_ISOLATION is {isolation!r}: expected true or false")
         prefix = str(get("SAGEMAKER_PROJECT_NAME_ID"))
         bucket = str(get("ARTIFACT_BUCKET"))
         return cls(
@@ -102,6 +108,7 @@ class ProjectConfig:
             step_cache_expiry=cache_expiry,
             subnet_ids=subnets,
             security_group_ids=groups,
+            network_isolation=isolation == "true",
         )
 
     @property

@@ -443,6 +443,7 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
         sagemaker_session=get_session(config.region, config.artifact_bucket, boto_session),
         subnet_ids=config.subnet_ids,
         security_group_ids=config.security_group_ids,
+        network_isolation=config.network_isolation,
     )
     if args.dry_run:
         print(pipeline.definition())

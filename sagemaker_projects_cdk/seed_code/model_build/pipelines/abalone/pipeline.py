@@ -361,6 +361,7 @@ def get_pipeline(
     sagemaker_session: Optional[PipelineSession] = None,
     subnet_ids: Sequence[str] = (),
     security_group_ids: Sequence[str] = (),
+    network_isolation: bool = True,
 ) -> Pipeline:
     """Build the abalone pipeline; no AWS call is made.
 
@@ -391,6 +392,9 @@ def get_pipeline(
             calls SageMaker to serve the model on a temporary endpoint, and both Clarify and
             Model Monitor's analyzer are AWS's containers whose network use is not documented.
         security_group_ids: the security groups of the jobs' network interfaces.
+        network_isolation: in the subnets, the processing and training jobs and the model
+            run with network isolation (default True); False for scripts that need the
+            network (the check jobs are never isolated).
 
     Raises:
         ValueError: the job prefix is too long to be kept whole in the job names, a
@@ -505,7 +509,7 @@ def get_pipeline(
             env=env,
             sagemaker_session=session,
             # The scripts read their inputs and write their outputs through the channels only.
-            network_config=network(isolated=True),
+            network_config=network(isolated=network_isolation),
         )
 
     # 1. Preprocess: validate, one-hot encode the sex, scale, split 70/15/15. Cached: the
@@ -618,7 +622,7 @@ def get_pipeline(
         networking=Networking(
             subnets=subnets,
             security_group_ids=groups,
-            enable_network_isolation=True,
+            enable_network_isolation=network_isolation,
             enable_inter_container_traffic_encryption=True,
         )
         if private
@@ -646,7 +650,7 @@ def get_pipeline(
     # The model (served by the batch transform and Clarify's temporary endpoint) runs in the
     # subnets, isolated: SageMaker downloads its artefact and image for it.
     model_network = (
-        Network(subnets=subnets, security_group_ids=groups, enable_network_isolation=True)
+        Network(subnets=subnets, security_group_ids=groups, enable_network_isolation=network_isolation)
         if private
         else None
     )
