@@ -9,8 +9,8 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 from collections.abc import Collection
+from pathlib import Path
 from typing import Any
 
 import pytest
