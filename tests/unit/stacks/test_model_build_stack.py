@@ -84,7 +84,13 @@ def test_artifact_bucket_is_encrypted_private_versioned_logged_and_retained(temp
                     "VersioningConfiguration": {"Status": "Enabled"},
                     "LoggingConfiguration": Match.object_like({"LogFilePrefix": "artifact-bucket/"}),
                     "LifecycleConfiguration": {
-                        "Rules": [Match.object_like({"NoncurrentVersionExpiration": {"NoncurrentDays": 90}, "Status": "Enabled"})]
+                        # Plus the build cache's own rule (codebuild-cache/ copies expire), added on purpose.
+                        "Rules": Match.array_with(
+                            [
+                                Match.object_like({"NoncurrentVersionExpiration": {"NoncurrentDays": 90}, "Status": "Enabled"}),
+                                Match.object_like({"Prefix": "codebuild-cache/", "Status": "Enabled"}),
+                            ]
+                        )
                     },
                 }
             ),
