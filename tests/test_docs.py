@@ -124,7 +124,9 @@ def test_every_template_and_its_settings_with_defaults_are_documented(reference)
             # items of a tuple) or the CloudFormation parameter that stands in for it.
             row = _row(section, field.name)
             if field.name in parameters:
-                assert f"parameter {parameters[field.name]}" in row, f"{settings.__name__}.{field.name}: parameter not shown: {row}"
+                names = parameters[field.name]  # one, or several for a grouped setting (private_network)
+                shown = ("parameter " if len(names) == 1 else "parameters ") + ", ".join(names)
+                assert shown in row, f"{settings.__name__}.{field.name}: {shown!r} not shown: {row}"
             else:
                 assert field.default is not dataclasses.MISSING, f"{settings.__name__}.{field.name} has no default"
                 shown = _default_text(field)

@@ -14,6 +14,7 @@ from ..._internal.validation import check_pattern, invalid
 from ...constructs.deploy.pipeline import ModelDeployPipeline
 from ...constructs.deploy.stages import DEFAULT_STAGES, DeployStage, check_stages
 from ...constructs.deploy.teardown import StageTeardown
+from ...constructs.network import ISOLATION_VARIABLE
 from ...constructs.sources.seeded_repository import seed_code_path
 from ..template import TemplateSettings, setting
 from .core import ProjectCore, ProjectRepository, ProjectSettings, add_seeded_repository, after_seeding
@@ -206,8 +207,9 @@ def add_model_deploy(
         model_artifact_bucket_name=model_artifact_bucket_name,
         model_artifact_key_arn=model_artifact_key_arn,
         target_setting_names=target_setting_names(settings.stages),
-        # build.py passes the subnets and security groups to the stage templates in this account.
-        build_variables=core.network.environment(),
+        # build.py passes the subnets and security groups to the stage templates in this account;
+        # it does not read the isolation flag (the stage models stay isolated).
+        build_variables={k: v for k, v in core.network.environment().items() if k != ISOLATION_VARIABLE},
     )
     teardown = StageTeardown(stack, "StageTeardown", pipeline=pipeline, encryption_key=core.artifacts.encryption_key)
     after_seeding(pipeline.pipeline, repository)

@@ -24,6 +24,7 @@ from ...compliance import acknowledge_wildcards
 from ...constructs.deploy.monitor_pipeline import ModelMonitorPipeline, MonitorDeployerRole
 from ...constructs.deploy.teardown import StageTeardown
 from ...constructs.monitor.permissions import project_monitor_deployer_statements
+from ...constructs.network import ISOLATION_VARIABLE
 from ...constructs.operations.notifications import notification_topic_arn
 from ...constructs.project.identity import ProjectIdentity
 from ..template import setting
@@ -147,7 +148,8 @@ def add_monitoring(
         deployer_statements=monitor_deployer_policy,
         notification_topic_arn=notification_topic_arn(stack, project),
         compute_type=settings.compute_type,
-        build_variables=core.network.environment(),
+        # build.py passes the subnets and security groups to the stage templates; not the isolation flag.
+        build_variables={k: v for k, v in core.network.environment().items() if k != ISOLATION_VARIABLE},
     )
     _acknowledge_deployer(pipeline)
     teardown = StageTeardown(

@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -59,13 +60,16 @@ def matrix(tmp_path_factory) -> dict[str, tuple[dict, Path]]:
     return result
 
 
-def collapse(template: dict, truth: bool) -> dict:
-    """``template`` as CloudFormation would see it with every condition ``truth``: ``Fn::If``
-    resolved, ``AWS::NoValue`` dropped, conditional resources kept or removed."""
+def collapse(template: dict, truth: bool, *, keep: Collection[str] = ()) -> dict:
+    """``template`` as CloudFormation would see it with every condition ``truth`` (but those
+    named in ``keep``, left as they are): ``Fn::If`` resolved, ``AWS::NoValue`` dropped,
+    conditional resources kept or removed."""
     drop = object()
 
     def walk(value: Any) -> Any:
         if isinstance(value, dict):
+            if set(value) == {"Fn::If"} and value["Fn::If"][0] in keep:
+                return value  # left as it is, AWS::NoValue branch included
             if set(value) == {"Fn::If"}:
                 return walk(value["Fn::If"][1 if truth else 2])
             if value == {"Ref": "AWS::NoValue"}:
@@ -77,6 +81,9 @@ def collapse(template: dict, truth: bool) -> dict:
 
     resources = {}
     for logical_id, resource in template["Resources"].items():
+        if resource.get("Condition") in keep:
+            resources[logical_id] = walk(resource)
+            continue
         if "Condition" in resource and not truth:
             continue
         resources[logical_id] = walk({k: v for k, v in resource.items() if k != "Condition"})
@@ -359,19 +366,21 @@ def test_single_account_templates_are_unchanged_but_for_the_parameters(matrix):
     assert "Conditions" not in single or not any("InOtherAccount" in c for c in single["Conditions"])
     assert not any(f'"{name}"' in _key(single) for name in TARGET_VARIABLES)
 
-    collapsed = collapse(parameters, False)
+    # The single-account template's own conditions (the private network's) stay as they are.
+    collapsed = collapse(parameters, False, keep=set(single.get("Conditions", {})))
     for project in _of_type(collapsed, "AWS::CodeBuild::Project").values():
         env = project["Properties"]["Environment"]
         env["EnvironmentVariables"] = [v for v in env.get("EnvironmentVariables", []) if v["Name"] not in TARGET_VARIABLES]
     for name in TARGET_PARAMETERS:
         collapsed["Parameters"].pop(name)
-    collapsed.pop("Conditions", None)
+    collapsed["Conditions"] = {k: v for k, v in collapsed.get("Conditions", {}).items() if k in single.get("Conditions", {})}
     collapsed["Rules"] = {k: v for k, v in collapsed.get("Rules", {}).items() if "Region" not in k}
     # The stack's own name appears in nothing but the Studio metadata; compare contents.
     assert _key(collapsed["Resources"]) == _key(single["Resources"])
     assert _key(collapsed["Parameters"]) == _key(single["Parameters"])
     assert _key(collapsed.get("Outputs")) == _key(single.get("Outputs"))
     assert _key(collapsed["Rules"]) == _key(single.get("Rules", {}))
+    assert _key(collapsed["Conditions"]) == _key(single.get("Conditions", {}))
 
 
 def test_target_parameters_accept_empty_or_account_ids_and_region_names(matrix):

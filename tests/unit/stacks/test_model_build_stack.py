@@ -84,7 +84,13 @@ def test_artifact_bucket_is_encrypted_private_versioned_logged_and_retained(temp
                     "VersioningConfiguration": {"Status": "Enabled"},
                     "LoggingConfiguration": Match.object_like({"LogFilePrefix": "artifact-bucket/"}),
                     "LifecycleConfiguration": {
-                        "Rules": [Match.object_like({"NoncurrentVersionExpiration": {"NoncurrentDays": 90}, "Status": "Enabled"})]
+                        # Plus the build cache's own rule (codebuild-cache/ copies expire), added on purpose.
+                        "Rules": Match.array_with(
+                            [
+                                Match.object_like({"NoncurrentVersionExpiration": {"NoncurrentDays": 90}, "Status": "Enabled"}),
+                                Match.object_like({"Prefix": "codebuild-cache/", "Status": "Enabled"}),
+                            ]
+                        )
                     },
                 }
             ),
@@ -173,6 +179,22 @@ def test_dataset_is_copied_into_the_project_bucket_encrypted_and_kept(template):
     assert get["Resource"]["Fn::Join"][1][-1].endswith(".csv")
 
 
+def _execution_policy(template: Template) -> dict:
+    """The SageMaker execution role's own managed policy; the only other managed policies are the
+    private network's (EC2 network-interface permissions, added on purpose under PrivateNetworkOn)."""
+    policies = template.find_resources("AWS::IAM::ManagedPolicy")
+    network = {k: p for k, p in policies.items() if "PrivateNetworkPolicy" in k}
+    assert all(p.get("Condition") == "PrivateNetworkOn" for p in network.values()), network.keys()
+    assert all(
+        a.startswith("ec2:")
+        for p in network.values()
+        for st in p["Properties"]["PolicyDocument"]["Statement"]
+        for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+    )
+    (policy,) = [p for k, p in policies.items() if k not in network]
+    return policy
+
+
 def test_sagemaker_role_is_least_privilege(template):
     template.has_resource_properties(
         "AWS::IAM::Role",
@@ -182,7 +204,7 @@ def test_sagemaker_role_is_least_privilege(template):
     for role in roles.values():
         for arn in role["Properties"].get("ManagedPolicyArns", []):
             assert "AmazonSageMakerFullAccess" not in str(arn)
-    (policy,) = template.find_resources("AWS::IAM::ManagedPolicy").values()
+    policy = _execution_policy(template)
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     jobs = next(s for s in statements if "sagemaker:CreateTrainingJob" in s["Action"])
     assert jobs["Resource"] == {
@@ -206,7 +228,7 @@ def test_sagemaker_role_is_least_privilege(template):
 
 
 def test_resolved_names_scope_jobs_to_the_project_id(named):
-    (policy,) = named.find_resources("AWS::IAM::ManagedPolicy").values()
+    policy = _execution_policy(named)
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     jobs = next(s for s in statements if "sagemaker:CreateProcessingJob" in s["Action"])
     # Jobs are named '<id>-<job>-<suffix>': a job name (63 characters) has no room for the name too.
@@ -216,7 +238,7 @@ def test_resolved_names_scope_jobs_to_the_project_id(named):
 def test_mixed_case_names_give_both_spellings():
     app = new_app()
     template = Template.from_stack(ModelBuildStack(app, "Mixed", project_name="Churn", project_id="p-abc123def456"))
-    (policy,) = template.find_resources("AWS::IAM::ManagedPolicy").values()
+    policy = _execution_policy(template)
     jobs = next(s for s in policy["Properties"]["PolicyDocument"]["Statement"] if "sagemaker:CreateProcessingJob" in s["Action"])
     # Job names start with the id, which is lower case: one spelling.
     assert jobs["Resource"]["Fn::Join"][1][-1] == ":processing-job/p-abc123def456-*"

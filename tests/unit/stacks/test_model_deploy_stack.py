@@ -86,6 +86,11 @@ def test_build_step_gets_what_build_py_reads(deploy):
         # The stages' accounts and endpoint roles (empty unless StagingAccountId or ProdAccountId names another).
         "STAGE_ACCOUNTS",
         "STAGE_EXECUTION_ROLE_ARNS",
+        # The project's private network (empty without one): build.py's NETWORK_VARIABLES pass it
+        # to a stage in this account as the stage template's PrivateVpcId/SubnetIds/SecurityGroupIds.
+        "PRIVATE_VPC_ID",
+        "PRIVATE_SUBNET_IDS",
+        "PRIVATE_SECURITY_GROUP_IDS",
     }
     variables = {v["Name"]: v["Value"] for v in build["Properties"]["Environment"]["EnvironmentVariables"]}
     assert (variables["DEPLOY_STAGES"], variables["TESTED_STAGES"], variables["CHANGE_RECORD_STAGES"]) == ("staging,prod", "staging", "prod")

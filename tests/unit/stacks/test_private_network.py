@@ -117,7 +117,8 @@ def test_given_every_codebuild_project_and_sagemaker_role_is_in_the_subnets(temp
             assert environment["PRIVATE_SUBNET_IDS"] == ",".join(SUBNETS)
             assert environment["PRIVATE_SECURITY_GROUP_IDS"] == ",".join(GROUPS)
             assert environment["PRIVATE_VPC_ID"] == VPC_ID
-            assert environment["PRIVATE_NETWORK_ISOLATION"] == "true"
+            # Only the model build reads the isolation flag (the deploy build's stage models stay isolated).
+            assert environment.get("PRIVATE_NETWORK_ISOLATION") == ("true" if "SAGEMAKER_PIPELINE_ROLE_ARN" in environment else None)
 
 
 def test_network_isolation_false_reaches_the_model_build_and_the_stage_models_stay_isolated(stage_templates):
