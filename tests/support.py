@@ -6,8 +6,17 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+try:
+    import fcntl
+except ImportError:  # Windows: every xdist worker builds its own
+    fcntl = None
+
+T = TypeVar("T")
 
 # Never write bytecode into the package: seed_code/ is hashed into CDK assets.
 sys.dont_write_bytecode = True
@@ -167,3 +176,19 @@ def deploy_pipeline(stack, stages):
         model_package_group=group,
         stages=stages,
     )
+
+
+def once_per_run(tmp_path_factory, name: str, build: Callable[[Path], T]) -> T:
+    """``build(root)`` once per pytest run, even under pytest-xdist: the workers share the base
+    temporary folder's parent, and a file lock there lets the first worker build while the
+    others wait; ``build`` itself records its result in ``root`` so that they reuse it."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None or fcntl is None:
+        return build(tmp_path_factory.mktemp(name))
+    root = tmp_path_factory.getbasetemp().parent / name  # the run's folder, above each worker's
+    root.mkdir(exist_ok=True)
+    with (root / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return build(root)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -4,7 +4,6 @@ settings dataclass (tests/api_reference.py, ``make docs``)."""
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import html
 import importlib
 import inspect
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from support import REPO
+from support import REPO, once_per_run
 
 BUILD_SECONDS = 300
 
@@ -55,16 +54,7 @@ def reference(tmp_path_factory) -> Path:
     pytest-xdist workers share the base temporary folder's parent, and a file lock there lets
     the first worker build while the others wait for its result (as tests/test_packaging.py
     builds the release files)."""
-    if os.environ.get("PYTEST_XDIST_WORKER") is None:
-        return _build_once(tmp_path_factory.mktemp("reference"))
-    root = tmp_path_factory.getbasetemp().parent / "reference"  # the run's folder, above each worker's
-    root.mkdir(exist_ok=True)
-    with (root / "lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            return _build_once(root)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    return once_per_run(tmp_path_factory, "reference", _build_once)
 
 
 def test_a_warning_fails_the_build(tmp_path):

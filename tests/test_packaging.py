@@ -11,7 +11,6 @@ the setuptools of the test extra: no network.
 from __future__ import annotations
 
 import email.parser
-import fcntl
 import json
 import os
 import re
@@ -28,7 +27,7 @@ import pytest
 
 import build_dist
 import sagemaker_projects_cdk
-from support import CDK_CONTEXT, REPO
+from support import CDK_CONTEXT, REPO, once_per_run
 
 USER_APP = textwrap.dedent(
     """
@@ -72,16 +71,7 @@ def dist(tmp_path_factory) -> dict[str, Path]:
     (as ``make dist`` builds them) from a copy of this checkout's tracked files, once per run:
     pytest-xdist workers share the base temporary folder's parent, and a file lock there lets the
     first worker build while the others wait for its result."""
-    if os.environ.get("PYTEST_XDIST_WORKER") is None:
-        return _build_once(tmp_path_factory.mktemp("packaging"))
-    root = tmp_path_factory.getbasetemp().parent / "packaging"  # the run's folder, above each worker's
-    root.mkdir(exist_ok=True)
-    with (root / "lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            return _build_once(root)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    return once_per_run(tmp_path_factory, "packaging", _build_once)
 
 
 def _metadata(wheel: Path) -> email.message.Message:
