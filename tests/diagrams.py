@@ -22,7 +22,7 @@ template itself:
   ARN of its service and resource type ending in it (a build's image name, the image
   version rule's ARNs, the approval rule's group name).
 
-IAM roles and policies, log groups and resource policies are counted, not drawn (one node
+IAM roles and policies, log groups, resource policies and wait-condition handles are counted, not drawn (one node
 each in the security and operations groups): they would be most of the nodes. So is what a
 KMS key encrypts (a note beside the key, not an edge from each resource); a bucket's users
 are one dashed edge from each group that uses it.
@@ -84,6 +84,8 @@ _COUNTED: dict[str, tuple[str, str]] = {
     "AWS::SQS::QueuePolicy": ("security", "resource policies"),
     "AWS::Lambda::Permission": ("security", "resource policies"),
     "AWS::Logs::LogGroup": ("operations", "log groups"),
+    # The private network's "policy ready" handles: an ordering device, not a part of the flow.
+    "AWS::CloudFormation::WaitConditionHandle": ("security", "wait-condition handles"),
 }
 
 #: Concern by resource type, before the logical-id rules.

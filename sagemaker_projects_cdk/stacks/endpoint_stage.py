@@ -406,7 +406,7 @@ def stage_inputs(
     own_storage = CfnCondition(stack, "StageOwnStorage", expression=empty_bucket)
     own_role = CfnCondition(stack, "StageOwnExecutionRole", expression=Fn.condition_equals(execution_role_arn, ""))
     # The stage's own key and bucket (created only when no bucket is given).
-    storage = ArtifactBucket(stack, "StageStorage")
+    storage = ArtifactBucket(stack, "StageStorage", build_cache_expiration_days=None)
     for child in storage.node.find_all():
         if isinstance(child, CfnResource):
             child.cfn_options.condition = own_storage

@@ -103,7 +103,7 @@ class TemplateBucket(Construct):
         )
         #: The key of the bucket.
         self.encryption_key: kms.IKey = key
-        storage = ArtifactBucket(self, "Storage", encryption_key=key)
+        storage = ArtifactBucket(self, "Storage", encryption_key=key, build_cache_expiration_days=None)
         storage.bucket.node.default_child.bucket_name = bucket_name  # type: ignore[union-attr]  # an s3.Bucket's CfnBucket
         storage.bucket.add_cors_rule(
             allowed_methods=[s3.HttpMethods.GET, s3.HttpMethods.HEAD],

@@ -56,8 +56,8 @@ class ArtifactBucket(Construct):
     :param build_cache_expiration_days: days after which a CodeBuild cache copy (under
         ``codebuild-cache/``, about 850 MiB for the model build, a new copy whenever the lock
         or the buildspec changes) is deleted, 1-3650; its old versions go a day after. A copy
-        still in use is saved again by the next build after it expires (one cold install).
-        Default: 30.
+        still in use is saved again by the next build after it expires (one cold install);
+        ``None``: no such rule (a bucket no build caches into). Default: 30.
     :param removal_policy: what happens to the bucket when the stack is deleted.
         Default: RETAIN.
     """
@@ -70,12 +70,13 @@ class ArtifactBucket(Construct):
         encryption_key: Optional[kms.IKey] = None,
         server_access_logs_bucket: Optional[s3.IBucket] = None,
         noncurrent_version_expiration_days: int = 90,
-        build_cache_expiration_days: int = 30,
+        build_cache_expiration_days: Optional[int] = 30,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
         check_range("noncurrent_version_expiration_days", noncurrent_version_expiration_days, 1, 3650)
-        check_range("build_cache_expiration_days", build_cache_expiration_days, 1, 3650)
+        if build_cache_expiration_days is not None:
+            check_range("build_cache_expiration_days", build_cache_expiration_days, 1, 3650)
 
         #: The KMS key that encrypts the bucket's objects.
         self.encryption_key: kms.IKey = encryption_key or project_key(
@@ -130,7 +131,7 @@ class ArtifactBucket(Construct):
             server_access_logs_prefix="artifact-bucket/",
             lifecycle_rules=[
                 _expire_noncurrent(noncurrent_version_expiration_days),
-                _expire_build_caches(build_cache_expiration_days),
+                *([] if build_cache_expiration_days is None else [_expire_build_caches(build_cache_expiration_days)]),
             ],
             removal_policy=removal_policy,
         )
