@@ -53,16 +53,32 @@ def copy_seed(destination: Path) -> Path:
 
 @contextmanager
 def moto_server() -> Iterator[str]:
-    """A moto server on 127.0.0.1 with a free port; yields its URL."""
+    """A moto server on 127.0.0.1 with a free port and empty backends; yields its URL.
+
+    moto keeps its backends in the process, shared by every server a pytest worker starts: a
+    module's leftovers (an EventBridge rule whose target type moto cannot deliver to, such as a
+    batch stage's Step Functions target, makes every later PutEvents fail with a 500) would
+    reach the next module's server. So each server starts from a reset, and resets on exit."""
+    import urllib.request
+
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server._server.server_address  # the port the OS picked
+    url = f"http://{host}:{port}"
+
+    def reset() -> None:
+        urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=30).close()
+
+    reset()
     try:
-        yield f"http://{host}:{port}"
+        yield url
     finally:
-        server.stop()
+        try:
+            reset()
+        finally:
+            server.stop()
 
 
 def aws_environment(url: str, **extra: str) -> dict[str, str]:
