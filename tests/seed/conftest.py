@@ -17,14 +17,10 @@ sys.dont_write_bytecode = True
 
 from seed_support import (  # noqa: E402  (bytecode off before the seed code is imported)
     BUCKET,
-    KMS_KEY_ARN,
     PREFIX,
-    PROJECT_ENVIRONMENT,
-    PROJECT_ID,
-    REGION,
-    ROLE_ARN,
     BuiltPipeline,
     NetworkGuard,
+    build_project_pipeline,
     check_each_schema_once,
     offline_environment,
     seed_code_caches,
@@ -44,18 +40,9 @@ def built_pipeline(tmp_path_factory: pytest.TempPathFactory) -> BuiltPipeline:
         check_each_schema_once(patch)
         offline_environment(patch, tmp_path_factory.mktemp("offline"))
         guard.install(patch)
-        from pipelines.abalone.pipeline import code_artifacts, get_pipeline, staged_objects
+        from pipelines.abalone.pipeline import code_artifacts, staged_objects
 
-        pipeline = get_pipeline(
-            region=REGION,
-            role_arn=ROLE_ARN,
-            artifact_bucket=BUCKET,
-            pipeline_name=PREFIX,
-            model_package_group_name=PREFIX,
-            kms_key_arn=KMS_KEY_ARN,
-            input_data_url=PROJECT_ENVIRONMENT["INPUT_DATA_URL"],
-            job_prefix=PROJECT_ID,
-        )
+        pipeline = build_project_pipeline()
         text = pipeline.definition()
         uris = {name: a.s3_uri for name, a in code_artifacts(BUCKET, PREFIX).items()}
         staged = {uri: item.body for uri, item in staged_objects(pipeline).items()}

@@ -168,6 +168,23 @@ class BuiltPipeline:
     staged: dict[str, bytes] = field(default_factory=dict)
 
 
+def build_project_pipeline() -> Any:
+    """The seed pipeline as the tests' project builds it (``get_pipeline`` with this module's
+    project settings); the caller makes the environment offline first."""
+    from pipelines.abalone.pipeline import get_pipeline
+
+    return get_pipeline(
+        region=REGION,
+        role_arn=ROLE_ARN,
+        artifact_bucket=BUCKET,
+        pipeline_name=PREFIX,
+        model_package_group_name=PREFIX,
+        kms_key_arn=KMS_KEY_ARN,
+        input_data_url=PROJECT_ENVIRONMENT["INPUT_DATA_URL"],
+        job_prefix=PROJECT_ID,
+    )
+
+
 def load_deploy_script(relative_path: str) -> ModuleType:
     """A script of the model-deploy seed as a module (read only: no bytecode is written)."""
     sys.dont_write_bytecode = True

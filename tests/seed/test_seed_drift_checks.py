@@ -14,7 +14,6 @@ from seed_support import (
     BUCKET,
     KMS_KEY_ARN,
     PREFIX,
-    PROJECT_ENVIRONMENT,
     PROJECT_ID,
     REGION,
     ROLE_ARN,
@@ -187,23 +186,14 @@ def test_the_registered_version_carries_model_metrics_and_drift_baselines(built_
 
 def test_the_definition_is_the_same_on_every_build(built_pipeline: BuiltPipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No timestamp, UUID or random model name: an unchanged repository upserts an unchanged pipeline."""
-    from seed_support import NetworkGuard, offline_environment
+    from seed_support import NetworkGuard, build_project_pipeline, offline_environment
 
     offline_environment(monkeypatch, tmp_path)
     guard = NetworkGuard()
     guard.install(monkeypatch)
-    from pipelines.abalone.pipeline import get_pipeline, staged_objects
+    from pipelines.abalone.pipeline import staged_objects
 
-    pipeline = get_pipeline(
-        region=REGION,
-        role_arn=ROLE_ARN,
-        artifact_bucket=BUCKET,
-        pipeline_name=PREFIX,
-        model_package_group_name=PREFIX,
-        kms_key_arn=KMS_KEY_ARN,
-        input_data_url=PROJECT_ENVIRONMENT["INPUT_DATA_URL"],
-        job_prefix=PROJECT_ID,
-    )
+    pipeline = build_project_pipeline()
     assert json.loads(pipeline.definition()) == built_pipeline.definition
     assert {uri: item.body for uri, item in staged_objects(pipeline).items()} == built_pipeline.staged
     assert guard.attempts == []

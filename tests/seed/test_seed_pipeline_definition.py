@@ -250,25 +250,12 @@ def test_building_the_pipeline_again_gives_the_same_cache_keys(
     every run, and step caching would never reuse anything."""
     import json
 
-    from seed_support import PROJECT_ENVIRONMENT, REGION, NetworkGuard, offline_environment
+    from seed_support import NetworkGuard, build_project_pipeline, offline_environment
 
     with pytest.MonkeyPatch.context() as patch:
         offline_environment(patch, tmp_path_factory.mktemp("offline-again"))
         NetworkGuard().install(patch)
-        from pipelines.abalone.pipeline import get_pipeline
-
-        again = json.loads(
-            get_pipeline(
-                region=REGION,
-                role_arn=ROLE_ARN,
-                artifact_bucket=BUCKET,
-                pipeline_name=PREFIX,
-                model_package_group_name=PREFIX,
-                kms_key_arn=KMS_KEY_ARN,
-                input_data_url=PROJECT_ENVIRONMENT["INPUT_DATA_URL"],
-                job_prefix=PROJECT_ID,
-            ).definition()
-        )
+        again = json.loads(build_project_pipeline().definition())
     first, second = all_steps(built_pipeline.definition), all_steps(again)
     for step_name, fields in CACHE_KEY_FIELDS.items():
         assert first[step_name]["CacheConfig"]["Enabled"] is True, step_name
